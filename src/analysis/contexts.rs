@@ -1,0 +1,367 @@
+//! Call graph, entry points, and the execution contexts each function can run in.
+
+use std::collections::VecDeque;
+
+use super::catalogue::{Catalogue, Handoff};
+use super::resolve::{FuncId, Program, Target};
+use crate::model::{Arg, CallSite, Callee, FileId, Span};
+
+/// Where code runs. Ordered so that reports list the worker side first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Context {
+    WorkerThread,
+    EventLoop,
+}
+
+impl Context {
+    pub const ALL: [Context; 2] = [Context::WorkerThread, Context::EventLoop];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The stable identifier used in JSON output.
+    pub fn id(self) -> &'static str {
+        match self {
+            Context::WorkerThread => "worker-thread",
+            Context::EventLoop => "event-loop",
+        }
+    }
+
+    /// As prose: "on a worker thread".
+    pub fn prose(self) -> &'static str {
+        match self {
+            Context::WorkerThread => "a worker thread",
+            Context::EventLoop => "the event loop",
+        }
+    }
+}
+
+/// The place where control is handed to a context: an offload call, a decorator, a
+/// thread class. `async def` entry points have none: being a coroutine is the entry.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub file: FileId,
+    pub span: Span,
+    pub text: String,
+    /// The function the handoff is written in, if any.
+    pub caller: Option<FuncId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EntryPoint {
+    pub context: Context,
+    pub target: FuncId,
+    pub site: Option<Site>,
+}
+
+/// How a function was first reached in one context: from which entry point, and the
+/// caller and call (index into the caller's `calls`) that reached it.
+#[derive(Debug, Clone, Copy)]
+pub struct Reach {
+    pub entry: usize,
+    pub via: Option<(FuncId, usize)>,
+}
+
+/// What a call site calls, after whole-program resolution.
+pub enum CallTarget {
+    Function(FuncId),
+    /// Outside the project, by canonical path.
+    External(String),
+    /// A method of a receiver we cannot type.
+    Method(String),
+    Unknown,
+}
+
+pub struct Contexts {
+    pub entries: Vec<EntryPoint>,
+    /// For each function, the calls (callee, call index) it makes to project functions.
+    pub callees: Vec<Vec<(FuncId, usize)>>,
+    /// For each function, who calls it (caller, call index in the caller).
+    pub callers: Vec<Vec<(FuncId, usize)>>,
+    /// Per function, per context: how it is reached, if it is.
+    pub reach: Vec<[Option<Reach>; 2]>,
+    /// Functions that only ever run during construction (called only from `__init__`
+    /// or module import code, directly or through other such functions).
+    pub init_only: Vec<bool>,
+}
+
+impl Contexts {
+    pub fn compute(program: &Program, catalogue: &Catalogue) -> Contexts {
+        let count = program.functions.len();
+        let mut callees = vec![Vec::new(); count];
+        let mut callers = vec![Vec::new(); count];
+        let mut entries = Vec::new();
+
+        #[allow(clippy::needless_range_loop)] // `id` indexes several tables at once
+        for id in 0..count {
+            let function = program.function(id);
+            let file = program.file_of(id);
+            if function.is_async {
+                entries.push(EntryPoint {
+                    context: Context::EventLoop,
+                    target: id,
+                    site: None,
+                });
+            }
+            for (index, call) in function.calls.iter().enumerate() {
+                let target = resolve_call(program, file, &call.callee);
+                if let CallTarget::Function(callee) = target {
+                    callees[id].push((callee, index));
+                    callers[callee].push((id, index));
+                    continue;
+                }
+                let (path, method) = match &target {
+                    CallTarget::External(path) => {
+                        (Some(path.as_str()), path.rsplit('.').next().unwrap_or(path))
+                    }
+                    CallTarget::Method(method) => (None, method.as_str()),
+                    _ => continue,
+                };
+                for (context, handoffs) in [
+                    (Context::WorkerThread, &catalogue.worker),
+                    (Context::EventLoop, &catalogue.loop_),
+                ] {
+                    for handoff in handoffs.iter().filter(|h| h.matches(path, method)) {
+                        for target in handed_off(program, file, call, handoff) {
+                            entries.push(EntryPoint {
+                                context,
+                                target,
+                                site: Some(Site {
+                                    file,
+                                    span: call.span,
+                                    text: call.text.clone(),
+                                    caller: Some(id),
+                                }),
+                            });
+                        }
+                    }
+                }
+            }
+            if !function.is_async {
+                if let Some(route) = route_decorator(program, file, &function.decorators, catalogue)
+                {
+                    entries.push(EntryPoint {
+                        context: Context::WorkerThread,
+                        target: id,
+                        site: Some(Site {
+                            file,
+                            span: route.span,
+                            text: route.text.clone(),
+                            caller: None,
+                        }),
+                    });
+                }
+            }
+        }
+        entries.extend(thread_class_entries(program, catalogue));
+
+        let reach = propagate(program, &entries, &callees);
+        let init_only = init_only(program, &entries, &callers);
+        Contexts {
+            entries,
+            callees,
+            callers,
+            reach,
+            init_only,
+        }
+    }
+
+    pub fn contexts_of(&self, function: FuncId) -> impl Iterator<Item = Context> + '_ {
+        Context::ALL
+            .into_iter()
+            .filter(move |c| self.reach[function][c.index()].is_some())
+    }
+
+    pub fn is_entry(&self, function: FuncId) -> bool {
+        self.entries.iter().any(|e| e.target == function)
+    }
+
+    /// The chain from the entry point to `function` in `context`: the entry, then the
+    /// functions in call order (the entry's target first, `function` last).
+    pub fn path_to(&self, function: FuncId, context: Context) -> Option<(usize, Vec<FuncId>)> {
+        let mut chain = vec![function];
+        let mut current = self.reach[function][context.index()]?;
+        while let Some((caller, _)) = current.via {
+            if chain.contains(&caller) {
+                break;
+            }
+            chain.push(caller);
+            current = self.reach[caller][context.index()]?;
+        }
+        chain.reverse();
+        Some((current.entry, chain))
+    }
+}
+
+pub fn resolve_call(program: &Program, file: FileId, callee: &Callee) -> CallTarget {
+    match callee {
+        Callee::Method(method) => CallTarget::Method(method.clone()),
+        Callee::Path(path) => {
+            let resolved = program.resolve(file, path);
+            if resolved.residual > 0 {
+                let method = path.rsplit('.').next().unwrap_or(path);
+                return CallTarget::Method(method.to_string());
+            }
+            match resolved.target {
+                Target::Function(f) => CallTarget::Function(f),
+                Target::Class(class) => match constructor(program, class) {
+                    Some(init) => CallTarget::Function(init),
+                    None => CallTarget::Unknown,
+                },
+                Target::External(path) => CallTarget::External(path),
+                _ => CallTarget::Unknown,
+            }
+        }
+    }
+}
+
+fn constructor(program: &Program, class: usize) -> Option<FuncId> {
+    let path = format!("{}.__init__", program.class(class).path);
+    match program.resolve(program.class_file(class), &path).target {
+        Target::Function(f) => Some(f),
+        _ => None,
+    }
+}
+
+/// The project functions a handoff call passes as its callable; `async def` targets are
+/// dropped, as they run on the event loop whoever schedules them.
+fn handed_off(program: &Program, file: FileId, call: &CallSite, handoff: &Handoff) -> Vec<FuncId> {
+    let arg = handoff
+        .keyword
+        .as_ref()
+        .and_then(|k| {
+            call.keywords
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, a)| a)
+        })
+        .or_else(|| handoff.arg.and_then(|i| call.args.get(i)));
+    let target = match arg {
+        Some(Arg::Inline(index)) => Some(program.function_id(file, *index)),
+        Some(Arg::Callable(callee)) => match resolve_call(program, file, callee) {
+            CallTarget::Function(f) => Some(f),
+            _ => None,
+        },
+        _ => None,
+    };
+    target
+        .filter(|&f| !program.function(f).is_async)
+        .into_iter()
+        .collect()
+}
+
+fn route_decorator<'a>(
+    program: &Program,
+    file: FileId,
+    decorators: &'a [CallSite],
+    catalogue: &Catalogue,
+) -> Option<&'a CallSite> {
+    decorators.iter().find(|decorator| {
+        let CallTarget::External(path) = resolve_call(program, file, &decorator.callee) else {
+            return false;
+        };
+        catalogue.route.iter().any(|route| {
+            route.types.iter().any(|ty| {
+                path.strip_prefix(ty.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|method| route.methods.iter().any(|m| m == method))
+            })
+        })
+    })
+}
+
+fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPoint> {
+    let mut entries = Vec::new();
+    for class in 0..program.classes.len() {
+        let ancestors = program.ancestors(class);
+        for thread_class in &catalogue.thread_class {
+            if !thread_class.bases.iter().any(|b| ancestors.contains(b)) {
+                continue;
+            }
+            let model = program.class(class);
+            let file = program.class_file(class);
+            let method = format!("{}.{}", model.path, thread_class.method);
+            if let Target::Function(run) = program.resolve(file, &method).target {
+                entries.push(EntryPoint {
+                    context: Context::WorkerThread,
+                    target: run,
+                    site: Some(Site {
+                        file,
+                        span: model.span,
+                        text: format!("class {}({})", model.name, thread_class.bases.join(", ")),
+                        caller: None,
+                    }),
+                });
+            }
+        }
+    }
+    entries
+}
+
+/// Breadth-first from every entry point into the synchronous functions it calls, so
+/// each recorded path is a shortest one.
+fn propagate(
+    program: &Program,
+    entries: &[EntryPoint],
+    callees: &[Vec<(FuncId, usize)>],
+) -> Vec<[Option<Reach>; 2]> {
+    let mut reach = vec![[None, None]; program.functions.len()];
+    for context in Context::ALL {
+        let slot = context.index();
+        let mut queue = VecDeque::new();
+        for (index, entry) in entries.iter().enumerate() {
+            if entry.context == context && reach[entry.target][slot].is_none() {
+                reach[entry.target][slot] = Some(Reach {
+                    entry: index,
+                    via: None,
+                });
+                queue.push_back(entry.target);
+            }
+        }
+        while let Some(function) = queue.pop_front() {
+            let Some(Reach { entry, .. }) = reach[function][slot] else {
+                continue;
+            };
+            for &(callee, call) in &callees[function] {
+                if program.function(callee).is_async || reach[callee][slot].is_some() {
+                    continue;
+                }
+                reach[callee][slot] = Some(Reach {
+                    entry,
+                    via: Some((function, call)),
+                });
+                queue.push_back(callee);
+            }
+        }
+    }
+    reach
+}
+
+/// Greatest fixpoint: a function is construction-only when it is no entry point, has
+/// callers, and every caller is an initializer or construction-only itself.
+fn init_only(
+    program: &Program,
+    entries: &[EntryPoint],
+    callers: &[Vec<(FuncId, usize)>],
+) -> Vec<bool> {
+    let mut result: Vec<bool> = (0..program.functions.len())
+        .map(|f| !callers[f].is_empty() && !entries.iter().any(|e| e.target == f))
+        .collect();
+    loop {
+        let mut changed = false;
+        for f in 0..result.len() {
+            if result[f]
+                && !callers[f]
+                    .iter()
+                    .all(|&(caller, _)| program.function(caller).is_initializer || result[caller])
+            {
+                result[f] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            return result;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Thread locks: which `with x:` / `x.acquire()` expressions are thread locks, and which
+//! locks a private helper inherits from every one of its callers.
+
+use std::collections::BTreeSet;
+
+use super::catalogue::Catalogue;
+use super::contexts::Contexts;
+use super::resolve::Program;
+use super::state::{external_type, resolve_state, StateKey};
+use crate::model::FileId;
+
+pub struct Locksets {
+    /// Per function: locks held at *every* call of it (only for private helpers).
+    pub inherited: Vec<BTreeSet<StateKey>>,
+}
+
+impl Locksets {
+    pub fn compute(program: &Program, catalogue: &Catalogue, contexts: &Contexts) -> Locksets {
+        let count = program.functions.len();
+        // `None` is "every lock" (not yet constrained): the greatest fixpoint starts there.
+        let mut inherited: Vec<Option<BTreeSet<StateKey>>> = (0..count)
+            .map(|f| {
+                if inherits(program, contexts, f) {
+                    None
+                } else {
+                    Some(BTreeSet::new())
+                }
+            })
+            .collect();
+        let site_locks: Vec<Vec<BTreeSet<StateKey>>> = (0..count)
+            .map(|f| {
+                let file = program.file_of(f);
+                program
+                    .function(f)
+                    .calls
+                    .iter()
+                    .map(|call| held_thread_locks(program, catalogue, file, &call.locks))
+                    .collect()
+            })
+            .collect();
+        loop {
+            let mut changed = false;
+            for f in 0..count {
+                if !inherits(program, contexts, f) {
+                    continue;
+                }
+                let mut meet: Option<BTreeSet<StateKey>> = None;
+                for &(caller, call) in &contexts.callers[f] {
+                    let Some(caller_locks) = &inherited[caller] else {
+                        continue;
+                    };
+                    let held: BTreeSet<StateKey> = site_locks[caller][call]
+                        .union(caller_locks)
+                        .cloned()
+                        .collect();
+                    meet = Some(match meet {
+                        None => held,
+                        Some(acc) => acc.intersection(&held).cloned().collect(),
+                    });
+                }
+                if meet.is_some() && meet != inherited[f] {
+                    inherited[f] = meet;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        Locksets {
+            inherited: inherited
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect(),
+        }
+    }
+}
+
+/// The thread locks among the lock expressions held at some point of `file`.
+pub fn held_thread_locks(
+    program: &Program,
+    catalogue: &Catalogue,
+    file: FileId,
+    held: &[String],
+) -> BTreeSet<StateKey> {
+    held.iter()
+        .filter_map(|path| thread_lock(program, catalogue, file, path))
+        .collect()
+}
+
+/// Private helpers (`_name`, not dunder) that are called in the project and are not
+/// entry points run under the locks their callers hold. Public functions may be called
+/// from anywhere, so they inherit nothing.
+fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
+    let name = &program.function(function).name;
+    name.starts_with('_')
+        && !name.starts_with("__")
+        && !contexts.callers[function].is_empty()
+        && !contexts.is_entry(function)
+}
+
+/// A lock expression that is a thread lock: typed as one in the catalogue, or of unknown
+/// type and named like one (`self._lock = make_lock()`).
+fn thread_lock(
+    program: &Program,
+    catalogue: &Catalogue,
+    file: FileId,
+    path: &str,
+) -> Option<StateKey> {
+    let state = resolve_state(program, file, path).filter(|s| s.residual == 0)?;
+    let is_lock = match (&state.ty, external_type(program, &state.ty)) {
+        (_, Some(ty)) => catalogue.is_thread_lock(&ty),
+        (None, None) => {
+            let name = match &state.key {
+                StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => {
+                    name.to_lowercase()
+                }
+            };
+            name.contains("lock") || name.contains("mutex")
+        }
+        (Some(_), None) => false,
+    };
+    is_lock.then_some(state.key)
+}

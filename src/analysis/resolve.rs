@@ -1,0 +1,283 @@
+//! Whole-program name resolution: dotted paths from the model to the definitions they
+//! denote, across modules, re-exports, class hierarchies and instance types.
+
+use std::collections::HashMap;
+
+use crate::model::{FileId, FileModel, SymbolKind};
+
+/// Global index of a function across all files.
+pub type FuncId = usize;
+/// Global index of a class across all files.
+pub type ClassId = usize;
+
+/// What a dotted path denotes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Module(FileId),
+    Function(FuncId),
+    Class(ClassId),
+    /// A module variable.
+    Global {
+        file: FileId,
+        name: String,
+        ty: Option<String>,
+    },
+    /// A class or instance attribute, owned by the class that declares it.
+    Attribute {
+        class: ClassId,
+        name: String,
+        ty: Option<String>,
+    },
+    /// Something outside the project (`asyncio.to_thread`, `fastapi.FastAPI.get`).
+    External(String),
+}
+
+/// A resolution and the number of trailing path segments it could not follow.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub target: Target,
+    pub residual: usize,
+}
+
+/// Following aliases deeper than this means a cycle (`a` re-exports `b` re-exports `a`).
+const MAX_ALIAS_DEPTH: usize = 8;
+
+pub struct Program<'m> {
+    pub files: &'m [FileModel],
+    /// Global function id → (file, index in that file).
+    pub functions: Vec<(FileId, usize)>,
+    pub classes: Vec<(FileId, usize)>,
+    function_base: Vec<usize>,
+    class_base: Vec<usize>,
+    modules: HashMap<&'m str, Vec<FileId>>,
+}
+
+impl<'m> Program<'m> {
+    pub fn new(files: &'m [FileModel]) -> Self {
+        let mut program = Program {
+            files,
+            functions: Vec::new(),
+            classes: Vec::new(),
+            function_base: Vec::new(),
+            class_base: Vec::new(),
+            modules: HashMap::new(),
+        };
+        for (file_id, file) in files.iter().enumerate() {
+            program.function_base.push(program.functions.len());
+            program
+                .functions
+                .extend((0..file.functions.len()).map(|i| (file_id, i)));
+            program.class_base.push(program.classes.len());
+            program
+                .classes
+                .extend((0..file.classes.len()).map(|i| (file_id, i)));
+            program
+                .modules
+                .entry(file.module.as_str())
+                .or_default()
+                .push(file_id);
+        }
+        program
+    }
+
+    pub fn function(&self, id: FuncId) -> &'m crate::model::Function {
+        let (file, index) = self.functions[id];
+        &self.files[file].functions[index]
+    }
+
+    pub fn function_id(&self, file: FileId, index: usize) -> FuncId {
+        self.function_base[file] + index
+    }
+
+    pub fn file_of(&self, id: FuncId) -> FileId {
+        self.functions[id].0
+    }
+
+    pub fn class(&self, id: ClassId) -> &'m crate::model::Class {
+        let (file, index) = self.classes[id];
+        &self.files[file].classes[index]
+    }
+
+    pub fn class_file(&self, id: ClassId) -> FileId {
+        self.classes[id].0
+    }
+
+    /// The file a module name denotes, as seen from `from` (same import root first).
+    fn module(&self, from: FileId, name: &str) -> Option<FileId> {
+        let candidates = self.modules.get(name)?;
+        if let [only] = candidates.as_slice() {
+            return Some(*only);
+        }
+        let root = &self.files[from].root;
+        candidates
+            .iter()
+            .copied()
+            .find(|&f| &self.files[f].root == root)
+    }
+
+    /// Resolves a canonical dotted path written in file `from`.
+    pub fn resolve(&self, from: FileId, path: &str) -> Resolved {
+        self.resolve_at_depth(from, path, 0)
+    }
+
+    fn resolve_at_depth(&self, from: FileId, path: &str, depth: usize) -> Resolved {
+        let segments: Vec<&str> = path.split('.').collect();
+        for len in (1..=segments.len()).rev() {
+            if let Some(file) = self.module(from, &segments[..len].join(".")) {
+                return self.walk(Target::Module(file), &segments[len..], depth);
+            }
+        }
+        Resolved {
+            target: Target::External(path.to_string()),
+            residual: 0,
+        }
+    }
+
+    fn walk(&self, start: Target, segments: &[&str], depth: usize) -> Resolved {
+        let mut current = start;
+        for (done, segment) in segments.iter().enumerate() {
+            match self.member(&current, segment, depth) {
+                Some(next) => current = next,
+                None => {
+                    return Resolved {
+                        target: current,
+                        residual: segments.len() - done,
+                    }
+                }
+            }
+        }
+        Resolved {
+            target: current,
+            residual: 0,
+        }
+    }
+
+    fn member(&self, of: &Target, name: &str, depth: usize) -> Option<Target> {
+        match of {
+            Target::Module(file) => self.module_member(*file, name, depth),
+            Target::Class(class) => self.class_member(*class, name),
+            Target::Global {
+                file, ty: Some(ty), ..
+            } => self.instance_member(*file, ty, name),
+            Target::Attribute {
+                class,
+                ty: Some(ty),
+                ..
+            } => self.instance_member(self.class_file(*class), ty, name),
+            Target::External(path) => Some(Target::External(format!("{path}.{name}"))),
+            _ => None,
+        }
+    }
+
+    fn module_member(&self, file: FileId, name: &str, depth: usize) -> Option<Target> {
+        let model = &self.files[file];
+        let symbol = model.symbols.iter().rev().find(|s| s.name == name);
+        match symbol.map(|s| &s.kind) {
+            Some(SymbolKind::Alias(path)) if depth < MAX_ALIAS_DEPTH => {
+                let resolved = self.resolve_at_depth(file, path, depth + 1);
+                (resolved.residual == 0).then_some(resolved.target)
+            }
+            Some(SymbolKind::Alias(_)) => None,
+            Some(SymbolKind::Function(index)) => {
+                Some(Target::Function(self.function_id(file, *index)))
+            }
+            Some(SymbolKind::Class(index)) => Some(Target::Class(self.class_base[file] + index)),
+            Some(SymbolKind::Variable { ty }) => Some(Target::Global {
+                file,
+                name: name.to_string(),
+                ty: ty.clone(),
+            }),
+            None => {
+                let submodule = format!("{}.{name}", model.module);
+                self.module(file, &submodule).map(Target::Module)
+            }
+        }
+    }
+
+    /// A method or attribute of a class, searched through its bases (depth first, as
+    /// close to Python's MRO as single inheritance needs).
+    fn class_member(&self, class: ClassId, name: &str) -> Option<Target> {
+        let mut stack = vec![class];
+        let mut seen = Vec::new();
+        let mut external_base = None;
+        while let Some(current) = stack.pop() {
+            if seen.contains(&current) {
+                continue;
+            }
+            seen.push(current);
+            let model = self.class(current);
+            let file = self.class_file(current);
+            if let Some((_, index)) = model.methods.iter().find(|(m, _)| m == name) {
+                return Some(Target::Function(self.function_id(file, *index)));
+            }
+            if let Some(attribute) = model.attributes.iter().find(|a| a.name == name) {
+                return Some(Target::Attribute {
+                    class: current,
+                    name: name.to_string(),
+                    ty: attribute.ty.clone(),
+                });
+            }
+            for base in model.bases.iter().rev() {
+                match self.resolve(file, base).target {
+                    Target::Class(base_class) => stack.push(base_class),
+                    Target::External(path) => {
+                        external_base.get_or_insert(path);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        external_base.map(|base| Target::External(format!("{base}.{name}")))
+    }
+
+    /// A member reached through an instance of type `ty` (written in `file`).
+    fn instance_member(&self, file: FileId, ty: &str, name: &str) -> Option<Target> {
+        match self.resolve(file, ty) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } => self.class_member(class, name),
+            Resolved {
+                target: Target::External(path),
+                ..
+            } => Some(Target::External(format!("{path}.{name}"))),
+            _ => None,
+        }
+    }
+
+    /// The class of an instance type written in `file`, if it is a project class.
+    pub fn class_of_type(&self, file: FileId, ty: &str) -> Option<ClassId> {
+        match self.resolve(file, ty) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } => Some(class),
+            _ => None,
+        }
+    }
+
+    /// All bases of a class, project and external, as canonical paths (transitively).
+    pub fn ancestors(&self, class: ClassId) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![class];
+        let mut seen = Vec::new();
+        while let Some(current) = stack.pop() {
+            if seen.contains(&current) {
+                continue;
+            }
+            seen.push(current);
+            let file = self.class_file(current);
+            for base in &self.class(current).bases {
+                match self.resolve(file, base).target {
+                    Target::Class(base_class) => {
+                        out.push(self.class(base_class).path.clone());
+                        stack.push(base_class);
+                    }
+                    Target::External(path) => out.push(path),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,130 @@
+//! Shared-state identity: which model accesses touch which state location, with the
+//! thread locks held at each.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::catalogue::Catalogue;
+use super::contexts::Contexts;
+use super::locks::{held_thread_locks, Locksets};
+use super::resolve::{ClassId, FuncId, Program, Target};
+use crate::model::{Access, AccessKind, FileId};
+
+/// One state location: a module variable, or an attribute of a class (all instances of
+/// a class count as one logical instance).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StateKey {
+    Global { file: FileId, name: String },
+    Attribute { class: ClassId, name: String },
+}
+
+impl StateKey {
+    /// `metrics._counters` or `PriceCache._prices`, as users read it.
+    pub fn display(&self, program: &Program) -> String {
+        match self {
+            StateKey::Global { file, name } => {
+                let module = &program.files[*file].module;
+                let last = module.rsplit('.').next().unwrap_or(module);
+                format!("{last}.{name}")
+            }
+            StateKey::Attribute { class, name } => format!("{}.{name}", program.class(*class).name),
+        }
+    }
+}
+
+/// A state location with the type it was constructed with, as resolved.
+pub struct ResolvedState {
+    pub key: StateKey,
+    /// Where the type expression was written, and the expression.
+    pub ty: Option<(FileId, String)>,
+    /// Path segments past the location (the access reached inside it).
+    pub residual: usize,
+}
+
+pub fn resolve_state(program: &Program, file: FileId, path: &str) -> Option<ResolvedState> {
+    let resolved = program.resolve(file, path);
+    let (key, ty) = match resolved.target {
+        Target::Global { file, name, ty } => {
+            (StateKey::Global { file, name }, ty.map(|t| (file, t)))
+        }
+        Target::Attribute { class, name, ty } => {
+            let file = program.class_file(class);
+            (StateKey::Attribute { class, name }, ty.map(|t| (file, t)))
+        }
+        _ => return None,
+    };
+    Some(ResolvedState {
+        key,
+        ty,
+        residual: resolved.residual,
+    })
+}
+
+/// The canonical external type of a state (`queue.Queue`), if it is not a project class.
+pub fn external_type(program: &Program, ty: &Option<(FileId, String)>) -> Option<String> {
+    let (file, ty) = ty.as_ref()?;
+    match program.resolve(*file, ty).target {
+        Target::External(path) => Some(path),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StateAccess<'m> {
+    pub function: FuncId,
+    pub file: FileId,
+    pub access: &'m Access,
+    /// The access kind once resolution is known (a store that reached inside the
+    /// location is a mutation, not a rebinding).
+    pub kind: AccessKind,
+    /// Thread locks held: at the access, plus those every caller holds.
+    pub locks: BTreeSet<StateKey>,
+}
+
+/// Every access to shared mutable state outside construction code, grouped by location.
+pub fn collect<'m>(
+    program: &Program<'m>,
+    catalogue: &Catalogue,
+    contexts: &Contexts,
+    locksets: &Locksets,
+) -> BTreeMap<StateKey, Vec<StateAccess<'m>>> {
+    let mut by_state: BTreeMap<StateKey, Vec<StateAccess<'m>>> = BTreeMap::new();
+    for function in 0..program.functions.len() {
+        let model = program.function(function);
+        if model.is_initializer || contexts.init_only[function] {
+            continue;
+        }
+        let file = program.file_of(function);
+        for access in &model.accesses {
+            let Some(state) = resolve_state(program, file, &access.path) else {
+                continue;
+            };
+            if access.via_call && state.residual == 0 {
+                let project_class = state
+                    .ty
+                    .as_ref()
+                    .is_some_and(|(f, ty)| program.class_of_type(*f, ty).is_some());
+                if project_class {
+                    // `store.put(x)`: the method's own accesses are what count.
+                    continue;
+                }
+            }
+            if external_type(program, &state.ty).is_some_and(|t| catalogue.is_thread_safe(&t)) {
+                continue;
+            }
+            let kind = match access.kind {
+                AccessKind::Rebind if state.residual > 0 => AccessKind::Mutation,
+                kind => kind,
+            };
+            let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
+            locks.extend(locksets.inherited[function].iter().cloned());
+            by_state.entry(state.key).or_default().push(StateAccess {
+                function,
+                file,
+                access,
+                kind,
+                locks,
+            });
+        }
+    }
+    by_state
+}

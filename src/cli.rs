@@ -1,0 +1,168 @@
+//! Command-line interface: argument parsing and the commands.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::check::check;
+use crate::report::{render, OutputFormat};
+use crate::rules::{self, Rule};
+
+#[derive(Parser)]
+#[command(
+    name = "racelint",
+    version,
+    about = "Finds mutable state shared between an event loop and worker threads"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse files and folders (default: the current folder).
+    Check(CheckArgs),
+    /// Print a rule's documentation.
+    Rule {
+        /// A code (`RL101`) or name (`loop-thread-shared-state`).
+        code: String,
+    },
+    /// List every rule.
+    Rules,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files or folders to analyse, as one program.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
+    output_format: OutputFormat,
+    /// Only these rules: codes, code prefixes (`RL1`), names, or `ALL`; comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Leave these rules out (same forms as --select).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Exit 0 even when there are findings.
+    #[arg(long)]
+    exit_zero: bool,
+}
+
+/// Exit statuses, as Ruff's: 0 clean, 1 findings, 2 usage or internal error.
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    let result = match cli.command {
+        Command::Check(args) => run_check(args, &mut out, &mut err),
+        Command::Rule { code } => match rules::find(&code) {
+            Some(rule) => writeln!(
+                out,
+                "# {} ({})\n\n{}",
+                rule.code(),
+                rule.meta().name,
+                rule.body()
+            )
+            .map(|_| ExitCode::SUCCESS)
+            .map_err(|e| e.to_string()),
+            None => Err(format!(
+                "unknown rule `{code}`; `racelint rules` lists them"
+            )),
+        },
+        Command::Rules => list_rules(&mut out)
+            .map(|_| ExitCode::SUCCESS)
+            .map_err(|e| e.to_string()),
+    };
+    result.unwrap_or_else(|message| {
+        let _ = writeln!(err, "racelint: error: {message}");
+        ExitCode::from(EXIT_ERROR)
+    })
+}
+
+fn list_rules(out: &mut dyn Write) -> std::io::Result<()> {
+    for rule in rules::all() {
+        let meta = rule.meta();
+        writeln!(
+            out,
+            "{:<7} {:<28} {:<8} {}",
+            meta.code,
+            meta.name,
+            meta.severity.as_str(),
+            meta.summary
+        )?;
+    }
+    Ok(())
+}
+
+fn run_check(
+    args: CheckArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode, String> {
+    let select = selectors(&args.select)?;
+    let ignore = selectors(&args.ignore)?;
+    let selected = |rule: &Rule| {
+        (select.is_empty() || select.iter().any(|s| s.matches(rule)))
+            && !ignore.iter().any(|s| s.matches(rule))
+    };
+    let result = check(&args.paths, &selected)?;
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    render(args.output_format, &result, color, out, err)
+        .map_err(|e| format!("cannot write the report: {e}"))?;
+    let failed = !result.findings.is_empty() || !result.errors.is_empty();
+    Ok(if failed && !args.exit_zero {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One `--select`/`--ignore` entry.
+enum Selector {
+    All,
+    Prefix(String),
+    Name(String),
+}
+
+impl Selector {
+    fn matches(&self, rule: &Rule) -> bool {
+        match self {
+            Selector::All => true,
+            Selector::Prefix(prefix) => rule.code().starts_with(prefix.as_str()),
+            Selector::Name(name) => rule.meta().name == *name,
+        }
+    }
+}
+
+/// Parses selectors, rejecting any that matches no rule (a typo must not silently
+/// select nothing).
+fn selectors(values: &[String]) -> Result<Vec<Selector>, String> {
+    values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(|value| {
+            let selector = if value.eq_ignore_ascii_case("ALL") {
+                Selector::All
+            } else if value.to_ascii_uppercase().starts_with("RL") {
+                Selector::Prefix(value.to_ascii_uppercase())
+            } else {
+                Selector::Name(value.to_string())
+            };
+            if rules::all().iter().any(|r| selector.matches(r)) {
+                Ok(selector)
+            } else {
+                Err(format!(
+                    "unknown rule selector `{value}`; `racelint rules` lists them"
+                ))
+            }
+        })
+        .collect()
+}

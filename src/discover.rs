@@ -1,0 +1,120 @@
+//! Which files a run looks at.
+
+use std::path::{Component, Path, PathBuf};
+
+use ignore::WalkBuilder;
+
+use crate::python;
+
+/// Folders no user wants linted: environments, build output, caches, VCS metadata.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "node_modules",
+    "target",
+    "__pycache__",
+    "build",
+    "dist",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".ruff_cache",
+];
+
+/// A file that could not be read or decoded.
+#[derive(Debug, Clone)]
+pub struct FileError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+pub struct Discovered {
+    /// Sorted and without duplicates, so every run sees the files in the same order.
+    pub files: Vec<PathBuf>,
+    pub errors: Vec<FileError>,
+}
+
+/// Expands `paths` into source files. Named files are taken as they are; folders are
+/// walked, honouring `.gitignore`, skipping hidden and well-known generated folders, and
+/// never following symbolic links (so no walk leaves the tree or loops).
+/// A path that does not exist is a usage error.
+pub fn discover(paths: &[PathBuf]) -> Result<Discovered, String> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+        if metadata.is_file() {
+            if python::is_python(path) {
+                files.push(clean(path));
+            }
+            continue;
+        }
+        let walker = WalkBuilder::new(path)
+            .hidden(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .git_global(false)
+            .require_git(false)
+            .parents(true)
+            .follow_links(false)
+            .filter_entry(|entry| {
+                !(entry.file_type().is_some_and(|t| t.is_dir())
+                    && entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
+            })
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(entry) => {
+                    if entry.file_type().is_some_and(|t| t.is_file())
+                        && python::is_python(entry.path())
+                    {
+                        files.push(clean(entry.path()));
+                    }
+                }
+                Err(err) => errors.push(FileError {
+                    path: err_path(&err).unwrap_or_else(|| path.clone()),
+                    message: err.to_string(),
+                }),
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(Discovered { files, errors })
+}
+
+fn err_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(clean(path)),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
+        _ => None,
+    }
+}
+
+pub fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// The path relative to the current directory when it lies below it, without `./`.
+fn clean(path: &Path) -> PathBuf {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    relative
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}

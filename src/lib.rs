@@ -1,0 +1,15 @@
+//! racelint: finds mutable state reached both from an event loop and from worker threads.
+//!
+//! Data flows one way: front-ends (`python`) lower each file to the `model`; `analysis`
+//! joins the files and computes execution contexts and locksets; `rules` turn analysed
+//! facts into findings; `report` renders them. Only `report` and the binary print.
+
+pub mod analysis;
+pub mod check;
+pub mod cli;
+pub mod discover;
+pub mod model;
+pub mod python;
+pub mod report;
+pub mod rules;
+pub mod source;

@@ -1,0 +1,177 @@
+//! The language-neutral model that front-ends produce and the analysis consumes.
+//!
+//! Nothing here knows about Python or Rust syntax. Names are *dotted paths* that a
+//! front-end has canonicalised as far as one file allows (through its own imports,
+//! `self`, and known local types); the analysis finishes the job across files.
+
+use std::path::PathBuf;
+
+/// A 1-based line/column position; columns count Unicode scalar values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A source range, end exclusive; `offset`/`len` are byte offsets for code frames.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: Pos,
+    pub end: Pos,
+    pub offset: usize,
+    pub len: usize,
+}
+
+/// Index of a file in the program (the order files were sorted in).
+pub type FileId = usize;
+
+/// One parsed source file, lowered.
+#[derive(Debug, Default)]
+pub struct FileModel {
+    /// Path as discovered (relative to the current directory when possible).
+    pub path: PathBuf,
+    /// Folder the module name is relative to (first ancestor that is not a package).
+    pub root: PathBuf,
+    /// Dotted module name, e.g. `shop.services.pricing`.
+    pub module: String,
+    /// The decoded source text, kept for code frames in reports.
+    pub source: String,
+    pub functions: Vec<Function>,
+    pub classes: Vec<Class>,
+    /// Module-level names and what they are bound to.
+    pub symbols: Vec<Symbol>,
+    pub syntax_errors: Vec<SyntaxError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyntaxError {
+    pub message: String,
+    pub span: Span,
+}
+
+/// A module-level binding.
+#[derive(Debug, Clone)]
+pub struct Symbol {
+    pub name: String,
+    pub kind: SymbolKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SymbolKind {
+    /// `import x.y as z` or `from x import y as z`: the canonical path it stands for.
+    Alias(String),
+    Function(usize),
+    Class(usize),
+    /// A variable; `ty` is the canonical path of the constructor it was bound to, if any.
+    Variable {
+        ty: Option<String>,
+    },
+}
+
+/// A class with the attributes its methods assign.
+#[derive(Debug, Clone)]
+pub struct Class {
+    /// Canonical dotted path, e.g. `shop.services.pricing.PriceCache`.
+    pub path: String,
+    pub name: String,
+    pub span: Span,
+    /// Canonical paths of the bases as written.
+    pub bases: Vec<String>,
+    /// Method name → index into `FileModel::functions`.
+    pub methods: Vec<(String, usize)>,
+    /// Attributes assigned in the class body or through `self.<attr> = …`, with the
+    /// constructor type when it is known.
+    pub attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: String,
+    pub ty: Option<String>,
+    pub span: Span,
+}
+
+/// A function, method, lambda or nested function.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// Canonical dotted path, e.g. `shop.api.orders.create_order`; lambdas get `<lambda@L>`.
+    pub path: String,
+    /// The name as the user reads it in messages (`PriceCache.refresh`, `flush`).
+    pub display: String,
+    pub name: String,
+    /// Canonical path of the enclosing class for methods.
+    pub class: Option<String>,
+    pub is_async: bool,
+    /// Where the name is (for labels).
+    pub span: Span,
+    pub decorators: Vec<CallSite>,
+    pub calls: Vec<CallSite>,
+    pub accesses: Vec<Access>,
+    /// True for constructors (`__init__`): accesses there are initialisation.
+    pub is_initializer: bool,
+}
+
+/// What a call site calls.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Callee {
+    /// A canonical dotted path (`asyncio.to_thread`, `shop.pricing.PriceCache.refresh`).
+    Path(String),
+    /// A method called on a receiver whose type is unknown: only its name.
+    Method(String),
+}
+
+/// A value passed to a call that may be a callable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// A reference to something callable, by canonical path or receiver method.
+    Callable(Callee),
+    /// An anonymous function defined inline (lambda); index into `functions`.
+    Inline(usize),
+    /// Anything else.
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    pub callee: Callee,
+    pub span: Span,
+    /// The call as written, shortened, for messages (`asyncio.to_thread(flush)`).
+    pub text: String,
+    pub args: Vec<Arg>,
+    pub keywords: Vec<(String, Arg)>,
+    /// Canonical paths of the lock expressions held at this call (`with x:` / `x.acquire()`).
+    pub locks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AccessKind {
+    Read,
+    /// Changes the object in place (`d[k] = v`, `lst.append(x)`).
+    Mutation,
+    /// Binds the name or attribute to a new object (`self.x = new`).
+    Rebind,
+    /// Reads then writes based on what it read (`x += 1`).
+    ReadModifyWrite,
+}
+
+impl AccessKind {
+    pub fn is_write(self) -> bool {
+        !matches!(self, AccessKind::Read)
+    }
+}
+
+/// A touch of (possibly) shared state.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Canonical dotted path of the accessed location (`shop.metrics._counters`,
+    /// `shop.pricing.PriceCache._prices`, `shop.app.holder.items`).
+    pub path: String,
+    pub kind: AccessKind,
+    pub span: Span,
+    /// Canonical paths of the lock expressions held here.
+    pub locks: Vec<String>,
+    /// The access is a method call on the location (`x.append(…)`, `store.get(…)`). When
+    /// the location's type is a project class, the method's own accesses speak instead.
+    pub via_call: bool,
+}

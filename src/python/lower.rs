@@ -1,0 +1,1107 @@
+//! Lowers one Python module's AST to the language-neutral model.
+//!
+//! Names are canonicalised as far as the file itself allows: through its imports
+//! (relative ones included), `self`/`cls`, local constructor calls and annotations.
+//! Everything that needs another file is left as a dotted path for the analysis.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::helpers::any_over_expr;
+use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
+use ruff_python_ast::{
+    ExceptHandler, Expr, ExprCall, ExprContext, Parameters, Stmt, StmtClassDef, StmtFunctionDef,
+};
+use ruff_text_size::Ranged;
+
+use super::scope;
+use crate::model::{
+    Access, AccessKind, Arg, Attribute, CallSite, Callee, Class, FileModel, Function, Span, Symbol,
+    SymbolKind,
+};
+use crate::source::LineIndex;
+
+/// Methods of builtin containers (and common mutable types) that change the receiver.
+const MUTATING_METHODS: &[&str] = &[
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "clear",
+    "update",
+    "setdefault",
+    "popitem",
+    "add",
+    "discard",
+    "sort",
+    "reverse",
+    "appendleft",
+    "extendleft",
+    "popleft",
+    "rotate",
+    "difference_update",
+    "intersection_update",
+    "symmetric_difference_update",
+    "__setitem__",
+    "__delitem__",
+];
+
+/// Deeper expressions than this are not descended into: no real code needs it, and
+/// generated test files with thousands of nested operators must not exhaust the stack.
+const MAX_DEPTH: usize = 200;
+
+/// Constructors whose instance methods treat their first parameter as the instance.
+const INITIALIZERS: &[&str] = &["__init__", "__new__", "__post_init__", "__init_subclass__"];
+
+pub struct Lowerer<'s> {
+    module: String,
+    package: String,
+    src: &'s str,
+    lines: &'s LineIndex,
+    /// Module-level name → canonical path.
+    module_names: HashMap<String, String>,
+    pub functions: Vec<Function>,
+    pub classes: Vec<Class>,
+    pub symbols: Vec<Symbol>,
+    scopes: Vec<Scope>,
+    depth: usize,
+}
+
+/// How a name inside a function resolves.
+enum Resolution {
+    /// A canonical path: module global, import, class (through `self`), typed local.
+    Path(String),
+    /// A local variable holding (part of) the state at this path.
+    Alias(String),
+    /// A plain local variable: nothing we can follow.
+    Local,
+    /// Not bound anywhere we can see: a builtin, or an undefined name.
+    Unknown,
+}
+
+/// An expression that denotes a (possibly shared) location.
+struct Chain {
+    path: String,
+    /// The expression reaches inside the location (subscript, attribute of an alias).
+    inner: bool,
+    via_alias: bool,
+}
+
+struct Scope {
+    func: usize,
+    is_module: bool,
+    class: Option<usize>,
+    self_name: Option<String>,
+    locals: HashSet<String>,
+    globals: HashSet<String>,
+    /// Function-local imports and nested definitions.
+    imports: HashMap<String, String>,
+    /// Locals whose type we know (constructor call, annotation, `with X() as y`).
+    types: HashMap<String, String>,
+    /// Locals bound to shared state (`job = jobs[job_id]`).
+    aliases: HashMap<String, String>,
+    locks: Vec<String>,
+}
+
+impl<'s> Lowerer<'s> {
+    pub fn new(module: &str, is_package: bool, src: &'s str, lines: &'s LineIndex) -> Self {
+        let package = if is_package {
+            module.to_string()
+        } else {
+            module
+                .rsplit_once('.')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default()
+        };
+        Lowerer {
+            module: module.to_string(),
+            package,
+            src,
+            lines,
+            module_names: HashMap::new(),
+            functions: Vec::new(),
+            classes: Vec::new(),
+            symbols: Vec::new(),
+            scopes: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    pub fn lower_module(&mut self, body: &[Stmt]) {
+        self.collect_module_names(body);
+        for name in scope::declared_globals(body) {
+            let path = self.qualify(&name);
+            self.module_names.entry(name).or_insert(path);
+        }
+        let declared = scope::declared_globals(body);
+        let module_fn = self.push_function(Function {
+            path: format!("{}.<module>", self.module),
+            display: format!("module {}", self.module),
+            name: "<module>".to_string(),
+            class: None,
+            is_async: false,
+            span: Span::default(),
+            decorators: Vec::new(),
+            calls: Vec::new(),
+            accesses: Vec::new(),
+            is_initializer: true,
+        });
+        self.scopes.push(Scope::new(module_fn, true));
+        for stmt in body {
+            self.visit_stmt(stmt);
+        }
+        self.scopes.pop();
+        // Names only ever assigned through `global` inside functions are module variables too.
+        for name in declared {
+            if !self.symbols.iter().any(|s| s.name == name) {
+                self.set_variable(&name, None, Span::default());
+            }
+        }
+    }
+
+    pub fn into_model(self, model: &mut FileModel) {
+        model.functions = self.functions;
+        model.classes = self.classes;
+        model.symbols = self.symbols;
+    }
+
+    fn qualify(&self, name: &str) -> String {
+        if self.module.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{}", self.module, name)
+        }
+    }
+
+    fn span_of(&self, node: &impl Ranged) -> Span {
+        let range = node.range();
+        self.lines
+            .span(self.src, range.start().to_usize(), range.end().to_usize())
+    }
+
+    fn text_of(&self, node: &impl Ranged) -> &'s str {
+        let range = node.range();
+        self.src
+            .get(range.start().to_usize()..range.end().to_usize())
+            .unwrap_or("")
+    }
+
+    fn push_function(&mut self, function: Function) -> usize {
+        self.functions.push(function);
+        self.functions.len() - 1
+    }
+
+    fn scope(&self) -> &Scope {
+        self.scopes
+            .last()
+            .expect("lowering always runs inside a scope")
+    }
+
+    fn scope_mut(&mut self) -> &mut Scope {
+        self.scopes
+            .last_mut()
+            .expect("lowering always runs inside a scope")
+    }
+
+    // ----- module-level names -------------------------------------------------------
+
+    /// Top-level bindings, including those inside `if`/`try`/`with` blocks.
+    fn collect_module_names(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            match stmt {
+                Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                    for (name, path) in self.import_bindings(stmt) {
+                        self.module_names.insert(name, path);
+                    }
+                }
+                Stmt::FunctionDef(StmtFunctionDef { name, .. })
+                | Stmt::ClassDef(StmtClassDef { name, .. }) => {
+                    let path = self.qualify(name.as_str());
+                    self.module_names.insert(name.as_str().to_string(), path);
+                }
+                Stmt::Assign(_) | Stmt::AnnAssign(_) | Stmt::AugAssign(_) | Stmt::For(_) => {
+                    for name in scope::bindings(std::slice::from_ref(stmt)).locals {
+                        let path = self.qualify(&name);
+                        self.module_names.insert(name, path);
+                    }
+                }
+                Stmt::If(s) => {
+                    self.collect_module_names(&s.body);
+                    for clause in &s.elif_else_clauses {
+                        self.collect_module_names(&clause.body);
+                    }
+                }
+                Stmt::Try(s) => {
+                    self.collect_module_names(&s.body);
+                    for ExceptHandler::ExceptHandler(h) in &s.handlers {
+                        self.collect_module_names(&h.body);
+                    }
+                    self.collect_module_names(&s.orelse);
+                    self.collect_module_names(&s.finalbody);
+                }
+                Stmt::With(s) => self.collect_module_names(&s.body),
+                _ => {}
+            }
+        }
+    }
+
+    /// `(bound name, canonical path)` for an import statement.
+    fn import_bindings(&self, stmt: &Stmt) -> Vec<(String, String)> {
+        match stmt {
+            Stmt::Import(i) => i
+                .names
+                .iter()
+                .map(|alias| match &alias.asname {
+                    Some(asname) => (asname.as_str().to_string(), alias.name.as_str().to_string()),
+                    None => {
+                        let first = alias.name.as_str().split('.').next().unwrap_or_default();
+                        (first.to_string(), first.to_string())
+                    }
+                })
+                .collect(),
+            Stmt::ImportFrom(i) => {
+                let base = self.import_base(i.level, i.module.as_ref().map(|m| m.as_str()));
+                i.names
+                    .iter()
+                    .filter(|alias| alias.name.as_str() != "*")
+                    .map(|alias| {
+                        let bound = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                        let path = if base.is_empty() {
+                            alias.name.as_str().to_string()
+                        } else {
+                            format!("{base}.{}", alias.name.as_str())
+                        };
+                        (bound.to_string(), path)
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The absolute module a `from ... import` refers to.
+    fn import_base(&self, level: u32, module: Option<&str>) -> String {
+        let mut base = if level == 0 {
+            String::new()
+        } else {
+            let mut package = self.package.clone();
+            for _ in 1..level {
+                package = package
+                    .rsplit_once('.')
+                    .map(|(p, _)| p.to_string())
+                    .unwrap_or_default();
+            }
+            package
+        };
+        if let Some(module) = module {
+            if !base.is_empty() {
+                base.push('.');
+            }
+            base.push_str(module);
+        }
+        base
+    }
+
+    // ----- name resolution ----------------------------------------------------------
+
+    fn resolve_name(&self, name: &str) -> Resolution {
+        for scope in self.scopes.iter().rev() {
+            if scope.is_module {
+                break;
+            }
+            if scope.self_name.as_deref() == Some(name) {
+                if let Some(class) = scope.class {
+                    return Resolution::Path(self.classes[class].path.clone());
+                }
+            }
+            if let Some(path) = scope.aliases.get(name) {
+                return Resolution::Alias(path.clone());
+            }
+            if let Some(ty) = scope.types.get(name) {
+                return Resolution::Path(ty.clone());
+            }
+            if let Some(path) = scope.imports.get(name) {
+                return Resolution::Path(path.clone());
+            }
+            if scope.globals.contains(name) {
+                break;
+            }
+            if scope.locals.contains(name) {
+                return Resolution::Local;
+            }
+        }
+        match self.module_names.get(name) {
+            Some(path) => Resolution::Path(path.clone()),
+            None => Resolution::Unknown,
+        }
+    }
+
+    fn chain(&self, expr: &Expr) -> Option<Chain> {
+        match expr {
+            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
+                Resolution::Path(path) => Some(Chain {
+                    path,
+                    inner: false,
+                    via_alias: false,
+                }),
+                Resolution::Alias(path) => Some(Chain {
+                    path,
+                    inner: false,
+                    via_alias: true,
+                }),
+                Resolution::Local | Resolution::Unknown => None,
+            },
+            Expr::Attribute(a) => {
+                let mut chain = self.chain(&a.value)?;
+                if chain.inner || chain.via_alias {
+                    chain.inner = true;
+                } else {
+                    chain.path.push('.');
+                    chain.path.push_str(a.attr.as_str());
+                }
+                Some(chain)
+            }
+            Expr::Subscript(s) => {
+                let mut chain = self.chain(&s.value)?;
+                chain.inner = true;
+                Some(chain)
+            }
+            _ => None,
+        }
+    }
+
+    /// What a call's function expression refers to, if anything we can name.
+    fn callee_of(&self, func: &Expr) -> Option<Callee> {
+        match func {
+            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
+                Resolution::Path(path) => Some(Callee::Path(path)),
+                Resolution::Unknown => Some(Callee::Path(n.id.as_str().to_string())),
+                Resolution::Alias(_) | Resolution::Local => None,
+            },
+            Expr::Attribute(a) => match self.chain(&a.value) {
+                Some(chain) if !chain.inner && !chain.via_alias => {
+                    Some(Callee::Path(format!("{}.{}", chain.path, a.attr.as_str())))
+                }
+                _ => Some(Callee::Method(a.attr.as_str().to_string())),
+            },
+            _ => None,
+        }
+    }
+
+    /// A type annotation's canonical class path (`Optional[X]`, `X | None` → `X`).
+    fn annotation_type(&self, annotation: &Expr) -> Option<String> {
+        match annotation {
+            Expr::Name(_) | Expr::Attribute(_) => match self.callee_of(annotation)? {
+                Callee::Path(path) => Some(path),
+                Callee::Method(_) => None,
+            },
+            Expr::Subscript(s) => {
+                let outer = self.annotation_type(&s.value)?;
+                if outer.ends_with("Optional") || outer.ends_with("Annotated") {
+                    match &*s.slice {
+                        Expr::Tuple(t) => t.elts.first().and_then(|e| self.annotation_type(e)),
+                        other => self.annotation_type(other),
+                    }
+                } else {
+                    Some(outer)
+                }
+            }
+            Expr::BinOp(b) => match (&*b.left, &*b.right) {
+                (other, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), other) => {
+                    self.annotation_type(other)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The constructor a value expression calls, e.g. `threading.Lock` for `threading.Lock()`.
+    fn constructor_of(&self, value: &Expr) -> Option<String> {
+        match value {
+            Expr::Call(call) => match self.callee_of(&call.func)? {
+                Callee::Path(path) => Some(path),
+                Callee::Method(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    // ----- recording ----------------------------------------------------------------
+
+    fn record(&mut self, path: String, kind: AccessKind, span: Span, via_call: bool) {
+        let scope = self.scope();
+        let access = Access {
+            path,
+            kind,
+            span,
+            locks: scope.locks.clone(),
+            via_call,
+        };
+        let func = scope.func;
+        self.functions[func].accesses.push(access);
+    }
+
+    /// Records a read of the location an expression denotes, then visits its parts.
+    fn load(&mut self, expr: &Expr) {
+        if let Some(chain) = self.chain(expr) {
+            let span = self.span_of(expr);
+            self.record(chain.path, AccessKind::Read, span, false);
+        }
+        self.visit_chain_parts(expr);
+    }
+
+    /// Visits the sub-expressions of a chain that are not the chain itself.
+    fn visit_chain_parts(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Name(_) => {}
+            Expr::Attribute(a) => self.visit_chain_parts(&a.value),
+            Expr::Subscript(s) => {
+                self.visit_chain_parts(&s.value);
+                self.visit_expr(&s.slice);
+            }
+            other => self.visit_expr(other),
+        }
+    }
+
+    fn store(&mut self, target: &Expr, value: Option<&Expr>) {
+        match target {
+            Expr::Name(n) => self.store_name(n.id.as_str(), target, value, false),
+            Expr::Attribute(_) | Expr::Subscript(_) => {
+                if let Some(chain) = self.chain(target) {
+                    let reads_itself = value.is_some_and(|v| self.mentions(v, &chain.path));
+                    let kind = if reads_itself {
+                        AccessKind::ReadModifyWrite
+                    } else if chain.inner || chain.via_alias {
+                        AccessKind::Mutation
+                    } else {
+                        AccessKind::Rebind
+                    };
+                    self.register_self_attribute(target, value);
+                    let span = self.span_of(target);
+                    self.record(chain.path, kind, span, false);
+                }
+                self.visit_chain_parts(target);
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.store(e, None)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.store(e, None)),
+            Expr::Starred(s) => self.store(&s.value, None),
+            other => self.visit_expr(other),
+        }
+    }
+
+    /// A store to a bare name: a local (tracking its type or state alias), or a
+    /// module variable (a rebinding, or read-modify-write for `+=`).
+    fn store_name(&mut self, name: &str, target: &Expr, value: Option<&Expr>, augmented: bool) {
+        let is_local = {
+            let scope = self.scope();
+            !scope.is_module && !scope.globals.contains(name)
+        };
+        if is_local {
+            let ty = value.and_then(|v| self.constructor_of(v));
+            let alias = value
+                .filter(|_| !augmented)
+                .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
+                .and_then(|v| self.chain(v))
+                .map(|c| c.path);
+            let scope = self.scope_mut();
+            scope.types.remove(name);
+            scope.aliases.remove(name);
+            if let Some(ty) = ty {
+                scope.types.insert(name.to_string(), ty);
+            } else if let Some(alias) = alias {
+                scope.aliases.insert(name.to_string(), alias);
+            }
+            return;
+        }
+        let path = self.qualify(name);
+        let reads_itself = value.is_some_and(|v| self.mentions(v, &path));
+        let kind = if augmented || reads_itself {
+            AccessKind::ReadModifyWrite
+        } else {
+            AccessKind::Rebind
+        };
+        if self.scope().is_module {
+            let ty = value.and_then(|v| self.constructor_of(v));
+            self.set_variable(name, ty, self.span_of(target));
+        }
+        let span = self.span_of(target);
+        self.record(path, kind, span, false);
+    }
+
+    fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
+        if let Some(existing) = self.symbols.iter_mut().find(|s| s.name == name) {
+            if let SymbolKind::Variable { ty: old } = &mut existing.kind {
+                if ty.is_some() {
+                    *old = ty;
+                }
+                return;
+            }
+        }
+        self.symbols.push(Symbol {
+            name: name.to_string(),
+            kind: SymbolKind::Variable { ty },
+            span,
+        });
+    }
+
+    /// `self.<attr> = value` inside a method declares an attribute of the class.
+    fn register_self_attribute(&mut self, target: &Expr, value: Option<&Expr>) {
+        let Expr::Attribute(a) = target else { return };
+        let Expr::Name(receiver) = &*a.value else {
+            return;
+        };
+        let scope = self.scope();
+        let Some(class) = scope.class else { return };
+        if scope.self_name.as_deref() != Some(receiver.id.as_str()) {
+            return;
+        }
+        let ty = value.and_then(|v| self.constructor_of(v));
+        let span = self.span_of(target);
+        add_attribute(&mut self.classes[class], a.attr.as_str(), ty, span);
+    }
+
+    /// Whether `expr` reads the location `path` anywhere.
+    fn mentions(&self, expr: &Expr, path: &str) -> bool {
+        any_over_expr(expr, |e| {
+            matches!(e, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_))
+                && self.chain(e).is_some_and(|c| c.path == path)
+        })
+    }
+
+    // ----- calls --------------------------------------------------------------------
+
+    fn call(&mut self, call: &ExprCall) {
+        let callee = self.callee_of(&call.func);
+        if let Expr::Attribute(a) = &*call.func {
+            if let Some(chain) = self.chain(&a.value) {
+                let method = a.attr.as_str();
+                let kind = if MUTATING_METHODS.contains(&method) {
+                    AccessKind::Mutation
+                } else {
+                    AccessKind::Read
+                };
+                let span = self.span_of(&*call.func);
+                self.record(chain.path, kind, span, true);
+            }
+            self.visit_chain_parts(&a.value);
+        } else if !matches!(&*call.func, Expr::Name(_)) {
+            self.visit_expr(&call.func);
+        }
+        let args = call
+            .arguments
+            .args
+            .iter()
+            .map(|a| self.lower_arg(a))
+            .collect();
+        let keywords = call
+            .arguments
+            .keywords
+            .iter()
+            .filter_map(|k| {
+                let arg = self.lower_arg(&k.value);
+                k.arg.as_ref().map(|name| (name.as_str().to_string(), arg))
+            })
+            .collect();
+        if let Some(callee) = callee {
+            let site = CallSite {
+                callee,
+                span: self.span_of(call),
+                text: self.call_text(call),
+                args,
+                keywords,
+                locks: self.scope().locks.clone(),
+            };
+            let func = self.scope().func;
+            self.functions[func].calls.push(site);
+        }
+    }
+
+    /// The call as the user wrote it, shortened for messages.
+    fn call_text(&self, call: &ExprCall) -> String {
+        let full = self.text_of(call);
+        if full.len() <= 60 && !full.contains('\n') {
+            return full.to_string();
+        }
+        let func = self.text_of(&*call.func);
+        let first = call
+            .arguments
+            .args
+            .first()
+            .map(|a| self.text_of(a))
+            .filter(|t| t.len() <= 30 && !t.contains('\n'));
+        match first {
+            Some(first) => format!("{func}({first}, …)"),
+            None => format!("{func}(…)"),
+        }
+    }
+
+    /// An argument, as a possible callable; the argument is visited for accesses too.
+    fn lower_arg(&mut self, expr: &Expr) -> Arg {
+        match expr {
+            Expr::Lambda(l) => {
+                let line = self.span_of(expr).start.line;
+                let parent = self.functions[self.scope().func].path.clone();
+                let index = self.push_function(Function {
+                    path: format!("{parent}.<lambda@{line}>"),
+                    display: format!("lambda (line {line})"),
+                    name: "<lambda>".to_string(),
+                    class: None,
+                    is_async: false,
+                    span: self.span_of(expr),
+                    decorators: Vec::new(),
+                    calls: Vec::new(),
+                    accesses: Vec::new(),
+                    is_initializer: false,
+                });
+                let mut scope = Scope::new(index, false);
+                if let Some(params) = &l.parameters {
+                    scope.locals.extend(parameter_names(params));
+                }
+                self.scopes.push(scope);
+                self.visit_expr(&l.body);
+                self.scopes.pop();
+                Arg::Inline(index)
+            }
+            Expr::Name(_) | Expr::Attribute(_) => {
+                self.load(expr);
+                self.callee_of(expr).map_or(Arg::Other, Arg::Callable)
+            }
+            Expr::Call(call)
+                if matches!(self.callee_of(&call.func),
+                    Some(Callee::Path(p)) if p == "functools.partial") =>
+            {
+                let mut args = call.arguments.args.iter();
+                let inner = args.next().map_or(Arg::Other, |f| self.lower_arg(f));
+                for rest in args {
+                    self.visit_expr(rest);
+                }
+                for keyword in &call.arguments.keywords {
+                    self.visit_expr(&keyword.value);
+                }
+                inner
+            }
+            other => {
+                self.visit_expr(other);
+                Arg::Other
+            }
+        }
+    }
+
+    /// `lock.acquire()` / `lock.release()` as a statement: the canonical lock path.
+    fn lock_call(&self, expr: &Expr, method: &str) -> Option<String> {
+        let Expr::Call(call) = expr else { return None };
+        let Expr::Attribute(a) = &*call.func else {
+            return None;
+        };
+        if a.attr.as_str() != method {
+            return None;
+        }
+        self.chain(&a.value).filter(|c| !c.inner).map(|c| c.path)
+    }
+
+    // ----- definitions --------------------------------------------------------------
+
+    fn function_def(&mut self, def: &StmtFunctionDef, class: Option<usize>) -> usize {
+        let name = def.name.as_str();
+        let decorators: Vec<CallSite> = def
+            .decorator_list
+            .iter()
+            .filter_map(|d| self.decorator(&d.expression))
+            .collect();
+        let is_static = decorators
+            .iter()
+            .any(|d| d.callee == Callee::Path("staticmethod".to_string()));
+        let (path, display, class_path) = match class {
+            Some(c) => {
+                let class = &self.classes[c];
+                (
+                    format!("{}.{name}", class.path),
+                    format!("{}.{name}", class.name),
+                    Some(class.path.clone()),
+                )
+            }
+            None if self.scope().is_module => (self.qualify(name), name.to_string(), None),
+            None => {
+                let parent = &self.functions[self.scope().func];
+                (
+                    format!("{}.{name}", parent.path),
+                    format!("{}.{name}", parent.display),
+                    None,
+                )
+            }
+        };
+        let index = self.push_function(Function {
+            path: path.clone(),
+            display,
+            name: name.to_string(),
+            class: class_path,
+            is_async: def.is_async,
+            span: self.span_of(&def.name),
+            decorators,
+            calls: Vec::new(),
+            accesses: Vec::new(),
+            is_initializer: class.is_some() && INITIALIZERS.contains(&name),
+        });
+        if !self.scope().is_module && class.is_none() {
+            self.scope_mut().imports.insert(name.to_string(), path);
+        }
+
+        let bindings = scope::bindings(&def.body);
+        let mut scope = Scope::new(index, false);
+        scope.class = class;
+        scope.locals = bindings.locals;
+        scope.globals = bindings.globals;
+        for param in def.parameters.iter() {
+            let param_name = param.name().as_str().to_string();
+            if let Some(ty) = param.annotation().and_then(|a| self.annotation_type(a)) {
+                scope.types.insert(param_name.clone(), ty);
+            }
+            scope.locals.insert(param_name);
+        }
+        if class.is_some() && !is_static {
+            scope.self_name = def
+                .parameters
+                .posonlyargs
+                .iter()
+                .chain(&def.parameters.args)
+                .next()
+                .map(|p| p.name().as_str().to_string());
+        }
+        self.scopes.push(scope);
+        for stmt in &def.body {
+            self.visit_stmt(stmt);
+        }
+        self.scopes.pop();
+        index
+    }
+
+    fn decorator(&mut self, expr: &Expr) -> Option<CallSite> {
+        let (func, call) = match expr {
+            Expr::Call(call) => (&*call.func, Some(call)),
+            other => (other, None),
+        };
+        let callee = self.callee_of(func)?;
+        let (args, keywords) = match call {
+            Some(call) => (
+                call.arguments
+                    .args
+                    .iter()
+                    .map(|a| self.lower_arg(a))
+                    .collect(),
+                call.arguments
+                    .keywords
+                    .iter()
+                    .filter_map(|k| {
+                        let arg = self.lower_arg(&k.value);
+                        k.arg.as_ref().map(|n| (n.as_str().to_string(), arg))
+                    })
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        Some(CallSite {
+            callee,
+            span: self.span_of(expr),
+            text: format!("@{}", self.text_of(expr)),
+            args,
+            keywords,
+            locks: Vec::new(),
+        })
+    }
+
+    fn class_def(&mut self, def: &StmtClassDef) {
+        let name = def.name.as_str();
+        let path = if self.scope().is_module {
+            self.qualify(name)
+        } else {
+            format!("{}.{name}", self.functions[self.scope().func].path)
+        };
+        let bases = def
+            .arguments
+            .iter()
+            .flat_map(|a| a.args.iter())
+            .filter_map(|b| match self.callee_of(b)? {
+                Callee::Path(p) => Some(p),
+                Callee::Method(_) => None,
+            })
+            .collect();
+        self.classes.push(Class {
+            path: path.clone(),
+            name: name.to_string(),
+            span: self.span_of(&def.name),
+            bases,
+            methods: Vec::new(),
+            attributes: Vec::new(),
+        });
+        let class = self.classes.len() - 1;
+        if !self.scope().is_module {
+            self.scope_mut().imports.insert(name.to_string(), path);
+        }
+        for stmt in &def.body {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    let index = self.function_def(f, Some(class));
+                    self.classes[class]
+                        .methods
+                        .push((f.name.as_str().to_string(), index));
+                }
+                Stmt::Assign(a) => {
+                    self.visit_expr(&a.value);
+                    for target in &a.targets {
+                        if let Expr::Name(n) = target {
+                            let ty = self.constructor_of(&a.value);
+                            let span = self.span_of(target);
+                            add_attribute(&mut self.classes[class], n.id.as_str(), ty, span);
+                        }
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let Some(value) = &a.value {
+                        self.visit_expr(value);
+                    }
+                    if let Expr::Name(n) = &*a.target {
+                        let ty = a
+                            .value
+                            .as_deref()
+                            .and_then(|v| self.constructor_of(v))
+                            .or_else(|| self.annotation_type(&a.annotation));
+                        let span = self.span_of(&*a.target);
+                        add_attribute(&mut self.classes[class], n.id.as_str(), ty, span);
+                    }
+                }
+                other => self.visit_stmt(other),
+            }
+        }
+        if self.scope().is_module {
+            self.symbols.push(Symbol {
+                name: name.to_string(),
+                kind: SymbolKind::Class(class),
+                span: self.span_of(&def.name),
+            });
+        }
+    }
+}
+
+impl Scope {
+    fn new(func: usize, is_module: bool) -> Self {
+        Scope {
+            func,
+            is_module,
+            class: None,
+            self_name: None,
+            locals: HashSet::new(),
+            globals: HashSet::new(),
+            imports: HashMap::new(),
+            types: HashMap::new(),
+            aliases: HashMap::new(),
+            locks: Vec::new(),
+        }
+    }
+}
+
+fn add_attribute(class: &mut Class, name: &str, ty: Option<String>, span: Span) {
+    match class.attributes.iter_mut().find(|a| a.name == name) {
+        Some(existing) => {
+            if existing.ty.is_none() {
+                existing.ty = ty;
+            }
+        }
+        None => class.attributes.push(Attribute {
+            name: name.to_string(),
+            ty,
+            span,
+        }),
+    }
+}
+
+fn parameter_names(params: &Parameters) -> impl Iterator<Item = String> + '_ {
+    params.iter().map(|p| p.name().as_str().to_string())
+}
+
+impl<'a> Visitor<'a> for Lowerer<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(def) => {
+                let index = self.function_def(def, None);
+                if self.scope().is_module {
+                    self.symbols.push(Symbol {
+                        name: def.name.as_str().to_string(),
+                        kind: SymbolKind::Function(index),
+                        span: self.span_of(&def.name),
+                    });
+                }
+            }
+            Stmt::ClassDef(def) => self.class_def(def),
+            Stmt::Assign(a) => {
+                self.visit_expr(&a.value);
+                for target in &a.targets {
+                    self.store(target, Some(&a.value));
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(value) = &a.value {
+                    self.visit_expr(value);
+                    self.store(&a.target, Some(value));
+                } else if let Expr::Name(n) = &*a.target {
+                    // A bare declaration: only the annotation's type is learnt.
+                    if let Some(ty) = self.annotation_type(&a.annotation) {
+                        if self.scope().is_module {
+                            let span = self.span_of(&*a.target);
+                            self.set_variable(n.id.as_str(), Some(ty), span);
+                        } else {
+                            self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
+                        }
+                    }
+                }
+                if let (Expr::Name(n), Some(_)) = (&*a.target, &a.value) {
+                    if !self.scope().is_module && !self.scope().types.contains_key(n.id.as_str()) {
+                        if let Some(ty) = self.annotation_type(&a.annotation) {
+                            self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
+                        }
+                    }
+                }
+            }
+            Stmt::AugAssign(a) => {
+                self.visit_expr(&a.value);
+                match &*a.target {
+                    Expr::Name(n) => self.store_name(n.id.as_str(), &a.target, None, true),
+                    target => {
+                        if let Some(chain) = self.chain(target) {
+                            let span = self.span_of(target);
+                            self.record(chain.path, AccessKind::ReadModifyWrite, span, false);
+                        }
+                        self.visit_chain_parts(target);
+                    }
+                }
+            }
+            Stmt::Delete(d) => {
+                for target in &d.targets {
+                    match target {
+                        Expr::Name(n) => {
+                            let is_global = self.scope().is_module
+                                || self.scope().globals.contains(n.id.as_str());
+                            if is_global {
+                                let span = self.span_of(target);
+                                self.record(
+                                    self.qualify(n.id.as_str()),
+                                    AccessKind::Rebind,
+                                    span,
+                                    false,
+                                );
+                            }
+                        }
+                        _ => {
+                            if let Some(chain) = self.chain(target) {
+                                let span = self.span_of(target);
+                                self.record(chain.path, AccessKind::Mutation, span, false);
+                            }
+                            self.visit_chain_parts(target);
+                        }
+                    }
+                }
+            }
+            Stmt::For(f) => {
+                self.visit_expr(&f.iter);
+                self.store(&f.target, None);
+                for s in f.body.iter().chain(&f.orelse) {
+                    self.visit_stmt(s);
+                }
+            }
+            Stmt::With(w) => {
+                let mut pushed = 0;
+                for item in &w.items {
+                    self.visit_expr(&item.context_expr);
+                    if matches!(item.context_expr, Expr::Name(_) | Expr::Attribute(_)) {
+                        if let Some(chain) = self.chain(&item.context_expr).filter(|c| !c.inner) {
+                            self.scope_mut().locks.push(chain.path);
+                            pushed += 1;
+                        }
+                    }
+                    if let Some(vars) = &item.optional_vars {
+                        match (&**vars, self.constructor_of(&item.context_expr)) {
+                            (Expr::Name(n), Some(ty)) if !self.scope().is_module => {
+                                self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
+                            }
+                            (target, _) => self.store(target, None),
+                        }
+                    }
+                }
+                for s in &w.body {
+                    self.visit_stmt(s);
+                }
+                let locks = &mut self.scope_mut().locks;
+                locks.truncate(locks.len().saturating_sub(pushed));
+            }
+            Stmt::If(i) => {
+                self.visit_expr(&i.test);
+                let lock = self.lock_call(&i.test, "acquire");
+                if let Some(lock) = &lock {
+                    self.scope_mut().locks.push(lock.clone());
+                }
+                for s in &i.body {
+                    self.visit_stmt(s);
+                }
+                if lock.is_some() {
+                    self.scope_mut().locks.pop();
+                }
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                    for s in &clause.body {
+                        self.visit_stmt(s);
+                    }
+                }
+            }
+            Stmt::Expr(e) => {
+                self.visit_expr(&e.value);
+                if let Some(lock) = self.lock_call(&e.value, "acquire") {
+                    self.scope_mut().locks.push(lock);
+                } else if let Some(lock) = self.lock_call(&e.value, "release") {
+                    let locks = &mut self.scope_mut().locks;
+                    if let Some(at) = locks.iter().rposition(|l| *l == lock) {
+                        locks.remove(at);
+                    }
+                }
+            }
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                if !self.scope().is_module {
+                    for (name, path) in self.import_bindings(stmt) {
+                        self.scope_mut().imports.insert(name, path);
+                    }
+                } else {
+                    for (name, path) in self.import_bindings(stmt) {
+                        let span = self.span_of(stmt);
+                        self.symbols.push(Symbol {
+                            name,
+                            kind: SymbolKind::Alias(path),
+                            span,
+                        });
+                    }
+                }
+            }
+            Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) => {}
+            _ => walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        match expr {
+            Expr::Name(n) if n.ctx == ExprContext::Load => self.load(expr),
+            Expr::Attribute(a) if a.ctx == ExprContext::Load => self.load(expr),
+            Expr::Subscript(s) if s.ctx == ExprContext::Load => self.load(expr),
+            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {}
+            Expr::Call(call) => self.call(call),
+            Expr::Lambda(_) => {
+                self.lower_arg(expr);
+            }
+            _ => walk_expr(self, expr),
+        }
+        self.depth -= 1;
+    }
+}

@@ -1,0 +1,71 @@
+//! The Python front-end: the only place that sees Ruff's parser and AST.
+//!
+//! Parsed with `ruff_python_parser` (pinned in Cargo.toml): it reads Python 3.14 syntax,
+//! recovers from errors so a broken file is still analysed, and is fast. An upgrade of
+//! the parser touches this folder only.
+
+mod decode;
+mod lower;
+mod module_name;
+mod scope;
+
+use std::path::Path;
+
+use ruff_python_ast::{PySourceType, PythonVersion};
+use ruff_python_parser::{parse_unchecked, ParseOptions};
+use ruff_text_size::Ranged;
+
+use crate::model::{FileModel, SyntaxError};
+use crate::source::LineIndex;
+
+pub use decode::decode;
+pub use module_name::module_name;
+
+/// Whether discovery should hand this file to the Python front-end.
+pub fn is_python(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("py" | "pyi")
+    )
+}
+
+/// Parses and lowers one Python file. Syntax errors are recorded in the model; the
+/// recovered tree is lowered all the same.
+pub fn lower_file(path: &Path, source: String) -> FileModel {
+    let (root, module) = module_name(path);
+    let is_package = path.file_stem().is_some_and(|s| s == "__init__");
+    let source_type = if path.extension().is_some_and(|e| e == "pyi") {
+        PySourceType::Stub
+    } else {
+        PySourceType::Python
+    };
+    // Accept the newest syntax: the code under analysis is the judge of its own version.
+    let options = ParseOptions::from(source_type).with_target_version(PythonVersion::PY314);
+    let parsed = parse_unchecked(&source, options);
+    let lines = LineIndex::new(&source);
+    let syntax_errors = parsed
+        .errors()
+        .iter()
+        .map(|e| {
+            let range = e.location.range();
+            SyntaxError {
+                message: e.error.to_string(),
+                span: lines.span(&source, range.start().to_usize(), range.end().to_usize()),
+            }
+        })
+        .collect();
+    let mut lowerer = lower::Lowerer::new(&module, is_package, &source, &lines);
+    if let Some(module) = parsed.syntax().as_module() {
+        lowerer.lower_module(&module.body);
+    }
+    let mut model = FileModel {
+        path: path.to_path_buf(),
+        root,
+        module,
+        syntax_errors,
+        ..FileModel::default()
+    };
+    lowerer.into_model(&mut model);
+    model.source = source;
+    model
+}

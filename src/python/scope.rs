@@ -1,0 +1,110 @@
+//! Which names a Python function binds locally, decided as CPython's compiler does:
+//! any binding anywhere in the body makes the name local unless `global`/`nonlocal`
+//! says otherwise.
+
+use std::collections::HashSet;
+
+use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
+use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Stmt};
+
+#[derive(Default)]
+pub struct Bindings {
+    pub locals: HashSet<String>,
+    pub globals: HashSet<String>,
+}
+
+/// Names bound in `body` (not counting nested functions' and classes' own bodies).
+pub fn bindings(body: &[Stmt]) -> Bindings {
+    let mut collector = Collector::default();
+    for stmt in body {
+        collector.visit_stmt(stmt);
+    }
+    let mut out = collector.out;
+    for name in &out.globals {
+        out.locals.remove(name);
+    }
+    out
+}
+
+/// Every name that any function in `body` declares `global`: those are module variables
+/// even when the module never assigns them at top level.
+pub fn declared_globals(body: &[Stmt]) -> HashSet<String> {
+    struct Globals(HashSet<String>);
+    impl<'a> Visitor<'a> for Globals {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if let Stmt::Global(g) = stmt {
+                self.0
+                    .extend(g.names.iter().map(|n| n.as_str().to_string()));
+            }
+            walk_stmt(self, stmt);
+        }
+    }
+    let mut globals = Globals(HashSet::new());
+    for stmt in body {
+        globals.visit_stmt(stmt);
+    }
+    globals.0
+}
+
+#[derive(Default)]
+struct Collector {
+    out: Bindings,
+}
+
+impl<'a> Visitor<'a> for Collector {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                self.out.locals.insert(f.name.as_str().to_string());
+            }
+            Stmt::ClassDef(c) => {
+                self.out.locals.insert(c.name.as_str().to_string());
+            }
+            Stmt::Global(g) => {
+                self.out
+                    .globals
+                    .extend(g.names.iter().map(|n| n.as_str().to_string()));
+            }
+            Stmt::Nonlocal(n) => {
+                // Enclosing-function variables: never module state, so treat as local.
+                self.out
+                    .locals
+                    .extend(n.names.iter().map(|n| n.as_str().to_string()));
+            }
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    let bound = match &alias.asname {
+                        Some(asname) => asname.as_str(),
+                        None => alias.name.as_str().split('.').next().unwrap_or_default(),
+                    };
+                    self.out.locals.insert(bound.to_string());
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                for alias in &i.names {
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name);
+                    self.out.locals.insert(bound.as_str().to_string());
+                }
+            }
+            Stmt::Try(t) => {
+                for ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    if let Some(name) = &h.name {
+                        self.out.locals.insert(name.as_str().to_string());
+                    }
+                }
+                walk_stmt(self, stmt);
+            }
+            _ => walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(n) if matches!(n.ctx, ExprContext::Store | ExprContext::Del) => {
+                self.out.locals.insert(n.id.as_str().to_string());
+            }
+            Expr::Lambda(_) => {}
+            _ => walk_expr(self, expr),
+        }
+    }
+}

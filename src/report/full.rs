@@ -1,0 +1,140 @@
+//! Graphical reports (miette): a code frame per finding with labels on the access and
+//! on related places in the same file, then call paths and the fix.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
+};
+
+use super::{path_text, summary, write_errors};
+use crate::check::CheckResult;
+use crate::model::Span;
+use crate::rules::{Finding, Severity};
+
+pub fn render(
+    result: &CheckResult,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    for finding in &result.findings {
+        let diagnostic = FindingDiagnostic::new(result, finding);
+        let mut text = String::new();
+        handler
+            .render_report(&mut text, &diagnostic)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        writeln!(out, "{text}")?;
+    }
+    write_errors(result, err)?;
+    writeln!(out, "{}", summary(result))
+}
+
+struct FindingDiagnostic {
+    message: String,
+    code: String,
+    severity: miette::Severity,
+    source: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+    help: String,
+}
+
+impl FindingDiagnostic {
+    fn new(result: &CheckResult, finding: &Finding) -> Self {
+        let file = &result.files[finding.file];
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(primary_label(finding)),
+            source_span(finding.span),
+        )];
+        let mut help = Vec::new();
+        for related in &finding.related {
+            if related.file == finding.file {
+                labels.push(LabeledSpan::new_with_span(
+                    Some(related.message.clone()),
+                    source_span(related.span),
+                ));
+            } else {
+                help.push(format!(
+                    "{}:{}:{}: {}",
+                    path_text(&result.files[related.file].path),
+                    related.span.start.line,
+                    related.span.start.column,
+                    related.message
+                ));
+            }
+        }
+        help.extend(finding.call_paths.iter().cloned());
+        if let Some(fix) = &finding.fix {
+            help.push(format!("fix: {}", fix.description));
+            help.push(String::new());
+            help.extend(fix.code.lines().map(|l| format!("    {l}")));
+        }
+        let meta = finding.rule.meta();
+        FindingDiagnostic {
+            message: finding.message.clone(),
+            code: format!("{}({})", meta.code, meta.name),
+            severity: match meta.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+                Severity::Note => miette::Severity::Advice,
+            },
+            source: NamedSource::new(path_text(&file.path), file.source.clone()),
+            labels,
+            help: help.join("\n"),
+        }
+    }
+}
+
+fn primary_label(finding: &Finding) -> String {
+    match &finding.state {
+        Some(_) => "on a worker thread".to_string(),
+        None => finding.rule.meta().name.clone(),
+    }
+}
+
+fn source_span(span: Span) -> SourceSpan {
+    SourceSpan::from((span.offset, span.len))
+}
+
+impl fmt::Debug for FindingDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for FindingDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic {}
+
+impl Diagnostic for FindingDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.help.is_empty()).then(|| Box::new(&self.help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+}

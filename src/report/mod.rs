@@ -1,0 +1,78 @@
+//! Reporters: the only code that writes findings out.
+
+mod concise;
+mod full;
+mod json;
+
+use std::io::{self, Write};
+
+use crate::check::CheckResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Code frames with labels, call paths and the fix (the default).
+    Full,
+    /// One line a finding: `path:line:col: CODE message`.
+    Concise,
+    /// One JSON document (schema in README).
+    Json,
+}
+
+/// Writes the findings of a run to `out` and file errors to `err`.
+pub fn render(
+    format: OutputFormat,
+    result: &CheckResult,
+    color: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Full => full::render(result, color, out, err),
+        OutputFormat::Concise => concise::render(result, out, err),
+        OutputFormat::Json => json::render(result, out),
+    }
+}
+
+/// "Found 3 findings (2 errors, 1 warning)." or "No findings."
+fn summary(result: &CheckResult) -> String {
+    use crate::rules::Severity;
+    let count = |s: Severity| {
+        result
+            .findings
+            .iter()
+            .filter(|f| f.rule.meta().severity == s)
+            .count()
+    };
+    let total = result.findings.len();
+    if total == 0 {
+        return "No findings.".to_string();
+    }
+    let parts: Vec<String> = [
+        (Severity::Error, "error"),
+        (Severity::Warning, "warning"),
+        (Severity::Note, "note"),
+    ]
+    .into_iter()
+    .filter_map(|(s, word)| {
+        let n = count(s);
+        (n > 0).then(|| format!("{n} {word}{}", if n == 1 { "" } else { "s" }))
+    })
+    .collect();
+    format!(
+        "Found {total} finding{} ({}).",
+        if total == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+/// A file's path as reports show it: `/`-separated.
+fn path_text(path: &std::path::Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+fn write_errors(result: &CheckResult, err: &mut dyn Write) -> io::Result<()> {
+    for error in &result.errors {
+        writeln!(err, "error: {}: {}", path_text(&error.path), error.message)?;
+    }
+    Ok(())
+}

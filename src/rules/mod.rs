@@ -1,0 +1,175 @@
+//! Rules: small functions from analysed facts to findings, one file a rule.
+//!
+//! Each rule's metadata (code, name, severity, summary) lives in the front matter of its
+//! Markdown documentation in `rules/`, embedded here, so the docs and the binary cannot
+//! disagree.
+
+mod finding;
+mod lock_fix;
+mod rl001_syntax_error;
+mod rl101_loop_thread_shared_state;
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::analysis::Analysis;
+use crate::model::FileModel;
+
+pub use finding::{Finding, Fix, Related};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// A rule's front matter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleMeta {
+    pub code: String,
+    pub name: String,
+    pub severity: Severity,
+    pub languages: Vec<String>,
+    pub summary: String,
+}
+
+/// How a rule produces findings: from the analysed program, or per file for rules that
+/// need nothing but the file (syntax errors).
+enum Check {
+    Program(fn(&Analysis) -> Vec<Finding>),
+    File(fn(usize, &FileModel) -> Vec<Finding>),
+}
+
+pub struct Rule {
+    /// The Markdown documentation, front matter included.
+    pub doc: &'static str,
+    check: Check,
+}
+
+static RULES: [Rule; 2] = [
+    Rule {
+        doc: include_str!("../../rules/RL001.md"),
+        check: Check::File(rl001_syntax_error::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL101.md"),
+        check: Check::Program(rl101_loop_thread_shared_state::check),
+    },
+];
+
+pub fn all() -> &'static [Rule] {
+    &RULES
+}
+
+/// Looks a rule up by code (`RL101`) or name (`loop-thread-shared-state`).
+pub fn find(code_or_name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| {
+        let meta = r.meta();
+        meta.code.eq_ignore_ascii_case(code_or_name) || meta.name == code_or_name
+    })
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Rule {
+    pub fn meta(&self) -> &'static RuleMeta {
+        static METAS: OnceLock<Vec<RuleMeta>> = OnceLock::new();
+        let metas = METAS.get_or_init(|| RULES.iter().map(|r| parse_front_matter(r.doc)).collect());
+        let index = RULES
+            .iter()
+            .position(|r| std::ptr::eq(r, self))
+            .expect("rules are only ever borrowed from RULES");
+        &metas[index]
+    }
+
+    /// The documentation without its front matter.
+    pub fn body(&self) -> &'static str {
+        split_front_matter(self.doc).1.trim_start()
+    }
+
+    pub fn code(&self) -> &'static str {
+        &self.meta().code
+    }
+}
+
+/// Runs the selected rules over the analysed program.
+pub fn run(analysis: &Analysis, selected: &dyn Fn(&Rule) -> bool) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in RULES.iter().filter(|r| selected(r)) {
+        match rule.check {
+            Check::Program(check) => findings.extend(check(analysis)),
+            Check::File(check) => {
+                for (id, file) in analysis.program.files.iter().enumerate() {
+                    findings.extend(check(id, file));
+                }
+            }
+        }
+    }
+    findings
+}
+
+fn split_front_matter(doc: &str) -> (&str, &str) {
+    doc.strip_prefix("+++\n")
+        .and_then(|rest| rest.split_once("\n+++\n"))
+        .unwrap_or(("", doc))
+}
+
+/// The docs are compiled in; a malformed one is a build defect the tests catch.
+fn parse_front_matter(doc: &str) -> RuleMeta {
+    toml::from_str(split_front_matter(doc).0)
+        .expect("rule front matter is valid (checked by tests)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_metadata_and_the_doc_sections() {
+        for rule in all() {
+            let meta = rule.meta();
+            assert!(meta.code.starts_with("RL"), "{}", meta.code);
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Use instead",
+                "## Known limitations",
+            ] {
+                assert!(
+                    rule.body().contains(section),
+                    "{} lacks {section}",
+                    meta.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rules_are_found_by_code_and_name() {
+        assert_eq!(find("rl101").map(Rule::code), Some("RL101"));
+        assert_eq!(
+            find("loop-thread-shared-state").map(Rule::code),
+            Some("RL101")
+        );
+        assert!(find("RL999").is_none());
+    }
+}

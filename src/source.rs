@@ -1,0 +1,70 @@
+//! Byte offsets to line/column positions, shared by every front-end.
+
+use crate::model::{Pos, Span};
+
+/// Start offsets of every line of one text.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column (in Unicode scalar values) of a byte offset.
+    /// Offsets past the end or inside a character clamp instead of panicking.
+    pub fn pos(&self, text: &str, offset: usize) -> Pos {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let start = self.starts[line];
+        let column = text[start..offset].chars().count() + 1;
+        Pos {
+            line: (line + 1) as u32,
+            column: column as u32,
+        }
+    }
+
+    pub fn span(&self, text: &str, start: usize, end: usize) -> Span {
+        let end = end.max(start);
+        Span {
+            start: self.pos(text, start),
+            end: self.pos(text, end),
+            offset: start.min(text.len()),
+            len: end.min(text.len()) - start.min(text.len()),
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        let text = "a = 1\né = [x]\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.pos(text, 0), Pos { line: 1, column: 1 });
+        let bracket = text.find('[').unwrap();
+        assert_eq!(index.pos(text, bracket), Pos { line: 2, column: 5 });
+        assert_eq!(index.pos(text, text.len()).line, 3);
+    }
+
+    #[test]
+    fn offsets_inside_a_character_clamp() {
+        let text = "é";
+        assert_eq!(
+            LineIndex::new(text).pos(text, 1),
+            Pos { line: 1, column: 1 }
+        );
+    }
+}
