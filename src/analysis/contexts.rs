@@ -81,6 +81,8 @@ pub struct Contexts {
     pub callers: Vec<Vec<(FuncId, usize)>>,
     /// Per function, per context: how it is reached, if it is.
     pub reach: Vec<[Option<Reach>; 2]>,
+    /// Per function: whether some entry point targets it.
+    pub is_entry: Vec<bool>,
     /// Functions that only ever run during construction (called only from `__init__`
     /// or module import code, directly or through other such functions).
     pub init_only: Vec<bool>,
@@ -157,12 +159,17 @@ impl Contexts {
         entries.extend(thread_class_entries(program, catalogue));
 
         let reach = propagate(program, &entries, &callees);
-        let init_only = init_only(program, &entries, &callers);
+        let mut is_entry = vec![false; count];
+        for entry in &entries {
+            is_entry[entry.target] = true;
+        }
+        let init_only = init_only(program, &is_entry, &callers);
         Contexts {
             entries,
             callees,
             callers,
             reach,
+            is_entry,
             init_only,
         }
     }
@@ -171,10 +178,6 @@ impl Contexts {
         Context::ALL
             .into_iter()
             .filter(move |c| self.reach[function][c.index()].is_some())
-    }
-
-    pub fn is_entry(&self, function: FuncId) -> bool {
-        self.entries.iter().any(|e| e.target == function)
     }
 
     /// The chain from the entry point to `function` in `context`: the entry, then the
@@ -342,11 +345,11 @@ fn propagate(
 /// callers, and every caller is an initializer or construction-only itself.
 fn init_only(
     program: &Program,
-    entries: &[EntryPoint],
+    is_entry: &[bool],
     callers: &[Vec<(FuncId, usize)>],
 ) -> Vec<bool> {
     let mut result: Vec<bool> = (0..program.functions.len())
-        .map(|f| !callers[f].is_empty() && !entries.iter().any(|e| e.target == f))
+        .map(|f| !callers[f].is_empty() && !is_entry[f])
         .collect();
     loop {
         let mut changed = false;

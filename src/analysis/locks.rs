@@ -96,7 +96,7 @@ fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
     name.starts_with('_')
         && !name.starts_with("__")
         && !contexts.callers[function].is_empty()
-        && !contexts.is_entry(function)
+        && !contexts.is_entry[function]
 }
 
 /// A lock expression that is a thread lock: typed as one in the catalogue, or of unknown

@@ -39,8 +39,9 @@ pub struct Resolved {
     pub residual: usize,
 }
 
-/// Following aliases deeper than this means a cycle (`a` re-exports `b` re-exports `a`).
-const MAX_ALIAS_DEPTH: usize = 8;
+/// Resolution recurses through aliases, instance types and bases; deeper than this means
+/// a cycle (`a` re-exports `b` re-exports `a`, or `x = x.copy()` typing `x` by itself).
+const MAX_DEPTH: usize = 8;
 
 pub struct Program<'m> {
     pub files: &'m [FileModel],
@@ -121,10 +122,19 @@ impl<'m> Program<'m> {
     }
 
     fn resolve_at_depth(&self, from: FileId, path: &str, depth: usize) -> Resolved {
-        let segments: Vec<&str> = path.split('.').collect();
-        for len in (1..=segments.len()).rev() {
-            if let Some(file) = self.module(from, &segments[..len].join(".")) {
-                return self.walk(Target::Module(file), &segments[len..], depth);
+        if depth > MAX_DEPTH {
+            return Resolved {
+                target: Target::External(path.to_string()),
+                residual: 0,
+            };
+        }
+        // The longest prefix that names a project module, then members from there.
+        let mut ends: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
+        ends.push(path.len());
+        for &end in ends.iter().rev() {
+            if let Some(file) = self.module(from, &path[..end]) {
+                let rest: Vec<&str> = path.get(end + 1..).map_or_else(Vec::new, |r| r.split('.').collect());
+                return self.walk(Target::Module(file), &rest, depth);
             }
         }
         Resolved {
@@ -155,15 +165,15 @@ impl<'m> Program<'m> {
     fn member(&self, of: &Target, name: &str, depth: usize) -> Option<Target> {
         match of {
             Target::Module(file) => self.module_member(*file, name, depth),
-            Target::Class(class) => self.class_member(*class, name),
+            Target::Class(class) => self.class_member(*class, name, depth),
             Target::Global {
                 file, ty: Some(ty), ..
-            } => self.instance_member(*file, ty, name),
+            } => self.instance_member(*file, ty, name, depth),
             Target::Attribute {
                 class,
                 ty: Some(ty),
                 ..
-            } => self.instance_member(self.class_file(*class), ty, name),
+            } => self.instance_member(self.class_file(*class), ty, name, depth),
             Target::External(path) => Some(Target::External(format!("{path}.{name}"))),
             _ => None,
         }
@@ -173,11 +183,10 @@ impl<'m> Program<'m> {
         let model = &self.files[file];
         let symbol = model.symbols.iter().rev().find(|s| s.name == name);
         match symbol.map(|s| &s.kind) {
-            Some(SymbolKind::Alias(path)) if depth < MAX_ALIAS_DEPTH => {
+            Some(SymbolKind::Alias(path)) => {
                 let resolved = self.resolve_at_depth(file, path, depth + 1);
                 (resolved.residual == 0).then_some(resolved.target)
             }
-            Some(SymbolKind::Alias(_)) => None,
             Some(SymbolKind::Function(index)) => {
                 Some(Target::Function(self.function_id(file, *index)))
             }
@@ -196,7 +205,7 @@ impl<'m> Program<'m> {
 
     /// A method or attribute of a class, searched through its bases (depth first, as
     /// close to Python's MRO as single inheritance needs).
-    fn class_member(&self, class: ClassId, name: &str) -> Option<Target> {
+    fn class_member(&self, class: ClassId, name: &str, depth: usize) -> Option<Target> {
         let mut stack = vec![class];
         let mut seen = Vec::new();
         let mut external_base = None;
@@ -218,7 +227,7 @@ impl<'m> Program<'m> {
                 });
             }
             for base in model.bases.iter().rev() {
-                match self.resolve(file, base).target {
+                match self.resolve_at_depth(file, base, depth + 1).target {
                     Target::Class(base_class) => stack.push(base_class),
                     Target::External(path) => {
                         external_base.get_or_insert(path);
@@ -231,12 +240,12 @@ impl<'m> Program<'m> {
     }
 
     /// A member reached through an instance of type `ty` (written in `file`).
-    fn instance_member(&self, file: FileId, ty: &str, name: &str) -> Option<Target> {
-        match self.resolve(file, ty) {
+    fn instance_member(&self, file: FileId, ty: &str, name: &str, depth: usize) -> Option<Target> {
+        match self.resolve_at_depth(file, ty, depth + 1) {
             Resolved {
                 target: Target::Class(class),
                 residual: 0,
-            } => self.class_member(class, name),
+            } => self.class_member(class, name, depth + 1),
             Resolved {
                 target: Target::External(path),
                 ..
