@@ -169,6 +169,10 @@ pub struct Access {
     pub path: String,
     pub kind: AccessKind,
     pub span: Span,
+    /// First and last line of the innermost statement containing the access (a
+    /// compound statement's whole extent when the access is in its header): what a fix
+    /// wraps in a lock.
+    pub statement_lines: (u32, u32),
     /// Canonical paths of the lock expressions held here.
     pub locks: Vec<String>,
     /// The access is a method call on the location (`x.append(…)`, `store.get(…)`). When

@@ -343,11 +343,7 @@ fn propagate(
 
 /// Greatest fixpoint: a function is construction-only when it is no entry point, has
 /// callers, and every caller is an initializer or construction-only itself.
-fn init_only(
-    program: &Program,
-    is_entry: &[bool],
-    callers: &[Vec<(FuncId, usize)>],
-) -> Vec<bool> {
+fn init_only(program: &Program, is_entry: &[bool], callers: &[Vec<(FuncId, usize)>]) -> Vec<bool> {
     let mut result: Vec<bool> = (0..program.functions.len())
         .map(|f| !callers[f].is_empty() && !is_entry[f])
         .collect();

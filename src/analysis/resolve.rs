@@ -133,7 +133,9 @@ impl<'m> Program<'m> {
         ends.push(path.len());
         for &end in ends.iter().rev() {
             if let Some(file) = self.module(from, &path[..end]) {
-                let rest: Vec<&str> = path.get(end + 1..).map_or_else(Vec::new, |r| r.split('.').collect());
+                let rest: Vec<&str> = path
+                    .get(end + 1..)
+                    .map_or_else(Vec::new, |r| r.split('.').collect());
                 return self.walk(Target::Module(file), &rest, depth);
             }
         }

@@ -65,6 +65,8 @@ pub struct Lowerer<'s> {
     pub symbols: Vec<Symbol>,
     scopes: Vec<Scope>,
     depth: usize,
+    /// Lines of the statement being lowered (see `Access::statement_lines`).
+    statement_lines: (u32, u32),
 }
 
 /// How a name inside a function resolves.
@@ -124,6 +126,7 @@ impl<'s> Lowerer<'s> {
             symbols: Vec::new(),
             scopes: Vec::new(),
             depth: 0,
+            statement_lines: (0, 0),
         }
     }
 
@@ -435,6 +438,7 @@ impl<'s> Lowerer<'s> {
             path,
             kind,
             span,
+            statement_lines: self.statement_lines,
             locks: scope.locks.clone(),
             via_call,
         };
@@ -919,8 +923,9 @@ fn parameter_names(params: &Parameters) -> impl Iterator<Item = String> + '_ {
     params.iter().map(|p| p.name().as_str().to_string())
 }
 
-impl<'a> Visitor<'a> for Lowerer<'_> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+impl Lowerer<'_> {
+    /// Lowers one statement (the visitor's `visit_stmt` tracks its lines first).
+    fn lower_stmt<'a>(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::FunctionDef(def) => {
                 let index = self.function_def(def, None);
@@ -1084,6 +1089,15 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
             Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) => {}
             _ => walk_stmt(self, stmt),
         }
+    }
+}
+
+impl<'a> Visitor<'a> for Lowerer<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        let span = self.span_of(stmt);
+        let outer = std::mem::replace(&mut self.statement_lines, (span.start.line, span.end.line));
+        self.lower_stmt(stmt);
+        self.statement_lines = outer;
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {

@@ -24,7 +24,10 @@ pub fn render(
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    // Fix code is meant to be pasted: never re-wrap it.
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_wrap_lines(false)
+        .with_context_lines(1);
     for finding in &result.findings {
         let diagnostic = FindingDiagnostic::new(result, finding);
         let mut text = String::new();
@@ -50,7 +53,7 @@ impl FindingDiagnostic {
     fn new(result: &CheckResult, finding: &Finding) -> Self {
         let file = &result.files[finding.file];
         let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some(primary_label(finding)),
+            Some(finding.label.clone()),
             source_span(finding.span),
         )];
         let mut help = Vec::new();
@@ -74,7 +77,13 @@ impl FindingDiagnostic {
         if let Some(fix) = &finding.fix {
             help.push(format!("fix: {}", fix.description));
             help.push(String::new());
-            help.extend(fix.code.lines().map(|l| format!("    {l}")));
+            help.extend(fix.code.lines().map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("    {l}")
+                }
+            }));
         }
         let meta = finding.rule.meta();
         FindingDiagnostic {
@@ -89,13 +98,6 @@ impl FindingDiagnostic {
             labels,
             help: help.join("\n"),
         }
-    }
-}
-
-fn primary_label(finding: &Finding) -> String {
-    match &finding.state {
-        Some(_) => "on a worker thread".to_string(),
-        None => finding.rule.meta().name.clone(),
     }
 }
 

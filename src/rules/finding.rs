@@ -10,6 +10,8 @@ pub struct Finding {
     pub file: FileId,
     pub span: Span,
     pub message: String,
+    /// What the primary span shows, in a few words (`mutated on a worker thread`).
+    pub label: String,
     /// The shared state, as users read it (`PriceCache._prices`).
     pub state: Option<String>,
     pub contexts: Vec<Context>,
@@ -35,12 +37,19 @@ pub struct Fix {
 }
 
 impl Finding {
-    pub fn new(rule: &'static Rule, file: FileId, span: Span, message: String) -> Finding {
+    pub fn new(
+        rule: &'static Rule,
+        file: FileId,
+        span: Span,
+        message: String,
+        label: String,
+    ) -> Finding {
         Finding {
             rule,
             file,
             span,
             message,
+            label,
             state: None,
             contexts: Vec::new(),
             related: Vec::new(),

@@ -39,53 +39,77 @@ pub fn lock_fix(analysis: &Analysis, state: &StateKey, accesses: &[StateAccess])
     let lock_key = existing.as_ref().map(|_| lock_key(state, &lock_name));
 
     let mut code = setup.unwrap_or_default();
-    let mut covered: BTreeSet<(FileId, u32)> = BTreeSet::new();
-    let mut sorted: Vec<&StateAccess> = accesses
+    let mut unprotected: Vec<&StateAccess> = accesses
         .iter()
         .filter(|a| lock_key.as_ref().is_none_or(|k| !a.locks.contains(k)))
         .collect();
-    sorted.sort_by_key(|a| (display_path(analysis, a.file), a.access.span.start));
-    let mut lines_listed = Vec::new();
-    for access in sorted {
-        let line = access.access.span.start.line;
-        if covered.contains(&(access.file, line)) {
-            continue;
-        }
-        let source = &program.files[access.file].source;
-        let (first, last) = statement_lines(source, line, access.access.span.end.line);
-        covered.extend((first..=last).map(|l| (access.file, l)));
-        let lock_expr = lock_expression(analysis, state, access, &lock_name, owner_file);
-        let path = display_path(analysis, access.file);
-        lines_listed.push(format!("{path}:{line}"));
-        code.push_str(&format!("\n# {path}:{line}\n"));
-        if access.file != owner_file && matches!(state, StateKey::Global { .. }) {
-            code.push_str(&format!(
-                "# from {} import {lock_name}\n",
-                program.files[owner_file].module
-            ));
-        }
-        code.push_str(&format!("with {lock_expr}:\n"));
-        for text in dedent(source, first, last) {
-            code.push_str("    ");
-            code.push_str(&text);
-            code.push('\n');
+    unprotected.sort_by_key(|a| (display_path(analysis, a.file), a.access.span.start));
+    let mut lines_listed: Vec<(String, u32)> = Vec::new();
+    let mut covered: BTreeSet<(FileId, u32)> = BTreeSet::new();
+    for group in unprotected.chunk_by(|a, b| a.function == b.function) {
+        let first = group[0];
+        let source = &program.files[first.file].source;
+        let path = display_path(analysis, first.file);
+        lines_listed.extend(
+            group
+                .iter()
+                .map(|a| (path.clone(), a.access.span.start.line)),
+        );
+        let lock_expr = lock_expression(analysis, state, first, &lock_name);
+        for (start, end) in blocks(source, group) {
+            if covered.contains(&(first.file, start)) {
+                continue;
+            }
+            covered.extend((start..=end).map(|l| (first.file, l)));
+            code.push_str(&format!("\n# {path}:{start}\n"));
+            if first.file != owner_file && matches!(state, StateKey::Global { .. }) {
+                code.push_str(&format!(
+                    "# from {} import {lock_name}\n",
+                    program.files[owner_file].module
+                ));
+            }
+            code.push_str(&format!("with {lock_expr}:\n"));
+            for text in dedent(source, start, end) {
+                code.push_str("    ");
+                code.push_str(&text);
+                code.push('\n');
+            }
         }
     }
+    lines_listed.dedup();
     let state_name = state.display(program);
+    let places = places(&lines_listed);
     let description = match &existing {
         Some(_) => format!(
-            "Hold the existing lock `{lock_name}` around every access to `{state_name}` ({}).",
-            lines_listed.join(", ")
+            "Hold the existing lock `{lock_name}` around every access to `{state_name}` ({places})."
         ),
         None => format!(
-            "Guard `{state_name}` with a `threading.Lock` held around every access ({}).",
-            lines_listed.join(", ")
+            "Guard `{state_name}` with a `threading.Lock` held around every access ({places})."
         ),
     };
     Fix {
         description,
         code: code.trim_start_matches('\n').to_string(),
     }
+}
+
+/// "shop/db.py lines 40, 43; shop/api.py line 7"
+fn places(lines: &[(String, u32)]) -> String {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (path, line) in lines {
+        match groups.last_mut() {
+            Some((last, numbers)) if last == path => numbers.push(line.to_string()),
+            _ => groups.push((path.clone(), vec![line.to_string()])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(path, numbers)| {
+            let word = if numbers.len() == 1 { "line" } else { "lines" };
+            format!("{path} {word} {}", numbers.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A thread lock the class (or module) already has, by name.
@@ -134,7 +158,6 @@ fn lock_expression(
     state: &StateKey,
     access: &StateAccess,
     lock: &str,
-    _owner: FileId,
 ) -> String {
     let StateKey::Attribute { name, .. } = state else {
         return lock.to_string();
@@ -150,31 +173,73 @@ fn lock_expression(
     }
 }
 
-/// The lines of the statement around an access: the access's own lines, extended over
-/// the block when they are a compound statement's header (`for … :`, `if … :`).
-fn statement_lines(source: &str, first: u32, last: u32) -> (u32, u32) {
+/// The line ranges to wrap for one function's accesses: one block spanning all of them
+/// when that is valid Python and holds no `await` (a thread lock across an await would
+/// block the event loop), else each access's own statement.
+fn blocks(source: &str, group: &[&StateAccess]) -> Vec<(u32, u32)> {
     let lines: Vec<&str> = source.lines().collect();
-    let at = |n: u32| lines.get(n as usize - 1).copied().unwrap_or("");
-    let mut end = last.max(first);
-    if strip_comment(at(end)).trim_end().ends_with(':') {
-        let indent = indentation(at(first));
-        let mut next = end + 1;
-        while (next as usize) <= lines.len() {
-            let line = at(next);
-            if !line.trim().is_empty() && indentation(line) <= indent {
-                break;
-            }
-            if !line.trim().is_empty() {
-                end = next;
-            }
-            next += 1;
-        }
+    let start = group
+        .iter()
+        .map(|a| a.access.statement_lines.0)
+        .min()
+        .unwrap_or(1);
+    let end = group
+        .iter()
+        .map(|a| a.access.statement_lines.1)
+        .max()
+        .unwrap_or(start);
+    let whole = valid_block(&lines, start, end);
+    let awaits = (whole.0..=whole.1).any(|n| line(&lines, n).contains("await "));
+    if group.len() == 1 || !awaits {
+        return vec![whole];
     }
-    (first, end)
+    group
+        .iter()
+        .map(|a| {
+            valid_block(
+                &lines,
+                a.access.statement_lines.0,
+                a.access.statement_lines.1,
+            )
+        })
+        .collect()
 }
 
-fn strip_comment(line: &str) -> &str {
-    line.split_once(" #").map_or(line, |(code, _)| code)
+/// Widens `start..=end` until it is a run of whole statements of one block: up to the
+/// statement a deeper first line belongs to, down over deeper lines, and on through
+/// `elif`/`else`/`except`/`finally` clauses that continue a compound statement.
+fn valid_block(lines: &[&str], mut start: u32, mut end: u32) -> (u32, u32) {
+    let code_lines =
+        |from: u32, to: u32| (from..=to).filter(|&n| !line(lines, n).trim().is_empty());
+    let base = code_lines(start, end)
+        .map(|n| indentation(line(lines, n)))
+        .min()
+        .unwrap_or(0);
+    while start > 1 && indentation(line(lines, start)) > base {
+        start -= 1;
+        while start > 1 && line(lines, start).trim().is_empty() {
+            start -= 1;
+        }
+    }
+    loop {
+        let next = (end + 1..=lines.len() as u32).find(|&n| !line(lines, n).trim().is_empty());
+        let Some(next) = next else { break };
+        let text = line(lines, next);
+        let continues = indentation(text) > base
+            || (indentation(text) == base
+                && ["elif", "else", "except", "finally"]
+                    .iter()
+                    .any(|k| text.trim_start().starts_with(k)));
+        if !continues {
+            break;
+        }
+        end = next;
+    }
+    (start, end)
+}
+
+fn line<'s>(lines: &[&'s str], number: u32) -> &'s str {
+    lines.get(number as usize - 1).copied().unwrap_or("")
 }
 
 fn indentation(line: &str) -> usize {

@@ -13,6 +13,7 @@ pub fn check(file_id: usize, file: &FileModel) -> Vec<Finding> {
                 file_id,
                 error.span,
                 format!("syntax error: {}", error.message),
+                error.message.clone(),
             )
         })
         .collect()

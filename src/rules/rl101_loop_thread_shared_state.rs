@@ -51,18 +51,15 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             rule,
             w.file,
             w.access.span,
-            format!(
-                "`{name}` is {} on a worker thread and {} on the event loop, with no thread lock held by both",
-                verb(w.kind),
-                verb(l.kind)
-            ),
+            message(&name, w.kind, l.kind),
+            format!("{} on a worker thread", verb(w.kind)),
         );
         finding.state = Some(name);
         finding.contexts = vec![Context::EventLoop, Context::WorkerThread];
         finding.related.push(Related {
             file: l.file,
             span: l.access.span,
-            message: format!("{} on the event loop here", capitalised(verb(l.kind))),
+            message: format!("{} on the event loop here", verb(l.kind)),
         });
         for (access, context) in [(w, Context::WorkerThread), (l, Context::EventLoop)] {
             if let Some(entry_related) = entry_related(analysis, access, context) {
@@ -87,12 +84,21 @@ fn verb(kind: AccessKind) -> &'static str {
     }
 }
 
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
+/// "`jobs` is mutated in place on a worker thread and read on the event loop, …"
+fn message(name: &str, worker: AccessKind, event_loop: AccessKind) -> String {
+    let sides = if worker == event_loop {
+        format!(
+            "{} both on a worker thread and on the event loop",
+            verb(worker)
+        )
+    } else {
+        format!(
+            "{} on a worker thread and {} on the event loop",
+            verb(worker),
+            verb(event_loop)
+        )
+    };
+    format!("`{name}` is {sides}, with no thread lock held by both")
 }
 
 /// The place where the access's context begins: the offload call or decorator, or the
