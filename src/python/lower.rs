@@ -925,7 +925,7 @@ fn parameter_names(params: &Parameters) -> impl Iterator<Item = String> + '_ {
 
 impl Lowerer<'_> {
     /// Lowers one statement (the visitor's `visit_stmt` tracks its lines first).
-    fn lower_stmt<'a>(&mut self, stmt: &'a Stmt) {
+    fn lower_stmt(&mut self, stmt: &Stmt) {
         match stmt {
             Stmt::FunctionDef(def) => {
                 let index = self.function_def(def, None);
