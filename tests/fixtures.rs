@@ -95,6 +95,18 @@ fn every_fixture_meets_its_inline_expectations() {
             ));
         }
     }
+    for finding in &result.findings {
+        if let Some(fix) = &finding.fix {
+            assert!(
+                racelint::python::parses_as_function_body(&fix.code),
+                "the fix for {}:{} is not valid Python:\n{}",
+                finding.file,
+                finding.span.start.line,
+                fix.code
+            );
+        }
+    }
+
     let per_line: usize = actual.len();
     assert_eq!(
         per_line,

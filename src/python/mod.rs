@@ -69,3 +69,27 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
     model.source = source;
     model
 }
+
+/// Whether `code` parses as the body of a function. The test suite uses it to check
+/// that every fix racelint suggests is valid Python when pasted.
+pub fn parses_as_function_body(code: &str) -> bool {
+    let body: String = code.lines().map(|l| format!("    {l}\n")).collect();
+    let wrapped = format!("async def _racelint_fix():\n{body}    pass\n");
+    let options =
+        ParseOptions::from(PySourceType::Python).with_target_version(PythonVersion::PY314);
+    parse_unchecked(&wrapped, options).errors().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parses_as_function_body;
+
+    #[test]
+    fn fix_snippets_are_checked_for_real() {
+        assert!(parses_as_function_body(
+            "# note\nwith lock:\n    return jobs[k]\n"
+        ));
+        assert!(!parses_as_function_body("with lock:\nreturn jobs[k]\n"));
+        assert!(!parses_as_function_body("with lock:\n    if x:\n"));
+    }
+}

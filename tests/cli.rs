@@ -1,0 +1,318 @@
+//! The command line as users and CI see it: exit codes, formats, rule docs, selection,
+//! bad input and file discovery.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const RACY: &str = "fixtures/python/RL101/rl101_fastapi_jobs_sync_task.py";
+const CLEAN: &str = "fixtures/python/RL101/rl101_ok_fastapi_jobs_async_task.py";
+const BROKEN: &str = "fixtures/python/RL001/rl001_broken.py";
+
+fn racelint(args: &[&str]) -> Output {
+    racelint_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+fn racelint_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_racelint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("racelint runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--output-format", "json"]);
+    let output = racelint(&all);
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&output)))
+}
+
+fn json_in(dir: &Path, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--output-format", "json"]);
+    let output = racelint_in(dir, &all);
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&output)))
+}
+
+fn codes(document: &Value) -> Vec<String> {
+    document["findings"]
+        .as_array()
+        .expect("findings is an array")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn exit_codes_follow_ruff() {
+    assert_eq!(racelint(&["check", CLEAN]).status.code(), Some(0));
+    assert_eq!(racelint(&["check", RACY]).status.code(), Some(1));
+    assert_eq!(
+        racelint(&["check", RACY, "--exit-zero"]).status.code(),
+        Some(0)
+    );
+    let missing = racelint(&["check", "no/such/path"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no/such/path"),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(
+        racelint(&["check", "--output-format", "xml", RACY])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn concise_is_one_line_a_finding() {
+    let output = racelint(&["check", RACY, "--output-format", "concise"]);
+    let text = stdout(&output);
+    let first = text.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "fixtures/python/RL101/rl101_fastapi_jobs_sync_task.py:24:5: RL101 \
+         `rl101_fastapi_jobs_sync_task.jobs` is mutated in place both on a worker thread and on \
+         the event loop, with no thread lock held by both"
+    );
+    assert!(text.contains("Found 1 finding (1 error)."), "{text}");
+}
+
+#[test]
+fn json_document_has_the_documented_schema() {
+    let document = json(&["check", RACY]);
+    assert_eq!(document["version"], 1);
+    assert_eq!(document["errors"], Value::Array(Vec::new()));
+    let finding = &document["findings"][0];
+    assert_eq!(finding["code"], "RL101");
+    assert_eq!(finding["name"], "loop-thread-shared-state");
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["path"], RACY);
+    assert_eq!(
+        (finding["line"].as_u64(), finding["column"].as_u64()),
+        (Some(24), Some(5))
+    );
+    assert_eq!(
+        (finding["end_line"].as_u64(), finding["end_column"].as_u64()),
+        (Some(24), Some(18))
+    );
+    assert_eq!(finding["state"], "rl101_fastapi_jobs_sync_task.jobs");
+    assert_eq!(
+        finding["contexts"],
+        serde_json::json!(["event-loop", "worker-thread"])
+    );
+    let related = finding["related"].as_array().expect("related");
+    assert!(related
+        .iter()
+        .any(|r| r["line"] == 36 && r["message"].as_str().unwrap_or("").contains("add_task")));
+    assert!(related.iter().any(|r| r["line"] == 35));
+    let paths = finding["call_paths"].as_array().expect("call_paths");
+    assert!(paths[0].as_str().unwrap_or("").starts_with(
+        "reached from a worker thread: `start_job` → `background_tasks.add_task(run_job, job_id)`"
+    ));
+    let fix = &finding["fix"];
+    assert!(fix["code"]
+        .as_str()
+        .unwrap_or("")
+        .contains("_jobs_lock = threading.Lock()"));
+    assert!(fix["description"]
+        .as_str()
+        .unwrap_or("")
+        .contains("threading.Lock"));
+}
+
+#[test]
+fn full_output_shows_frames_paths_and_the_fix_without_colour() {
+    let output = racelint(&["check", RACY]);
+    let text = stdout(&output);
+    assert!(text.contains("RL101(loop-thread-shared-state)"), "{text}");
+    assert!(
+        text.contains("╭─[fixtures/python/RL101/rl101_fastapi_jobs_sync_task.py:24:5]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mutated in place on a worker thread"),
+        "{text}"
+    );
+    assert!(text.contains("reached from a worker thread:"), "{text}");
+    assert!(text.contains("with _jobs_lock:"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "NO_COLOR and a pipe must give no escape codes"
+    );
+}
+
+#[test]
+fn rule_and_rules_print_the_embedded_docs() {
+    let doc = racelint(&["rule", "RL101"]);
+    assert_eq!(doc.status.code(), Some(0));
+    assert!(stdout(&doc).contains("## Why is this bad?"));
+    assert_eq!(
+        stdout(&racelint(&["rule", "loop-thread-shared-state"])),
+        stdout(&doc)
+    );
+    assert!(stdout(&racelint(&["rule", "RL001"])).contains("syntax-error"));
+    let unknown = racelint(&["rule", "RL999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("RL999"));
+
+    let list = stdout(&racelint(&["rules"]));
+    assert!(list
+        .lines()
+        .any(|l| l.starts_with("RL001") && l.contains("syntax-error")));
+    assert!(list
+        .lines()
+        .any(|l| l.starts_with("RL101") && l.contains("loop-thread-shared-state")));
+}
+
+#[test]
+fn select_and_ignore_take_codes_prefixes_and_names() {
+    let both = ["check", RACY, BROKEN];
+    assert_eq!(codes(&json(&both)), ["RL001", "RL101"]);
+    assert_eq!(
+        codes(&json(&[&both[..], &["--select", "RL001"]].concat())),
+        ["RL001"]
+    );
+    assert_eq!(
+        codes(&json(&[&both[..], &["--select", "RL1"]].concat())),
+        ["RL101"]
+    );
+    assert_eq!(
+        codes(&json(
+            &[&both[..], &["--ignore", "loop-thread-shared-state"]].concat()
+        )),
+        ["RL001"]
+    );
+    assert_eq!(
+        codes(&json(
+            &[&both[..], &["--select", "ALL", "--ignore", "RL001,RL101"]].concat()
+        )),
+        Vec::<String>::new()
+    );
+    let typo = racelint(&["check", RACY, "--select", "RL9"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(stderr(&typo).contains("unknown rule selector `RL9`"));
+}
+
+#[test]
+fn bad_files_are_reported_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("latin.py"),
+        b"# -*- coding: latin-1 -*-\nNAME = '\xe9t\xe9'\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("mojibake.py"), b"x = '\xff\xfe'\n").unwrap();
+    std::fs::write(root.join("blob.py"), b"\x00\x01\x02binary").unwrap();
+    std::fs::write(root.join("broken.py"), "def f(:\n    pass\n").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(RACY),
+        root.join("racy.py"),
+    )
+    .unwrap();
+
+    let output = racelint_in(root, &["check", ".", "--output-format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let errors: Vec<(String, String)> = document["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, "blob.py");
+    assert!(errors[0].1.contains("binary"));
+    assert_eq!(errors[1].0, "mojibake.py");
+    assert!(errors[1].1.contains("not valid UTF-8 (line 1)"));
+    let found: Vec<(String, String)> = document["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("broken.py".to_string(), "RL001".to_string())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("racy.py".to_string(), "RL101".to_string())),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|(p, _)| p == "latin.py"), "{found:?}");
+}
+
+#[test]
+fn discovery_skips_ignored_hidden_and_environment_folders_and_symlink_loops() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let racy = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(RACY)).unwrap();
+    for sub in [
+        "app",
+        "ignored",
+        ".hidden",
+        ".venv",
+        "node_modules",
+        "build",
+        "__pycache__",
+    ] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+        std::fs::write(
+            root.join(sub)
+                .join(format!("{}_jobs.py", sub.trim_start_matches('.'))),
+            &racy,
+        )
+        .unwrap();
+    }
+    std::fs::write(root.join(".gitignore"), "ignored/\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root, root.join("app").join("loop")).unwrap();
+
+    let document = json_in(root, &["check"]);
+    let paths: Vec<&str> = document["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["app/app_jobs.py"]);
+    // A file named explicitly is checked even where a folder walk would skip it.
+    assert_eq!(
+        codes(&json_in(root, &["check", "build/build_jobs.py"])),
+        ["RL101"]
+    );
+}
+
+#[test]
+fn output_is_identical_run_to_run() {
+    let first = racelint(&["check", "fixtures", "--output-format", "json"]);
+    let second = racelint(&["check", "fixtures", "--output-format", "json"]);
+    assert!(!first.stdout.is_empty());
+    assert_eq!(first.stdout, second.stdout);
+}
