@@ -69,7 +69,19 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 finding.call_paths.push(path);
             }
         }
-        finding.fix = Some(lock_fix(analysis, state, accesses));
+        let mut fix = lock_fix(analysis, state, accesses);
+        if rebind_only {
+            // Both sides only ever replace the object whole: a lock is right for a
+            // check-then-create, but a deliberate last-writer-wins wants documenting.
+            fix.description = format!(
+                "Every write replaces `{}` whole, which is atomic: if the last writer winning is \
+                 intended, document it where it is defined (\"replaced wholesale; never mutated \
+                 in place\"). Otherwise (for example a check-then-create): {}",
+                finding.state.as_deref().unwrap_or_default(),
+                fix.description
+            );
+        }
+        finding.fix = Some(fix);
         findings.push(finding);
     }
     findings
