@@ -34,6 +34,8 @@ pub struct FileModel {
     pub root: PathBuf,
     /// Dotted module name, e.g. `shop.services.pricing`.
     pub module: String,
+    /// A type stub (`.pyi`): it declares names but holds no state and runs nothing.
+    pub is_stub: bool,
     /// The decoded source text, kept for code frames in reports.
     pub source: String,
     pub functions: Vec<Function>,
@@ -90,6 +92,8 @@ pub struct Attribute {
     pub name: String,
     pub ty: Option<String>,
     pub span: Span,
+    /// Assigned in the class body: one object shared by every instance.
+    pub class_level: bool,
 }
 
 /// A function, method, lambda or nested function.
@@ -136,7 +140,8 @@ pub enum Arg {
 pub struct CallSite {
     pub callee: Callee,
     pub span: Span,
-    /// The call as written, shortened, for messages (`asyncio.to_thread(flush)`).
+    /// The call as written, shortened, for messages (`asyncio.to_thread(flush)`); empty
+    /// when no argument could be a callable (such a call hands nothing off).
     pub text: String,
     pub args: Vec<Arg>,
     pub keywords: Vec<(String, Arg)>,

@@ -220,11 +220,7 @@ pub fn resolve_call(program: &Program, file: FileId, callee: &Callee) -> CallTar
 }
 
 fn constructor(program: &Program, class: usize) -> Option<FuncId> {
-    let path = format!("{}.__init__", program.class(class).path);
-    match program.resolve(program.class_file(class), &path).target {
-        Target::Function(f) => Some(f),
-        _ => None,
-    }
+    program.method(class, "__init__")
 }
 
 /// The project functions a handoff call passes as its callable; `async def` targets are
@@ -284,8 +280,7 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
             }
             let model = program.class(class);
             let file = program.class_file(class);
-            let method = format!("{}.{}", model.path, thread_class.method);
-            if let Target::Function(run) = program.resolve(file, &method).target {
+            if let Some(run) = program.method(class, &thread_class.method) {
                 entries.push(EntryPoint {
                     context: Context::WorkerThread,
                     target: run,
@@ -330,6 +325,9 @@ fn propagate(
                 if program.function(callee).is_async || reach[callee][slot].is_some() {
                     continue;
                 }
+                if constructs_self(program, function, callee) {
+                    continue;
+                }
                 reach[callee][slot] = Some(Reach {
                     entry,
                     via: Some((function, call)),
@@ -341,8 +339,35 @@ fn propagate(
     reach
 }
 
+/// `__init__` calling a method of its own class (`self.reset()`): that call works on an
+/// object nobody else holds yet, so it carries no context. Calls to anything else
+/// (module functions, other objects) run in the constructor's context as usual.
+fn constructs_self(program: &Program, caller: FuncId, callee: FuncId) -> bool {
+    let caller_model = program.function(caller);
+    if !caller_model.is_initializer {
+        return false;
+    }
+    let (Some(own), Some(target)) = (&caller_model.class, &program.function(callee).class) else {
+        return false;
+    };
+    if own == target {
+        return true;
+    }
+    program
+        .class_of_type(program.file_of(caller), own)
+        .is_some_and(|class| program.ancestors(class).contains(target))
+}
+
+/// A call made while building something nobody else holds: import-time module code, or
+/// a constructor calling its own class's methods.
+fn initialises(program: &Program, caller: FuncId, callee: FuncId) -> bool {
+    let model = program.function(caller);
+    (model.is_initializer && model.class.is_none()) || constructs_self(program, caller, callee)
+}
+
 /// Greatest fixpoint: a function is construction-only when it is no entry point, has
-/// callers, and every caller is an initializer or construction-only itself.
+/// callers, and every call to it initialises (see `initialises`) or comes from a
+/// construction-only function.
 fn init_only(program: &Program, is_entry: &[bool], callers: &[Vec<(FuncId, usize)>]) -> Vec<bool> {
     let mut result: Vec<bool> = (0..program.functions.len())
         .map(|f| !callers[f].is_empty() && !is_entry[f])
@@ -353,7 +378,7 @@ fn init_only(program: &Program, is_entry: &[bool], callers: &[Vec<(FuncId, usize
             if result[f]
                 && !callers[f]
                     .iter()
-                    .all(|&(caller, _)| program.function(caller).is_initializer || result[caller])
+                    .all(|&(caller, _)| initialises(program, caller, f) || result[caller])
             {
                 result[f] = false;
                 changed = true;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::resolve::Program;
-use super::state::{external_type, resolve_state, StateKey};
+use super::state::{resolve_state, state_type, StateKey};
 use crate::model::FileId;
 
 pub struct Locksets {
@@ -108,7 +108,7 @@ fn thread_lock(
     path: &str,
 ) -> Option<StateKey> {
     let state = resolve_state(program, file, path).filter(|s| s.residual == 0)?;
-    let is_lock = match (&state.ty, external_type(program, &state.ty)) {
+    let is_lock = match (&state.ty, state_type(program, &state.ty)) {
         (_, Some(ty)) => catalogue.is_thread_lock(&ty),
         (None, None) => {
             let name = match &state.key {

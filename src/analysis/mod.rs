@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod contexts;
 pub mod locks;
 pub mod resolve;
+pub mod sharing;
 pub mod state;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use catalogue::Catalogue;
 use contexts::Contexts;
 use locks::Locksets;
 use resolve::Program;
+use sharing::Sharing;
 use state::{StateAccess, StateKey};
 
 use crate::model::FileModel;
@@ -31,7 +33,8 @@ impl<'m> Analysis<'m> {
         let catalogue = Catalogue::python();
         let contexts = Contexts::compute(&program, &catalogue);
         let locksets = Locksets::compute(&program, &catalogue, &contexts);
-        let state = state::collect(&program, &catalogue, &contexts, &locksets);
+        let sharing = Sharing::compute(&program, &catalogue, &contexts);
+        let state = state::collect(&program, &catalogue, &contexts, &locksets, &sharing);
         Analysis {
             program,
             catalogue,

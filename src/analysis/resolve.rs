@@ -104,16 +104,25 @@ impl<'m> Program<'m> {
     }
 
     /// The file a module name denotes, as seen from `from` (same import root first).
+    /// A module's source wins over its stub; the importer's own import root wins over
+    /// others; an ambiguous name resolves to nothing rather than to a guess.
     fn module(&self, from: FileId, name: &str) -> Option<FileId> {
         let candidates = self.modules.get(name)?;
-        if let [only] = candidates.as_slice() {
+        let real: Vec<FileId> = candidates
+            .iter()
+            .copied()
+            .filter(|&f| !self.files[f].is_stub)
+            .collect();
+        let pool = if real.is_empty() {
+            candidates.clone()
+        } else {
+            real
+        };
+        if let [only] = pool.as_slice() {
             return Some(*only);
         }
         let root = &self.files[from].root;
-        candidates
-            .iter()
-            .copied()
-            .find(|&f| &self.files[f].root == root)
+        pool.into_iter().find(|&f| &self.files[f].root == root)
     }
 
     /// Resolves a canonical dotted path written in file `from`.
@@ -256,6 +265,31 @@ impl<'m> Program<'m> {
         }
     }
 
+    /// A method of a class or its bases.
+    pub fn method(&self, class: ClassId, name: &str) -> Option<FuncId> {
+        match self.class_member(class, name, 0) {
+            Some(Target::Function(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The canonical path of a type written in `file`: the class's own path for project
+    /// classes (so the catalogue still knows `threading.Lock` when `threading.py` itself
+    /// is analysed), the external path otherwise.
+    pub fn type_path(&self, file: FileId, ty: &str) -> Option<String> {
+        match self.resolve(file, ty) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } => Some(self.class(class).path.clone()),
+            Resolved {
+                target: Target::External(path),
+                ..
+            } => Some(path),
+            _ => None,
+        }
+    }
+
     /// The class of an instance type written in `file`, if it is a project class.
     pub fn class_of_type(&self, file: FileId, ty: &str) -> Option<ClassId> {
         match self.resolve(file, ty) {
@@ -265,6 +299,19 @@ impl<'m> Program<'m> {
             } => Some(class),
             _ => None,
         }
+    }
+
+    /// The project classes a class directly derives from.
+    pub fn base_classes(&self, class: ClassId) -> Vec<ClassId> {
+        let file = self.class_file(class);
+        self.class(class)
+            .bases
+            .iter()
+            .filter_map(|base| match self.resolve(file, base).target {
+                Target::Class(base) if base != class => Some(base),
+                _ => None,
+            })
+            .collect()
     }
 
     /// All bases of a class, project and external, as canonical paths (transitively).

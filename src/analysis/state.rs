@@ -7,6 +7,7 @@ use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::locks::{held_thread_locks, Locksets};
 use super::resolve::{ClassId, FuncId, Program, Target};
+use super::sharing::Sharing;
 use crate::model::{Access, AccessKind, FileId};
 
 /// One state location: a module variable, or an attribute of a class (all instances of
@@ -42,16 +43,24 @@ pub struct ResolvedState {
 
 pub fn resolve_state(program: &Program, file: FileId, path: &str) -> Option<ResolvedState> {
     let resolved = program.resolve(file, path);
-    let (key, ty) = match resolved.target {
+    let (key, ty, owner) = match resolved.target {
         Target::Global { file, name, ty } => {
-            (StateKey::Global { file, name }, ty.map(|t| (file, t)))
+            (StateKey::Global { file, name }, ty.map(|t| (file, t)), file)
         }
         Target::Attribute { class, name, ty } => {
             let file = program.class_file(class);
-            (StateKey::Attribute { class, name }, ty.map(|t| (file, t)))
+            (
+                StateKey::Attribute { class, name },
+                ty.map(|t| (file, t)),
+                file,
+            )
         }
         _ => return None,
     };
+    if program.files[owner].is_stub {
+        // A stub declares what exists elsewhere; it holds no state of its own.
+        return None;
+    }
     Some(ResolvedState {
         key,
         ty,
@@ -59,13 +68,10 @@ pub fn resolve_state(program: &Program, file: FileId, path: &str) -> Option<Reso
     })
 }
 
-/// The canonical external type of a state (`queue.Queue`), if it is not a project class.
-pub fn external_type(program: &Program, ty: &Option<(FileId, String)>) -> Option<String> {
+/// The canonical type path of a state (`queue.Queue`, `shop.pricing.PriceCache`).
+pub fn state_type(program: &Program, ty: &Option<(FileId, String)>) -> Option<String> {
     let (file, ty) = ty.as_ref()?;
-    match program.resolve(*file, ty).target {
-        Target::External(path) => Some(path),
-        _ => None,
-    }
+    program.type_path(*file, ty)
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +92,7 @@ pub fn collect<'m>(
     catalogue: &Catalogue,
     contexts: &Contexts,
     locksets: &Locksets,
+    sharing: &Sharing,
 ) -> BTreeMap<StateKey, Vec<StateAccess<'m>>> {
     let mut by_state: BTreeMap<StateKey, Vec<StateAccess<'m>>> = BTreeMap::new();
     for function in 0..program.functions.len() {
@@ -108,8 +115,13 @@ pub fn collect<'m>(
                     continue;
                 }
             }
-            if external_type(program, &state.ty).is_some_and(|t| catalogue.is_thread_safe(&t)) {
+            if state_type(program, &state.ty).is_some_and(|t| catalogue.is_thread_safe(&t)) {
                 continue;
+            }
+            if let StateKey::Attribute { class, name } = &state.key {
+                if !sharing.is_shared(program, *class, name) {
+                    continue;
+                }
             }
             let kind = match access.kind {
                 AccessKind::Rebind if state.residual > 0 => AccessKind::Mutation,

@@ -562,14 +562,17 @@ impl<'s> Lowerer<'s> {
         }
         let ty = value.and_then(|v| self.constructor_of(v));
         let span = self.span_of(target);
-        add_attribute(&mut self.classes[class], a.attr.as_str(), ty, span);
+        add_attribute(&mut self.classes[class], a.attr.as_str(), ty, span, false);
     }
 
-    /// Whether `expr` reads the location `path` anywhere.
+    /// Whether `expr` reads the location `path` directly. A local alias does not count:
+    /// `saved = sys.excepthook … sys.excepthook = saved` restores, it does not update.
     fn mentions(&self, expr: &Expr, path: &str) -> bool {
         any_over_expr(expr, |e| {
             matches!(e, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_))
-                && self.chain(e).is_some_and(|c| c.path == path)
+                && self
+                    .chain(e)
+                    .is_some_and(|c| !c.via_alias && c.path == path)
         })
     }
 
@@ -592,13 +595,13 @@ impl<'s> Lowerer<'s> {
         } else if !matches!(&*call.func, Expr::Name(_)) {
             self.visit_expr(&call.func);
         }
-        let args = call
+        let args: Vec<Arg> = call
             .arguments
             .args
             .iter()
             .map(|a| self.lower_arg(a))
             .collect();
-        let keywords = call
+        let keywords: Vec<(String, Arg)> = call
             .arguments
             .keywords
             .iter()
@@ -611,7 +614,13 @@ impl<'s> Lowerer<'s> {
             let site = CallSite {
                 callee,
                 span: self.span_of(call),
-                text: self.call_text(call),
+                // Only calls that pass a callable can hand off to another context and
+                // be named in a message; the rest skip the allocation.
+                text: if args_and_keywords_pass_callable(&args, &keywords) {
+                    self.call_text(call)
+                } else {
+                    String::new()
+                },
                 args,
                 keywords,
                 locks: self.scope().locks.clone(),
@@ -856,7 +865,7 @@ impl<'s> Lowerer<'s> {
                         if let Expr::Name(n) = target {
                             let ty = self.constructor_of(&a.value);
                             let span = self.span_of(target);
-                            add_attribute(&mut self.classes[class], n.id.as_str(), ty, span);
+                            add_attribute(&mut self.classes[class], n.id.as_str(), ty, span, true);
                         }
                     }
                 }
@@ -871,7 +880,7 @@ impl<'s> Lowerer<'s> {
                             .and_then(|v| self.constructor_of(v))
                             .or_else(|| self.annotation_type(&a.annotation));
                         let span = self.span_of(&*a.target);
-                        add_attribute(&mut self.classes[class], n.id.as_str(), ty, span);
+                        add_attribute(&mut self.classes[class], n.id.as_str(), ty, span, true);
                     }
                 }
                 other => self.visit_stmt(other),
@@ -904,19 +913,27 @@ impl Scope {
     }
 }
 
-fn add_attribute(class: &mut Class, name: &str, ty: Option<String>, span: Span) {
+fn add_attribute(class: &mut Class, name: &str, ty: Option<String>, span: Span, class_level: bool) {
     match class.attributes.iter_mut().find(|a| a.name == name) {
         Some(existing) => {
             if existing.ty.is_none() {
                 existing.ty = ty;
             }
+            existing.class_level |= class_level;
         }
         None => class.attributes.push(Attribute {
             name: name.to_string(),
             ty,
             span,
+            class_level,
         }),
     }
+}
+
+fn args_and_keywords_pass_callable(args: &[Arg], keywords: &[(String, Arg)]) -> bool {
+    args.iter()
+        .chain(keywords.iter().map(|(_, a)| a))
+        .any(|a| !matches!(a, Arg::Other))
 }
 
 fn parameter_names(params: &Parameters) -> impl Iterator<Item = String> + '_ {

@@ -34,7 +34,8 @@ pub fn is_python(path: &Path) -> bool {
 pub fn lower_file(path: &Path, source: String) -> FileModel {
     let (root, module) = module_name(path);
     let is_package = path.file_stem().is_some_and(|s| s == "__init__");
-    let source_type = if path.extension().is_some_and(|e| e == "pyi") {
+    let is_stub = path.extension().is_some_and(|e| e == "pyi");
+    let source_type = if is_stub {
         PySourceType::Stub
     } else {
         PySourceType::Python
@@ -62,6 +63,7 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
         path: path.to_path_buf(),
         root,
         module,
+        is_stub,
         syntax_errors,
         ..FileModel::default()
     };

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::Fix;
-use crate::analysis::state::{external_type, StateAccess, StateKey};
+use crate::analysis::state::{state_type, StateAccess, StateKey};
 use crate::analysis::Analysis;
 use crate::model::{FileId, SymbolKind};
 
@@ -116,7 +116,7 @@ fn places(lines: &[(String, u32)]) -> String {
 fn existing_lock(analysis: &Analysis, state: &StateKey) -> Option<String> {
     let program = &analysis.program;
     let is_lock = |file: FileId, ty: &Option<String>| {
-        external_type(program, &ty.clone().map(|t| (file, t)))
+        state_type(program, &ty.clone().map(|t| (file, t)))
             .is_some_and(|t| analysis.catalogue.is_thread_lock(&t))
     };
     match state {

@@ -1,0 +1,148 @@
+//! Which classes' instance attributes can be shared between threads.
+//!
+//! State identity is one logical instance per class, so without this every object of a
+//! class would be "the same", and objects built and used inside one call (a parser's
+//! tokenizer, an `ExitStack`) would race with themselves. An instance attribute counts
+//! only when an instance of its class is observably shared: stored in module or class
+//! state (or in an attribute of a shared object), handed to a thread or loop API as a
+//! bound method or argument, or a `threading.Thread` subclass. Class-level attributes
+//! are one object for all instances and always count.
+
+use super::catalogue::Catalogue;
+use super::contexts::Contexts;
+use super::resolve::{ClassId, Program};
+use crate::model::{Arg, Callee, SymbolKind};
+
+pub struct Sharing {
+    shared: Vec<bool>,
+    /// Classes that synchronise themselves (their internals are not reported).
+    self_synchronised: Vec<bool>,
+}
+
+impl Sharing {
+    pub fn compute(program: &Program, catalogue: &Catalogue, contexts: &Contexts) -> Sharing {
+        let count = program.classes.len();
+        let mut shared = vec![false; count];
+        let mut mark = |class: Option<ClassId>| {
+            if let Some(class) = class {
+                shared[class] = true;
+            }
+        };
+        for (file_id, file) in program.files.iter().enumerate() {
+            for symbol in &file.symbols {
+                if let SymbolKind::Variable { ty: Some(ty) } = &symbol.kind {
+                    mark(program.class_of_type(file_id, ty));
+                }
+            }
+        }
+        for class in 0..count {
+            let file = program.class_file(class);
+            for attribute in program
+                .class(class)
+                .attributes
+                .iter()
+                .filter(|a| a.class_level)
+            {
+                if let Some(ty) = &attribute.ty {
+                    mark(program.class_of_type(file, ty));
+                }
+            }
+        }
+        for entry in &contexts.entries {
+            let function = program.function(entry.target);
+            if let Some(class) = &function.class {
+                let file = program.file_of(entry.target);
+                mark(program.class_of_type(file, class));
+            }
+            // Objects passed along with the callable (`to_thread(f, cache)`).
+            if let Some(site) = &entry.site {
+                if let Some(caller) = site.caller {
+                    mark_handed_objects(program, caller, site.span, &mut mark);
+                }
+            }
+        }
+        // An object held by a shared object is shared too.
+        loop {
+            let mut changed = false;
+            for class in 0..count {
+                if !shared[class] {
+                    continue;
+                }
+                let file = program.class_file(class);
+                for attribute in &program.class(class).attributes {
+                    let held = attribute
+                        .ty
+                        .as_ref()
+                        .and_then(|ty| program.class_of_type(file, ty));
+                    if let Some(held) = held.filter(|&h| !shared[h]) {
+                        shared[held] = true;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        // Attributes are owned by the class that declares them: a shared instance of a
+        // subclass shares its bases' attributes.
+        let mut stack: Vec<ClassId> = (0..count).filter(|&c| shared[c]).collect();
+        while let Some(class) = stack.pop() {
+            for base in program.base_classes(class) {
+                if !shared[base] {
+                    shared[base] = true;
+                    stack.push(base);
+                }
+            }
+        }
+        let self_synchronised = (0..count)
+            .map(|class| {
+                let model = program.class(class);
+                std::iter::once(model.path.clone())
+                    .chain(program.ancestors(class))
+                    .any(|path| catalogue.is_thread_safe(&path))
+            })
+            .collect();
+        Sharing {
+            shared,
+            self_synchronised,
+        }
+    }
+
+    /// Whether attribute `name` owned by `class` can be shared state.
+    pub fn is_shared(&self, program: &Program, class: ClassId, name: &str) -> bool {
+        if self.self_synchronised[class] {
+            return false;
+        }
+        let class_level = program
+            .class(class)
+            .attributes
+            .iter()
+            .any(|a| a.name == name && a.class_level);
+        class_level || self.shared[class]
+    }
+}
+
+/// Marks the classes of typed values passed as plain arguments at the handoff call.
+fn mark_handed_objects(
+    program: &Program,
+    caller: usize,
+    span: crate::model::Span,
+    mark: &mut impl FnMut(Option<ClassId>),
+) {
+    let file = program.file_of(caller);
+    let Some(call) = program
+        .function(caller)
+        .calls
+        .iter()
+        .find(|c| c.span == span)
+    else {
+        return;
+    };
+    for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
+        // A typed variable lowers to its type's path, which names a class.
+        if let Arg::Callable(Callee::Path(path)) = arg {
+            mark(program.class_of_type(file, path));
+        }
+    }
+}
