@@ -75,6 +75,9 @@ enum Resolution {
     Path(String),
     /// A local variable holding (part of) the state at this path.
     Alias(String),
+    /// A local or parameter whose type we know (`cache: Cache`, `pool = Pool()`): its
+    /// attributes are the type's attributes, but the object itself is no shared state.
+    Typed(String),
     /// A plain local variable: nothing we can follow.
     Local,
     /// Not bound anywhere we can see: a builtin, or an undefined name.
@@ -87,6 +90,8 @@ struct Chain {
     /// The expression reaches inside the location (subscript, attribute of an alias).
     inner: bool,
     via_alias: bool,
+    /// The chain is a typed local itself, with no attribute reached through it.
+    bare_instance: bool,
 }
 
 struct Scope {
@@ -321,7 +326,7 @@ impl<'s> Lowerer<'s> {
                 return Resolution::Alias(path.clone());
             }
             if let Some(ty) = scope.types.get(name) {
-                return Resolution::Path(ty.clone());
+                return Resolution::Typed(ty.clone());
             }
             if let Some(path) = scope.imports.get(name) {
                 return Resolution::Path(path.clone());
@@ -341,19 +346,20 @@ impl<'s> Lowerer<'s> {
 
     fn chain(&self, expr: &Expr) -> Option<Chain> {
         match expr {
-            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
-                Resolution::Path(path) => Some(Chain {
+            Expr::Name(n) => {
+                let (path, via_alias, bare_instance) = match self.resolve_name(n.id.as_str()) {
+                    Resolution::Path(path) => (path, false, false),
+                    Resolution::Alias(path) => (path, true, false),
+                    Resolution::Typed(path) => (path, false, true),
+                    Resolution::Local | Resolution::Unknown => return None,
+                };
+                Some(Chain {
                     path,
                     inner: false,
-                    via_alias: false,
-                }),
-                Resolution::Alias(path) => Some(Chain {
-                    path,
-                    inner: false,
-                    via_alias: true,
-                }),
-                Resolution::Local | Resolution::Unknown => None,
-            },
+                    via_alias,
+                    bare_instance,
+                })
+            }
             Expr::Attribute(a) => {
                 let mut chain = self.chain(&a.value)?;
                 if chain.inner || chain.via_alias {
@@ -361,6 +367,7 @@ impl<'s> Lowerer<'s> {
                 } else {
                     chain.path.push('.');
                     chain.path.push_str(a.attr.as_str());
+                    chain.bare_instance = false;
                 }
                 Some(chain)
             }
@@ -373,11 +380,16 @@ impl<'s> Lowerer<'s> {
         }
     }
 
+    /// A chain that can denote shared state: not a typed local by itself.
+    fn state_chain(&self, expr: &Expr) -> Option<Chain> {
+        self.chain(expr).filter(|c| !c.bare_instance)
+    }
+
     /// What a call's function expression refers to, if anything we can name.
     fn callee_of(&self, func: &Expr) -> Option<Callee> {
         match func {
             Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
-                Resolution::Path(path) => Some(Callee::Path(path)),
+                Resolution::Path(path) | Resolution::Typed(path) => Some(Callee::Path(path)),
                 Resolution::Unknown => Some(Callee::Path(n.id.as_str().to_string())),
                 Resolution::Alias(_) | Resolution::Local => None,
             },
@@ -448,7 +460,7 @@ impl<'s> Lowerer<'s> {
 
     /// Records a read of the location an expression denotes, then visits its parts.
     fn load(&mut self, expr: &Expr) {
-        if let Some(chain) = self.chain(expr) {
+        if let Some(chain) = self.state_chain(expr) {
             let span = self.span_of(expr);
             self.record(chain.path, AccessKind::Read, span, false);
         }
@@ -472,7 +484,7 @@ impl<'s> Lowerer<'s> {
         match target {
             Expr::Name(n) => self.store_name(n.id.as_str(), target, value, false),
             Expr::Attribute(_) | Expr::Subscript(_) => {
-                if let Some(chain) = self.chain(target) {
+                if let Some(chain) = self.state_chain(target) {
                     let reads_itself = value.is_some_and(|v| self.mentions(v, &chain.path));
                     let kind = if reads_itself {
                         AccessKind::ReadModifyWrite
@@ -506,7 +518,7 @@ impl<'s> Lowerer<'s> {
             let alias = value
                 .filter(|_| !augmented)
                 .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
-                .and_then(|v| self.chain(v))
+                .and_then(|v| self.state_chain(v))
                 .map(|c| c.path);
             let scope = self.scope_mut();
             scope.types.remove(name);
@@ -571,7 +583,7 @@ impl<'s> Lowerer<'s> {
         any_over_expr(expr, |e| {
             matches!(e, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_))
                 && self
-                    .chain(e)
+                    .state_chain(e)
                     .is_some_and(|c| !c.via_alias && c.path == path)
         })
     }
@@ -581,7 +593,7 @@ impl<'s> Lowerer<'s> {
     fn call(&mut self, call: &ExprCall) {
         let callee = self.callee_of(&call.func);
         if let Expr::Attribute(a) = &*call.func {
-            if let Some(chain) = self.chain(&a.value) {
+            if let Some(chain) = self.state_chain(&a.value) {
                 let method = a.attr.as_str();
                 let kind = if MUTATING_METHODS.contains(&method) {
                     AccessKind::Mutation
@@ -989,7 +1001,7 @@ impl Lowerer<'_> {
                 match &*a.target {
                     Expr::Name(n) => self.store_name(n.id.as_str(), &a.target, None, true),
                     target => {
-                        if let Some(chain) = self.chain(target) {
+                        if let Some(chain) = self.state_chain(target) {
                             let span = self.span_of(target);
                             self.record(chain.path, AccessKind::ReadModifyWrite, span, false);
                         }
@@ -1014,7 +1026,7 @@ impl Lowerer<'_> {
                             }
                         }
                         _ => {
-                            if let Some(chain) = self.chain(target) {
+                            if let Some(chain) = self.state_chain(target) {
                                 let span = self.span_of(target);
                                 self.record(chain.path, AccessKind::Mutation, span, false);
                             }
