@@ -99,8 +99,8 @@ fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
         && !contexts.is_entry[function]
 }
 
-/// A lock expression that is a thread lock: typed as one in the catalogue, or of unknown
-/// type and named like one (`self._lock = make_lock()`).
+/// A lock expression that is a thread lock: typed as one in the catalogue, or of a type
+/// we cannot resolve to a class and named like one (`self._lock = make_lock()`).
 fn thread_lock(
     program: &Program,
     catalogue: &Catalogue,
@@ -108,9 +108,11 @@ fn thread_lock(
     path: &str,
 ) -> Option<StateKey> {
     let state = resolve_state(program, file, path).filter(|s| s.residual == 0)?;
-    let is_lock = match (&state.ty, state_type(program, &state.ty)) {
-        (_, Some(ty)) => catalogue.is_thread_lock(&ty),
-        (None, None) => {
+    let is_lock = match state_type(program, &state.ty) {
+        Some(ty) => catalogue.is_thread_lock(&ty),
+        // Untyped, or built by something we cannot name as a class
+        // (`_once_lock = _allocate_lock()` through a module alias): trust the name.
+        None => {
             let name = match &state.key {
                 StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => {
                     name.to_lowercase()
@@ -118,7 +120,6 @@ fn thread_lock(
             };
             name.contains("lock") || name.contains("mutex")
         }
-        (Some(_), None) => false,
     };
     is_lock.then_some(state.key)
 }
