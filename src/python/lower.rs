@@ -467,6 +467,15 @@ impl<'s> Lowerer<'s> {
         self.visit_chain_parts(expr);
     }
 
+    /// Records a write of `kind` to the location an attribute or subscript target denotes.
+    fn write_through(&mut self, target: &Expr, kind: AccessKind) {
+        if let Some(chain) = self.state_chain(target) {
+            let span = self.span_of(target);
+            self.record(chain.path, kind, span, false);
+        }
+        self.visit_chain_parts(target);
+    }
+
     /// Visits the sub-expressions of a chain that are not the chain itself.
     fn visit_chain_parts(&mut self, expr: &Expr) {
         match expr {
@@ -1000,13 +1009,7 @@ impl Lowerer<'_> {
                 self.visit_expr(&a.value);
                 match &*a.target {
                     Expr::Name(n) => self.store_name(n.id.as_str(), &a.target, None, true),
-                    target => {
-                        if let Some(chain) = self.state_chain(target) {
-                            let span = self.span_of(target);
-                            self.record(chain.path, AccessKind::ReadModifyWrite, span, false);
-                        }
-                        self.visit_chain_parts(target);
-                    }
+                    target => self.write_through(target, AccessKind::ReadModifyWrite),
                 }
             }
             Stmt::Delete(d) => {
@@ -1025,13 +1028,7 @@ impl Lowerer<'_> {
                                 );
                             }
                         }
-                        _ => {
-                            if let Some(chain) = self.state_chain(target) {
-                                let span = self.span_of(target);
-                                self.record(chain.path, AccessKind::Mutation, span, false);
-                            }
-                            self.visit_chain_parts(target);
-                        }
+                        _ => self.write_through(target, AccessKind::Mutation),
                     }
                 }
             }
