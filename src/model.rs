@@ -57,6 +57,21 @@ pub struct Symbol {
     pub name: String,
     pub kind: SymbolKind,
     pub span: Span,
+    /// A declared invariant on a module variable (`# racelint: loop-only`).
+    pub invariant: Option<Invariant>,
+}
+
+/// A concurrency invariant the code declares in a `racelint:` comment; rules check it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invariant {
+    /// Only ever touched on the event loop.
+    LoopOnly,
+    /// Every access holds this lock (a canonical path, like other lock expressions).
+    GuardedBy(String),
+    /// Only ever replaced whole, never mutated in place.
+    ReplacedWholesale,
+    /// Safe by the author's word: never reported.
+    ThreadSafe,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +100,8 @@ pub struct Class {
     /// Attributes assigned in the class body or through `self.<attr> = …`, with the
     /// constructor type when it is known.
     pub attributes: Vec<Attribute>,
+    /// An invariant declared in the class body for all its attributes.
+    pub invariant: Option<Invariant>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +111,7 @@ pub struct Attribute {
     pub span: Span,
     /// Assigned in the class body: one object shared by every instance.
     pub class_level: bool,
+    pub invariant: Option<Invariant>,
 }
 
 /// A function, method, lambda or nested function.
@@ -112,8 +130,16 @@ pub struct Function {
     pub decorators: Vec<CallSite>,
     pub calls: Vec<CallSite>,
     pub accesses: Vec<Access>,
+    /// Suspension points (`await`, `async for`, `async with`) and the locks held there.
+    pub awaits: Vec<Await>,
     /// True for constructors (`__init__`): accesses there are initialisation.
     pub is_initializer: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Await {
+    pub span: Span,
+    pub locks: Vec<String>,
 }
 
 /// What a call site calls.
@@ -132,6 +158,8 @@ pub enum Arg {
     Callable(Callee),
     /// An anonymous function defined inline (lambda); index into `functions`.
     Inline(usize),
+    /// A call passed as a value (`gather(self.probe(u))`): the coroutine it creates.
+    Coroutine(Callee),
     /// Anything else.
     Other,
 }
@@ -147,11 +175,23 @@ pub struct CallSite {
     pub keywords: Vec<(String, Arg)>,
     /// Canonical paths of the lock expressions held at this call (`with x:` / `x.acquire()`).
     pub locks: Vec<String>,
+    /// Lexically inside a loop or comprehension of its function: it may run many times.
+    pub in_loop: bool,
+    /// The direct operand of `await`: the caller waits for it before going on, so a
+    /// handoff in a loop still runs one at a time.
+    pub awaited: bool,
+    /// Lines of the innermost statement containing the call.
+    pub statement_lines: (u32, u32),
+    /// Lines of the innermost `with` statement that took a lock held here.
+    pub lock_block: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AccessKind {
     Read,
+    /// Iterates the location (`for x in d`, `d.items()`, `list(d)`): a read that fails
+    /// if another thread changes the size meanwhile.
+    Iterate,
     /// Changes the object in place (`d[k] = v`, `lst.append(x)`).
     Mutation,
     /// Binds the name or attribute to a new object (`self.x = new`).
@@ -162,7 +202,7 @@ pub enum AccessKind {
 
 impl AccessKind {
     pub fn is_write(self) -> bool {
-        !matches!(self, AccessKind::Read)
+        !matches!(self, AccessKind::Read | AccessKind::Iterate)
     }
 }
 
@@ -183,4 +223,7 @@ pub struct Access {
     /// The access is a method call on the location (`x.append(…)`, `store.get(…)`). When
     /// the location's type is a project class, the method's own accesses speak instead.
     pub via_call: bool,
+    /// For a write: the lines of an enclosing `if`/`while` whose test read the same
+    /// location (`if k not in cache: cache[k] = …`), a check-then-act.
+    pub checked_by: Option<(u32, u32)>,
 }

@@ -27,6 +27,14 @@ impl LineIndex {
         }
     }
 
+    /// Byte offset where a 1-based line starts.
+    pub fn line_start(&self, line: u32) -> usize {
+        self.starts
+            .get((line as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn span(&self, text: &str, start: usize, end: usize) -> Span {
         let end = end.max(start);
         Span {

@@ -100,7 +100,7 @@ fn every_fixture_meets_its_inline_expectations() {
             assert!(
                 racelint::python::parses_as_function_body(&fix.code),
                 "the fix for {}:{} is not valid Python:\n{}",
-                finding.file,
+                slash(&result.files[finding.file].path),
                 finding.span.start.line,
                 fix.code
             );

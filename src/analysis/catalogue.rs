@@ -12,6 +12,31 @@ pub struct Handoff {
     pub methods: Vec<String>,
     pub arg: Option<usize>,
     pub keyword: Option<String>,
+    /// The callable runs on several threads at once (`Executor.map`).
+    #[serde(default)]
+    pub concurrent: bool,
+}
+
+/// Calls matched by canonical path or, on untyped receivers, by method name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallList {
+    #[serde(default)]
+    pub calls: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+impl CallList {
+    /// Whether a call to `path` (canonical, if known) or to a method named `method` (of a
+    /// receiver whose type is unknown, or external) is listed.
+    pub fn matches(&self, path: Option<&str>, method: &str) -> bool {
+        listed(&self.calls, &self.methods, path, method)
+    }
+}
+
+fn listed(calls: &[String], methods: &[String], path: Option<&str>, method: &str) -> bool {
+    path.is_some_and(|p| calls.iter().any(|c| c == p)) || methods.iter().any(|m| m == method)
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +69,11 @@ pub struct Catalogue {
     pub thread_class: Vec<ThreadClass>,
     pub thread_safe: TypeList,
     pub thread_locks: TypeList,
+    pub tasks: CallList,
+    pub loop_unsafe: CallList,
+    pub asyncio_locks: TypeList,
+    pub blocking: CallList,
+    pub deprecated_loop_getters: CallList,
 }
 
 const PYTHON_APIS: &str = include_str!("../../rules/python-apis.toml");
@@ -62,13 +92,16 @@ impl Catalogue {
     pub fn is_thread_lock(&self, ty: &str) -> bool {
         self.thread_locks.types.iter().any(|t| t == ty)
     }
+
+    pub fn is_asyncio_lock(&self, ty: &str) -> bool {
+        self.asyncio_locks.types.iter().any(|t| t == ty)
+    }
 }
 
 impl Handoff {
     /// Whether a call to `path` (canonical) or to a method `method` matches this entry.
     pub fn matches(&self, path: Option<&str>, method: &str) -> bool {
-        path.is_some_and(|p| self.calls.iter().any(|c| c == p))
-            || self.methods.iter().any(|m| m == method)
+        listed(&self.calls, &self.methods, path, method)
     }
 }
 

@@ -53,6 +53,9 @@ pub struct EntryPoint {
     pub context: Context,
     pub target: FuncId,
     pub site: Option<Site>,
+    /// The target runs on several threads (or as several tasks) at once: `Executor.map`,
+    /// a handoff inside a loop or written twice, a sync route, a gathered coroutine.
+    pub concurrent: bool,
 }
 
 /// How a function was first reached in one context: from which entry point, and the
@@ -81,6 +84,14 @@ pub struct Contexts {
     pub callers: Vec<Vec<(FuncId, usize)>>,
     /// Per function, per context: how it is reached, if it is.
     pub reach: Vec<[Option<Reach>; 2]>,
+    /// Per function: how it is reached from a worker entry point that runs on several
+    /// threads at once (entries index `entries`).
+    pub concurrent: Vec<Option<Reach>>,
+    /// Coroutines launched to run concurrently (`gather`, `create_task`).
+    pub task_entries: Vec<EntryPoint>,
+    /// Per function: how it is reached from a concurrently launched coroutine, through
+    /// awaited coroutines too (entries index `task_entries`).
+    pub task_reach: Vec<Option<Reach>>,
     /// Per function: whether some entry point targets it.
     pub is_entry: Vec<bool>,
     /// Functions that only ever run during construction (called only from `__init__`
@@ -94,6 +105,7 @@ impl Contexts {
         let mut callees = vec![Vec::new(); count];
         let mut callers = vec![Vec::new(); count];
         let mut entries = Vec::new();
+        let mut task_entries = Vec::new();
 
         #[allow(clippy::needless_range_loop)] // `id` indexes several tables at once
         for id in 0..count {
@@ -104,6 +116,7 @@ impl Contexts {
                     context: Context::EventLoop,
                     target: id,
                     site: None,
+                    concurrent: false,
                 });
             }
             for (index, call) in function.calls.iter().enumerate() {
@@ -113,13 +126,12 @@ impl Contexts {
                     callers[callee].push((id, index));
                     continue;
                 }
-                let (path, method) = match &target {
-                    CallTarget::External(path) => {
-                        (Some(path.as_str()), path.rsplit('.').next().unwrap_or(path))
-                    }
-                    CallTarget::Method(method) => (None, method.as_str()),
-                    _ => continue,
+                let Some((path, method)) = target.path_and_method() else {
+                    continue;
                 };
+                if catalogue.tasks.matches(path, method) {
+                    task_entries.extend(launched_tasks(program, file, id, call));
+                }
                 for (context, handoffs) in [
                     (Context::WorkerThread, &catalogue.worker),
                     (Context::EventLoop, &catalogue.loop_),
@@ -135,6 +147,8 @@ impl Contexts {
                                     text: call.text.clone(),
                                     caller: Some(id),
                                 }),
+                                concurrent: context == Context::WorkerThread
+                                    && (handoff.concurrent || (call.in_loop && !call.awaited)),
                             });
                         }
                     }
@@ -152,13 +166,26 @@ impl Contexts {
                             text: route.text.clone(),
                             caller: None,
                         }),
+                        // The framework's thread pool serves requests in parallel.
+                        concurrent: true,
                     });
                 }
             }
         }
         entries.extend(thread_class_entries(program, catalogue));
 
-        let reach = propagate(program, &entries, &callees);
+        mark_repeated_handoffs(&mut entries);
+        let reach = [Context::WorkerThread, Context::EventLoop]
+            .map(|context| propagate(program, &entries, &callees, |e| e.context == context, false));
+        let reach = (0..count).map(|f| [reach[0][f], reach[1][f]]).collect();
+        let concurrent = propagate(
+            program,
+            &entries,
+            &callees,
+            |e| e.context == Context::WorkerThread && e.concurrent,
+            false,
+        );
+        let task_reach = propagate(program, &task_entries, &callees, |_| true, true);
         let mut is_entry = vec![false; count];
         for entry in &entries {
             is_entry[entry.target] = true;
@@ -169,6 +196,9 @@ impl Contexts {
             callees,
             callers,
             reach,
+            concurrent,
+            task_entries,
+            task_reach,
             is_entry,
             init_only,
         }
@@ -183,17 +213,42 @@ impl Contexts {
     /// The chain from the entry point to `function` in `context`: the entry, then the
     /// functions in call order (the entry's target first, `function` last).
     pub fn path_to(&self, function: FuncId, context: Context) -> Option<(usize, Vec<FuncId>)> {
-        let mut chain = vec![function];
-        let mut current = self.reach[function][context.index()]?;
-        while let Some((caller, _)) = current.via {
-            if chain.contains(&caller) {
-                break;
-            }
-            chain.push(caller);
-            current = self.reach[caller][context.index()]?;
+        chain_to(function, |f| self.reach[f][context.index()])
+    }
+}
+
+/// Follows recorded reaches back from `function` to its entry point: the entry's index
+/// and the functions in call order (the entry's target first, `function` last).
+pub fn chain_to(
+    function: FuncId,
+    reach: impl Fn(FuncId) -> Option<Reach>,
+) -> Option<(usize, Vec<FuncId>)> {
+    let mut chain = vec![function];
+    let mut current = reach(function)?;
+    while let Some((caller, _)) = current.via {
+        if chain.contains(&caller) {
+            break;
         }
-        chain.reverse();
-        Some((current.entry, chain))
+        chain.push(caller);
+        current = reach(caller)?;
+    }
+    chain.reverse();
+    Some((current.entry, chain))
+}
+
+impl Contexts {}
+
+impl CallTarget {
+    /// For calls outside the project: the canonical path (when known) and method name,
+    /// as catalogues match them.
+    pub fn path_and_method(&self) -> Option<(Option<&str>, &str)> {
+        match self {
+            CallTarget::External(path) => {
+                Some((Some(path), path.rsplit('.').next().unwrap_or(path)))
+            }
+            CallTarget::Method(method) => Some((None, method)),
+            _ => None,
+        }
     }
 }
 
@@ -290,6 +345,7 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
                         text: format!("class {}({})", model.name, thread_class.bases.join(", ")),
                         caller: None,
                     }),
+                    concurrent: false,
                 });
             }
         }
@@ -303,40 +359,91 @@ fn propagate(
     program: &Program,
     entries: &[EntryPoint],
     callees: &[Vec<(FuncId, usize)>],
-) -> Vec<[Option<Reach>; 2]> {
-    let mut reach = vec![[None, None]; program.functions.len()];
-    for context in Context::ALL {
-        let slot = context.index();
-        let mut queue = VecDeque::new();
-        for (index, entry) in entries.iter().enumerate() {
-            if entry.context == context && reach[entry.target][slot].is_none() {
-                reach[entry.target][slot] = Some(Reach {
-                    entry: index,
-                    via: None,
-                });
-                queue.push_back(entry.target);
-            }
+    select: impl Fn(&EntryPoint) -> bool,
+    into_coroutines: bool,
+) -> Vec<Option<Reach>> {
+    let mut reach = vec![None; program.functions.len()];
+    let mut queue = VecDeque::new();
+    for (index, entry) in entries.iter().enumerate() {
+        if select(entry) && reach[entry.target].is_none() {
+            reach[entry.target] = Some(Reach {
+                entry: index,
+                via: None,
+            });
+            queue.push_back(entry.target);
         }
-        while let Some(function) = queue.pop_front() {
-            let Some(Reach { entry, .. }) = reach[function][slot] else {
+    }
+    while let Some(function) = queue.pop_front() {
+        let Some(Reach { entry, .. }) = reach[function] else {
+            continue;
+        };
+        for &(callee, call) in &callees[function] {
+            if reach[callee].is_some() || constructs_self(program, function, callee) {
                 continue;
-            };
-            for &(callee, call) in &callees[function] {
-                if program.function(callee).is_async || reach[callee][slot].is_some() {
-                    continue;
-                }
-                if constructs_self(program, function, callee) {
-                    continue;
-                }
-                reach[callee][slot] = Some(Reach {
-                    entry,
-                    via: Some((function, call)),
-                });
-                queue.push_back(callee);
             }
+            // A thread does not run the coroutines it creates; a coroutine awaiting
+            // another runs it as part of the same task.
+            if program.function(callee).is_async && !into_coroutines {
+                continue;
+            }
+            reach[callee] = Some(Reach {
+                entry,
+                via: Some((function, call)),
+            });
+            queue.push_back(callee);
         }
     }
     reach
+}
+
+/// A function handed to worker threads at two or more places can run on two threads at
+/// once.
+fn mark_repeated_handoffs(entries: &mut [EntryPoint]) {
+    let mut sites: std::collections::HashMap<FuncId, usize> = std::collections::HashMap::new();
+    for entry in entries
+        .iter()
+        .filter(|e| e.context == Context::WorkerThread && e.site.is_some())
+    {
+        *sites.entry(entry.target).or_default() += 1;
+    }
+    for entry in entries.iter_mut() {
+        if entry.context == Context::WorkerThread
+            && sites.get(&entry.target).is_some_and(|&n| n > 1)
+        {
+            entry.concurrent = true;
+        }
+    }
+}
+
+/// The coroutine functions a `gather`/`create_task` call launches.
+fn launched_tasks(
+    program: &Program,
+    file: FileId,
+    caller: FuncId,
+    call: &CallSite,
+) -> Vec<EntryPoint> {
+    call.args
+        .iter()
+        .chain(call.keywords.iter().map(|(_, a)| a))
+        .filter_map(|arg| match arg {
+            Arg::Coroutine(callee) => match resolve_call(program, file, callee) {
+                CallTarget::Function(f) if program.function(f).is_async => Some(f),
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|target| EntryPoint {
+            context: Context::EventLoop,
+            target,
+            site: Some(Site {
+                file,
+                span: call.span,
+                text: call.text.clone(),
+                caller: Some(caller),
+            }),
+            concurrent: true,
+        })
+        .collect()
 }
 
 /// `__init__` calling a method of its own class (`self.reset()`): that call works on an

@@ -88,6 +88,22 @@ pub fn held_thread_locks(
         .collect()
 }
 
+/// The `asyncio` locks among the lock expressions held at some point of `file`.
+pub fn held_asyncio_locks(
+    program: &Program,
+    catalogue: &Catalogue,
+    file: FileId,
+    held: &[String],
+) -> BTreeSet<StateKey> {
+    held.iter()
+        .filter_map(|path| resolve_state(program, file, path).filter(|s| s.residual == 0))
+        .filter(|state| {
+            state_type(program, &state.ty).is_some_and(|t| catalogue.is_asyncio_lock(&t))
+        })
+        .map(|state| state.key)
+        .collect()
+}
+
 /// Private helpers (`_name`, not dunder) that are called in the project and are not
 /// entry points run under the locks their callers hold. Public functions may be called
 /// from anywhere, so they inherit nothing.

@@ -220,6 +220,7 @@ impl<'m> Program<'m> {
         let mut stack = vec![class];
         let mut seen = Vec::new();
         let mut external_base = None;
+        let mut getattr = None;
         while let Some(current) = stack.pop() {
             if seen.contains(&current) {
                 continue;
@@ -229,6 +230,9 @@ impl<'m> Program<'m> {
             let file = self.class_file(current);
             if let Some((_, index)) = model.methods.iter().find(|(m, _)| m == name) {
                 return Some(Target::Function(self.function_id(file, *index)));
+            }
+            if let Some((_, index)) = model.methods.iter().find(|(m, _)| m == "__getattr__") {
+                getattr.get_or_insert(self.function_id(file, *index));
             }
             if let Some(attribute) = model.attributes.iter().find(|a| a.name == name) {
                 return Some(Target::Attribute {
@@ -247,7 +251,11 @@ impl<'m> Program<'m> {
                 }
             }
         }
-        external_base.map(|base| Target::External(format!("{base}.{name}")))
+        // A name no class in the hierarchy defines goes through `__getattr__` (a lazy
+        // proxy's usual shape) before any external base.
+        getattr
+            .map(Target::Function)
+            .or_else(|| external_base.map(|base| Target::External(format!("{base}.{name}"))))
     }
 
     /// A member reached through an instance of type `ty` (written in `file`).

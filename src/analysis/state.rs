@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
-use super::locks::{held_thread_locks, Locksets};
+use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::sharing::Sharing;
-use crate::model::{Access, AccessKind, FileId};
+use crate::model::{Access, AccessKind, FileId, Invariant, SymbolKind};
 
 /// One state location: a module variable, or an attribute of a class (all instances of
 /// a class count as one logical instance).
@@ -68,6 +68,26 @@ pub fn resolve_state(program: &Program, file: FileId, path: &str) -> Option<Reso
     })
 }
 
+/// The invariant declared for a state: on its definition, or class-wide.
+pub fn invariant<'m>(program: &Program<'m>, key: &StateKey) -> Option<&'m Invariant> {
+    match key {
+        StateKey::Global { file, name } => program.files[*file]
+            .symbols
+            .iter()
+            .find(|s| s.name == *name && matches!(s.kind, SymbolKind::Variable { .. }))
+            .and_then(|s| s.invariant.as_ref()),
+        StateKey::Attribute { class, name } => {
+            let model = program.class(*class);
+            model
+                .attributes
+                .iter()
+                .find(|a| a.name == *name)
+                .and_then(|a| a.invariant.as_ref())
+                .or(model.invariant.as_ref())
+        }
+    }
+}
+
 /// The canonical type path of a state (`queue.Queue`, `shop.pricing.PriceCache`).
 pub fn state_type(program: &Program, ty: &Option<(FileId, String)>) -> Option<String> {
     let (file, ty) = ty.as_ref()?;
@@ -84,6 +104,8 @@ pub struct StateAccess<'m> {
     pub kind: AccessKind,
     /// Thread locks held: at the access, plus those every caller holds.
     pub locks: BTreeSet<StateKey>,
+    /// `asyncio` locks held at the access (they exclude coroutines, not threads).
+    pub asyncio_locks: BTreeSet<StateKey>,
 }
 
 /// Every access to shared mutable state outside construction code, grouped by location.
@@ -127,14 +149,20 @@ pub fn collect<'m>(
                 AccessKind::Rebind if state.residual > 0 => AccessKind::Mutation,
                 kind => kind,
             };
+            if invariant(program, &state.key) == Some(&Invariant::ThreadSafe) {
+                // The author vouches for it: no rule reports this state.
+                continue;
+            }
             let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
             locks.extend(locksets.inherited[function].iter().cloned());
+            let asyncio_locks = held_asyncio_locks(program, catalogue, file, &access.locks);
             by_state.entry(state.key).or_default().push(StateAccess {
                 function,
                 file,
                 access,
                 kind,
                 locks,
+                asyncio_locks,
             });
         }
     }

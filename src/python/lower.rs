@@ -9,14 +9,15 @@ use std::collections::{HashMap, HashSet};
 use ruff_python_ast::helpers::any_over_expr;
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{
-    ExceptHandler, Expr, ExprCall, ExprContext, Parameters, Stmt, StmtClassDef, StmtFunctionDef,
+    Comprehension, ExceptHandler, Expr, ExprCall, ExprContext, Parameters, Stmt, StmtClassDef,
+    StmtFunctionDef,
 };
 use ruff_text_size::Ranged;
 
 use super::scope;
 use crate::model::{
-    Access, AccessKind, Arg, Attribute, CallSite, Callee, Class, FileModel, Function, Span, Symbol,
-    SymbolKind,
+    Access, AccessKind, Arg, Attribute, Await, CallSite, Callee, Class, FileModel, Function,
+    Invariant, Span, Symbol, SymbolKind,
 };
 use crate::source::LineIndex;
 
@@ -46,6 +47,30 @@ const MUTATING_METHODS: &[&str] = &[
     "__delitem__",
 ];
 
+/// Methods that iterate their receiver.
+const ITERATING_METHODS: &[&str] = &["items", "keys", "values"];
+
+/// Functions that iterate their first argument (a snapshot taken without a lock still
+/// iterates the live object).
+const ITERATING_CALLS: &[&str] = &[
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "tuple",
+    "sorted",
+    "sum",
+    "min",
+    "max",
+    "any",
+    "all",
+    "enumerate",
+    "json.dump",
+    "json.dumps",
+    "copy.copy",
+    "copy.deepcopy",
+];
+
 /// Deeper expressions than this are not descended into: no real code needs it, and
 /// generated test files with thousands of nested operators must not exhaust the stack.
 const MAX_DEPTH: usize = 200;
@@ -67,6 +92,18 @@ pub struct Lowerer<'s> {
     depth: usize,
     /// Lines of the statement being lowered (see `Access::statement_lines`).
     statement_lines: (u32, u32),
+    /// `racelint:` directives by line (see `Directive`).
+    directives: &'s HashMap<u32, Directive>,
+    /// Start offset of the expression an enclosing `await` awaits directly.
+    awaited: Option<usize>,
+}
+
+/// A `# racelint: <invariant>` comment, before it is tied to a definition.
+pub struct Directive {
+    pub text: String,
+    /// The comment is alone on its line (so it may annotate the line below).
+    pub own_line: bool,
+    pub indent: usize,
 }
 
 /// How a name inside a function resolves.
@@ -92,6 +129,8 @@ struct Chain {
     via_alias: bool,
     /// The chain is a typed local itself, with no attribute reached through it.
     bare_instance: bool,
+    /// The chain starts at an object the function constructed itself.
+    private: bool,
 }
 
 struct Scope {
@@ -107,11 +146,25 @@ struct Scope {
     types: HashMap<String, String>,
     /// Locals bound to shared state (`job = jobs[job_id]`).
     aliases: HashMap<String, String>,
-    locks: Vec<String>,
+    /// Locals bound to an object this function constructed (`scratch = Session()`):
+    /// nobody else holds it, so nothing reached through it is shared.
+    fresh: HashSet<String>,
+    /// Lock expressions held, each with the lines of the `with` that took it.
+    locks: Vec<(String, Option<(u32, u32)>)>,
+    /// How many loops or comprehensions enclose the current point.
+    loop_depth: usize,
+    /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
+    checks: Vec<(Vec<String>, (u32, u32))>,
 }
 
 impl<'s> Lowerer<'s> {
-    pub fn new(module: &str, is_package: bool, src: &'s str, lines: &'s LineIndex) -> Self {
+    pub fn new(
+        module: &str,
+        is_package: bool,
+        src: &'s str,
+        lines: &'s LineIndex,
+        directives: &'s HashMap<u32, Directive>,
+    ) -> Self {
         let package = if is_package {
             module.to_string()
         } else {
@@ -132,6 +185,8 @@ impl<'s> Lowerer<'s> {
             scopes: Vec::new(),
             depth: 0,
             statement_lines: (0, 0),
+            directives,
+            awaited: None,
         }
     }
 
@@ -152,6 +207,7 @@ impl<'s> Lowerer<'s> {
             decorators: Vec::new(),
             calls: Vec::new(),
             accesses: Vec::new(),
+            awaits: Vec::new(),
             is_initializer: true,
         });
         self.scopes.push(Scope::new(module_fn, true));
@@ -353,11 +409,13 @@ impl<'s> Lowerer<'s> {
                     Resolution::Typed(path) => (path, false, true),
                     Resolution::Local | Resolution::Unknown => return None,
                 };
+                let private = bare_instance && self.scope().fresh.contains(n.id.as_str());
                 Some(Chain {
                     path,
                     inner: false,
                     via_alias,
                     bare_instance,
+                    private,
                 })
             }
             Expr::Attribute(a) => {
@@ -382,7 +440,7 @@ impl<'s> Lowerer<'s> {
 
     /// A chain that can denote shared state: not a typed local by itself.
     fn state_chain(&self, expr: &Expr) -> Option<Chain> {
-        self.chain(expr).filter(|c| !c.bare_instance)
+        self.chain(expr).filter(|c| !c.bare_instance && !c.private)
     }
 
     /// What a call's function expression refers to, if anything we can name.
@@ -446,13 +504,24 @@ impl<'s> Lowerer<'s> {
 
     fn record(&mut self, path: String, kind: AccessKind, span: Span, via_call: bool) {
         let scope = self.scope();
+        let checked_by = if kind.is_write() {
+            scope
+                .checks
+                .iter()
+                .rev()
+                .find(|(paths, _)| paths.contains(&path))
+                .map(|(_, lines)| *lines)
+        } else {
+            None
+        };
         let access = Access {
             path,
             kind,
             span,
             statement_lines: self.statement_lines,
-            locks: scope.locks.clone(),
+            locks: scope.held(),
             via_call,
+            checked_by,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);
@@ -532,8 +601,10 @@ impl<'s> Lowerer<'s> {
             let scope = self.scope_mut();
             scope.types.remove(name);
             scope.aliases.remove(name);
+            scope.fresh.remove(name);
             if let Some(ty) = ty {
                 scope.types.insert(name.to_string(), ty);
+                scope.fresh.insert(name.to_string());
             } else if let Some(alias) = alias {
                 scope.aliases.insert(name.to_string(), alias);
             }
@@ -555,10 +626,14 @@ impl<'s> Lowerer<'s> {
     }
 
     fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
+        let invariant = self.invariant_at(span.start.line, None);
         if let Some(existing) = self.symbols.iter_mut().find(|s| s.name == name) {
             if let SymbolKind::Variable { ty: old } = &mut existing.kind {
                 if ty.is_some() {
                     *old = ty;
+                }
+                if existing.invariant.is_none() {
+                    existing.invariant = invariant;
                 }
                 return;
             }
@@ -567,6 +642,7 @@ impl<'s> Lowerer<'s> {
             name: name.to_string(),
             kind: SymbolKind::Variable { ty },
             span,
+            invariant,
         });
     }
 
@@ -583,7 +659,14 @@ impl<'s> Lowerer<'s> {
         }
         let ty = value.and_then(|v| self.constructor_of(v));
         let span = self.span_of(target);
-        add_attribute(&mut self.classes[class], a.attr.as_str(), ty, span, false);
+        let invariant = self.invariant_at(span.start.line, Some(class));
+        let def = AttributeDef {
+            ty,
+            span,
+            class_level: false,
+            invariant,
+        };
+        add_attribute(&mut self.classes[class], a.attr.as_str(), def);
     }
 
     /// Whether `expr` reads the location `path` directly. A local alias does not count:
@@ -597,6 +680,78 @@ impl<'s> Lowerer<'s> {
         })
     }
 
+    // ----- declared invariants --------------------------------------------------------
+
+    /// The invariant declared for a definition on `line`: a trailing `racelint:` comment
+    /// on that line, or one alone on the line above.
+    fn invariant_at(&self, line: u32, class: Option<usize>) -> Option<Invariant> {
+        let directive = self
+            .directives
+            .get(&line)
+            .filter(|d| !d.own_line)
+            .or_else(|| {
+                self.directives
+                    .get(&line.saturating_sub(1))
+                    .filter(|d| d.own_line)
+            })?;
+        self.parse_invariant(&directive.text, class)
+    }
+
+    /// A `racelint:` comment alone on a line of the class body (at the body's
+    /// indentation), not directly above a class-level assignment: it covers every
+    /// attribute of the class.
+    fn class_invariant(&self, def: &StmtClassDef, class: usize) -> Option<Invariant> {
+        let first = def.body.first()?;
+        let body_indent = self.span_of(first).start.column as usize - 1;
+        let header = self.span_of(&def.name).start.line;
+        let end = self.span_of(def).end.line;
+        (header + 1..=end).find_map(|line| {
+            let directive = self.directives.get(&line)?;
+            if !directive.own_line || directive.indent != body_indent {
+                return None;
+            }
+            let above_assignment = def.body.iter().any(|stmt| {
+                matches!(stmt, Stmt::Assign(_) | Stmt::AnnAssign(_))
+                    && self.span_of(stmt).start.line == line + 1
+            });
+            if above_assignment {
+                return None;
+            }
+            self.parse_invariant(&directive.text, Some(class))
+        })
+    }
+
+    fn parse_invariant(&self, text: &str, class: Option<usize>) -> Option<Invariant> {
+        match text {
+            "loop-only" => Some(Invariant::LoopOnly),
+            "replaced-wholesale" => Some(Invariant::ReplacedWholesale),
+            "thread-safe" => Some(Invariant::ThreadSafe),
+            _ => {
+                let lock = text.strip_prefix("guarded-by=")?.trim();
+                (!lock.is_empty()).then(|| Invariant::GuardedBy(self.canonical_lock(lock, class)))
+            }
+        }
+    }
+
+    /// A lock expression written in a comment (`self._lock`, `_jobs_lock`, `db.lock`) as
+    /// a canonical path, the way lock expressions in code are lowered.
+    fn canonical_lock(&self, expr: &str, class: Option<usize>) -> String {
+        let (head, rest) = expr.split_once('.').unwrap_or((expr, ""));
+        let base = match class {
+            Some(class) if head == "self" || head == "cls" => self.classes[class].path.clone(),
+            _ => self
+                .module_names
+                .get(head)
+                .cloned()
+                .unwrap_or_else(|| self.qualify(head)),
+        };
+        if rest.is_empty() {
+            base
+        } else {
+            format!("{base}.{rest}")
+        }
+    }
+
     // ----- calls --------------------------------------------------------------------
 
     fn call(&mut self, call: &ExprCall) {
@@ -606,6 +761,8 @@ impl<'s> Lowerer<'s> {
                 let method = a.attr.as_str();
                 let kind = if MUTATING_METHODS.contains(&method) {
                     AccessKind::Mutation
+                } else if ITERATING_METHODS.contains(&method) {
+                    AccessKind::Iterate
                 } else {
                     AccessKind::Read
                 };
@@ -616,11 +773,20 @@ impl<'s> Lowerer<'s> {
         } else if !matches!(&*call.func, Expr::Name(_)) {
             self.visit_expr(&call.func);
         }
+        let iterates_first = matches!(&callee,
+            Some(Callee::Path(p)) if ITERATING_CALLS.contains(&p.as_str()));
         let args: Vec<Arg> = call
             .arguments
             .args
             .iter()
-            .map(|a| self.lower_arg(a))
+            .enumerate()
+            .map(|(i, a)| {
+                if i == 0 && iterates_first {
+                    self.lower_iterated_arg(a)
+                } else {
+                    self.lower_arg(a)
+                }
+            })
             .collect();
         let keywords: Vec<(String, Arg)> = call
             .arguments
@@ -644,7 +810,16 @@ impl<'s> Lowerer<'s> {
                 },
                 args,
                 keywords,
-                locks: self.scope().locks.clone(),
+                locks: self.scope().held(),
+                in_loop: self.scope().loop_depth > 0,
+                awaited: self.awaited == Some(call.range().start().to_usize()),
+                statement_lines: self.statement_lines,
+                lock_block: self
+                    .scope()
+                    .locks
+                    .iter()
+                    .rev()
+                    .find_map(|(_, block)| *block),
             };
             let func = self.scope().func;
             self.functions[func].calls.push(site);
@@ -686,6 +861,7 @@ impl<'s> Lowerer<'s> {
                     decorators: Vec::new(),
                     calls: Vec::new(),
                     accesses: Vec::new(),
+                    awaits: Vec::new(),
                     is_initializer: false,
                 });
                 let mut scope = Scope::new(index, false);
@@ -715,11 +891,97 @@ impl<'s> Lowerer<'s> {
                 }
                 inner
             }
+            Expr::Call(call) => {
+                self.visit_expr(expr);
+                self.callee_of(&call.func)
+                    .map_or(Arg::Other, Arg::Coroutine)
+            }
+            Expr::Starred(starred) => {
+                self.visit_expr(expr);
+                let element = match &*starred.value {
+                    Expr::ListComp(c) => Some(&*c.elt),
+                    Expr::Generator(g) => Some(&*g.elt),
+                    Expr::List(l) => l.elts.first(),
+                    Expr::Tuple(t) => t.elts.first(),
+                    _ => None,
+                };
+                match element {
+                    Some(Expr::Call(call)) => self
+                        .callee_of(&call.func)
+                        .map_or(Arg::Other, Arg::Coroutine),
+                    _ => Arg::Other,
+                }
+            }
             other => {
                 self.visit_expr(other);
                 Arg::Other
             }
         }
+    }
+
+    /// The first argument of `list(x)`, `json.dumps(x)`, …: an iteration of `x`.
+    fn lower_iterated_arg(&mut self, expr: &Expr) -> Arg {
+        match self.state_chain(expr) {
+            Some(chain)
+                if matches!(
+                    expr,
+                    Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
+                ) =>
+            {
+                let span = self.span_of(expr);
+                self.record(chain.path, AccessKind::Iterate, span, false);
+                self.visit_chain_parts(expr);
+                Arg::Other
+            }
+            _ => self.lower_arg(expr),
+        }
+    }
+
+    /// Visits an iterated expression (`for … in x`, a comprehension's source).
+    fn iterate(&mut self, expr: &Expr) {
+        match self.state_chain(expr) {
+            Some(chain)
+                if matches!(
+                    expr,
+                    Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
+                ) =>
+            {
+                let span = self.span_of(expr);
+                self.record(chain.path, AccessKind::Iterate, span, false);
+                self.visit_chain_parts(expr);
+            }
+            _ => self.visit_expr(expr),
+        }
+    }
+
+    /// The locations a test reads (`hasattr(self, "_x")` reads `self._x`).
+    fn test_paths(&self, test: &Expr) -> Vec<String> {
+        let mut paths = Vec::new();
+        any_over_expr(test, |e| {
+            match e {
+                Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {
+                    if let Some(chain) = self.state_chain(e) {
+                        paths.push(chain.path);
+                    }
+                }
+                Expr::Call(call) if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "hasattr") => {
+                    if let [object, Expr::StringLiteral(name), ..] = &*call.arguments.args {
+                        if let Some(chain) = self.chain(object).filter(|c| !c.inner) {
+                            paths.push(format!("{}.{}", chain.path, name.value.to_str()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            false
+        });
+        paths
+    }
+
+    fn record_await(&mut self, span: Span) {
+        let locks = self.scope().held();
+        let func = self.scope().func;
+        self.functions[func].awaits.push(Await { span, locks });
     }
 
     /// `lock.acquire()` / `lock.release()` as a statement: the canonical lock path.
@@ -775,6 +1037,7 @@ impl<'s> Lowerer<'s> {
             decorators,
             calls: Vec::new(),
             accesses: Vec::new(),
+            awaits: Vec::new(),
             is_initializer: class.is_some() && INITIALIZERS.contains(&name),
         });
         if !self.scope().is_module && class.is_none() {
@@ -841,6 +1104,10 @@ impl<'s> Lowerer<'s> {
             args,
             keywords,
             locks: Vec::new(),
+            in_loop: false,
+            awaited: false,
+            statement_lines: self.statement_lines,
+            lock_block: None,
         })
     }
 
@@ -867,6 +1134,7 @@ impl<'s> Lowerer<'s> {
             bases,
             methods: Vec::new(),
             attributes: Vec::new(),
+            invariant: None,
         });
         let class = self.classes.len() - 1;
         if !self.scope().is_module {
@@ -886,7 +1154,14 @@ impl<'s> Lowerer<'s> {
                         if let Expr::Name(n) = target {
                             let ty = self.constructor_of(&a.value);
                             let span = self.span_of(target);
-                            add_attribute(&mut self.classes[class], n.id.as_str(), ty, span, true);
+                            let invariant = self.invariant_at(span.start.line, Some(class));
+                            let def = AttributeDef {
+                                ty,
+                                span,
+                                class_level: true,
+                                invariant,
+                            };
+                            add_attribute(&mut self.classes[class], n.id.as_str(), def);
                         }
                     }
                 }
@@ -901,23 +1176,36 @@ impl<'s> Lowerer<'s> {
                             .and_then(|v| self.constructor_of(v))
                             .or_else(|| self.annotation_type(&a.annotation));
                         let span = self.span_of(&*a.target);
-                        add_attribute(&mut self.classes[class], n.id.as_str(), ty, span, true);
+                        let invariant = self.invariant_at(span.start.line, Some(class));
+                        let def = AttributeDef {
+                            ty,
+                            span,
+                            class_level: true,
+                            invariant,
+                        };
+                        add_attribute(&mut self.classes[class], n.id.as_str(), def);
                     }
                 }
                 other => self.visit_stmt(other),
             }
         }
+        self.classes[class].invariant = self.class_invariant(def, class);
         if self.scope().is_module {
             self.symbols.push(Symbol {
                 name: name.to_string(),
                 kind: SymbolKind::Class(class),
                 span: self.span_of(&def.name),
+                invariant: None,
             });
         }
     }
 }
 
 impl Scope {
+    fn held(&self) -> Vec<String> {
+        self.locks.iter().map(|(path, _)| path.clone()).collect()
+    }
+
     fn new(func: usize, is_module: bool) -> Self {
         Scope {
             func,
@@ -929,24 +1217,39 @@ impl Scope {
             imports: HashMap::new(),
             types: HashMap::new(),
             aliases: HashMap::new(),
+            fresh: HashSet::new(),
             locks: Vec::new(),
+            loop_depth: 0,
+            checks: Vec::new(),
         }
     }
 }
 
-fn add_attribute(class: &mut Class, name: &str, ty: Option<String>, span: Span, class_level: bool) {
+/// What is known about one attribute assignment.
+struct AttributeDef {
+    ty: Option<String>,
+    span: Span,
+    class_level: bool,
+    invariant: Option<Invariant>,
+}
+
+fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
     match class.attributes.iter_mut().find(|a| a.name == name) {
         Some(existing) => {
             if existing.ty.is_none() {
-                existing.ty = ty;
+                existing.ty = def.ty;
             }
-            existing.class_level |= class_level;
+            if existing.invariant.is_none() {
+                existing.invariant = def.invariant;
+            }
+            existing.class_level |= def.class_level;
         }
         None => class.attributes.push(Attribute {
             name: name.to_string(),
-            ty,
-            span,
-            class_level,
+            ty: def.ty,
+            span: def.span,
+            class_level: def.class_level,
+            invariant: def.invariant,
         }),
     }
 }
@@ -972,6 +1275,7 @@ impl Lowerer<'_> {
                         name: def.name.as_str().to_string(),
                         kind: SymbolKind::Function(index),
                         span: self.span_of(&def.name),
+                        invariant: None,
                     });
                 }
             }
@@ -1033,9 +1337,32 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::For(f) => {
-                self.visit_expr(&f.iter);
+                if f.is_async {
+                    let span = self.span_of(&*f.iter);
+                    self.record_await(span);
+                }
+                self.iterate(&f.iter);
                 self.store(&f.target, None);
-                for s in f.body.iter().chain(&f.orelse) {
+                self.scope_mut().loop_depth += 1;
+                for s in &f.body {
+                    self.visit_stmt(s);
+                }
+                self.scope_mut().loop_depth -= 1;
+                for s in &f.orelse {
+                    self.visit_stmt(s);
+                }
+            }
+            Stmt::While(w) => {
+                self.visit_expr(&w.test);
+                let checked = (self.test_paths(&w.test), self.statement_lines);
+                self.scope_mut().checks.push(checked);
+                self.scope_mut().loop_depth += 1;
+                for s in &w.body {
+                    self.visit_stmt(s);
+                }
+                self.scope_mut().loop_depth -= 1;
+                self.scope_mut().checks.pop();
+                for s in &w.orelse {
                     self.visit_stmt(s);
                 }
             }
@@ -1043,9 +1370,14 @@ impl Lowerer<'_> {
                 let mut pushed = 0;
                 for item in &w.items {
                     self.visit_expr(&item.context_expr);
+                    if w.is_async {
+                        let span = self.span_of(&item.context_expr);
+                        self.record_await(span);
+                    }
                     if matches!(item.context_expr, Expr::Name(_) | Expr::Attribute(_)) {
                         if let Some(chain) = self.chain(&item.context_expr).filter(|c| !c.inner) {
-                            self.scope_mut().locks.push(chain.path);
+                            let block = self.statement_lines;
+                            self.scope_mut().locks.push((chain.path, Some(block)));
                             pushed += 1;
                         }
                     }
@@ -1066,9 +1398,18 @@ impl Lowerer<'_> {
             }
             Stmt::If(i) => {
                 self.visit_expr(&i.test);
+                // Every branch acts on what the test saw: writes there are checked.
+                let mut tested = self.test_paths(&i.test);
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        tested.extend(self.test_paths(test));
+                    }
+                }
+                let lines = self.statement_lines;
+                self.scope_mut().checks.push((tested, lines));
                 let lock = self.lock_call(&i.test, "acquire");
                 if let Some(lock) = &lock {
-                    self.scope_mut().locks.push(lock.clone());
+                    self.scope_mut().locks.push((lock.clone(), None));
                 }
                 for s in &i.body {
                     self.visit_stmt(s);
@@ -1084,14 +1425,15 @@ impl Lowerer<'_> {
                         self.visit_stmt(s);
                     }
                 }
+                self.scope_mut().checks.pop();
             }
             Stmt::Expr(e) => {
                 self.visit_expr(&e.value);
                 if let Some(lock) = self.lock_call(&e.value, "acquire") {
-                    self.scope_mut().locks.push(lock);
+                    self.scope_mut().locks.push((lock, None));
                 } else if let Some(lock) = self.lock_call(&e.value, "release") {
                     let locks = &mut self.scope_mut().locks;
-                    if let Some(at) = locks.iter().rposition(|l| *l == lock) {
+                    if let Some(at) = locks.iter().rposition(|(l, _)| *l == lock) {
                         locks.remove(at);
                     }
                 }
@@ -1108,6 +1450,7 @@ impl Lowerer<'_> {
                             name,
                             kind: SymbolKind::Alias(path),
                             span,
+                            invariant: None,
                         });
                     }
                 }
@@ -1119,6 +1462,14 @@ impl Lowerer<'_> {
 }
 
 impl<'a> Visitor<'a> for Lowerer<'_> {
+    fn visit_comprehension(&mut self, comprehension: &'a Comprehension) {
+        self.iterate(&comprehension.iter);
+        self.store(&comprehension.target, None);
+        for condition in &comprehension.ifs {
+            self.visit_expr(condition);
+        }
+    }
+
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         let span = self.span_of(stmt);
         let outer = std::mem::replace(&mut self.statement_lines, (span.start.line, span.end.line));
@@ -1139,6 +1490,20 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
             Expr::Call(call) => self.call(call),
             Expr::Lambda(_) => {
                 self.lower_arg(expr);
+            }
+            Expr::Await(awaited) => {
+                let span = self.span_of(expr);
+                self.record_await(span);
+                let outer = self
+                    .awaited
+                    .replace(awaited.value.range().start().to_usize());
+                walk_expr(self, expr);
+                self.awaited = outer;
+            }
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                self.scope_mut().loop_depth += 1;
+                walk_expr(self, expr);
+                self.scope_mut().loop_depth -= 1;
             }
             _ => walk_expr(self, expr),
         }

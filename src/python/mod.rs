@@ -9,8 +9,10 @@ mod lower;
 mod module_name;
 mod scope;
 
+use std::collections::HashMap;
 use std::path::Path;
 
+use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::{PySourceType, PythonVersion};
 use ruff_python_parser::{parse_unchecked, ParseOptions};
 use ruff_text_size::Ranged;
@@ -55,7 +57,8 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
             }
         })
         .collect();
-    let mut lowerer = lower::Lowerer::new(&module, is_package, &source, &lines);
+    let directives = directives(&parsed, &source, &lines);
+    let mut lowerer = lower::Lowerer::new(&module, is_package, &source, &lines, &directives);
     if let Some(module) = parsed.syntax().as_module() {
         lowerer.lower_module(&module.body);
     }
@@ -70,6 +73,49 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
     lowerer.into_model(&mut model);
     model.source = source;
     model
+}
+
+/// `# racelint: …` comments by line, from the parser's comment tokens.
+fn directives(
+    parsed: &ruff_python_parser::Parsed<ruff_python_ast::Mod>,
+    source: &str,
+    lines: &LineIndex,
+) -> HashMap<u32, lower::Directive> {
+    let mut found = HashMap::new();
+    for token in parsed
+        .tokens()
+        .iter()
+        .filter(|t| t.kind() == TokenKind::Comment)
+    {
+        let range = token.range();
+        let (start, end) = (range.start().to_usize(), range.end().to_usize());
+        let Some(text) = source.get(start..end) else {
+            continue;
+        };
+        let Some(directive) = text
+            .trim_start_matches('#')
+            .trim()
+            .strip_prefix("racelint:")
+        else {
+            continue;
+        };
+        let line = lines.pos(source, start).line;
+        let line_start = lines.line_start(line);
+        let before = source.get(line_start..start).unwrap_or("");
+        found.insert(
+            line,
+            lower::Directive {
+                text: directive
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                own_line: before.trim().is_empty(),
+                indent: before.len(),
+            },
+        );
+    }
+    found
 }
 
 /// Whether `code` parses as the body of a function. The test suite uses it to check

@@ -10,31 +10,24 @@ use crate::analysis::Analysis;
 use crate::model::{FileId, SymbolKind};
 
 /// Builds the lock fix for `state`, wrapping every access that lacks the lock.
-pub fn lock_fix(analysis: &Analysis, state: &StateKey, accesses: &[StateAccess]) -> Fix {
+/// `lock`, when given, is the lock to use (the one the code already takes elsewhere).
+pub fn lock_fix(
+    analysis: &Analysis,
+    state: &StateKey,
+    accesses: &[StateAccess],
+    lock: Option<&StateKey>,
+) -> Fix {
     let program = &analysis.program;
-    let existing = existing_lock(analysis, state);
-    let (lock_name, owner_file, setup) = match (state, &existing) {
-        (StateKey::Attribute { class, .. }, Some(lock)) => {
-            (lock.clone(), program.class_file(*class), None)
-        }
-        (StateKey::Attribute { class, name }, None) => {
-            let lock = format!("_{}_lock", name.trim_start_matches('_'));
-            let class_model = program.class(*class);
-            let setup = format!(
-                "# In {}.__init__:\nself.{lock} = threading.Lock()\n",
-                class_model.name
-            );
-            (lock, program.class_file(*class), Some(setup))
-        }
-        (StateKey::Global { file, .. }, Some(lock)) => (lock.clone(), *file, None),
-        (StateKey::Global { file, name }, None) => {
-            let lock = format!("_{}_lock", name.trim_start_matches('_').to_lowercase());
-            let setup = format!(
-                "# At module level in {} (with `import threading`):\n{lock} = threading.Lock()\n",
-                display_path(analysis, *file)
-            );
-            (lock, *file, Some(setup))
-        }
+    let existing = lock
+        .map(lock_name)
+        .or_else(|| existing_lock(analysis, state));
+    let owner_file = match state {
+        StateKey::Attribute { class, .. } => program.class_file(*class),
+        StateKey::Global { file, .. } => *file,
+    };
+    let (lock_name, setup) = match &existing {
+        Some(lock) => (lock.clone(), None),
+        None => lock_setup(analysis, state),
     };
     let lock_key = existing.as_ref().map(|_| lock_key(state, &lock_name));
 
@@ -93,6 +86,45 @@ pub fn lock_fix(analysis: &Analysis, state: &StateKey, accesses: &[StateAccess])
     }
 }
 
+/// The lock to guard `state` with: the class's or module's existing thread lock, else a
+/// new one, with the code that creates it.
+pub fn lock_setup(analysis: &Analysis, state: &StateKey) -> (String, Option<String>) {
+    if let Some(existing) = existing_lock(analysis, state) {
+        return (existing, None);
+    }
+    let program = &analysis.program;
+    match state {
+        StateKey::Attribute { class, name } => {
+            let lock = format!("_{}_lock", name.trim_start_matches('_'));
+            let model = program.class(*class);
+            let class_level = model
+                .attributes
+                .iter()
+                .any(|a| a.name == *name && a.class_level);
+            let setup = if class_level {
+                format!(
+                    "# In the body of class {}:\n{lock} = threading.Lock()\n",
+                    model.name
+                )
+            } else {
+                format!(
+                    "# In {}.__init__:\nself.{lock} = threading.Lock()\n",
+                    model.name
+                )
+            };
+            (lock, Some(setup))
+        }
+        StateKey::Global { file, name } => {
+            let lock = format!("_{}_lock", name.trim_start_matches('_').to_lowercase());
+            let setup = format!(
+                "# At module level in {} (with `import threading`):\n{lock} = threading.Lock()\n",
+                display_path(analysis, *file)
+            );
+            (lock, Some(setup))
+        }
+    }
+}
+
 /// "shop/db.py lines 40, 43; shop/api.py line 7"
 fn places(lines: &[(String, u32)]) -> String {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
@@ -138,6 +170,12 @@ fn existing_lock(analysis: &Analysis, state: &StateKey) -> Option<String> {
     }
 }
 
+fn lock_name(lock: &StateKey) -> String {
+    match lock {
+        StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
+    }
+}
+
 fn lock_key(state: &StateKey, lock: &str) -> StateKey {
     match state {
         StateKey::Attribute { class, .. } => StateKey::Attribute {
@@ -153,7 +191,7 @@ fn lock_key(state: &StateKey, lock: &str) -> StateKey {
 
 /// How the lock is spelt at one access: `self._x_lock`, `cache._x_lock` (the same
 /// receiver the access uses), or the module-level name.
-fn lock_expression(
+pub fn lock_expression(
     analysis: &Analysis,
     state: &StateKey,
     access: &StateAccess,
@@ -247,7 +285,7 @@ fn indentation(line: &str) -> usize {
 }
 
 /// Lines `first..=last`, with their common indentation removed.
-fn dedent(source: &str, first: u32, last: u32) -> Vec<String> {
+pub fn dedent(source: &str, first: u32, last: u32) -> Vec<String> {
     let lines: Vec<&str> = source
         .lines()
         .skip(first as usize - 1)

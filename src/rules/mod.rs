@@ -8,6 +8,19 @@ mod finding;
 mod lock_fix;
 mod rl001_syntax_error;
 mod rl101_loop_thread_shared_state;
+mod rl102_concurrent_worker_race;
+mod rl103_partially_locked_state;
+mod rl104_lazy_init_race;
+mod rl105_wrong_lock_kind;
+mod rl106_iteration_during_mutation;
+mod rl107_implicit_loop_invariant;
+mod rl108_replaced_wholesale;
+mod rl109_invariant_violated;
+mod rl201_loop_api_from_thread;
+mod rl202_thread_lock_across_await;
+mod rl204_lock_held_during_io;
+mod rl205_deprecated_get_event_loop;
+mod shared;
 
 use std::sync::OnceLock;
 
@@ -60,7 +73,7 @@ pub struct Rule {
     check: Check,
 }
 
-static RULES: [Rule; 2] = [
+static RULES: [Rule; 14] = [
     Rule {
         doc: include_str!("../../rules/RL001.md"),
         check: Check::File(rl001_syntax_error::check),
@@ -68,6 +81,54 @@ static RULES: [Rule; 2] = [
     Rule {
         doc: include_str!("../../rules/RL101.md"),
         check: Check::Program(rl101_loop_thread_shared_state::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL102.md"),
+        check: Check::Program(rl102_concurrent_worker_race::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL103.md"),
+        check: Check::Program(rl103_partially_locked_state::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL104.md"),
+        check: Check::Program(rl104_lazy_init_race::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL105.md"),
+        check: Check::Program(rl105_wrong_lock_kind::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL106.md"),
+        check: Check::Program(rl106_iteration_during_mutation::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL107.md"),
+        check: Check::Program(rl107_implicit_loop_invariant::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL108.md"),
+        check: Check::Program(rl108_replaced_wholesale::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL109.md"),
+        check: Check::Program(rl109_invariant_violated::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL201.md"),
+        check: Check::Program(rl201_loop_api_from_thread::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL202.md"),
+        check: Check::Program(rl202_thread_lock_across_await::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL204.md"),
+        check: Check::Program(rl204_lock_held_during_io::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL205.md"),
+        check: Check::Program(rl205_deprecated_get_event_loop::check),
     },
 ];
 

@@ -1,0 +1,65 @@
+//! RL103 partially-locked-state: state accessed under a thread lock in some places and
+//! without it in others that can run at the same time (RacerD's lock consistency).
+
+use super::lock_fix::lock_fix;
+use super::shared::{call_path, is_declared, partially_locked, runs_in, verb};
+use super::{find, Finding, Related};
+use crate::analysis::contexts::Context;
+use crate::analysis::state::StateKey;
+use crate::analysis::Analysis;
+
+pub fn check(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL103").expect("RL103 is registered");
+    let mut findings = Vec::new();
+    for (state, accesses) in &analysis.state {
+        if is_declared(analysis, state) {
+            continue;
+        }
+        let Some((lock, unlocked)) = partially_locked(analysis, accesses) else {
+            continue;
+        };
+        let anchor = unlocked[0];
+        let lock_name = match &lock {
+            StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
+        };
+        let name = state.display(&analysis.program);
+        let mut finding = Finding::new(
+            rule,
+            anchor.file,
+            anchor.access.span,
+            format!(
+                "`{name}` is {} here without `{lock_name}`, which guards it elsewhere; the two can run at the same time",
+                verb(anchor.kind)
+            ),
+            format!("{} without `{lock_name}`", verb(anchor.kind)),
+        );
+        finding.state = Some(name.clone());
+        finding.contexts = Context::ALL
+            .into_iter()
+            .filter(|c| accesses.iter().any(|a| runs_in(analysis, a, *c)))
+            .collect();
+        finding.contexts.sort_by_key(|c| c.id());
+        if let Some(locked) = accesses.iter().find(|a| a.locks.contains(&lock)) {
+            finding.related.push(Related {
+                file: locked.file,
+                span: locked.access.span,
+                message: format!("{} under `{lock_name}` here", verb(locked.kind)),
+            });
+        }
+        for context in Context::ALL {
+            finding
+                .call_paths
+                .extend(call_path(analysis, anchor.function, context));
+        }
+        let mut fix = lock_fix(analysis, state, accesses, Some(&lock));
+        if unlocked.iter().any(|a| !a.kind.is_write()) {
+            fix.description = format!(
+                "{} Readers should return a copy (`list(...)`, `dict(...)`) taken under the lock, not the shared object.",
+                fix.description
+            );
+        }
+        finding.fix = Some(fix);
+        findings.push(finding);
+    }
+    findings
+}

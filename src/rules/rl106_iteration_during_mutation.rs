@@ -1,0 +1,106 @@
+//! RL106 iteration-during-mutation: a container iterated in one context while another
+//! context can change its size ("dictionary changed size during iteration").
+
+use super::lock_fix::{display_path, lock_expression, lock_setup};
+use super::shared::{by_anchor_order, call_path, can_overlap, is_declared, runs_in};
+use super::{find, Finding, Fix, Related};
+use crate::analysis::contexts::Context;
+use crate::analysis::state::{StateAccess, StateKey};
+use crate::analysis::Analysis;
+use crate::model::AccessKind;
+
+pub fn check(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL106").expect("RL106 is registered");
+    let mut findings = Vec::new();
+    for (state, accesses) in &analysis.state {
+        if is_declared(analysis, state) {
+            continue;
+        }
+        let iterations = by_anchor_order(
+            analysis,
+            accesses.iter().filter(|a| a.kind == AccessKind::Iterate),
+        );
+        let resizes = by_anchor_order(
+            analysis,
+            accesses.iter().filter(|a| a.kind == AccessKind::Mutation),
+        );
+        let pair = iterations.iter().find_map(|i| {
+            resizes
+                .iter()
+                .find(|m| different_threads(analysis, i, m) && i.locks.is_disjoint(&m.locks))
+                .map(|m| (*i, *m))
+        });
+        let Some((iteration, resize)) = pair else {
+            continue;
+        };
+        let name = state.display(&analysis.program);
+        let mut finding = Finding::new(
+            rule,
+            iteration.file,
+            iteration.access.span,
+            format!("`{name}` is iterated here while another thread can add or remove entries: iteration fails or skips items"),
+            "iterated while another thread resizes it".to_string(),
+        );
+        finding.state = Some(name);
+        finding.contexts = vec![Context::EventLoop, Context::WorkerThread];
+        finding.related.push(Related {
+            file: resize.file,
+            span: resize.access.span,
+            message: "changes its size here, on another thread".to_string(),
+        });
+        for access in [iteration, resize] {
+            for context in Context::ALL {
+                finding
+                    .call_paths
+                    .extend(call_path(analysis, access.function, context));
+            }
+        }
+        finding.fix = Some(snapshot_fix(analysis, state, iteration));
+        findings.push(finding);
+    }
+    findings
+}
+
+/// The two accesses run on different threads, or on several worker threads at once.
+fn different_threads(analysis: &Analysis, a: &StateAccess, b: &StateAccess) -> bool {
+    let both_workers =
+        runs_in(analysis, a, Context::WorkerThread) && runs_in(analysis, b, Context::WorkerThread);
+    let concurrent = analysis.contexts.concurrent[a.function].is_some()
+        || analysis.contexts.concurrent[b.function].is_some();
+    if both_workers
+        && !concurrent
+        && !(runs_in(analysis, a, Context::EventLoop) || runs_in(analysis, b, Context::EventLoop))
+    {
+        return a.function != b.function;
+    }
+    can_overlap(analysis, a, b)
+}
+
+/// Iterate a copy taken under the lock that the writers also take.
+fn snapshot_fix(analysis: &Analysis, state: &StateKey, iteration: &StateAccess) -> Fix {
+    let (lock, setup) = lock_setup(analysis, state);
+    let lock_expr = lock_expression(analysis, state, iteration, &lock);
+    let source = &analysis.program.files[iteration.file].source;
+    let span = iteration.access.span;
+    let text = source
+        .get(span.offset..span.offset + span.len)
+        .unwrap_or("")
+        .trim();
+    let iterated = if iteration.access.via_call {
+        format!("{text}()")
+    } else {
+        text.to_string()
+    };
+    let mut code = setup.unwrap_or_default();
+    code.push_str(&format!(
+        "\n# {}:{}\nwith {lock_expr}:\n    snapshot = list({iterated})\n# … then iterate `snapshot` instead of `{iterated}`.\n",
+        display_path(analysis, iteration.file),
+        span.start.line
+    ));
+    Fix {
+        description: format!(
+            "Iterate a snapshot taken under `{lock}`, and hold `{lock}` wherever entries are added or removed."
+        ),
+        code: code.trim_start_matches('\n').to_string(),
+    }
+}

@@ -1,0 +1,79 @@
+//! RL108 replaced-wholesale (note): every write replaces the state whole and the other
+//! context only reads it: safe by reference atomicity, fragile if someone later mutates
+//! it in place, and worth writing down.
+
+use super::lock_fix::display_path;
+use super::shared::{by_anchor_order, definition, runs_in};
+use super::{find, Finding, Fix, Related};
+use crate::analysis::contexts::Context;
+use crate::analysis::state::invariant;
+use crate::analysis::Analysis;
+use crate::model::AccessKind;
+
+pub fn check(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL108").expect("RL108 is registered");
+    let mut findings = Vec::new();
+    for (state, accesses) in &analysis.state {
+        if invariant(&analysis.program, state).is_some() {
+            continue;
+        }
+        let writes: Vec<_> =
+            by_anchor_order(analysis, accesses.iter().filter(|a| a.kind.is_write()));
+        if writes.is_empty() || !writes.iter().all(|a| a.kind == AccessKind::Rebind) {
+            continue;
+        }
+        let writes_on = |c: Context| writes.iter().any(|a| runs_in(analysis, a, c));
+        let touched_on = |c: Context| accesses.iter().any(|a| runs_in(analysis, a, c));
+        let (writer, reader) = match (
+            writes_on(Context::WorkerThread),
+            writes_on(Context::EventLoop),
+        ) {
+            (true, false) if touched_on(Context::EventLoop) => {
+                (Context::WorkerThread, Context::EventLoop)
+            }
+            (false, true) if touched_on(Context::WorkerThread) => {
+                (Context::EventLoop, Context::WorkerThread)
+            }
+            _ => continue,
+        };
+        let Some(write) = writes.iter().find(|a| runs_in(analysis, a, writer)) else {
+            continue;
+        };
+        let Some(read) = accesses.iter().find(|a| runs_in(analysis, a, reader)) else {
+            continue;
+        };
+        let name = state.display(&analysis.program);
+        let mut finding = Finding::new(
+            rule,
+            write.file,
+            write.access.span,
+            format!(
+                "`{name}` is replaced wholesale on {} and only read on {}: safe because rebinding is atomic, \
+                 but only while nobody mutates it in place, and nothing says so",
+                writer.prose(),
+                reader.prose()
+            ),
+            "replaced wholesale".to_string(),
+        );
+        finding.state = Some(name.clone());
+        finding.contexts = vec![Context::EventLoop, Context::WorkerThread];
+        finding.related.push(Related {
+            file: read.file,
+            span: read.access.span,
+            message: format!("read on {} here", reader.prose()),
+        });
+        let (file, span) = definition(analysis, state);
+        finding.fix = Some(Fix {
+            description: "Declare the invariant so racelint checks it from now on (RL109), and say it where the state is defined."
+                .to_string(),
+            code: format!(
+                "# {}:{} — on the line above the definition of `{name}`:\n# racelint: replaced-wholesale\n\n\
+                 # and in the docstring:\n# \"`{name}` is replaced wholesale on every refresh; never mutate it in place.\"",
+                display_path(analysis, file),
+                span.start.line
+            ),
+        });
+        findings.push(finding);
+    }
+    findings
+}

@@ -1,0 +1,82 @@
+//! RL201 loop-api-from-thread: a non-thread-safe event-loop API called on a worker
+//! thread (`loop.call_soon`, `asyncio.create_task`, `future.set_result`, …).
+
+use super::shared::call_path;
+use super::{find, Finding, Fix};
+use crate::analysis::contexts::{resolve_call, Context};
+use crate::analysis::Analysis;
+
+pub fn check(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL201").expect("RL201 is registered");
+    let program = &analysis.program;
+    let mut findings = Vec::new();
+    for function in 0..program.functions.len() {
+        if analysis.contexts.reach[function][Context::WorkerThread.index()].is_none() {
+            continue;
+        }
+        let file = program.file_of(function);
+        for call in &program.function(function).calls {
+            let target = resolve_call(program, file, &call.callee);
+            let Some((path, method)) = target.path_and_method() else {
+                continue;
+            };
+            if !analysis.catalogue.loop_unsafe.matches(path, method) {
+                continue;
+            }
+            let source = &program.files[file].source;
+            let text = source
+                .get(call.span.offset..call.span.offset + call.span.len)
+                .unwrap_or("");
+            let mut finding = Finding::new(
+                rule,
+                file,
+                call.span,
+                format!("`{method}` is not thread-safe, and this runs on a worker thread"),
+                "event-loop API called off the loop".to_string(),
+            );
+            finding.contexts = vec![Context::WorkerThread];
+            finding
+                .call_paths
+                .extend(call_path(analysis, function, Context::WorkerThread));
+            finding.fix = Some(threadsafe_call(text, method));
+            findings.push(finding);
+        }
+    }
+    findings
+}
+
+/// The same call, made thread-safe.
+fn threadsafe_call(text: &str, method: &str) -> Fix {
+    let (receiver, args) = split_call(text, method);
+    let code = match method {
+        "call_soon" => format!("{receiver}.call_soon_threadsafe({args})"),
+        "create_task" | "ensure_future" => {
+            format!("asyncio.run_coroutine_threadsafe({args}, loop)  # `loop`: the running loop, passed in")
+        }
+        _ if receiver.is_empty() => format!("loop.call_soon_threadsafe({method}, {args})"),
+        _ if args.is_empty() => format!("loop.call_soon_threadsafe({receiver}.{method})"),
+        _ => format!("loop.call_soon_threadsafe({receiver}.{method}, {args})"),
+    };
+    Fix {
+        description: "Hand the call to the loop's own thread: `loop.call_soon_threadsafe(...)`, or \
+                      `asyncio.run_coroutine_threadsafe(coro, loop)` for coroutines (capture the loop with \
+                      `asyncio.get_running_loop()` before offloading)."
+            .to_string(),
+        code,
+    }
+}
+
+/// `("self.loop", "cb, 1")` for `self.loop.call_soon(cb, 1)`.
+fn split_call<'t>(text: &'t str, method: &str) -> (&'t str, &'t str) {
+    let Some(at) = text.rfind(&format!("{method}(")) else {
+        return ("", "");
+    };
+    let receiver = text[..at].trim_end_matches('.');
+    let receiver = receiver
+        .strip_prefix("asyncio")
+        .filter(|r| r.is_empty())
+        .unwrap_or(receiver);
+    let args = text[at + method.len() + 1..].trim_end();
+    let args = args.strip_suffix(')').unwrap_or(args);
+    (receiver, args.trim())
+}

@@ -1,0 +1,71 @@
+//! RL205 deprecated-get-event-loop: `asyncio.get_event_loop()` inside a coroutine, or on
+//! a worker thread, where it finds or creates the wrong loop.
+
+use super::shared::call_path;
+use super::{find, Finding, Fix};
+use crate::analysis::contexts::{resolve_call, Context};
+use crate::analysis::Analysis;
+
+pub fn check(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL205").expect("RL205 is registered");
+    let program = &analysis.program;
+    let mut findings = Vec::new();
+    for function in 0..program.functions.len() {
+        let model = program.function(function);
+        let on_worker = analysis.contexts.reach[function][Context::WorkerThread.index()].is_some();
+        if !model.is_async && !on_worker {
+            continue;
+        }
+        let file = program.file_of(function);
+        for call in &model.calls {
+            let target = resolve_call(program, file, &call.callee);
+            let Some((path, method)) = target.path_and_method() else {
+                continue;
+            };
+            if !analysis
+                .catalogue
+                .deprecated_loop_getters
+                .matches(path, method)
+            {
+                continue;
+            }
+            let (message, fix) = if model.is_async {
+                (
+                    "`asyncio.get_event_loop()` in a coroutine is deprecated: inside a coroutine the running loop is what you want".to_string(),
+                    Fix {
+                        description: "Use `asyncio.get_running_loop()`.".to_string(),
+                        code: "loop = asyncio.get_running_loop()".to_string(),
+                    },
+                )
+            } else {
+                (
+                    "`asyncio.get_event_loop()` on a worker thread finds no running loop: it fails, or creates a new loop that nothing runs".to_string(),
+                    Fix {
+                        description: "Capture the loop with `asyncio.get_running_loop()` in the coroutine that offloads the work, and pass it in.".to_string(),
+                        code: "loop = asyncio.get_running_loop()  # in the coroutine, before offloading\nawait asyncio.to_thread(work, loop)".to_string(),
+                    },
+                )
+            };
+            let mut finding = Finding::new(
+                rule,
+                file,
+                call.span,
+                message,
+                "deprecated loop lookup".to_string(),
+            );
+            finding.contexts = vec![if model.is_async {
+                Context::EventLoop
+            } else {
+                Context::WorkerThread
+            }];
+            if on_worker && !model.is_async {
+                finding
+                    .call_paths
+                    .extend(call_path(analysis, function, Context::WorkerThread));
+            }
+            finding.fix = Some(fix);
+            findings.push(finding);
+        }
+    }
+    findings
+}

@@ -1,0 +1,253 @@
+//! Facts several rules need: ordering accesses, how a function is reached (in words),
+//! and the hazard patterns whose rule takes precedence over the general RL101.
+
+use std::collections::BTreeSet;
+
+use super::lock_fix::display_path;
+use super::Related;
+use crate::analysis::contexts::{chain_to, Context, EntryPoint, Reach};
+use crate::analysis::resolve::FuncId;
+use crate::analysis::state::{invariant, StateAccess, StateKey};
+use crate::analysis::Analysis;
+use crate::model::{AccessKind, Invariant};
+
+/// Writes first, then source order: how rules pick the access to anchor a finding on.
+pub fn by_anchor_order<'a, 'm>(
+    analysis: &Analysis,
+    accesses: impl IntoIterator<Item = &'a StateAccess<'m>>,
+) -> Vec<&'a StateAccess<'m>>
+where
+    'm: 'a,
+{
+    let mut sorted: Vec<&StateAccess> = accesses.into_iter().collect();
+    sorted.sort_by_key(|a| {
+        (
+            !a.kind.is_write(),
+            display_path(analysis, a.file),
+            a.access.span.start,
+        )
+    });
+    sorted
+}
+
+pub fn runs_in(analysis: &Analysis, access: &StateAccess, context: Context) -> bool {
+    analysis.contexts.reach[access.function][context.index()].is_some()
+}
+
+/// "read", "mutated in place", … as messages say it.
+pub fn verb(kind: AccessKind) -> &'static str {
+    match kind {
+        AccessKind::Read => "read",
+        AccessKind::Iterate => "iterated",
+        AccessKind::Mutation => "mutated in place",
+        AccessKind::Rebind => "rebound",
+        AccessKind::ReadModifyWrite => "read-modify-written",
+    }
+}
+
+/// States whose declared invariant (`loop-only`, `guarded-by`, `replaced-wholesale`) is
+/// checked by RL109 alone.
+pub fn is_declared(analysis: &Analysis, state: &StateKey) -> bool {
+    matches!(
+        invariant(&analysis.program, state),
+        Some(Invariant::LoopOnly | Invariant::GuardedBy(_) | Invariant::ReplacedWholesale)
+    )
+}
+
+/// Whether two accesses can run at the same time: on the loop and on a worker, or both
+/// on worker threads.
+pub fn can_overlap(analysis: &Analysis, a: &StateAccess, b: &StateAccess) -> bool {
+    let worker = |x: &StateAccess| runs_in(analysis, x, Context::WorkerThread);
+    let event_loop = |x: &StateAccess| runs_in(analysis, x, Context::EventLoop);
+    (worker(a) && (event_loop(b) || worker(b))) || (worker(b) && event_loop(a))
+}
+
+/// RL103's pattern: a thread lock held at some accesses of the state and not at others
+/// that can overlap them, with a write among them. Returns the lock and the unprotected
+/// accesses, in anchor order.
+pub fn partially_locked<'a, 'm>(
+    analysis: &Analysis,
+    accesses: &'a [StateAccess<'m>],
+) -> Option<(StateKey, Vec<&'a StateAccess<'m>>)> {
+    if !accesses.iter().any(|a| a.kind.is_write()) {
+        return None;
+    }
+    // Reading a reference that is only ever replaced whole is atomic: the unlocked outer
+    // check of double-checked locking is fine.
+    let rebind_only = accesses
+        .iter()
+        .filter(|a| a.kind.is_write())
+        .all(|a| a.kind == AccessKind::Rebind);
+    let locks: BTreeSet<&StateKey> = accesses.iter().flat_map(|a| a.locks.iter()).collect();
+    locks.into_iter().find_map(|lock| {
+        let (locked, unlocked): (Vec<&StateAccess>, Vec<&StateAccess>) =
+            accesses.iter().partition(|a| a.locks.contains(lock));
+        let exposed: Vec<&StateAccess> = unlocked
+            .into_iter()
+            .filter(|u| !rebind_only || u.kind.is_write())
+            .filter(|u| {
+                locked.iter().any(|l| {
+                    (u.kind.is_write() || l.kind.is_write()) && can_overlap(analysis, u, l)
+                })
+            })
+            .collect();
+        (!exposed.is_empty()).then(|| (lock.clone(), by_anchor_order(analysis, exposed)))
+    })
+}
+
+/// RL104's pattern: check-then-create writes made without a thread lock, in code that
+/// two threads can run at once.
+pub fn lazy_init_writes<'a, 'm>(
+    analysis: &Analysis,
+    accesses: &'a [StateAccess<'m>],
+) -> Vec<&'a StateAccess<'m>> {
+    let writes = accesses.iter().filter(|a| {
+        matches!(a.kind, AccessKind::Rebind | AccessKind::Mutation)
+            && a.access.checked_by.is_some()
+            && a.locks.is_empty()
+            && (runs_in(analysis, a, Context::WorkerThread)
+                && runs_in(analysis, a, Context::EventLoop)
+                || analysis.contexts.concurrent[a.function].is_some())
+    });
+    by_anchor_order(analysis, writes)
+}
+
+/// A read-modify-write (or check-then-act write) without a thread lock, in a function
+/// that several worker threads run at once.
+pub fn concurrent_updates<'a, 'm>(
+    analysis: &Analysis,
+    accesses: &'a [StateAccess<'m>],
+) -> Vec<&'a StateAccess<'m>> {
+    let updates = accesses.iter().filter(|a| {
+        (a.kind == AccessKind::ReadModifyWrite
+            || (a.kind.is_write() && a.access.checked_by.is_some()))
+            && a.locks.is_empty()
+            && analysis.contexts.concurrent[a.function].is_some()
+    });
+    by_anchor_order(analysis, updates)
+}
+
+/// The place a context begins for `function`: the offload call or decorator, or the
+/// `async def` itself.
+pub fn entry_related(analysis: &Analysis, function: FuncId, context: Context) -> Option<Related> {
+    let (entry, chain) = analysis.contexts.path_to(function, context)?;
+    Some(related_for(
+        analysis,
+        &analysis.contexts.entries[entry],
+        chain[0],
+        context,
+    ))
+}
+
+pub fn related_for(
+    analysis: &Analysis,
+    entry: &EntryPoint,
+    first: FuncId,
+    context: Context,
+) -> Related {
+    match &entry.site {
+        Some(site) => Related {
+            file: site.file,
+            span: site.span,
+            message: match context {
+                Context::WorkerThread if entry.concurrent => {
+                    format!("runs on several worker threads at once: `{}`", site.text)
+                }
+                Context::WorkerThread => format!("worker thread starts here: `{}`", site.text),
+                Context::EventLoop => format!("runs on the event loop: `{}`", site.text),
+            },
+        },
+        None => {
+            let function = analysis.program.function(first);
+            Related {
+                file: analysis.program.file_of(first),
+                span: function.span,
+                message: format!("runs on the event loop: `async def {}`", function.display),
+            }
+        }
+    }
+}
+
+/// "reached from a worker thread: `periodic_flush` → `asyncio.to_thread(flush)`
+/// (metrics.py:26) → `flush`".
+pub fn call_path(analysis: &Analysis, function: FuncId, context: Context) -> Option<String> {
+    let (entry, chain) = analysis.contexts.path_to(function, context)?;
+    Some(describe(
+        analysis,
+        &analysis.contexts.entries[entry],
+        &chain,
+        context.prose(),
+    ))
+}
+
+/// The same, along any recorded reach (concurrent workers, concurrently launched tasks).
+pub fn call_path_in(
+    analysis: &Analysis,
+    function: FuncId,
+    entries: &[EntryPoint],
+    reach: &[Option<Reach>],
+    whence: &str,
+) -> Option<String> {
+    let (entry, chain) = chain_to(function, |f| reach[f])?;
+    Some(describe(analysis, &entries[entry], &chain, whence))
+}
+
+fn describe(analysis: &Analysis, entry: &EntryPoint, chain: &[FuncId], whence: &str) -> String {
+    let program = &analysis.program;
+    let mut steps = Vec::new();
+    match &entry.site {
+        Some(site) => {
+            if let Some(caller) = site
+                .caller
+                .filter(|c| !program.function(*c).path.ends_with(".<module>"))
+            {
+                steps.push(format!("`{}`", program.function(caller).display));
+            }
+            steps.push(format!(
+                "`{}` ({}:{})",
+                site.text,
+                display_path(analysis, site.file),
+                site.span.start.line
+            ));
+            steps.extend(
+                chain
+                    .iter()
+                    .map(|f| format!("`{}`", program.function(*f).display)),
+            );
+        }
+        None => {
+            let mut functions = chain.iter().map(|f| program.function(*f));
+            if let Some(first) = functions.next() {
+                steps.push(format!("`async def {}`", first.display));
+            }
+            steps.extend(functions.map(|f| format!("`{}`", f.display)));
+        }
+    }
+    format!("reached from {whence}: {}", steps.join(" → "))
+}
+
+/// Where a state is defined: the module variable's binding, or the attribute's first
+/// assignment.
+pub fn definition(analysis: &Analysis, state: &StateKey) -> (usize, crate::model::Span) {
+    let program = &analysis.program;
+    match state {
+        StateKey::Global { file, name } => {
+            let span = program.files[*file]
+                .symbols
+                .iter()
+                .find(|s| s.name == *name)
+                .map(|s| s.span)
+                .unwrap_or_default();
+            (*file, span)
+        }
+        StateKey::Attribute { class, name } => {
+            let model = program.class(*class);
+            let span = model
+                .attributes
+                .iter()
+                .find(|a| a.name == *name)
+                .map_or(model.span, |a| a.span);
+            (program.class_file(*class), span)
+        }
+    }
+}
