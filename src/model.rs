@@ -218,8 +218,10 @@ pub struct Access {
     /// compound statement's whole extent when the access is in its header): what a fix
     /// wraps in a lock.
     pub statement_lines: (u32, u32),
-    /// Canonical paths of the lock expressions held here.
+    /// Canonical paths of the lock expressions held here (`with x:`, `x.acquire()`).
     pub locks: Vec<String>,
+    /// Lock expressions held through `async with`: never thread locks.
+    pub async_locks: Vec<String>,
     /// The access is a method call on the location (`x.append(…)`, `store.get(…)`). When
     /// the location's type is a project class, the method's own accesses speak instead.
     pub via_call: bool,

@@ -88,7 +88,9 @@ pub fn held_thread_locks(
         .collect()
 }
 
-/// The `asyncio` locks among the lock expressions held at some point of `file`.
+/// The coroutine locks among expressions held with `async with` in `file`: typed as an
+/// asyncio lock, or of a type we cannot name and named like a lock (an `async with`
+/// target is never a thread lock, but it may be a session or a transaction).
 pub fn held_asyncio_locks(
     program: &Program,
     catalogue: &Catalogue,
@@ -97,8 +99,9 @@ pub fn held_asyncio_locks(
 ) -> BTreeSet<StateKey> {
     held.iter()
         .filter_map(|path| resolve_state(program, file, path).filter(|s| s.residual == 0))
-        .filter(|state| {
-            state_type(program, &state.ty).is_some_and(|t| catalogue.is_asyncio_lock(&t))
+        .filter(|state| match state_type(program, &state.ty) {
+            Some(ty) => catalogue.is_asyncio_lock(&ty),
+            None => named_like_a_lock(&state.key),
         })
         .map(|state| state.key)
         .collect()
@@ -128,14 +131,14 @@ fn thread_lock(
         Some(ty) => catalogue.is_thread_lock(&ty),
         // Untyped, or built by something we cannot name as a class
         // (`_once_lock = _allocate_lock()` through a module alias): trust the name.
-        None => {
-            let name = match &state.key {
-                StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => {
-                    name.to_lowercase()
-                }
-            };
-            name.contains("lock") || name.contains("mutex")
-        }
+        None => named_like_a_lock(&state.key),
     };
     is_lock.then_some(state.key)
+}
+
+fn named_like_a_lock(key: &StateKey) -> bool {
+    let name = match key {
+        StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.to_lowercase(),
+    };
+    name.contains("lock") || name.contains("mutex")
 }

@@ -155,7 +155,7 @@ pub fn collect<'m>(
             }
             let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
             locks.extend(locksets.inherited[function].iter().cloned());
-            let asyncio_locks = held_asyncio_locks(program, catalogue, file, &access.locks);
+            let asyncio_locks = held_asyncio_locks(program, catalogue, file, &access.async_locks);
             by_state.entry(state.key).or_default().push(StateAccess {
                 function,
                 file,

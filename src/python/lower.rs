@@ -149,8 +149,9 @@ struct Scope {
     /// Locals bound to an object this function constructed (`scratch = Session()`):
     /// nobody else holds it, so nothing reached through it is shared.
     fresh: HashSet<String>,
-    /// Lock expressions held, each with the lines of the `with` that took it.
-    locks: Vec<(String, Option<(u32, u32)>)>,
+    /// Lock expressions held, each with the lines of the `with` that took it, and
+    /// whether it was taken with `async with` (then it cannot be a thread lock).
+    locks: Vec<HeldLock>,
     /// How many loops or comprehensions enclose the current point.
     loop_depth: usize,
     /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
@@ -520,6 +521,7 @@ impl<'s> Lowerer<'s> {
             span,
             statement_lines: self.statement_lines,
             locks: scope.held(),
+            async_locks: scope.held_async(),
             via_call,
             checked_by,
         };
@@ -819,7 +821,8 @@ impl<'s> Lowerer<'s> {
                     .locks
                     .iter()
                     .rev()
-                    .find_map(|(_, block)| *block),
+                    .find(|l| !l.is_async)
+                    .and_then(|l| l.block),
             };
             let func = self.scope().func;
             self.functions[func].calls.push(site);
@@ -1201,9 +1204,30 @@ impl<'s> Lowerer<'s> {
     }
 }
 
+/// A lock expression held at some point of a function body.
+struct HeldLock {
+    path: String,
+    block: Option<(u32, u32)>,
+    is_async: bool,
+}
+
 impl Scope {
+    /// Locks taken with `with`/`acquire()`.
     fn held(&self) -> Vec<String> {
-        self.locks.iter().map(|(path, _)| path.clone()).collect()
+        self.held_where(false)
+    }
+
+    /// Locks taken with `async with`.
+    fn held_async(&self) -> Vec<String> {
+        self.held_where(true)
+    }
+
+    fn held_where(&self, is_async: bool) -> Vec<String> {
+        self.locks
+            .iter()
+            .filter(|l| l.is_async == is_async)
+            .map(|l| l.path.clone())
+            .collect()
     }
 
     fn new(func: usize, is_module: bool) -> Self {
@@ -1377,7 +1401,11 @@ impl Lowerer<'_> {
                     if matches!(item.context_expr, Expr::Name(_) | Expr::Attribute(_)) {
                         if let Some(chain) = self.chain(&item.context_expr).filter(|c| !c.inner) {
                             let block = self.statement_lines;
-                            self.scope_mut().locks.push((chain.path, Some(block)));
+                            self.scope_mut().locks.push(HeldLock {
+                                path: chain.path,
+                                block: Some(block),
+                                is_async: w.is_async,
+                            });
                             pushed += 1;
                         }
                     }
@@ -1409,7 +1437,11 @@ impl Lowerer<'_> {
                 self.scope_mut().checks.push((tested, lines));
                 let lock = self.lock_call(&i.test, "acquire");
                 if let Some(lock) = &lock {
-                    self.scope_mut().locks.push((lock.clone(), None));
+                    self.scope_mut().locks.push(HeldLock {
+                        path: lock.clone(),
+                        block: None,
+                        is_async: false,
+                    });
                 }
                 for s in &i.body {
                     self.visit_stmt(s);
@@ -1430,10 +1462,14 @@ impl Lowerer<'_> {
             Stmt::Expr(e) => {
                 self.visit_expr(&e.value);
                 if let Some(lock) = self.lock_call(&e.value, "acquire") {
-                    self.scope_mut().locks.push((lock, None));
+                    self.scope_mut().locks.push(HeldLock {
+                        path: lock,
+                        block: None,
+                        is_async: false,
+                    });
                 } else if let Some(lock) = self.lock_call(&e.value, "release") {
                     let locks = &mut self.scope_mut().locks;
-                    if let Some(at) = locks.iter().rposition(|(l, _)| *l == lock) {
+                    if let Some(at) = locks.iter().rposition(|l| l.path == lock) {
                         locks.remove(at);
                     }
                 }

@@ -1,7 +1,7 @@
 //! RL105 wrong-lock-kind: an `asyncio` lock guards state that a worker thread also
 //! touches; asyncio locks order coroutines on one loop and do nothing against threads.
 
-use super::lock_fix::lock_fix;
+use super::lock_fix::{display_path, lock_fix};
 use super::shared::{by_anchor_order, call_path, entry_related, is_declared, runs_in, verb};
 use super::{find, Finding, Related};
 use crate::analysis::contexts::Context;
@@ -15,10 +15,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         if is_declared(analysis, state) || !accesses.iter().any(|a| a.kind.is_write()) {
             continue;
         }
-        let guarded = by_anchor_order(
-            analysis,
-            accesses.iter().filter(|a| !a.asyncio_locks.is_empty()),
-        );
+        // The first guarded access in source order, read or write: where the wrong lock shows.
+        let mut guarded: Vec<_> = accesses
+            .iter()
+            .filter(|a| !a.asyncio_locks.is_empty())
+            .collect();
+        guarded.sort_by_key(|a| (display_path(analysis, a.file), a.access.span.start));
         let worker = by_anchor_order(
             analysis,
             accesses
