@@ -108,8 +108,12 @@ fn run_check(
     let select = selectors(&args.select)?;
     let ignore = selectors(&args.ignore)?;
     let selected = |rule: &Rule| {
-        (select.is_empty() || select.iter().any(|s| s.matches(rule)))
-            && !ignore.iter().any(|s| s.matches(rule))
+        let chosen = if rule.meta().opt_in {
+            select.iter().any(|s| s.names_exactly(rule))
+        } else {
+            select.is_empty() || select.iter().any(|s| s.matches(rule))
+        };
+        chosen && !ignore.iter().any(|s| s.matches(rule))
     };
     let result = check(&args.paths, &selected)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -136,6 +140,15 @@ impl Selector {
         match self {
             Selector::All => true,
             Selector::Prefix(prefix) => rule.code().starts_with(prefix.as_str()),
+            Selector::Name(name) => rule.meta().name == *name,
+        }
+    }
+
+    /// Names this rule by its full code or name, as opt-in rules require.
+    fn names_exactly(&self, rule: &Rule) -> bool {
+        match self {
+            Selector::All => false,
+            Selector::Prefix(prefix) => rule.code() == prefix,
             Selector::Name(name) => rule.meta().name == *name,
         }
     }

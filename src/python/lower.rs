@@ -531,7 +531,9 @@ impl<'s> Lowerer<'s> {
 
     /// Records a read of the location an expression denotes, then visits its parts.
     fn load(&mut self, expr: &Expr) {
-        if let Some(chain) = self.state_chain(expr) {
+        // A bare local alias (`return sequence` after `sequence = self._sequence`) only
+        // passes a value along; reading through it (`job["status"]`) touches the state.
+        if let Some(chain) = self.state_chain(expr).filter(|c| !c.via_alias || c.inner) {
             let span = self.span_of(expr);
             self.record(chain.path, AccessKind::Read, span, false);
         }

@@ -49,7 +49,7 @@ pub fn lock_fix(
                 .map(|a| (path.clone(), a.access.span.start.line)),
         );
         let lock_expr = lock_expression(analysis, state, first, &lock_name);
-        for (start, end) in blocks(source, group) {
+        for (start, end) in blocks(source, group, &lock_expr) {
             if covered.contains(&(first.file, start)) {
                 continue;
             }
@@ -212,9 +212,9 @@ pub fn lock_expression(
 }
 
 /// The line ranges to wrap for one function's accesses: one block spanning all of them
-/// when that is valid Python and holds no `await` (a thread lock across an await would
-/// block the event loop), else each access's own statement.
-fn blocks(source: &str, group: &[&StateAccess]) -> Vec<(u32, u32)> {
+/// when that is valid Python and safe to hold the lock over, else each access's own
+/// statement.
+fn blocks(source: &str, group: &[&StateAccess], lock_expr: &str) -> Vec<(u32, u32)> {
     let lines: Vec<&str> = source.lines().collect();
     let start = group
         .iter()
@@ -227,8 +227,16 @@ fn blocks(source: &str, group: &[&StateAccess]) -> Vec<(u32, u32)> {
         .max()
         .unwrap_or(start);
     let whole = valid_block(&lines, start, end);
-    let awaits = (whole.0..=whole.1).any(|n| line(&lines, n).contains("await "));
-    if group.len() == 1 || !awaits {
+    // One block must not span an `await` (a thread lock across it blocks the loop), nor
+    // a place that already takes the lock (re-taking a plain `Lock` deadlocks).
+    let retakes = format!("with {lock_expr}:");
+    let unsafe_to_span = (whole.0..=whole.1).any(|n| {
+        let text = line(&lines, n);
+        text.contains("await ")
+            || text.contains(&retakes)
+            || text.contains(&format!("{lock_expr}.acquire("))
+    });
+    if group.len() == 1 || !unsafe_to_span {
         return vec![whole];
     }
     group

@@ -56,7 +56,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 /// the state there), the I/O and what follows it move after the block.
 fn io_outside_lock(analysis: &Analysis, file: usize, call: &CallSite, lock: &str) -> Fix {
     let description = format!(
-        "Copy what the I/O needs while holding `{lock}`, release it, then do the I/O (seed 004: \"copy under lock, I/O outside\")."
+        "Copy what the I/O needs into a local while holding `{lock}`, release it, then do the I/O on the local copy, not on the shared state (seed 004: \"copy under lock, I/O outside\")."
     );
     let Some((start, end)) = call.lock_block else {
         return Fix {
