@@ -21,8 +21,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             let Some(lock) = held.iter().next() else {
                 continue;
             };
-            let lock = match lock {
-                StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
+            // As the code spells it: an attribute through `self`, a module lock by name.
+            let (lock, lock_expr) = match lock {
+                StateKey::Global { name, .. } => (name.clone(), name.clone()),
+                StateKey::Attribute { name, .. } => (name.clone(), format!("self.{name}")),
             };
             let mut finding = Finding::new(
                 rule,
@@ -41,7 +43,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     "Release `{lock}` before awaiting: copy what you need inside the `with` block and await after it. \
                      If the state is only used on the event loop, use an `asyncio.Lock` instead."
                 ),
-                code: format!("with {lock}:\n    snapshot = ...  # read or update the state\nresult = await ...  # after the lock is released"),
+code: format!(
+                    "with {lock_expr}:\n    snapshot = ...  # read or update the state\nresult = await ...  # after the lock is released"
+                ),
             });
             findings.push(finding);
         }
