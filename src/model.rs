@@ -228,4 +228,7 @@ pub struct Access {
     /// For a write: the lines of an enclosing `if`/`while` whose test read the same
     /// location (`if k not in cache: cache[k] = …`), a check-then-act.
     pub checked_by: Option<(u32, u32)>,
+    /// A write of a literal constant (`inited = True`): idempotent, so two threads doing
+    /// it lose nothing.
+    pub writes_constant: bool,
 }

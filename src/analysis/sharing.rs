@@ -11,6 +11,7 @@
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::resolve::{ClassId, Program};
+use super::state::declared_name;
 use crate::model::{Arg, Callee, SymbolKind};
 
 pub struct Sharing {
@@ -118,7 +119,7 @@ impl Sharing {
             .class(class)
             .attributes
             .iter()
-            .any(|a| a.name == name && a.class_level);
+            .any(|a| a.name == declared_name(name) && a.class_level);
         class_level || self.shared[class]
     }
 }

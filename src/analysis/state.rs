@@ -61,11 +61,42 @@ pub fn resolve_state(program: &Program, file: FileId, path: &str) -> Option<Reso
         // A stub declares what exists elsewhere; it holds no state of its own.
         return None;
     }
+    // Attributes past an untyped location are locations of their own: `sys.modules`
+    // and `sys.meta_path` are two states, not one `sys`.
+    let key = match (
+        key,
+        path.rsplitn(resolved.residual + 1, '.').collect::<Vec<_>>(),
+    ) {
+        (key, _) if resolved.residual == 0 => key,
+        (StateKey::Global { file, name }, parts) => StateKey::Global {
+            file,
+            name: attribute_path(&name, &parts),
+        },
+        (StateKey::Attribute { class, name }, parts) => StateKey::Attribute {
+            class,
+            name: attribute_path(&name, &parts),
+        },
+    };
     Some(ResolvedState {
         key,
-        ty,
+        ty: if resolved.residual == 0 { ty } else { None },
         residual: resolved.residual,
     })
+}
+
+/// `base.a.b` from `base` and the reversed tail of a split path (`["b", "a", …]`).
+fn attribute_path(base: &str, reversed: &[&str]) -> String {
+    let residual: Vec<&str> = reversed[..reversed.len().saturating_sub(1)]
+        .iter()
+        .rev()
+        .copied()
+        .collect();
+    format!("{base}.{}", residual.join("."))
+}
+
+/// The name a state is declared under: `sys` for `sys.modules`.
+pub fn declared_name(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
 }
 
 /// The invariant declared for a state: on its definition, or class-wide.
@@ -74,14 +105,16 @@ pub fn invariant<'m>(program: &Program<'m>, key: &StateKey) -> Option<&'m Invari
         StateKey::Global { file, name } => program.files[*file]
             .symbols
             .iter()
-            .find(|s| s.name == *name && matches!(s.kind, SymbolKind::Variable { .. }))
+            .find(|s| {
+                s.name == declared_name(name) && matches!(s.kind, SymbolKind::Variable { .. })
+            })
             .and_then(|s| s.invariant.as_ref()),
         StateKey::Attribute { class, name } => {
             let model = program.class(*class);
             model
                 .attributes
                 .iter()
-                .find(|a| a.name == *name)
+                .find(|a| a.name == declared_name(name))
                 .and_then(|a| a.invariant.as_ref())
                 .or(model.invariant.as_ref())
         }
@@ -145,10 +178,7 @@ pub fn collect<'m>(
                     continue;
                 }
             }
-            let kind = match access.kind {
-                AccessKind::Rebind if state.residual > 0 => AccessKind::Mutation,
-                kind => kind,
-            };
+            let kind = access.kind;
             if invariant(program, &state.key) == Some(&Invariant::ThreadSafe) {
                 // The author vouches for it: no rule reports this state.
                 continue;

@@ -47,29 +47,16 @@ const MUTATING_METHODS: &[&str] = &[
     "__delitem__",
 ];
 
-/// Methods that iterate their receiver.
-const ITERATING_METHODS: &[&str] = &["items", "keys", "values"];
+/// Views that a `for` loop or comprehension iterates lazily over their receiver.
+const ITERATED_VIEWS: &[&str] = &["items", "keys", "values"];
 
-/// Functions that iterate their first argument (a snapshot taken without a lock still
-/// iterates the live object).
-const ITERATING_CALLS: &[&str] = &[
-    "list",
-    "dict",
-    "set",
-    "frozenset",
-    "tuple",
-    "sorted",
-    "sum",
-    "min",
-    "max",
-    "any",
-    "all",
-    "enumerate",
-    "json.dump",
-    "json.dumps",
-    "copy.copy",
-    "copy.deepcopy",
-];
+/// Lazy wrappers: iterating them iterates their arguments.
+const LAZY_ITERATORS: &[&str] = &["enumerate", "zip", "reversed", "iter", "filter", "map"];
+
+/// Functions that walk their first argument in Python code, between other bytecodes,
+/// so another thread can resize it meanwhile. (`list(d)`, `dict(d)`, `sorted(d)`,
+/// `json.dumps(d)` copy in one C call: those are the snapshot the fix recommends.)
+const ITERATING_CALLS: &[&str] = &["json.dump", "copy.deepcopy"];
 
 /// Deeper expressions than this are not descended into: no real code needs it, and
 /// generated test files with thousands of nested operators must not exhaust the stack.
@@ -524,9 +511,20 @@ impl<'s> Lowerer<'s> {
             async_locks: scope.held_async(),
             via_call,
             checked_by,
+            writes_constant: false,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);
+    }
+
+    /// Records a write, noting whether it stores a literal constant.
+    fn record_write(&mut self, path: String, kind: AccessKind, span: Span, value: Option<&Expr>) {
+        self.record(path, kind, span, false);
+        let constant = value.is_some_and(is_literal);
+        let func = self.scope().func;
+        if let Some(access) = self.functions[func].accesses.last_mut() {
+            access.writes_constant = constant;
+        }
     }
 
     /// Records a read of the location an expression denotes, then visits its parts.
@@ -577,7 +575,7 @@ impl<'s> Lowerer<'s> {
                     };
                     self.register_self_attribute(target, value);
                     let span = self.span_of(target);
-                    self.record(chain.path, kind, span, false);
+                    self.record_write(chain.path, kind, span, value);
                 }
                 self.visit_chain_parts(target);
             }
@@ -626,7 +624,7 @@ impl<'s> Lowerer<'s> {
             self.set_variable(name, ty, self.span_of(target));
         }
         let span = self.span_of(target);
-        self.record(path, kind, span, false);
+        self.record_write(path, kind, span, value);
     }
 
     fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
@@ -765,8 +763,6 @@ impl<'s> Lowerer<'s> {
                 let method = a.attr.as_str();
                 let kind = if MUTATING_METHODS.contains(&method) {
                     AccessKind::Mutation
-                } else if ITERATING_METHODS.contains(&method) {
-                    AccessKind::Iterate
                 } else {
                     AccessKind::Read
                 };
@@ -942,18 +938,40 @@ impl<'s> Lowerer<'s> {
         }
     }
 
-    /// Visits an iterated expression (`for … in x`, a comprehension's source).
+    /// Visits an iterated expression (`for … in x`, a comprehension's source): `x`,
+    /// `x.items()`, or `enumerate(x)` iterate `x` step by step.
     fn iterate(&mut self, expr: &Expr) {
-        match self.state_chain(expr) {
-            Some(chain)
-                if matches!(
-                    expr,
-                    Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
-                ) =>
+        match expr {
+            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => match self.state_chain(expr)
             {
-                let span = self.span_of(expr);
-                self.record(chain.path, AccessKind::Iterate, span, false);
-                self.visit_chain_parts(expr);
+                Some(chain) => {
+                    let span = self.span_of(expr);
+                    self.record(chain.path, AccessKind::Iterate, span, false);
+                    self.visit_chain_parts(expr);
+                }
+                None => self.visit_expr(expr),
+            },
+            Expr::Call(call) if call.arguments.args.is_empty() => match &*call.func {
+                Expr::Attribute(view) if ITERATED_VIEWS.contains(&view.attr.as_str()) => {
+                    match self.state_chain(&view.value) {
+                        Some(chain) => {
+                            let span = self.span_of(&*call.func);
+                            self.record(chain.path, AccessKind::Iterate, span, true);
+                            self.visit_chain_parts(&view.value);
+                        }
+                        None => self.visit_expr(expr),
+                    }
+                }
+                _ => self.visit_expr(expr),
+            },
+            Expr::Call(call) if matches!(&*call.func, Expr::Name(n) if LAZY_ITERATORS.contains(&n.id.as_str())) =>
+            {
+                for arg in &call.arguments.args {
+                    self.iterate(arg);
+                }
+                for keyword in &call.arguments.keywords {
+                    self.visit_expr(&keyword.value);
+                }
             }
             _ => self.visit_expr(expr),
         }
@@ -1277,6 +1295,18 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
             class_level: def.class_level,
             invariant: def.invariant,
         }),
+    }
+}
+
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_) => true,
+        Expr::UnaryOp(op) => matches!(&*op.operand, Expr::NumberLiteral(_)),
+        _ => false,
     }
 }
 

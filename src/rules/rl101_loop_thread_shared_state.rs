@@ -34,6 +34,14 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .iter()
             .filter(|a| a.kind.is_write())
             .all(|a| a.kind == AccessKind::Rebind);
+        let constant_flags = accesses
+            .iter()
+            .filter(|a| a.kind.is_write())
+            .all(|a| a.kind == AccessKind::Rebind && a.access.writes_constant);
+        if constant_flags {
+            // `inited = True` from two threads: whoever wins, the flag ends the same.
+            continue;
+        }
         let conflict = |w: &StateAccess, l: &StateAccess| {
             (w.kind.is_write() || l.kind.is_write())
                 && w.locks.is_disjoint(&l.locks)

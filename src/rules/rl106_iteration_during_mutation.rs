@@ -2,7 +2,7 @@
 //! context can change its size ("dictionary changed size during iteration").
 
 use super::lock_fix::{display_path, lock_expression, lock_setup};
-use super::shared::{by_anchor_order, call_path, can_overlap, is_declared, runs_in};
+use super::shared::{by_anchor_order, call_path, can_overlap, is_declared};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
@@ -27,7 +27,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let pair = iterations.iter().find_map(|i| {
             resizes
                 .iter()
-                .find(|m| different_threads(analysis, i, m) && i.locks.is_disjoint(&m.locks))
+                .find(|m| can_overlap(analysis, i, m) && i.locks.is_disjoint(&m.locks))
                 .map(|m| (*i, *m))
         });
         let Some((iteration, resize)) = pair else {
@@ -59,21 +59,6 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         findings.push(finding);
     }
     findings
-}
-
-/// The two accesses run on different threads, or on several worker threads at once.
-fn different_threads(analysis: &Analysis, a: &StateAccess, b: &StateAccess) -> bool {
-    let both_workers =
-        runs_in(analysis, a, Context::WorkerThread) && runs_in(analysis, b, Context::WorkerThread);
-    let concurrent = analysis.contexts.concurrent[a.function].is_some()
-        || analysis.contexts.concurrent[b.function].is_some();
-    if both_workers
-        && !concurrent
-        && !(runs_in(analysis, a, Context::EventLoop) || runs_in(analysis, b, Context::EventLoop))
-    {
-        return a.function != b.function;
-    }
-    can_overlap(analysis, a, b)
 }
 
 /// Iterate a copy taken under the lock that the writers also take.

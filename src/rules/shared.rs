@@ -7,7 +7,7 @@ use super::lock_fix::display_path;
 use super::Related;
 use crate::analysis::contexts::{chain_to, Context, EntryPoint, Reach};
 use crate::analysis::resolve::FuncId;
-use crate::analysis::state::{invariant, StateAccess, StateKey};
+use crate::analysis::state::{declared_name, invariant, StateAccess, StateKey};
 use crate::analysis::Analysis;
 use crate::model::{AccessKind, Invariant};
 
@@ -57,9 +57,24 @@ pub fn is_declared(analysis: &Analysis, state: &StateKey) -> bool {
 /// Whether two accesses can run at the same time: on the loop and on a worker, or both
 /// on worker threads.
 pub fn can_overlap(analysis: &Analysis, a: &StateAccess, b: &StateAccess) -> bool {
+    let contexts = &analysis.contexts;
     let worker = |x: &StateAccess| runs_in(analysis, x, Context::WorkerThread);
     let event_loop = |x: &StateAccess| runs_in(analysis, x, Context::EventLoop);
-    (worker(a) && (event_loop(b) || worker(b))) || (worker(b) && event_loop(a))
+    if (worker(a) && event_loop(b)) || (event_loop(a) && worker(b)) {
+        return true;
+    }
+    if !(worker(a) && worker(b)) {
+        return false;
+    }
+    // Two worker-side accesses are on different threads when several threads run one of
+    // them, or when they start from different entry points; one `Thread.run` is one thread.
+    let entry = |x: &StateAccess| {
+        contexts.reach[x.function][Context::WorkerThread.index()]
+            .map(|r| contexts.entries[r.entry].target)
+    };
+    contexts.concurrent[a.function].is_some()
+        || contexts.concurrent[b.function].is_some()
+        || entry(a) != entry(b)
 }
 
 /// RL103's pattern: a thread lock held at some accesses of the state and not at others
@@ -82,12 +97,19 @@ pub fn partially_locked<'a, 'm>(
     locks.into_iter().find_map(|lock| {
         let (locked, unlocked): (Vec<&StateAccess>, Vec<&StateAccess>) =
             accesses.iter().partition(|a| a.locks.contains(lock));
+        if locked.is_empty() {
+            return None;
+        }
+        // RacerD's lock consistency: once the state is guarded somewhere, an unguarded
+        // access races with anything that can run beside it without a common lock.
         let exposed: Vec<&StateAccess> = unlocked
             .into_iter()
             .filter(|u| !rebind_only || u.kind.is_write())
             .filter(|u| {
-                locked.iter().any(|l| {
-                    (u.kind.is_write() || l.kind.is_write()) && can_overlap(analysis, u, l)
+                accesses.iter().any(|x| {
+                    (u.kind.is_write() || x.kind.is_write())
+                        && u.locks.is_disjoint(&x.locks)
+                        && can_overlap(analysis, u, x)
                 })
             })
             .collect();
@@ -104,6 +126,8 @@ pub fn lazy_init_writes<'a, 'm>(
     let writes = accesses.iter().filter(|a| {
         matches!(a.kind, AccessKind::Rebind | AccessKind::Mutation)
             && a.access.checked_by.is_some()
+            // Setting a flag to a constant loses nothing if two threads both do it.
+            && !a.access.writes_constant
             && a.locks.is_empty()
             && (runs_in(analysis, a, Context::WorkerThread)
                 && runs_in(analysis, a, Context::EventLoop)
@@ -235,7 +259,7 @@ pub fn definition(analysis: &Analysis, state: &StateKey) -> (usize, crate::model
             let span = program.files[*file]
                 .symbols
                 .iter()
-                .find(|s| s.name == *name)
+                .find(|s| s.name == declared_name(name))
                 .map(|s| s.span)
                 .unwrap_or_default();
             (*file, span)
@@ -245,7 +269,7 @@ pub fn definition(analysis: &Analysis, state: &StateKey) -> (usize, crate::model
             let span = model
                 .attributes
                 .iter()
-                .find(|a| a.name == *name)
+                .find(|a| a.name == declared_name(name))
                 .map_or(model.span, |a| a.span);
             (program.class_file(*class), span)
         }
