@@ -231,4 +231,7 @@ pub struct Access {
     /// A write of a literal constant (`inited = True`): idempotent, so two threads doing
     /// it lose nothing.
     pub writes_constant: bool,
+    /// A write of a value built right there (a call, a container display): what a lazy
+    /// initialisation creates.
+    pub writes_new: bool,
 }

@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use super::contexts::ApiCall;
+
 /// Where a call hands a callable to another execution context.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,13 +32,14 @@ pub struct CallList {
 impl CallList {
     /// Whether a call to `path` (canonical, if known) or to a method named `method` (of a
     /// receiver whose type is unknown, or external) is listed.
-    pub fn matches(&self, path: Option<&str>, method: &str) -> bool {
-        listed(&self.calls, &self.methods, path, method)
+    pub fn matches(&self, call: &ApiCall) -> bool {
+        listed(&self.calls, &self.methods, call)
     }
 }
 
-fn listed(calls: &[String], methods: &[String], path: Option<&str>, method: &str) -> bool {
-    path.is_some_and(|p| calls.iter().any(|c| c == p)) || methods.iter().any(|m| m == method)
+fn listed(calls: &[String], methods: &[String], call: &ApiCall) -> bool {
+    call.paths.iter().any(|p| calls.contains(p))
+        || (call.by_name && methods.iter().any(|m| *m == call.method))
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,21 +103,25 @@ impl Catalogue {
 
 impl Handoff {
     /// Whether a call to `path` (canonical) or to a method `method` matches this entry.
-    pub fn matches(&self, path: Option<&str>, method: &str) -> bool {
-        listed(&self.calls, &self.methods, path, method)
+    pub fn matches(&self, call: &ApiCall) -> bool {
+        listed(&self.calls, &self.methods, call)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::ApiCall;
+
     #[test]
     fn builtin_catalogue_parses() {
         let catalogue = super::Catalogue::python();
         assert!(catalogue.is_thread_lock("threading.RLock"));
         assert!(!catalogue.is_thread_lock("asyncio.Lock"));
-        assert!(catalogue
-            .worker
-            .iter()
-            .any(|w| w.matches(Some("asyncio.to_thread"), "to_thread")));
+        let to_thread = ApiCall {
+            paths: vec!["asyncio.to_thread".to_string()],
+            method: "to_thread".to_string(),
+            by_name: true,
+        };
+        assert!(catalogue.worker.iter().any(|w| w.matches(&to_thread)));
     }
 }

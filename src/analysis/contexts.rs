@@ -124,19 +124,16 @@ impl Contexts {
                 if let CallTarget::Function(callee) = target {
                     callees[id].push((callee, index));
                     callers[callee].push((id, index));
-                    continue;
                 }
-                let Some((path, method)) = target.path_and_method() else {
-                    continue;
-                };
-                if catalogue.tasks.matches(path, method) {
+                let api = api_call(program, &call.callee, &target);
+                if catalogue.tasks.matches(&api) {
                     task_entries.extend(launched_tasks(program, file, id, call));
                 }
                 for (context, handoffs) in [
                     (Context::WorkerThread, &catalogue.worker),
                     (Context::EventLoop, &catalogue.loop_),
                 ] {
-                    for handoff in handoffs.iter().filter(|h| h.matches(path, method)) {
+                    for handoff in handoffs.iter().filter(|h| h.matches(&api)) {
                         for target in handed_off(program, file, call, handoff) {
                             entries.push(EntryPoint {
                                 context,
@@ -238,17 +235,44 @@ pub fn chain_to(
 
 impl Contexts {}
 
-impl CallTarget {
-    /// For calls outside the project: the canonical path (when known) and method name,
-    /// as catalogues match them.
-    pub fn path_and_method(&self) -> Option<(Option<&str>, &str)> {
-        match self {
-            CallTarget::External(path) => {
-                Some((Some(path), path.rsplit('.').next().unwrap_or(path)))
+/// A call as the API catalogues see it.
+pub struct ApiCall {
+    /// Every canonical name the call goes by: as written (through the file's imports),
+    /// as resolved outside the project, and the project definition's own path (the
+    /// standard library or a vendored framework may be part of the analysed tree).
+    pub paths: Vec<String>,
+    pub method: String,
+    /// Whether the method name alone may match: only when the receiver's type is
+    /// unknown or external. A project's own `create_task` is not asyncio's.
+    pub by_name: bool,
+}
+
+pub fn api_call(program: &Program, callee: &Callee, target: &CallTarget) -> ApiCall {
+    let mut paths = Vec::new();
+    if let Callee::Path(written) = callee {
+        paths.push(written.clone());
+    }
+    match target {
+        CallTarget::External(path) => paths.push(path.clone()),
+        CallTarget::Function(f) => {
+            let function = program.function(*f);
+            paths.push(function.path.clone());
+            if function.is_initializer {
+                if let Some(class) = &function.class {
+                    paths.push(class.clone());
+                }
             }
-            CallTarget::Method(method) => Some((None, method)),
-            _ => None,
         }
+        _ => {}
+    }
+    let method = match callee {
+        Callee::Method(method) => method.clone(),
+        Callee::Path(path) => path.rsplit('.').next().unwrap_or(path).to_string(),
+    };
+    ApiCall {
+        paths,
+        method,
+        by_name: !matches!(target, CallTarget::Function(_)),
     }
 }
 

@@ -512,6 +512,7 @@ impl<'s> Lowerer<'s> {
             via_call,
             checked_by,
             writes_constant: false,
+            writes_new: false,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);
@@ -521,9 +522,22 @@ impl<'s> Lowerer<'s> {
     fn record_write(&mut self, path: String, kind: AccessKind, span: Span, value: Option<&Expr>) {
         self.record(path, kind, span, false);
         let constant = value.is_some_and(is_literal);
+        let new = value.is_some_and(|v| {
+            matches!(
+                v,
+                Expr::Call(_)
+                    | Expr::List(_)
+                    | Expr::Dict(_)
+                    | Expr::Set(_)
+                    | Expr::ListComp(_)
+                    | Expr::DictComp(_)
+                    | Expr::SetComp(_)
+            )
+        });
         let func = self.scope().func;
         if let Some(access) = self.functions[func].accesses.last_mut() {
             access.writes_constant = constant;
+            access.writes_new = new;
         }
     }
 
@@ -942,6 +956,8 @@ impl<'s> Lowerer<'s> {
     /// `x.items()`, or `enumerate(x)` iterate `x` step by step.
     fn iterate(&mut self, expr: &Expr) {
         match expr {
+            // `x[:]` copies in one step: a read, then the copy is iterated.
+            Expr::Subscript(s) if matches!(&*s.slice, Expr::Slice(_)) => self.visit_expr(expr),
             Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => match self.state_chain(expr)
             {
                 Some(chain) => {
@@ -1521,6 +1537,32 @@ impl Lowerer<'_> {
                             invariant: None,
                         });
                     }
+                }
+            }
+            Stmt::Try(t) if self.scope().is_module => {
+                for s in &t.body {
+                    self.visit_stmt(s);
+                }
+                let bound_in_try: HashSet<String> =
+                    self.symbols.iter().map(|s| s.name.clone()).collect();
+                let before_handlers = self.symbols.len();
+                for ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    for s in &h.body {
+                        self.visit_stmt(s);
+                    }
+                }
+                // `try: from _c import f / except ImportError: def f(): …` — when the
+                // import works (the usual case) the fallback never binds the name.
+                let mut index = before_handlers;
+                while index < self.symbols.len() {
+                    if bound_in_try.contains(&self.symbols[index].name) {
+                        self.symbols.remove(index);
+                    } else {
+                        index += 1;
+                    }
+                }
+                for s in t.orelse.iter().chain(&t.finalbody) {
+                    self.visit_stmt(s);
                 }
             }
             Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) => {}

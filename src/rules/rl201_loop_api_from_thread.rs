@@ -3,7 +3,7 @@
 
 use super::shared::call_path;
 use super::{find, Finding, Fix};
-use crate::analysis::contexts::{resolve_call, Context};
+use crate::analysis::contexts::{api_call, resolve_call, Context};
 use crate::analysis::Analysis;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
@@ -17,12 +17,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let file = program.file_of(function);
         for call in &program.function(function).calls {
             let target = resolve_call(program, file, &call.callee);
-            let Some((path, method)) = target.path_and_method() else {
-                continue;
-            };
-            if !analysis.catalogue.loop_unsafe.matches(path, method) {
+            let api = api_call(program, &call.callee, &target);
+            if !analysis.catalogue.loop_unsafe.matches(&api) {
                 continue;
             }
+            let method = api.method.as_str();
             let source = &program.files[file].source;
             let text = source
                 .get(call.span.offset..call.span.offset + call.span.len)

@@ -4,7 +4,7 @@
 use super::lock_fix::{dedent, display_path};
 use super::shared::call_path;
 use super::{find, Finding, Fix};
-use crate::analysis::contexts::{resolve_call, Context};
+use crate::analysis::contexts::{api_call, resolve_call, Context};
 use crate::analysis::locks::held_thread_locks;
 use crate::analysis::state::StateKey;
 use crate::analysis::Analysis;
@@ -25,12 +25,14 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 continue;
             };
             let target = resolve_call(program, file, &call.callee);
-            let Some((Some(path), _)) = target.path_and_method() else {
+            let api = api_call(program, &call.callee, &target);
+            let Some(path) = api
+                .paths
+                .iter()
+                .find(|p| analysis.catalogue.blocking.calls.contains(p))
+            else {
                 continue;
             };
-            if !analysis.catalogue.blocking.calls.iter().any(|c| c == path) {
-                continue;
-            }
             let lock = match lock {
                 StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
             };

@@ -3,7 +3,7 @@
 
 use super::shared::call_path;
 use super::{find, Finding, Fix};
-use crate::analysis::contexts::{resolve_call, Context};
+use crate::analysis::contexts::{api_call, resolve_call, Context};
 use crate::analysis::Analysis;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
@@ -19,14 +19,8 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let file = program.file_of(function);
         for call in &model.calls {
             let target = resolve_call(program, file, &call.callee);
-            let Some((path, method)) = target.path_and_method() else {
-                continue;
-            };
-            if !analysis
-                .catalogue
-                .deprecated_loop_getters
-                .matches(path, method)
-            {
+            let api = api_call(program, &call.callee, &target);
+            if !analysis.catalogue.deprecated_loop_getters.matches(&api) {
                 continue;
             }
             let (message, fix) = if model.is_async {

@@ -126,8 +126,9 @@ pub fn lazy_init_writes<'a, 'm>(
     let writes = accesses.iter().filter(|a| {
         matches!(a.kind, AccessKind::Rebind | AccessKind::Mutation)
             && a.access.checked_by.is_some()
-            // Setting a flag to a constant loses nothing if two threads both do it.
-            && !a.access.writes_constant
+            // Creating means building a new value; setting a flag to a constant (two
+            // threads lose nothing), evicting or re-inserting an existing object is not.
+            && a.access.writes_new
             && a.locks.is_empty()
             && (runs_in(analysis, a, Context::WorkerThread)
                 && runs_in(analysis, a, Context::EventLoop)
@@ -144,7 +145,7 @@ pub fn concurrent_updates<'a, 'm>(
 ) -> Vec<&'a StateAccess<'m>> {
     let updates = accesses.iter().filter(|a| {
         (a.kind == AccessKind::ReadModifyWrite
-            || (a.kind.is_write() && a.access.checked_by.is_some()))
+            || (a.kind.is_write() && a.access.checked_by.is_some() && !a.access.writes_constant))
             && a.locks.is_empty()
             && analysis.contexts.concurrent[a.function].is_some()
     });
