@@ -38,8 +38,7 @@ impl CallList {
 }
 
 fn listed(calls: &[String], methods: &[String], call: &ApiCall) -> bool {
-    call.paths.iter().any(|p| calls.contains(p))
-        || (call.by_name && methods.iter().any(|m| *m == call.method))
+    call.paths.iter().any(|p| calls.contains(p)) || (call.by_name && methods.contains(&call.method))
 }
 
 #[derive(Debug, Deserialize)]
