@@ -316,3 +316,28 @@ fn output_is_identical_run_to_run() {
     assert!(!first.stdout.is_empty());
     assert_eq!(first.stdout, second.stdout);
 }
+
+#[test]
+fn every_listed_rule_prints_a_complete_doc() {
+    let list = stdout(&racelint(&["rules"]));
+    let codes: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(codes.len() >= 14, "{list}");
+    for code in codes {
+        let doc = racelint(&["rule", code]);
+        assert_eq!(doc.status.code(), Some(0), "{code}");
+        let text = stdout(&doc);
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+            "## Known limitations",
+        ] {
+            assert!(text.contains(section), "{code} lacks {section}");
+        }
+        assert!(!text.contains("STUB"), "{code} is still a stub");
+    }
+}
