@@ -13,6 +13,9 @@ use crate::rules::{self, Finding, Rule};
 pub struct CheckResult {
     pub files: Vec<FileModel>,
     pub findings: Vec<Finding>,
+    /// Findings silenced by a suppression comment, with its reason: reported as such,
+    /// never dropped silently.
+    pub suppressed: Vec<(Finding, String)>,
     pub errors: Vec<FileError>,
 }
 
@@ -37,10 +40,11 @@ pub fn check(paths: &[PathBuf], selected: &dyn Fn(&Rule) -> bool) -> Result<Chec
             Err(error) => errors.push(error),
         }
     }
-    let mut findings = {
+    let findings = {
         let analysis = Analysis::new(&files);
         rules::run(&analysis, selected)
     };
+    let (mut findings, suppressed) = suppress(&files, findings, selected);
     findings.sort_by(|a, b| {
         (&files[a.file].path, a.span.start, a.rule.code(), &a.message).cmp(&(
             &files[b.file].path,
@@ -53,8 +57,63 @@ pub fn check(paths: &[PathBuf], selected: &dyn Fn(&Rule) -> bool) -> Result<Chec
     Ok(CheckResult {
         files,
         findings,
+        suppressed,
         errors,
     })
+}
+
+/// Moves findings that a suppression covers aside, and reports (RL900) each suppressed
+/// code that covered nothing, for the rules that ran.
+fn suppress(
+    files: &[FileModel],
+    findings: Vec<Finding>,
+    selected: &dyn Fn(&Rule) -> bool,
+) -> (Vec<Finding>, Vec<(Finding, String)>) {
+    let mut used: Vec<Vec<Vec<bool>>> = files
+        .iter()
+        .map(|f| {
+            f.suppressions
+                .iter()
+                .map(|s| vec![false; s.codes.len()])
+                .collect()
+        })
+        .collect();
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    for finding in findings {
+        let file = &files[finding.file];
+        let line = finding.span.start.line;
+        let code = finding.rule.code();
+        let matched = file.suppressions.iter().enumerate().find_map(|(index, s)| {
+            let position = s.codes.iter().position(|c| c == code)?;
+            s.covers(code, line).then_some((index, position))
+        });
+        match matched {
+            Some((index, position)) => {
+                used[finding.file][index][position] = true;
+                let reason = file.suppressions[index].reason.clone();
+                suppressed.push((finding, reason));
+            }
+            None => kept.push(finding),
+        }
+    }
+    if rules::find("RL900").is_some_and(selected) {
+        for (file_id, file) in files.iter().enumerate() {
+            for (index, suppression) in file.suppressions.iter().enumerate() {
+                for (position, code) in suppression.codes.iter().enumerate() {
+                    let ran = rules::find(code).is_none_or(selected);
+                    if ran && !used[file_id][index][position] {
+                        kept.push(rules::rl900_unused_suppression::finding(
+                            file_id,
+                            suppression,
+                            code,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    (kept, suppressed)
 }
 
 fn load(path: &PathBuf) -> Result<FileModel, FileError> {

@@ -43,6 +43,21 @@ pub struct FileModel {
     /// Module-level names and what they are bound to.
     pub symbols: Vec<Symbol>,
     pub syntax_errors: Vec<SyntaxError>,
+    pub suppressions: Vec<Suppression>,
+}
+
+/// A comment that silences findings (see `suppression`).
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    /// Upper-case rule codes.
+    pub codes: Vec<String>,
+    /// `ignore-file[…]`: the whole file.
+    pub file_level: bool,
+    pub reason: String,
+    /// The comment.
+    pub span: Span,
+    /// Alone on its line: it also covers the line below.
+    pub own_line: bool,
 }
 
 #[derive(Debug, Clone)]

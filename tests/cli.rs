@@ -204,9 +204,9 @@ fn select_and_ignore_take_codes_prefixes_and_names() {
         )),
         Vec::<String>::new()
     );
-    let typo = racelint(&["check", RACY, "--select", "RL9"]);
+    let typo = racelint(&["check", RACY, "--select", "RL8"]);
     assert_eq!(typo.status.code(), Some(2));
-    assert!(stderr(&typo).contains("unknown rule selector `RL9`"));
+    assert!(stderr(&typo).contains("unknown rule selector `RL8`"));
 }
 
 #[test]
@@ -340,4 +340,37 @@ fn every_listed_rule_prints_a_complete_doc() {
         }
         assert!(!text.contains("STUB"), "{code} is still a stub");
     }
+}
+
+#[test]
+fn suppressed_findings_are_listed_not_dropped() {
+    let document = json(&[
+        "check",
+        "fixtures/python/RL900/rl900_ok_used_suppressions.py",
+    ]);
+    assert_eq!(document["findings"], Value::Array(Vec::new()));
+    let suppressed = document["suppressed"].as_array().expect("suppressed");
+    let summary: Vec<(&str, &str)> = suppressed
+        .iter()
+        .map(|s| {
+            (
+                s["code"].as_str().unwrap_or(""),
+                s["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("RL101", ""),
+            ("RL106", "the report tolerates a stale or partial view")
+        ]
+    );
+    let concise = stdout(&racelint(&[
+        "check",
+        "fixtures/python/RL900/rl900_ok_used_suppressions.py",
+        "--output-format",
+        "concise",
+    ]));
+    assert!(concise.contains("No findings. 2 suppressed."), "{concise}");
 }

@@ -17,8 +17,9 @@ use ruff_python_ast::{PySourceType, PythonVersion};
 use ruff_python_parser::{parse_unchecked, ParseOptions};
 use ruff_text_size::Ranged;
 
-use crate::model::{FileModel, SyntaxError};
+use crate::model::{FileModel, Suppression, SyntaxError};
 use crate::source::LineIndex;
+use crate::suppression;
 
 pub use decode::decode;
 pub use module_name::module_name;
@@ -57,7 +58,7 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
             }
         })
         .collect();
-    let directives = directives(&parsed, &source, &lines);
+    let (directives, suppressions) = comments(&parsed, &source, &lines);
     let mut lowerer = lower::Lowerer::new(&module, is_package, &source, &lines, &directives);
     if let Some(module) = parsed.syntax().as_module() {
         lowerer.lower_module(&module.body);
@@ -68,6 +69,7 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
         module,
         is_stub,
         syntax_errors,
+        suppressions,
         ..FileModel::default()
     };
     lowerer.into_model(&mut model);
@@ -75,13 +77,15 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
     model
 }
 
-/// `# racelint: …` comments by line, from the parser's comment tokens.
-fn directives(
+/// The comments racelint reads, from the parser's comment tokens: `# racelint:`
+/// invariants by line, and suppressions.
+fn comments(
     parsed: &ruff_python_parser::Parsed<ruff_python_ast::Mod>,
     source: &str,
     lines: &LineIndex,
-) -> HashMap<u32, lower::Directive> {
+) -> (HashMap<u32, lower::Directive>, Vec<Suppression>) {
     let mut found = HashMap::new();
+    let mut suppressions = Vec::new();
     for token in parsed
         .tokens()
         .iter()
@@ -92,6 +96,15 @@ fn directives(
         let Some(text) = source.get(start..end) else {
             continue;
         };
+        let line = lines.pos(source, start).line;
+        let before = source.get(lines.line_start(line)..start).unwrap_or("");
+        let own_line = before.trim().is_empty();
+        let span = lines.span(source, start, end);
+        if let Some(suppression) = suppression::parse(text.trim_start_matches('#'), span, own_line)
+        {
+            suppressions.push(suppression);
+            continue;
+        }
         let Some(directive) = text
             .trim_start_matches('#')
             .trim()
@@ -99,9 +112,6 @@ fn directives(
         else {
             continue;
         };
-        let line = lines.pos(source, start).line;
-        let line_start = lines.line_start(line);
-        let before = source.get(line_start..start).unwrap_or("");
         found.insert(
             line,
             lower::Directive {
@@ -110,12 +120,12 @@ fn directives(
                     .next()
                     .unwrap_or("")
                     .to_string(),
-                own_line: before.trim().is_empty(),
+                own_line,
                 indent: before.len(),
             },
         );
     }
-    found
+    (found, suppressions)
 }
 
 /// Whether `code` parses as the body of a function. The test suite uses it to check

@@ -14,7 +14,16 @@ pub const SCHEMA_VERSION: u32 = 1;
 struct Document<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
+    /// Findings silenced by a suppression comment, with its reason.
+    suppressed: Vec<JsonSuppressed<'a>>,
     errors: Vec<JsonError>,
+}
+
+#[derive(Serialize)]
+struct JsonSuppressed<'a> {
+    #[serde(flatten)]
+    finding: JsonFinding<'a>,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -59,6 +68,14 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
     let document = Document {
         version: SCHEMA_VERSION,
         findings: result.findings.iter().map(|f| finding(result, f)).collect(),
+        suppressed: result
+            .suppressed
+            .iter()
+            .map(|(f, reason)| JsonSuppressed {
+                finding: finding(result, f),
+                reason,
+            })
+            .collect(),
         errors: result
             .errors
             .iter()

@@ -44,8 +44,12 @@ fn summary(result: &CheckResult) -> String {
             .count()
     };
     let total = result.findings.len();
+    let suppressed = match result.suppressed.len() {
+        0 => String::new(),
+        n => format!(" {n} suppressed."),
+    };
     if total == 0 {
-        return "No findings.".to_string();
+        return format!("No findings.{suppressed}");
     }
     let parts: Vec<String> = [
         (Severity::Error, "error"),
@@ -59,7 +63,7 @@ fn summary(result: &CheckResult) -> String {
     })
     .collect();
     format!(
-        "Found {total} finding{} ({}).",
+        "Found {total} finding{} ({}).{suppressed}",
         if total == 1 { "" } else { "s" },
         parts.join(", ")
     )

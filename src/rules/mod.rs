@@ -20,6 +20,7 @@ mod rl201_loop_api_from_thread;
 mod rl202_thread_lock_across_await;
 mod rl204_lock_held_during_io;
 mod rl205_deprecated_get_event_loop;
+pub mod rl900_unused_suppression;
 mod shared;
 
 use std::sync::OnceLock;
@@ -69,6 +70,8 @@ pub struct RuleMeta {
 enum Check {
     Program(fn(&Analysis) -> Vec<Finding>),
     File(fn(usize, &FileModel) -> Vec<Finding>),
+    /// Reported while suppressions are applied, after every other rule (`check.rs`).
+    Suppressions,
 }
 
 pub struct Rule {
@@ -77,7 +80,7 @@ pub struct Rule {
     check: Check,
 }
 
-static RULES: [Rule; 14] = [
+static RULES: [Rule; 15] = [
     Rule {
         doc: include_str!("../../rules/RL001.md"),
         check: Check::File(rl001_syntax_error::check),
@@ -134,6 +137,10 @@ static RULES: [Rule; 14] = [
         doc: include_str!("../../rules/RL205.md"),
         check: Check::Program(rl205_deprecated_get_event_loop::check),
     },
+    Rule {
+        doc: include_str!("../../rules/RL900.md"),
+        check: Check::Suppressions,
+    },
 ];
 
 pub fn all() -> &'static [Rule] {
@@ -186,6 +193,7 @@ pub fn run(analysis: &Analysis, selected: &dyn Fn(&Rule) -> bool) -> Vec<Finding
                     findings.extend(check(id, file));
                 }
             }
+            Check::Suppressions => {}
         }
     }
     findings
