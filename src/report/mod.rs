@@ -3,6 +3,7 @@
 mod concise;
 mod full;
 mod json;
+pub mod fingerprint;
 
 use std::io::{self, Write};
 
