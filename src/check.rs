@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use globset::GlobSet;
+
+use crate::analysis::catalogue::Catalogue;
 use crate::analysis::Analysis;
+use crate::config::{self, Config};
 use crate::discover::{discover, io_reason, FileError};
 use crate::model::FileModel;
 use crate::python;
@@ -23,8 +27,34 @@ pub struct CheckResult {
 /// expressions; a roomy stack keeps generated code from crashing a worker thread.
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
-pub fn check(paths: &[PathBuf], selected: &dyn Fn(&Rule) -> bool) -> Result<CheckResult, String> {
-    let discovered = discover(paths)?;
+/// What a run is asked to do, from the command line and the configuration.
+pub struct Options<'a> {
+    pub selected: &'a dyn Fn(&Rule) -> bool,
+    pub catalogue: Catalogue,
+    pub excludes: GlobSet,
+    pub force_exclude: bool,
+    pub per_file_ignores: Vec<(GlobSet, Vec<String>)>,
+}
+
+impl<'a> Options<'a> {
+    /// The defaults: every selected rule, the built-in catalogue and excludes.
+    pub fn new(selected: &'a dyn Fn(&Rule) -> bool) -> Options<'a> {
+        let config = Config::default();
+        Options {
+            selected,
+            catalogue: config.catalogue(),
+            excludes: config
+                .excludes()
+                .expect("the default excludes are valid globs"),
+            force_exclude: false,
+            per_file_ignores: Vec::new(),
+        }
+    }
+}
+
+pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String> {
+    let selected = options.selected;
+    let discovered = discover(paths, &options.excludes, options.force_exclude)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(WORKER_STACK)
         .build()
@@ -41,9 +71,18 @@ pub fn check(paths: &[PathBuf], selected: &dyn Fn(&Rule) -> bool) -> Result<Chec
         }
     }
     let findings = {
-        let analysis = Analysis::new(&files);
+        let analysis = Analysis::new(&files, options.catalogue);
         rules::run(&analysis, selected)
     };
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| {
+            let code = f.rule.code();
+            !options.per_file_ignores.iter().any(|(glob, codes)| {
+                codes.iter().any(|c| c == code) && config::matches(glob, &files[f.file].path)
+            })
+        })
+        .collect();
     let (mut findings, suppressed) = suppress(&files, findings, selected);
     findings.sort_by(|a, b| {
         (&files[a.file].path, a.span.start, a.rule.code(), &a.message).cmp(&(

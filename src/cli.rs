@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::check::check;
+use crate::check::{check, CheckResult, Options};
+use crate::config;
 use crate::report::{render, OutputFormat};
 use crate::rules::{self, Rule};
 
@@ -50,6 +51,16 @@ struct CheckArgs {
     /// Exit 0 even when there are findings.
     #[arg(long)]
     exit_zero: bool,
+    /// Use this configuration file instead of the nearest `racelint.toml`,
+    /// `.racelint.toml` or `pyproject.toml` with a `[tool.racelint]` table.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Apply `exclude` to files named on the command line too (for pre-commit).
+    #[arg(long)]
+    force_exclude: bool,
+    /// Print how many findings each rule produced instead of the findings.
+    #[arg(long)]
+    statistics: bool,
 }
 
 /// Exit statuses, as Ruff's: 0 clean, 1 findings, 2 usage or internal error.
@@ -105,8 +116,25 @@ fn run_check(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode, String> {
-    let select = selectors(&args.select)?;
-    let ignore = selectors(&args.ignore)?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    let loaded = config::load(args.config.as_deref(), &cwd)?;
+    let in_config = |e: String| match &loaded.path {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => e,
+    };
+    let config = &loaded.config;
+    let mut select = if args.select.is_empty() {
+        selectors(config.select.as_deref().unwrap_or_default()).map_err(in_config)?
+    } else {
+        selectors(&args.select)?
+    };
+    select.extend(selectors(&config.extend_select).map_err(in_config)?);
+    let mut ignore = selectors(&args.ignore)?;
+    ignore.extend(selectors(&config.ignore).map_err(in_config)?);
+    for codes in config.per_file_ignores.values() {
+        selectors(codes).map_err(in_config)?;
+    }
     let selected = |rule: &Rule| {
         let chosen = if rule.meta().opt_in {
             select.iter().any(|s| s.names_exactly(rule))
@@ -115,17 +143,58 @@ fn run_check(
         };
         chosen && !ignore.iter().any(|s| s.matches(rule))
     };
-    let result = check(&args.paths, &selected)?;
+    let options = Options {
+        selected: &selected,
+        catalogue: config.catalogue(),
+        excludes: config.excludes().map_err(in_config)?,
+        force_exclude: args.force_exclude,
+        per_file_ignores: config.per_file_ignores().map_err(in_config)?,
+    };
+    let result = check(&args.paths, options)?;
+    if args.statistics {
+        return statistics(&result, out)
+            .map_err(|e| format!("cannot write the report: {e}"))
+            .map(|_| exit_code(&result, args.exit_zero));
+    }
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
     render(args.output_format, &result, color, out, err)
         .map_err(|e| format!("cannot write the report: {e}"))?;
+    Ok(exit_code(&result, args.exit_zero))
+}
+
+fn exit_code(result: &CheckResult, exit_zero: bool) -> ExitCode {
     let failed = !result.findings.is_empty() || !result.errors.is_empty();
-    Ok(if failed && !args.exit_zero {
+    if failed && !exit_zero {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// One line per rule that found something: count, code, name; suppressed ones apart.
+fn statistics(result: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
+    for rule in rules::all() {
+        let found = result
+            .findings
+            .iter()
+            .filter(|f| std::ptr::eq(f.rule, rule))
+            .count();
+        let silenced = result
+            .suppressed
+            .iter()
+            .filter(|(f, _)| std::ptr::eq(f.rule, rule))
+            .count();
+        if found + silenced > 0 {
+            let meta = rule.meta();
+            write!(out, "{found:>5}  {:<6} {}", meta.code, meta.name)?;
+            if silenced > 0 {
+                write!(out, " ({silenced} suppressed)")?;
+            }
+            writeln!(out)?;
+        }
+    }
+    writeln!(out, "{:>5}  total", result.findings.len())
 }
 
 /// One `--select`/`--ignore` entry.

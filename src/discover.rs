@@ -2,12 +2,15 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use globset::GlobSet;
 use ignore::WalkBuilder;
+
+use crate::config;
 
 use crate::python;
 
 /// Folders no user wants linted: environments, build output, caches, VCS metadata.
-const SKIPPED_DIRS: &[&str] = &[
+pub const SKIPPED_DIRS: &[&str] = &[
     ".git",
     ".hg",
     ".venv",
@@ -39,15 +42,23 @@ pub struct Discovered {
 /// Expands `paths` into source files. Named files are taken as they are; folders are
 /// walked, honouring `.gitignore`, skipping hidden and well-known generated folders, and
 /// never following symbolic links (so no walk leaves the tree or loops).
+/// Files and folders matching `excludes` are left out of walks; named files too when
+/// `force_exclude` is set (pre-commit passes every staged file by name).
 /// A path that does not exist is a usage error.
-pub fn discover(paths: &[PathBuf]) -> Result<Discovered, String> {
+pub fn discover(
+    paths: &[PathBuf],
+    excludes: &GlobSet,
+    force_exclude: bool,
+) -> Result<Discovered, String> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
         let metadata = std::fs::metadata(path)
             .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
         if metadata.is_file() {
-            if python::is_python(path) {
+            if python::is_python(path)
+                && !(force_exclude && config::matches(excludes, &clean(path)))
+            {
                 files.push(clean(path));
             }
             continue;
@@ -60,12 +71,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, String> {
             .require_git(false)
             .parents(true)
             .follow_links(false)
-            .filter_entry(|entry| {
-                !(entry.file_type().is_some_and(|t| t.is_dir())
-                    && entry
-                        .file_name()
-                        .to_str()
-                        .is_some_and(|name| SKIPPED_DIRS.contains(&name)))
+            .filter_entry({
+                // The walker wants an owned filter.
+                let excludes = excludes.clone();
+                move |entry| !config::matches(&excludes, &clean(entry.path()))
             })
             .build();
         for entry in walker {

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod model;
 pub mod python;

@@ -374,3 +374,96 @@ fn suppressed_findings_are_listed_not_dropped() {
     ]));
     assert!(concise.contains("No findings. 2 suppressed."), "{concise}");
 }
+
+#[test]
+fn configuration_is_found_applied_and_its_mistakes_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(RACY),
+        root.join("racy.py"),
+    )
+    .unwrap();
+    // A pyproject.toml without the table does not count; the racelint.toml beside it does.
+    std::fs::write(root.join("pyproject.toml"), "[project]\nname = \"demo\"\n").unwrap();
+    std::fs::write(root.join("racelint.toml"), "select = [\"RL101\"]\n").unwrap();
+    assert_eq!(codes(&json_in(root, &["check"])), ["RL101"]);
+    std::fs::write(
+        root.join("racelint.toml"),
+        "select = [\"RL101\"]\n[per-file-ignores]\n\"racy.py\" = [\"RL101\"]\n",
+    )
+    .unwrap();
+    assert_eq!(codes(&json_in(root, &["check"])), Vec::<String>::new());
+    std::fs::write(
+        root.join("racelint.toml"),
+        "select = [\"RL101\"]\nextend-exclude = [\"racy.py\"]\n",
+    )
+    .unwrap();
+    assert_eq!(codes(&json_in(root, &["check"])), Vec::<String>::new());
+
+    for (text, expected) in [
+        (
+            "selct = [\"RL101\"]\n",
+            "racelint.toml:1: unknown field `selct`",
+        ),
+        (
+            "select = [\"RL101\"]\nignore = [\"RL777\"]\n",
+            "unknown rule selector `RL777`",
+        ),
+        ("select = \"RL101\"\n", "racelint.toml:1:"),
+        (
+            "[python]\nextra-offload = [\"x.y\"]\n",
+            "racelint.toml:2: unknown field `extra-offload`",
+        ),
+        ("select = [\n", "racelint.toml:"),
+    ] {
+        std::fs::write(root.join("racelint.toml"), text).unwrap();
+        let output = racelint_in(root, &["check"]);
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{text}: {}",
+            stderr(&output)
+        );
+    }
+    let missing = racelint_in(root, &["check", "--config", "nowhere.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("nowhere.toml"));
+}
+
+#[test]
+fn catalogue_extensions_from_configuration_create_entry_points() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("app.py"),
+        "from mylib import run_sync\n\nCACHE: dict[str, int] = {}\n\n\ndef fill() -> None:\n    CACHE[\"a\"] = 1\n\n\nasync def main() -> int:\n    await run_sync(fill)\n    return len(CACHE)\n",
+    )
+    .unwrap();
+    assert_eq!(
+        codes(&json_in(root, &["check", "--select", "RL101"])),
+        Vec::<String>::new()
+    );
+    std::fs::write(
+        root.join("racelint.toml"),
+        "[python]\nextra-offloads = [\"mylib.run_sync\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        codes(&json_in(root, &["check", "--select", "RL101"])),
+        ["RL101"]
+    );
+}
+
+#[test]
+fn statistics_count_findings_per_rule() {
+    let text = stdout(&racelint(&[
+        "check",
+        "fixtures/python/RL900",
+        "--statistics",
+        "--select",
+        "ALL",
+    ]));
+    assert!(text.contains("RL900  unused-suppression"), "{text}");
+    assert!(text.contains("(1 suppressed)"), "{text}");
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use racelint::check::check;
+use racelint::check::{check, Options};
 
 type Expectation = (String, u32, String);
 
@@ -64,7 +64,8 @@ fn every_fixture_meets_its_inline_expectations() {
         expected.len()
     );
 
-    let result = check(&[root.to_path_buf()], &|_| true).expect("fixtures are readable");
+    let result =
+        check(&[root.to_path_buf()], Options::new(&|_| true)).expect("fixtures are readable");
     assert!(result.errors.is_empty(), "file errors: {:?}", result.errors);
     let actual: BTreeSet<Expectation> = result
         .findings

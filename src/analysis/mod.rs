@@ -28,9 +28,8 @@ pub struct Analysis<'m> {
 }
 
 impl<'m> Analysis<'m> {
-    pub fn new(files: &'m [FileModel]) -> Self {
+    pub fn new(files: &'m [FileModel], catalogue: Catalogue) -> Self {
         let program = Program::new(files);
-        let catalogue = Catalogue::python();
         let contexts = Contexts::compute(&program, &catalogue);
         let locksets = Locksets::compute(&program, &catalogue, &contexts);
         let sharing = Sharing::compute(&program, &catalogue, &contexts);

@@ -1,9 +1,9 @@
 //! Reporters: the only code that writes findings out.
 
 mod concise;
+pub mod fingerprint;
 mod full;
 mod json;
-pub mod fingerprint;
 
 use std::io::{self, Write};
 

@@ -1,0 +1,271 @@
+//! Project configuration: `racelint.toml`, `.racelint.toml`, or `[tool.racelint]` in
+//! `pyproject.toml`, the nearest to the current directory winning (`--config` overrides).
+//! Every mistake is an error that names the file, the line and the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::analysis::catalogue::{Catalogue, Handoff};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    pub select: Option<Vec<String>>,
+    #[serde(default)]
+    pub extend_select: Vec<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Replaces the default excluded folders.
+    pub exclude: Option<Vec<String>>,
+    #[serde(default)]
+    pub extend_exclude: Vec<String>,
+    /// Glob → codes ignored in matching files.
+    #[serde(default)]
+    pub per_file_ignores: BTreeMap<String, Vec<String>>,
+    /// Accepted for compatibility with shared Ruff-style configuration; racelint parses
+    /// the newest syntax whatever the target.
+    pub python_version: Option<PythonVersion>,
+    #[serde(default)]
+    pub python: CatalogueExtension,
+    #[serde(default)]
+    pub rust: CatalogueExtension,
+}
+
+/// `"3.12"`-style versions, checked when read.
+#[derive(Debug)]
+pub struct PythonVersion(pub String);
+
+impl<'de> Deserialize<'de> for PythonVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let valid = text
+            .split_once('.')
+            .is_some_and(|(major, minor)| major == "3" && minor.parse::<u8>().is_ok());
+        if valid {
+            Ok(PythonVersion(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{text}` is not a Python 3 version like \"3.12\""
+            )))
+        }
+    }
+}
+
+/// Project APIs to add to the built-in catalogue (`rules/python-apis.toml`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CatalogueExtension {
+    /// Calls whose first argument runs on a worker thread (`mylib.run_sync`).
+    #[serde(default)]
+    pub extra_offloads: Vec<String>,
+    /// Calls whose first argument runs on the event loop.
+    #[serde(default)]
+    pub extra_loop_entry_points: Vec<String>,
+    /// Types that synchronise themselves.
+    #[serde(default)]
+    pub extra_thread_safe_types: Vec<String>,
+    /// Types that are thread locks.
+    #[serde(default)]
+    pub extra_locks: Vec<String>,
+}
+
+/// The subset of `pyproject.toml` racelint reads.
+#[derive(Deserialize)]
+struct Pyproject {
+    tool: Option<Tool>,
+}
+
+#[derive(Deserialize)]
+struct Tool {
+    racelint: Option<Config>,
+}
+
+/// A configuration and where it came from.
+pub struct Loaded {
+    pub config: Config,
+    pub path: Option<PathBuf>,
+}
+
+/// The configuration in force: the file named by `--config`, else the nearest
+/// `racelint.toml`, `.racelint.toml` or `pyproject.toml` with a `[tool.racelint]` table
+/// from `start` upwards, else the defaults.
+pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Loaded, String> {
+    if let Some(path) = explicit {
+        let config = read(path)?
+            .ok_or_else(|| format!("{}: has no [tool.racelint] table", path.display()))?;
+        return Ok(Loaded {
+            config,
+            path: Some(path.to_path_buf()),
+        });
+    }
+    for dir in start.ancestors() {
+        for name in ["racelint.toml", ".racelint.toml", "pyproject.toml"] {
+            let path = dir.join(name);
+            if path.is_file() {
+                if let Some(config) = read(&path)? {
+                    return Ok(Loaded {
+                        config,
+                        path: Some(path),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Loaded {
+        config: Config::default(),
+        path: None,
+    })
+}
+
+/// Reads one file; `None` for a `pyproject.toml` without a `[tool.racelint]` table.
+fn read(path: &Path) -> Result<Option<Config>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {}", path.display(), crate::discover::io_reason(&e)))?;
+    let located = |e: toml::de::Error| located_error(path, &text, &e);
+    if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+        let pyproject: Pyproject = toml::from_str(&text).map_err(located)?;
+        Ok(pyproject.tool.and_then(|t| t.racelint))
+    } else {
+        toml::from_str(&text).map(Some).map_err(located)
+    }
+}
+
+/// "racelint.toml:3: unknown field `selct`, expected one of …".
+fn located_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = error.message().trim();
+    match line {
+        Some(line) => format!("{}:{line}: {message}", path.display()),
+        None => format!("{}: {message}", path.display()),
+    }
+}
+
+impl Config {
+    /// The built-in Python catalogue with this project's additions.
+    pub fn catalogue(&self) -> Catalogue {
+        let mut catalogue = Catalogue::python();
+        let extension = &self.python;
+        let handoff = |calls: &[String]| Handoff {
+            calls: calls.to_vec(),
+            methods: Vec::new(),
+            arg: Some(0),
+            keyword: None,
+            concurrent: false,
+        };
+        if !extension.extra_offloads.is_empty() {
+            catalogue.worker.push(handoff(&extension.extra_offloads));
+        }
+        if !extension.extra_loop_entry_points.is_empty() {
+            catalogue
+                .loop_
+                .push(handoff(&extension.extra_loop_entry_points));
+        }
+        catalogue
+            .thread_safe
+            .types
+            .extend(extension.extra_thread_safe_types.iter().cloned());
+        catalogue
+            .thread_locks
+            .types
+            .extend(extension.extra_locks.iter().cloned());
+        catalogue
+    }
+
+    /// Folders and files left out of discovery.
+    pub fn excludes(&self) -> Result<GlobSet, String> {
+        let defaults: Vec<String> = crate::discover::SKIPPED_DIRS
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let patterns = self.exclude.as_ref().unwrap_or(&defaults);
+        globs(patterns.iter().chain(&self.extend_exclude))
+    }
+
+    /// Per-file ignores, compiled.
+    pub fn per_file_ignores(&self) -> Result<Vec<(GlobSet, Vec<String>)>, String> {
+        self.per_file_ignores
+            .iter()
+            .map(|(pattern, codes)| {
+                Ok((
+                    globs([pattern])?,
+                    codes.iter().map(|c| c.to_ascii_uppercase()).collect(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Patterns match a path or any of its components: `build` excludes every `build/`
+/// folder, `tests/**/*.py` a subtree.
+fn globs<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Result<GlobSet, String> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern).map_err(|e| format!("bad glob `{pattern}`: {e}"))?;
+        builder.add(glob);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Whether `path` or one of its components matches.
+pub fn matches(set: &GlobSet, path: &Path) -> bool {
+    set.is_match(path)
+        || path
+            .components()
+            .any(|c| set.is_match(Path::new(c.as_os_str())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("racelint.toml");
+        std::fs::write(&path, "select = [\"RL101\"]\n\nselct = [\"RL102\"]\n").unwrap();
+        let error = load(Some(&path), dir.path()).err().unwrap();
+        assert!(error.contains("racelint.toml:3:"), "{error}");
+        assert!(error.contains("unknown field `selct`"), "{error}");
+    }
+
+    #[test]
+    fn pyproject_without_the_table_does_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname = \"x\"\n",
+        )
+        .unwrap();
+        assert!(load(None, dir.path()).unwrap().path.is_none() || dir.path().parent().is_some());
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[tool.racelint]\npython-version = \"3.13\"\n[tool.racelint.python]\nextra-offloads = [\"mylib.run_sync\"]\n",
+        )
+        .unwrap();
+        let loaded = load(None, dir.path()).unwrap();
+        assert!(loaded.path.is_some_and(|p| p.ends_with("pyproject.toml")));
+        assert!(loaded
+            .config
+            .catalogue()
+            .worker
+            .iter()
+            .any(|h| h.calls == ["mylib.run_sync"]));
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("racelint.toml");
+        std::fs::write(&path, "python-version = \"2.7\"\n").unwrap();
+        let error = load(Some(&path), dir.path()).err().unwrap();
+        assert!(
+            error.contains("racelint.toml:1:") && error.contains("2.7"),
+            "{error}"
+        );
+    }
+}
