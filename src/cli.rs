@@ -213,10 +213,10 @@ impl Selector {
         }
     }
 
-    /// Names this rule by its full code or name, as opt-in rules require.
+    /// Names this rule by its full code or name (or is `ALL`), as opt-in rules require.
     fn names_exactly(&self, rule: &Rule) -> bool {
         match self {
-            Selector::All => false,
+            Selector::All => true,
             Selector::Prefix(prefix) => rule.code() == prefix,
             Selector::Name(name) => rule.meta().name == *name,
         }

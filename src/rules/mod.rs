@@ -60,7 +60,7 @@ pub struct RuleMeta {
     pub languages: Vec<String>,
     pub summary: String,
     /// Measured below 80% precision on real code: runs only when selected by its exact
-    /// code or name.
+    /// code, its name, or `ALL`.
     #[serde(default)]
     pub opt_in: bool,
 }

@@ -25,7 +25,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             }
             let (message, fix) = if model.is_async {
                 (
-                    "`asyncio.get_event_loop()` in a coroutine is deprecated: inside a coroutine the running loop is what you want".to_string(),
+                    "`asyncio.get_event_loop()` in a coroutine: its result depends on the loop policy, and outside a running loop it is deprecated; `get_running_loop()` says what is meant".to_string(),
                     Fix {
                         description: "Use `asyncio.get_running_loop()`.".to_string(),
                         code: "loop = asyncio.get_running_loop()".to_string(),
