@@ -20,6 +20,10 @@ pub struct CheckResult {
     /// Findings silenced by a suppression comment, with its reason: reported as such,
     /// never dropped silently.
     pub suppressed: Vec<(Finding, String)>,
+    /// Findings the baseline already knows (`--baseline`).
+    pub baselined: Vec<Finding>,
+    /// Baseline entries that no longer occur: fixed, so the baseline should be updated.
+    pub fixed: Vec<crate::baseline::Entry>,
     pub errors: Vec<FileError>,
 }
 
@@ -97,6 +101,8 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
         files,
         findings,
         suppressed,
+        baselined: Vec::new(),
+        fixed: Vec::new(),
         errors,
     })
 }

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::check::{check, CheckResult, Options};
-use crate::config;
 use crate::report::{render, OutputFormat};
 use crate::rules::{self, Rule};
+use crate::{baseline, config};
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +61,12 @@ struct CheckArgs {
     /// Print how many findings each rule produced instead of the findings.
     #[arg(long)]
     statistics: bool,
+    /// Record the current findings in FILE (for adopting racelint on legacy code).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Report only findings not recorded in FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
 }
 
 /// Exit statuses, as Ruff's: 0 clean, 1 findings, 2 usage or internal error.
@@ -150,7 +156,22 @@ fn run_check(
         force_exclude: args.force_exclude,
         per_file_ignores: config.per_file_ignores().map_err(in_config)?,
     };
-    let result = check(&args.paths, options)?;
+    let baseline = args.baseline.as_deref().map(baseline::load).transpose()?;
+    let mut result = check(&args.paths, options)?;
+    if let Some(path) = &args.write_baseline {
+        baseline::write(path, &result)?;
+        writeln!(
+            err,
+            "racelint: recorded {} findings in {}",
+            result.findings.len(),
+            path.display()
+        )
+        .map_err(|e| e.to_string())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(baseline) = &baseline {
+        result.fixed = baseline::apply(&mut result, baseline);
+    }
     if args.statistics {
         return statistics(&result, out)
             .map_err(|e| format!("cannot write the report: {e}"))

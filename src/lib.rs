@@ -5,6 +5,7 @@
 //! facts into findings; `report` renders them. Only `report` and the binary print.
 
 pub mod analysis;
+pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod config;

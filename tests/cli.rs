@@ -492,3 +492,82 @@ fn statistics_count_findings_per_rule() {
     assert!(text.contains("RL900  unused-suppression"), "{text}");
     assert!(text.contains("(1 suppressed)"), "{text}");
 }
+
+#[test]
+fn baseline_reports_only_new_findings_and_survives_edits_above() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(RACY)).unwrap();
+    std::fs::write(root.join("racy.py"), &original).unwrap();
+    let write = racelint_in(
+        root,
+        &["check", "--select", "ALL", "--write-baseline", "base.json"],
+    );
+    assert_eq!(write.status.code(), Some(0), "{}", stderr(&write));
+
+    // Lines added above the race: same fingerprint, still in the baseline.
+    std::fs::write(
+        root.join("racy.py"),
+        format!("# a new header\n\n\n{original}"),
+    )
+    .unwrap();
+    let checked = racelint_in(
+        root,
+        &[
+            "check",
+            "--select",
+            "ALL",
+            "--baseline",
+            "base.json",
+            "--output-format",
+            "json",
+        ],
+    );
+    assert_eq!(checked.status.code(), Some(0), "{}", stdout(&checked));
+    let document: Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(document["findings"], Value::Array(Vec::new()));
+    assert_eq!(document["baselined"][0]["code"], "RL101");
+
+    // A new race is reported; the fixed one is named as no longer present.
+    std::fs::write(
+        root.join("racy.py"),
+        "import asyncio\n\nNEW: dict[str, int] = {}\n\n\ndef fill() -> None:\n    NEW[\"a\"] = 1\n\n\nasync def main() -> int:\n    await asyncio.to_thread(fill)\n    return len(NEW)\n",
+    )
+    .unwrap();
+    let changed = racelint_in(
+        root,
+        &[
+            "check",
+            "--select",
+            "ALL",
+            "--baseline",
+            "base.json",
+            "--output-format",
+            "concise",
+        ],
+    );
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(
+        stdout(&changed).contains("`racy.NEW`"),
+        "{}",
+        stdout(&changed)
+    );
+    assert!(
+        stderr(&changed).contains("no longer present; update the baseline"),
+        "{}",
+        stderr(&changed)
+    );
+
+    let missing = racelint_in(root, &["check", "--baseline", "nothing.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("nothing.json"));
+    std::fs::write(root.join("bad.json"), "{\"version\": 1}").unwrap();
+    let bad = racelint_in(root, &["check", "--baseline", "bad.json"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("not a racelint baseline"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -16,6 +16,12 @@ struct Document<'a> {
     findings: Vec<JsonFinding<'a>>,
     /// Findings silenced by a suppression comment, with its reason.
     suppressed: Vec<JsonSuppressed<'a>>,
+    /// Findings the `--baseline` already knows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    baselined: Vec<JsonFinding<'a>>,
+    /// Baseline entries no longer found: fixed; update the baseline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixed: Vec<&'a crate::baseline::Entry>,
     errors: Vec<JsonError>,
 }
 
@@ -76,6 +82,12 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
                 reason,
             })
             .collect(),
+        baselined: result
+            .baselined
+            .iter()
+            .map(|f| finding(result, f))
+            .collect(),
+        fixed: result.fixed.iter().collect(),
         errors: result
             .errors
             .iter()

@@ -45,10 +45,13 @@ fn summary(result: &CheckResult) -> String {
             .count()
     };
     let total = result.findings.len();
-    let suppressed = match result.suppressed.len() {
+    let mut suppressed = match result.suppressed.len() {
         0 => String::new(),
         n => format!(" {n} suppressed."),
     };
+    if !result.baselined.is_empty() {
+        suppressed.push_str(&format!(" {} in the baseline.", result.baselined.len()));
+    }
     if total == 0 {
         return format!("No findings.{suppressed}");
     }
@@ -78,6 +81,13 @@ fn path_text(path: &std::path::Path) -> String {
 fn write_errors(result: &CheckResult, err: &mut dyn Write) -> io::Result<()> {
     for error in &result.errors {
         writeln!(err, "error: {}: {}", path_text(&error.path), error.message)?;
+    }
+    for fixed in &result.fixed {
+        writeln!(
+            err,
+            "note: {}: {} {} is no longer present; update the baseline",
+            fixed.path, fixed.code, fixed.message
+        )?;
     }
     Ok(())
 }
