@@ -9,7 +9,7 @@ use globset::GlobSet;
 use crate::analysis::catalogue::Catalogue;
 use crate::analysis::Analysis;
 use crate::config::{self, Config};
-use crate::discover::{discover, io_reason, FileError};
+use crate::discover::{clean, discover, io_reason, FileError};
 use crate::model::FileModel;
 use crate::python;
 use crate::rules::{self, Finding, Rule};
@@ -38,6 +38,9 @@ pub struct Options<'a> {
     pub excludes: GlobSet,
     pub force_exclude: bool,
     pub per_file_ignores: Vec<(GlobSet, Vec<String>)>,
+    /// Analyse this whole folder but report only on the named paths (pre-commit passes
+    /// the staged files; their races may involve files that did not change).
+    pub project_root: Option<PathBuf>,
 }
 
 impl<'a> Options<'a> {
@@ -52,13 +55,24 @@ impl<'a> Options<'a> {
                 .expect("the default excludes are valid globs"),
             force_exclude: false,
             per_file_ignores: Vec::new(),
+            project_root: None,
         }
     }
 }
 
 pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String> {
     let selected = options.selected;
-    let discovered = discover(paths, &options.excludes, options.force_exclude)?;
+    let focus: Option<Vec<PathBuf>> = options
+        .project_root
+        .as_ref()
+        .map(|_| paths.iter().map(|p| clean(p)).collect());
+    let walked: Vec<PathBuf> = match &options.project_root {
+        Some(root) => std::iter::once(root.clone())
+            .chain(paths.iter().cloned())
+            .collect(),
+        None => paths.to_vec(),
+    };
+    let discovered = discover(&walked, &options.excludes, options.force_exclude)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(WORKER_STACK)
         .build()
@@ -87,7 +101,17 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
             })
         })
         .collect();
-    let (mut findings, suppressed) = suppress(&files, findings, selected);
+    let (mut findings, mut suppressed) = suppress(&files, findings, selected);
+    if let Some(focus) = &focus {
+        let concerns = |f: &Finding| {
+            std::iter::once(f.file)
+                .chain(f.related.iter().map(|r| r.file))
+                .any(|file| focus.contains(&files[file].path))
+        };
+        findings.retain(concerns);
+        suppressed.retain(|(f, _)| concerns(f));
+        errors.retain(|e| focus.contains(&e.path));
+    }
     findings.sort_by(|a, b| {
         (&files[a.file].path, a.span.start, a.rule.code(), &a.message).cmp(&(
             &files[b.file].path,

@@ -155,6 +155,7 @@ fn run_check(
         excludes: config.excludes().map_err(in_config)?,
         force_exclude: args.force_exclude,
         per_file_ignores: config.per_file_ignores().map_err(in_config)?,
+        project_root: only_files(&args.paths).then(|| project_root(loaded.path.as_deref(), &cwd)),
     };
     let baseline = args.baseline.as_deref().map(baseline::load).transpose()?;
     let mut result = check(&args.paths, options)?;
@@ -182,6 +183,29 @@ fn run_check(
     render(args.output_format, &result, color, out, err)
         .map_err(|e| format!("cannot write the report: {e}"))?;
     Ok(exit_code(&result, args.exit_zero))
+}
+
+/// Files named one by one (as pre-commit does) rather than folders.
+fn only_files(paths: &[PathBuf]) -> bool {
+    !paths.is_empty() && paths.iter().all(|p| p.is_file())
+}
+
+/// The project named files belong to: where the configuration is, else the git
+/// top-level, else the current folder.
+fn project_root(config: Option<&std::path::Path>, cwd: &std::path::Path) -> PathBuf {
+    if let Some(dir) = config.and_then(|c| c.parent()) {
+        return dir.to_path_buf();
+    }
+    std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(cwd)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|top| PathBuf::from(top.trim()))
+        .filter(|top| top.is_dir())
+        .unwrap_or_else(|| cwd.to_path_buf())
 }
 
 fn exit_code(result: &CheckResult, exit_zero: bool) -> ExitCode {

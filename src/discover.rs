@@ -117,7 +117,7 @@ pub fn io_reason(err: &std::io::Error) -> String {
 }
 
 /// The path relative to the current directory when it lies below it, without `./`.
-fn clean(path: &Path) -> PathBuf {
+pub fn clean(path: &Path) -> PathBuf {
     let relative = std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))

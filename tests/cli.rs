@@ -571,3 +571,30 @@ fn baseline_reports_only_new_findings_and_survives_edits_above() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn named_files_are_analysed_within_their_project() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(root.join("racelint.toml"), "select = [\"ALL\"]\n").unwrap();
+    std::fs::write(root.join("state.py"), "CACHE: dict[str, int] = {}\n").unwrap();
+    std::fs::write(
+        root.join("worker.py"),
+        "import asyncio\n\nfrom state import CACHE\n\n\ndef fill() -> None:\n    CACHE[\"a\"] = 1\n\n\nasync def refresh() -> None:\n    await asyncio.to_thread(fill)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("api.py"),
+        "import state\n\n\nasync def size() -> int:\n    return len(state.CACHE)\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("unrelated.py"), "X = 1\n").unwrap();
+    // Only api.py is staged: the race it takes part in (anchored in worker.py) is reported.
+    let staged = json_in(root, &["check", "api.py"]);
+    assert_eq!(codes(&staged), ["RL101"]);
+    assert_eq!(staged["findings"][0]["path"], "worker.py");
+    assert_eq!(
+        codes(&json_in(root, &["check", "unrelated.py"])),
+        Vec::<String>::new()
+    );
+}
