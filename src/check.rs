@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use globset::GlobSet;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::analysis::catalogue::Catalogue;
 use crate::analysis::Analysis;
@@ -41,6 +42,8 @@ pub struct Options<'a> {
     /// Analyse this whole folder but report only on the named paths (pre-commit passes
     /// the staged files; their races may involve files that did not change).
     pub project_root: Option<PathBuf>,
+    /// Show a progress bar on stderr while files are parsed (long runs only).
+    pub progress: bool,
 }
 
 impl<'a> Options<'a> {
@@ -56,6 +59,7 @@ impl<'a> Options<'a> {
             force_exclude: false,
             per_file_ignores: Vec::new(),
             project_root: None,
+            progress: false,
         }
     }
 }
@@ -77,8 +81,19 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
         .stack_size(WORKER_STACK)
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    let loaded: Vec<Result<FileModel, FileError>> =
-        pool.install(|| discovered.files.par_iter().map(load).collect());
+    let bar = progress_bar(options.progress, discovered.files.len());
+    let loaded: Vec<Result<FileModel, FileError>> = pool.install(|| {
+        discovered
+            .files
+            .par_iter()
+            .map(|path| {
+                let model = load(path);
+                bar.inc(1);
+                model
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
 
     let mut files = Vec::new();
     let mut errors = discovered.errors;
@@ -183,6 +198,22 @@ fn suppress(
         }
     }
     (kept, suppressed)
+}
+
+/// Runs this short need no bar: it would only flicker.
+const PROGRESS_THRESHOLD: usize = 300;
+
+fn progress_bar(wanted: bool, files: usize) -> ProgressBar {
+    if !wanted || files < PROGRESS_THRESHOLD {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} parsing {pos}/{len} files {wide_bar} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn load(path: &PathBuf) -> Result<FileModel, FileError> {

@@ -61,6 +61,12 @@ struct CheckArgs {
     /// Print how many findings each rule produced instead of the findings.
     #[arg(long)]
     statistics: bool,
+    /// Show a progress bar on stderr (default: on a terminal, for human formats).
+    #[arg(long, overrides_with = "no_progress")]
+    progress: bool,
+    /// Never show the progress bar.
+    #[arg(long)]
+    no_progress: bool,
     /// Record the current findings in FILE (for adopting racelint on legacy code).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
@@ -75,7 +81,8 @@ const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
+    // Not locked for the whole run: the progress bar writes to stderr from other threads.
+    let mut err = std::io::stderr();
     let result = match cli.command {
         Command::Check(args) => run_check(args, &mut out, &mut err),
         Command::Rule { code } => match rules::find(&code) {
@@ -156,6 +163,12 @@ fn run_check(
         force_exclude: args.force_exclude,
         per_file_ignores: config.per_file_ignores().map_err(in_config)?,
         project_root: only_files(&args.paths).then(|| project_root(loaded.path.as_deref(), &cwd)),
+        // Never in machine formats, whose readers parse what is written.
+        progress: matches!(
+            args.output_format,
+            OutputFormat::Full | OutputFormat::Concise
+        ) && !args.no_progress
+            && (args.progress || std::io::stderr().is_terminal()),
     };
     let baseline = args.baseline.as_deref().map(baseline::load).transpose()?;
     let mut result = check(&args.paths, options)?;
