@@ -193,9 +193,17 @@ fn run_check(
     }
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    render(args.output_format, &result, color, out, err)
-        .map_err(|e| format!("cannot write the report: {e}"))?;
-    Ok(exit_code(&result, args.exit_zero))
+    let status = exit_status(&result, args.exit_zero);
+    render(
+        args.output_format,
+        &result,
+        color,
+        i32::from(status),
+        out,
+        err,
+    )
+    .map_err(|e| format!("cannot write the report: {e}"))?;
+    Ok(ExitCode::from(status))
 }
 
 /// Files named one by one (as pre-commit does) rather than folders.
@@ -222,11 +230,16 @@ fn project_root(config: Option<&std::path::Path>, cwd: &std::path::Path) -> Path
 }
 
 fn exit_code(result: &CheckResult, exit_zero: bool) -> ExitCode {
+    ExitCode::from(exit_status(result, exit_zero))
+}
+
+/// 0, or `EXIT_FINDINGS` when something was found or a file could not be read.
+fn exit_status(result: &CheckResult, exit_zero: bool) -> u8 {
     let failed = !result.findings.is_empty() || !result.errors.is_empty();
     if failed && !exit_zero {
-        ExitCode::from(EXIT_FINDINGS)
+        EXIT_FINDINGS
     } else {
-        ExitCode::SUCCESS
+        0
     }
 }
 

@@ -33,7 +33,7 @@ struct JsonSuppressed<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonFinding<'a> {
+pub(super) struct JsonFinding<'a> {
     code: &'a str,
     name: &'a str,
     severity: &'a str,
@@ -101,7 +101,7 @@ pub fn render(result: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-fn finding<'a>(result: &CheckResult, f: &'a Finding) -> JsonFinding<'a> {
+pub(super) fn finding<'a>(result: &CheckResult, f: &'a Finding) -> JsonFinding<'a> {
     let meta = f.rule.meta();
     JsonFinding {
         code: &meta.code,

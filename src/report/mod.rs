@@ -3,7 +3,10 @@
 mod concise;
 pub mod fingerprint;
 mod full;
+mod github;
 mod json;
+mod json_lines;
+mod sarif;
 
 use std::io::{self, Write};
 
@@ -17,13 +20,21 @@ pub enum OutputFormat {
     Concise,
     /// One JSON document (schema in README).
     Json,
+    /// One JSON object a finding, a line (the JSON document's finding objects).
+    JsonLines,
+    /// SARIF 2.1.0, for GitHub code scanning and IDEs.
+    Sarif,
+    /// GitHub Actions workflow commands: an annotation a finding.
+    Github,
 }
 
-/// Writes the findings of a run to `out` and file errors to `err`.
+/// Writes the findings of a run to `out` and file errors to `err`. `exit_code` is the
+/// status the run exits with (SARIF records it).
 pub fn render(
     format: OutputFormat,
     result: &CheckResult,
     color: bool,
+    exit_code: i32,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<()> {
@@ -31,6 +42,9 @@ pub fn render(
         OutputFormat::Full => full::render(result, color, out, err),
         OutputFormat::Concise => concise::render(result, out, err),
         OutputFormat::Json => json::render(result, out),
+        OutputFormat::JsonLines => json_lines::render(result, out, err),
+        OutputFormat::Sarif => sarif::render(result, exit_code, out),
+        OutputFormat::Github => github::render(result, out),
     }
 }
 
