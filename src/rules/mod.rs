@@ -243,6 +243,6 @@ mod tests {
             find("loop-thread-shared-state").map(Rule::code),
             Some("RL101")
         );
-        assert!(find("RL999").is_none());
+        assert!(find(&format!("RL{}", 999)).is_none());
     }
 }
