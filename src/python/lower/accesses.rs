@@ -1,0 +1,295 @@
+//! Recording accesses to (possibly) shared state: reads, iterations, writes, and what
+//! each write stores; the tests that make a write a check-then-act; suspension points.
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn record(&mut self, path: String, kind: AccessKind, span: Span, via_call: bool) {
+        let scope = self.scope();
+        let checked_by = if kind.is_write() {
+            scope
+                .checks
+                .iter()
+                .rev()
+                .find(|(paths, _)| paths.contains(&path))
+                .map(|(_, lines)| *lines)
+        } else {
+            None
+        };
+        let access = Access {
+            path,
+            kind,
+            span,
+            statement_lines: self.statement_lines,
+            locks: scope.held(),
+            async_locks: scope.held_async(),
+            via_call,
+            checked_by,
+            writes_constant: false,
+            writes_new: false,
+        };
+        let func = scope.func;
+        self.functions[func].accesses.push(access);
+    }
+
+    /// Records a write, noting whether it stores a literal constant.
+    pub(super) fn record_write(
+        &mut self,
+        path: String,
+        kind: AccessKind,
+        span: Span,
+        value: Option<&Expr>,
+    ) {
+        self.record(path, kind, span, false);
+        let constant = value.is_some_and(is_literal);
+        let new = value.is_some_and(|v| {
+            matches!(
+                v,
+                Expr::Call(_)
+                    | Expr::List(_)
+                    | Expr::Dict(_)
+                    | Expr::Set(_)
+                    | Expr::ListComp(_)
+                    | Expr::DictComp(_)
+                    | Expr::SetComp(_)
+            )
+        });
+        let func = self.scope().func;
+        if let Some(access) = self.functions[func].accesses.last_mut() {
+            access.writes_constant = constant;
+            access.writes_new = new;
+        }
+    }
+
+    /// Records a read of the location an expression denotes, then visits its parts.
+    pub(super) fn load(&mut self, expr: &Expr) {
+        // A bare local alias (`return sequence` after `sequence = self._sequence`) only
+        // passes a value along; reading through it (`job["status"]`) touches the state.
+        if let Some(chain) = self.state_chain(expr).filter(|c| !c.via_alias || c.inner) {
+            let span = self.span_of(expr);
+            self.record(chain.path, AccessKind::Read, span, false);
+        }
+        self.visit_chain_parts(expr);
+    }
+
+    /// Records a write of `kind` to the location an attribute or subscript target denotes.
+    pub(super) fn write_through(&mut self, target: &Expr, kind: AccessKind) {
+        if let Some(chain) = self.state_chain(target) {
+            let span = self.span_of(target);
+            self.record(chain.path, kind, span, false);
+        }
+        self.visit_chain_parts(target);
+    }
+
+    /// Visits the sub-expressions of a chain that are not the chain itself.
+    pub(super) fn visit_chain_parts(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Name(_) => {}
+            Expr::Attribute(a) => self.visit_chain_parts(&a.value),
+            Expr::Subscript(s) => {
+                self.visit_chain_parts(&s.value);
+                self.visit_expr(&s.slice);
+            }
+            other => self.visit_expr(other),
+        }
+    }
+
+    pub(super) fn store(&mut self, target: &Expr, value: Option<&Expr>) {
+        match target {
+            Expr::Name(n) => self.store_name(n.id.as_str(), target, value, false),
+            Expr::Attribute(_) | Expr::Subscript(_) => {
+                if let Some(chain) = self.state_chain(target) {
+                    let reads_itself = value.is_some_and(|v| self.mentions(v, &chain.path));
+                    let kind = if reads_itself {
+                        AccessKind::ReadModifyWrite
+                    } else if chain.inner || chain.via_alias {
+                        AccessKind::Mutation
+                    } else {
+                        AccessKind::Rebind
+                    };
+                    self.register_self_attribute(target, value);
+                    let span = self.span_of(target);
+                    self.record_write(chain.path, kind, span, value);
+                }
+                self.visit_chain_parts(target);
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.store(e, None)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.store(e, None)),
+            Expr::Starred(s) => self.store(&s.value, None),
+            other => self.visit_expr(other),
+        }
+    }
+
+    /// A store to a bare name: a local (tracking its type or state alias), or a
+    /// module variable (a rebinding, or read-modify-write for `+=`).
+    pub(super) fn store_name(
+        &mut self,
+        name: &str,
+        target: &Expr,
+        value: Option<&Expr>,
+        augmented: bool,
+    ) {
+        let is_local = {
+            let scope = self.scope();
+            !scope.is_module && !scope.globals.contains(name)
+        };
+        if is_local {
+            let ty = value.and_then(|v| self.constructor_of(v));
+            let alias = value
+                .filter(|_| !augmented)
+                .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
+                .and_then(|v| self.state_chain(v))
+                .map(|c| c.path);
+            let scope = self.scope_mut();
+            scope.types.remove(name);
+            scope.aliases.remove(name);
+            scope.fresh.remove(name);
+            if let Some(ty) = ty {
+                scope.types.insert(name.to_string(), ty);
+                scope.fresh.insert(name.to_string());
+            } else if let Some(alias) = alias {
+                scope.aliases.insert(name.to_string(), alias);
+            }
+            return;
+        }
+        let path = self.qualify(name);
+        let reads_itself = value.is_some_and(|v| self.mentions(v, &path));
+        let kind = if augmented || reads_itself {
+            AccessKind::ReadModifyWrite
+        } else {
+            AccessKind::Rebind
+        };
+        if self.scope().is_module {
+            let ty = value.and_then(|v| self.constructor_of(v));
+            self.set_variable(name, ty, self.span_of(target));
+        }
+        let span = self.span_of(target);
+        self.record_write(path, kind, span, value);
+    }
+
+    pub(super) fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
+        let invariant = self.invariant_at(span.start.line, None);
+        if let Some(existing) = self.symbols.iter_mut().find(|s| s.name == name) {
+            if let SymbolKind::Variable { ty: old } = &mut existing.kind {
+                if ty.is_some() {
+                    *old = ty;
+                }
+                if existing.invariant.is_none() {
+                    existing.invariant = invariant;
+                }
+                return;
+            }
+        }
+        self.symbols.push(Symbol {
+            name: name.to_string(),
+            kind: SymbolKind::Variable { ty },
+            span,
+            invariant,
+        });
+    }
+
+    /// `self.<attr> = value` inside a method declares an attribute of the class.
+    pub(super) fn register_self_attribute(&mut self, target: &Expr, value: Option<&Expr>) {
+        let Expr::Attribute(a) = target else { return };
+        let Expr::Name(receiver) = &*a.value else {
+            return;
+        };
+        let scope = self.scope();
+        let Some(class) = scope.class else { return };
+        if scope.self_name.as_deref() != Some(receiver.id.as_str()) {
+            return;
+        }
+        let ty = value.and_then(|v| self.constructor_of(v));
+        let span = self.span_of(target);
+        let invariant = self.invariant_at(span.start.line, Some(class));
+        let def = AttributeDef {
+            ty,
+            span,
+            class_level: false,
+            invariant,
+        };
+        add_attribute(&mut self.classes[class], a.attr.as_str(), def);
+    }
+
+    /// Whether `expr` reads the location `path` directly. A local alias does not count:
+    /// `saved = sys.excepthook … sys.excepthook = saved` restores, it does not update.
+    pub(super) fn mentions(&self, expr: &Expr, path: &str) -> bool {
+        any_over_expr(expr, |e| {
+            matches!(e, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_))
+                && self
+                    .state_chain(e)
+                    .is_some_and(|c| !c.via_alias && c.path == path)
+        })
+    }
+
+    /// Visits an iterated expression (`for … in x`, a comprehension's source): `x`,
+    /// `x.items()`, or `enumerate(x)` iterate `x` step by step.
+    pub(super) fn iterate(&mut self, expr: &Expr) {
+        match expr {
+            // `x[:]` copies in one step: a read, then the copy is iterated.
+            Expr::Subscript(s) if matches!(&*s.slice, Expr::Slice(_)) => self.visit_expr(expr),
+            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => match self.state_chain(expr)
+            {
+                Some(chain) => {
+                    let span = self.span_of(expr);
+                    self.record(chain.path, AccessKind::Iterate, span, false);
+                    self.visit_chain_parts(expr);
+                }
+                None => self.visit_expr(expr),
+            },
+            Expr::Call(call) if call.arguments.args.is_empty() => match &*call.func {
+                Expr::Attribute(view) if ITERATED_VIEWS.contains(&view.attr.as_str()) => {
+                    match self.state_chain(&view.value) {
+                        Some(chain) => {
+                            let span = self.span_of(&*call.func);
+                            self.record(chain.path, AccessKind::Iterate, span, true);
+                            self.visit_chain_parts(&view.value);
+                        }
+                        None => self.visit_expr(expr),
+                    }
+                }
+                _ => self.visit_expr(expr),
+            },
+            Expr::Call(call) if matches!(&*call.func, Expr::Name(n) if LAZY_ITERATORS.contains(&n.id.as_str())) =>
+            {
+                for arg in &call.arguments.args {
+                    self.iterate(arg);
+                }
+                for keyword in &call.arguments.keywords {
+                    self.visit_expr(&keyword.value);
+                }
+            }
+            _ => self.visit_expr(expr),
+        }
+    }
+
+    /// The locations a test reads (`hasattr(self, "_x")` reads `self._x`).
+    pub(super) fn test_paths(&self, test: &Expr) -> Vec<String> {
+        let mut paths = Vec::new();
+        any_over_expr(test, |e| {
+            match e {
+                Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {
+                    if let Some(chain) = self.state_chain(e) {
+                        paths.push(chain.path);
+                    }
+                }
+                Expr::Call(call) if matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "hasattr") => {
+                    if let [object, Expr::StringLiteral(name), ..] = &*call.arguments.args {
+                        if let Some(chain) = self.chain(object).filter(|c| !c.inner) {
+                            paths.push(format!("{}.{}", chain.path, name.value.to_str()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            false
+        });
+        paths
+    }
+
+    pub(super) fn record_await(&mut self, span: Span) {
+        let locks = self.scope().held();
+        let func = self.scope().func;
+        self.functions[func].awaits.push(Await { span, locks });
+    }
+}

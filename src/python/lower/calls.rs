@@ -1,0 +1,200 @@
+//! Call sites: what they call, which arguments may be callables or coroutines, the
+//! receivers they read or mutate, and `acquire()`/`release()` lock calls.
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn call(&mut self, call: &ExprCall) {
+        let callee = self.callee_of(&call.func);
+        if let Expr::Attribute(a) = &*call.func {
+            if let Some(chain) = self.state_chain(&a.value) {
+                let method = a.attr.as_str();
+                let kind = if MUTATING_METHODS.contains(&method) {
+                    AccessKind::Mutation
+                } else {
+                    AccessKind::Read
+                };
+                let span = self.span_of(&*call.func);
+                self.record(chain.path, kind, span, true);
+            }
+            self.visit_chain_parts(&a.value);
+        } else if !matches!(&*call.func, Expr::Name(_)) {
+            self.visit_expr(&call.func);
+        }
+        let iterates_first = matches!(&callee,
+            Some(Callee::Path(p)) if ITERATING_CALLS.contains(&p.as_str()));
+        let args: Vec<Arg> = call
+            .arguments
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                if i == 0 && iterates_first {
+                    self.lower_iterated_arg(a)
+                } else {
+                    self.lower_arg(a)
+                }
+            })
+            .collect();
+        let keywords: Vec<(String, Arg)> = call
+            .arguments
+            .keywords
+            .iter()
+            .filter_map(|k| {
+                let arg = self.lower_arg(&k.value);
+                k.arg.as_ref().map(|name| (name.as_str().to_string(), arg))
+            })
+            .collect();
+        if let Some(callee) = callee {
+            let site = CallSite {
+                callee,
+                span: self.span_of(call),
+                // Only calls that pass a callable can hand off to another context and
+                // be named in a message; the rest skip the allocation.
+                text: if args_and_keywords_pass_callable(&args, &keywords) {
+                    self.call_text(call)
+                } else {
+                    String::new()
+                },
+                args,
+                keywords,
+                locks: self.scope().held(),
+                in_loop: self.scope().loop_depth > 0,
+                awaited: self.awaited == Some(call.range().start().to_usize()),
+                statement_lines: self.statement_lines,
+                lock_block: self
+                    .scope()
+                    .locks
+                    .iter()
+                    .rev()
+                    .find(|l| !l.is_async)
+                    .and_then(|l| l.block),
+            };
+            let func = self.scope().func;
+            self.functions[func].calls.push(site);
+        }
+    }
+
+    /// The call as the user wrote it, shortened for messages.
+    pub(super) fn call_text(&self, call: &ExprCall) -> String {
+        let full = self.text_of(call);
+        if full.len() <= 60 && !full.contains('\n') {
+            return full.to_string();
+        }
+        let func = self.text_of(&*call.func);
+        let first = call
+            .arguments
+            .args
+            .first()
+            .map(|a| self.text_of(a))
+            .filter(|t| t.len() <= 30 && !t.contains('\n'));
+        match first {
+            Some(first) => format!("{func}({first}, …)"),
+            None => format!("{func}(…)"),
+        }
+    }
+
+    /// An argument, as a possible callable; the argument is visited for accesses too.
+    pub(super) fn lower_arg(&mut self, expr: &Expr) -> Arg {
+        match expr {
+            Expr::Lambda(l) => {
+                let line = self.span_of(expr).start.line;
+                let parent = self.functions[self.scope().func].path.clone();
+                let index = self.push_function(Function {
+                    path: format!("{parent}.<lambda@{line}>"),
+                    display: format!("lambda (line {line})"),
+                    name: "<lambda>".to_string(),
+                    class: None,
+                    is_async: false,
+                    span: self.span_of(expr),
+                    decorators: Vec::new(),
+                    calls: Vec::new(),
+                    accesses: Vec::new(),
+                    awaits: Vec::new(),
+                    is_initializer: false,
+                });
+                let mut scope = Scope::new(index, false);
+                if let Some(params) = &l.parameters {
+                    scope.locals.extend(parameter_names(params));
+                }
+                self.scopes.push(scope);
+                self.visit_expr(&l.body);
+                self.scopes.pop();
+                Arg::Inline(index)
+            }
+            Expr::Name(_) | Expr::Attribute(_) => {
+                self.load(expr);
+                self.callee_of(expr).map_or(Arg::Other, Arg::Callable)
+            }
+            Expr::Call(call)
+                if matches!(self.callee_of(&call.func),
+                    Some(Callee::Path(p)) if p == "functools.partial") =>
+            {
+                let mut args = call.arguments.args.iter();
+                let inner = args.next().map_or(Arg::Other, |f| self.lower_arg(f));
+                for rest in args {
+                    self.visit_expr(rest);
+                }
+                for keyword in &call.arguments.keywords {
+                    self.visit_expr(&keyword.value);
+                }
+                inner
+            }
+            Expr::Call(call) => {
+                self.visit_expr(expr);
+                self.callee_of(&call.func)
+                    .map_or(Arg::Other, Arg::Coroutine)
+            }
+            Expr::Starred(starred) => {
+                self.visit_expr(expr);
+                let element = match &*starred.value {
+                    Expr::ListComp(c) => Some(&*c.elt),
+                    Expr::Generator(g) => Some(&*g.elt),
+                    Expr::List(l) => l.elts.first(),
+                    Expr::Tuple(t) => t.elts.first(),
+                    _ => None,
+                };
+                match element {
+                    Some(Expr::Call(call)) => self
+                        .callee_of(&call.func)
+                        .map_or(Arg::Other, Arg::Coroutine),
+                    _ => Arg::Other,
+                }
+            }
+            other => {
+                self.visit_expr(other);
+                Arg::Other
+            }
+        }
+    }
+
+    /// The first argument of `list(x)`, `json.dumps(x)`, …: an iteration of `x`.
+    pub(super) fn lower_iterated_arg(&mut self, expr: &Expr) -> Arg {
+        match self.state_chain(expr) {
+            Some(chain)
+                if matches!(
+                    expr,
+                    Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)
+                ) =>
+            {
+                let span = self.span_of(expr);
+                self.record(chain.path, AccessKind::Iterate, span, false);
+                self.visit_chain_parts(expr);
+                Arg::Other
+            }
+            _ => self.lower_arg(expr),
+        }
+    }
+
+    /// `lock.acquire()` / `lock.release()` as a statement: the canonical lock path.
+    pub(super) fn lock_call(&self, expr: &Expr, method: &str) -> Option<String> {
+        let Expr::Call(call) = expr else { return None };
+        let Expr::Attribute(a) = &*call.func else {
+            return None;
+        };
+        if a.attr.as_str() != method {
+            return None;
+        }
+        self.chain(&a.value).filter(|c| !c.inner).map(|c| c.path)
+    }
+}

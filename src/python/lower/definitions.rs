@@ -1,0 +1,207 @@
+//! Functions, lambdas' parents, decorators and classes.
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn function_def(&mut self, def: &StmtFunctionDef, class: Option<usize>) -> usize {
+        let name = def.name.as_str();
+        let decorators: Vec<CallSite> = def
+            .decorator_list
+            .iter()
+            .filter_map(|d| self.decorator(&d.expression))
+            .collect();
+        let is_static = decorators
+            .iter()
+            .any(|d| d.callee == Callee::Path("staticmethod".to_string()));
+        let (path, display, class_path) = match class {
+            Some(c) => {
+                let class = &self.classes[c];
+                (
+                    format!("{}.{name}", class.path),
+                    format!("{}.{name}", class.name),
+                    Some(class.path.clone()),
+                )
+            }
+            None if self.scope().is_module => (self.qualify(name), name.to_string(), None),
+            None => {
+                let parent = &self.functions[self.scope().func];
+                (
+                    format!("{}.{name}", parent.path),
+                    format!("{}.{name}", parent.display),
+                    None,
+                )
+            }
+        };
+        let index = self.push_function(Function {
+            path: path.clone(),
+            display,
+            name: name.to_string(),
+            class: class_path,
+            is_async: def.is_async,
+            span: self.span_of(&def.name),
+            decorators,
+            calls: Vec::new(),
+            accesses: Vec::new(),
+            awaits: Vec::new(),
+            is_initializer: class.is_some() && INITIALIZERS.contains(&name),
+        });
+        if !self.scope().is_module && class.is_none() {
+            self.scope_mut().imports.insert(name.to_string(), path);
+        }
+
+        let bindings = scope::bindings(&def.body);
+        let mut scope = Scope::new(index, false);
+        scope.class = class;
+        scope.locals = bindings.locals;
+        scope.globals = bindings.globals;
+        for param in def.parameters.iter() {
+            let param_name = param.name().as_str().to_string();
+            if let Some(ty) = param.annotation().and_then(|a| self.annotation_type(a)) {
+                scope.types.insert(param_name.clone(), ty);
+            }
+            scope.locals.insert(param_name);
+        }
+        if class.is_some() && !is_static {
+            scope.self_name = def
+                .parameters
+                .posonlyargs
+                .iter()
+                .chain(&def.parameters.args)
+                .next()
+                .map(|p| p.name().as_str().to_string());
+        }
+        self.scopes.push(scope);
+        for stmt in &def.body {
+            self.visit_stmt(stmt);
+        }
+        self.scopes.pop();
+        index
+    }
+
+    pub(super) fn decorator(&mut self, expr: &Expr) -> Option<CallSite> {
+        let (func, call) = match expr {
+            Expr::Call(call) => (&*call.func, Some(call)),
+            other => (other, None),
+        };
+        let callee = self.callee_of(func)?;
+        let (args, keywords) = match call {
+            Some(call) => (
+                call.arguments
+                    .args
+                    .iter()
+                    .map(|a| self.lower_arg(a))
+                    .collect(),
+                call.arguments
+                    .keywords
+                    .iter()
+                    .filter_map(|k| {
+                        let arg = self.lower_arg(&k.value);
+                        k.arg.as_ref().map(|n| (n.as_str().to_string(), arg))
+                    })
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        Some(CallSite {
+            callee,
+            span: self.span_of(expr),
+            text: format!("@{}", self.text_of(expr)),
+            args,
+            keywords,
+            locks: Vec::new(),
+            in_loop: false,
+            awaited: false,
+            statement_lines: self.statement_lines,
+            lock_block: None,
+        })
+    }
+
+    pub(super) fn class_def(&mut self, def: &StmtClassDef) {
+        let name = def.name.as_str();
+        let path = if self.scope().is_module {
+            self.qualify(name)
+        } else {
+            format!("{}.{name}", self.functions[self.scope().func].path)
+        };
+        let bases = def
+            .arguments
+            .iter()
+            .flat_map(|a| a.args.iter())
+            .filter_map(|b| match self.callee_of(b)? {
+                Callee::Path(p) => Some(p),
+                Callee::Method(_) => None,
+            })
+            .collect();
+        self.classes.push(Class {
+            path: path.clone(),
+            name: name.to_string(),
+            span: self.span_of(&def.name),
+            bases,
+            methods: Vec::new(),
+            attributes: Vec::new(),
+            invariant: None,
+        });
+        let class = self.classes.len() - 1;
+        if !self.scope().is_module {
+            self.scope_mut().imports.insert(name.to_string(), path);
+        }
+        for stmt in &def.body {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    let index = self.function_def(f, Some(class));
+                    self.classes[class]
+                        .methods
+                        .push((f.name.as_str().to_string(), index));
+                }
+                Stmt::Assign(a) => {
+                    self.visit_expr(&a.value);
+                    for target in &a.targets {
+                        if let Expr::Name(n) = target {
+                            let ty = self.constructor_of(&a.value);
+                            let span = self.span_of(target);
+                            let invariant = self.invariant_at(span.start.line, Some(class));
+                            let def = AttributeDef {
+                                ty,
+                                span,
+                                class_level: true,
+                                invariant,
+                            };
+                            add_attribute(&mut self.classes[class], n.id.as_str(), def);
+                        }
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let Some(value) = &a.value {
+                        self.visit_expr(value);
+                    }
+                    if let Expr::Name(n) = &*a.target {
+                        let ty = a
+                            .value
+                            .as_deref()
+                            .and_then(|v| self.constructor_of(v))
+                            .or_else(|| self.annotation_type(&a.annotation));
+                        let span = self.span_of(&*a.target);
+                        let invariant = self.invariant_at(span.start.line, Some(class));
+                        let def = AttributeDef {
+                            ty,
+                            span,
+                            class_level: true,
+                            invariant,
+                        };
+                        add_attribute(&mut self.classes[class], n.id.as_str(), def);
+                    }
+                }
+                other => self.visit_stmt(other),
+            }
+        }
+        self.classes[class].invariant = self.class_invariant(def, class);
+        if self.scope().is_module {
+            self.symbols.push(Symbol {
+                name: name.to_string(),
+                kind: SymbolKind::Class(class),
+                span: self.span_of(&def.name),
+                invariant: None,
+            });
+        }
+    }
+}

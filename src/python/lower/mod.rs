@@ -1,0 +1,411 @@
+//! Lowers one Python module's AST to the language-neutral model.
+//!
+//! Names are canonicalised as far as the file itself allows: through its imports
+//! (relative ones included), `self`/`cls`, local constructor calls and annotations.
+//! Everything that needs another file is left as a dotted path for the analysis.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::helpers::any_over_expr;
+use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
+use ruff_python_ast::{
+    Comprehension, ExceptHandler, Expr, ExprCall, ExprContext, Parameters, Stmt, StmtClassDef,
+    StmtFunctionDef,
+};
+use ruff_text_size::Ranged;
+
+use super::scope;
+
+use crate::model::{
+    Access, AccessKind, Arg, Attribute, Await, CallSite, Callee, Class, FileModel, Function,
+    Invariant, Span, Symbol, SymbolKind,
+};
+use crate::source::LineIndex;
+
+mod accesses;
+mod calls;
+mod definitions;
+mod invariants;
+mod names;
+mod statements;
+
+/// Methods of builtin containers (and common mutable types) that change the receiver.
+const MUTATING_METHODS: &[&str] = &[
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "clear",
+    "update",
+    "setdefault",
+    "popitem",
+    "add",
+    "discard",
+    "sort",
+    "reverse",
+    "appendleft",
+    "extendleft",
+    "popleft",
+    "rotate",
+    "difference_update",
+    "intersection_update",
+    "symmetric_difference_update",
+    "__setitem__",
+    "__delitem__",
+];
+
+/// Views that a `for` loop or comprehension iterates lazily over their receiver.
+const ITERATED_VIEWS: &[&str] = &["items", "keys", "values"];
+
+/// Lazy wrappers: iterating them iterates their arguments.
+const LAZY_ITERATORS: &[&str] = &["enumerate", "zip", "reversed", "iter", "filter", "map"];
+
+/// Functions that walk their first argument in Python code, between other bytecodes,
+/// so another thread can resize it meanwhile. (`list(d)`, `dict(d)`, `sorted(d)`,
+/// `json.dumps(d)` copy in one C call: those are the snapshot the fix recommends.)
+const ITERATING_CALLS: &[&str] = &["json.dump", "copy.deepcopy"];
+
+/// Deeper expressions than this are not descended into: no real code needs it, and
+/// generated test files with thousands of nested operators must not exhaust the stack.
+const MAX_DEPTH: usize = 200;
+
+/// Constructors whose instance methods treat their first parameter as the instance.
+const INITIALIZERS: &[&str] = &["__init__", "__new__", "__post_init__", "__init_subclass__"];
+
+pub struct Lowerer<'s> {
+    module: String,
+    package: String,
+    src: &'s str,
+    lines: &'s LineIndex,
+    /// Module-level name → canonical path.
+    module_names: HashMap<String, String>,
+    pub functions: Vec<Function>,
+    pub classes: Vec<Class>,
+    pub symbols: Vec<Symbol>,
+    scopes: Vec<Scope>,
+    depth: usize,
+    /// Lines of the statement being lowered (see `Access::statement_lines`).
+    statement_lines: (u32, u32),
+    /// `racelint:` directives by line (see `Directive`).
+    directives: &'s HashMap<u32, Directive>,
+    /// Start offset of the expression an enclosing `await` awaits directly.
+    awaited: Option<usize>,
+}
+
+/// A `# racelint: <invariant>` comment, before it is tied to a definition.
+pub struct Directive {
+    pub text: String,
+    /// The comment is alone on its line (so it may annotate the line below).
+    pub own_line: bool,
+    pub indent: usize,
+}
+
+/// How a name inside a function resolves.
+enum Resolution {
+    /// A canonical path: module global, import, class (through `self`), typed local.
+    Path(String),
+    /// A local variable holding (part of) the state at this path.
+    Alias(String),
+    /// A local or parameter whose type we know (`cache: Cache`, `pool = Pool()`): its
+    /// attributes are the type's attributes, but the object itself is no shared state.
+    Typed(String),
+    /// A plain local variable: nothing we can follow.
+    Local,
+    /// Not bound anywhere we can see: a builtin, or an undefined name.
+    Unknown,
+}
+
+/// An expression that denotes a (possibly shared) location.
+struct Chain {
+    path: String,
+    /// The expression reaches inside the location (subscript, attribute of an alias).
+    inner: bool,
+    via_alias: bool,
+    /// The chain is a typed local itself, with no attribute reached through it.
+    bare_instance: bool,
+    /// The chain starts at an object the function constructed itself.
+    private: bool,
+}
+
+struct Scope {
+    func: usize,
+    is_module: bool,
+    class: Option<usize>,
+    self_name: Option<String>,
+    locals: HashSet<String>,
+    globals: HashSet<String>,
+    /// Function-local imports and nested definitions.
+    imports: HashMap<String, String>,
+    /// Locals whose type we know (constructor call, annotation, `with X() as y`).
+    types: HashMap<String, String>,
+    /// Locals bound to shared state (`job = jobs[job_id]`).
+    aliases: HashMap<String, String>,
+    /// Locals bound to an object this function constructed (`scratch = Session()`):
+    /// nobody else holds it, so nothing reached through it is shared.
+    fresh: HashSet<String>,
+    /// Lock expressions held, each with the lines of the `with` that took it, and
+    /// whether it was taken with `async with` (then it cannot be a thread lock).
+    locks: Vec<HeldLock>,
+    /// How many loops or comprehensions enclose the current point.
+    loop_depth: usize,
+    /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
+    checks: Vec<(Vec<String>, (u32, u32))>,
+}
+
+impl<'s> Lowerer<'s> {
+    pub fn new(
+        module: &str,
+        is_package: bool,
+        src: &'s str,
+        lines: &'s LineIndex,
+        directives: &'s HashMap<u32, Directive>,
+    ) -> Self {
+        let package = if is_package {
+            module.to_string()
+        } else {
+            module
+                .rsplit_once('.')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default()
+        };
+        Lowerer {
+            module: module.to_string(),
+            package,
+            src,
+            lines,
+            module_names: HashMap::new(),
+            functions: Vec::new(),
+            classes: Vec::new(),
+            symbols: Vec::new(),
+            scopes: Vec::new(),
+            depth: 0,
+            statement_lines: (0, 0),
+            directives,
+            awaited: None,
+        }
+    }
+
+    pub fn lower_module(&mut self, body: &[Stmt]) {
+        self.collect_module_names(body);
+        for name in scope::declared_globals(body) {
+            let path = self.qualify(&name);
+            self.module_names.entry(name).or_insert(path);
+        }
+        let declared = scope::declared_globals(body);
+        let module_fn = self.push_function(Function {
+            path: format!("{}.<module>", self.module),
+            display: format!("module {}", self.module),
+            name: "<module>".to_string(),
+            class: None,
+            is_async: false,
+            span: Span::default(),
+            decorators: Vec::new(),
+            calls: Vec::new(),
+            accesses: Vec::new(),
+            awaits: Vec::new(),
+            is_initializer: true,
+        });
+        self.scopes.push(Scope::new(module_fn, true));
+        for stmt in body {
+            self.visit_stmt(stmt);
+        }
+        self.scopes.pop();
+        // Names only ever assigned through `global` inside functions are module variables too.
+        for name in declared {
+            if !self.symbols.iter().any(|s| s.name == name) {
+                self.set_variable(&name, None, Span::default());
+            }
+        }
+    }
+
+    pub fn into_model(self, model: &mut FileModel) {
+        model.functions = self.functions;
+        model.classes = self.classes;
+        model.symbols = self.symbols;
+    }
+
+    fn qualify(&self, name: &str) -> String {
+        if self.module.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{}", self.module, name)
+        }
+    }
+
+    fn span_of(&self, node: &impl Ranged) -> Span {
+        let range = node.range();
+        self.lines
+            .span(self.src, range.start().to_usize(), range.end().to_usize())
+    }
+
+    fn text_of(&self, node: &impl Ranged) -> &'s str {
+        let range = node.range();
+        self.src
+            .get(range.start().to_usize()..range.end().to_usize())
+            .unwrap_or("")
+    }
+
+    fn push_function(&mut self, function: Function) -> usize {
+        self.functions.push(function);
+        self.functions.len() - 1
+    }
+
+    fn scope(&self) -> &Scope {
+        self.scopes
+            .last()
+            .expect("lowering always runs inside a scope")
+    }
+
+    fn scope_mut(&mut self) -> &mut Scope {
+        self.scopes
+            .last_mut()
+            .expect("lowering always runs inside a scope")
+    }
+}
+
+/// A lock expression held at some point of a function body.
+struct HeldLock {
+    path: String,
+    block: Option<(u32, u32)>,
+    is_async: bool,
+}
+
+impl Scope {
+    /// Locks taken with `with`/`acquire()`.
+    fn held(&self) -> Vec<String> {
+        self.held_where(false)
+    }
+
+    /// Locks taken with `async with`.
+    fn held_async(&self) -> Vec<String> {
+        self.held_where(true)
+    }
+
+    fn held_where(&self, is_async: bool) -> Vec<String> {
+        self.locks
+            .iter()
+            .filter(|l| l.is_async == is_async)
+            .map(|l| l.path.clone())
+            .collect()
+    }
+
+    fn new(func: usize, is_module: bool) -> Self {
+        Scope {
+            func,
+            is_module,
+            class: None,
+            self_name: None,
+            locals: HashSet::new(),
+            globals: HashSet::new(),
+            imports: HashMap::new(),
+            types: HashMap::new(),
+            aliases: HashMap::new(),
+            fresh: HashSet::new(),
+            locks: Vec::new(),
+            loop_depth: 0,
+            checks: Vec::new(),
+        }
+    }
+}
+
+/// What is known about one attribute assignment.
+struct AttributeDef {
+    ty: Option<String>,
+    span: Span,
+    class_level: bool,
+    invariant: Option<Invariant>,
+}
+
+fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
+    match class.attributes.iter_mut().find(|a| a.name == name) {
+        Some(existing) => {
+            if existing.ty.is_none() {
+                existing.ty = def.ty;
+            }
+            if existing.invariant.is_none() {
+                existing.invariant = def.invariant;
+            }
+            existing.class_level |= def.class_level;
+        }
+        None => class.attributes.push(Attribute {
+            name: name.to_string(),
+            ty: def.ty,
+            span: def.span,
+            class_level: def.class_level,
+            invariant: def.invariant,
+        }),
+    }
+}
+
+fn is_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_) => true,
+        Expr::UnaryOp(op) => matches!(&*op.operand, Expr::NumberLiteral(_)),
+        _ => false,
+    }
+}
+
+fn args_and_keywords_pass_callable(args: &[Arg], keywords: &[(String, Arg)]) -> bool {
+    args.iter()
+        .chain(keywords.iter().map(|(_, a)| a))
+        .any(|a| !matches!(a, Arg::Other))
+}
+
+fn parameter_names(params: &Parameters) -> impl Iterator<Item = String> + '_ {
+    params.iter().map(|p| p.name().as_str().to_string())
+}
+
+impl<'a> Visitor<'a> for Lowerer<'_> {
+    fn visit_comprehension(&mut self, comprehension: &'a Comprehension) {
+        self.iterate(&comprehension.iter);
+        self.store(&comprehension.target, None);
+        for condition in &comprehension.ifs {
+            self.visit_expr(condition);
+        }
+    }
+
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        let span = self.span_of(stmt);
+        let outer = std::mem::replace(&mut self.statement_lines, (span.start.line, span.end.line));
+        self.lower_stmt(stmt);
+        self.statement_lines = outer;
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.depth >= MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        match expr {
+            Expr::Name(n) if n.ctx == ExprContext::Load => self.load(expr),
+            Expr::Attribute(a) if a.ctx == ExprContext::Load => self.load(expr),
+            Expr::Subscript(s) if s.ctx == ExprContext::Load => self.load(expr),
+            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {}
+            Expr::Call(call) => self.call(call),
+            Expr::Lambda(_) => {
+                self.lower_arg(expr);
+            }
+            Expr::Await(awaited) => {
+                let span = self.span_of(expr);
+                self.record_await(span);
+                let outer = self
+                    .awaited
+                    .replace(awaited.value.range().start().to_usize());
+                walk_expr(self, expr);
+                self.awaited = outer;
+            }
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                self.scope_mut().loop_depth += 1;
+                walk_expr(self, expr);
+                self.scope_mut().loop_depth -= 1;
+            }
+            _ => walk_expr(self, expr),
+        }
+        self.depth -= 1;
+    }
+}

@@ -1,0 +1,235 @@
+//! How names in one module resolve: module-level bindings, imports (relative ones
+//! included), `self`, typed and aliased locals, and the chains that denote locations.
+
+use super::*;
+
+impl Lowerer<'_> {
+    /// Top-level bindings, including those inside `if`/`try`/`with` blocks.
+    pub(super) fn collect_module_names(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            match stmt {
+                Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                    for (name, path) in self.import_bindings(stmt) {
+                        self.module_names.insert(name, path);
+                    }
+                }
+                Stmt::FunctionDef(StmtFunctionDef { name, .. })
+                | Stmt::ClassDef(StmtClassDef { name, .. }) => {
+                    let path = self.qualify(name.as_str());
+                    self.module_names.insert(name.as_str().to_string(), path);
+                }
+                Stmt::Assign(_) | Stmt::AnnAssign(_) | Stmt::AugAssign(_) | Stmt::For(_) => {
+                    for name in scope::bindings(std::slice::from_ref(stmt)).locals {
+                        let path = self.qualify(&name);
+                        self.module_names.insert(name, path);
+                    }
+                }
+                Stmt::If(s) => {
+                    self.collect_module_names(&s.body);
+                    for clause in &s.elif_else_clauses {
+                        self.collect_module_names(&clause.body);
+                    }
+                }
+                Stmt::Try(s) => {
+                    self.collect_module_names(&s.body);
+                    for ExceptHandler::ExceptHandler(h) in &s.handlers {
+                        self.collect_module_names(&h.body);
+                    }
+                    self.collect_module_names(&s.orelse);
+                    self.collect_module_names(&s.finalbody);
+                }
+                Stmt::With(s) => self.collect_module_names(&s.body),
+                _ => {}
+            }
+        }
+    }
+
+    /// `(bound name, canonical path)` for an import statement.
+    pub(super) fn import_bindings(&self, stmt: &Stmt) -> Vec<(String, String)> {
+        match stmt {
+            Stmt::Import(i) => i
+                .names
+                .iter()
+                .map(|alias| match &alias.asname {
+                    Some(asname) => (asname.as_str().to_string(), alias.name.as_str().to_string()),
+                    None => {
+                        let first = alias.name.as_str().split('.').next().unwrap_or_default();
+                        (first.to_string(), first.to_string())
+                    }
+                })
+                .collect(),
+            Stmt::ImportFrom(i) => {
+                let base = self.import_base(i.level, i.module.as_ref().map(|m| m.as_str()));
+                i.names
+                    .iter()
+                    .filter(|alias| alias.name.as_str() != "*")
+                    .map(|alias| {
+                        let bound = alias.asname.as_ref().unwrap_or(&alias.name).as_str();
+                        let path = if base.is_empty() {
+                            alias.name.as_str().to_string()
+                        } else {
+                            format!("{base}.{}", alias.name.as_str())
+                        };
+                        (bound.to_string(), path)
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The absolute module a `from ... import` refers to.
+    pub(super) fn import_base(&self, level: u32, module: Option<&str>) -> String {
+        let mut base = if level == 0 {
+            String::new()
+        } else {
+            let mut package = self.package.clone();
+            for _ in 1..level {
+                package = package
+                    .rsplit_once('.')
+                    .map(|(p, _)| p.to_string())
+                    .unwrap_or_default();
+            }
+            package
+        };
+        if let Some(module) = module {
+            if !base.is_empty() {
+                base.push('.');
+            }
+            base.push_str(module);
+        }
+        base
+    }
+
+    pub(super) fn resolve_name(&self, name: &str) -> Resolution {
+        for scope in self.scopes.iter().rev() {
+            if scope.is_module {
+                break;
+            }
+            if scope.self_name.as_deref() == Some(name) {
+                if let Some(class) = scope.class {
+                    return Resolution::Path(self.classes[class].path.clone());
+                }
+            }
+            if let Some(path) = scope.aliases.get(name) {
+                return Resolution::Alias(path.clone());
+            }
+            if let Some(ty) = scope.types.get(name) {
+                return Resolution::Typed(ty.clone());
+            }
+            if let Some(path) = scope.imports.get(name) {
+                return Resolution::Path(path.clone());
+            }
+            if scope.globals.contains(name) {
+                break;
+            }
+            if scope.locals.contains(name) {
+                return Resolution::Local;
+            }
+        }
+        match self.module_names.get(name) {
+            Some(path) => Resolution::Path(path.clone()),
+            None => Resolution::Unknown,
+        }
+    }
+
+    pub(super) fn chain(&self, expr: &Expr) -> Option<Chain> {
+        match expr {
+            Expr::Name(n) => {
+                let (path, via_alias, bare_instance) = match self.resolve_name(n.id.as_str()) {
+                    Resolution::Path(path) => (path, false, false),
+                    Resolution::Alias(path) => (path, true, false),
+                    Resolution::Typed(path) => (path, false, true),
+                    Resolution::Local | Resolution::Unknown => return None,
+                };
+                let private = bare_instance && self.scope().fresh.contains(n.id.as_str());
+                Some(Chain {
+                    path,
+                    inner: false,
+                    via_alias,
+                    bare_instance,
+                    private,
+                })
+            }
+            Expr::Attribute(a) => {
+                let mut chain = self.chain(&a.value)?;
+                if chain.inner || chain.via_alias {
+                    chain.inner = true;
+                } else {
+                    chain.path.push('.');
+                    chain.path.push_str(a.attr.as_str());
+                    chain.bare_instance = false;
+                }
+                Some(chain)
+            }
+            Expr::Subscript(s) => {
+                let mut chain = self.chain(&s.value)?;
+                chain.inner = true;
+                Some(chain)
+            }
+            _ => None,
+        }
+    }
+
+    /// A chain that can denote shared state: not a typed local by itself.
+    pub(super) fn state_chain(&self, expr: &Expr) -> Option<Chain> {
+        self.chain(expr).filter(|c| !c.bare_instance && !c.private)
+    }
+
+    /// What a call's function expression refers to, if anything we can name.
+    pub(super) fn callee_of(&self, func: &Expr) -> Option<Callee> {
+        match func {
+            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
+                Resolution::Path(path) | Resolution::Typed(path) => Some(Callee::Path(path)),
+                Resolution::Unknown => Some(Callee::Path(n.id.as_str().to_string())),
+                Resolution::Alias(_) | Resolution::Local => None,
+            },
+            Expr::Attribute(a) => match self.chain(&a.value) {
+                Some(chain) if !chain.inner && !chain.via_alias => {
+                    Some(Callee::Path(format!("{}.{}", chain.path, a.attr.as_str())))
+                }
+                _ => Some(Callee::Method(a.attr.as_str().to_string())),
+            },
+            _ => None,
+        }
+    }
+
+    /// A type annotation's canonical class path (`Optional[X]`, `X | None` → `X`).
+    pub(super) fn annotation_type(&self, annotation: &Expr) -> Option<String> {
+        match annotation {
+            Expr::Name(_) | Expr::Attribute(_) => match self.callee_of(annotation)? {
+                Callee::Path(path) => Some(path),
+                Callee::Method(_) => None,
+            },
+            Expr::Subscript(s) => {
+                let outer = self.annotation_type(&s.value)?;
+                if outer.ends_with("Optional") || outer.ends_with("Annotated") {
+                    match &*s.slice {
+                        Expr::Tuple(t) => t.elts.first().and_then(|e| self.annotation_type(e)),
+                        other => self.annotation_type(other),
+                    }
+                } else {
+                    Some(outer)
+                }
+            }
+            Expr::BinOp(b) => match (&*b.left, &*b.right) {
+                (other, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), other) => {
+                    self.annotation_type(other)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The constructor a value expression calls, e.g. `threading.Lock` for `threading.Lock()`.
+    pub(super) fn constructor_of(&self, value: &Expr) -> Option<String> {
+        match value {
+            Expr::Call(call) => match self.callee_of(&call.func)? {
+                Callee::Path(path) => Some(path),
+                Callee::Method(_) => None,
+            },
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Statements: assignments and their targets, loops, `with` (locks), `if` (checks),
+//! imports, and module-level `try` fallbacks.
+
+use super::*;
+
+impl Lowerer<'_> {
+    /// Lowers one statement (the visitor's `visit_stmt` tracks its lines first).
+    pub(super) fn lower_stmt(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::FunctionDef(def) => {
+                let index = self.function_def(def, None);
+                if self.scope().is_module {
+                    self.symbols.push(Symbol {
+                        name: def.name.as_str().to_string(),
+                        kind: SymbolKind::Function(index),
+                        span: self.span_of(&def.name),
+                        invariant: None,
+                    });
+                }
+            }
+            Stmt::ClassDef(def) => self.class_def(def),
+            Stmt::Assign(a) => {
+                self.visit_expr(&a.value);
+                for target in &a.targets {
+                    self.store(target, Some(&a.value));
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(value) = &a.value {
+                    self.visit_expr(value);
+                    self.store(&a.target, Some(value));
+                } else if let Expr::Name(n) = &*a.target {
+                    // A bare declaration: only the annotation's type is learnt.
+                    if let Some(ty) = self.annotation_type(&a.annotation) {
+                        if self.scope().is_module {
+                            let span = self.span_of(&*a.target);
+                            self.set_variable(n.id.as_str(), Some(ty), span);
+                        } else {
+                            self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
+                        }
+                    }
+                }
+                if let (Expr::Name(n), Some(_)) = (&*a.target, &a.value) {
+                    if !self.scope().is_module && !self.scope().types.contains_key(n.id.as_str()) {
+                        if let Some(ty) = self.annotation_type(&a.annotation) {
+                            self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
+                        }
+                    }
+                }
+            }
+            Stmt::AugAssign(a) => {
+                self.visit_expr(&a.value);
+                match &*a.target {
+                    Expr::Name(n) => self.store_name(n.id.as_str(), &a.target, None, true),
+                    target => self.write_through(target, AccessKind::ReadModifyWrite),
+                }
+            }
+            Stmt::Delete(d) => {
+                for target in &d.targets {
+                    match target {
+                        Expr::Name(n) => {
+                            let is_global = self.scope().is_module
+                                || self.scope().globals.contains(n.id.as_str());
+                            if is_global {
+                                let span = self.span_of(target);
+                                self.record(
+                                    self.qualify(n.id.as_str()),
+                                    AccessKind::Rebind,
+                                    span,
+                                    false,
+                                );
+                            }
+                        }
+                        _ => self.write_through(target, AccessKind::Mutation),
+                    }
+                }
+            }
+            Stmt::For(f) => {
+                if f.is_async {
+                    let span = self.span_of(&*f.iter);
+                    self.record_await(span);
+                }
+                self.iterate(&f.iter);
+                self.store(&f.target, None);
+                self.scope_mut().loop_depth += 1;
+                for s in &f.body {
+                    self.visit_stmt(s);
+                }
+                self.scope_mut().loop_depth -= 1;
+                for s in &f.orelse {
+                    self.visit_stmt(s);
+                }
+            }
+            Stmt::While(w) => {
+                self.visit_expr(&w.test);
+                let checked = (self.test_paths(&w.test), self.statement_lines);
+                self.scope_mut().checks.push(checked);
+                self.scope_mut().loop_depth += 1;
+                for s in &w.body {
+                    self.visit_stmt(s);
+                }
+                self.scope_mut().loop_depth -= 1;
+                self.scope_mut().checks.pop();
+                for s in &w.orelse {
+                    self.visit_stmt(s);
+                }
+            }
+            Stmt::With(w) => {
+                let mut pushed = 0;
+                for item in &w.items {
+                    self.visit_expr(&item.context_expr);
+                    if w.is_async {
+                        let span = self.span_of(&item.context_expr);
+                        self.record_await(span);
+                    }
+                    if matches!(item.context_expr, Expr::Name(_) | Expr::Attribute(_)) {
+                        if let Some(chain) = self.chain(&item.context_expr).filter(|c| !c.inner) {
+                            let block = self.statement_lines;
+                            self.scope_mut().locks.push(HeldLock {
+                                path: chain.path,
+                                block: Some(block),
+                                is_async: w.is_async,
+                            });
+                            pushed += 1;
+                        }
+                    }
+                    if let Some(vars) = &item.optional_vars {
+                        match (&**vars, self.constructor_of(&item.context_expr)) {
+                            (Expr::Name(n), Some(ty)) if !self.scope().is_module => {
+                                self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
+                            }
+                            (target, _) => self.store(target, None),
+                        }
+                    }
+                }
+                for s in &w.body {
+                    self.visit_stmt(s);
+                }
+                let locks = &mut self.scope_mut().locks;
+                locks.truncate(locks.len().saturating_sub(pushed));
+            }
+            Stmt::If(i) => {
+                self.visit_expr(&i.test);
+                // Every branch acts on what the test saw: writes there are checked.
+                let mut tested = self.test_paths(&i.test);
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        tested.extend(self.test_paths(test));
+                    }
+                }
+                let lines = self.statement_lines;
+                self.scope_mut().checks.push((tested, lines));
+                let lock = self.lock_call(&i.test, "acquire");
+                if let Some(lock) = &lock {
+                    self.scope_mut().locks.push(HeldLock {
+                        path: lock.clone(),
+                        block: None,
+                        is_async: false,
+                    });
+                }
+                for s in &i.body {
+                    self.visit_stmt(s);
+                }
+                if lock.is_some() {
+                    self.scope_mut().locks.pop();
+                }
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                    for s in &clause.body {
+                        self.visit_stmt(s);
+                    }
+                }
+                self.scope_mut().checks.pop();
+            }
+            Stmt::Expr(e) => {
+                self.visit_expr(&e.value);
+                if let Some(lock) = self.lock_call(&e.value, "acquire") {
+                    self.scope_mut().locks.push(HeldLock {
+                        path: lock,
+                        block: None,
+                        is_async: false,
+                    });
+                } else if let Some(lock) = self.lock_call(&e.value, "release") {
+                    let locks = &mut self.scope_mut().locks;
+                    if let Some(at) = locks.iter().rposition(|l| l.path == lock) {
+                        locks.remove(at);
+                    }
+                }
+            }
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                if !self.scope().is_module {
+                    for (name, path) in self.import_bindings(stmt) {
+                        self.scope_mut().imports.insert(name, path);
+                    }
+                } else {
+                    for (name, path) in self.import_bindings(stmt) {
+                        let span = self.span_of(stmt);
+                        self.symbols.push(Symbol {
+                            name,
+                            kind: SymbolKind::Alias(path),
+                            span,
+                            invariant: None,
+                        });
+                    }
+                }
+            }
+            Stmt::Try(t) if self.scope().is_module => {
+                for s in &t.body {
+                    self.visit_stmt(s);
+                }
+                let bound_in_try: HashSet<String> =
+                    self.symbols.iter().map(|s| s.name.clone()).collect();
+                let before_handlers = self.symbols.len();
+                for ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    for s in &h.body {
+                        self.visit_stmt(s);
+                    }
+                }
+                // `try: from _c import f / except ImportError: def f(): …` — when the
+                // import works (the usual case) the fallback never binds the name.
+                let mut index = before_handlers;
+                while index < self.symbols.len() {
+                    if bound_in_try.contains(&self.symbols[index].name) {
+                        self.symbols.remove(index);
+                    } else {
+                        index += 1;
+                    }
+                }
+                for s in t.orelse.iter().chain(&t.finalbody) {
+                    self.visit_stmt(s);
+                }
+            }
+            Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) => {}
+            _ => walk_stmt(self, stmt),
+        }
+    }
+}
