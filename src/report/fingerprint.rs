@@ -20,7 +20,7 @@ pub fn fingerprint(result: &CheckResult, finding: &Finding) -> String {
         finding.state.clone().unwrap_or_default(),
         anchor_text.to_string(),
     ];
-    parts.extend(finding.call_paths.iter().map(|p| without_line_numbers(p)));
+    parts.extend(finding.call_paths().iter().map(|p| without_line_numbers(p)));
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in parts.join("\u{1f}").bytes() {
         hash ^= u64::from(byte);

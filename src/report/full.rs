@@ -73,7 +73,7 @@ impl FindingDiagnostic {
                 ));
             }
         }
-        help.extend(finding.call_paths.iter().cloned());
+        help.extend(finding.call_paths());
         if let Some(fix) = &finding.fix {
             help.push(format!("fix: {}", fix.description));
             help.push(String::new());

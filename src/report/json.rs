@@ -46,7 +46,7 @@ pub(super) struct JsonFinding<'a> {
     state: Option<&'a str>,
     contexts: Vec<&'static str>,
     related: Vec<JsonRelated<'a>>,
-    call_paths: &'a [String],
+    call_paths: Vec<String>,
     fix: Option<JsonFix<'a>>,
 }
 
@@ -125,7 +125,7 @@ pub(super) fn finding<'a>(result: &CheckResult, f: &'a Finding) -> JsonFinding<'
                 message: &r.message,
             })
             .collect(),
-        call_paths: &f.call_paths,
+        call_paths: f.call_paths(),
         fix: f.fix.as_ref().map(|fix| JsonFix {
             description: &fix.description,
             code: &fix.code,

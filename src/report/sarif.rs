@@ -18,7 +18,7 @@
 //!   every result has a `baselineState` (`unchanged` when the baseline knows it, else
 //!   `new`), and entries no longer found are `note` notifications.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
@@ -571,34 +571,11 @@ fn region(file: &FileModel, span: &Span) -> Region {
 struct Writer<'a> {
     result: &'a CheckResult,
     root: &'a Root,
-    /// Files by their path as call paths spell it.
-    files_by_path: HashMap<String, usize>,
-    /// `(file, function index)` by display name.
-    functions_by_name: HashMap<&'a str, Vec<(usize, usize)>>,
 }
 
 impl<'a> Writer<'a> {
     fn new(result: &'a CheckResult, root: &'a Root) -> Writer<'a> {
-        let mut functions_by_name: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-        for (file, model) in result.files.iter().enumerate() {
-            for (index, function) in model.functions.iter().enumerate() {
-                functions_by_name
-                    .entry(function.display.as_str())
-                    .or_default()
-                    .push((file, index));
-            }
-        }
-        Writer {
-            result,
-            root,
-            files_by_path: result
-                .files
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (super::path_text(&f.path), i))
-                .collect(),
-            functions_by_name,
-        }
+        Writer { result, root }
     }
 
     fn location(&self, file: usize, span: &Span, message: Option<&str>) -> Location {
@@ -677,7 +654,7 @@ impl<'a> Writer<'a> {
             properties: ResultProperties {
                 state: finding.state.clone(),
                 contexts: finding.contexts.iter().map(|c| c.id()).collect(),
-                call_paths: finding.call_paths.clone(),
+                call_paths: finding.call_paths(),
                 fix: finding.fix.as_ref().map(|fix| FixProperty {
                     description: fix.description.clone(),
                     code: fix.code.clone(),
@@ -706,9 +683,10 @@ impl<'a> Writer<'a> {
             text.push('.');
         }
         let mut markdown = text.clone();
-        if !finding.call_paths.is_empty() {
+        let call_paths = finding.call_paths();
+        if !call_paths.is_empty() {
             markdown.push_str("\n\n");
-            for path in &finding.call_paths {
+            for path in &call_paths {
                 markdown.push_str(&format!("- {}\n", escape(path)));
             }
         }
@@ -732,20 +710,43 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// One code flow: a thread flow per call path (each side of the race), from the
-    /// entry site through the functions on the way to the access. The flow that ends at
-    /// the anchored access comes first (viewers show the first one).
+    /// One code flow: a thread flow per side of the finding, from the entry site
+    /// through the functions on the way to the access. The flow that ends at the
+    /// anchored access comes first (viewers show the first one).
     fn code_flows(&self, finding: &Finding) -> Vec<CodeFlow> {
-        let mut seen = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         let mut flows: Vec<(bool, ThreadFlow)> = Vec::new();
-        for text in &finding.call_paths {
-            if seen.contains(text) {
+        for flow in &finding.flows {
+            let text = flow.text();
+            if seen.contains(&text) {
                 continue;
             }
-            seen.push(text.clone());
-            if let Some(flow) = self.thread_flow(finding, text) {
-                flows.push(flow);
+            let mut locations: Vec<ThreadFlowLocation> = Vec::new();
+            for (depth, step) in flow.steps.iter().chain(flow.end.iter()).enumerate() {
+                let location = self.location(step.file, &step.span, Some(&step.label));
+                let repeated = locations.last().is_some_and(|l| {
+                    l.location.physical_location.region == location.physical_location.region
+                        && l.location.physical_location.artifact_location.uri
+                            == location.physical_location.artifact_location.uri
+                });
+                if !repeated {
+                    locations.push(ThreadFlowLocation {
+                        location,
+                        nesting_level: depth,
+                    });
+                }
             }
+            let at_anchor = flow.end.as_ref().is_some_and(|end| {
+                end.file == finding.file && end.span.offset == finding.span.offset
+            });
+            flows.push((
+                at_anchor,
+                ThreadFlow {
+                    message: Message::plain(escape(&text)),
+                    locations,
+                },
+            ));
+            seen.push(text);
         }
         flows.sort_by_key(|(at_anchor, _)| !at_anchor);
         if flows.is_empty() {
@@ -755,290 +756,6 @@ impl<'a> Writer<'a> {
             message: Message::plain(escape(finding.message.trim_end())),
             thread_flows: flows.into_iter().map(|(_, flow)| flow).collect(),
         }]
-    }
-
-    /// `(ends at the anchor, flow)` for one call path in words.
-    fn thread_flow(&self, finding: &Finding, text: &str) -> Option<(bool, ThreadFlow)> {
-        let path = CallPath::parse(text)?;
-        let files = &self.result.files;
-        let last = path.steps.last()?;
-        let last_name = last.text.strip_prefix("async def ").unwrap_or(&last.text);
-        // The access the path leads to, made in its last function: the anchor, or a
-        // related access.
-        let access: Option<(usize, Span, Option<&str>, usize)> =
-            match self.function_at(finding.file, &finding.span) {
-                Some((index, display)) if display == last_name => Some((
-                    finding.file,
-                    finding.span,
-                    Some(finding.label.as_str()).filter(|l| !l.is_empty()),
-                    index,
-                )),
-                _ => finding.related.iter().find_map(|r| {
-                    let (index, display) = self.function_at(r.file, &r.span)?;
-                    (display == last_name && !is_entry_message(&r.message)).then_some((
-                        r.file,
-                        r.span,
-                        Some(r.message.as_str()),
-                        index,
-                    ))
-                }),
-            };
-        let mut locations: Vec<ThreadFlowLocation> = Vec::new();
-        let mut push = |location: Location, depth: usize| {
-            let repeated = locations.last().is_some_and(|l| {
-                l.location.physical_location.region == location.physical_location.region
-                    && l.location.physical_location.artifact_location.uri
-                        == location.physical_location.artifact_location.uri
-            });
-            if !repeated {
-                locations.push(ThreadFlowLocation {
-                    location,
-                    nesting_level: depth,
-                });
-            }
-        };
-        // Files already placed on this path: functions are looked up nearest them.
-        let mut near: Vec<usize> = Vec::new();
-        if let Some((file, ..)) = access {
-            near.push(file);
-        }
-        let mut depth = 0;
-        // The function that makes the handoff, placed once the handoff is.
-        let mut caller: Option<&str> = None;
-        for (index, step) in path.steps.iter().enumerate() {
-            let Some((site_path, line)) = &step.site else {
-                let name = step.text.strip_prefix("async def ").unwrap_or(&step.text);
-                if path
-                    .steps
-                    .get(index + 1)
-                    .is_some_and(|next| next.site.is_some())
-                {
-                    caller = Some(name);
-                    continue;
-                }
-                let quoted = format!("`{}`", step.text);
-                let entry = finding.related.iter().find(|r| {
-                    index == 0 && is_entry_message(&r.message) && r.message.contains(&quoted)
-                });
-                let place = match (entry, &access) {
-                    (Some(r), _) => Some((r.file, r.span, r.message.clone())),
-                    (None, Some((file, _, _, function))) if index + 1 == path.steps.len() => {
-                        let function = &files[*file].functions[*function];
-                        Some((*file, function.span, String::new()))
-                    }
-                    _ => self
-                        .function(name, &near)
-                        .map(|(file, function)| (file, function.span, String::new())),
-                };
-                if let Some((file, span, message)) = place {
-                    let message = if !message.is_empty() {
-                        message
-                    } else if index == 0 {
-                        format!("runs on {}: `{}`", path.whence, step.text)
-                    } else {
-                        format!("enters `{name}`")
-                    };
-                    push(self.location(file, &span, Some(&message)), depth);
-                    near.push(file);
-                }
-                depth += 1;
-                continue;
-            };
-            match self.site(finding, &step.text, site_path, *line) {
-                Some((file, span, message)) => {
-                    let calling = caller.take().and_then(|name| {
-                        files[file].functions.iter().find(|f| {
-                            f.display == name
-                                && f.calls
-                                    .iter()
-                                    .chain(&f.decorators)
-                                    .any(|c| c.span.offset == span.offset)
-                        })
-                    });
-                    if let Some(function) = calling {
-                        let message = format!("`{}` hands the work over", function.display);
-                        push(self.location(file, &function.span, Some(&message)), depth);
-                    }
-                    push(self.location(file, &span, Some(&message)), depth);
-                    near.push(file);
-                }
-                None => {
-                    if let Some(&file) = self.files_by_path.get(site_path) {
-                        let message = format!("{} starts here: `{}`", path.whence, step.text);
-                        push(
-                            Location {
-                                id: None,
-                                physical_location: PhysicalLocation {
-                                    artifact_location: self.root.artifact(&files[file].path),
-                                    region: Some(Region {
-                                        start_line: *line as usize,
-                                        start_column: None,
-                                        end_line: None,
-                                        end_column: None,
-                                    }),
-                                },
-                                message: Some(Message::plain(escape(&message))),
-                            },
-                            depth,
-                        );
-                        near.push(file);
-                    }
-                }
-            }
-            depth += 1;
-        }
-        if let Some((file, span, message, _)) = access {
-            push(self.location(file, &span, message), depth);
-        }
-        if locations.is_empty() {
-            return None;
-        }
-        Some((
-            access.is_some_and(|(file, span, ..)| {
-                file == finding.file && span.offset == finding.span.offset
-            }),
-            ThreadFlow {
-                message: Message::plain(escape(text)),
-                locations,
-            },
-        ))
-    }
-
-    /// Where an entry site is: the related location that names it, else the call on
-    /// that line with that text.
-    fn site(
-        &self,
-        finding: &Finding,
-        text: &str,
-        path: &str,
-        line: u32,
-    ) -> Option<(usize, Span, String)> {
-        let files = &self.result.files;
-        let quoted = format!("`{text}`");
-        if let Some(related) = finding.related.iter().find(|r| {
-            r.message.contains(&quoted)
-                && r.span.start.line == line
-                && super::path_text(&files[r.file].path) == path
-        }) {
-            return Some((related.file, related.span, related.message.clone()));
-        }
-        let &file = self.files_by_path.get(path)?;
-        let call = files[file]
-            .functions
-            .iter()
-            .flat_map(|f| f.calls.iter().chain(&f.decorators))
-            .find(|c| c.span.start.line == line && c.text == text)?;
-        Some((file, call.span, format!("handed over here: `{text}`")))
-    }
-
-    /// The function a user calls `name`, nearest the files already placed (the same
-    /// file, else the longest shared folder path); `None` when that leaves a tie.
-    fn function(&self, name: &str, near: &[usize]) -> Option<(usize, &crate::model::Function)> {
-        let files = &self.result.files;
-        let closeness = |file: usize| -> usize {
-            near.iter()
-                .map(|&n| {
-                    if n == file {
-                        usize::MAX
-                    } else {
-                        files[n]
-                            .path
-                            .components()
-                            .zip(files[file].path.components())
-                            .take_while(|(a, b)| a == b)
-                            .count()
-                    }
-                })
-                .max()
-                .unwrap_or(0)
-        };
-        let mut best: Option<(usize, usize, usize)> = None;
-        let mut tied = false;
-        for &(file, index) in self.functions_by_name.get(name).into_iter().flatten() {
-            let score = closeness(file);
-            match best {
-                Some((top, ..)) if score < top => {}
-                Some((top, ..)) if score == top => tied = true,
-                _ => {
-                    best = Some((score, file, index));
-                    tied = false;
-                }
-            }
-        }
-        if tied {
-            return None;
-        }
-        best.map(|(_, file, index)| (file, &files[file].functions[index]))
-    }
-
-    /// The function (index, display name) whose access, call or await is at `span`.
-    fn function_at(&self, file: usize, span: &Span) -> Option<(usize, &str)> {
-        self.result.files[file]
-            .functions
-            .iter()
-            .enumerate()
-            .find(|(_, f)| {
-                f.accesses.iter().any(|a| a.span.offset == span.offset)
-                    || f.calls.iter().any(|c| c.span.offset == span.offset)
-                    || f.awaits.iter().any(|a| a.span.offset == span.offset)
-            })
-            .map(|(index, f)| (index, f.display.as_str()))
-    }
-}
-
-/// Related locations that are entry sites, not accesses.
-fn is_entry_message(message: &str) -> bool {
-    [
-        "starts here",
-        "runs on the event loop:",
-        "at once:",
-        "launched concurrently",
-        "work goes to a thread",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
-}
-
-/// "reached from a worker thread: `f` → `asyncio.to_thread(g)` (app/x.py:12) → `g`".
-struct CallPath {
-    whence: String,
-    steps: Vec<Step>,
-}
-
-struct Step {
-    /// Between the backquotes.
-    text: String,
-    /// `(path, line)` for an entry site.
-    site: Option<(String, u32)>,
-}
-
-impl CallPath {
-    fn parse(text: &str) -> Option<CallPath> {
-        let rest = text.strip_prefix("reached from ")?;
-        let (whence, rest) = rest.split_once(": ")?;
-        let steps = rest
-            .split(" → ")
-            .map(|step| {
-                let step = step.trim();
-                let inner = step.strip_prefix('`')?;
-                let close = inner.rfind('`')?;
-                let code = &inner[..close];
-                let tail = inner[close + 1..].trim();
-                let site = tail
-                    .strip_prefix('(')
-                    .and_then(|t| t.strip_suffix(')'))
-                    .and_then(|t| t.rsplit_once(':'))
-                    .and_then(|(path, line)| Some((path.to_string(), line.parse().ok()?)));
-                Some(Step {
-                    text: code.to_string(),
-                    site,
-                })
-            })
-            .collect::<Option<Vec<Step>>>()?;
-        (!steps.is_empty()).then(|| CallPath {
-            whence: whence.to_string(),
-            steps,
-        })
     }
 }
 
@@ -1222,20 +939,6 @@ mod tests {
     #[test]
     fn escaping_keeps_links_ours() {
         assert_eq!(escape(r"a[k] \ b"), r"a\[k\] \\ b");
-    }
-
-    #[test]
-    fn call_paths_parse() {
-        let path = CallPath::parse(
-            "reached from a worker thread: `f` → `asyncio.to_thread(g, …)` (app/x y.py:12) → `C.g`",
-        )
-        .unwrap();
-        assert_eq!(path.whence, "a worker thread");
-        assert_eq!(path.steps.len(), 3);
-        assert_eq!(path.steps[1].text, "asyncio.to_thread(g, …)");
-        assert_eq!(path.steps[1].site, Some(("app/x y.py".to_string(), 12)));
-        assert!(path.steps[2].site.is_none());
-        assert!(CallPath::parse("something else").is_none());
     }
 
     #[test]

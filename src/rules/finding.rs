@@ -17,8 +17,8 @@ pub struct Finding {
     pub contexts: Vec<Context>,
     /// Other places that explain the finding: the other access, the entry points.
     pub related: Vec<Related>,
-    /// How each side is reached, in words, from its entry point.
-    pub call_paths: Vec<String>,
+    /// How each side is reached from its entry point, step by step.
+    pub flows: Vec<Flow>,
     pub fix: Option<Fix>,
 }
 
@@ -29,6 +29,45 @@ pub struct Related {
     pub message: String,
 }
 
+/// How one side of a finding is reached: from its entry point (an offload call, a
+/// decorator, an `async def`) through the functions called, to the access.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// "a worker thread", "the event loop", …
+    pub whence: String,
+    /// The entry site and the functions on the way, in call order.
+    pub steps: Vec<FlowStep>,
+    /// Where the flow arrives: the access or call the finding is about.
+    pub end: Option<FlowStep>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowStep {
+    pub file: FileId,
+    pub span: Span,
+    /// As messages show it: `` `f` `` or `` `asyncio.to_thread(f)` (app/x.py:12) ``.
+    pub label: String,
+}
+
+impl Flow {
+    /// "reached from a worker thread: `periodic_flush` → `asyncio.to_thread(flush)`
+    /// (metrics.py:26) → `flush`".
+    pub fn text(&self) -> String {
+        let steps: Vec<&str> = self.steps.iter().map(|s| s.label.as_str()).collect();
+        format!("reached from {}: {}", self.whence, steps.join(" → "))
+    }
+
+    /// The same flow, arriving at the access at `span`.
+    pub fn ending_at(mut self, file: FileId, span: Span, label: &str) -> Flow {
+        self.end = Some(FlowStep {
+            file,
+            span,
+            label: label.to_string(),
+        });
+        self
+    }
+}
+
 /// A suggested change: what to do, and the code to write.
 #[derive(Debug, Clone)]
 pub struct Fix {
@@ -37,6 +76,17 @@ pub struct Fix {
 }
 
 impl Finding {
+    /// Each flow in words, as reports print them.
+    pub fn call_paths(&self) -> Vec<String> {
+        let mut texts: Vec<String> = Vec::new();
+        for text in self.flows.iter().map(Flow::text) {
+            if !texts.contains(&text) {
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
     pub fn new(
         rule: &'static Rule,
         file: FileId,
@@ -53,7 +103,7 @@ impl Finding {
             state: None,
             contexts: Vec::new(),
             related: Vec::new(),
-            call_paths: Vec::new(),
+            flows: Vec::new(),
             fix: None,
         }
     }

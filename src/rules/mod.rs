@@ -30,7 +30,7 @@ use serde::Deserialize;
 use crate::analysis::Analysis;
 use crate::model::FileModel;
 
-pub use finding::{Finding, Fix, Related};
+pub use finding::{Finding, Fix, Flow, FlowStep, Related};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]

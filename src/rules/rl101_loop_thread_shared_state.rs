@@ -72,9 +72,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             finding
                 .related
                 .extend(entry_related(analysis, access.function, context));
-            finding
-                .call_paths
-                .extend(call_path(analysis, access.function, context));
+            let label = format!("{} on {}", verb(access.kind), context.prose());
+            finding.flows.extend(
+                call_path(analysis, access.function, context)
+                    .map(|f| f.ending_at(access.file, access.access.span, &label)),
+            );
         }
         let mut fix = lock_fix(analysis, state, accesses, None);
         if rebind_only {

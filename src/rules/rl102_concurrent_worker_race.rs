@@ -48,13 +48,16 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 Context::WorkerThread,
             ));
         }
-        finding.call_paths.extend(call_path_in(
-            analysis,
-            update.function,
-            &contexts.entries,
-            &contexts.concurrent,
-            "several worker threads at once",
-        ));
+        finding.flows.extend(
+            call_path_in(
+                analysis,
+                update.function,
+                &contexts.entries,
+                &contexts.concurrent,
+                "several worker threads at once",
+            )
+            .map(|f| f.ending_at(update.file, update.access.span, &finding.label)),
+        );
         let mut fix = lock_fix(analysis, state, accesses, None);
         fix.description = format!(
             "{} Or give each thread its own instance and merge the results once, after the \

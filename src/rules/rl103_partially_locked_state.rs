@@ -47,9 +47,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             });
         }
         for context in Context::ALL {
-            finding
-                .call_paths
-                .extend(call_path(analysis, anchor.function, context));
+            finding.flows.extend(
+                call_path(analysis, anchor.function, context)
+                    .map(|f| f.ending_at(anchor.file, anchor.access.span, &finding.label)),
+            );
         }
         let mut fix = lock_fix(analysis, state, accesses, Some(&lock));
         if unlocked.iter().any(|a| !a.kind.is_write()) {

@@ -34,9 +34,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .filter(|c| analysis.contexts.reach[write.function][c.index()].is_some())
             .collect();
         for context in Context::ALL {
-            finding
-                .call_paths
-                .extend(call_path(analysis, write.function, context));
+            finding.flows.extend(
+                call_path(analysis, write.function, context)
+                    .map(|f| f.ending_at(write.file, write.access.span, &finding.label)),
+            );
         }
         finding.fix = Some(double_checked_fix(analysis, state, write));
         findings.push(finding);

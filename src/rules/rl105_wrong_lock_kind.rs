@@ -66,11 +66,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             thread_side.function,
             Context::WorkerThread,
         ));
-        finding.call_paths.extend(call_path(
-            analysis,
-            thread_side.function,
-            Context::WorkerThread,
-        ));
+        let label = format!("{} on a worker thread", verb(thread_side.kind));
+        finding.flows.extend(
+            call_path(analysis, thread_side.function, Context::WorkerThread)
+                .map(|f| f.ending_at(thread_side.file, thread_side.access.span, &label)),
+        );
         let mut fix = lock_fix(analysis, state, accesses, None);
         fix.description = format!(
             "An asyncio lock cannot keep a thread out. {} (Do not hold it across an `await`.) Or keep `{}` on the loop: \

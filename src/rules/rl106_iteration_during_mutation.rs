@@ -48,11 +48,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             span: resize.access.span,
             message: "changes its size here, on another thread".to_string(),
         });
-        for access in [iteration, resize] {
+        for (access, label) in [(iteration, "iterated here"), (resize, "resized here")] {
             for context in Context::ALL {
-                finding
-                    .call_paths
-                    .extend(call_path(analysis, access.function, context));
+                finding.flows.extend(
+                    call_path(analysis, access.function, context)
+                        .map(|f| f.ending_at(access.file, access.access.span, label)),
+                );
             }
         }
         finding.fix = Some(snapshot_fix(analysis, state, iteration));

@@ -81,13 +81,16 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 message: format!("work goes to a thread here: `{}`", offload.text),
             });
         }
-        finding.call_paths.extend(call_path_in(
-            analysis,
-            mutation.function,
-            &contexts.task_entries,
-            &contexts.task_reach,
-            "concurrent coroutines",
-        ));
+        finding.flows.extend(
+            call_path_in(
+                analysis,
+                mutation.function,
+                &contexts.task_entries,
+                &contexts.task_reach,
+                "concurrent coroutines",
+            )
+            .map(|f| f.ending_at(mutation.file, mutation.access.span, &finding.label)),
+        );
         finding.fix = Some(Fix {
             description: "Declare the invariant so racelint checks it from now on (RL109), and say it in the docstring. \
                  Optionally add a defensive `threading.Lock` around the mutations."

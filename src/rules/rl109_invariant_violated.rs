@@ -91,11 +91,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 message: "the invariant is declared here".to_string(),
             });
             if matches!(declared, Invariant::LoopOnly) {
-                finding.call_paths.extend(call_path(
-                    analysis,
-                    access.function,
-                    Context::WorkerThread,
-                ));
+                finding.flows.extend(
+                    call_path(analysis, access.function, Context::WorkerThread)
+                        .map(|f| f.ending_at(access.file, access.access.span, &finding.label)),
+                );
             }
             finding.fix = Some(Fix {
                 description: match declared {

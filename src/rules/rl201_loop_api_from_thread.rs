@@ -34,9 +34,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 "event-loop API called off the loop".to_string(),
             );
             finding.contexts = vec![Context::WorkerThread];
-            finding
-                .call_paths
-                .extend(call_path(analysis, function, Context::WorkerThread));
+            finding.flows.extend(
+                call_path(analysis, function, Context::WorkerThread)
+                    .map(|f| f.ending_at(file, call.span, &finding.label)),
+            );
             finding.fix = Some(threadsafe_call(text, method));
             findings.push(finding);
         }

@@ -44,9 +44,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 format!("blocking call under `{lock}`"),
             );
             finding.contexts = vec![Context::WorkerThread];
-            finding
-                .call_paths
-                .extend(call_path(analysis, function, Context::WorkerThread));
+            finding.flows.extend(
+                call_path(analysis, function, Context::WorkerThread)
+                    .map(|f| f.ending_at(file, call.span, &finding.label)),
+            );
             finding.fix = Some(io_outside_lock(analysis, file, call, &lock));
             findings.push(finding);
         }

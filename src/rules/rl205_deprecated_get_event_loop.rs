@@ -53,9 +53,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 Context::WorkerThread
             }];
             if on_worker && !model.is_async {
-                finding
-                    .call_paths
-                    .extend(call_path(analysis, function, Context::WorkerThread));
+                finding.flows.extend(
+                    call_path(analysis, function, Context::WorkerThread)
+                        .map(|f| f.ending_at(file, call.span, &finding.label)),
+                );
             }
             finding.fix = Some(fix);
             findings.push(finding);

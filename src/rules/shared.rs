@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::lock_fix::display_path;
-use super::Related;
+use super::{Flow, FlowStep, Related};
 use crate::analysis::contexts::{chain_to, Context, EntryPoint, Reach};
 use crate::analysis::resolve::FuncId;
 use crate::analysis::state::{declared_name, invariant, StateAccess, StateKey};
@@ -193,9 +193,10 @@ pub fn related_for(
     }
 }
 
-/// "reached from a worker thread: `periodic_flush` → `asyncio.to_thread(flush)`
-/// (metrics.py:26) → `flush`".
-pub fn call_path(analysis: &Analysis, function: FuncId, context: Context) -> Option<String> {
+/// How `function` is reached in `context`, step by step (the text reads "reached from
+/// a worker thread: `periodic_flush` → `asyncio.to_thread(flush)` (metrics.py:26) →
+/// `flush`").
+pub fn call_path(analysis: &Analysis, function: FuncId, context: Context) -> Option<Flow> {
     let (entry, chain) = analysis.contexts.path_to(function, context)?;
     Some(describe(
         analysis,
@@ -212,13 +213,18 @@ pub fn call_path_in(
     entries: &[EntryPoint],
     reach: &[Option<Reach>],
     whence: &str,
-) -> Option<String> {
+) -> Option<Flow> {
     let (entry, chain) = chain_to(function, |f| reach[f])?;
     Some(describe(analysis, &entries[entry], &chain, whence))
 }
 
-fn describe(analysis: &Analysis, entry: &EntryPoint, chain: &[FuncId], whence: &str) -> String {
+fn describe(analysis: &Analysis, entry: &EntryPoint, chain: &[FuncId], whence: &str) -> Flow {
     let program = &analysis.program;
+    let step = |f: FuncId, label: String| FlowStep {
+        file: program.file_of(f),
+        span: program.function(f).span,
+        label,
+    };
     let mut steps = Vec::new();
     match &entry.site {
         Some(site) => {
@@ -226,29 +232,44 @@ fn describe(analysis: &Analysis, entry: &EntryPoint, chain: &[FuncId], whence: &
                 .caller
                 .filter(|c| !program.function(*c).path.ends_with(".<module>"))
             {
-                steps.push(format!("`{}`", program.function(caller).display));
+                steps.push(step(
+                    caller,
+                    format!("`{}`", program.function(caller).display),
+                ));
             }
-            steps.push(format!(
-                "`{}` ({}:{})",
-                site.text,
-                display_path(analysis, site.file),
-                site.span.start.line
-            ));
+            steps.push(FlowStep {
+                file: site.file,
+                span: site.span,
+                label: format!(
+                    "`{}` ({}:{})",
+                    site.text,
+                    display_path(analysis, site.file),
+                    site.span.start.line
+                ),
+            });
             steps.extend(
                 chain
                     .iter()
-                    .map(|f| format!("`{}`", program.function(*f).display)),
+                    .map(|f| step(*f, format!("`{}`", program.function(*f).display))),
             );
         }
         None => {
-            let mut functions = chain.iter().map(|f| program.function(*f));
-            if let Some(first) = functions.next() {
-                steps.push(format!("`async def {}`", first.display));
+            for (index, f) in chain.iter().enumerate() {
+                let display = &program.function(*f).display;
+                let label = if index == 0 {
+                    format!("`async def {display}`")
+                } else {
+                    format!("`{display}`")
+                };
+                steps.push(step(*f, label));
             }
-            steps.extend(functions.map(|f| format!("`{}`", f.display)));
         }
     }
-    format!("reached from {whence}: {}", steps.join(" → "))
+    Flow {
+        whence: whence.to_string(),
+        steps,
+        end: None,
+    }
 }
 
 /// Where a state is defined: the module variable's binding, or the attribute's first
