@@ -47,6 +47,17 @@ fn json_in(dir: &Path, args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&output)))
 }
 
+/// `(entry[a], entry[b])` for each entry of the JSON document's array `list`.
+fn pairs(document: &Value, list: &str, a: &str, b: &str) -> Vec<(String, String)> {
+    let text = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_string();
+    document[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("`{list}` is an array"))
+        .iter()
+        .map(|entry| (text(entry, a), text(entry, b)))
+        .collect()
+}
+
 fn codes(document: &Value) -> Vec<String> {
     document["findings"]
         .as_array()
@@ -248,33 +259,13 @@ fn bad_files_are_reported_and_the_run_goes_on() {
     );
     assert_eq!(output.status.code(), Some(1));
     let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let errors: Vec<(String, String)> = document["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_string(),
-                e["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let errors = pairs(&document, "errors", "path", "message");
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert_eq!(errors[0].0, "blob.py");
     assert!(errors[0].1.contains("binary"));
     assert_eq!(errors[1].0, "mojibake.py");
     assert!(errors[1].1.contains("not valid UTF-8 (line 1)"));
-    let found: Vec<(String, String)> = document["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let found = pairs(&document, "findings", "path", "code");
     assert!(
         found.contains(&("broken.py".to_string(), "RL001".to_string())),
         "{found:?}"

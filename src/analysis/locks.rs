@@ -137,8 +137,6 @@ fn thread_lock(
 }
 
 fn named_like_a_lock(key: &StateKey) -> bool {
-    let name = match key {
-        StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.to_lowercase(),
-    };
+    let name = key.name().to_lowercase();
     name.contains("lock") || name.contains("mutex")
 }

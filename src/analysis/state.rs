@@ -19,6 +19,13 @@ pub enum StateKey {
 }
 
 impl StateKey {
+    /// The variable or attribute name (`_lock`, `jobs`).
+    pub fn name(&self) -> &str {
+        match self {
+            StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name,
+        }
+    }
+
     /// `metrics._counters` or `PriceCache._prices`, as users read it.
     pub fn display(&self, program: &Program) -> String {
         match self {

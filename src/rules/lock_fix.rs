@@ -19,7 +19,7 @@ pub fn lock_fix(
 ) -> Fix {
     let program = &analysis.program;
     let existing = lock
-        .map(lock_name)
+        .map(|l| l.name().to_string())
         .or_else(|| existing_lock(analysis, state));
     let owner_file = match state {
         StateKey::Attribute { class, .. } => program.class_file(*class),
@@ -167,12 +167,6 @@ fn existing_lock(analysis: &Analysis, state: &StateKey) -> Option<String> {
             SymbolKind::Variable { ty } if is_lock(*file, ty) => Some(s.name.clone()),
             _ => None,
         }),
-    }
-}
-
-fn lock_name(lock: &StateKey) -> String {
-    match lock {
-        StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
     }
 }
 

@@ -5,7 +5,6 @@ use super::lock_fix::lock_fix;
 use super::shared::{call_path, is_declared, partially_locked, runs_in, verb};
 use super::{find, Finding, Related};
 use crate::analysis::contexts::Context;
-use crate::analysis::state::StateKey;
 use crate::analysis::Analysis;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
@@ -19,9 +18,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             continue;
         };
         let anchor = unlocked[0];
-        let lock_name = match &lock {
-            StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
-        };
+        let lock_name = lock.name().to_string();
         let name = state.display(&analysis.program);
         let mut finding = Finding::new(
             rule,

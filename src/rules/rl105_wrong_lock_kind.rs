@@ -5,7 +5,6 @@ use super::lock_fix::{display_path, lock_fix};
 use super::shared::{by_anchor_order, call_path, entry_related, is_declared, runs_in, verb};
 use super::{find, Finding, Related};
 use crate::analysis::contexts::Context;
-use crate::analysis::state::StateKey;
 use crate::analysis::Analysis;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
@@ -34,9 +33,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .asyncio_locks
             .iter()
             .next()
-            .map_or_else(String::new, |k| match k {
-                StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
-            });
+            .map_or_else(String::new, |k| k.name().to_string());
         let name = state.display(&analysis.program);
         let mut finding = Finding::new(
             rule,

@@ -1,46 +1,38 @@
 //! RL201 loop-api-from-thread: a non-thread-safe event-loop API called on a worker
 //! thread (`loop.call_soon`, `asyncio.create_task`, `future.set_result`, …).
 
-use super::shared::call_path;
+use super::shared::{call_path, worker_calls};
 use super::{find, Finding, Fix};
-use crate::analysis::contexts::{api_call, resolve_call, Context};
+use crate::analysis::contexts::Context;
 use crate::analysis::Analysis;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL201").expect("RL201 is registered");
     let program = &analysis.program;
     let mut findings = Vec::new();
-    for function in 0..program.functions.len() {
-        if analysis.contexts.reach[function][Context::WorkerThread.index()].is_none() {
+    for (function, file, call, api) in worker_calls(analysis) {
+        if !analysis.catalogue.loop_unsafe.matches(&api) {
             continue;
         }
-        let file = program.file_of(function);
-        for call in &program.function(function).calls {
-            let target = resolve_call(program, file, &call.callee);
-            let api = api_call(program, &call.callee, &target);
-            if !analysis.catalogue.loop_unsafe.matches(&api) {
-                continue;
-            }
-            let method = api.method.as_str();
-            let source = &program.files[file].source;
-            let text = source
-                .get(call.span.offset..call.span.offset + call.span.len)
-                .unwrap_or("");
-            let mut finding = Finding::new(
-                rule,
-                file,
-                call.span,
-                format!("`{method}` is not thread-safe, and this runs on a worker thread"),
-                "event-loop API called off the loop".to_string(),
-            );
-            finding.contexts = vec![Context::WorkerThread];
-            finding.flows.extend(
-                call_path(analysis, function, Context::WorkerThread)
-                    .map(|f| f.ending_at(file, call.span, &finding.label)),
-            );
-            finding.fix = Some(threadsafe_call(text, method));
-            findings.push(finding);
-        }
+        let method = api.method.as_str();
+        let source = &program.files[file].source;
+        let text = source
+            .get(call.span.offset..call.span.offset + call.span.len)
+            .unwrap_or("");
+        let mut finding = Finding::new(
+            rule,
+            file,
+            call.span,
+            format!("`{method}` is not thread-safe, and this runs on a worker thread"),
+            "event-loop API called off the loop".to_string(),
+        );
+        finding.contexts = vec![Context::WorkerThread];
+        finding.flows.extend(
+            call_path(analysis, function, Context::WorkerThread)
+                .map(|f| f.ending_at(file, call.span, &finding.label)),
+        );
+        finding.fix = Some(threadsafe_call(text, method));
+        findings.push(finding);
     }
     findings
 }

@@ -2,11 +2,10 @@
 //! worker thread; every other thread that wants the lock waits for the disk or network.
 
 use super::lock_fix::{dedent, display_path};
-use super::shared::call_path;
+use super::shared::{call_path, worker_calls};
 use super::{find, Finding, Fix};
-use crate::analysis::contexts::{api_call, resolve_call, Context};
+use crate::analysis::contexts::Context;
 use crate::analysis::locks::held_thread_locks;
-use crate::analysis::state::StateKey;
 use crate::analysis::Analysis;
 use crate::model::CallSite;
 
@@ -14,43 +13,33 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL204").expect("RL204 is registered");
     let program = &analysis.program;
     let mut findings = Vec::new();
-    for function in 0..program.functions.len() {
-        if analysis.contexts.reach[function][Context::WorkerThread.index()].is_none() {
+    for (function, file, call, api) in worker_calls(analysis) {
+        let held = held_thread_locks(program, &analysis.catalogue, file, &call.locks);
+        let Some(lock) = held.iter().next() else {
             continue;
-        }
-        let file = program.file_of(function);
-        for call in &program.function(function).calls {
-            let held = held_thread_locks(program, &analysis.catalogue, file, &call.locks);
-            let Some(lock) = held.iter().next() else {
-                continue;
-            };
-            let target = resolve_call(program, file, &call.callee);
-            let api = api_call(program, &call.callee, &target);
-            let Some(path) = api
-                .paths
-                .iter()
-                .find(|p| analysis.catalogue.blocking.calls.contains(p))
-            else {
-                continue;
-            };
-            let lock = match lock {
-                StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name.clone(),
-            };
-            let mut finding = Finding::new(
-                rule,
-                file,
-                call.span,
-                format!("`{path}` blocks while `{lock}` is held: every thread that needs the lock waits for it"),
-                format!("blocking call under `{lock}`"),
-            );
-            finding.contexts = vec![Context::WorkerThread];
-            finding.flows.extend(
-                call_path(analysis, function, Context::WorkerThread)
-                    .map(|f| f.ending_at(file, call.span, &finding.label)),
-            );
-            finding.fix = Some(io_outside_lock(analysis, file, call, &lock));
-            findings.push(finding);
-        }
+        };
+        let Some(path) = api
+            .paths
+            .iter()
+            .find(|p| analysis.catalogue.blocking.calls.contains(p))
+        else {
+            continue;
+        };
+        let lock = lock.name().to_string();
+        let mut finding = Finding::new(
+            rule,
+            file,
+            call.span,
+            format!("`{path}` blocks while `{lock}` is held: every thread that needs the lock waits for it"),
+            format!("blocking call under `{lock}`"),
+        );
+        finding.contexts = vec![Context::WorkerThread];
+        finding.flows.extend(
+            call_path(analysis, function, Context::WorkerThread)
+                .map(|f| f.ending_at(file, call.span, &finding.label)),
+        );
+        finding.fix = Some(io_outside_lock(analysis, file, call, &lock));
+        findings.push(finding);
     }
     findings
 }

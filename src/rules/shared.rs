@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use super::lock_fix::display_path;
 use super::{Flow, FlowStep, Related};
-use crate::analysis::contexts::{chain_to, Context, EntryPoint, Reach};
+use crate::analysis::contexts::{
+    api_call, chain_to, resolve_call, ApiCall, Context, EntryPoint, Reach,
+};
 use crate::analysis::resolve::FuncId;
 use crate::analysis::state::{declared_name, invariant, StateAccess, StateKey};
 use crate::analysis::Analysis;
@@ -296,4 +298,26 @@ pub fn definition(analysis: &Analysis, state: &StateKey) -> (usize, crate::model
             (program.class_file(*class), span)
         }
     }
+}
+
+/// Every call made in a function that runs on a worker thread, with how the API
+/// catalogues see it.
+pub fn worker_calls<'a>(
+    analysis: &'a Analysis,
+) -> impl Iterator<Item = (FuncId, usize, &'a crate::model::CallSite, ApiCall)> + 'a {
+    let program = &analysis.program;
+    (0..program.functions.len())
+        .filter(|&f| analysis.contexts.reach[f][Context::WorkerThread.index()].is_some())
+        .flat_map(move |function| {
+            let file = program.file_of(function);
+            program.function(function).calls.iter().map(move |call| {
+                let target = resolve_call(program, file, &call.callee);
+                (
+                    function,
+                    file,
+                    call,
+                    api_call(program, &call.callee, &target),
+                )
+            })
+        })
 }
