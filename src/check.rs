@@ -7,13 +7,14 @@ use rayon::prelude::*;
 use globset::GlobSet;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::analysis::catalogue::Catalogue;
+use crate::analysis::catalogue::{Catalogue, RustCatalogue};
 use crate::analysis::Analysis;
 use crate::config::{self, Config};
 use crate::discover::{clean, discover, io_reason, FileError};
 use crate::model::FileModel;
 use crate::python;
 use crate::rules::{self, Finding, Rule};
+use crate::rust;
 
 pub struct CheckResult {
     pub files: Vec<FileModel>,
@@ -87,7 +88,7 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
             .files
             .par_iter()
             .map(|path| {
-                let model = load(path);
+                let model = load(path, &options.catalogue.rust);
                 bar.inc(1);
                 model
             })
@@ -216,13 +217,18 @@ fn progress_bar(wanted: bool, files: usize) -> ProgressBar {
     bar
 }
 
-fn load(path: &PathBuf) -> Result<FileModel, FileError> {
+fn load(path: &PathBuf, rust_apis: &RustCatalogue) -> Result<FileModel, FileError> {
     let error = |message: String| FileError {
         path: path.clone(),
         message,
     };
     let bytes =
         std::fs::read(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
+    if rust::is_rust(path) {
+        let source = String::from_utf8(bytes)
+            .map_err(|_| error("not valid UTF-8 (Rust source must be)".to_string()))?;
+        return Ok(rust::lower_file(path, source, rust_apis));
+    }
     let source = python::decode(&bytes).map_err(error)?;
     Ok(python::lower_file(path, source))
 }

@@ -148,7 +148,7 @@ fn located_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
 impl Config {
     /// The built-in Python catalogue with this project's additions.
     pub fn catalogue(&self) -> Catalogue {
-        let mut catalogue = Catalogue::python();
+        let mut catalogue = Catalogue::builtin();
         let extension = &self.python;
         let handoff = |calls: &[String]| Handoff {
             calls: calls.to_vec(),
@@ -156,6 +156,7 @@ impl Config {
             arg: Some(0),
             keyword: None,
             concurrent: false,
+            after: Vec::new(),
         };
         if !extension.extra_offloads.is_empty() {
             catalogue.worker.push(handoff(&extension.extra_offloads));

@@ -7,7 +7,7 @@ use ignore::WalkBuilder;
 
 use crate::config;
 
-use crate::python;
+use crate::{python, rust};
 
 /// Folders no user wants linted: environments, build output, caches, VCS metadata.
 pub const SKIPPED_DIRS: &[&str] = &[
@@ -56,9 +56,7 @@ pub fn discover(
         let metadata = std::fs::metadata(path)
             .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
         if metadata.is_file() {
-            if python::is_python(path)
-                && !(force_exclude && config::matches(excludes, &clean(path)))
-            {
+            if is_source(path) && !(force_exclude && config::matches(excludes, &clean(path))) {
                 files.push(clean(path));
             }
             continue;
@@ -80,9 +78,7 @@ pub fn discover(
         for entry in walker {
             match entry {
                 Ok(entry) => {
-                    if entry.file_type().is_some_and(|t| t.is_file())
-                        && python::is_python(entry.path())
-                    {
+                    if entry.file_type().is_some_and(|t| t.is_file()) && is_source(entry.path()) {
                         files.push(clean(entry.path()));
                     }
                 }
@@ -96,6 +92,11 @@ pub fn discover(
     files.sort();
     files.dedup();
     Ok(Discovered { files, errors })
+}
+
+/// A file one of the front-ends reads.
+fn is_source(path: &Path) -> bool {
+    python::is_python(path) || rust::is_rust(path)
 }
 
 fn err_path(err: &ignore::Error) -> Option<PathBuf> {

@@ -1,6 +1,6 @@
 //! racelint: finds mutable state reached both from an event loop and from worker threads.
 //!
-//! Data flows one way: front-ends (`python`) lower each file to the `model`; `analysis`
+//! Data flows one way: front-ends (`python`, `rust`) lower each file to the `model`; `analysis`
 //! joins the files and computes execution contexts and locksets; `rules` turn analysed
 //! facts into findings; `report` renders them. Only `report` and the binary print.
 
@@ -14,5 +14,6 @@ pub mod model;
 pub mod python;
 pub mod report;
 pub mod rules;
+pub mod rust;
 pub mod source;
 pub mod suppression;

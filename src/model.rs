@@ -25,9 +25,28 @@ pub struct Span {
 /// Index of a file in the program (the order files were sorted in).
 pub type FileId = usize;
 
+/// The language a file is written in: rules declare which languages they speak.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    #[default]
+    Python,
+    Rust,
+}
+
+impl Language {
+    /// As rule front matter names it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Language::Python => "python",
+            Language::Rust => "rust",
+        }
+    }
+}
+
 /// One parsed source file, lowered.
 #[derive(Debug, Default)]
 pub struct FileModel {
+    pub language: Language,
     /// Path as discovered (relative to the current directory when possible).
     pub path: PathBuf,
     /// Folder the module name is relative to (first ancestor that is not a package).
@@ -44,6 +63,19 @@ pub struct FileModel {
     pub symbols: Vec<Symbol>,
     pub syntax_errors: Vec<SyntaxError>,
     pub suppressions: Vec<Suppression>,
+    /// `unsafe impl Sync/Send for T`: a promise of thread safety the compiler cannot check.
+    pub unsafe_impls: Vec<UnsafeImpl>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnsafeImpl {
+    /// `Sync` or `Send`.
+    pub trait_name: String,
+    /// Canonical path of the type the promise is made for.
+    pub ty: String,
+    pub span: Span,
+    /// A `// SAFETY:` comment on or directly above the impl explains the invariant.
+    pub documented: bool,
 }
 
 /// A comment that silences findings (see `suppression`).
@@ -99,6 +131,22 @@ pub enum SymbolKind {
     Variable {
         ty: Option<String>,
     },
+    /// A Rust `static` item, `thread_local!` key or `lazy_static!` value.
+    Static(Static),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Static {
+    /// Every type path the declared type mentions (`Mutex<Vec<Rc<T>>>` mentions `Mutex`,
+    /// `Vec`, `Rc` and `T`), canonical as far as the file knows; raw pointers as `*`.
+    pub mentions: Vec<String>,
+    /// `static mut`: every access is `unsafe` and unsynchronised.
+    pub mutable: bool,
+    /// A `thread_local!` key: each thread sees its own value.
+    pub thread_local: bool,
+    /// The declared type and initialiser as written, for fixes.
+    pub type_text: String,
+    pub init_text: String,
 }
 
 /// A class with the attributes its methods assign.
@@ -119,10 +167,12 @@ pub struct Class {
     pub invariant: Option<Invariant>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Attribute {
     pub name: String,
     pub ty: Option<String>,
+    /// Every type path a declared field type mentions (Rust struct fields), as in `Static`.
+    pub mentions: Vec<String>,
     pub span: Span,
     /// Assigned in the class body: one object shared by every instance.
     pub class_level: bool,
@@ -130,7 +180,7 @@ pub struct Attribute {
 }
 
 /// A function, method, lambda or nested function.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Function {
     /// Canonical dotted path, e.g. `shop.api.orders.create_order`; lambdas get `<lambda@L>`.
     pub path: String,
@@ -149,12 +199,66 @@ pub struct Function {
     pub awaits: Vec<Await>,
     /// True for constructors (`__init__`): accesses there are initialisation.
     pub is_initializer: bool,
+    /// For a closure or `async` block: the function it is written in (index in the
+    /// file). Unless it is handed off, it runs as part of that function.
+    pub parent: Option<usize>,
+    /// A method a call on an untyped receiver may mean when its name is unique in the
+    /// crate (Rust inherent methods; trait methods are called through many types).
+    pub by_name: bool,
+    /// Lock guards taken here (Rust), with how long each lives.
+    pub guards: Vec<Guard>,
+    /// Decisions made under one lock acquisition and acted on under another.
+    pub check_then_act: Vec<CheckThenAct>,
+    /// Declared to run on a single-threaded runtime (`flavor = "current_thread"`).
+    pub single_threaded: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Await {
     pub span: Span,
     pub locks: Vec<String>,
+    /// Indexes into `Function::guards`: the blocking guards live here.
+    pub guards: Vec<usize>,
+}
+
+/// A lock guard: the lock is held until the guard value is dropped.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// Canonical path of the lock.
+    pub lock: String,
+    /// The acquisition (`m.lock().unwrap()`, or the helper call returning a guard).
+    pub span: Span,
+    /// The variable holding it; `None` for a temporary.
+    pub binding: Option<String>,
+    /// A thread-blocking guard (`std::sync`, `parking_lot`), not an async-aware one.
+    pub blocking: bool,
+    /// The sync helper that took the lock and returned the guard.
+    pub helper: Option<String>,
+    /// Lines of the statement that takes the guard, and the last line it is live on.
+    pub statement_lines: (u32, u32),
+    pub live_until: u32,
+}
+
+/// A decision on shared state made under one lock acquisition (or atomic load) and
+/// acted on under another: another thread can act in between.
+#[derive(Debug, Clone)]
+pub struct CheckThenAct {
+    pub state: String,
+    pub kind: CheckKind,
+    pub check: Span,
+    pub act: Span,
+    /// Lines of the whole `if` (or load-to-store) sequence, for the fix.
+    pub lines: (u32, u32),
+    /// Other locks held from the check to the act: they make the sequence atomic.
+    pub locks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// Two acquisitions of the same lock.
+    Lock,
+    /// An atomic `load`, then a `store` depending on it.
+    Atomic,
 }
 
 /// What a call site calls.
@@ -199,6 +303,9 @@ pub struct CallSite {
     pub statement_lines: (u32, u32),
     /// Lines of the innermost `with` statement that took a lock held here.
     pub lock_block: Option<(u32, u32)>,
+    /// Methods called earlier in the receiver's chain (`par_iter` for
+    /// `v.par_iter().map(f)`), nearest last.
+    pub receiver_chain: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

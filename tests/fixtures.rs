@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use racelint::check::{check, Options};
+use racelint::model::Language;
 
 type Expectation = (String, u32, String);
 
@@ -98,9 +99,16 @@ fn every_fixture_meets_its_inline_expectations() {
     }
     for finding in &result.findings {
         if let Some(fix) = &finding.fix {
+            let (valid, language) = match result.files[finding.file].language {
+                Language::Python => (
+                    racelint::python::parses_as_function_body(&fix.code),
+                    "Python",
+                ),
+                Language::Rust => (racelint::rust::parses_as_block(&fix.code), "Rust"),
+            };
             assert!(
-                racelint::python::parses_as_function_body(&fix.code),
-                "the fix for {}:{} is not valid Python:\n{}",
+                valid,
+                "the fix for {}:{} is not valid {language}:\n{}",
                 slash(&result.files[finding.file].path),
                 finding.span.start.line,
                 fix.code

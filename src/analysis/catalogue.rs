@@ -1,4 +1,5 @@
-//! The catalogue of concurrency APIs (`rules/python-apis.toml`), compiled in as data.
+//! The catalogues of concurrency APIs (`rules/python-apis.toml`, `rules/rust-apis.toml`),
+//! compiled in as data.
 
 use serde::Deserialize;
 
@@ -17,10 +18,14 @@ pub struct Handoff {
     /// The callable runs on several threads at once (`Executor.map`).
     #[serde(default)]
     pub concurrent: bool,
+    /// Only on a receiver built by one of these methods earlier in the same chain
+    /// (`v.par_iter().map(f)`, not `v.iter().map(f)`).
+    #[serde(default)]
+    pub after: Vec<String>,
 }
 
 /// Calls matched by canonical path or, on untyped receivers, by method name.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallList {
     #[serde(default)]
@@ -55,7 +60,7 @@ pub struct ThreadClass {
     pub method: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypeList {
     pub types: Vec<String>,
@@ -76,15 +81,59 @@ pub struct Catalogue {
     pub asyncio_locks: TypeList,
     pub blocking: CallList,
     pub deprecated_loop_getters: CallList,
+    /// The Rust catalogue, from its own file.
+    #[serde(skip)]
+    pub rust: RustCatalogue,
+}
+
+/// `rules/rust-apis.toml`. Paths are stored the way the model writes Rust paths.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RustCatalogue {
+    pub worker: Vec<Handoff>,
+    #[serde(rename = "loop")]
+    pub loop_: Vec<Handoff>,
+    pub tasks: CallList,
+    pub blocking: CallList,
+    pub syntax: RustSyntax,
+    pub not_thread_safe: TypeList,
+    pub ambiguous_methods: CallList,
+}
+
+/// Method and type names the Rust front-end needs to recognise guards and state.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RustSyntax {
+    pub guard_methods: Vec<String>,
+    pub guard_types: Vec<String>,
+    pub mutating_methods: Vec<String>,
+    pub clone_methods: Vec<String>,
+    pub atomic_loads: Vec<String>,
+    pub atomic_stores: Vec<String>,
+    pub thread_local_methods: Vec<String>,
 }
 
 const PYTHON_APIS: &str = include_str!("../../rules/python-apis.toml");
+const RUST_APIS: &str = include_str!("../../rules/rust-apis.toml");
+
+/// How the model spells a Rust path: `tokio::task::spawn_blocking` becomes
+/// `rs:tokio.task.spawn_blocking`, so Rust names never meet Python modules of the
+/// same name (a PyO3 crate and its Python package) and dotted resolution applies.
+pub fn rust_path(path: &str) -> String {
+    if path == "*" || path.starts_with("rs:") {
+        return path.to_string();
+    }
+    format!("rs:{}", path.replace("::", "."))
+}
 
 impl Catalogue {
-    /// The built-in Python catalogue. It is part of the binary, so failing to parse it is
+    /// The built-in catalogues. They are part of the binary, so failing to parse one is
     /// a build defect that the test suite catches, not a user error.
-    pub fn python() -> Catalogue {
-        toml::from_str(PYTHON_APIS).expect("rules/python-apis.toml is valid (checked by tests)")
+    pub fn builtin() -> Catalogue {
+        let mut catalogue: Catalogue = toml::from_str(PYTHON_APIS)
+            .expect("rules/python-apis.toml is valid (checked by tests)");
+        catalogue.rust = RustCatalogue::builtin();
+        catalogue
     }
 
     pub fn is_thread_safe(&self, ty: &str) -> bool {
@@ -100,10 +149,47 @@ impl Catalogue {
     }
 }
 
+impl RustCatalogue {
+    fn builtin() -> RustCatalogue {
+        let mut catalogue: RustCatalogue =
+            toml::from_str(RUST_APIS).expect("rules/rust-apis.toml is valid (checked by tests)");
+        for handoff in catalogue.worker.iter_mut().chain(&mut catalogue.loop_) {
+            handoff.calls = handoff.calls.iter().map(|c| rust_path(c)).collect();
+        }
+        for list in [&mut catalogue.tasks, &mut catalogue.blocking] {
+            list.calls = list.calls.iter().map(|c| rust_path(c)).collect();
+        }
+        catalogue.not_thread_safe.types = catalogue
+            .not_thread_safe
+            .types
+            .iter()
+            .map(|t| {
+                if t.contains("::") {
+                    rust_path(t)
+                } else {
+                    t.clone()
+                }
+            })
+            .collect();
+        catalogue
+    }
+
+    /// Whether a type path (canonical, or a bare name the file did not import) is one
+    /// that is not thread-safe: a `Cell`, `RefCell`, `Rc` or raw pointer.
+    pub fn is_not_thread_safe(&self, ty: &str) -> bool {
+        let types = &self.not_thread_safe.types;
+        types.iter().any(|t| t == ty)
+            || ty
+                .strip_prefix("rs:")
+                .is_some_and(|bare| !bare.contains('.') && types.iter().any(|t| t == bare))
+    }
+}
+
 impl Handoff {
     /// Whether a call to `path` (canonical) or to a method `method` matches this entry.
     pub fn matches(&self, call: &ApiCall) -> bool {
         listed(&self.calls, &self.methods, call)
+            && (self.after.is_empty() || call.chain.iter().any(|m| self.after.contains(m)))
     }
 }
 
@@ -113,14 +199,30 @@ mod tests {
 
     #[test]
     fn builtin_catalogue_parses() {
-        let catalogue = super::Catalogue::python();
+        let catalogue = super::Catalogue::builtin();
         assert!(catalogue.is_thread_lock("threading.RLock"));
         assert!(!catalogue.is_thread_lock("asyncio.Lock"));
         let to_thread = ApiCall {
             paths: vec!["asyncio.to_thread".to_string()],
             method: "to_thread".to_string(),
             by_name: true,
+            chain: Vec::new(),
         };
         assert!(catalogue.worker.iter().any(|w| w.matches(&to_thread)));
+        let rust = &catalogue.rust;
+        let par_map = |chain: &[&str]| ApiCall {
+            paths: Vec::new(),
+            method: "map".to_string(),
+            by_name: true,
+            chain: chain.iter().map(|m| m.to_string()).collect(),
+        };
+        assert!(rust
+            .worker
+            .iter()
+            .any(|w| w.matches(&par_map(&["par_iter"]))));
+        assert!(!rust.worker.iter().any(|w| w.matches(&par_map(&["iter"]))));
+        assert!(rust.is_not_thread_safe("rs:std.cell.RefCell"));
+        assert!(rust.is_not_thread_safe("rs:RefCell"));
+        assert!(!rust.is_not_thread_safe("rs:std.sync.Mutex"));
     }
 }

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::catalogue::{Catalogue, Handoff};
 use super::resolve::{FuncId, Program, Target};
-use crate::model::{Arg, CallSite, Callee, FileId, Span};
+use crate::model::{Arg, CallSite, Callee, FileId, Language, Span};
 
 /// Where code runs. Ordered so that reports list the worker side first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -111,6 +111,14 @@ impl Contexts {
         for id in 0..count {
             let function = program.function(id);
             let file = program.file_of(id);
+            let (worker, loop_, tasks) = match program.files[file].language {
+                Language::Python => (&catalogue.worker, &catalogue.loop_, &catalogue.tasks),
+                Language::Rust => (
+                    &catalogue.rust.worker,
+                    &catalogue.rust.loop_,
+                    &catalogue.rust.tasks,
+                ),
+            };
             if function.is_async {
                 entries.push(EntryPoint {
                     context: Context::EventLoop,
@@ -125,14 +133,13 @@ impl Contexts {
                     callees[id].push((callee, index));
                     callers[callee].push((id, index));
                 }
-                let api = api_call(program, &call.callee, &target);
-                if catalogue.tasks.matches(&api) {
+                let api = api_call(program, call, &target);
+                if tasks.matches(&api) {
                     task_entries.extend(launched_tasks(program, file, id, call));
                 }
-                for (context, handoffs) in [
-                    (Context::WorkerThread, &catalogue.worker),
-                    (Context::EventLoop, &catalogue.loop_),
-                ] {
+                for (context, handoffs) in
+                    [(Context::WorkerThread, worker), (Context::EventLoop, loop_)]
+                {
                     for handoff in handoffs.iter().filter(|h| h.matches(&api)) {
                         for target in handed_off(program, file, call, handoff) {
                             entries.push(EntryPoint {
@@ -170,6 +177,7 @@ impl Contexts {
             }
         }
         entries.extend(thread_class_entries(program, catalogue));
+        detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
 
         mark_repeated_handoffs(&mut entries);
         let reach = [Context::WorkerThread, Context::EventLoop]
@@ -245,9 +253,12 @@ pub struct ApiCall {
     /// Whether the method name alone may match: only when the receiver's type is
     /// unknown or external. A project's own `create_task` is not asyncio's.
     pub by_name: bool,
+    /// Methods called earlier in the receiver's chain.
+    pub chain: Vec<String>,
 }
 
-pub fn api_call(program: &Program, callee: &Callee, target: &CallTarget) -> ApiCall {
+pub fn api_call(program: &Program, call: &CallSite, target: &CallTarget) -> ApiCall {
+    let callee = &call.callee;
     let mut paths = Vec::new();
     if let Callee::Path(written) = callee {
         paths.push(written.clone());
@@ -273,13 +284,21 @@ pub fn api_call(program: &Program, callee: &Callee, target: &CallTarget) -> ApiC
         paths,
         method,
         by_name: !matches!(target, CallTarget::Function(_)),
+        chain: call.receiver_chain.clone(),
     }
 }
 
 pub fn resolve_call(program: &Program, file: FileId, callee: &Callee) -> CallTarget {
+    let rust = program.files[file].language == Language::Rust;
     match callee {
-        Callee::Method(method) => CallTarget::Method(method.clone()),
+        Callee::Method(method) => match program.rust_method(file, method).filter(|_| rust) {
+            Some(function) => CallTarget::Function(function),
+            None => CallTarget::Method(method.clone()),
+        },
         Callee::Path(path) => {
+            if let Some(function) = program.rust_function(path).filter(|_| rust) {
+                return CallTarget::Function(function);
+            }
             let resolved = program.resolve(file, path);
             if resolved.residual > 0 {
                 let method = path.rsplit('.').next().unwrap_or(path);
@@ -420,19 +439,51 @@ fn propagate(
     reach
 }
 
+/// A closure runs as part of the function it is written in (the front-end records a call
+/// from the parent), unless that function hands it off: then it runs where it is handed.
+fn detach_handed_off_closures(
+    program: &Program,
+    entries: &[EntryPoint],
+    callees: &mut [Vec<(FuncId, usize)>],
+    callers: &mut [Vec<(FuncId, usize)>],
+) {
+    for entry in entries {
+        let Some(caller) = entry.site.as_ref().and_then(|s| s.caller) else {
+            continue;
+        };
+        let target = entry.target;
+        let parent = program
+            .function(target)
+            .parent
+            .map(|p| program.function_id(program.file_of(target), p));
+        if parent == Some(caller) {
+            callees[caller].retain(|&(callee, _)| callee != target);
+            callers[target].retain(|&(from, _)| from != caller);
+        }
+    }
+}
+
 /// A function handed to worker threads at two or more places can run on two threads at
 /// once.
 fn mark_repeated_handoffs(entries: &mut [EntryPoint]) {
-    let mut sites: std::collections::HashMap<FuncId, usize> = std::collections::HashMap::new();
+    // Distinct call sites: one call can match two catalogue entries (a path and a
+    // method name), which is still one thread.
+    let mut sites: std::collections::HashMap<FuncId, std::collections::HashSet<(FileId, usize)>> =
+        std::collections::HashMap::new();
     for entry in entries
         .iter()
-        .filter(|e| e.context == Context::WorkerThread && e.site.is_some())
+        .filter(|e| e.context == Context::WorkerThread)
     {
-        *sites.entry(entry.target).or_default() += 1;
+        if let Some(site) = &entry.site {
+            sites
+                .entry(entry.target)
+                .or_default()
+                .insert((site.file, site.span.offset));
+        }
     }
     for entry in entries.iter_mut() {
         if entry.context == Context::WorkerThread
-            && sites.get(&entry.target).is_some_and(|&n| n > 1)
+            && sites.get(&entry.target).is_some_and(|s| s.len() > 1)
         {
             entry.concurrent = true;
         }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{FileId, FileModel, SymbolKind};
+use std::path::Path;
+
+use crate::model::{FileId, FileModel, Language, SymbolKind};
 
 /// Global index of a function across all files.
 pub type FuncId = usize;
@@ -51,6 +53,11 @@ pub struct Program<'m> {
     function_base: Vec<usize>,
     class_base: Vec<usize>,
     modules: HashMap<&'m str, Vec<FileId>>,
+    /// Rust functions by canonical path: items in inline modules, methods of types
+    /// declared in other files, and closures are reached by their full path.
+    rust_functions: HashMap<&'m str, FuncId>,
+    /// Rust inherent methods by (crate folder, name); `None` when the name is ambiguous.
+    rust_methods: HashMap<(&'m Path, &'m str), Option<FuncId>>,
 }
 
 impl<'m> Program<'m> {
@@ -62,6 +69,8 @@ impl<'m> Program<'m> {
             function_base: Vec::new(),
             class_base: Vec::new(),
             modules: HashMap::new(),
+            rust_functions: HashMap::new(),
+            rust_methods: HashMap::new(),
         };
         for (file_id, file) in files.iter().enumerate() {
             program.function_base.push(program.functions.len());
@@ -77,8 +86,35 @@ impl<'m> Program<'m> {
                 .entry(file.module.as_str())
                 .or_default()
                 .push(file_id);
+            if file.language == Language::Rust {
+                program.index_rust_functions(file_id, file);
+            }
         }
         program
+    }
+
+    fn index_rust_functions(&mut self, file_id: FileId, file: &'m FileModel) {
+        for (index, function) in file.functions.iter().enumerate() {
+            let id = self.function_id(file_id, index);
+            self.rust_functions.entry(&function.path).or_insert(id);
+            if function.by_name {
+                self.rust_methods
+                    .entry((file.root.as_path(), function.name.as_str()))
+                    .and_modify(|known| *known = None)
+                    .or_insert(Some(id));
+            }
+        }
+    }
+
+    /// A Rust function by its full canonical path, wherever it is declared.
+    pub fn rust_function(&self, path: &str) -> Option<FuncId> {
+        self.rust_functions.get(path).copied()
+    }
+
+    /// The one inherent method of this name in the crate of `file`, if it is unique.
+    pub fn rust_method(&self, file: FileId, name: &str) -> Option<FuncId> {
+        let root = self.files[file].root.as_path();
+        self.rust_methods.get(&(root, name)).copied().flatten()
     }
 
     pub fn function(&self, id: FuncId) -> &'m crate::model::Function {
@@ -206,6 +242,11 @@ impl<'m> Program<'m> {
                 file,
                 name: name.to_string(),
                 ty: ty.clone(),
+            }),
+            Some(SymbolKind::Static(_)) => Some(Target::Global {
+                file,
+                name: name.to_string(),
+                ty: None,
             }),
             None => {
                 let submodule = format!("{}.{name}", model.module);

@@ -8,7 +8,7 @@ use super::contexts::Contexts;
 use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::sharing::Sharing;
-use crate::model::{Access, AccessKind, FileId, Invariant, SymbolKind};
+use crate::model::{Access, AccessKind, FileId, Invariant, Language, SymbolKind};
 
 /// One state location: a module variable, or an attribute of a class (all instances of
 /// a class count as one logical instance).
@@ -159,10 +159,14 @@ pub fn collect<'m>(
     let mut by_state: BTreeMap<StateKey, Vec<StateAccess<'m>>> = BTreeMap::new();
     for function in 0..program.functions.len() {
         let model = program.function(function);
-        if model.is_initializer || contexts.init_only[function] {
+        let file = program.file_of(function);
+        // Rust state has rules of its own (`rules/rust_facts.rs`): statics, guards.
+        if model.is_initializer
+            || contexts.init_only[function]
+            || program.files[file].language == Language::Rust
+        {
             continue;
         }
-        let file = program.file_of(function);
         for access in &model.accesses {
             let Some(state) = resolve_state(program, file, &access.path) else {
                 continue;

@@ -20,7 +20,14 @@ mod rl201_loop_api_from_thread;
 mod rl202_thread_lock_across_await;
 mod rl204_lock_held_during_io;
 mod rl205_deprecated_get_event_loop;
+mod rl301_guard_across_await;
+mod rl302_blocking_lock_shared_with_blocking_thread;
+mod rl303_static_mut_shared;
+mod rl304_check_then_act;
+mod rl305_thread_local_across_await;
+mod rl306_unsafe_sync_impl;
 pub mod rl900_unused_suppression;
+mod rust_facts;
 mod shared;
 
 use std::sync::OnceLock;
@@ -80,7 +87,7 @@ pub struct Rule {
     check: Check,
 }
 
-static RULES: [Rule; 15] = [
+static RULES: [Rule; 21] = [
     Rule {
         doc: include_str!("../../rules/RL001.md"),
         check: Check::File(rl001_syntax_error::check),
@@ -138,6 +145,30 @@ static RULES: [Rule; 15] = [
         check: Check::Program(rl205_deprecated_get_event_loop::check),
     },
     Rule {
+        doc: include_str!("../../rules/RL301.md"),
+        check: Check::Program(rl301_guard_across_await::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL302.md"),
+        check: Check::Program(rl302_blocking_lock_shared_with_blocking_thread::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL303.md"),
+        check: Check::Program(rl303_static_mut_shared::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL304.md"),
+        check: Check::Program(rl304_check_then_act::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL305.md"),
+        check: Check::Program(rl305_thread_local_across_await::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL306.md"),
+        check: Check::Program(rl306_unsafe_sync_impl::check),
+    },
+    Rule {
         doc: include_str!("../../rules/RL900.md"),
         check: Check::Suppressions,
     },
@@ -182,14 +213,23 @@ impl Rule {
     }
 }
 
-/// Runs the selected rules over the analysed program.
+/// Runs the selected rules over the analysed program. A rule reports only in files of
+/// the languages its documentation names: Python rules read Python semantics into the
+/// shared model, and Rust code means something else by the same facts.
 pub fn run(analysis: &Analysis, selected: &dyn Fn(&Rule) -> bool) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let files = analysis.program.files;
     for rule in RULES.iter().filter(|r| selected(r)) {
+        let speaks = |file: usize| {
+            let language = files[file].language.id();
+            rule.meta().languages.iter().any(|l| l == language)
+        };
         match rule.check {
-            Check::Program(check) => findings.extend(check(analysis)),
+            Check::Program(check) => {
+                findings.extend(check(analysis).into_iter().filter(|f| speaks(f.file)))
+            }
             Check::File(check) => {
-                for (id, file) in analysis.program.files.iter().enumerate() {
+                for (id, file) in files.iter().enumerate() {
                     findings.extend(check(id, file));
                 }
             }

@@ -2,15 +2,19 @@
 //! thread) and accessed in the other, with no thread lock common to both accesses.
 
 use super::lock_fix::lock_fix;
+use super::rl306_unsafe_sync_impl::unsafe_field;
+use super::rust_facts::{rust_functions, statics};
 use super::shared::{
     by_anchor_order, call_path, entry_related, is_declared, lazy_init_writes, partially_locked,
     runs_in, verb,
 };
-use super::{find, Finding, Related};
+use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
+use crate::analysis::resolve::FuncId;
 use crate::analysis::state::StateAccess;
 use crate::analysis::Analysis;
-use crate::model::AccessKind;
+use crate::model::{Access, AccessKind};
+use std::collections::BTreeMap;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL101").expect("RL101 is registered");
@@ -90,6 +94,131 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             );
         }
         finding.fix = Some(fix);
+        findings.push(finding);
+    }
+    findings.extend(rust_statics(analysis));
+    findings
+}
+
+/// The Rust side: a `static` whose type is `Sync` only by an `unsafe impl` over fields
+/// that are not thread-safe (or that mentions such a type itself), written in one
+/// context and accessed in the other. (`static mut` is RL303's.)
+fn rust_statics(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL101").expect("RL101 is registered");
+    let program = &analysis.program;
+    let statics = statics(analysis);
+    let catalogue = &analysis.catalogue.rust;
+    let unsafe_sync = |ty: &str| {
+        program.files.iter().any(|f| {
+            f.unsafe_impls
+                .iter()
+                .any(|u| u.trait_name == "Sync" && u.ty == ty)
+        }) && (0..program.classes.len())
+            .map(|c| program.class(c))
+            .any(|c| c.path == ty && unsafe_field(analysis, c).is_some())
+    };
+    let mut by_static: BTreeMap<&str, Vec<(FuncId, &Access)>> = BTreeMap::new();
+    for function in rust_functions(analysis) {
+        for access in &program.function(function).accesses {
+            let Some(item) = statics.get(&access.path) else {
+                continue;
+            };
+            let risky = !item.item.mutable
+                && !item.item.thread_local
+                && item
+                    .item
+                    .mentions
+                    .iter()
+                    .any(|m| catalogue.is_not_thread_safe(m) || unsafe_sync(m));
+            if risky {
+                by_static
+                    .entry(&access.path)
+                    .or_default()
+                    .push((function, access));
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for (path, accesses) in by_static {
+        let on = |context: Context| -> Vec<(FuncId, &Access)> {
+            let mut side: Vec<(FuncId, &Access)> = accesses
+                .iter()
+                .copied()
+                .filter(|(f, _)| analysis.contexts.reach[*f][context.index()].is_some())
+                .collect();
+            side.sort_by_key(|(f, a)| {
+                (
+                    !a.kind.is_write(),
+                    program.files[program.file_of(*f)].path.clone(),
+                    a.span.start,
+                )
+            });
+            side
+        };
+        let (worker, event_loop) = (on(Context::WorkerThread), on(Context::EventLoop));
+        let (Some(&w), Some(&l)) = (worker.first(), event_loop.first()) else {
+            continue;
+        };
+        if !w.1.kind.is_write() && !l.1.kind.is_write() {
+            continue;
+        }
+        // Writes first, then by file and line, across both sides.
+        let key = |(f, a): &(FuncId, &Access)| {
+            (
+                !a.kind.is_write(),
+                program.files[program.file_of(*f)].path.clone(),
+                a.span.start,
+            )
+        };
+        let ((anchor, anchor_context), (other, other_context)) = if key(&w) <= key(&l) {
+            ((w, Context::WorkerThread), (l, Context::EventLoop))
+        } else {
+            ((l, Context::EventLoop), (w, Context::WorkerThread))
+        };
+        let item = &statics[path];
+        let name = item.name;
+        let file = program.file_of(anchor.0);
+        let mut finding = Finding::new(
+            rule,
+            file,
+            anchor.1.span,
+            format!(
+                "`{name}` is {} on {} and {} on {}: its type is shared between threads only by an `unsafe impl Sync` over fields that are not thread-safe, so these accesses race",
+                verb(anchor.1.kind),
+                anchor_context.prose(),
+                verb(other.1.kind),
+                other_context.prose(),
+            ),
+            format!("{} on {}", verb(anchor.1.kind), anchor_context.prose()),
+        );
+        finding.state = Some(name.to_string());
+        finding.contexts = vec![Context::EventLoop, Context::WorkerThread];
+        finding.related.push(Related {
+            file: program.file_of(other.0),
+            span: other.1.span,
+            message: format!("{} on {} here", verb(other.1.kind), other_context.prose()),
+        });
+        for ((function, access), context) in [(anchor, anchor_context), (other, other_context)] {
+            let label = format!("{} on {}", verb(access.kind), context.prose());
+            let access_file = program.file_of(function);
+            finding.flows.extend(
+                call_path(analysis, function, context)
+                    .map(|f| f.ending_at(access_file, access.span, &label)),
+            );
+        }
+        finding.fix = Some(Fix {
+            description: format!(
+                "Make `{name}` thread-safe by construction: `Cell<integer>` fields become atomics, `RefCell<T>` becomes `Mutex<T>`, and the `unsafe impl Sync` goes away. If only one thread may ever touch it, make that true (move the other access to that thread) and write the invariant in a `// SAFETY:` comment on the impl."
+            ),
+            code: format!(
+                "use std::sync::Mutex;
+
+// one lock around the state that was in `Cell`/`RefCell` fields:
+static {name}: Mutex<State> = Mutex::new(State::new());
+
+{name}.lock().unwrap().update();"
+            ),
+        });
         findings.push(finding);
     }
     findings

@@ -19,7 +19,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let file = program.file_of(function);
         for call in &model.calls {
             let target = resolve_call(program, file, &call.callee);
-            let api = api_call(program, &call.callee, &target);
+            let api = api_call(program, call, &target);
             if !analysis.catalogue.deprecated_loop_getters.matches(&api) {
                 continue;
             }

@@ -312,12 +312,7 @@ pub fn worker_calls<'a>(
             let file = program.file_of(function);
             program.function(function).calls.iter().map(move |call| {
                 let target = resolve_call(program, file, &call.callee);
-                (
-                    function,
-                    file,
-                    call,
-                    api_call(program, &call.callee, &target),
-                )
+                (function, file, call, api_call(program, call, &target))
             })
         })
 }

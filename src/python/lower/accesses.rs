@@ -290,6 +290,10 @@ impl Lowerer<'_> {
     pub(super) fn record_await(&mut self, span: Span) {
         let locks = self.scope().held();
         let func = self.scope().func;
-        self.functions[func].awaits.push(Await { span, locks });
+        self.functions[func].awaits.push(Await {
+            span,
+            locks,
+            guards: Vec::new(),
+        });
     }
 }

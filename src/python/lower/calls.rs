@@ -69,6 +69,7 @@ impl Lowerer<'_> {
                     .rev()
                     .find(|l| !l.is_async)
                     .and_then(|l| l.block),
+                receiver_chain: Vec::new(),
             };
             let func = self.scope().func;
             self.functions[func].calls.push(site);
@@ -112,6 +113,7 @@ impl Lowerer<'_> {
                     accesses: Vec::new(),
                     awaits: Vec::new(),
                     is_initializer: false,
+                    ..Function::default()
                 });
                 let mut scope = Scope::new(index, false);
                 if let Some(params) = &l.parameters {

@@ -44,6 +44,7 @@ impl Lowerer<'_> {
             accesses: Vec::new(),
             awaits: Vec::new(),
             is_initializer: class.is_some() && INITIALIZERS.contains(&name),
+            ..Function::default()
         });
         if !self.scope().is_module && class.is_none() {
             self.scope_mut().imports.insert(name.to_string(), path);
@@ -113,6 +114,7 @@ impl Lowerer<'_> {
             awaited: false,
             statement_lines: self.statement_lines,
             lock_block: None,
+            receiver_chain: Vec::new(),
         })
     }
 

@@ -205,6 +205,7 @@ impl<'s> Lowerer<'s> {
             accesses: Vec::new(),
             awaits: Vec::new(),
             is_initializer: true,
+            ..Function::default()
         });
         self.scopes.push(Scope::new(module_fn, true));
         for stmt in body {
@@ -334,6 +335,7 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
             span: def.span,
             class_level: def.class_level,
             invariant: def.invariant,
+            mentions: Vec::new(),
         }),
     }
 }

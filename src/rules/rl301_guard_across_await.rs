@@ -1,0 +1,97 @@
+//! RL301 guard-across-await: a blocking (`std::sync`, `parking_lot`) guard live at an
+//! `.await`. The front-end ends a guard where Rust drops it, so `drop(guard)` and inner
+//! blocks that close before the await are not reported.
+
+use std::collections::BTreeSet;
+
+use super::rust_facts::{line, rust_functions, text};
+use super::shared::call_path;
+use super::{find, Finding, Fix, Related};
+use crate::analysis::contexts::Context;
+use crate::analysis::Analysis;
+use crate::model::Guard;
+
+pub fn check(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL301").expect("RL301 is registered");
+    let program = &analysis.program;
+    let mut findings = Vec::new();
+    for function in rust_functions(analysis) {
+        let model = program.function(function);
+        let file = program.file_of(function);
+        let mut reported = BTreeSet::new();
+        for suspension in &model.awaits {
+            for &index in &suspension.guards {
+                if !reported.insert(index) {
+                    continue;
+                }
+                let guard = &model.guards[index];
+                let taken = held_text(analysis, file, guard);
+                let mut finding = Finding::new(
+                    rule,
+                    file,
+                    guard.span,
+                    format!(
+                        "{taken} is still held at the `.await` on line {}: the task keeps a blocking lock while suspended, \
+                         so every other task or thread that wants it blocks a runtime thread (or deadlocks, if it runs on \
+                         this one)",
+                        suspension.span.start.line
+                    ),
+                    format!("held across the `.await` on line {}", suspension.span.start.line),
+                );
+                finding.state = Some(text(analysis, file, guard.span).to_string());
+                finding.contexts = vec![Context::EventLoop];
+                finding.related.push(Related {
+                    file,
+                    span: suspension.span,
+                    message: "suspends here with the guard held".to_string(),
+                });
+                finding.flows.extend(
+                    call_path(analysis, function, Context::EventLoop)
+                        .map(|f| f.ending_at(file, suspension.span, "awaits holding the guard")),
+                );
+                let awaited = line(analysis, file, suspension.span.start.line);
+                finding.fix = Some(fix(analysis, file, guard, awaited));
+                findings.push(finding);
+            }
+        }
+    }
+    findings
+}
+
+fn held_text(analysis: &Analysis, file: usize, guard: &Guard) -> String {
+    let acquisition = text(analysis, file, guard.span);
+    match (&guard.binding, &guard.helper) {
+        (Some(binding), Some(helper)) => {
+            format!(
+                "The guard `{binding}` returned by `{helper}()` (a lock taken in a sync helper)"
+            )
+        }
+        (Some(binding), None) => format!("The guard `{binding}` from `{acquisition}`"),
+        (None, _) => format!("The temporary guard of `{acquisition}`"),
+    }
+}
+
+/// End the critical section before the await: an inner block for a bound guard, a
+/// separate statement for a temporary one.
+fn fix(analysis: &Analysis, file: usize, guard: &Guard, awaited: &str) -> Fix {
+    let acquisition = text(analysis, file, guard.span);
+    let awaited =
+        if awaited.ends_with(';') && awaited.contains(".await") && !awaited.contains(acquisition) {
+            awaited.to_string()
+        } else {
+            "do_async_work(snapshot).await;".to_string()
+        };
+    let description = "End the critical section before the `.await`: copy what you need out of the guard, \
+        let the guard go (an inner block, or `drop(guard)`), then await. Lock again afterwards if the result must \
+        be stored. If the lock really must be held across the await, use `tokio::sync::Mutex`, whose guard may be."
+        .to_string();
+    let code = match &guard.binding {
+        Some(binding) => format!(
+            "let snapshot = {{\n    let {binding} = {acquisition};\n    // read or update the state through `{binding}`, copy out what the await needs\n    {binding}.clone()\n}}; // `{binding}` is dropped here\n{awaited}"
+        ),
+        None => format!(
+            "let snapshot = {acquisition}.clone(); // the temporary guard is dropped at this `;`\n{awaited}"
+        ),
+    };
+    Fix { description, code }
+}

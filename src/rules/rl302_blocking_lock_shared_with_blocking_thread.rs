@@ -1,0 +1,132 @@
+//! RL302 blocking-lock-shared-with-blocking-thread: one blocking mutex locked by async
+//! code and by a worker thread that holds it across slow work. While the worker does
+//! its I/O or sleeps, every runtime thread whose task reaches the lock stalls with it.
+
+use super::rust_facts::{line, rust_display, rust_functions, text};
+use super::shared::call_path;
+use super::{find, Finding, Fix, Related};
+use crate::analysis::contexts::{api_call, resolve_call, Context};
+use crate::analysis::resolve::FuncId;
+use crate::analysis::Analysis;
+use crate::model::{CallSite, Guard};
+
+pub fn check(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL302").expect("RL302 is registered");
+    let program = &analysis.program;
+    let reached =
+        |f: FuncId, context: Context| analysis.contexts.reach[f][context.index()].is_some();
+    let blocking_guards = |context: Context| {
+        rust_functions(analysis)
+            .filter(move |&f| reached(f, context))
+            .flat_map(move |f| {
+                program
+                    .function(f)
+                    .guards
+                    .iter()
+                    .filter(|g| g.blocking && g.helper.is_none())
+                    .map(move |g| (f, g))
+            })
+    };
+    let mut findings = Vec::new();
+    for (worker, guard) in blocking_guards(Context::WorkerThread) {
+        let Some(slow) = slow_work_under(analysis, worker, guard) else {
+            continue;
+        };
+        let Some((on_loop, loop_guard)) =
+            blocking_guards(Context::EventLoop).find(|(_, g)| g.lock == guard.lock)
+        else {
+            continue;
+        };
+        let file = program.file_of(worker);
+        let loop_file = program.file_of(on_loop);
+        let lock = rust_display(&guard.lock);
+        let lock = lock.rsplit("::").next().unwrap_or(&lock).to_string();
+        let mut finding = Finding::new(
+            rule,
+            file,
+            guard.span,
+            format!(
+                "`{lock}` is held on a worker thread across slow work (`{}`, line {}) and also locked by async code \
+                 (`{}`): while the worker holds it, every runtime thread whose task reaches the lock blocks, and the \
+                 runtime stops making progress",
+                shown(slow, text(analysis, file, slow.span)),
+                slow.span.start.line,
+                program.function(on_loop).display,
+            ),
+            "locked on a worker thread across slow work".to_string(),
+        );
+        finding.state = Some(lock.clone());
+        finding.contexts = vec![Context::WorkerThread, Context::EventLoop];
+        finding.related.push(Related {
+            file,
+            span: slow.span,
+            message: "slow work while the lock is held".to_string(),
+        });
+        finding.related.push(Related {
+            file: loop_file,
+            span: loop_guard.span,
+            message: "the same lock, taken by async code".to_string(),
+        });
+        finding.flows.extend(
+            call_path(analysis, worker, Context::WorkerThread)
+                .map(|f| f.ending_at(file, guard.span, &finding.label)),
+        );
+        finding.flows.extend(
+            call_path(analysis, on_loop, Context::EventLoop)
+                .map(|f| f.ending_at(loop_file, loop_guard.span, "locked by async code")),
+        );
+        finding.fix = Some(fix(analysis, file, guard, slow));
+        findings.push(finding);
+    }
+    findings
+}
+
+/// The call as messages show it: its text, or its first source line.
+fn shown<'a>(call: &'a CallSite, source: &'a str) -> &'a str {
+    if call.text.is_empty() {
+        source.lines().next().unwrap_or(source)
+    } else {
+        &call.text
+    }
+}
+
+/// A call in the catalogue's slow work (file and network I/O, sleeps, joins) made while
+/// `guard` is live.
+fn slow_work_under<'m>(
+    analysis: &Analysis<'m>,
+    function: FuncId,
+    guard: &Guard,
+) -> Option<&'m CallSite> {
+    let program = &analysis.program;
+    let file = program.file_of(function);
+    program.function(function).calls.iter().find(|call| {
+        call.span.offset > guard.span.offset
+            && call.span.start.line <= guard.live_until
+            && call.locks.contains(&guard.lock)
+            && analysis.catalogue.rust.blocking.matches(&api_call(
+                program,
+                call,
+                &resolve_call(program, file, &call.callee),
+            ))
+    })
+}
+
+fn fix(analysis: &Analysis, file: usize, guard: &Guard, slow: &CallSite) -> Fix {
+    let acquisition = text(analysis, file, guard.span);
+    let binding = guard.binding.as_deref().unwrap_or("guard");
+    let slow_line = line(analysis, file, slow.span.start.line);
+    let slow_line = if slow_line.ends_with(';') && !slow_line.contains(acquisition) {
+        slow_line.to_string()
+    } else {
+        "write_out(&snapshot)?;".to_string()
+    };
+    Fix {
+        description: format!(
+            "Copy what the slow work needs while holding the lock, drop the guard, then do the slow work on the copy. \
+             If the work must be serialised, send it to one dedicated thread through a channel instead of holding `{binding}`."
+        ),
+        code: format!(
+            "let snapshot = {{\n    let {binding} = {acquisition};\n    {binding}.clone() // copy out under the lock\n}}; // the lock is released here\n// the slow work now uses `snapshot`, not the shared state:\n{slow_line}"
+        ),
+    }
+}

@@ -1,0 +1,1001 @@
+//! Function bodies: calls (with the closures, functions and futures they are handed),
+//! closures and `async` blocks as functions of their own, `.await` points, and
+//! accesses to statics. Evaluation order is kept, so the guards `guards` tracks are
+//! live exactly where Rust holds them.
+
+use std::collections::HashMap;
+
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Pat, Stmt};
+
+use super::{Lowerer, MAX_DEPTH};
+use crate::model::{AccessKind, Arg, CallSite, Callee, Function};
+
+/// One function body being lowered.
+pub(in crate::rust) struct Frame {
+    pub func: usize,
+    /// A closure or `async` block: names it does not bind are its parent's.
+    pub captures: bool,
+    /// Block scopes, innermost last.
+    pub scopes: Vec<HashMap<String, Local>>,
+    /// Guards bound to variables and live now.
+    pub live: Vec<Live>,
+    /// Temporary guards of the statements being lowered: dropped at their end.
+    pub temps: Vec<usize>,
+    pub statement_lines: (u32, u32),
+    pub loop_depth: u32,
+    /// Decisions in force (`if` conditions taken under a lock or from an atomic load).
+    pub checks: Vec<super::guards::Check>,
+    /// Atomic loads of the statement being lowered: (state, span).
+    pub loads: Vec<(String, crate::model::Span)>,
+    /// The method has `&mut self` or `self`: nobody else can reach `self` meanwhile.
+    pub self_exclusive: bool,
+    /// Byte offset of the operand of the `.await` being lowered.
+    pub awaited: Option<usize>,
+}
+
+#[derive(Clone, Default)]
+pub(in crate::rust) struct Local {
+    /// What the value is: the binding it was cloned or borrowed from, else itself.
+    pub identity: String,
+    /// A closure or `async` block bound to this name (index in `functions`).
+    pub closure: Option<usize>,
+    /// A function item declared inside the body.
+    pub function: Option<String>,
+    /// Derived from a decision on shared state (`let n = c.load(..)`).
+    pub derived: Option<super::guards::Check>,
+}
+
+pub(in crate::rust) struct Live {
+    pub guard: usize,
+    pub depth: usize,
+    pub binding: String,
+}
+
+impl Lowerer<'_> {
+    pub(super) fn frame(&self) -> &Frame {
+        self.frames
+            .last()
+            .expect("bodies are lowered inside a frame")
+    }
+
+    pub(super) fn frame_mut(&mut self) -> &mut Frame {
+        self.frames
+            .last_mut()
+            .expect("bodies are lowered inside a frame")
+    }
+
+    pub(super) fn function_mut(&mut self) -> &mut Function {
+        let func = self.frame().func;
+        &mut self.functions[func]
+    }
+
+    /// A `fn` item or method: lowered with its body; returns its index.
+    pub(super) fn lower_fn(
+        &mut self,
+        prefix: &str,
+        sig: &syn::Signature,
+        attrs: &[syn::Attribute],
+        block: &syn::Block,
+        class: Option<&str>,
+        inherent: bool,
+    ) -> usize {
+        let name = sig.ident.to_string();
+        let receiver = sig.receiver();
+        let display = match class {
+            Some(class) => format!("{}::{name}", class.rsplit('.').next().unwrap_or(class)),
+            None => name.clone(),
+        };
+        let ambiguous = self.catalogue.ambiguous_methods.methods.contains(&name);
+        let index = self.functions.len();
+        self.functions.push(Function {
+            path: format!("{prefix}.{name}"),
+            display,
+            name,
+            class: class.map(str::to_string),
+            is_async: sig.asyncness.is_some(),
+            span: self.span(sig.ident.span()),
+            by_name: inherent && receiver.is_some() && !ambiguous,
+            single_threaded: single_threaded(attrs),
+            ..Function::default()
+        });
+        let exclusive = receiver.is_some_and(|r| {
+            r.colon_token.is_none() && (r.reference.is_none() || r.mutability.is_some())
+        });
+        self.frames.push(Frame::new(index, false, exclusive));
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(typed) = input {
+                self.bind_pattern(&typed.pat, None);
+            }
+        }
+        self.block(block);
+        let end = self.span(block.brace_token.span.close()).start.line;
+        self.end_frame(end);
+        index
+    }
+
+    /// A closure or `async` block: a function of its own, run as part of its parent
+    /// unless it is handed off (the analysis decides which).
+    fn anonymous(&mut self, node: &impl Spanned, kind: &str, is_async: bool) -> usize {
+        let span = self.span(node.span());
+        let parent = self.frame().func;
+        let parent_model = &self.functions[parent];
+        let label = format!("{}@{}:{}", kind, span.start.line, span.start.column);
+        let function = Function {
+            path: format!("{}.<{label}>", parent_model.path),
+            display: format!(
+                "{kind} in `{}` (line {})",
+                parent_model.display, span.start.line
+            ),
+            name: format!("<{kind}>"),
+            class: parent_model.class.clone(),
+            is_async,
+            span,
+            parent: Some(parent),
+            ..Function::default()
+        };
+        let index = self.functions.len();
+        self.functions.push(function);
+        let (locks, _) = self.held();
+        let in_loop = self.frame().loop_depth > 0;
+        let statement_lines = self.frame().statement_lines;
+        let path = self.functions[index].path.clone();
+        self.function_mut().calls.push(CallSite {
+            callee: Callee::Path(path),
+            span,
+            text: String::new(),
+            args: Vec::new(),
+            keywords: Vec::new(),
+            locks,
+            in_loop,
+            awaited: false,
+            statement_lines,
+            lock_block: None,
+            receiver_chain: Vec::new(),
+        });
+        let exclusive = self.frame().self_exclusive;
+        self.frames.push(Frame::new(index, true, exclusive));
+        index
+    }
+
+    pub(super) fn closure(&mut self, closure: &syn::ExprClosure) -> usize {
+        let index = self.anonymous(closure, "closure", closure.asyncness.is_some());
+        for input in &closure.inputs {
+            self.bind_pattern(input, None);
+        }
+        self.statement(closure.body.span(), |lowerer| {
+            lowerer.expr(&closure.body);
+        });
+        let end = self.span(closure.span()).end.line;
+        self.end_frame(end);
+        index
+    }
+
+    pub(super) fn async_block(&mut self, block: &syn::ExprAsync) -> usize {
+        let index = self.anonymous(block, "async block", true);
+        self.block(&block.block);
+        let end = self.span(block.span()).end.line;
+        self.end_frame(end);
+        index
+    }
+
+    fn end_frame(&mut self, end_line: u32) {
+        let frame = self.frames.pop().expect("a frame to end");
+        let guards = &mut self.functions[frame.func].guards;
+        for guard in frame
+            .live
+            .iter()
+            .map(|l| l.guard)
+            .chain(frame.temps.iter().copied())
+        {
+            guards[guard].live_until = end_line;
+        }
+    }
+
+    pub(super) fn block(&mut self, block: &syn::Block) {
+        self.frame_mut().scopes.push(HashMap::new());
+        for stmt in &block.stmts {
+            self.stmt(stmt);
+        }
+        let end = self.span(block.brace_token.span.close()).start.line;
+        let depth = self.frame().scopes.len();
+        self.release_scope(depth, end);
+        self.frame_mut().scopes.pop();
+    }
+
+    /// Runs `lower` as one statement: temporaries created in it die at its end.
+    fn statement(&mut self, span: proc_macro2::Span, lower: impl FnOnce(&mut Self)) {
+        let lines = {
+            let span = self.span(span);
+            (span.start.line, span.end.line)
+        };
+        let saved = std::mem::replace(&mut self.frame_mut().statement_lines, lines);
+        let mark = self.frame().temps.len();
+        let loads = self.frame().loads.len();
+        lower(self);
+        self.end_temporaries(mark, lines.1);
+        self.frame_mut().loads.truncate(loads);
+        self.frame_mut().statement_lines = saved;
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        self.statement(stmt.span(), |lowerer| match stmt {
+            Stmt::Local(local) => lowerer.let_statement(local),
+            Stmt::Item(item) => lowerer.nested_item(item),
+            Stmt::Expr(expr, _) => {
+                lowerer.expr(expr);
+            }
+            Stmt::Macro(m) => lowerer.macro_call(&m.mac),
+        });
+    }
+
+    fn nested_item(&mut self, item: &syn::Item) {
+        let within = self.functions[self.frame().func].path.clone();
+        if let syn::Item::Fn(f) = item {
+            let name = f.sig.ident.to_string();
+            let path = format!("{within}.{name}");
+            self.bind(
+                &name,
+                Local {
+                    identity: path.clone(),
+                    function: Some(path),
+                    ..Local::default()
+                },
+            );
+        }
+        let frames = std::mem::take(&mut self.frames);
+        self.lower_items(std::slice::from_ref(item), Some(&within));
+        self.frames = frames;
+    }
+
+    fn let_statement(&mut self, local: &syn::Local) {
+        let temps = self.frame().temps.len();
+        let loads = self.frame().loads.len();
+        let mut closure = None;
+        let mut guard = None;
+        let mut identity = None;
+        if let Some(init) = &local.init {
+            match &*init.expr {
+                Expr::Closure(c) => closure = Some(self.closure(c)),
+                Expr::Async(a) => closure = Some(self.async_block(a)),
+                expr => {
+                    identity = self.alias_of(expr);
+                    guard = self.expr(expr);
+                }
+            }
+            if let Some((_, diverge)) = &init.diverge {
+                self.expr(diverge);
+            }
+        }
+        let Some(name) = simple_binding(&local.pat) else {
+            self.bind_pattern(&local.pat, None);
+            return;
+        };
+        let derived = self.decision(temps, loads, guard);
+        let identity = identity.unwrap_or_else(|| self.own_identity(&name));
+        if let Some(guard) = guard {
+            self.bind_guard(guard, &name);
+        }
+        self.bind(
+            &name,
+            Local {
+                identity,
+                closure,
+                derived,
+                ..Local::default()
+            },
+        );
+    }
+
+    /// `let s = state.clone()`, `Arc::clone(&state)`, `&state`, `state`: the same value.
+    fn alias_of(&self, expr: &Expr) -> Option<String> {
+        let clone_methods = &self.catalogue.syntax.clone_methods;
+        match expr {
+            Expr::MethodCall(m)
+                if m.args.is_empty() && clone_methods.contains(&m.method.to_string()) =>
+            {
+                self.identity(&m.receiver)
+            }
+            Expr::Call(c) if c.args.len() == 1 => match &*c.func {
+                Expr::Path(p)
+                    if p.path
+                        .segments
+                        .last()
+                        .is_some_and(|s| clone_methods.contains(&s.ident.to_string())) =>
+                {
+                    self.identity(&c.args[0])
+                }
+                _ => None,
+            },
+            Expr::Reference(r) => self.alias_of(&r.expr).or_else(|| self.identity(&r.expr)),
+            Expr::Path(_) | Expr::Field(_) => self.identity(expr),
+            _ => None,
+        }
+    }
+
+    fn own_identity(&self, name: &str) -> String {
+        format!("{}.{name}", self.functions[self.frame().func].path)
+    }
+
+    pub(super) fn bind(&mut self, name: &str, local: Local) {
+        if let Some(scope) = self.frame_mut().scopes.last_mut() {
+            scope.insert(name.to_string(), local);
+        }
+    }
+
+    fn bind_pattern(&mut self, pat: &Pat, identity: Option<String>) {
+        match pat {
+            Pat::Ident(ident) => {
+                let name = ident.ident.to_string();
+                let identity = identity.unwrap_or_else(|| self.own_identity(&name));
+                self.bind(
+                    &name,
+                    Local {
+                        identity,
+                        ..Local::default()
+                    },
+                );
+                if let Some((_, sub)) = &ident.subpat {
+                    self.bind_pattern(sub, None);
+                }
+            }
+            Pat::Type(typed) => self.bind_pattern(&typed.pat, identity),
+            Pat::Reference(r) => self.bind_pattern(&r.pat, identity),
+            Pat::Paren(p) => self.bind_pattern(&p.pat, identity),
+            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.bind_pattern(p, None)),
+            Pat::TupleStruct(t) => t.elems.iter().for_each(|p| self.bind_pattern(p, None)),
+            Pat::Slice(s) => s.elems.iter().for_each(|p| self.bind_pattern(p, None)),
+            Pat::Or(o) => o.cases.iter().for_each(|p| self.bind_pattern(p, None)),
+            Pat::Struct(s) => s
+                .fields
+                .iter()
+                .for_each(|f| self.bind_pattern(&f.pat, None)),
+            _ => {}
+        }
+    }
+
+    /// A name bound in this body, or captured from the enclosing ones.
+    pub(super) fn local(&self, name: &str) -> Option<&Local> {
+        for frame in self.frames.iter().rev() {
+            if let Some(local) = frame.scopes.iter().rev().find_map(|s| s.get(name)) {
+                return Some(local);
+            }
+            if !frame.captures {
+                break;
+            }
+        }
+        None
+    }
+
+    /// What an expression denotes as shared state or a lock: a static, a field through
+    /// `self`, a local binding (through clones), and fields of those.
+    pub(super) fn identity(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Path(p) if p.qself.is_none() => {
+                if let Some(ident) = p.path.get_ident() {
+                    let name = ident.to_string();
+                    if name == "self" {
+                        return self.self_type.clone();
+                    }
+                    if let Some(local) = self.local(&name) {
+                        return Some(local.identity.clone());
+                    }
+                }
+                Some(self.resolve_path(&p.path))
+            }
+            Expr::Field(f) => {
+                let base = self.identity(&f.base)?;
+                let member = match &f.member {
+                    syn::Member::Named(ident) => ident.to_string(),
+                    syn::Member::Unnamed(index) => index.index.to_string(),
+                };
+                Some(format!("{base}.{member}"))
+            }
+            Expr::Paren(p) => self.identity(&p.expr),
+            Expr::Group(g) => self.identity(&g.expr),
+            Expr::Reference(r) => self.identity(&r.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.identity(&u.expr),
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(m.method.to_string().as_str(), "as_ref" | "deref" | "clone") =>
+            {
+                self.identity(&m.receiver)
+            }
+            _ => None,
+        }
+    }
+
+    /// The static an expression's place starts from (`X`, `X.field`, `X[i]`), if any.
+    fn static_root(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Path(p) if p.qself.is_none() => {
+                if let Some(ident) = p.path.get_ident() {
+                    if self.local(&ident.to_string()).is_some() || ident == "self" {
+                        return None;
+                    }
+                }
+                let path = self.resolve_path(&p.path);
+                let last = path.rsplit(['.', ':']).next().unwrap_or(&path);
+                let screaming = last.chars().any(|c| c.is_ascii_uppercase())
+                    && last
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                (self.statics.contains(&path) || screaming).then_some(path)
+            }
+            Expr::Field(f) => self.static_root(&f.base),
+            Expr::Index(i) => self.static_root(&i.expr),
+            Expr::Paren(p) => self.static_root(&p.expr),
+            Expr::Group(g) => self.static_root(&g.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.static_root(&u.expr),
+            _ => None,
+        }
+    }
+
+    /// Records an access when `expr` is a place in a static, lowering the index
+    /// expressions inside it; false when it is no such place.
+    fn static_place(&mut self, expr: &Expr, kind: AccessKind, via_call: bool) -> bool {
+        let Some(path) = self.static_root(expr) else {
+            return false;
+        };
+        self.lower_indexes(expr);
+        let span = self.span(expr.span());
+        let statement_lines = self.frame().statement_lines;
+        let (locks, async_locks) = self.held();
+        self.function_mut().accesses.push(crate::model::Access {
+            path,
+            kind,
+            span,
+            statement_lines,
+            locks,
+            async_locks,
+            via_call,
+            checked_by: None,
+            writes_constant: false,
+            writes_new: false,
+        });
+        true
+    }
+
+    fn lower_indexes(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Index(i) => {
+                self.lower_indexes(&i.expr);
+                self.expr(&i.index);
+            }
+            Expr::Field(f) => self.lower_indexes(&f.base),
+            Expr::Paren(p) => self.lower_indexes(&p.expr),
+            Expr::Unary(u) => self.lower_indexes(&u.expr),
+            _ => {}
+        }
+    }
+
+    /// Lowers an expression; returns the guard it evaluates to, if it is one.
+    pub(super) fn expr(&mut self, expr: &Expr) -> Option<usize> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let guard = self.expr_at_depth(expr);
+        self.depth -= 1;
+        guard
+    }
+
+    fn expr_at_depth(&mut self, expr: &Expr) -> Option<usize> {
+        match expr {
+            Expr::Array(a) => self.exprs(a.elems.iter()),
+            Expr::Assign(a) => {
+                let kind = if matches!(&*a.left, Expr::Path(_)) {
+                    AccessKind::Rebind
+                } else {
+                    AccessKind::Mutation
+                };
+                self.expr(&a.right);
+                if !self.static_place(&a.left, kind, false) {
+                    self.expr(&a.left);
+                }
+                None
+            }
+            Expr::Async(a) => {
+                self.async_block(a);
+                None
+            }
+            Expr::Await(a) => {
+                self.frame_mut().awaited = Some(a.base.span().byte_range().start);
+                let guard = self.expr(&a.base);
+                if let Some(guard) = guard {
+                    self.function_mut().guards[guard].blocking = false;
+                }
+                self.record_await(a.await_token.span);
+                guard
+            }
+            Expr::Binary(b) => {
+                if is_compound_assignment(&b.op) {
+                    self.expr(&b.right);
+                    if !self.static_place(&b.left, AccessKind::ReadModifyWrite, false) {
+                        self.expr(&b.left);
+                    }
+                } else {
+                    self.expr(&b.left);
+                    self.expr(&b.right);
+                }
+                None
+            }
+            Expr::Block(b) => {
+                self.block(&b.block);
+                None
+            }
+            Expr::Break(b) => self.exprs(b.expr.iter().map(|e| &**e)),
+            Expr::Call(c) => self.call(c),
+            Expr::Cast(c) => self.expr(&c.expr).and(None),
+            Expr::Closure(c) => {
+                self.closure(c);
+                None
+            }
+            Expr::Const(c) => {
+                self.block(&c.block);
+                None
+            }
+            Expr::Field(f) => {
+                if !self.static_place(expr, AccessKind::Read, false) {
+                    self.expr(&f.base);
+                }
+                None
+            }
+            Expr::ForLoop(f) => {
+                self.expr(&f.expr);
+                self.frame_mut().loop_depth += 1;
+                self.frame_mut().scopes.push(HashMap::new());
+                self.bind_pattern(&f.pat, None);
+                self.block(&f.body);
+                self.frame_mut().scopes.pop();
+                self.frame_mut().loop_depth -= 1;
+                None
+            }
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::If(i) => {
+                self.if_expr(i);
+                None
+            }
+            Expr::Index(i) => {
+                if !self.static_place(expr, AccessKind::Read, false) {
+                    self.expr(&i.expr);
+                    self.expr(&i.index);
+                }
+                None
+            }
+            Expr::Let(l) => {
+                self.expr(&l.expr);
+                self.bind_pattern(&l.pat, None);
+                None
+            }
+            Expr::Loop(l) => {
+                self.frame_mut().loop_depth += 1;
+                self.block(&l.body);
+                self.frame_mut().loop_depth -= 1;
+                None
+            }
+            Expr::Macro(m) => {
+                self.macro_call(&m.mac);
+                None
+            }
+            Expr::Match(m) => {
+                self.expr(&m.expr);
+                for arm in &m.arms {
+                    self.frame_mut().scopes.push(HashMap::new());
+                    self.bind_pattern(&arm.pat, None);
+                    if let Some((_, guard)) = &arm.guard {
+                        self.expr(guard);
+                    }
+                    self.expr(&arm.body);
+                    self.frame_mut().scopes.pop();
+                }
+                None
+            }
+            Expr::MethodCall(m) => self.method_call(m),
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Path(_) => {
+                self.static_place(expr, AccessKind::Read, false);
+                None
+            }
+            Expr::Range(r) => {
+                self.exprs(r.start.iter().chain(r.end.iter()).map(|e| &**e));
+                None
+            }
+            Expr::RawAddr(r) => {
+                let kind = match r.mutability {
+                    syn::PointerMutability::Mut(_) => AccessKind::Mutation,
+                    syn::PointerMutability::Const(_) => AccessKind::Read,
+                };
+                if !self.static_place(&r.expr, kind, false) {
+                    self.expr(&r.expr);
+                }
+                None
+            }
+            Expr::Reference(r) => {
+                let kind = if r.mutability.is_some() {
+                    AccessKind::Mutation
+                } else {
+                    AccessKind::Read
+                };
+                if !self.static_place(&r.expr, kind, false) {
+                    self.expr(&r.expr);
+                }
+                None
+            }
+            Expr::Repeat(r) => {
+                self.expr(&r.expr);
+                self.expr(&r.len);
+                None
+            }
+            Expr::Return(r) => self.exprs(r.expr.iter().map(|e| &**e)),
+            Expr::Struct(s) => {
+                self.exprs(s.fields.iter().map(|f| &f.expr));
+                self.exprs(s.rest.iter().map(|e| &**e));
+                None
+            }
+            Expr::Try(t) => self.expr(&t.expr),
+            Expr::TryBlock(t) => {
+                self.block(&t.block);
+                None
+            }
+            Expr::Tuple(t) => self.exprs(t.elems.iter()),
+            Expr::Unary(u) => self.expr(&u.expr).and(None),
+            Expr::Unsafe(u) => {
+                self.block(&u.block);
+                None
+            }
+            Expr::While(w) => {
+                self.frame_mut().loop_depth += 1;
+                match &*w.cond {
+                    Expr::Let(_) => {
+                        self.expr(&w.cond);
+                    }
+                    cond => self.condition(cond),
+                }
+                self.block(&w.body);
+                self.frame_mut().loop_depth -= 1;
+                None
+            }
+            Expr::Yield(y) => self.exprs(y.expr.iter().map(|e| &**e)),
+            _ => None,
+        }
+    }
+
+    fn exprs<'e>(&mut self, exprs: impl Iterator<Item = &'e Expr>) -> Option<usize> {
+        for expr in exprs {
+            self.expr(expr);
+        }
+        None
+    }
+
+    fn call(&mut self, call: &syn::ExprCall) -> Option<usize> {
+        let callee = match &*call.func {
+            Expr::Path(p) => Some(self.callee_path(&p.path)),
+            other => {
+                self.expr(other);
+                None
+            }
+        };
+        let mut moved = Vec::new();
+        let args: Vec<Arg> = call.args.iter().map(|a| self.arg(a, &mut moved)).collect();
+        let mut guard = None;
+        if let Some(path) = callee {
+            if self.guard_helpers.contains(&path) {
+                guard = Some(self.new_guard(
+                    path.clone(),
+                    true,
+                    Some(self.text(&*call.func).to_string()),
+                    call.span(),
+                ));
+            }
+            let text = self.call_text(self.text(&*call.func), &call.args, &args);
+            self.push_call(Callee::Path(path), call.span(), text, args, Vec::new());
+        }
+        let line = self.span(call.span()).end.line;
+        for name in moved {
+            self.release_binding(&name, line);
+        }
+        guard
+    }
+
+    /// A called path: a closure or function bound in the body, or a module path.
+    fn callee_path(&self, path: &syn::Path) -> String {
+        if let Some(ident) = path.get_ident() {
+            if let Some(local) = self.local(&ident.to_string()) {
+                if let Some(function) = &local.function {
+                    return function.clone();
+                }
+                if let Some(closure) = local.closure {
+                    return self.functions[closure].path.clone();
+                }
+            }
+        }
+        self.resolve_path(path)
+    }
+
+    fn method_call(&mut self, call: &syn::ExprMethodCall) -> Option<usize> {
+        let method = call.method.to_string();
+        if matches!(
+            method.as_str(),
+            "unwrap" | "expect" | "unwrap_or_else" | "unwrap_or_default" | "unwrap_unchecked"
+        ) {
+            let guard = self.expr(&call.receiver);
+            self.exprs(call.args.iter());
+            return guard;
+        }
+        let syntax = &self.catalogue.syntax;
+        let mutating = syntax.mutating_methods.contains(&method)
+            || syntax.thread_local_methods.contains(&method) && method != "with" && method != "get";
+        let is_load = syntax.atomic_loads.contains(&method);
+        let is_store = syntax.atomic_stores.contains(&method) && !call.args.is_empty();
+        let is_guard = syntax.guard_methods.contains(&method) && call.args.is_empty();
+        let kind = if mutating {
+            AccessKind::Mutation
+        } else {
+            AccessKind::Read
+        };
+        if !self.static_place(&call.receiver, kind, true) {
+            self.expr(&call.receiver);
+        }
+        let state = self.identity(&call.receiver);
+        let mut moved = Vec::new();
+        let args: Vec<Arg> = call.args.iter().map(|a| self.arg(a, &mut moved)).collect();
+        let span = self.span(call.span());
+        if let (true, Some(state)) = (is_load, &state) {
+            self.frame_mut().loads.push((state.clone(), span));
+        }
+        if let (true, Some(state)) = (is_store, &state) {
+            self.atomic_store(state, &call.args[0], span);
+        }
+        if is_guard {
+            let lock = state.unwrap_or_else(|| self.text(&*call.receiver).to_string());
+            return Some(self.new_guard(lock, true, None, call.span()));
+        }
+        let on_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));
+        let callee = match (&self.self_type, on_self) {
+            (Some(ty), true) => Callee::Path(format!("{ty}.{method}")),
+            _ => Callee::Method(method.clone()),
+        };
+        let mut guard = None;
+        if let Callee::Path(path) = &callee {
+            if self.guard_helpers.contains(path) {
+                guard = Some(self.new_guard(
+                    path.clone(),
+                    true,
+                    Some(format!("self.{method}")),
+                    call.span(),
+                ));
+            }
+        }
+        let receiver = self.text(&*call.receiver);
+        let receiver = if receiver.len() <= 40 {
+            receiver
+        } else {
+            "…"
+        };
+        let text = self.call_text(&format!("{receiver}.{method}"), &call.args, &args);
+        let mut chain = Vec::new();
+        let mut current = &*call.receiver;
+        while let Expr::MethodCall(inner) = current {
+            chain.push(inner.method.to_string());
+            current = &inner.receiver;
+        }
+        chain.reverse();
+        self.push_call(callee, call.span(), text, args, chain);
+        for name in moved {
+            self.release_binding(&name, span.end.line);
+        }
+        guard
+    }
+
+    /// A call's argument: the closure, function or future it may hand over. A guard
+    /// passed by value moves into the callee (`drop(guard)`), noted in `moved`.
+    fn arg(&mut self, arg: &Expr, moved: &mut Vec<String>) -> Arg {
+        match arg {
+            Expr::Closure(c) => Arg::Inline(self.closure(c)),
+            Expr::Async(a) => Arg::Inline(self.async_block(a)),
+            Expr::Path(p) if p.qself.is_none() => {
+                if let Some(ident) = p.path.get_ident() {
+                    let name = ident.to_string();
+                    if let Some(local) = self.local(&name) {
+                        let local = local.clone();
+                        if self.frame().live.iter().any(|l| l.binding == name) {
+                            moved.push(name);
+                        }
+                        return match (local.closure, local.function) {
+                            (Some(closure), _) => Arg::Inline(closure),
+                            (None, Some(function)) => Arg::Callable(Callee::Path(function)),
+                            _ => Arg::Other,
+                        };
+                    }
+                }
+                self.expr(arg);
+                Arg::Callable(Callee::Path(self.resolve_path(&p.path)))
+            }
+            Expr::Call(c) => {
+                self.expr(arg);
+                match &*c.func {
+                    Expr::Path(p) => Arg::Coroutine(Callee::Path(self.callee_path(&p.path))),
+                    _ => Arg::Other,
+                }
+            }
+            Expr::MethodCall(m) => {
+                self.expr(arg);
+                let method = m.method.to_string();
+                match (&self.self_type, &*m.receiver) {
+                    (Some(ty), Expr::Path(p)) if p.path.is_ident("self") => {
+                        Arg::Coroutine(Callee::Path(format!("{ty}.{method}")))
+                    }
+                    _ => Arg::Coroutine(Callee::Method(method)),
+                }
+            }
+            _ => {
+                self.expr(arg);
+                Arg::Other
+            }
+        }
+    }
+
+    fn push_call(
+        &mut self,
+        callee: Callee,
+        span: proc_macro2::Span,
+        text: String,
+        args: Vec<Arg>,
+        receiver_chain: Vec<String>,
+    ) {
+        let span = self.span(span);
+        let (locks, _) = self.held();
+        let frame = self.frame();
+        let site = CallSite {
+            callee,
+            span,
+            text,
+            args,
+            keywords: Vec::new(),
+            locks,
+            in_loop: frame.loop_depth > 0,
+            awaited: frame.awaited == Some(span.offset),
+            statement_lines: frame.statement_lines,
+            lock_block: None,
+            receiver_chain,
+        };
+        self.function_mut().calls.push(site);
+    }
+
+    /// `spawn_blocking(move || …)`: empty unless an argument may be a callable.
+    fn call_text(
+        &self,
+        func: &str,
+        written: &Punctuated<Expr, syn::Token![,]>,
+        args: &[Arg],
+    ) -> String {
+        if !args
+            .iter()
+            .any(|a| matches!(a, Arg::Inline(_) | Arg::Callable(_)))
+        {
+            return String::new();
+        }
+        let shown: Vec<String> = written
+            .iter()
+            .map(|arg| match arg {
+                Expr::Closure(c) => {
+                    let head = if c.capture.is_some() { "move " } else { "" };
+                    format!("{head}|…| …")
+                }
+                Expr::Async(a) => {
+                    let head = if a.capture.is_some() {
+                        "async move"
+                    } else {
+                        "async"
+                    };
+                    format!("{head} {{ … }}")
+                }
+                other => {
+                    let text = self.text(other);
+                    if text.chars().count() <= 24 {
+                        text.to_string()
+                    } else {
+                        "…".to_string()
+                    }
+                }
+            })
+            .collect();
+        format!("{func}({})", shown.join(", "))
+    }
+
+    pub(super) fn macro_call(&mut self, mac: &syn::Macro) {
+        let name = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let Ok(exprs) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        else {
+            return;
+        };
+        for expr in &exprs {
+            let kind = match name.as_str() {
+                "addr_of_mut" => Some(AccessKind::Mutation),
+                "addr_of" => Some(AccessKind::Read),
+                _ => None,
+            };
+            if !kind.is_some_and(|kind| self.static_place(expr, kind, false)) {
+                self.expr(expr);
+            }
+        }
+    }
+}
+
+impl Frame {
+    fn new(func: usize, captures: bool, self_exclusive: bool) -> Frame {
+        Frame {
+            func,
+            captures,
+            scopes: vec![HashMap::new()],
+            live: Vec::new(),
+            temps: Vec::new(),
+            statement_lines: (0, 0),
+            loop_depth: 0,
+            checks: Vec::new(),
+            loads: Vec::new(),
+            self_exclusive,
+            awaited: None,
+        }
+    }
+}
+
+/// `let name = …` or `let name: T = …`.
+fn simple_binding(pat: &Pat) -> Option<String> {
+    match pat {
+        Pat::Ident(ident) if ident.subpat.is_none() => Some(ident.ident.to_string()),
+        Pat::Type(typed) => simple_binding(&typed.pat),
+        _ => None,
+    }
+}
+
+fn is_compound_assignment(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
+/// `#[tokio::main(flavor = "current_thread")]`, or `#[tokio::test]` (single-threaded
+/// unless it asks for `multi_thread`).
+fn single_threaded(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let segments: Vec<String> = attr
+            .path()
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let tokens = match &attr.meta {
+            syn::Meta::List(list) => list.tokens.to_string(),
+            _ => String::new(),
+        };
+        match segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["tokio", "main"] => tokens.contains("current_thread"),
+            ["tokio", "test"] => !tokens.contains("multi_thread"),
+            _ => false,
+        }
+    })
+}

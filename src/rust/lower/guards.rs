@@ -1,0 +1,298 @@
+//! Lock guards and their live ranges, `.await` points, and check-then-act sequences.
+//!
+//! A guard bound by `let` lives until its block ends, `drop(guard)`, or a move into a
+//! call; a temporary guard until the end of its statement, except in an `if` or `while`
+//! condition, which is a scope of its own (`if let` and `match` keep theirs to the end
+//! of the statement, as in the 2021 edition).
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::Expr;
+
+use super::Lowerer;
+use crate::model::{Await, CheckKind, CheckThenAct, Guard, Span};
+
+/// A decision on shared state that code is acting on.
+#[derive(Clone)]
+pub(in crate::rust) struct Check {
+    pub state: String,
+    pub kind: CheckKind,
+    pub span: Span,
+    /// First line of the decision (the `let` or the `if`).
+    pub first_line: u32,
+    /// Blocking locks held when the decision was made.
+    pub locks: Vec<String>,
+}
+
+impl Lowerer<'_> {
+    /// A guard acquired at `node`; a temporary until a `let` binds it. Taking a lock a
+    /// decision in force was made under is the act of a check-then-act.
+    pub(super) fn new_guard(
+        &mut self,
+        lock: String,
+        blocking: bool,
+        helper: Option<String>,
+        node: impl Spanned,
+    ) -> usize {
+        let span = self.span(node.span());
+        let statement_lines = self.frame().statement_lines;
+        self.act(&lock, CheckKind::Lock, span);
+        let guards = &mut self.function_mut().guards;
+        guards.push(Guard {
+            lock,
+            span,
+            binding: None,
+            blocking,
+            helper: helper.map(|h| h.to_string()),
+            statement_lines,
+            live_until: statement_lines.1,
+        });
+        let index = guards.len() - 1;
+        self.frame_mut().temps.push(index);
+        index
+    }
+
+    pub(super) fn bind_guard(&mut self, guard: usize, name: &str) {
+        let frame = self.frame_mut();
+        frame.temps.retain(|&t| t != guard);
+        let depth = frame.scopes.len();
+        frame.live.push(super::body::Live {
+            guard,
+            depth,
+            binding: name.to_string(),
+        });
+        self.function_mut().guards[guard].binding = Some(name.to_string());
+    }
+
+    pub(super) fn release_binding(&mut self, name: &str, line: u32) {
+        let frame = self.frame_mut();
+        let Some(position) = frame.live.iter().rposition(|l| l.binding == name) else {
+            return;
+        };
+        let live = frame.live.remove(position);
+        self.function_mut().guards[live.guard].live_until = line;
+    }
+
+    /// A block ends: guards bound in it are dropped.
+    pub(super) fn release_scope(&mut self, depth: usize, line: u32) {
+        let frame = self.frame_mut();
+        let (ended, kept): (Vec<_>, Vec<_>) = frame.live.drain(..).partition(|l| l.depth >= depth);
+        frame.live = kept;
+        for live in ended {
+            self.function_mut().guards[live.guard].live_until = line;
+        }
+    }
+
+    pub(super) fn end_temporaries(&mut self, mark: usize, line: u32) {
+        let frame = self.frame_mut();
+        let ended: Vec<usize> = frame.temps.drain(mark.min(frame.temps.len())..).collect();
+        for guard in ended {
+            self.function_mut().guards[guard].live_until = line;
+        }
+    }
+
+    /// The locks held now: (blocking, async-aware).
+    pub(super) fn held(&self) -> (Vec<String>, Vec<String>) {
+        let Some(frame) = self.frames.last() else {
+            return (Vec::new(), Vec::new());
+        };
+        let guards = &self.functions[frame.func].guards;
+        let mut blocking = Vec::new();
+        let mut aware = Vec::new();
+        for index in frame
+            .live
+            .iter()
+            .map(|l| l.guard)
+            .chain(frame.temps.iter().copied())
+        {
+            let guard = &guards[index];
+            let list = if guard.blocking {
+                &mut blocking
+            } else {
+                &mut aware
+            };
+            if !list.contains(&guard.lock) {
+                list.push(guard.lock.clone());
+            }
+        }
+        (blocking, aware)
+    }
+
+    pub(super) fn record_await(&mut self, token: proc_macro2::Span) {
+        let span = self.span(token);
+        let frame = self.frame();
+        let guards = &self.functions[frame.func].guards;
+        let live: Vec<usize> = frame
+            .live
+            .iter()
+            .map(|l| l.guard)
+            .chain(frame.temps.iter().copied())
+            .filter(|&g| guards[g].blocking)
+            .collect();
+        let (locks, _) = self.held();
+        self.function_mut().awaits.push(Await {
+            span,
+            locks,
+            guards: live,
+        });
+    }
+
+    /// `if cond { … } else { … }`: the condition's temporaries die before the branches
+    /// run, and the decisions it makes are in force inside them.
+    pub(super) fn if_expr(&mut self, expr: &syn::ExprIf) {
+        let checks = self.frame().checks.len();
+        match &*expr.cond {
+            Expr::Let(_) => {
+                self.expr(&expr.cond);
+            }
+            cond => self.condition(cond),
+        }
+        self.block(&expr.then_branch);
+        if let Some((_, other)) = &expr.else_branch {
+            self.expr(other);
+        }
+        self.frame_mut().checks.truncate(checks);
+    }
+
+    /// An `if`/`while` condition: temporaries end with it; locks it took, atomics it
+    /// loaded and decided locals it reads become decisions in force.
+    pub(super) fn condition(&mut self, cond: &Expr) {
+        let mark = self.frame().temps.len();
+        let loads = self.frame().loads.len();
+        self.expr(cond);
+        let span = self.span(cond.span());
+        let mut decisions = self
+            .decision_list(mark, loads, None, span.start.line)
+            .unwrap_or_default();
+        for name in mentioned(cond) {
+            if let Some(derived) = self.local(&name).and_then(|l| l.derived.clone()) {
+                decisions.push(derived);
+            }
+        }
+        self.end_temporaries(mark, span.end.line);
+        self.frame_mut().loads.truncate(loads);
+        self.frame_mut().checks.extend(decisions);
+    }
+
+    /// What `let x = <init>` decided: the lock its temporary guard was taken under, or
+    /// the atomic it loaded.
+    pub(super) fn decision(
+        &self,
+        temps: usize,
+        loads: usize,
+        bound: Option<usize>,
+    ) -> Option<Check> {
+        let line = self.frame().statement_lines.0;
+        self.decision_list(temps, loads, bound, line)?.pop()
+    }
+
+    fn decision_list(
+        &self,
+        temps: usize,
+        loads: usize,
+        bound: Option<usize>,
+        first_line: u32,
+    ) -> Option<Vec<Check>> {
+        let frame = self.frame();
+        let guards = &self.functions[frame.func].guards;
+        let (locks, _) = self.held();
+        let mut decisions: Vec<Check> = frame
+            .temps
+            .get(temps..)?
+            .iter()
+            .filter(|&&g| Some(g) != bound)
+            .map(|&g| Check {
+                state: guards[g].lock.clone(),
+                kind: CheckKind::Lock,
+                span: guards[g].span,
+                first_line,
+                locks: locks
+                    .iter()
+                    .filter(|l| **l != guards[g].lock)
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        decisions.extend(frame.loads.get(loads..)?.iter().map(|(state, span)| Check {
+            state: state.clone(),
+            kind: CheckKind::Atomic,
+            span: *span,
+            first_line,
+            locks: locks.clone(),
+        }));
+        Some(decisions)
+    }
+
+    /// `A.store(value)`: an act when a decision on `A` is in force or `value` was
+    /// derived from one.
+    pub(super) fn atomic_store(&mut self, state: &str, value: &Expr, span: Span) {
+        let derived: Vec<Check> = mentioned(value)
+            .iter()
+            .filter_map(|name| self.local(name).and_then(|l| l.derived.clone()))
+            .filter(|d| d.kind == CheckKind::Atomic && d.state == state)
+            .collect();
+        if let Some(check) = derived.into_iter().next() {
+            self.record_act(check, span);
+        } else {
+            self.act(state, CheckKind::Atomic, span);
+        }
+    }
+
+    fn act(&mut self, state: &str, kind: CheckKind, span: Span) {
+        let check = self
+            .frame()
+            .checks
+            .iter()
+            .find(|c| c.state == state && c.kind == kind)
+            .cloned();
+        if let Some(check) = check {
+            self.record_act(check, span);
+        }
+    }
+
+    fn record_act(&mut self, check: Check, span: Span) {
+        // `&mut self` methods own their object: nobody acts in between.
+        let exclusive = self.frame().self_exclusive
+            && self
+                .self_type
+                .as_ref()
+                .is_some_and(|ty| check.state.starts_with(&format!("{ty}.")));
+        let (held, _) = self.held();
+        let function = self.function_mut();
+        if exclusive
+            || function
+                .check_then_act
+                .iter()
+                .any(|c| c.check == check.span)
+        {
+            return;
+        }
+        function.check_then_act.push(CheckThenAct {
+            state: check.state,
+            kind: check.kind,
+            check: check.span,
+            act: span,
+            lines: (check.first_line, span.end.line),
+            locks: check
+                .locks
+                .into_iter()
+                .filter(|l| held.contains(l))
+                .collect(),
+        });
+    }
+}
+
+/// The single-identifier paths an expression reads.
+fn mentioned(expr: &Expr) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+            if let Some(ident) = node.path.get_ident() {
+                self.0.push(ident.to_string());
+            }
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_expr(expr);
+    names.0
+}

@@ -1,0 +1,111 @@
+//! Which crate and module a `.rs` file is, from the folder layout Cargo uses.
+
+use std::path::{Path, PathBuf};
+
+/// The crate folder (the nearest one holding a `Cargo.toml`, else the file's own folder)
+/// and the file's module path in model spelling (`rs:my_crate.net.client`).
+///
+/// `src/lib.rs` and `src/main.rs` are the crate root; `src/a/mod.rs` and `src/a.rs` are
+/// module `a`. Files outside `src/` (tests, examples, benches, `build.rs`) are crates of
+/// their own in Cargo; they get a `#folder` segment so they never shadow a module. A
+/// file with no `Cargo.toml` above it is a one-file crate named after the file.
+pub fn module_name(path: &Path) -> (PathBuf, String) {
+    let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some((root, name)) = crate_of(&folder) else {
+        return (folder, format!("rs:{}", identifier(&stem)));
+    };
+    let relative = path.strip_prefix(&root).unwrap_or(path);
+    let in_src = relative.starts_with("src");
+    let mut parts: Vec<String> = relative
+        .parent()
+        .map(|p| {
+            p.components()
+                .map(|c| identifier(&c.as_os_str().to_string_lossy()))
+                .collect()
+        })
+        .unwrap_or_default();
+    match parts.first().map(String::as_str) {
+        Some("src") => {
+            parts.remove(0);
+        }
+        Some(_) => parts[0] = format!("#{}", parts[0]),
+        None => parts.push("#root".to_string()),
+    }
+    let crate_root = parts.is_empty() || parts == ["bin"];
+    if !(matches!(stem.as_str(), "mod") || (crate_root && matches!(stem.as_str(), "lib" | "main")))
+    {
+        parts.push(identifier(&stem));
+    }
+    let mut module = format!("rs:{name}");
+    for part in parts {
+        module.push('.');
+        module.push_str(&part);
+    }
+    // Cargo builds each file outside `src/` as a crate of its own: methods by name
+    // resolve within it only.
+    let root = if in_src { root } else { path.to_path_buf() };
+    (root, module)
+}
+
+/// The nearest folder at or above `folder` with a `Cargo.toml`, and its package name.
+fn crate_of(folder: &Path) -> Option<(PathBuf, String)> {
+    let mut current = Some(folder);
+    while let Some(dir) = current {
+        let manifest = dir.join("Cargo.toml");
+        if manifest.is_file() {
+            let name = std::fs::read_to_string(&manifest)
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .and_then(|table| {
+                    table
+                        .get("package")?
+                        .get("name")?
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "crate".to_string());
+            return Some((dir.to_path_buf(), identifier(&name)));
+        }
+        current = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    None
+}
+
+/// Crate names use `-` where paths use `_`; folder names may hold dots.
+fn identifier(name: &str) -> String {
+    name.replace(['-', '.'], "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_layout_gives_module_paths() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"my-crate\"\n",
+        )
+        .expect("manifest");
+        let module = |relative: &str| module_name(&dir.path().join(relative)).1;
+        assert_eq!(module("src/lib.rs"), "rs:my_crate");
+        assert_eq!(module("src/net/mod.rs"), "rs:my_crate.net");
+        assert_eq!(module("src/net/client.rs"), "rs:my_crate.net.client");
+        assert_eq!(module("tests/smoke.rs"), "rs:my_crate.#tests.smoke");
+        assert_eq!(module("build.rs"), "rs:my_crate.#root.build");
+    }
+
+    #[test]
+    fn a_loose_file_is_its_own_crate() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (root, module) = module_name(&dir.path().join("demo-one.rs"));
+        assert_eq!(module, "rs:demo_one");
+        assert_eq!(root, dir.path());
+    }
+}
