@@ -94,6 +94,7 @@ pub struct RustCatalogue {
     #[serde(rename = "loop")]
     pub loop_: Vec<Handoff>,
     pub tasks: CallList,
+    pub once: CallList,
     pub blocking: CallList,
     pub syntax: RustSyntax,
     pub not_thread_safe: TypeList,

@@ -3,7 +3,7 @@
 
 use super::lock_fix::lock_fix;
 use super::rl306_unsafe_sync_impl::unsafe_field;
-use super::rust_facts::{rust_functions, statics};
+use super::rust_facts::{runs_once, rust_functions, statics};
 use super::shared::{
     by_anchor_order, call_path, entry_related, is_declared, lazy_init_writes, partially_locked,
     runs_in, verb,
@@ -118,7 +118,7 @@ fn rust_statics(analysis: &Analysis) -> Vec<Finding> {
             .any(|c| c.path == ty && unsafe_field(analysis, c).is_some())
     };
     let mut by_static: BTreeMap<&str, Vec<(FuncId, &Access)>> = BTreeMap::new();
-    for function in rust_functions(analysis) {
+    for function in rust_functions(analysis).filter(|&f| !runs_once(analysis, f)) {
         for access in &program.function(function).accesses {
             let Some(item) = statics.get(&access.path) else {
                 continue;

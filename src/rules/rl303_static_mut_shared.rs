@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::rust_facts::{rust_functions, statics, StaticItem};
+use super::rust_facts::{runs_once, rust_functions, statics, StaticItem};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
@@ -17,7 +17,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let program = &analysis.program;
     let statics = statics(analysis);
     let mut by_static: BTreeMap<&str, Vec<(FuncId, &Access)>> = BTreeMap::new();
-    for function in rust_functions(analysis) {
+    for function in rust_functions(analysis).filter(|&f| !runs_once(analysis, f)) {
         for access in &program.function(function).accesses {
             if statics.get(&access.path).is_some_and(|s| s.item.mutable) {
                 by_static

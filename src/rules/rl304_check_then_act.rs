@@ -1,8 +1,8 @@
 //! RL304 check-then-act: a decision made under one lock acquisition (or from one atomic
-//! load) and acted on under another, in code that runs concurrently. Between the two,
-//! another thread can make the decision stale.
+//! load) and acted on under another, in code that runs concurrently with itself.
+//! Between the two, another thread can make the decision stale.
 
-use super::rust_facts::{rust_display, rust_functions, text};
+use super::rust_facts::{runs_concurrently, rust_display, rust_functions, text};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
 use crate::analysis::Analysis;
@@ -13,10 +13,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let program = &analysis.program;
     let mut findings = Vec::new();
     for function in rust_functions(analysis) {
-        let contexts: Vec<_> = analysis.contexts.contexts_of(function).collect();
-        if contexts.is_empty() {
+        if !runs_concurrently(analysis, function) {
             continue;
         }
+        let contexts: Vec<_> = analysis.contexts.contexts_of(function).collect();
         let model = program.function(function);
         let file = program.file_of(function);
         for sequence in model.check_then_act.iter().filter(|c| c.locks.is_empty()) {

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::analysis::contexts::Context;
 use crate::analysis::resolve::FuncId;
 use crate::analysis::Analysis;
 use crate::model::{FileId, Language, Span, Static};
@@ -64,4 +65,43 @@ pub fn line<'a>(analysis: &'a Analysis, file: FileId, line: u32) -> &'a str {
         .nth(line.saturating_sub(1) as usize)
         .unwrap_or("")
         .trim()
+}
+
+/// Whether `function` can run concurrently with itself: as async tasks (many at once,
+/// on several runtime threads), on both sides, on a worker entry started many times, or
+/// on a worker handed off from async code (`spawn_blocking` in a handler runs once per
+/// request, so once per concurrent task).
+pub fn runs_concurrently(analysis: &Analysis, function: FuncId) -> bool {
+    let contexts = &analysis.contexts;
+    let reach = contexts.reach[function];
+    if reach[Context::EventLoop.index()].is_some() || contexts.concurrent[function].is_some() {
+        return true;
+    }
+    let Some(worker) = reach[Context::WorkerThread.index()] else {
+        return false;
+    };
+    contexts.entries[worker.entry]
+        .site
+        .as_ref()
+        .and_then(|site| site.caller)
+        .is_some_and(|caller| contexts.reach[caller][Context::EventLoop.index()].is_some())
+}
+
+/// A closure handed to a run-once API (`Once::call_once`, `OnceLock::get_or_init`): it
+/// runs once, and its writes are published to every caller when the call returns.
+pub fn runs_once(analysis: &Analysis, function: FuncId) -> bool {
+    let program = &analysis.program;
+    let Some(parent) = program.function(function).parent else {
+        return false;
+    };
+    let file = program.file_of(function);
+    let index = function - program.function_id(file, 0);
+    let once = &analysis.catalogue.rust.once.methods;
+    program.files[file].functions[parent]
+        .calls
+        .iter()
+        .any(|call| {
+            matches!(&call.callee, crate::model::Callee::Method(m) if once.contains(m))
+                && call.args.contains(&crate::model::Arg::Inline(index))
+        })
 }

@@ -38,7 +38,13 @@ pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> Fil
     let mut safety_lines = BTreeSet::new();
     for comment in comments::scan(&source) {
         let span = lines.span(&source, comment.start, comment.end);
-        if comment.text.trim_start().starts_with("SAFETY:") {
+        // `// SAFETY:` as Clippy spells it; `// Safety:` is common and means the same.
+        if comment
+            .text
+            .trim_start()
+            .get(..7)
+            .is_some_and(|head| head.eq_ignore_ascii_case("safety:"))
+        {
             safety_lines.insert(span.start.line);
         }
         let text = comment.text.trim_start_matches(['/', '!']);

@@ -52,7 +52,30 @@ pub fn module_name(path: &Path) -> (PathBuf, String) {
 }
 
 /// The nearest folder at or above `folder` with a `Cargo.toml`, and its package name.
+/// Sources without their manifest (vendored or copied trees) fall back to Cargo's
+/// layout: the folder holding `src/` is the crate, named after itself.
 fn crate_of(folder: &Path) -> Option<(PathBuf, String)> {
+    manifest_crate(folder).or_else(|| layout_crate(folder))
+}
+
+fn layout_crate(folder: &Path) -> Option<(PathBuf, String)> {
+    let root = folder.ancestors().find_map(|dir| {
+        let name = dir.file_name()?.to_str()?;
+        let parent = dir.parent()?;
+        let is_crate_folder = name == "src"
+            || (matches!(name, "tests" | "benches" | "examples") && parent.join("src").is_dir());
+        is_crate_folder.then_some(parent)
+    })?;
+    let name = root.file_name()?.to_string_lossy();
+    // `syn-2.0.119` as `cargo vendor` names a second version.
+    let name = match name.rsplit_once('-') {
+        Some((base, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => base,
+        _ => &name,
+    };
+    Some((root.to_path_buf(), identifier(name)))
+}
+
+fn manifest_crate(folder: &Path) -> Option<(PathBuf, String)> {
     let mut current = Some(folder);
     while let Some(dir) = current {
         let manifest = dir.join("Cargo.toml");
@@ -99,6 +122,15 @@ mod tests {
         assert_eq!(module("src/net/client.rs"), "rs:my_crate.net.client");
         assert_eq!(module("tests/smoke.rs"), "rs:my_crate.#tests.smoke");
         assert_eq!(module("build.rs"), "rs:my_crate.#root.build");
+    }
+
+    #[test]
+    fn sources_without_a_manifest_use_the_folder_layout() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let src = dir.path().join("syn-2.0.119/src");
+        std::fs::create_dir_all(&src).expect("folders");
+        assert_eq!(module_name(&src.join("expr.rs")).1, "rs:syn.expr");
+        assert_eq!(module_name(&src.join("lib.rs")).1, "rs:syn");
     }
 
     #[test]

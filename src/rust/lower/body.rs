@@ -125,7 +125,7 @@ impl Lowerer<'_> {
         let function = Function {
             path: format!("{}.<{label}>", parent_model.path),
             display: format!(
-                "{kind} in `{}` (line {})",
+                "{kind} in {} (line {})",
                 parent_model.display, span.start.line
             ),
             name: format!("<{kind}>"),
@@ -159,8 +159,13 @@ impl Lowerer<'_> {
         index
     }
 
-    pub(super) fn closure(&mut self, closure: &syn::ExprClosure) -> usize {
+    /// `repeated`: handed to a method (`iter().map(|x| …)`), which may call it many
+    /// times, so what it hands off may run many times at once.
+    pub(super) fn closure(&mut self, closure: &syn::ExprClosure, repeated: bool) -> usize {
         let index = self.anonymous(closure, "closure", closure.asyncness.is_some());
+        if repeated {
+            self.frame_mut().loop_depth = 1;
+        }
         for input in &closure.inputs {
             self.bind_pattern(input, None);
         }
@@ -232,6 +237,15 @@ impl Lowerer<'_> {
 
     fn nested_item(&mut self, item: &syn::Item) {
         let within = self.functions[self.frame().func].path.clone();
+        if let syn::Item::Static(item) = item {
+            // Only this body can name it; declared in the module so closures here see it.
+            let module = self.module().to_string();
+            self.declare(
+                &module,
+                &item.ident.to_string(),
+                format!("{module}.{}", item.ident),
+            );
+        }
         if let syn::Item::Fn(f) = item {
             let name = f.sig.ident.to_string();
             let path = format!("{within}.{name}");
@@ -257,7 +271,7 @@ impl Lowerer<'_> {
         let mut identity = None;
         if let Some(init) = &local.init {
             match &*init.expr {
-                Expr::Closure(c) => closure = Some(self.closure(c)),
+                Expr::Closure(c) => closure = Some(self.closure(c, false)),
                 Expr::Async(a) => closure = Some(self.async_block(a)),
                 expr => {
                     identity = self.alias_of(expr);
@@ -529,7 +543,7 @@ impl Lowerer<'_> {
             Expr::Call(c) => self.call(c),
             Expr::Cast(c) => self.expr(&c.expr).and(None),
             Expr::Closure(c) => {
-                self.closure(c);
+                self.closure(c, false);
                 None
             }
             Expr::Const(c) => {
@@ -678,7 +692,11 @@ impl Lowerer<'_> {
             }
         };
         let mut moved = Vec::new();
-        let args: Vec<Arg> = call.args.iter().map(|a| self.arg(a, &mut moved)).collect();
+        let args: Vec<Arg> = call
+            .args
+            .iter()
+            .map(|a| self.arg(a, &mut moved, false))
+            .collect();
         let mut guard = None;
         if let Some(path) = callee {
             if self.guard_helpers.contains(&path) {
@@ -740,7 +758,11 @@ impl Lowerer<'_> {
         }
         let state = self.identity(&call.receiver);
         let mut moved = Vec::new();
-        let args: Vec<Arg> = call.args.iter().map(|a| self.arg(a, &mut moved)).collect();
+        let args: Vec<Arg> = call
+            .args
+            .iter()
+            .map(|a| self.arg(a, &mut moved, true))
+            .collect();
         let span = self.span(call.span());
         if let (true, Some(state)) = (is_load, &state) {
             self.frame_mut().loads.push((state.clone(), span));
@@ -791,9 +813,9 @@ impl Lowerer<'_> {
 
     /// A call's argument: the closure, function or future it may hand over. A guard
     /// passed by value moves into the callee (`drop(guard)`), noted in `moved`.
-    fn arg(&mut self, arg: &Expr, moved: &mut Vec<String>) -> Arg {
+    fn arg(&mut self, arg: &Expr, moved: &mut Vec<String>, repeated: bool) -> Arg {
         match arg {
-            Expr::Closure(c) => Arg::Inline(self.closure(c)),
+            Expr::Closure(c) => Arg::Inline(self.closure(c, repeated)),
             Expr::Async(a) => Arg::Inline(self.async_block(a)),
             Expr::Path(p) if p.qself.is_none() => {
                 if let Some(ident) = p.path.get_ident() {

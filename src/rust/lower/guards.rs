@@ -22,6 +22,8 @@ pub(in crate::rust) struct Check {
     pub first_line: u32,
     /// Blocking locks held when the decision was made.
     pub locks: Vec<String>,
+    /// The names the deciding condition reads (`current` in `if current > peak`).
+    pub names: Vec<String>,
 }
 
 impl Lowerer<'_> {
@@ -164,10 +166,14 @@ impl Lowerer<'_> {
         let mut decisions = self
             .decision_list(mark, loads, None, span.start.line)
             .unwrap_or_default();
-        for name in mentioned(cond) {
-            if let Some(derived) = self.local(&name).and_then(|l| l.derived.clone()) {
+        let names = mentioned(cond);
+        for name in &names {
+            if let Some(derived) = self.local(name).and_then(|l| l.derived.clone()) {
                 decisions.push(derived);
             }
+        }
+        for decision in &mut decisions {
+            decision.names.clone_from(&names);
         }
         self.end_temporaries(mark, span.end.line);
         self.frame_mut().loads.truncate(loads);
@@ -211,6 +217,7 @@ impl Lowerer<'_> {
                     .filter(|l| **l != guards[g].lock)
                     .cloned()
                     .collect(),
+                names: Vec::new(),
             })
             .collect();
         decisions.extend(frame.loads.get(loads..)?.iter().map(|(state, span)| Check {
@@ -219,22 +226,35 @@ impl Lowerer<'_> {
             span: *span,
             first_line,
             locks: locks.clone(),
+            names: Vec::new(),
         }));
         Some(decisions)
     }
 
-    /// `A.store(value)`: an act when a decision on `A` is in force or `value` was
-    /// derived from one.
+    /// `A.store(value)` depending on an earlier load of `A`: `value` computed from it
+    /// (`store(n + 1)`), or chosen by comparing it with the loaded value (`if current >
+    /// peak { store(current) }`). A store of something the decision never looked at
+    /// (`if p.is_null() { store(mine) }`) is an initialisation, usually made under a
+    /// lock racelint cannot see, and is left alone.
     pub(super) fn atomic_store(&mut self, state: &str, value: &Expr, span: Span) {
-        let derived: Vec<Check> = mentioned(value)
+        let value_names = mentioned(value);
+        let derived = value_names
             .iter()
             .filter_map(|name| self.local(name).and_then(|l| l.derived.clone()))
-            .filter(|d| d.kind == CheckKind::Atomic && d.state == state)
-            .collect();
-        if let Some(check) = derived.into_iter().next() {
+            .find(|d| d.kind == CheckKind::Atomic && d.state == state);
+        let compared = || {
+            self.frame()
+                .checks
+                .iter()
+                .find(|c| {
+                    c.kind == CheckKind::Atomic
+                        && c.state == state
+                        && c.names.iter().any(|n| value_names.contains(n))
+                })
+                .cloned()
+        };
+        if let Some(check) = derived.or_else(compared) {
             self.record_act(check, span);
-        } else {
-            self.act(state, CheckKind::Atomic, span);
         }
     }
 

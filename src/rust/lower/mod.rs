@@ -425,7 +425,8 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A `// SAFETY:` comment on the line, or in the comment and attribute lines
-    /// directly above it.
+    /// directly above it; one comment may cover a run of one-line `unsafe impl`s
+    /// (`Send` and `Sync` for one type, written together).
     fn documented(&self, line: u32) -> bool {
         if self.safety_lines.contains(&line) {
             return true;
@@ -439,10 +440,12 @@ impl<'a> Lowerer<'a> {
             let start = self.lines.line_start(current);
             let end = self.lines.line_start(current + 1);
             let text = self.source.get(start..end).unwrap_or("").trim();
+            let sibling_impl = text.starts_with("unsafe impl") && text.ends_with("{}");
             if !(text.starts_with("//")
                 || text.starts_with("#[")
                 || text.starts_with("/*")
-                || text.starts_with('*'))
+                || text.starts_with('*')
+                || sibling_impl)
             {
                 return false;
             }

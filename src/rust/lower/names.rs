@@ -165,10 +165,20 @@ impl Lowerer<'_> {
                 if !self.found.contains(&path) {
                     self.found.push(path);
                 }
-                syn::visit::visit_type_path(self, node);
+                // `PhantomData<Rc<()>>` holds nothing: it only opts out of auto traits.
+                if node
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident != "PhantomData")
+                {
+                    syn::visit::visit_type_path(self, node);
+                }
             }
             fn visit_type_ptr(&mut self, node: &'ast syn::TypePtr) {
-                if !self.found.iter().any(|f| f == "*") {
+                // `*mut ()` is a marker that points at nothing.
+                let marker = matches!(&*node.elem, syn::Type::Tuple(t) if t.elems.is_empty());
+                if !marker && !self.found.iter().any(|f| f == "*") {
                     self.found.push("*".to_string());
                 }
                 syn::visit::visit_type_ptr(self, node);
