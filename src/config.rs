@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::catalogue::{Catalogue, Handoff};
+use crate::analysis::catalogue::{rust_path, Catalogue, Handoff, RustCatalogue};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -174,7 +174,41 @@ impl Config {
             .thread_locks
             .types
             .extend(extension.extra_locks.iter().cloned());
+        self.extend_rust(&mut catalogue.rust);
         catalogue
+    }
+
+    /// `[rust]`: paths as Rust writes them (`mylib::run_blocking`). `extra-locks` names
+    /// methods that take a lock and return its guard (`lock_timed`); thread-safe types
+    /// are ones whose `unsafe impl Sync` the project vouches for.
+    fn extend_rust(&self, catalogue: &mut RustCatalogue) {
+        let extension = &self.rust;
+        let handoff = |calls: &[String]| Handoff {
+            calls: calls.iter().map(|c| rust_path(c)).collect(),
+            methods: Vec::new(),
+            arg: Some(0),
+            keyword: None,
+            concurrent: false,
+            after: Vec::new(),
+        };
+        if !extension.extra_offloads.is_empty() {
+            catalogue.worker.push(handoff(&extension.extra_offloads));
+        }
+        if !extension.extra_loop_entry_points.is_empty() {
+            catalogue
+                .loop_
+                .push(handoff(&extension.extra_loop_entry_points));
+        }
+        catalogue
+            .syntax
+            .guard_methods
+            .extend(extension.extra_locks.iter().cloned());
+        catalogue.thread_safe.types.extend(
+            extension
+                .extra_thread_safe_types
+                .iter()
+                .map(|t| rust_path(t)),
+        );
     }
 
     /// Folders and files left out of discovery.

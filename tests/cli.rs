@@ -589,3 +589,57 @@ fn named_files_are_analysed_within_their_project() {
         Vec::<String>::new()
     );
 }
+
+const PY_AWAIT_UNDER_LOCK: &str = "import threading\n\nlock = threading.Lock()\n\n\nasync def handler(client) -> None:\n    with lock:\n        await client.send()\n";
+const RS_GUARD_ACROSS_AWAIT: &str = "use std::sync::Mutex;\n\nstatic CACHE: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n\npub async fn handler() {\n    let cache = CACHE.lock().unwrap();\n    tokio::task::yield_now().await;\n    drop(cache);\n}\n";
+
+#[test]
+fn a_mixed_repository_gets_one_report_one_exit_code_one_document() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(root.join("app.py"), PY_AWAIT_UNDER_LOCK).unwrap();
+    std::fs::create_dir_all(root.join("native/src")).unwrap();
+    std::fs::write(
+        root.join("native/Cargo.toml"),
+        "[package]\nname = \"native\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("native/src/lib.rs"), RS_GUARD_ACROSS_AWAIT).unwrap();
+
+    let output = racelint_in(root, &["check", "--output-format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let document: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(
+        pairs(&document, "findings", "code", "path"),
+        [
+            ("RL202".to_string(), "app.py".to_string()),
+            ("RL301".to_string(), "native/src/lib.rs".to_string()),
+        ]
+    );
+
+    let sarif = racelint_in(root, &["check", "--output-format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).expect("one SARIF document");
+    assert_eq!(sarif["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn rust_catalogue_extensions_from_configuration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("jobs.rs"),
+        "static mut DONE: u64 = 0;\n\nfn finish() {\n    unsafe { DONE += 1 }\n}\n\npub async fn report() -> u64 {\n    mylib::pool::run_blocking(finish);\n    unsafe { DONE }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(codes(&json_in(root, &["check"])), Vec::<String>::new());
+    std::fs::write(
+        root.join("racelint.toml"),
+        "[rust]\nextra-offloads = [\"mylib::pool::run_blocking\"]\n",
+    )
+    .unwrap();
+    assert_eq!(codes(&json_in(root, &["check"])), ["RL303"]);
+}

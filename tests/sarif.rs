@@ -214,33 +214,39 @@ fn check_conventions(target: &str, document: &Value, status: Option<i32>) {
     }
 }
 
-/// Each top-level entry of each `fixtures/python/<folder>/` (Python files and folders),
-/// and the whole fixtures tree.
+/// Each top-level entry of each `fixtures/<language>/<folder>/` (source files and
+/// folders), and the whole fixtures tree.
 fn fixture_targets() -> Vec<String> {
     let mut targets = Vec::new();
-    let python = manifest_dir().join("fixtures/python");
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(&python)
-        .expect("fixtures/python")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    folders.sort();
-    for folder in folders {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&folder)
-            .expect("fixture folder")
+    for language in ["python", "rust"] {
+        let base = manifest_dir().join("fixtures").join(language);
+        let mut folders: Vec<PathBuf> = std::fs::read_dir(&base)
+            .expect("fixtures/<language>")
             .flatten()
             .map(|e| e.path())
-            .filter(|p| {
-                p.is_dir() || matches!(p.extension().and_then(|e| e.to_str()), Some("py" | "pyi"))
-            })
+            .filter(|p| p.is_dir())
             .collect();
-        entries.sort();
-        for entry in entries {
-            let relative = entry
-                .strip_prefix(manifest_dir())
-                .expect("inside the crate");
-            targets.push(relative.to_string_lossy().replace('\\', "/"));
+        folders.sort();
+        for folder in folders {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&folder)
+                .expect("fixture folder")
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_dir()
+                        || matches!(
+                            p.extension().and_then(|e| e.to_str()),
+                            Some("py" | "pyi" | "rs")
+                        )
+                })
+                .collect();
+            entries.sort();
+            for entry in entries {
+                let relative = entry
+                    .strip_prefix(manifest_dir())
+                    .expect("inside the crate");
+                targets.push(relative.to_string_lossy().replace('\\', "/"));
+            }
         }
     }
     targets.push("fixtures".to_string());

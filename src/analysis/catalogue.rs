@@ -99,6 +99,9 @@ pub struct RustCatalogue {
     pub syntax: RustSyntax,
     pub not_thread_safe: TypeList,
     pub ambiguous_methods: CallList,
+    /// Types whose `unsafe impl Sync` the project vouches for (configuration only).
+    #[serde(default)]
+    pub thread_safe: TypeList,
 }
 
 /// Method and type names the Rust front-end needs to recognise guards and state.

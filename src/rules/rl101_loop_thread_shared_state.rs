@@ -109,13 +109,15 @@ fn rust_statics(analysis: &Analysis) -> Vec<Finding> {
     let statics = statics(analysis);
     let catalogue = &analysis.catalogue.rust;
     let unsafe_sync = |ty: &str| {
-        program.files.iter().any(|f| {
-            f.unsafe_impls
-                .iter()
-                .any(|u| u.trait_name == "Sync" && u.ty == ty)
-        }) && (0..program.classes.len())
-            .map(|c| program.class(c))
-            .any(|c| c.path == ty && unsafe_field(analysis, c).is_some())
+        !catalogue.thread_safe.types.iter().any(|t| t == ty)
+            && program.files.iter().any(|f| {
+                f.unsafe_impls
+                    .iter()
+                    .any(|u| u.trait_name == "Sync" && u.ty == ty)
+            })
+            && (0..program.classes.len())
+                .map(|c| program.class(c))
+                .any(|c| c.path == ty && unsafe_field(analysis, c).is_some())
     };
     let mut by_static: BTreeMap<&str, Vec<(FuncId, &Access)>> = BTreeMap::new();
     for function in rust_functions(analysis).filter(|&f| !runs_once(analysis, f)) {
