@@ -2,7 +2,7 @@
 # Validates racelint's SARIF with Microsoft's SARIF Multitool, GitHub's ingestion rules
 # included (`--rule-kind "Sarif;Gh"`), as ../shared/sarif/README.md describes. The tool is
 # installed from npm into a temporary folder, never into the repository. Every rule is
-# selected; one log per top-level entry of each fixtures/python/<folder>/, and one for the
+# selected; one log per top-level entry of each fixtures/<language>/<folder>/, and one for the
 # whole fixtures tree. (The schema itself is checked by `cargo test`: tests/sarif.rs.)
 # Exit 1 on any `error` the Multitool reports (it exits 0 even then), or if it fails.
 set -euo pipefail
@@ -35,9 +35,9 @@ racelint="${target_dir:-target}/debug/racelint"
 
 mkdir "$tmp/logs"
 targets=(fixtures)
-for folder in fixtures/python/*/; do
+for folder in fixtures/python/*/ fixtures/rust/*/; do
     for entry in "$folder"*; do
-        if [ -d "$entry" ] || [[ "$entry" == *.py ]] || [[ "$entry" == *.pyi ]]; then
+        if [ -d "$entry" ] || [[ "$entry" == *.py ]] || [[ "$entry" == *.pyi ]] || [[ "$entry" == *.rs ]]; then
             targets+=("$entry")
         fi
     done

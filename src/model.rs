@@ -237,6 +237,8 @@ pub struct Guard {
     /// Lines of the statement that takes the guard, and the last line it is live on.
     pub statement_lines: (u32, u32),
     pub live_until: u32,
+    /// Taken inside a loop of its function: a loop under it cannot be written around it.
+    pub in_loop: bool,
 }
 
 /// A decision on shared state made under one lock acquisition (or atomic load) and

@@ -90,8 +90,8 @@ fn shown<'a>(call: &'a CallSite, source: &'a str) -> &'a str {
     }
 }
 
-/// A call in the catalogue's slow work (file and network I/O, sleeps, joins) made while
-/// `guard` is live.
+/// Slow work made while `guard` is live: a call in the catalogue's list (file and
+/// network I/O, sleeps, joins), or any call in a loop that runs under the guard.
 fn slow_work_under<'m>(
     analysis: &Analysis<'m>,
     function: FuncId,
@@ -103,11 +103,12 @@ fn slow_work_under<'m>(
         call.span.offset > guard.span.offset
             && call.span.start.line <= guard.live_until
             && call.locks.contains(&guard.lock)
-            && analysis.catalogue.rust.blocking.matches(&api_call(
-                program,
-                call,
-                &resolve_call(program, file, &call.callee),
-            ))
+            && ((call.in_loop && !guard.in_loop)
+                || analysis.catalogue.rust.blocking.matches(&api_call(
+                    program,
+                    call,
+                    &resolve_call(program, file, &call.callee),
+                )))
     })
 }
 

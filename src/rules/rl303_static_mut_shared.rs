@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::rust_facts::{runs_once, rust_functions, statics, StaticItem};
+use super::rust_facts::{runs_once, rust_functions, statics, worker_runs_concurrently, StaticItem};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
@@ -45,7 +45,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .collect();
         let concurrent = worker
             .iter()
-            .any(|(f, _)| contexts.concurrent[*f].is_some());
+            .any(|(f, _)| worker_runs_concurrently(analysis, *f));
         let shared =
             (!worker.is_empty() && !on_loop.is_empty()) || worker_entries.len() > 1 || concurrent;
         let involved: Vec<(FuncId, &Access)> = worker.iter().chain(&on_loop).copied().collect();

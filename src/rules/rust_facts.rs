@@ -72,12 +72,18 @@ pub fn line<'a>(analysis: &'a Analysis, file: FileId, line: u32) -> &'a str {
 /// on a worker handed off from async code (`spawn_blocking` in a handler runs once per
 /// request, so once per concurrent task).
 pub fn runs_concurrently(analysis: &Analysis, function: FuncId) -> bool {
+    analysis.contexts.reach[function][Context::EventLoop.index()].is_some()
+        || worker_runs_concurrently(analysis, function)
+}
+
+/// Whether worker threads run `function` several at once: an entry started many times,
+/// or a handoff made from async code.
+pub fn worker_runs_concurrently(analysis: &Analysis, function: FuncId) -> bool {
     let contexts = &analysis.contexts;
-    let reach = contexts.reach[function];
-    if reach[Context::EventLoop.index()].is_some() || contexts.concurrent[function].is_some() {
+    if contexts.concurrent[function].is_some() {
         return true;
     }
-    let Some(worker) = reach[Context::WorkerThread.index()] else {
+    let Some(worker) = contexts.reach[function][Context::WorkerThread.index()] else {
         return false;
     };
     contexts.entries[worker.entry]

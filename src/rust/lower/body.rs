@@ -661,6 +661,7 @@ impl Lowerer<'_> {
             }
             Expr::While(w) => {
                 self.frame_mut().loop_depth += 1;
+                let checks = self.frame().checks.len();
                 match &*w.cond {
                     Expr::Let(_) => {
                         self.expr(&w.cond);
@@ -668,6 +669,7 @@ impl Lowerer<'_> {
                     cond => self.condition(cond),
                 }
                 self.block(&w.body);
+                self.frame_mut().checks.truncate(checks);
                 self.frame_mut().loop_depth -= 1;
                 None
             }

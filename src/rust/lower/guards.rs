@@ -38,6 +38,7 @@ impl Lowerer<'_> {
     ) -> usize {
         let span = self.span(node.span());
         let statement_lines = self.frame().statement_lines;
+        let in_loop = self.frame().loop_depth > 0;
         self.act(&lock, CheckKind::Lock, span);
         let guards = &mut self.function_mut().guards;
         guards.push(Guard {
@@ -48,6 +49,7 @@ impl Lowerer<'_> {
             helper: helper.map(|h| h.to_string()),
             statement_lines,
             live_until: statement_lines.1,
+            in_loop,
         });
         let index = guards.len() - 1;
         self.frame_mut().temps.push(index);
