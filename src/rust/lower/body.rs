@@ -412,7 +412,11 @@ impl Lowerer<'_> {
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.identity(&u.expr),
             Expr::MethodCall(m)
                 if m.args.is_empty()
-                    && matches!(m.method.to_string().as_str(), "as_ref" | "deref" | "clone") =>
+                    && self
+                        .catalogue
+                        .syntax
+                        .clone_methods
+                        .contains(&m.method.to_string()) =>
             {
                 self.identity(&m.receiver)
             }

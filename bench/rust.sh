@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Speed and memory of `racelint check` on the shared Rust corpus (`cargo vendor` of
+# tokio, serde, syn, regex and clap), with `rustfmt --check` on the same files as a
+# yardstick: it parses every file too, then formats it (and the files it declares
+# with `mod x;`, so it does some files twice). Neither needs a Cargo manifest.
+# Usage: bench/rust.sh [CORPUS_DIR]   (default /tmp/racelint-corpus; built if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=${1:-/tmp/racelint-corpus}
+runs=3
+bash ../shared/bench/make-corpus.sh "$corpus" >/dev/null
+cargo build --release --quiet
+
+# Median wall seconds and peak resident MiB of `runs` runs of a command.
+measure() {
+  local times=() peaks=() report
+  report=$(mktemp)
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f '%e %M' -o "$report" "$@" >/dev/null 2>&1 || true
+    read -r t p < <(tail -n 1 "$report")
+    times+=("$t"); peaks+=("$p")
+  done
+  rm -f "$report"
+  local t p
+  t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+  p=$(printf '%s\n' "${peaks[@]}" | sort -n | tail -n 1)
+  echo "$t $((p / 1024))"
+}
+
+list=$(mktemp)
+trap 'rm -f "$list"' EXIT
+find "$corpus/rust" -type f -name '*.rs' -print0 > "$list"
+files=$(tr -cd '\0' < "$list" | wc -c)
+lines=$(xargs -0 cat < "$list" | wc -l)
+read -r rl_s rl_mb < <(measure target/release/racelint check "$corpus/rust" --exit-zero --output-format concise)
+read -r fmt_s fmt_mb < <(measure sh -c "xargs -0 -n 100 -P $(nproc) rustfmt --edition 2021 --check < '$list'")
+
+printf 'corpus      %s files, %s lines (median of %s runs, %s cores)\n' "$files" "$lines" "$runs" "$(nproc)"
+printf 'racelint    %6.2f s  %7.0f files/s  %9.0f lines/s  peak %5d MiB\n' "$rl_s" "$(echo "$files / $rl_s" | bc -l)" "$(echo "$lines / $rl_s" | bc -l)" "$rl_mb"
+printf 'rustfmt     %6.2f s  %7.0f files/s  %9.0f lines/s  peak %5d MiB (per process)\n' "$fmt_s" "$(echo "$files / $fmt_s" | bc -l)" "$(echo "$lines / $fmt_s" | bc -l)" "$fmt_mb"
+printf 'ratio       racelint/rustfmt time %.2fx\n' "$(echo "$rl_s / $fmt_s" | bc -l)"
