@@ -13,21 +13,7 @@ if [ ! -x "$corpus/ruff-venv/bin/ruff" ]; then
   python3 -m venv "$corpus/ruff-venv" && "$corpus/ruff-venv/bin/pip" install -q ruff==0.17.6
 fi
 
-# Median wall seconds and peak resident MiB of `runs` runs of a command.
-measure() {
-  local times=() peaks=() report
-  report=$(mktemp)
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$report" "$@" >/dev/null 2>&1
-    read -r t p < "$report"
-    times+=("$t"); peaks+=("$p")
-  done
-  rm -f "$report"
-  local t p
-  t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-  p=$(printf '%s\n' "${peaks[@]}" | sort -n | tail -n 1)
-  echo "$t $((p / 1024))"
-}
+source bench/measure.sh
 
 files=$(find "$corpus/python" -type f \( -name '*.py' -o -name '*.pyi' \) | wc -l)
 lines=$(find "$corpus/python" -type f \( -name '*.py' -o -name '*.pyi' \) -print0 | xargs -0 cat | wc -l)

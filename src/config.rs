@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::catalogue::{rust_path, Catalogue, Handoff, RustCatalogue};
+use crate::analysis::catalogue::{rust_path, Catalogue, Handoff};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -54,7 +54,8 @@ impl<'de> Deserialize<'de> for PythonVersion {
     }
 }
 
-/// Project APIs to add to the built-in catalogue (`rules/python-apis.toml`).
+/// Project APIs to add to a built-in catalogue (`rules/python-apis.toml`,
+/// `rules/rust-apis.toml`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CatalogueExtension {
@@ -70,6 +71,32 @@ pub struct CatalogueExtension {
     /// Types that are thread locks.
     #[serde(default)]
     pub extra_locks: Vec<String>,
+}
+
+impl CatalogueExtension {
+    /// The extra offloads and loop entry points, as handoffs of their first argument,
+    /// spelled the way the catalogue stores paths.
+    fn add_handoffs(
+        &self,
+        worker: &mut Vec<Handoff>,
+        loop_: &mut Vec<Handoff>,
+        spell: impl Fn(&str) -> String,
+    ) {
+        let handoff = |calls: &[String]| Handoff {
+            calls: calls.iter().map(|c| spell(c)).collect(),
+            methods: Vec::new(),
+            arg: Some(0),
+            keyword: None,
+            concurrent: false,
+            after: Vec::new(),
+        };
+        if !self.extra_offloads.is_empty() {
+            worker.push(handoff(&self.extra_offloads));
+        }
+        if !self.extra_loop_entry_points.is_empty() {
+            loop_.push(handoff(&self.extra_loop_entry_points));
+        }
+    }
 }
 
 /// The subset of `pyproject.toml` racelint reads.
@@ -146,69 +173,34 @@ fn located_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
 }
 
 impl Config {
-    /// The built-in Python catalogue with this project's additions.
+    /// The built-in catalogues with this project's additions. `[rust]` paths are written
+    /// as Rust writes them (`mylib::run_blocking`); its `extra-locks` are methods that
+    /// take a lock and return the guard (`lock_timeout`), and its thread-safe types are
+    /// ones whose `unsafe impl Sync` the project vouches for.
     pub fn catalogue(&self) -> Catalogue {
         let mut catalogue = Catalogue::builtin();
-        let extension = &self.python;
-        let handoff = |calls: &[String]| Handoff {
-            calls: calls.to_vec(),
-            methods: Vec::new(),
-            arg: Some(0),
-            keyword: None,
-            concurrent: false,
-            after: Vec::new(),
-        };
-        if !extension.extra_offloads.is_empty() {
-            catalogue.worker.push(handoff(&extension.extra_offloads));
-        }
-        if !extension.extra_loop_entry_points.is_empty() {
-            catalogue
-                .loop_
-                .push(handoff(&extension.extra_loop_entry_points));
-        }
+        let python = &self.python;
+        python.add_handoffs(&mut catalogue.worker, &mut catalogue.loop_, str::to_string);
         catalogue
             .thread_safe
             .types
-            .extend(extension.extra_thread_safe_types.iter().cloned());
+            .extend(python.extra_thread_safe_types.iter().cloned());
         catalogue
             .thread_locks
             .types
-            .extend(extension.extra_locks.iter().cloned());
-        self.extend_rust(&mut catalogue.rust);
-        catalogue
-    }
-
-    /// `[rust]`: paths as Rust writes them (`mylib::run_blocking`). `extra-locks` names
-    /// methods that take a lock and return its guard (`lock_timed`); thread-safe types
-    /// are ones whose `unsafe impl Sync` the project vouches for.
-    fn extend_rust(&self, catalogue: &mut RustCatalogue) {
-        let extension = &self.rust;
-        let handoff = |calls: &[String]| Handoff {
-            calls: calls.iter().map(|c| rust_path(c)).collect(),
-            methods: Vec::new(),
-            arg: Some(0),
-            keyword: None,
-            concurrent: false,
-            after: Vec::new(),
-        };
-        if !extension.extra_offloads.is_empty() {
-            catalogue.worker.push(handoff(&extension.extra_offloads));
-        }
-        if !extension.extra_loop_entry_points.is_empty() {
-            catalogue
-                .loop_
-                .push(handoff(&extension.extra_loop_entry_points));
-        }
-        catalogue
-            .syntax
+            .extend(python.extra_locks.iter().cloned());
+        let (rust, extension) = (&mut catalogue.rust, &self.rust);
+        extension.add_handoffs(&mut rust.worker, &mut rust.loop_, rust_path);
+        rust.syntax
             .guard_methods
             .extend(extension.extra_locks.iter().cloned());
-        catalogue.thread_safe.types.extend(
+        rust.thread_safe.types.extend(
             extension
                 .extra_thread_safe_types
                 .iter()
                 .map(|t| rust_path(t)),
         );
+        catalogue
     }
 
     /// Folders and files left out of discovery.
