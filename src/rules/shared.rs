@@ -11,7 +11,7 @@ use crate::analysis::contexts::{
 use crate::analysis::resolve::FuncId;
 use crate::analysis::state::{declared_name, invariant, StateAccess, StateKey};
 use crate::analysis::Analysis;
-use crate::model::{AccessKind, Invariant};
+use crate::model::{AccessKind, Invariant, Language};
 
 /// Writes first, then source order: how rules pick the access to anchor a finding on.
 pub fn by_anchor_order<'a, 'm>(
@@ -189,7 +189,7 @@ pub fn related_for(
             Related {
                 file: analysis.program.file_of(first),
                 span: function.span,
-                message: format!("runs on the event loop: `async def {}`", function.display),
+                message: format!("runs on the event loop: {}", coroutine(analysis, first)),
             }
         }
     }
@@ -257,11 +257,10 @@ fn describe(analysis: &Analysis, entry: &EntryPoint, chain: &[FuncId], whence: &
         }
         None => {
             for (index, f) in chain.iter().enumerate() {
-                let display = &program.function(*f).display;
                 let label = if index == 0 {
-                    format!("`async def {display}`")
+                    coroutine(analysis, *f)
                 } else {
-                    format!("`{display}`")
+                    format!("`{}`", program.function(*f).display)
                 };
                 steps.push(step(*f, label));
             }
@@ -271,6 +270,17 @@ fn describe(analysis: &Analysis, entry: &EntryPoint, chain: &[FuncId], whence: &
         whence: whence.to_string(),
         steps,
         end: None,
+    }
+}
+
+/// An event-loop entry as its language writes it: `` `async def f` ``, `` `async fn f` ``,
+/// or an `async` block by where it is.
+fn coroutine(analysis: &Analysis, function: FuncId) -> String {
+    let model = analysis.program.function(function);
+    match analysis.program.files[analysis.program.file_of(function)].language {
+        Language::Python => format!("`async def {}`", model.display),
+        Language::Rust if model.parent.is_some() => model.display.clone(),
+        Language::Rust => format!("`async fn {}`", model.display),
     }
 }
 
