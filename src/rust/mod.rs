@@ -52,7 +52,7 @@ pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> Fil
             model.suppressions.push(suppression);
         }
     }
-    match syn::parse_file(&source) {
+    match syn::parse_file(&offsets_kept(&source)) {
         Ok(file) => {
             let mut lowerer =
                 lower::Lowerer::new(&model.module, &source, &lines, catalogue, &safety_lines);
@@ -71,6 +71,23 @@ pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> Fil
     model
 }
 
+/// `syn::parse_file` drops a leading byte-order mark and `#!` line before parsing, which
+/// would shift every span: blank them out instead, byte for byte.
+fn offsets_kept(source: &str) -> std::borrow::Cow<'_, str> {
+    let bom = if source.starts_with('\u{feff}') { 3 } else { 0 };
+    let rest = &source[bom..];
+    let shebang = if rest.starts_with("#!") && !rest[2..].trim_start().starts_with('[') {
+        rest.find('\n').unwrap_or(rest.len())
+    } else {
+        0
+    };
+    if bom + shebang == 0 {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let blank = " ".repeat(bom + shebang);
+    std::borrow::Cow::Owned(blank + &source[bom + shebang..])
+}
+
 /// Whether `code` parses as the statements of a block: each suggested Rust fix must.
 pub fn parses_as_block(code: &str) -> bool {
     let parsed = syn::parse_str::<syn::Block>(&format!("{{\n{code}\n}}")).is_ok()
@@ -83,4 +100,24 @@ pub fn parses_as_block(code: &str) -> bool {
 fn span(lines: &LineIndex, source: &str, span: proc_macro2::Span) -> Span {
     let range = span.byte_range();
     lines.span(source, range.start, range.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_and_a_shebang_keep_positions() {
+        let catalogue = crate::analysis::catalogue::Catalogue::builtin().rust;
+        for prefix in ["\u{feff}", "#!/usr/bin/env run-cargo-script\n"] {
+            let source = format!("{prefix}static M: u8 = 0;\nfn f() -> u8 {{\n    M\n}}\n");
+            let model = lower_file(Path::new("x.rs"), source, &catalogue);
+            let access = &model.functions[0].accesses[0];
+            assert_eq!(&model.source[access.span.offset..][..access.span.len], "M");
+            assert_eq!(
+                (access.span.start.line, access.span.start.column),
+                (3 + u32::from(prefix.starts_with('#')), 5)
+            );
+        }
+    }
 }
