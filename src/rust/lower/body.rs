@@ -652,7 +652,11 @@ impl Lowerer<'_> {
                 self.exprs(s.rest.iter().map(|e| &**e));
                 None
             }
-            Expr::Try(t) => self.expr(&t.expr),
+            Expr::Try(t) => {
+                let guard = self.expr(&t.expr);
+                self.widen_guard(guard, t);
+                guard
+            }
             Expr::TryBlock(t) => {
                 self.block(&t.block);
                 None
@@ -723,6 +727,15 @@ impl Lowerer<'_> {
         guard
     }
 
+    /// `m.lock().unwrap()`, `m.lock()?`: the acquisition is the whole expression, as a
+    /// fix must copy it.
+    fn widen_guard(&mut self, guard: Option<usize>, node: &impl Spanned) {
+        if let Some(guard) = guard {
+            let span = self.span(node.span());
+            self.function_mut().guards[guard].span = span;
+        }
+    }
+
     /// A called path: a closure or function bound in the body, or a module path.
     fn callee_path(&self, path: &syn::Path) -> String {
         if let Some(ident) = path.get_ident() {
@@ -746,6 +759,7 @@ impl Lowerer<'_> {
         ) {
             let guard = self.expr(&call.receiver);
             self.exprs(call.args.iter());
+            self.widen_guard(guard, call);
             return guard;
         }
         let syntax = &self.catalogue.syntax;
