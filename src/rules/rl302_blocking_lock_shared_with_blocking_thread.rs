@@ -91,7 +91,7 @@ fn shown<'a>(call: &'a CallSite, source: &'a str) -> &'a str {
 }
 
 /// Slow work made while `guard` is live: a call in the catalogue's list (file and
-/// network I/O, sleeps, joins), or any call in a loop that runs under the guard.
+/// network I/O, sleeps, joins), else any call in a loop that runs under the guard.
 fn slow_work_under<'m>(
     analysis: &Analysis<'m>,
     function: FuncId,
@@ -99,17 +99,29 @@ fn slow_work_under<'m>(
 ) -> Option<&'m CallSite> {
     let program = &analysis.program;
     let file = program.file_of(function);
-    program.function(function).calls.iter().find(|call| {
-        call.span.offset > guard.span.offset
-            && call.span.start.line <= guard.live_until
-            && call.locks.contains(&guard.lock)
-            && ((call.in_loop && !guard.in_loop)
-                || analysis.catalogue.rust.blocking.matches(&api_call(
-                    program,
-                    call,
-                    &resolve_call(program, file, &call.callee),
-                )))
-    })
+    let under: Vec<&CallSite> = program
+        .function(function)
+        .calls
+        .iter()
+        .filter(|call| {
+            call.span.offset > guard.span.offset
+                && call.span.start.line <= guard.live_until
+                && call.locks.contains(&guard.lock)
+        })
+        .collect();
+    let blocking = |call: &CallSite| {
+        let target = resolve_call(program, file, &call.callee);
+        analysis
+            .catalogue
+            .rust
+            .blocking
+            .matches(&api_call(program, call, &target))
+    };
+    let mut calls = under.iter().copied();
+    calls
+        .clone()
+        .find(|call| blocking(call))
+        .or_else(|| calls.find(|call| call.in_loop && !guard.in_loop))
 }
 
 fn fix(analysis: &Analysis, file: usize, guard: &Guard, slow: &CallSite) -> Fix {

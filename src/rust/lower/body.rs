@@ -121,13 +121,16 @@ impl Lowerer<'_> {
         let span = self.span(node.span());
         let parent = self.frame().func;
         let parent_model = &self.functions[parent];
+        // Named after the function it is written in, however deeply nested.
+        let mut outer = parent;
+        while let Some(up) = self.functions[outer].parent {
+            outer = up;
+        }
+        let outer = &self.functions[outer].display;
         let label = format!("{}@{}:{}", kind, span.start.line, span.start.column);
         let function = Function {
             path: format!("{}.<{label}>", parent_model.path),
-            display: format!(
-                "{kind} in {} (line {})",
-                parent_model.display, span.start.line
-            ),
+            display: format!("{kind} in {outer} (line {})", span.start.line),
             name: format!("<{kind}>"),
             class: parent_model.class.clone(),
             is_async,
