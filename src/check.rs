@@ -29,9 +29,10 @@ pub struct CheckResult {
     pub errors: Vec<FileError>,
 }
 
-/// The lowering recursion is bounded, but parser and analysis helpers recurse on deep
-/// expressions; a roomy stack keeps generated code from crashing a worker thread.
-const WORKER_STACK: usize = 16 * 1024 * 1024;
+/// The lowering recursion is bounded, but the parsers and syn's span lookups recurse on
+/// deep expressions and long method chains; a roomy stack (only touched pages are ever
+/// committed) keeps generated code from crashing a worker thread.
+const WORKER_STACK: usize = 256 * 1024 * 1024;
 
 /// What a run is asked to do, from the command line and the configuration.
 pub struct Options<'a> {

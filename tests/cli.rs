@@ -643,3 +643,26 @@ fn rust_catalogue_extensions_from_configuration() {
     .unwrap();
     assert_eq!(codes(&json_in(root, &["check"])), ["RL303"]);
 }
+
+#[test]
+fn a_binary_crate_resolves_its_modules_from_relative_paths() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
+    std::fs::write(
+        root.join("src/main.rs"),
+        "mod stats;\nuse std::thread;\n\nfn main() {\n    for _ in 0..4 {\n        thread::spawn(|| stats::bump());\n    }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/stats.rs"),
+        "static mut HITS: u64 = 0;\n\npub fn bump() {\n    unsafe { HITS += 1 }\n}\n",
+    )
+    .unwrap();
+    let document = json_in(root, &["check", "."]);
+    assert_eq!(
+        pairs(&document, "findings", "code", "path"),
+        [("RL303".to_string(), "src/stats.rs".to_string())]
+    );
+}

@@ -115,6 +115,7 @@ pub struct RustSyntax {
     pub atomic_loads: Vec<String>,
     pub atomic_stores: Vec<String>,
     pub thread_local_methods: Vec<String>,
+    pub await_macros: Vec<String>,
 }
 
 const PYTHON_APIS: &str = include_str!("../../rules/python-apis.toml");

@@ -1,11 +1,11 @@
 //! The Rust front-end: the only place that sees syn.
 //!
 //! Parsed with `syn` 2 (with `proc-macro2`'s `span-locations` for positions). syn keeps
-//! no ordinary comments, so `comments` scans them for suppressions and `// SAFETY:`
-//! notes. syn has no error recovery: a file it rejects is one RL001 finding and the run
+//! no ordinary comments, so `lexer` scans them for suppressions and `// SAFETY:`
+//! notes, and measures nesting first: syn recurses, so absurdly deep files are refused. syn has no error recovery: a file it rejects is one RL001 finding and the run
 //! goes on without it.
 
-mod comments;
+mod lexer;
 mod lower;
 mod module_name;
 
@@ -36,7 +36,8 @@ pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> Fil
         ..FileModel::default()
     };
     let mut safety_lines = BTreeSet::new();
-    for comment in comments::scan(&source) {
+    let scan = lexer::scan(&source);
+    for comment in scan.comments {
         let span = lines.span(&source, comment.start, comment.end);
         // `// SAFETY:` as Clippy spells it; `// Safety:` is common and means the same.
         if comment
@@ -51,6 +52,14 @@ pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> Fil
         if let Some(suppression) = suppression::parse(text, span, comment.own_line) {
             model.suppressions.push(suppression);
         }
+    }
+    if let Some(message) = too_deep(scan.depth, scan.chain) {
+        model.syntax_errors.push(SyntaxError {
+            message,
+            span: lines.span(&source, 0, 0),
+        });
+        model.source = source;
+        return model;
     }
     match syn::parse_file(&offsets_kept(&source)) {
         Ok(file) => {
@@ -69,6 +78,26 @@ pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> Fil
     proc_macro2::extra::invalidate_current_thread_spans();
     model.source = source;
     model
+}
+
+/// syn parses, and finds spans, recursively: generated files nested deeper than this
+/// (or with longer method or operator chains) could exhaust even a large stack. No
+/// hand-written code comes near.
+const MAX_NESTING: usize = 1_000;
+const MAX_CHAIN: usize = 20_000;
+
+fn too_deep(depth: usize, chain: usize) -> Option<String> {
+    if depth > MAX_NESTING {
+        Some(format!(
+            "brackets nest {depth} levels deep; racelint analyses up to {MAX_NESTING}"
+        ))
+    } else if chain > MAX_CHAIN {
+        Some(format!(
+            "an expression chains {chain} operators or method calls; racelint analyses up to {MAX_CHAIN}"
+        ))
+    } else {
+        None
+    }
 }
 
 /// `syn::parse_file` drops a leading byte-order mark and `#!` line before parsing, which

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 /// their own in Cargo; they get a `#folder` segment so they never shadow a module. A
 /// file with no `Cargo.toml` above it is a one-file crate named after the file.
 pub fn module_name(path: &Path) -> (PathBuf, String) {
+    // Discovery gives paths relative to the current folder; the manifest may be above it.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let path = absolute.as_path();
     let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let stem = path
         .file_stem()
@@ -35,10 +38,17 @@ pub fn module_name(path: &Path) -> (PathBuf, String) {
         Some(_) => parts[0] = format!("#{}", parts[0]),
         None => parts.push("#root".to_string()),
     }
-    let crate_root = parts.is_empty() || parts == ["bin"];
-    if !(matches!(stem.as_str(), "mod") || (crate_root && matches!(stem.as_str(), "lib" | "main")))
-    {
-        parts.push(identifier(&stem));
+    // `src/main.rs` and `src/bin/*.rs` are binaries beside the library: modules of
+    // their own, under `#`, so their statics never merge with the library's.
+    match (parts.as_slice(), stem.as_str()) {
+        ([], "lib") => {}
+        ([], "main") => parts.push("#main".to_string()),
+        ([bin], _) if bin == "bin" => {
+            parts[0] = "#bin".to_string();
+            parts.push(identifier(&stem));
+        }
+        (_, "mod") => {}
+        _ => parts.push(identifier(&stem)),
     }
     let mut module = format!("rs:{name}");
     for part in parts {
@@ -118,6 +128,8 @@ mod tests {
         .expect("manifest");
         let module = |relative: &str| module_name(&dir.path().join(relative)).1;
         assert_eq!(module("src/lib.rs"), "rs:my_crate");
+        assert_eq!(module("src/main.rs"), "rs:my_crate.#main");
+        assert_eq!(module("src/bin/tool.rs"), "rs:my_crate.#bin.tool");
         assert_eq!(module("src/net/mod.rs"), "rs:my_crate.net");
         assert_eq!(module("src/net/client.rs"), "rs:my_crate.net.client");
         assert_eq!(module("tests/smoke.rs"), "rs:my_crate.#tests.smoke");

@@ -43,8 +43,18 @@ pub(in crate::rust) struct Local {
     pub closure: Option<usize>,
     /// A function item declared inside the body.
     pub function: Option<String>,
+    /// A static declared inside the body (by `static`, `thread_local!`, …).
+    pub static_path: Option<String>,
     /// Derived from a decision on shared state (`let n = c.load(..)`).
     pub derived: Option<super::guards::Check>,
+}
+
+/// What a call's arguments take over: guard bindings passed by value, and guards (or
+/// lock futures) evaluated as arguments.
+#[derive(Default)]
+pub(in crate::rust) struct Moves {
+    pub bindings: Vec<String>,
+    pub temps: Vec<usize>,
 }
 
 pub(in crate::rust) struct Live {
@@ -116,8 +126,9 @@ impl Lowerer<'_> {
     }
 
     /// A closure or `async` block: a function of its own, run as part of its parent
-    /// unless it is handed off (the analysis decides which).
-    fn anonymous(&mut self, node: &impl Spanned, kind: &str, is_async: bool) -> usize {
+    /// unless it is handed off (the analysis decides which). One bound by `let` runs
+    /// where it is called or passed, which records the call then (`use_closure`).
+    fn anonymous(&mut self, node: &impl Spanned, kind: &str, is_async: bool, bound: bool) -> usize {
         let span = self.span(node.span());
         let parent = self.frame().func;
         let parent_model = &self.functions[parent];
@@ -140,6 +151,17 @@ impl Lowerer<'_> {
         };
         let index = self.functions.len();
         self.functions.push(function);
+        if !bound {
+            self.use_closure(index, span);
+        }
+        let exclusive = self.frame().self_exclusive;
+        self.frames.push(Frame::new(index, true, exclusive));
+        index
+    }
+
+    /// The current function runs closure `index` (or hands it off, which the analysis
+    /// tells apart).
+    fn use_closure(&mut self, index: usize, span: crate::model::Span) {
         let (locks, _) = self.held();
         let in_loop = self.frame().loop_depth > 0;
         let statement_lines = self.frame().statement_lines;
@@ -157,15 +179,17 @@ impl Lowerer<'_> {
             lock_block: None,
             receiver_chain: Vec::new(),
         });
-        let exclusive = self.frame().self_exclusive;
-        self.frames.push(Frame::new(index, true, exclusive));
-        index
     }
 
     /// `repeated`: handed to a method (`iter().map(|x| …)`), which may call it many
-    /// times, so what it hands off may run many times at once.
-    pub(super) fn closure(&mut self, closure: &syn::ExprClosure, repeated: bool) -> usize {
-        let index = self.anonymous(closure, "closure", closure.asyncness.is_some());
+    /// times, so what it hands off may run many times at once. `bound`: by `let`.
+    pub(super) fn closure(
+        &mut self,
+        closure: &syn::ExprClosure,
+        repeated: bool,
+        bound: bool,
+    ) -> usize {
+        let index = self.anonymous(closure, "closure", closure.asyncness.is_some(), bound);
         if repeated {
             self.frame_mut().loop_depth = 1;
         }
@@ -180,8 +204,8 @@ impl Lowerer<'_> {
         index
     }
 
-    pub(super) fn async_block(&mut self, block: &syn::ExprAsync) -> usize {
-        let index = self.anonymous(block, "async block", true);
+    pub(super) fn async_block(&mut self, block: &syn::ExprAsync, bound: bool) -> usize {
+        let index = self.anonymous(block, "async block", true, bound);
         self.block(&block.block);
         let end = self.span(block.span()).end.line;
         self.end_frame(end);
@@ -234,20 +258,45 @@ impl Lowerer<'_> {
             Stmt::Expr(expr, _) => {
                 lowerer.expr(expr);
             }
+            Stmt::Macro(m) if super::macro_statics(&m.mac).is_some() => {
+                let item = syn::Item::Macro(syn::ItemMacro {
+                    attrs: m.attrs.clone(),
+                    ident: None,
+                    mac: m.mac.clone(),
+                    semi_token: m.semi_token,
+                });
+                lowerer.nested_item(&item);
+            }
             Stmt::Macro(m) => lowerer.macro_call(&m.mac),
         });
     }
 
     fn nested_item(&mut self, item: &syn::Item) {
         let within = self.functions[self.frame().func].path.clone();
-        if let syn::Item::Static(item) = item {
-            // Only this body can name it; declared in the module so closures here see it.
-            let module = self.module().to_string();
-            self.declare(
-                &module,
-                &item.ident.to_string(),
-                format!("{module}.{}", item.ident),
+        // Statics declared in a body belong to it, and to the closures written in it.
+        let statics: Vec<String> = match item {
+            syn::Item::Static(s) => vec![s.ident.to_string()],
+            syn::Item::Macro(m) => super::macro_statics(&m.mac)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, ..)| name.to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        for name in statics {
+            let path = format!("{within}.{name}");
+            self.bind(
+                &name,
+                Local {
+                    identity: path.clone(),
+                    static_path: Some(path),
+                    ..Local::default()
+                },
             );
+        }
+        if let syn::Item::Use(u) = item {
+            let module = self.module().to_string();
+            self.declare_use(&module, &u.tree, &[]);
         }
         if let syn::Item::Fn(f) = item {
             let name = f.sig.ident.to_string();
@@ -274,11 +323,11 @@ impl Lowerer<'_> {
         let mut identity = None;
         if let Some(init) = &local.init {
             match &*init.expr {
-                Expr::Closure(c) => closure = Some(self.closure(c, false)),
-                Expr::Async(a) => closure = Some(self.async_block(a)),
+                Expr::Closure(c) => closure = Some(self.closure(c, false, true)),
+                Expr::Async(a) => closure = Some(self.async_block(a, true)),
                 expr => {
                     identity = self.alias_of(expr);
-                    guard = self.expr(expr);
+                    guard = self.expr(expr).filter(|_| binds_guard(expr));
                 }
             }
             if let Some((_, diverge)) = &init.diverge {
@@ -432,7 +481,10 @@ impl Lowerer<'_> {
         match expr {
             Expr::Path(p) if p.qself.is_none() => {
                 if let Some(ident) = p.path.get_ident() {
-                    if self.local(&ident.to_string()).is_some() || ident == "self" {
+                    if let Some(local) = self.local(&ident.to_string()) {
+                        return local.static_path.clone();
+                    }
+                    if ident == "self" {
                         return None;
                     }
                 }
@@ -518,7 +570,7 @@ impl Lowerer<'_> {
                 None
             }
             Expr::Async(a) => {
-                self.async_block(a);
+                self.async_block(a, false);
                 None
             }
             Expr::Await(a) => {
@@ -536,6 +588,13 @@ impl Lowerer<'_> {
                     if !self.static_place(&b.left, AccessKind::ReadModifyWrite, false) {
                         self.expr(&b.left);
                     }
+                } else if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
+                    // The second operand of `&&`/`||` is a temporary scope of its own.
+                    self.expr(&b.left);
+                    let mark = self.frame().temps.len();
+                    self.expr(&b.right);
+                    let line = self.span(b.right.span()).end.line;
+                    self.end_temporaries(mark, line);
                 } else {
                     self.expr(&b.left);
                     self.expr(&b.right);
@@ -550,18 +609,20 @@ impl Lowerer<'_> {
             Expr::Call(c) => self.call(c),
             Expr::Cast(c) => self.expr(&c.expr).and(None),
             Expr::Closure(c) => {
-                self.closure(c, false);
+                self.closure(c, false, false);
                 None
             }
             Expr::Const(c) => {
                 self.block(&c.block);
                 None
             }
+            // A place inside a guard (`m.lock()?.items`) keeps the guard's temporary:
+            // `let v = &mut m.lock()?.items;` extends it to the end of the block.
             Expr::Field(f) => {
-                if !self.static_place(expr, AccessKind::Read, false) {
-                    self.expr(&f.base);
+                if self.static_place(expr, AccessKind::Read, false) {
+                    return None;
                 }
-                None
+                self.expr(&f.base)
             }
             Expr::ForLoop(f) => {
                 self.expr(&f.expr);
@@ -579,11 +640,12 @@ impl Lowerer<'_> {
                 None
             }
             Expr::Index(i) => {
-                if !self.static_place(expr, AccessKind::Read, false) {
-                    self.expr(&i.expr);
-                    self.expr(&i.index);
+                if self.static_place(expr, AccessKind::Read, false) {
+                    return None;
                 }
-                None
+                let guard = self.expr(&i.expr);
+                self.expr(&i.index);
+                guard
             }
             Expr::Let(l) => {
                 self.expr(&l.expr);
@@ -602,13 +664,17 @@ impl Lowerer<'_> {
             }
             Expr::Match(m) => {
                 self.expr(&m.expr);
+                // Arm guards and arm bodies are temporary scopes of their own.
                 for arm in &m.arms {
                     self.frame_mut().scopes.push(HashMap::new());
                     self.bind_pattern(&arm.pat, None);
+                    let mark = self.frame().temps.len();
                     if let Some((_, guard)) = &arm.guard {
                         self.expr(guard);
                     }
                     self.expr(&arm.body);
+                    let line = self.span(arm.body.span()).end.line;
+                    self.end_temporaries(mark, line);
                     self.frame_mut().scopes.pop();
                 }
                 None
@@ -639,10 +705,10 @@ impl Lowerer<'_> {
                 } else {
                     AccessKind::Read
                 };
-                if !self.static_place(&r.expr, kind, false) {
-                    self.expr(&r.expr);
+                if self.static_place(&r.expr, kind, false) {
+                    return None;
                 }
-                None
+                self.expr(&r.expr)
             }
             Expr::Repeat(r) => {
                 self.expr(&r.expr);
@@ -665,7 +731,10 @@ impl Lowerer<'_> {
                 None
             }
             Expr::Tuple(t) => self.exprs(t.elems.iter()),
-            Expr::Unary(u) => self.expr(&u.expr).and(None),
+            Expr::Unary(u) => {
+                let guard = self.expr(&u.expr);
+                guard.filter(|_| matches!(u.op, syn::UnOp::Deref(_)))
+            }
             Expr::Unsafe(u) => {
                 self.block(&u.block);
                 None
@@ -704,7 +773,7 @@ impl Lowerer<'_> {
                 None
             }
         };
-        let mut moved = Vec::new();
+        let mut moved = Moves::default();
         let args: Vec<Arg> = call
             .args
             .iter()
@@ -724,9 +793,7 @@ impl Lowerer<'_> {
             self.push_call(Callee::Path(path), call.span(), text, args, Vec::new());
         }
         let line = self.span(call.span()).end.line;
-        for name in moved {
-            self.release_binding(&name, line);
-        }
+        self.release_moved(moved, line);
         guard
     }
 
@@ -780,7 +847,7 @@ impl Lowerer<'_> {
             self.expr(&call.receiver);
         }
         let state = self.identity(&call.receiver);
-        let mut moved = Vec::new();
+        let mut moved = Moves::default();
         let args: Vec<Arg> = call
             .args
             .iter()
@@ -828,28 +895,32 @@ impl Lowerer<'_> {
         }
         chain.reverse();
         self.push_call(callee, call.span(), text, args, chain);
-        for name in moved {
-            self.release_binding(&name, span.end.line);
-        }
+        self.release_moved(moved, span.end.line);
         guard
     }
 
     /// A call's argument: the closure, function or future it may hand over. A guard
-    /// passed by value moves into the callee (`drop(guard)`), noted in `moved`.
-    fn arg(&mut self, arg: &Expr, moved: &mut Vec<String>, repeated: bool) -> Arg {
+    /// passed by value moves into the callee (`drop(guard)`, `consume(m.lock()?)`),
+    /// and a lock call passed unawaited is a future (`timeout(d, m.lock())`): either
+    /// way the caller no longer holds it, noted in `moved`.
+    fn arg(&mut self, arg: &Expr, moved: &mut Moves, repeated: bool) -> Arg {
         match arg {
-            Expr::Closure(c) => Arg::Inline(self.closure(c, repeated)),
-            Expr::Async(a) => Arg::Inline(self.async_block(a)),
+            Expr::Closure(c) => Arg::Inline(self.closure(c, repeated, false)),
+            Expr::Async(a) => Arg::Inline(self.async_block(a, false)),
             Expr::Path(p) if p.qself.is_none() => {
                 if let Some(ident) = p.path.get_ident() {
                     let name = ident.to_string();
                     if let Some(local) = self.local(&name) {
                         let local = local.clone();
                         if self.frame().live.iter().any(|l| l.binding == name) {
-                            moved.push(name);
+                            moved.bindings.push(name);
                         }
                         return match (local.closure, local.function) {
-                            (Some(closure), _) => Arg::Inline(closure),
+                            (Some(closure), _) => {
+                                let span = self.span(arg.span());
+                                self.use_closure(closure, span);
+                                Arg::Inline(closure)
+                            }
                             (None, Some(function)) => Arg::Callable(Callee::Path(function)),
                             _ => Arg::Other,
                         };
@@ -859,14 +930,14 @@ impl Lowerer<'_> {
                 Arg::Callable(Callee::Path(self.resolve_path(&p.path)))
             }
             Expr::Call(c) => {
-                self.expr(arg);
+                moved.temps.extend(self.expr(arg));
                 match &*c.func {
                     Expr::Path(p) => Arg::Coroutine(Callee::Path(self.callee_path(&p.path))),
                     _ => Arg::Other,
                 }
             }
             Expr::MethodCall(m) => {
-                self.expr(arg);
+                moved.temps.extend(self.expr(arg));
                 let method = m.method.to_string();
                 match (&self.self_type, &*m.receiver) {
                     (Some(ty), Expr::Path(p)) if p.path.is_ident("self") => {
@@ -876,7 +947,7 @@ impl Lowerer<'_> {
                 }
             }
             _ => {
-                self.expr(arg);
+                moved.temps.extend(self.expr(arg));
                 Arg::Other
             }
         }
@@ -950,6 +1021,9 @@ impl Lowerer<'_> {
         format!("{func}({})", shown.join(", "))
     }
 
+    /// A macro in a body: arguments that parse as expressions are lowered. Macros that
+    /// await their operands (`join!`, `select!`), and any whose tokens hold `.await`,
+    /// are a suspension point.
     pub(super) fn macro_call(&mut self, mac: &syn::Macro) {
         let name = mac
             .path
@@ -957,11 +1031,8 @@ impl Lowerer<'_> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        let Ok(exprs) = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
-        else {
-            return;
-        };
-        for expr in &exprs {
+        let parsed = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated);
+        for expr in parsed.iter().flatten() {
             let kind = match name.as_str() {
                 "addr_of_mut" => Some(AccessKind::Mutation),
                 "addr_of" => Some(AccessKind::Read),
@@ -971,7 +1042,36 @@ impl Lowerer<'_> {
                 self.expr(expr);
             }
         }
+        let awaits = self.catalogue.syntax.await_macros.contains(&name)
+            || (parsed.is_err() && has_await(mac.tokens.clone()));
+        if awaits && self.functions[self.frame().func].is_async {
+            let span = mac
+                .path
+                .segments
+                .last()
+                .map_or_else(|| mac.bang_token.span, |segment| segment.ident.span());
+            self.record_await(span);
+        }
     }
+}
+
+/// Whether `.await` appears in a macro's tokens (`tokio::select!` arms).
+fn has_await(tokens: proc_macro2::TokenStream) -> bool {
+    let mut after_dot = false;
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Punct(p) => after_dot = p.as_char() == '.',
+            proc_macro2::TokenTree::Ident(ident) if after_dot && ident == "await" => return true,
+            proc_macro2::TokenTree::Group(group) => {
+                if has_await(group.stream()) {
+                    return true;
+                }
+                after_dot = false;
+            }
+            _ => after_dot = false,
+        }
+    }
+    false
 }
 
 impl Frame {
@@ -989,6 +1089,18 @@ impl Frame {
             self_exclusive,
             awaited: None,
         }
+    }
+}
+
+/// Whether `let x = <init>` keeps the guard `init` evaluates to: the guard itself, or
+/// a reference into it (temporary lifetime extension). `*m.lock()?` and
+/// `m.lock()?.len` copy out of a temporary guard, dropped at the `;`.
+fn binds_guard(init: &Expr) -> bool {
+    match init {
+        Expr::Paren(p) => binds_guard(&p.expr),
+        Expr::Group(g) => binds_guard(&g.expr),
+        Expr::Unary(_) | Expr::Field(_) | Expr::Index(_) => false,
+        _ => true,
     }
 }
 

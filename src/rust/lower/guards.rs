@@ -46,7 +46,7 @@ impl Lowerer<'_> {
             span,
             binding: None,
             blocking,
-            helper: helper.map(|h| h.to_string()),
+            helper,
             statement_lines,
             live_until: statement_lines.1,
             in_loop,
@@ -68,13 +68,30 @@ impl Lowerer<'_> {
         self.function_mut().guards[guard].binding = Some(name.to_string());
     }
 
+    /// A guard moved into a call at the depth it was bound at ends there. A move in a
+    /// nested block (`if done { drop(g); return; }`) may not happen: the guard stays live.
     pub(super) fn release_binding(&mut self, name: &str, line: u32) {
         let frame = self.frame_mut();
-        let Some(position) = frame.live.iter().rposition(|l| l.binding == name) else {
+        let depth = frame.scopes.len();
+        let Some(position) = frame
+            .live
+            .iter()
+            .rposition(|l| l.binding == name && l.depth == depth)
+        else {
             return;
         };
         let live = frame.live.remove(position);
         self.function_mut().guards[live.guard].live_until = line;
+    }
+
+    pub(super) fn release_moved(&mut self, moved: super::body::Moves, line: u32) {
+        for name in moved.bindings {
+            self.release_binding(&name, line);
+        }
+        self.frame_mut().temps.retain(|t| !moved.temps.contains(t));
+        for guard in moved.temps {
+            self.function_mut().guards[guard].live_until = line;
+        }
     }
 
     /// A block ends: guards bound in it are dropped.

@@ -122,10 +122,17 @@ impl<'a> Lowerer<'a> {
                 _ => None,
             };
             if let Some(name) = name {
-                self.declare(module, &name.to_string(), format!("{module}.{name}"));
+                // `mod x;` in `src/main.rs` is the crate's module `x` (see `module_name`).
+                let parent = match item {
+                    syn::Item::Mod(m) if m.content.is_none() && module.ends_with(".#main") => {
+                        self.crate_root()
+                    }
+                    _ => module,
+                };
+                self.declare(module, &name.to_string(), format!("{parent}.{name}"));
             }
             if let syn::Item::Macro(m) = item {
-                for (name, ..) in macro_statics(m).unwrap_or_default() {
+                for (name, ..) in macro_statics(&m.mac).unwrap_or_default() {
                     self.declare(module, &name.to_string(), format!("{module}.{name}"));
                 }
             }
@@ -228,18 +235,28 @@ impl<'a> Lowerer<'a> {
                 syn::Item::Static(s) => {
                     let is_mut = matches!(s.mutability, syn::StaticMutability::Mut(_));
                     let (ty, init) = (self.text(&s.ty), self.text(&s.expr));
-                    self.push_static(&s.ident, &s.ty, is_mut, false, ty, init);
+                    let prefix = within.unwrap_or(self.module()).to_string();
+                    self.push_static(&prefix, &s.ident, &s.ty, is_mut, false, ty, init);
                 }
                 syn::Item::Macro(m) => {
+                    let prefix = within.unwrap_or(self.module()).to_string();
                     let thread_local = m
                         .mac
                         .path
                         .segments
                         .last()
                         .is_some_and(|s| s.ident == "thread_local");
-                    for (name, ty, init) in macro_statics(m).unwrap_or_default() {
+                    for (name, ty, init) in macro_statics(&m.mac).unwrap_or_default() {
                         let (type_text, init_text) = (self.text(&ty), self.tokens_text(&init));
-                        self.push_static(&name, &ty, false, thread_local, type_text, init_text);
+                        self.push_static(
+                            &prefix,
+                            &name,
+                            &ty,
+                            false,
+                            thread_local,
+                            type_text,
+                            init_text,
+                        );
                     }
                 }
                 syn::Item::Mod(m) => {
@@ -350,8 +367,11 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// A static declared in a module or (`prefix` a function's path) in a body.
+    #[allow(clippy::too_many_arguments)] // the parts of one declaration, as syn gives them
     fn push_static(
         &mut self,
+        prefix: &str,
         ident: &syn::Ident,
         ty: &syn::Type,
         mutable: bool,
@@ -359,7 +379,12 @@ impl<'a> Lowerer<'a> {
         type_text: &str,
         init_text: &str,
     ) {
-        let path = format!("{}.{ident}", self.module());
+        let path = format!("{prefix}.{ident}");
+        // Found by full path: `rs:c.m.X` is the symbol `m.X` of file module `rs:c`.
+        let name = path
+            .strip_prefix(&format!("{}.", self.file_module))
+            .unwrap_or(&path)
+            .to_string();
         self.statics.insert(path);
         let kind = SymbolKind::Static(Static {
             mentions: self.mentions(ty),
@@ -368,17 +393,6 @@ impl<'a> Lowerer<'a> {
             type_text: type_text.to_string(),
             init_text: init_text.to_string(),
         });
-        // Statics of inline modules are found by their full path (`rs:c.m.X` is a
-        // symbol `m.X` of no module); one file-level symbol per name keeps them apart.
-        let name = match self.modules.last() {
-            Some(module) => format!(
-                "{}.{ident}",
-                module
-                    .strip_prefix(&format!("{}.", self.file_module))
-                    .unwrap_or(module)
-            ),
-            None => ident.to_string(),
-        };
         self.symbols.push(Symbol {
             name,
             kind,
@@ -456,8 +470,8 @@ impl<'a> Lowerer<'a> {
 
 /// `thread_local! { static K: T = init; }` and `lazy_static! { static ref K: T = init; }`:
 /// the statics they declare.
-fn macro_statics(item: &syn::ItemMacro) -> Option<Vec<(syn::Ident, syn::Type, TokenStream)>> {
-    let name = item.mac.path.segments.last()?.ident.to_string();
+pub(super) fn macro_statics(mac: &syn::Macro) -> Option<Vec<(syn::Ident, syn::Type, TokenStream)>> {
+    let name = mac.path.segments.last()?.ident.to_string();
     if !matches!(name.as_str(), "thread_local" | "lazy_static") {
         return None;
     }
@@ -485,5 +499,5 @@ fn macro_statics(item: &syn::ItemMacro) -> Option<Vec<(syn::Ident, syn::Type, To
         }
         Ok(statics)
     };
-    parser.parse2(item.mac.tokens.clone()).ok()
+    parser.parse2(mac.tokens.clone()).ok()
 }

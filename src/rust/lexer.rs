@@ -1,6 +1,17 @@
-//! Comments, which syn drops: a small scanner that knows enough Rust lexing (strings,
-//! raw strings, character literals versus lifetimes, nested block comments) never to
-//! mistake code for a comment or a comment for code.
+//! What syn does not give: comments (it keeps none) and how deeply a file nests. A
+//! small scanner that knows enough Rust lexing (strings, raw strings, character
+//! literals versus lifetimes, nested block comments) never to mistake code for a
+//! comment or a comment for code.
+
+/// The comments of a file, and the measures that tell whether parsing it is safe.
+pub struct Scan {
+    pub comments: Vec<Comment>,
+    /// Deepest nesting of `(`, `[` and `{`.
+    pub depth: usize,
+    /// Longest run of `.` and operator characters with no `;`, `,` or brace between:
+    /// a method chain or operator chain, which syn and span lookups walk recursively.
+    pub chain: usize,
+}
 
 /// A comment: its byte range, text without the `//` or `/* */`, and whether nothing but
 /// whitespace precedes it on its line.
@@ -11,12 +22,37 @@ pub struct Comment {
     pub own_line: bool,
 }
 
-pub fn scan(source: &str) -> Vec<Comment> {
+pub fn scan(source: &str) -> Scan {
     let bytes = source.as_bytes();
     let mut comments = Vec::new();
+    let (mut depth, mut deepest, mut chain, mut longest) = (0usize, 0, 0usize, 0);
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if bytes[i] == b'{' {
+                    chain = 0;
+                }
+                i += 1;
+            }
+            b')' | b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'}' | b';' | b',' => {
+                if bytes[i] == b'}' {
+                    depth = depth.saturating_sub(1);
+                }
+                chain = 0;
+                i += 1;
+            }
+            b'.' | b'+' | b'-' | b'*' | b'&' | b'|' | b'^' | b'%' | b'<' | b'>' | b'=' => {
+                chain += 1;
+                longest = longest.max(chain);
+                i += 1;
+            }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 let end = source[i..].find('\n').map_or(source.len(), |n| i + n);
                 comments.push(comment(source, i, end, &source[i + 2..end]));
@@ -31,15 +67,19 @@ pub fn scan(source: &str) -> Vec<Comment> {
                 i = end;
             }
             b'"' => i = string_end(bytes, i + 1),
-            b'r' | b'b' | b'c' if raw_string_start(bytes, i).is_some() => {
-                let (hashes, quote) = raw_string_start(bytes, i).unwrap_or((0, i));
-                i = raw_string_end(bytes, quote + 1, hashes);
-            }
             b'\'' => i = char_or_lifetime_end(bytes, i),
+            b'r' | b'b' | b'c' => match raw_string_start(bytes, i) {
+                Some((hashes, quote)) => i = raw_string_end(bytes, quote + 1, hashes),
+                None => i += 1,
+            },
             _ => i += 1,
         }
     }
-    comments
+    Scan {
+        comments,
+        depth: deepest,
+        chain: longest,
+    }
 }
 
 fn comment(source: &str, start: usize, end: usize, text: &str) -> Comment {
@@ -123,7 +163,8 @@ fn raw_string_end(bytes: &[u8], mut i: usize, hashes: usize) -> usize {
 /// `'a'`, `'\n'`, `'\u{1F600}'` are characters; `'a` and `'static` are lifetimes.
 fn char_or_lifetime_end(bytes: &[u8], i: usize) -> usize {
     if bytes.get(i + 1) == Some(&b'\\') {
-        let mut j = i + 2;
+        // Past the escaped character, which may itself be a quote: `'\''`.
+        let mut j = i + 3;
         while j < bytes.len() && bytes[j] != b'\'' && bytes[j] != b'\n' {
             j += 1;
         }
@@ -155,7 +196,7 @@ mod tests {
     #[test]
     fn comments_inside_strings_and_after_lifetimes() {
         let source = "fn f<'a>(x: &'a str) -> char { // one\n    let s = \"// no\"; let r = r#\"/* no \"# ;\n    /* two /* nested */ */ '/' }\n";
-        let texts: Vec<String> = scan(source).into_iter().map(|c| c.text).collect();
+        let texts: Vec<String> = scan(source).comments.into_iter().map(|c| c.text).collect();
         assert_eq!(
             texts,
             vec![" one".to_string(), " two /* nested */ ".to_string()]
@@ -163,8 +204,21 @@ mod tests {
     }
 
     #[test]
+    fn an_escaped_quote_is_one_character() {
+        let source = "const Q: [char; 2] = ['\\'', '\"'];\nunsafe impl Sync for A {} // racelint: ignore[RL306] ok\n";
+        assert_eq!(scan(source).comments.len(), 1);
+    }
+
+    #[test]
+    fn nesting_and_chains_are_measured() {
+        let scan = scan("fn f() { a.b().c(((1))); }\n// (((((( in a comment\nlet s = \"((((\";");
+        assert_eq!(scan.depth, 4);
+        assert_eq!(scan.chain, 2);
+    }
+
+    #[test]
     fn own_line_comments_are_told_apart() {
-        let comments = scan("// SAFETY: fine\nunsafe impl Sync for X {} // trailing\n");
+        let comments = scan("// SAFETY: fine\nunsafe impl Sync for X {} // trailing\n").comments;
         assert!(comments[0].own_line);
         assert!(!comments[1].own_line);
     }
