@@ -246,6 +246,8 @@ pub struct Guard {
 #[derive(Debug, Clone)]
 pub struct CheckThenAct {
     pub state: String,
+    /// The state as written at the check, for fixes (`self.peak`); empty for locks.
+    pub subject: String,
     pub kind: CheckKind,
     pub check: Span,
     pub act: Span,

@@ -75,12 +75,26 @@ fn held_text(analysis: &Analysis, file: usize, guard: &Guard) -> String {
 /// separate statement for a temporary one.
 fn fix(analysis: &Analysis, file: usize, guard: &Guard, awaited: &str) -> Fix {
     let acquisition = text(analysis, file, guard.span);
-    let awaited =
-        if awaited.ends_with(';') && awaited.contains(".await") && !awaited.contains(acquisition) {
-            awaited.to_string()
-        } else {
-            "do_async_work(snapshot).await;".to_string()
-        };
+    // The awaiting statement as written, when it stands alone and no longer needs the
+    // guard; otherwise a placeholder.
+    let uses_guard = guard.binding.as_ref().is_some_and(|binding| {
+        awaited
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|word| word == binding)
+    });
+    let balanced = [('(', ')'), ('[', ']'), ('{', '}')]
+        .iter()
+        .all(|&(open, close)| awaited.matches(open).count() == awaited.matches(close).count());
+    let awaited = if awaited.ends_with(';')
+        && awaited.contains(".await")
+        && balanced
+        && !uses_guard
+        && !awaited.contains(acquisition)
+    {
+        awaited.to_string()
+    } else {
+        "do_async_work(snapshot).await;".to_string()
+    };
     let description = "End the critical section before the `.await`: copy what you need out of the guard, \
         let the guard go (an inner block, or `drop(guard)`), then await. Lock again afterwards if the result must \
         be stored. If the lock really must be held across the await, use `tokio::sync::Mutex`, whose guard may be."

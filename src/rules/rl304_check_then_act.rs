@@ -75,7 +75,7 @@ fn fix(analysis: &Analysis, file: usize, sequence: &CheckThenAct, state: &str) -
             ),
         },
         CheckKind::Atomic => {
-            let receiver = check.rsplit_once('.').map_or(check, |(receiver, _)| receiver);
+            let receiver = &sequence.subject;
             Fix {
                 description: "Make the read and the write one atomic operation: `fetch_add`/`fetch_sub` for arithmetic, \
                      `fetch_update` or a `compare_exchange` loop when the new value depends on the old one."

@@ -39,14 +39,16 @@ pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> Fil
     let scan = lexer::scan(&source);
     for comment in scan.comments {
         let span = lines.span(&source, comment.start, comment.end);
-        // `// SAFETY:` as Clippy spells it; `// Safety:` is common and means the same.
-        if comment
-            .text
-            .trim_start()
-            .get(..7)
-            .is_some_and(|head| head.eq_ignore_ascii_case("safety:"))
-        {
-            safety_lines.insert(span.start.line);
+        // `// SAFETY:` as Clippy spells it; `// Safety:`, `/// SAFETY:` and a line of a
+        // block comment mean the same.
+        for (offset, line) in comment.text.lines().enumerate() {
+            let line = line.trim_start_matches(['/', '!', '*', ' ', '\t']);
+            if line
+                .get(..7)
+                .is_some_and(|head| head.eq_ignore_ascii_case("safety:"))
+            {
+                safety_lines.insert(span.start.line + offset as u32);
+            }
         }
         let text = comment.text.trim_start_matches(['/', '!']);
         if let Some(suppression) = suppression::parse(text, span, comment.own_line) {

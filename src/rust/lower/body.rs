@@ -27,8 +27,8 @@ pub(in crate::rust) struct Frame {
     pub loop_depth: u32,
     /// Decisions in force (`if` conditions taken under a lock or from an atomic load).
     pub checks: Vec<super::guards::Check>,
-    /// Atomic loads of the statement being lowered: (state, span).
-    pub loads: Vec<(String, crate::model::Span)>,
+    /// Atomic loads of the statement being lowered.
+    pub loads: Vec<super::guards::Load>,
     /// The method has `&mut self` or `self`: nobody else can reach `self` meanwhile.
     pub self_exclusive: bool,
     /// Byte offset of the operand of the `.await` being lowered.
@@ -295,6 +295,8 @@ impl Lowerer<'_> {
             );
         }
         if let syn::Item::Use(u) = item {
+            // Kept in the module's names: a body's `use` only adds names nothing else
+            // in valid code can mean differently.
             let module = self.module().to_string();
             self.declare_use(&module, &u.tree, &[]);
         }
@@ -855,7 +857,12 @@ impl Lowerer<'_> {
             .collect();
         let span = self.span(call.span());
         if let (true, Some(state)) = (is_load, &state) {
-            self.frame_mut().loads.push((state.clone(), span));
+            let subject = self.text(&*call.receiver).to_string();
+            self.frame_mut().loads.push(super::guards::Load {
+                state: state.clone(),
+                span,
+                subject,
+            });
         }
         if let (true, Some(state)) = (is_store, &state) {
             self.atomic_store(state, &call.args[0], span);

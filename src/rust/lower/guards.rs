@@ -12,10 +12,20 @@ use syn::Expr;
 use super::Lowerer;
 use crate::model::{Await, CheckKind, CheckThenAct, Guard, Span};
 
+/// An atomic `load` in the statement being lowered.
+pub(in crate::rust) struct Load {
+    pub state: String,
+    pub span: Span,
+    /// The atomic as written (`self.peak`).
+    pub subject: String,
+}
+
 /// A decision on shared state that code is acting on.
 #[derive(Clone)]
 pub(in crate::rust) struct Check {
     pub state: String,
+    /// The state as written at the check (`self.peak`, `CACHE.lock()`).
+    pub subject: String,
     pub kind: CheckKind,
     pub span: Span,
     /// First line of the decision (the `let` or the `if`).
@@ -228,6 +238,7 @@ impl Lowerer<'_> {
             .filter(|&&g| Some(g) != bound)
             .map(|&g| Check {
                 state: guards[g].lock.clone(),
+                subject: String::new(),
                 kind: CheckKind::Lock,
                 span: guards[g].span,
                 first_line,
@@ -239,10 +250,11 @@ impl Lowerer<'_> {
                 names: Vec::new(),
             })
             .collect();
-        decisions.extend(frame.loads.get(loads..)?.iter().map(|(state, span)| Check {
-            state: state.clone(),
+        decisions.extend(frame.loads.get(loads..)?.iter().map(|load| Check {
+            state: load.state.clone(),
+            subject: load.subject.clone(),
             kind: CheckKind::Atomic,
-            span: *span,
+            span: load.span,
             first_line,
             locks: locks.clone(),
             names: Vec::new(),
@@ -251,11 +263,27 @@ impl Lowerer<'_> {
     }
 
     /// `A.store(value)` depending on an earlier load of `A`: `value` computed from it
-    /// (`store(n + 1)`), or chosen by comparing it with the loaded value (`if current >
-    /// peak { store(current) }`). A store of something the decision never looked at
-    /// (`if p.is_null() { store(mine) }`) is an initialisation, usually made under a
-    /// lock racelint cannot see, and is left alone.
+    /// (`store(n + 1)`, `store(A.load(..) + 1)`), or chosen by comparing it with the
+    /// loaded value (`if current > peak { store(current) }`). A store of something the
+    /// decision never looked at (`if p.is_null() { store(mine) }`) is an
+    /// initialisation, usually made under a lock racelint cannot see, and is left alone.
     pub(super) fn atomic_store(&mut self, state: &str, value: &Expr, span: Span) {
+        let (locks, _) = self.held();
+        let inline = self
+            .frame()
+            .loads
+            .iter()
+            .rev()
+            .find(|load| load.state == state && load.span.offset > span.offset)
+            .map(|load| Check {
+                state: load.state.clone(),
+                subject: load.subject.clone(),
+                kind: CheckKind::Atomic,
+                span: load.span,
+                first_line: load.span.start.line,
+                locks,
+                names: Vec::new(),
+            });
         let value_names = mentioned(value);
         let derived = value_names
             .iter()
@@ -272,7 +300,7 @@ impl Lowerer<'_> {
                 })
                 .cloned()
         };
-        if let Some(check) = derived.or_else(compared) {
+        if let Some(check) = inline.or(derived).or_else(compared) {
             self.record_act(check, span);
         }
     }
@@ -308,6 +336,7 @@ impl Lowerer<'_> {
         }
         function.check_then_act.push(CheckThenAct {
             state: check.state,
+            subject: check.subject,
             kind: check.kind,
             check: check.span,
             act: span,

@@ -35,6 +35,8 @@ pub struct Lowerer<'a> {
     guard_helpers: HashSet<String>,
     /// Canonical paths of the statics this file declares.
     statics: HashSet<String>,
+    /// Names the file's top-level `use` declarations export.
+    exported: HashSet<String>,
     functions: Vec<Function>,
     classes: Vec<Class>,
     symbols: Vec<Symbol>,
@@ -68,6 +70,7 @@ impl<'a> Lowerer<'a> {
             self_type: None,
             guard_helpers: HashSet::new(),
             statics: HashSet::new(),
+            exported: HashSet::new(),
             functions: Vec::new(),
             classes: Vec::new(),
             symbols: Vec::new(),
@@ -307,7 +310,7 @@ impl<'a> Lowerer<'a> {
             return;
         };
         let own = format!("{}.{name}", self.file_module);
-        if path != own && !self.symbols.iter().any(|s| s.name == name) {
+        if path != own && self.exported.insert(name.clone()) {
             self.symbols.push(Symbol {
                 name,
                 kind: SymbolKind::Alias(path),
@@ -420,7 +423,7 @@ impl<'a> Lowerer<'a> {
                     trait_name,
                     ty: ty.clone(),
                     span,
-                    documented: self.documented(span.start.line),
+                    documented: self.documented(span.start.line, &ty),
                 });
             }
         }
@@ -441,7 +444,8 @@ impl<'a> Lowerer<'a> {
     /// A `// SAFETY:` comment on the line, or in the comment and attribute lines
     /// directly above it; one comment may cover a run of one-line `unsafe impl`s
     /// (`Send` and `Sync` for one type, written together).
-    fn documented(&self, line: u32) -> bool {
+    fn documented(&self, line: u32, ty: &str) -> bool {
+        let name = ty.rsplit('.').next().unwrap_or(ty);
         if self.safety_lines.contains(&line) {
             return true;
         }
@@ -454,7 +458,9 @@ impl<'a> Lowerer<'a> {
             let start = self.lines.line_start(current);
             let end = self.lines.line_start(current + 1);
             let text = self.source.get(start..end).unwrap_or("").trim();
-            let sibling_impl = text.starts_with("unsafe impl") && text.ends_with("{}");
+            let sibling_impl = text.starts_with("unsafe impl")
+                && text.ends_with("{}")
+                && text.contains(&format!("for {name}"));
             if !(text.starts_with("//")
                 || text.starts_with("#[")
                 || text.starts_with("/*")
