@@ -94,6 +94,7 @@ pub struct RustCatalogue {
     #[serde(rename = "loop")]
     pub loop_: Vec<Handoff>,
     pub tasks: CallList,
+    pub pinned: CallList,
     pub once: CallList,
     pub blocking: CallList,
     pub syntax: RustSyntax,
@@ -161,7 +162,11 @@ impl RustCatalogue {
         for handoff in catalogue.worker.iter_mut().chain(&mut catalogue.loop_) {
             handoff.calls = handoff.calls.iter().map(|c| rust_path(c)).collect();
         }
-        for list in [&mut catalogue.tasks, &mut catalogue.blocking] {
+        for list in [
+            &mut catalogue.tasks,
+            &mut catalogue.pinned,
+            &mut catalogue.blocking,
+        ] {
             list.calls = list.calls.iter().map(|c| rust_path(c)).collect();
         }
         catalogue.not_thread_safe.types = catalogue

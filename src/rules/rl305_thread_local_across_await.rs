@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use super::rust_facts::{rust_functions, statics};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
-use crate::analysis::contexts::Context;
+use crate::analysis::contexts::{api_call, resolve_call, Context};
 use crate::analysis::resolve::FuncId;
 use crate::analysis::Analysis;
+use crate::model::Arg;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL305").expect("RL305 is registered");
@@ -86,17 +87,34 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     findings
 }
 
-/// Declared to run on a single-threaded runtime, itself or the function it is written in.
+/// Never moves between threads: declared to run on a single-threaded runtime, or
+/// handed to an API that polls it on one thread (`spawn_local`, `LocalSet::run_until`,
+/// `block_on`), itself or the function it is written in.
 fn single_threaded(analysis: &Analysis, function: FuncId) -> bool {
     let program = &analysis.program;
     let file = program.file_of(function);
-    let mut current = Some(function);
-    while let Some(f) = current {
-        let model = program.function(f);
+    let first = program.function_id(file, 0);
+    let mut current = function;
+    loop {
+        let model = program.function(current);
         if model.single_threaded {
             return true;
         }
-        current = model.parent.map(|p| program.function_id(file, p));
+        let Some(parent) = model.parent else {
+            return false;
+        };
+        let parent = program.function_id(file, parent);
+        let pinned = program.function(parent).calls.iter().any(|call| {
+            call.args.contains(&Arg::Inline(current - first))
+                && analysis.catalogue.rust.pinned.matches(&api_call(
+                    program,
+                    call,
+                    &resolve_call(program, file, &call.callee),
+                ))
+        });
+        if pinned {
+            return true;
+        }
+        current = parent;
     }
-    false
 }
