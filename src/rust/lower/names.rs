@@ -136,8 +136,9 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `use` paths are relative to the crate root in 2015 code and to the module (or an
-    /// external crate) in 2018+: a first segment the module declares is local.
+    /// A `use` path as the 2018+ editions read it: a first segment the module declares
+    /// is local, anything else an external crate. (2015 code, whose `use` paths start
+    /// at the crate root, resolves to external names and loses those calls.)
     fn resolve_in(&mut self, module: &str, segments: &[String]) -> String {
         self.modules.push(module.to_string());
         let path = self.resolve(segments);
