@@ -110,11 +110,16 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn list_rules(out: &mut dyn Write) -> std::io::Result<()> {
+    let width = rules::all()
+        .iter()
+        .map(|r| r.meta().name.len())
+        .max()
+        .unwrap_or(0);
     for rule in rules::all() {
         let meta = rule.meta();
         writeln!(
             out,
-            "{:<7} {:<28} {:<8} {}",
+            "{:<7} {:<width$} {:<8} {}",
             meta.code,
             meta.name,
             meta.severity.as_str(),
