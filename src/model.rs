@@ -211,6 +211,8 @@ pub struct Function {
     pub check_then_act: Vec<CheckThenAct>,
     /// Declared to run on a single-threaded runtime (`flavor = "current_thread"`).
     pub single_threaded: bool,
+    /// A sync function declared to return a lock guard (`-> MutexGuard<'_, T>`).
+    pub returns_guard: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -232,8 +234,11 @@ pub struct Guard {
     pub binding: Option<String>,
     /// A thread-blocking guard (`std::sync`, `parking_lot`), not an async-aware one.
     pub blocking: bool,
-    /// The sync helper that took the lock and returned the guard.
+    /// The sync helper that took the lock and returned the guard, as written.
     pub helper: Option<String>,
+    /// For a value a `let` bound from a call: the callee. It is a guard only if the
+    /// callee is declared to return one, which the analysis decides across files.
+    pub callee: Option<Callee>,
     /// Lines of the statement that takes the guard, and the last line it is live on.
     pub statement_lines: (u32, u32),
     pub live_until: u32,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::rust_facts::{line, rust_functions, text};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
-use crate::analysis::contexts::Context;
+use crate::analysis::contexts::{resolve_call, CallTarget, Context};
 use crate::analysis::Analysis;
 use crate::model::Guard;
 
@@ -21,10 +21,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let mut reported = BTreeSet::new();
         for suspension in &model.awaits {
             for &index in &suspension.guards {
-                if !reported.insert(index) {
+                let guard = &model.guards[index];
+                if !is_guard(analysis, file, guard) || !reported.insert(index) {
                     continue;
                 }
-                let guard = &model.guards[index];
                 let taken = held_text(analysis, file, guard);
                 let mut finding = Finding::new(
                     rule,
@@ -56,6 +56,19 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// A lock guard, or a value bound from a call to a sync function declared to return
+/// one (in any file of the crate).
+fn is_guard(analysis: &Analysis, file: usize, guard: &Guard) -> bool {
+    let Some(callee) = &guard.callee else {
+        return true;
+    };
+    let program = &analysis.program;
+    matches!(
+        resolve_call(program, file, callee),
+        CallTarget::Function(f) if program.function(f).returns_guard
+    )
 }
 
 fn held_text(analysis: &Analysis, file: usize, guard: &Guard) -> String {

@@ -23,7 +23,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     .function(f)
                     .guards
                     .iter()
-                    .filter(|g| g.blocking && g.helper.is_none())
+                    .filter(|g| g.blocking && g.callee.is_none())
                     .map(move |g| (f, g))
             })
     };

@@ -33,6 +33,8 @@ pub(in crate::rust) struct Frame {
     pub self_exclusive: bool,
     /// Byte offset of the operand of the `.await` being lowered.
     pub awaited: Option<usize>,
+    /// Byte range of the call a `let` is binding the result of.
+    pub bound_call: Option<(usize, usize)>,
 }
 
 #[derive(Clone, Default)]
@@ -108,6 +110,7 @@ impl Lowerer<'_> {
             span: self.span(sig.ident.span()),
             by_name: inherent && receiver.is_some() && !ambiguous,
             single_threaded: single_threaded(attrs),
+            returns_guard: self.returns_guard(sig),
             ..Function::default()
         });
         let exclusive = receiver.is_some_and(|r| {
@@ -329,7 +332,10 @@ impl Lowerer<'_> {
                 Expr::Async(a) => closure = Some(self.async_block(a, true)),
                 expr => {
                     identity = self.alias_of(expr);
+                    let range = expr.span().byte_range();
+                    self.frame_mut().bound_call = Some((range.start, range.end));
                     guard = self.expr(expr).filter(|_| binds_guard(expr));
+                    self.frame_mut().bound_call = None;
                 }
             }
             if let Some((_, diverge)) = &init.diverge {
@@ -783,13 +789,9 @@ impl Lowerer<'_> {
             .collect();
         let mut guard = None;
         if let Some(path) = callee {
-            if self.guard_helpers.contains(&path) {
-                guard = Some(self.new_guard(
-                    path.clone(),
-                    true,
-                    Some(self.text(&*call.func).to_string()),
-                    call.span(),
-                ));
+            if self.is_bound(call) {
+                let helper = self.text(&*call.func).to_string();
+                guard = Some(self.helper_guard(Callee::Path(path.clone()), helper, call));
             }
             let text = self.call_text(self.text(&*call.func), &call.args, &args);
             self.push_call(Callee::Path(path), call.span(), text, args, Vec::new());
@@ -877,15 +879,10 @@ impl Lowerer<'_> {
             _ => Callee::Method(method.clone()),
         };
         let mut guard = None;
-        if let Callee::Path(path) = &callee {
-            if self.guard_helpers.contains(path) {
-                guard = Some(self.new_guard(
-                    path.clone(),
-                    true,
-                    Some(format!("self.{method}")),
-                    call.span(),
-                ));
-            }
+        if self.is_bound(call) {
+            let receiver = self.text(&*call.receiver);
+            let helper = format!("{receiver}.{method}");
+            guard = Some(self.helper_guard(callee.clone(), helper, call));
         }
         let receiver = self.text(&*call.receiver);
         let receiver = if receiver.len() <= 40 {
@@ -1095,6 +1092,7 @@ impl Frame {
             loads: Vec::new(),
             self_exclusive,
             awaited: None,
+            bound_call: None,
         }
     }
 }

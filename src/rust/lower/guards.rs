@@ -10,7 +10,7 @@ use syn::visit::Visit;
 use syn::Expr;
 
 use super::Lowerer;
-use crate::model::{Await, CheckKind, CheckThenAct, Guard, Span};
+use crate::model::{Await, Callee, CheckKind, CheckThenAct, Guard, Span};
 
 /// An atomic `load` in the statement being lowered.
 pub(in crate::rust) struct Load {
@@ -47,9 +47,41 @@ impl Lowerer<'_> {
         node: impl Spanned,
     ) -> usize {
         let span = self.span(node.span());
+        self.act(&lock, CheckKind::Lock, span);
+        self.push_guard(lock, blocking, helper, None, span)
+    }
+
+    /// The value a `let` binds from a call: a guard if the callee turns out to return
+    /// one (`let g = state.orders();` with `fn orders(&self) -> MutexGuard<…>`).
+    pub(super) fn helper_guard(
+        &mut self,
+        callee: Callee,
+        helper: String,
+        node: impl Spanned,
+    ) -> usize {
+        let span = self.span(node.span());
+        let lock = match &callee {
+            Callee::Path(path) | Callee::Method(path) => path.clone(),
+        };
+        self.push_guard(lock, true, Some(helper), Some(callee), span)
+    }
+
+    /// Whether `node` is the call a `let` binds the result of.
+    pub(super) fn is_bound(&self, node: &impl Spanned) -> bool {
+        let range = node.span().byte_range();
+        self.frame().bound_call == Some((range.start, range.end))
+    }
+
+    fn push_guard(
+        &mut self,
+        lock: String,
+        blocking: bool,
+        helper: Option<String>,
+        callee: Option<Callee>,
+        span: Span,
+    ) -> usize {
         let statement_lines = self.frame().statement_lines;
         let in_loop = self.frame().loop_depth > 0;
-        self.act(&lock, CheckKind::Lock, span);
         let guards = &mut self.function_mut().guards;
         guards.push(Guard {
             lock,
@@ -57,6 +89,7 @@ impl Lowerer<'_> {
             binding: None,
             blocking,
             helper,
+            callee,
             statement_lines,
             live_until: statement_lines.1,
             in_loop,
@@ -130,11 +163,13 @@ impl Lowerer<'_> {
         let guards = &self.functions[frame.func].guards;
         let mut blocking = Vec::new();
         let mut aware = Vec::new();
+        // Values bound from calls are not known to be locks here.
         for index in frame
             .live
             .iter()
             .map(|l| l.guard)
             .chain(frame.temps.iter().copied())
+            .filter(|&g| guards[g].callee.is_none())
         {
             let guard = &guards[index];
             let list = if guard.blocking {
@@ -235,7 +270,7 @@ impl Lowerer<'_> {
             .temps
             .get(temps..)?
             .iter()
-            .filter(|&&g| Some(g) != bound)
+            .filter(|&&g| Some(g) != bound && guards[g].callee.is_none())
             .map(|&g| Check {
                 state: guards[g].lock.clone(),
                 subject: String::new(),

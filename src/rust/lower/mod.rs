@@ -31,8 +31,6 @@ pub struct Lowerer<'a> {
     scopes: HashMap<String, ModuleScope>,
     /// The type of the `impl` block being lowered.
     self_type: Option<String>,
-    /// Sync functions declared to return a lock guard.
-    guard_helpers: HashSet<String>,
     /// Canonical paths of the statics this file declares.
     statics: HashSet<String>,
     /// Names the file's top-level `use` declarations export.
@@ -68,7 +66,6 @@ impl<'a> Lowerer<'a> {
             modules: Vec::new(),
             scopes: HashMap::new(),
             self_type: None,
-            guard_helpers: HashSet::new(),
             statics: HashSet::new(),
             exported: HashSet::new(),
             functions: Vec::new(),
@@ -80,12 +77,10 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Three passes: names (items may be used before they are declared), the sync
-    /// helpers that return guards (their callers hold a lock), then everything.
+    /// Two passes: names (items may be used before they are declared), then everything.
     pub fn lower_file(&mut self, file: &syn::File) {
         let module = self.file_module.clone();
         self.declare_items(&module, &file.items);
-        self.find_guard_helpers(&file.items);
         self.lower_items(&file.items, None);
     }
 
@@ -153,39 +148,9 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Pass two: sync functions whose declared return type is a lock guard.
-    fn find_guard_helpers(&mut self, items: &[syn::Item]) {
-        for item in items {
-            match item {
-                syn::Item::Fn(f) if self.returns_guard(&f.sig) => {
-                    let path = format!("{}.{}", self.module(), f.sig.ident);
-                    self.guard_helpers.insert(path);
-                }
-                syn::Item::Impl(i) => {
-                    let Some(ty) = self.type_path(&i.self_ty) else {
-                        continue;
-                    };
-                    for item in &i.items {
-                        if let syn::ImplItem::Fn(f) = item {
-                            if self.returns_guard(&f.sig) {
-                                self.guard_helpers.insert(format!("{ty}.{}", f.sig.ident));
-                            }
-                        }
-                    }
-                }
-                syn::Item::Mod(m) => {
-                    if let Some((_, inner)) = &m.content {
-                        self.modules.push(format!("{}.{}", self.module(), m.ident));
-                        self.find_guard_helpers(inner);
-                        self.modules.pop();
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn returns_guard(&self, sig: &syn::Signature) -> bool {
+    /// A sync function whose declared return type is a lock guard: its callers hold a
+    /// lock.
+    pub(super) fn returns_guard(&self, sig: &syn::Signature) -> bool {
         let syn::ReturnType::Type(_, ty) = &sig.output else {
             return false;
         };
