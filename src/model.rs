@@ -213,6 +213,9 @@ pub struct Function {
     pub single_threaded: bool,
     /// A sync function declared to return a lock guard (`-> MutexGuard<'_, T>`).
     pub returns_guard: bool,
+    /// Parameter names in the order a caller passes them positionally (a method's
+    /// receiver excluded): how a call's arguments meet `Arg::Parameter`.
+    pub params: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +291,9 @@ pub enum Arg {
     Inline(usize),
     /// A call passed as a value (`gather(self.probe(u))`): the coroutine it creates.
     Coroutine(Callee),
+    /// A parameter of the calling function, passed on (`run_in_executor(None, fn)` in
+    /// `def run_in_background(fn)`): the caller's caller decides what it is.
+    Parameter(String),
     /// Anything else.
     Other,
 }
@@ -303,6 +309,8 @@ pub struct CallSite {
     pub keywords: Vec<(String, Arg)>,
     /// Canonical paths of the lock expressions held at this call (`with x:` / `x.acquire()`).
     pub locks: Vec<String>,
+    /// Lock expressions held through `async with` at this call.
+    pub async_locks: Vec<String>,
     /// Lexically inside a loop or comprehension of its function: it may run many times.
     pub in_loop: bool,
     /// The direct operand of `await`: the caller waits for it before going on, so a

@@ -57,7 +57,16 @@ pub struct Route {
 #[serde(deny_unknown_fields)]
 pub struct ThreadClass {
     pub bases: Vec<String>,
-    pub method: String,
+    /// Methods of a subclass that the library calls on a thread of its own.
+    pub methods: Vec<String>,
+    /// The library calls them from several threads at once (a logging handler is
+    /// called by every thread that logs, a threading server runs a thread per request).
+    #[serde(default)]
+    pub concurrent: bool,
+    /// The library calls them on an instance it creates for that call (a request
+    /// handler per request): the instance is not shared by being called there.
+    #[serde(default, rename = "fresh-instance")]
+    pub fresh_instance: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

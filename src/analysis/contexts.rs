@@ -2,7 +2,8 @@
 
 use std::collections::VecDeque;
 
-use super::catalogue::{Catalogue, Handoff};
+use super::catalogue::Catalogue;
+use super::forwarding::Forwards;
 use super::resolve::{FuncId, Program, Target};
 use crate::model::{Arg, CallSite, Callee, FileId, Language, Span};
 
@@ -56,6 +57,9 @@ pub struct EntryPoint {
     /// The target runs on several threads (or as several tasks) at once: `Executor.map`,
     /// a handoff inside a loop or written twice, a sync route, a gathered coroutine.
     pub concurrent: bool,
+    /// The target is a method called on an instance made for this call alone (a
+    /// request handler per request): calling it shares nothing of the instance.
+    pub fresh_receiver: bool,
 }
 
 /// How a function was first reached in one context: from which entry point, and the
@@ -107,17 +111,25 @@ impl Contexts {
         let mut entries = Vec::new();
         let mut task_entries = Vec::new();
 
+        let targets: Vec<Vec<CallTarget>> = (0..count)
+            .map(|id| {
+                let file = program.file_of(id);
+                let calls = &program.function(id).calls;
+                calls
+                    .iter()
+                    .map(|call| resolve_call(program, file, &call.callee))
+                    .collect()
+            })
+            .collect();
+        let forwards = Forwards::compute(program, catalogue, &targets);
+
         #[allow(clippy::needless_range_loop)] // `id` indexes several tables at once
         for id in 0..count {
             let function = program.function(id);
             let file = program.file_of(id);
-            let (worker, loop_, tasks) = match program.files[file].language {
-                Language::Python => (&catalogue.worker, &catalogue.loop_, &catalogue.tasks),
-                Language::Rust => (
-                    &catalogue.rust.worker,
-                    &catalogue.rust.loop_,
-                    &catalogue.rust.tasks,
-                ),
+            let tasks = match program.files[file].language {
+                Language::Python => &catalogue.tasks,
+                Language::Rust => &catalogue.rust.tasks,
             };
             if function.is_async {
                 entries.push(EntryPoint {
@@ -125,37 +137,38 @@ impl Contexts {
                     target: id,
                     site: None,
                     concurrent: false,
+                    fresh_receiver: false,
                 });
             }
             for (index, call) in function.calls.iter().enumerate() {
-                let target = resolve_call(program, file, &call.callee);
-                if let CallTarget::Function(callee) = target {
+                let target = &targets[id][index];
+                if let CallTarget::Function(callee) = *target {
                     callees[id].push((callee, index));
                     callers[callee].push((id, index));
                 }
-                let api = api_call(program, call, &target);
-                if tasks.matches(&api) {
+                if tasks.matches(&api_call(program, call, target)) {
                     task_entries.extend(launched_tasks(program, file, id, call));
                 }
-                for (context, handoffs) in
-                    [(Context::WorkerThread, worker), (Context::EventLoop, loop_)]
-                {
-                    for handoff in handoffs.iter().filter(|h| h.matches(&api)) {
-                        for target in handed_off(program, file, call, handoff) {
-                            entries.push(EntryPoint {
-                                context,
-                                target,
-                                site: Some(Site {
-                                    file,
-                                    span: call.span,
-                                    text: call.text.clone(),
-                                    caller: Some(id),
-                                }),
-                                concurrent: context == Context::WorkerThread
-                                    && (handoff.concurrent || (call.in_loop && !call.awaited)),
-                            });
-                        }
-                    }
+                for handover in forwards.handovers(program, catalogue, id, call, target) {
+                    let Some(target) = handover
+                        .argument(call)
+                        .and_then(|arg| callable_target(program, file, arg))
+                    else {
+                        continue;
+                    };
+                    entries.push(EntryPoint {
+                        context: handover.context,
+                        target,
+                        site: Some(Site {
+                            file,
+                            span: call.span,
+                            text: call.text.clone(),
+                            caller: Some(id),
+                        }),
+                        concurrent: handover.context == Context::WorkerThread
+                            && (handover.concurrent || (call.in_loop && !call.awaited)),
+                        fresh_receiver: false,
+                    });
                 }
             }
             if !function.is_async {
@@ -172,6 +185,7 @@ impl Contexts {
                         }),
                         // The framework's thread pool serves requests in parallel.
                         concurrent: true,
+                        fresh_receiver: false,
                     });
                 }
             }
@@ -321,31 +335,18 @@ fn constructor(program: &Program, class: usize) -> Option<FuncId> {
     program.method(class, "__init__")
 }
 
-/// The project functions a handoff call passes as its callable; `async def` targets are
+/// The project function an argument passes as a callable; `async def` targets are
 /// dropped, as they run on the event loop whoever schedules them.
-fn handed_off(program: &Program, file: FileId, call: &CallSite, handoff: &Handoff) -> Vec<FuncId> {
-    let arg = handoff
-        .keyword
-        .as_ref()
-        .and_then(|k| {
-            call.keywords
-                .iter()
-                .find(|(name, _)| name == k)
-                .map(|(_, a)| a)
-        })
-        .or_else(|| handoff.arg.and_then(|i| call.args.get(i)));
+fn callable_target(program: &Program, file: FileId, arg: &Arg) -> Option<FuncId> {
     let target = match arg {
-        Some(Arg::Inline(index)) => Some(program.function_id(file, *index)),
-        Some(Arg::Callable(callee)) => match resolve_call(program, file, callee) {
+        Arg::Inline(index) => Some(program.function_id(file, *index)),
+        Arg::Callable(callee) => match resolve_call(program, file, callee) {
             CallTarget::Function(f) => Some(f),
             _ => None,
         },
         _ => None,
     };
-    target
-        .filter(|&f| !program.function(f).is_async)
-        .into_iter()
-        .collect()
+    target.filter(|&f| !program.function(f).is_async)
 }
 
 fn route_decorator<'a>(
@@ -373,22 +374,30 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
     for class in 0..program.classes.len() {
         let ancestors = program.ancestors(class);
         for thread_class in &catalogue.thread_class {
-            if !thread_class.bases.iter().any(|b| ancestors.contains(b)) {
+            let Some(base) = thread_class.bases.iter().find(|b| ancestors.contains(b)) else {
                 continue;
-            }
+            };
             let model = program.class(class);
             let file = program.class_file(class);
-            if let Some(run) = program.method(class, &thread_class.method) {
+            for method in &thread_class.methods {
+                // Only the subclass's own override: the library's base method is not ours.
+                let Some(run) = program
+                    .method(class, method)
+                    .filter(|&f| program.function(f).class.as_deref() == Some(&model.path))
+                else {
+                    continue;
+                };
                 entries.push(EntryPoint {
                     context: Context::WorkerThread,
                     target: run,
                     site: Some(Site {
                         file,
                         span: model.span,
-                        text: format!("class {}({})", model.name, thread_class.bases.join(", ")),
+                        text: format!("class {}({base})", model.name),
                         caller: None,
                     }),
-                    concurrent: false,
+                    concurrent: thread_class.concurrent,
+                    fresh_receiver: thread_class.fresh_instance,
                 });
             }
         }
@@ -517,6 +526,7 @@ fn launched_tasks(
                 caller: Some(caller),
             }),
             concurrent: true,
+            fresh_receiver: false,
         })
         .collect()
 }

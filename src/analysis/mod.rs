@@ -3,7 +3,10 @@
 
 pub mod catalogue;
 pub mod contexts;
+pub mod forwarding;
 pub mod locks;
+pub mod ordering;
+pub mod programs;
 pub mod resolve;
 pub mod sharing;
 pub mod state;
@@ -13,6 +16,8 @@ use std::collections::BTreeMap;
 use catalogue::Catalogue;
 use contexts::Contexts;
 use locks::Locksets;
+use ordering::Ordering;
+use programs::Programs;
 use resolve::Program;
 use sharing::Sharing;
 use state::{StateAccess, StateKey};
@@ -24,6 +29,10 @@ pub struct Analysis<'m> {
     pub program: Program<'m>,
     pub catalogue: Catalogue,
     pub contexts: Contexts,
+    /// Happens-before between a coroutine and the workers it starts.
+    pub ordering: Ordering,
+    /// Which programs (the package, each test or example module) reach each function.
+    pub programs: Programs,
     pub state: BTreeMap<StateKey, Vec<StateAccess<'m>>>,
 }
 
@@ -34,10 +43,14 @@ impl<'m> Analysis<'m> {
         let locksets = Locksets::compute(&program, &catalogue, &contexts);
         let sharing = Sharing::compute(&program, &catalogue, &contexts);
         let state = state::collect(&program, &catalogue, &contexts, &locksets, &sharing);
+        let ordering = Ordering::compute(&program, &catalogue, &contexts);
+        let programs = Programs::compute(&program, &contexts);
         Analysis {
             program,
             catalogue,
             contexts,
+            ordering,
+            programs,
             state,
         }
     }

@@ -58,6 +58,10 @@ pub struct Program<'m> {
     rust_functions: HashMap<&'m str, FuncId>,
     /// Rust inherent methods by (crate folder, name); `None` when the name is ambiguous.
     rust_methods: HashMap<(&'m Path, &'m str), Option<FuncId>>,
+    /// Python definitions by (file, canonical path): a `def` or `class` nested in a
+    /// function is a member of that function's scope (`mod.outer.inner`), which no
+    /// module symbol names.
+    nested: HashMap<(FileId, &'m str), Target>,
 }
 
 impl<'m> Program<'m> {
@@ -71,6 +75,7 @@ impl<'m> Program<'m> {
             modules: HashMap::new(),
             rust_functions: HashMap::new(),
             rust_methods: HashMap::new(),
+            nested: HashMap::new(),
         };
         for (file_id, file) in files.iter().enumerate() {
             program.function_base.push(program.functions.len());
@@ -86,8 +91,9 @@ impl<'m> Program<'m> {
                 .entry(file.module.as_str())
                 .or_default()
                 .push(file_id);
-            if file.language == Language::Rust {
-                program.index_rust_functions(file_id, file);
+            match file.language {
+                Language::Rust => program.index_rust_functions(file_id, file),
+                Language::Python => program.index_nested(file_id, file),
             }
         }
         program
@@ -103,6 +109,21 @@ impl<'m> Program<'m> {
                     .and_modify(|known| *known = None)
                     .or_insert(Some(id));
             }
+        }
+    }
+
+    fn index_nested(&mut self, file_id: FileId, file: &'m FileModel) {
+        for (index, function) in file.functions.iter().enumerate() {
+            let id = self.function_id(file_id, index);
+            self.nested
+                .entry((file_id, function.path.as_str()))
+                .or_insert(Target::Function(id));
+        }
+        for (index, class) in file.classes.iter().enumerate() {
+            let id = self.class_base[file_id] + index;
+            self.nested
+                .entry((file_id, class.path.as_str()))
+                .or_insert(Target::Class(id));
         }
     }
 
@@ -222,6 +243,11 @@ impl<'m> Program<'m> {
                 ..
             } => self.instance_member(self.class_file(*class), ty, name, depth),
             Target::External(path) => Some(Target::External(format!("{path}.{name}"))),
+            Target::Function(function) => {
+                let file = self.file_of(*function);
+                let path = format!("{}.{name}", self.function(*function).path);
+                self.nested.get(&(file, path.as_str())).cloned()
+            }
             _ => None,
         }
     }

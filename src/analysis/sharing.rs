@@ -51,7 +51,7 @@ impl Sharing {
         }
         for entry in &contexts.entries {
             let function = program.function(entry.target);
-            if let Some(class) = &function.class {
+            if let Some(class) = function.class.as_ref().filter(|_| !entry.fresh_receiver) {
                 let file = program.file_of(entry.target);
                 mark(program.class_of_type(file, class));
             }

@@ -5,8 +5,8 @@ use super::lock_fix::lock_fix;
 use super::rl306_unsafe_sync_impl::unsafe_field;
 use super::rust_facts::{runs_once, rust_functions, statics};
 use super::shared::{
-    by_anchor_order, call_path, entry_related, is_declared, lazy_init_writes, partially_locked,
-    runs_in, verb,
+    by_anchor_order, call_path, entry_related, is_declared, lazy_init_writes, may_race,
+    partially_locked, runs_in, verb,
 };
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
@@ -49,6 +49,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let conflict = |w: &StateAccess, l: &StateAccess| {
             (w.kind.is_write() || l.kind.is_write())
                 && w.locks.is_disjoint(&l.locks)
+                && may_race(analysis, w, Context::WorkerThread, l, Context::EventLoop)
                 // A wholesale rebinding read elsewhere is atomic: RL108's business.
                 && !(rebind_only && (!w.kind.is_write() || !l.kind.is_write()))
         };

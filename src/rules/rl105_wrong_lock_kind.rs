@@ -2,7 +2,9 @@
 //! touches; asyncio locks order coroutines on one loop and do nothing against threads.
 
 use super::lock_fix::{display_path, lock_fix};
-use super::shared::{by_anchor_order, call_path, entry_related, is_declared, runs_in, verb};
+use super::shared::{
+    by_anchor_order, call_path, entry_related, is_declared, may_race, runs_in, verb,
+};
 use super::{find, Finding, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::Analysis;
@@ -26,7 +28,18 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 .iter()
                 .filter(|a| runs_in(analysis, a, Context::WorkerThread)),
         );
-        let (Some(anchor), Some(thread_side)) = (guarded.first(), worker.first()) else {
+        // The first guarded access that a worker-side access can meet (a write on one
+        // side), unordered by the lock's own serialisation of a handoff.
+        let pair = guarded.iter().find_map(|g| {
+            worker
+                .iter()
+                .find(|w| {
+                    (w.kind.is_write() || g.kind.is_write())
+                        && may_race(analysis, w, Context::WorkerThread, g, Context::EventLoop)
+                })
+                .map(|w| (*g, *w))
+        });
+        let Some((anchor, thread_side)) = pair else {
             continue;
         };
         let lock = anchor

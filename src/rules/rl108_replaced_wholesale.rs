@@ -3,7 +3,7 @@
 //! it in place, and worth writing down.
 
 use super::lock_fix::display_path;
-use super::shared::{by_anchor_order, definition, runs_in};
+use super::shared::{by_anchor_order, definition, may_race, runs_in};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::invariant;
@@ -36,10 +36,19 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             }
             _ => continue,
         };
-        let Some(write) = writes.iter().find(|a| runs_in(analysis, a, writer)) else {
-            continue;
-        };
-        let Some(read) = accesses.iter().find(|a| runs_in(analysis, a, reader)) else {
+        // The first write and read that can meet: a write published before the worker
+        // starts, or a test's own thread, is no sharing.
+        let pair = writes
+            .iter()
+            .filter(|a| runs_in(analysis, a, writer))
+            .find_map(|w| {
+                accesses
+                    .iter()
+                    .filter(|a| runs_in(analysis, a, reader))
+                    .find(|r| may_race(analysis, w, writer, r, reader))
+                    .map(|r| (*w, r))
+            });
+        let Some((write, read)) = pair else {
             continue;
         };
         let name = state.display(&analysis.program);

@@ -56,16 +56,48 @@ pub fn is_declared(analysis: &Analysis, state: &StateKey) -> bool {
     )
 }
 
+/// Whether access `w`, run in context `cw`, and access `l`, run in context `cl`, can
+/// happen at the same time as far as the analyses know: one program reaches both (a
+/// test module is not concurrent with the package's own entry points, nor with another
+/// test), and no happens-before orders them (see `analysis::ordering`).
+pub fn may_race(
+    analysis: &Analysis,
+    w: &StateAccess,
+    cw: Context,
+    l: &StateAccess,
+    cl: Context,
+) -> bool {
+    if !analysis.programs.together(w.function, cw, l.function, cl) {
+        return false;
+    }
+    let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
+        analysis.ordering.ordered(worker.function, on_loop)
+    };
+    match (cw, cl) {
+        (Context::WorkerThread, Context::EventLoop) => !ordered(w, l),
+        (Context::EventLoop, Context::WorkerThread) => !ordered(l, w),
+        _ => true,
+    }
+}
+
 /// Whether two accesses can run at the same time: on the loop and on a worker, or both
 /// on worker threads.
 pub fn can_overlap(analysis: &Analysis, a: &StateAccess, b: &StateAccess) -> bool {
     let contexts = &analysis.contexts;
     let worker = |x: &StateAccess| runs_in(analysis, x, Context::WorkerThread);
     let event_loop = |x: &StateAccess| runs_in(analysis, x, Context::EventLoop);
-    if (worker(a) && event_loop(b)) || (event_loop(a) && worker(b)) {
+    let across = |x: &StateAccess, y: &StateAccess| {
+        worker(x)
+            && event_loop(y)
+            && may_race(analysis, x, Context::WorkerThread, y, Context::EventLoop)
+    };
+    if across(a, b) || across(b, a) {
         return true;
     }
-    if !(worker(a) && worker(b)) {
+    if !(worker(a)
+        && worker(b)
+        && may_race(analysis, a, Context::WorkerThread, b, Context::WorkerThread))
+    {
         return false;
     }
     // Two worker-side accesses are on different threads when several threads run one of
@@ -132,7 +164,8 @@ pub fn lazy_init_writes<'a, 'm>(
             // threads lose nothing), evicting or re-inserting an existing object is not.
             && a.access.writes_new
             && a.locks.is_empty()
-            && (runs_in(analysis, a, Context::WorkerThread)
+            && (may_race(analysis, a, Context::WorkerThread, a, Context::EventLoop)
+                && runs_in(analysis, a, Context::WorkerThread)
                 && runs_in(analysis, a, Context::EventLoop)
                 || analysis.contexts.concurrent[a.function].is_some())
     });

@@ -190,6 +190,12 @@ impl Lowerer<'_> {
 
     /// `self.<attr> = value` inside a method declares an attribute of the class.
     pub(super) fn register_self_attribute(&mut self, target: &Expr, value: Option<&Expr>) {
+        let ty = value.and_then(|v| self.value_type(v));
+        self.register_self_attribute_typed(target, ty);
+    }
+
+    /// `self.<attr>` gets type `ty` (a value's type, or an annotation's).
+    pub(super) fn register_self_attribute_typed(&mut self, target: &Expr, ty: Option<String>) {
         let Expr::Attribute(a) = target else { return };
         let Expr::Name(receiver) = &*a.value else {
             return;
@@ -199,7 +205,6 @@ impl Lowerer<'_> {
         if scope.self_name.as_deref() != Some(receiver.id.as_str()) {
             return;
         }
-        let ty = value.and_then(|v| self.constructor_of(v));
         let span = self.span_of(target);
         let invariant = self.invariant_at(span.start.line, Some(class));
         let def = AttributeDef {

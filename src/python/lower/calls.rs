@@ -59,6 +59,7 @@ impl Lowerer<'_> {
                 args,
                 keywords,
                 locks: self.scope().held(),
+                async_locks: self.scope().held_async(),
                 in_loop: self.scope().loop_depth > 0,
                 awaited: self.awaited == Some(call.range().start().to_usize()),
                 statement_lines: self.statement_lines,
@@ -124,6 +125,9 @@ impl Lowerer<'_> {
                 self.scopes.pop();
                 Arg::Inline(index)
             }
+            Expr::Name(n) if self.is_own_parameter(n.id.as_str()) => {
+                Arg::Parameter(n.id.to_string())
+            }
             Expr::Name(_) | Expr::Attribute(_) => {
                 self.load(expr);
                 self.callee_of(expr).map_or(Arg::Other, Arg::Callable)
@@ -168,6 +172,19 @@ impl Lowerer<'_> {
                 Arg::Other
             }
         }
+    }
+
+    /// A parameter of the function being lowered that may hold a callable (untyped, or
+    /// annotated `Callable`).
+    fn is_own_parameter(&self, name: &str) -> bool {
+        let scope = self.scope();
+        !scope.is_module
+            && scope
+                .types
+                .get(name)
+                .is_none_or(|t| t.ends_with("Callable"))
+            && !scope.aliases.contains_key(name)
+            && self.functions[scope.func].params.iter().any(|p| p == name)
     }
 
     /// The first argument of `list(x)`, `json.dumps(x)`, …: an iteration of `x`.

@@ -49,6 +49,16 @@ impl Lowerer<'_> {
         if !self.scope().is_module && class.is_none() {
             self.scope_mut().imports.insert(name.to_string(), path);
         }
+        let receiver = usize::from(class.is_some() && !is_static);
+        self.functions[index].params = def
+            .parameters
+            .posonlyargs
+            .iter()
+            .chain(&def.parameters.args)
+            .skip(receiver)
+            .chain(&def.parameters.kwonlyargs)
+            .map(|p| p.name().as_str().to_string())
+            .collect();
 
         let bindings = scope::bindings(&def.body);
         let mut scope = Scope::new(index, false);
@@ -110,6 +120,7 @@ impl Lowerer<'_> {
             args,
             keywords,
             locks: Vec::new(),
+            async_locks: Vec::new(),
             in_loop: false,
             awaited: false,
             statement_lines: self.statement_lines,

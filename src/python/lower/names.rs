@@ -212,6 +212,19 @@ impl Lowerer<'_> {
                     Some(outer)
                 }
             }
+            // A forward reference: `"Store"`, `"models.Store"`, `"Store | None"`.
+            Expr::StringLiteral(s) => {
+                let text = s.value.to_str();
+                let name = text.split(['[', '|', ' ']).next().unwrap_or_default();
+                let mut segments = name.split('.');
+                let first = segments.next().filter(|f| !f.is_empty())?;
+                let base = match self.resolve_name(first) {
+                    Resolution::Path(path) | Resolution::Typed(path) => path,
+                    Resolution::Unknown => first.to_string(),
+                    _ => return None,
+                };
+                Some(segments.fold(base, |path, segment| format!("{path}.{segment}")))
+            }
             Expr::BinOp(b) => match (&*b.left, &*b.right) {
                 (other, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), other) => {
                     self.annotation_type(other)
@@ -219,6 +232,19 @@ impl Lowerer<'_> {
                 _ => None,
             },
             _ => None,
+        }
+    }
+
+    /// The type of a value as far as this file knows: the constructor it calls, or the
+    /// declared type of the local or parameter it names (`self.store = store` in
+    /// `__init__(self, store: Store)` makes the attribute a `Store`).
+    pub(super) fn value_type(&self, value: &Expr) -> Option<String> {
+        match value {
+            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
+                Resolution::Typed(ty) => Some(ty),
+                _ => None,
+            },
+            other => self.constructor_of(other),
         }
     }
 

@@ -26,7 +26,17 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::AnnAssign(a) => {
-                if let Some(value) = &a.value {
+                if matches!(&*a.target, Expr::Attribute(_)) {
+                    // `self.x: T = v` or `self.x: T`: an explicit annotation wins over
+                    // a type guessed from the value.
+                    if let Some(declared) = self.annotation_type(&a.annotation) {
+                        self.register_self_attribute_typed(&a.target, Some(declared));
+                    }
+                    if let Some(value) = &a.value {
+                        self.visit_expr(value);
+                        self.store(&a.target, Some(value));
+                    }
+                } else if let Some(value) = &a.value {
                     self.visit_expr(value);
                     self.store(&a.target, Some(value));
                 } else if let Expr::Name(n) = &*a.target {

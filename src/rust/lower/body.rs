@@ -176,6 +176,7 @@ impl Lowerer<'_> {
             args: Vec::new(),
             keywords: Vec::new(),
             locks,
+            async_locks: Vec::new(),
             in_loop,
             awaited: false,
             statement_lines,
@@ -966,7 +967,7 @@ impl Lowerer<'_> {
         receiver_chain: Vec<String>,
     ) {
         let span = self.span(span);
-        let (locks, _) = self.held();
+        let (locks, async_locks) = self.held();
         let frame = self.frame();
         let site = CallSite {
             callee,
@@ -975,6 +976,7 @@ impl Lowerer<'_> {
             args,
             keywords: Vec::new(),
             locks,
+            async_locks,
             in_loop: frame.loop_depth > 0,
             awaited: frame.awaited == Some(span.offset),
             statement_lines: frame.statement_lines,

@@ -1,0 +1,134 @@
+//! Handovers: the ways a call passes a callable to another execution context. Either
+//! the call is a catalogued API (`asyncio.to_thread(f)`), or it calls a project function
+//! that forwards one of its own parameters to one (a *forwarding wrapper*):
+//!
+//! ```python
+//! def run_in_background(fn, *args):
+//!     return asyncio.get_running_loop().run_in_executor(None, fn, *args)
+//! ```
+//!
+//! Each function gets a summary, "parameter `fn` reaches a worker thread", computed to
+//! a fixpoint so wrappers of wrappers count too, for any arity and keyword.
+
+use super::catalogue::{Catalogue, Handoff};
+use super::contexts::{api_call, CallTarget, Context};
+use super::resolve::{FuncId, Program};
+use crate::model::{Arg, CallSite, Language};
+
+/// One way a call hands over a callable: which argument, and where it will run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    pub context: Context,
+    /// Position among the call's positional arguments.
+    pub position: Option<usize>,
+    /// Keyword naming the same argument.
+    pub keyword: Option<String>,
+    /// The callable runs on several threads at once (`Executor.map`).
+    pub concurrent: bool,
+}
+
+impl Handover {
+    fn from_catalogue(context: Context, handoff: &Handoff) -> Handover {
+        Handover {
+            context,
+            position: handoff.arg,
+            keyword: handoff.keyword.clone(),
+            concurrent: handoff.concurrent,
+        }
+    }
+
+    /// The argument of `call` this handover passes on, if the call has it.
+    pub fn argument<'c>(&self, call: &'c CallSite) -> Option<&'c Arg> {
+        self.keyword
+            .as_ref()
+            .and_then(|k| call.keywords.iter().find(|(name, _)| name == k))
+            .map(|(_, a)| a)
+            .or_else(|| self.position.and_then(|i| call.args.get(i)))
+    }
+}
+
+/// Per function: the handovers a call to it makes with its own parameters.
+pub struct Forwards {
+    by_function: Vec<Vec<Handover>>,
+}
+
+impl Forwards {
+    /// Summaries for every function, given each call's resolved target.
+    pub fn compute(
+        program: &Program,
+        catalogue: &Catalogue,
+        targets: &[Vec<CallTarget>],
+    ) -> Forwards {
+        let mut forwards = Forwards {
+            by_function: vec![Vec::new(); program.functions.len()],
+        };
+        // Only functions that pass a parameter on can be wrappers.
+        let candidates: Vec<FuncId> = (0..program.functions.len())
+            .filter(|&f| {
+                program.function(f).calls.iter().any(|c| {
+                    c.args
+                        .iter()
+                        .chain(c.keywords.iter().map(|(_, a)| a))
+                        .any(|a| matches!(a, Arg::Parameter(_)))
+                })
+            })
+            .collect();
+        loop {
+            let mut changed = false;
+            for &function in &candidates {
+                let model = program.function(function);
+                for (index, call) in model.calls.iter().enumerate() {
+                    let target = &targets[function][index];
+                    for handover in forwards.handovers(program, catalogue, function, call, target) {
+                        let Some(Arg::Parameter(name)) = handover.argument(call) else {
+                            continue;
+                        };
+                        let summary = Handover {
+                            context: handover.context,
+                            position: model.params.iter().position(|p| p == name),
+                            keyword: Some(name.clone()),
+                            concurrent: handover.concurrent || (call.in_loop && !call.awaited),
+                        };
+                        if !forwards.by_function[function].contains(&summary) {
+                            forwards.by_function[function].push(summary);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                return forwards;
+            }
+        }
+    }
+
+    /// Every handover `call` (made in `function`, resolved to `target`) makes: as a
+    /// catalogued API, and as a call to a forwarding wrapper.
+    pub fn handovers(
+        &self,
+        program: &Program,
+        catalogue: &Catalogue,
+        function: FuncId,
+        call: &CallSite,
+        target: &CallTarget,
+    ) -> Vec<Handover> {
+        let (worker, loop_) = match program.files[program.file_of(function)].language {
+            Language::Python => (&catalogue.worker, &catalogue.loop_),
+            Language::Rust => (&catalogue.rust.worker, &catalogue.rust.loop_),
+        };
+        let api = api_call(program, call, target);
+        let mut out: Vec<Handover> = [(Context::WorkerThread, worker), (Context::EventLoop, loop_)]
+            .into_iter()
+            .flat_map(|(context, handoffs)| {
+                handoffs
+                    .iter()
+                    .filter(|h| h.matches(&api))
+                    .map(move |h| Handover::from_catalogue(context, h))
+            })
+            .collect();
+        if let CallTarget::Function(callee) = target {
+            out.extend(self.by_function[*callee].iter().cloned());
+        }
+        out
+    }
+}
