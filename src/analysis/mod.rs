@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod contexts;
 pub mod forwarding;
+pub mod identity;
 pub mod locks;
 pub mod ordering;
 pub mod programs;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 
 use catalogue::Catalogue;
 use contexts::Contexts;
+use identity::Identity;
 use locks::Locksets;
 use ordering::Ordering;
 use programs::Programs;
@@ -31,6 +33,8 @@ pub struct Analysis<'m> {
     pub contexts: Contexts,
     /// Happens-before between a coroutine and the workers it starts.
     pub ordering: Ordering,
+    /// Which receivers' classes can be one object.
+    pub identity: Identity,
     /// Which programs (the package, each test or example module) reach each function.
     pub programs: Programs,
     pub state: BTreeMap<StateKey, Vec<StateAccess<'m>>>,
@@ -45,12 +49,14 @@ impl<'m> Analysis<'m> {
         let state = state::collect(&program, &catalogue, &contexts, &locksets, &sharing);
         let ordering = Ordering::compute(&program, &catalogue, &contexts);
         let programs = Programs::compute(&program, &contexts);
+        let identity = Identity::compute(&program);
         Analysis {
             program,
             catalogue,
             contexts,
             ordering,
             programs,
+            identity,
             state,
         }
     }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
+use super::identity::receiver_class;
 use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::sharing::Sharing;
@@ -128,6 +129,15 @@ pub fn invariant<'m>(program: &Program<'m>, key: &StateKey) -> Option<&'m Invari
     }
 }
 
+/// An attribute assigned in the class body: one object for every instance.
+fn is_class_level(program: &Program, class: ClassId, name: &str) -> bool {
+    program
+        .class(class)
+        .attributes
+        .iter()
+        .any(|a| a.name == declared_name(name) && a.class_level)
+}
+
 /// The canonical type path of a state (`queue.Queue`, `shop.pricing.PriceCache`).
 pub fn state_type(program: &Program, ty: &Option<(FileId, String)>) -> Option<String> {
     let (file, ty) = ty.as_ref()?;
@@ -146,6 +156,10 @@ pub struct StateAccess<'m> {
     pub locks: BTreeSet<StateKey>,
     /// `asyncio` locks held at the access (they exclude coroutines, not threads).
     pub asyncio_locks: BTreeSet<StateKey>,
+    /// For an instance attribute: the static class of the receiver it is reached
+    /// through (see `identity`); accesses through unrelated classes touch different
+    /// objects.
+    pub receiver: Option<ClassId>,
 }
 
 /// Every access to shared mutable state outside construction code, grouped by location.
@@ -197,6 +211,17 @@ pub fn collect<'m>(
             let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
             locks.extend(locksets.inherited[function].iter().cloned());
             let asyncio_locks = held_asyncio_locks(program, catalogue, file, &access.async_locks);
+            let receiver = match &state.key {
+                StateKey::Attribute { class, name } if !is_class_level(program, *class, name) => {
+                    let receiver = access
+                        .path
+                        .rsplitn(state.residual + 2, '.')
+                        .last()
+                        .unwrap_or_default();
+                    receiver_class(program, file, receiver)
+                }
+                _ => None,
+            };
             by_state.entry(state.key).or_default().push(StateAccess {
                 function,
                 file,
@@ -204,6 +229,7 @@ pub fn collect<'m>(
                 kind,
                 locks,
                 asyncio_locks,
+                receiver,
             });
         }
     }

@@ -59,7 +59,8 @@ pub fn is_declared(analysis: &Analysis, state: &StateKey) -> bool {
 /// Whether access `w`, run in context `cw`, and access `l`, run in context `cl`, can
 /// happen at the same time as far as the analyses know: one program reaches both (a
 /// test module is not concurrent with the package's own entry points, nor with another
-/// test), and no happens-before orders them (see `analysis::ordering`).
+/// test), their receivers can be one object (`analysis::identity`), and no
+/// happens-before orders them (`analysis::ordering`).
 pub fn may_race(
     analysis: &Analysis,
     w: &StateAccess,
@@ -69,6 +70,11 @@ pub fn may_race(
 ) -> bool {
     if !analysis.programs.together(w.function, cw, l.function, cl) {
         return false;
+    }
+    if let (Some(a), Some(b)) = (w.receiver, l.receiver) {
+        if !analysis.identity.may_alias(a, b) {
+            return false;
+        }
     }
     let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
         analysis.ordering.ordered(worker.function, on_loop)

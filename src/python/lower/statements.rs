@@ -4,6 +4,23 @@
 use super::*;
 
 impl Lowerer<'_> {
+    /// A block of statements. Locks acquired in a block that always leaves the function
+    /// (`return`, `raise`) or the loop (`break`, `continue`) are not held after it:
+    /// the code that follows never runs with them.
+    pub(super) fn visit_body(&mut self, body: &[Stmt]) {
+        let held_before = self.scope().locks.len();
+        for stmt in body {
+            self.visit_stmt(stmt);
+        }
+        let leaves = matches!(
+            body.last(),
+            Some(Stmt::Return(_) | Stmt::Raise(_) | Stmt::Break(_) | Stmt::Continue(_))
+        );
+        if leaves {
+            self.scope_mut().locks.truncate(held_before);
+        }
+    }
+
     /// Lowers one statement (the visitor's `visit_stmt` tracks its lines first).
     pub(super) fn lower_stmt(&mut self, stmt: &Stmt) {
         match stmt {
@@ -143,11 +160,23 @@ impl Lowerer<'_> {
                         }
                     }
                 }
-                for s in &w.body {
-                    self.visit_stmt(s);
-                }
+                let held_before = self.scope().locks.len();
+                self.visit_body(&w.body);
+                // The `with` releases its own locks; an `acquire()` left unreleased in
+                // the body stays held, as it does at run time.
+                let block = Some(self.statement_lines);
                 let locks = &mut self.scope_mut().locks;
-                locks.truncate(locks.len().saturating_sub(pushed));
+                let own = held_before.saturating_sub(pushed);
+                let mut index = own;
+                let mut released = 0;
+                while index < locks.len() && released < pushed {
+                    if locks[index].block == block {
+                        locks.remove(index);
+                        released += 1;
+                    } else {
+                        index += 1;
+                    }
+                }
             }
             Stmt::If(i) => {
                 self.visit_expr(&i.test);
@@ -168,19 +197,23 @@ impl Lowerer<'_> {
                         is_async: false,
                     });
                 }
-                for s in &i.body {
-                    self.visit_stmt(s);
-                }
-                if lock.is_some() {
-                    self.scope_mut().locks.pop();
+                let held_before = self.scope().locks.len();
+                self.visit_body(&i.body);
+                if let Some(lock) = &lock {
+                    // `if lock.acquire(timeout=…):` holds it for the body only.
+                    let locks = &mut self.scope_mut().locks;
+                    if let Some(at) = locks[held_before.saturating_sub(1)..]
+                        .iter()
+                        .position(|l| &l.path == lock && l.block.is_none())
+                    {
+                        locks.remove(held_before.saturating_sub(1) + at);
+                    }
                 }
                 for clause in &i.elif_else_clauses {
                     if let Some(test) = &clause.test {
                         self.visit_expr(test);
                     }
-                    for s in &clause.body {
-                        self.visit_stmt(s);
-                    }
+                    self.visit_body(&clause.body);
                 }
                 self.scope_mut().checks.pop();
             }
