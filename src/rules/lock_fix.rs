@@ -37,6 +37,10 @@ pub fn lock_fix(
         .filter(|a| lock_key.as_ref().is_none_or(|k| !a.locks.contains(k)))
         .collect();
     unprotected.sort_by_key(|a| (display_path(analysis, a.file), a.access.span.start));
+    let functions: BTreeSet<usize> = unprotected.iter().map(|a| a.function).collect();
+    if functions.len() > MAX_WRAPPED_FUNCTIONS {
+        return design_fix(analysis, state, &unprotected);
+    }
     let mut lines_listed: Vec<(String, u32)> = Vec::new();
     let mut covered: BTreeSet<(FileId, u32)> = BTreeSet::new();
     for group in unprotected.chunk_by(|a, b| a.function == b.function) {
@@ -83,6 +87,76 @@ pub fn lock_fix(
     Fix {
         description,
         code: code.trim_start_matches('\n').to_string(),
+    }
+}
+
+/// Past this many functions to edit, a `with` block at every access is no fix anyone
+/// applies: the fix is a design change instead, and the finding stays readable.
+const MAX_WRAPPED_FUNCTIONS: usize = 8;
+
+/// How many places a design-level fix names before it counts the rest.
+const PLACES_NAMED: usize = 5;
+
+/// The fix for state touched in many places: confine its writes to the event loop, or
+/// make it an object that owns its lock. Names the first places and counts the rest.
+fn design_fix(analysis: &Analysis, state: &StateKey, unprotected: &[&StateAccess]) -> Fix {
+    let program = &analysis.program;
+    let state_name = state.display(program);
+    let lines: Vec<(String, u32)> = unprotected
+        .iter()
+        .map(|a| (display_path(analysis, a.file), a.access.span.start.line))
+        .collect();
+    let files: BTreeSet<&String> = lines.iter().map(|(path, _)| path).collect();
+    let named = places(&lines[..lines.len().min(PLACES_NAMED)]);
+    let rest = lines.len().saturating_sub(PLACES_NAMED);
+    let class_name = format!(
+        "Locked{}",
+        state
+            .name()
+            .split(['.', '_'])
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let mut chars = p.chars();
+                chars.next().map_or_else(String::new, |c| {
+                    c.to_uppercase().collect::<String>() + chars.as_str()
+                })
+            })
+            .collect::<String>()
+    );
+    Fix {
+        description: format!(
+            "`{state_name}` is accessed without a common lock in {} places in {} ({named}{}): \
+             a lock around each is not a fix at this scale. Confine its writes to the event loop \
+             (a worker hands each write over with `loop.call_soon_threadsafe(...)` or \
+             `asyncio.run_coroutine_threadsafe(...)`), or replace it with an object that owns a \
+             `threading.Lock` and takes it in every method.",
+            lines.len(),
+            match files.len() {
+                1 => "1 file".to_string(),
+                n => format!("{n} files"),
+            },
+            if rest > 0 {
+                format!(", and {rest} more")
+            } else {
+                String::new()
+            },
+        ),
+        code: format!(
+            "# Either: the worker hands its write to the loop (`loop` taken with\n\
+             # asyncio.get_running_loop() on the loop, before the handoff).\n\
+             loop.call_soon_threadsafe(apply_update, key, value)\n\n\
+             # Or: an object that owns its lock, used everywhere instead of the bare state.\n\
+             class {class_name}:\n    \
+                 def __init__(self) -> None:\n        \
+                     self._lock = threading.Lock()\n        \
+                     self._data = {{}}\n\n    \
+                 def set(self, key, value) -> None:\n        \
+                     with self._lock:\n            \
+                         self._data[key] = value\n\n    \
+                 def get(self, key, default=None):\n        \
+                     with self._lock:\n            \
+                         return self._data.get(key, default)\n"
+        ),
     }
 }
 
