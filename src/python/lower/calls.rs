@@ -11,6 +11,8 @@ impl Lowerer<'_> {
                 let method = a.attr.as_str();
                 let kind = if MUTATING_METHODS.contains(&method) {
                     AccessKind::Mutation
+                } else if COPYING_METHODS.contains(&method) && call.arguments.is_empty() {
+                    AccessKind::Iterate
                 } else {
                     AccessKind::Read
                 };
@@ -189,6 +191,14 @@ impl Lowerer<'_> {
 
     /// The first argument of `list(x)`, `json.dumps(x)`, …: an iteration of `x`.
     pub(super) fn lower_iterated_arg(&mut self, expr: &Expr) -> Arg {
+        if let Expr::Call(call) = expr {
+            if matches!(&*call.func, Expr::Attribute(view) if ITERATED_VIEWS.contains(&view.attr.as_str()))
+            {
+                // `list(d.items())` walks `d`.
+                self.iterate(expr);
+                return Arg::Other;
+            }
+        }
         match self.state_chain(expr) {
             Some(chain)
                 if matches!(

@@ -61,10 +61,26 @@ const ITERATED_VIEWS: &[&str] = &["items", "keys", "values"];
 /// Lazy wrappers: iterating them iterates their arguments.
 const LAZY_ITERATORS: &[&str] = &["enumerate", "zip", "reversed", "iter", "filter", "map"];
 
-/// Functions that walk their first argument in Python code, between other bytecodes,
-/// so another thread can resize it meanwhile. (`list(d)`, `dict(d)`, `sorted(d)`,
-/// `json.dumps(d)` copy in one C call: those are the snapshot the fix recommends.)
-const ITERATING_CALLS: &[&str] = &["json.dump", "copy.deepcopy"];
+/// Functions that walk their first argument. Copying with `list(d)`, `dict(d)` or
+/// `sorted(d)` is an iteration too: under free-threaded Python, and through views
+/// (`list(d.values())`), another thread resizing `d` meanwhile breaks it; the fix
+/// is a snapshot taken under the lock every writer holds.
+const ITERATING_CALLS: &[&str] = &[
+    "list",
+    "tuple",
+    "dict",
+    "set",
+    "frozenset",
+    "sorted",
+    "sum",
+    "copy.copy",
+    "copy.deepcopy",
+    "json.dump",
+    "json.dumps",
+];
+
+/// Methods that copy their receiver by walking it.
+const COPYING_METHODS: &[&str] = &["copy"];
 
 /// Deeper expressions than this are not descended into: no real code needs it, and
 /// generated test files with thousands of nested operators must not exhaust the stack.
@@ -400,6 +416,18 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                     .replace(awaited.value.range().start().to_usize());
                 walk_expr(self, expr);
                 self.awaited = outer;
+            }
+            // `{**d}` walks `d`.
+            Expr::Dict(dict) if dict.items.iter().any(|item| item.key.is_none()) => {
+                for item in &dict.items {
+                    match &item.key {
+                        None => self.iterate(&item.value),
+                        Some(key) => {
+                            self.visit_expr(key);
+                            self.visit_expr(&item.value);
+                        }
+                    }
+                }
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
                 self.scope_mut().loop_depth += 1;
