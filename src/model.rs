@@ -213,6 +213,9 @@ pub struct Function {
     pub single_threaded: bool,
     /// A sync function declared to return a lock guard (`-> MutexGuard<'_, T>`).
     pub returns_guard: bool,
+    /// The body of a module's `if __name__ == "__main__":` block: a program of its
+    /// own, run on the main thread when the module is run as a script.
+    pub program_root: bool,
     /// Parameter names in the order a caller passes them positionally (a method's
     /// receiver excluded): how a call's arguments meet `Arg::Parameter`.
     pub params: Vec<String>,
@@ -313,6 +316,8 @@ pub struct CallSite {
     pub async_locks: Vec<String>,
     /// Lexically inside a loop or comprehension of its function: it may run many times.
     pub in_loop: bool,
+    /// The first line of the outermost such loop (Python; `None` when unknown).
+    pub loop_start: Option<u32>,
     /// The direct operand of `await`: the caller waits for it before going on, so a
     /// handoff in a loop still runs one at a time.
     pub awaited: bool,

@@ -12,10 +12,26 @@ use crate::model::{Arg, CallSite, Callee, FileId, Language, Span};
 pub enum Context {
     WorkerThread,
     EventLoop,
+    /// The thread a script starts on: code reached from `if __name__ == "__main__":`.
+    /// It runs beside every worker thread the program starts; an event loop it runs
+    /// (`asyncio.run`) runs on it, so it never runs beside its own loop.
+    MainThread,
 }
 
 impl Context {
-    pub const ALL: [Context; 2] = [Context::WorkerThread, Context::EventLoop];
+    pub const ALL: [Context; 3] = [
+        Context::WorkerThread,
+        Context::EventLoop,
+        Context::MainThread,
+    ];
+
+    /// Whether code in `self` and code in `other` can run at the same time (for two
+    /// worker-side accesses, only when they are on different threads; the caller
+    /// decides that).
+    pub fn overlaps(self, other: Context) -> bool {
+        use Context::*;
+        matches!((self, other), (WorkerThread, _) | (_, WorkerThread))
+    }
 
     pub fn index(self) -> usize {
         self as usize
@@ -26,6 +42,7 @@ impl Context {
         match self {
             Context::WorkerThread => "worker-thread",
             Context::EventLoop => "event-loop",
+            Context::MainThread => "main-thread",
         }
     }
 
@@ -34,6 +51,7 @@ impl Context {
         match self {
             Context::WorkerThread => "a worker thread",
             Context::EventLoop => "the event loop",
+            Context::MainThread => "the main thread",
         }
     }
 }
@@ -87,7 +105,7 @@ pub struct Contexts {
     /// For each function, who calls it (caller, call index in the caller).
     pub callers: Vec<Vec<(FuncId, usize)>>,
     /// Per function, per context: how it is reached, if it is.
-    pub reach: Vec<[Option<Reach>; 2]>,
+    pub reach: Vec<[Option<Reach>; 3]>,
     /// Per function: how it is reached from a worker entry point that runs on several
     /// threads at once (entries index `entries`).
     pub concurrent: Vec<Option<Reach>>,
@@ -131,6 +149,20 @@ impl Contexts {
                 Language::Python => &catalogue.tasks,
                 Language::Rust => &catalogue.rust.tasks,
             };
+            if function.program_root {
+                entries.push(EntryPoint {
+                    context: Context::MainThread,
+                    target: id,
+                    site: Some(Site {
+                        file,
+                        span: function.span,
+                        text: "if __name__ == \"__main__\"".to_string(),
+                        caller: None,
+                    }),
+                    concurrent: false,
+                    fresh_receiver: false,
+                });
+            }
             if function.is_async {
                 entries.push(EntryPoint {
                     context: Context::EventLoop,
@@ -194,9 +226,11 @@ impl Contexts {
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
 
         mark_repeated_handoffs(&mut entries);
-        let reach = [Context::WorkerThread, Context::EventLoop]
+        let reach = Context::ALL
             .map(|context| propagate(program, &entries, &callees, |e| e.context == context, false));
-        let reach = (0..count).map(|f| [reach[0][f], reach[1][f]]).collect();
+        let reach = (0..count)
+            .map(|f| [reach[0][f], reach[1][f], reach[2][f]])
+            .collect();
         let concurrent = propagate(
             program,
             &entries,

@@ -3,10 +3,12 @@
 //! A tree holds more than one program. Tests, examples, scripts, docs and benchmarks
 //! are programs of their own that import the package they exercise, and one test
 //! module does not run concurrently with another. Two accesses can race only when one
-//! program reaches both: the package's own entry points form the *main* program, and
-//! each auxiliary module (a file under `tests/`, `test/`, `testing/`, `examples/`,
+//! program reaches both: the package's own entry points form one program; each
+//! auxiliary module (a file under `tests/`, `test/`, `testing/`, `examples/`,
 //! `docs/`, `benchmarks/`, `scripts/`, or named `test_*.py`, `*_test.py`,
-//! `conftest.py`) is a program of its own, together with the package code it reaches.
+//! `conftest.py`) is a program of its own, and so is each module's
+//! `if __name__ == "__main__":` block (the module run as a script). A program is its
+//! roots, the code they call, and the threads and tasks that code starts.
 
 use std::collections::VecDeque;
 
@@ -47,75 +49,76 @@ pub fn is_auxiliary(file: &FileModel) -> bool {
         || last == "conftest"
 }
 
+/// The program of the package's own entry points.
+const PACKAGE: u32 = 0;
+
 /// Per function and context, the programs that reach it.
 pub struct Programs {
-    /// Reached by the main program's entry points.
-    main: Vec<[bool; 2]>,
-    /// Reached by these auxiliary programs (file ids, sorted).
-    auxiliary: Vec<[Vec<u32>; 2]>,
+    /// Program ids, sorted: `PACKAGE`, or 1 + the file id of an auxiliary module or of
+    /// a module run as a script (`if __name__ == "__main__":`).
+    by_function: Vec<[Vec<u32>; 3]>,
 }
 
 impl Programs {
     pub fn compute(program: &Program, contexts: &Contexts) -> Programs {
         let count = program.functions.len();
-        let mut main = vec![[false; 2]; count];
-        let mut auxiliary: Vec<[Vec<u32>; 2]> = vec![[Vec::new(), Vec::new()]; count];
-        // Entries grouped by the program they belong to: the file the handoff is
-        // written in, or the entry's own file.
-        let mut groups: std::collections::BTreeMap<Option<u32>, Vec<usize>> = Default::default();
+        // Handoffs by the function they are written in: a program that runs that
+        // function starts those threads too.
+        let mut handoffs: Vec<Vec<usize>> = vec![Vec::new(); count];
+        // Root entries by program: the package's entry points, each auxiliary
+        // module's, each script's main block.
+        let mut roots: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
         for (index, entry) in contexts.entries.iter().enumerate() {
+            if let Some(caller) = entry.site.as_ref().and_then(|s| s.caller) {
+                handoffs[caller].push(index);
+            }
             let file = entry
                 .site
                 .as_ref()
                 .map_or_else(|| program.file_of(entry.target), |s| s.file);
-            let key = is_auxiliary(&program.files[file]).then_some(file as u32);
-            groups.entry(key).or_default().push(index);
+            let own =
+                program.function(entry.target).program_root || is_auxiliary(&program.files[file]);
+            let key = if own { file as u32 + 1 } else { PACKAGE };
+            roots.entry(key).or_default().push(index);
         }
-        for (key, group) in groups {
-            for context in Context::ALL {
-                let seeds = group
-                    .iter()
-                    .map(|&e| &contexts.entries[e])
-                    .filter(|e| e.context == context)
-                    .map(|e| e.target);
-                let mut visit = |f: FuncId| match key {
-                    None => !std::mem::replace(&mut main[f][context.index()], true),
-                    Some(p) => {
-                        let list = &mut auxiliary[f][context.index()];
-                        if list.last() == Some(&p) {
-                            false
-                        } else {
-                            list.push(p);
-                            true
-                        }
+        let mut by_function: Vec<[Vec<u32>; 3]> = vec![Default::default(); count];
+        for (key, group) in roots {
+            let mut queue: VecDeque<(FuncId, Context)> = VecDeque::new();
+            let mut visit = |f: FuncId, c: Context, queue: &mut VecDeque<(FuncId, Context)>| {
+                let list = &mut by_function[f][c.index()];
+                if list.last() != Some(&key) {
+                    list.push(key);
+                    queue.push_back((f, c));
+                }
+            };
+            for &e in &group {
+                let entry = &contexts.entries[e];
+                visit(entry.target, entry.context, &mut queue);
+            }
+            while let Some((function, context)) = queue.pop_front() {
+                for &(callee, _) in &contexts.callees[function] {
+                    // The edges context propagation follows: a thread does not run
+                    // the coroutines it creates, and each coroutine is an entry.
+                    if !program.function(callee).is_async
+                        && contexts.reach[callee][context.index()].is_some()
+                    {
+                        visit(callee, context, &mut queue);
                     }
-                };
-                let mut queue: VecDeque<FuncId> = seeds.filter(|&f| visit(f)).collect();
-                while let Some(function) = queue.pop_front() {
-                    for &(callee, _) in &contexts.callees[function] {
-                        // The edges context propagation follows: a thread does not run
-                        // the coroutines it creates, and each coroutine is an entry.
-                        if !program.function(callee).is_async
-                            && contexts.reach[callee][context.index()].is_some()
-                            && visit(callee)
-                        {
-                            queue.push_back(callee);
-                        }
-                    }
+                }
+                for &e in &handoffs[function] {
+                    let entry = &contexts.entries[e];
+                    visit(entry.target, entry.context, &mut queue);
                 }
             }
         }
-        Programs { main, auxiliary }
+        Programs { by_function }
     }
 
     /// Whether one program reaches `a` in context `ca` and `b` in context `cb`.
     pub fn together(&self, a: FuncId, ca: Context, b: FuncId, cb: Context) -> bool {
-        if self.main[a][ca.index()] && self.main[b][cb.index()] {
-            return true;
-        }
         let (x, y) = (
-            &self.auxiliary[a][ca.index()],
-            &self.auxiliary[b][cb.index()],
+            &self.by_function[a][ca.index()],
+            &self.by_function[b][cb.index()],
         );
         x.iter().any(|p| y.binary_search(p).is_ok())
     }

@@ -33,7 +33,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 accesses.iter().filter(|a| runs_in(analysis, a, context)),
             )
         };
-        let (worker, event_loop) = (on(Context::WorkerThread), on(Context::EventLoop));
+        let worker = on(Context::WorkerThread);
         let rebind_only = accesses
             .iter()
             .filter(|a| a.kind.is_write())
@@ -46,34 +46,44 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             // `inited = True` from two threads: whoever wins, the flag ends the same.
             continue;
         }
-        let conflict = |w: &StateAccess, l: &StateAccess| {
+        let conflict = |w: &StateAccess, l: &StateAccess, other: Context| {
             (w.kind.is_write() || l.kind.is_write())
                 && w.locks.is_disjoint(&l.locks)
-                && may_race(analysis, w, Context::WorkerThread, l, Context::EventLoop)
+                && may_race(analysis, w, Context::WorkerThread, l, other)
                 // A wholesale rebinding read elsewhere is atomic: RL108's business.
                 && !(rebind_only && (!w.kind.is_write() || !l.kind.is_write()))
         };
-        let pair = worker
-            .iter()
-            .find_map(|w| event_loop.iter().find(|l| conflict(w, l)).map(|l| (*w, *l)));
-        let Some((w, l)) = pair else { continue };
+        // The event loop first; then the main thread of a script, which runs beside
+        // the threads it starts just the same.
+        let pair = [Context::EventLoop, Context::MainThread]
+            .into_iter()
+            .find_map(|other| {
+                let side = on(other);
+                worker.iter().find_map(|w| {
+                    side.iter()
+                        .find(|l| conflict(w, l, other))
+                        .map(|l| (*w, *l, other))
+                })
+            });
+        let Some((w, l, other)) = pair else { continue };
 
         let name = state.display(&analysis.program);
         let mut finding = Finding::new(
             rule,
             w.file,
             w.access.span,
-            message(&name, w.kind, l.kind),
+            message(&name, w.kind, l.kind, other),
             format!("{} on a worker thread", verb(w.kind)),
         );
         finding.state = Some(name.clone());
-        finding.contexts = vec![Context::EventLoop, Context::WorkerThread];
+        finding.contexts = vec![other, Context::WorkerThread];
+        finding.contexts.sort();
         finding.related.push(Related {
             file: l.file,
             span: l.access.span,
-            message: format!("{} on the event loop here", verb(l.kind)),
+            message: format!("{} on {} here", verb(l.kind), other.prose()),
         });
-        for (access, context) in [(w, Context::WorkerThread), (l, Context::EventLoop)] {
+        for (access, context) in [(w, Context::WorkerThread), (l, other)] {
             finding
                 .related
                 .extend(entry_related(analysis, access.function, context));
@@ -228,17 +238,15 @@ static {name}: Mutex<State> = Mutex::new(State::new());
 }
 
 /// "`jobs` is mutated in place on a worker thread and read on the event loop, …"
-fn message(name: &str, worker: AccessKind, event_loop: AccessKind) -> String {
-    let sides = if worker == event_loop {
-        format!(
-            "{} both on a worker thread and on the event loop",
-            verb(worker)
-        )
+fn message(name: &str, worker: AccessKind, other: AccessKind, context: Context) -> String {
+    let where_ = context.prose();
+    let sides = if worker == other {
+        format!("{} both on a worker thread and on {where_}", verb(worker))
     } else {
         format!(
-            "{} on a worker thread and {} on the event loop",
+            "{} on a worker thread and {} on {where_}",
             verb(worker),
-            verb(event_loop)
+            verb(other)
         )
     };
     format!("`{name}` is {sides}, with no thread lock held by both")

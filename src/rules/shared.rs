@@ -77,44 +77,52 @@ pub fn may_race(
         }
     }
     let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
-        analysis.ordering.ordered(worker.function, on_loop)
+        analysis.ordering.ordered(
+            &analysis.program,
+            &analysis.contexts,
+            worker.function,
+            on_loop,
+        )
     };
     match (cw, cl) {
-        (Context::WorkerThread, Context::EventLoop) => !ordered(w, l),
-        (Context::EventLoop, Context::WorkerThread) => !ordered(l, w),
+        (Context::WorkerThread, Context::WorkerThread) => true,
+        (Context::WorkerThread, _) => !ordered(w, l),
+        (_, Context::WorkerThread) => !ordered(l, w),
         _ => true,
     }
 }
 
-/// Whether two accesses can run at the same time: on the loop and on a worker, or both
-/// on worker threads.
+/// Whether two accesses can run at the same time: one on a worker thread and the other
+/// on the loop or the main thread, or both on worker threads that are not one thread.
 pub fn can_overlap(analysis: &Analysis, a: &StateAccess, b: &StateAccess) -> bool {
     let contexts = &analysis.contexts;
-    let worker = |x: &StateAccess| runs_in(analysis, x, Context::WorkerThread);
-    let event_loop = |x: &StateAccess| runs_in(analysis, x, Context::EventLoop);
-    let across = |x: &StateAccess, y: &StateAccess| {
-        worker(x)
-            && event_loop(y)
-            && may_race(analysis, x, Context::WorkerThread, y, Context::EventLoop)
+    let on = |x: &StateAccess| {
+        Context::ALL
+            .into_iter()
+            .filter(|c| runs_in(analysis, x, *c))
+            .collect::<Vec<_>>()
     };
-    if across(a, b) || across(b, a) {
-        return true;
-    }
-    if !(worker(a)
-        && worker(b)
-        && may_race(analysis, a, Context::WorkerThread, b, Context::WorkerThread))
-    {
-        return false;
-    }
+    let (on_a, on_b) = (on(a), on(b));
     // Two worker-side accesses are on different threads when several threads run one of
     // them, or when they start from different entry points; one `Thread.run` is one thread.
     let entry = |x: &StateAccess| {
         contexts.reach[x.function][Context::WorkerThread.index()]
             .map(|r| contexts.entries[r.entry].target)
     };
-    contexts.concurrent[a.function].is_some()
-        || contexts.concurrent[b.function].is_some()
-        || entry(a) != entry(b)
+    let different_workers = || {
+        contexts.concurrent[a.function].is_some()
+            || contexts.concurrent[b.function].is_some()
+            || entry(a) != entry(b)
+    };
+    on_a.iter().any(|&ca| {
+        on_b.iter().any(|&cb| {
+            ca.overlaps(cb)
+                && may_race(analysis, a, ca, b, cb)
+                && (ca != Context::WorkerThread
+                    || cb != Context::WorkerThread
+                    || different_workers())
+        })
+    })
 }
 
 /// RL103's pattern: a thread lock held at some accesses of the state and not at others
@@ -221,6 +229,7 @@ pub fn related_for(
                 }
                 Context::WorkerThread => format!("worker thread starts here: `{}`", site.text),
                 Context::EventLoop => format!("runs on the event loop: `{}`", site.text),
+                Context::MainThread => format!("runs on the main thread: `{}`", site.text),
             },
         },
         None => {

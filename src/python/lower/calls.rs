@@ -63,6 +63,7 @@ impl Lowerer<'_> {
                 locks: self.scope().held(),
                 async_locks: self.scope().held_async(),
                 in_loop: self.scope().loop_depth > 0,
+                loop_start: (self.scope().loop_depth > 0).then_some(self.scope().loop_start),
                 awaited: self.awaited == Some(call.range().start().to_usize()),
                 statement_lines: self.statement_lines,
                 lock_block: self

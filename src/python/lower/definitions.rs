@@ -122,6 +122,7 @@ impl Lowerer<'_> {
             locks: Vec::new(),
             async_locks: Vec::new(),
             in_loop: false,
+            loop_start: None,
             awaited: false,
             statement_lines: self.statement_lines,
             lock_block: None,

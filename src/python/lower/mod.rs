@@ -165,6 +165,8 @@ struct Scope {
     locks: Vec<HeldLock>,
     /// How many loops or comprehensions enclose the current point.
     loop_depth: usize,
+    /// First line of the outermost enclosing loop, while `loop_depth > 0`.
+    loop_start: u32,
     /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
     checks: Vec<(Vec<String>, (u32, u32))>,
 }
@@ -263,6 +265,16 @@ impl<'s> Lowerer<'s> {
             .unwrap_or("")
     }
 
+    /// Entering a loop or comprehension of the current function.
+    fn enter_loop(&mut self) {
+        let start = self.statement_lines.0;
+        let scope = self.scope_mut();
+        if scope.loop_depth == 0 {
+            scope.loop_start = start;
+        }
+        scope.loop_depth += 1;
+    }
+
     fn push_function(&mut self, function: Function) -> usize {
         self.functions.push(function);
         self.functions.len() - 1
@@ -321,6 +333,7 @@ impl Scope {
             fresh: HashSet::new(),
             locks: Vec::new(),
             loop_depth: 0,
+            loop_start: 0,
             checks: Vec::new(),
         }
     }
@@ -430,7 +443,7 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 }
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
-                self.scope_mut().loop_depth += 1;
+                self.enter_loop();
                 walk_expr(self, expr);
                 self.scope_mut().loop_depth -= 1;
             }

@@ -109,7 +109,7 @@ impl Lowerer<'_> {
                 }
                 self.iterate(&f.iter);
                 self.store(&f.target, None);
-                self.scope_mut().loop_depth += 1;
+                self.enter_loop();
                 for s in &f.body {
                     self.visit_stmt(s);
                 }
@@ -122,7 +122,7 @@ impl Lowerer<'_> {
                 self.visit_expr(&w.test);
                 let checked = (self.test_paths(&w.test), self.statement_lines);
                 self.scope_mut().checks.push(checked);
-                self.scope_mut().loop_depth += 1;
+                self.enter_loop();
                 for s in &w.body {
                     self.visit_stmt(s);
                 }
@@ -177,6 +177,13 @@ impl Lowerer<'_> {
                         index += 1;
                     }
                 }
+            }
+            Stmt::If(i)
+                if self.scope().is_module
+                    && i.elif_else_clauses.is_empty()
+                    && is_main_guard(&i.test) =>
+            {
+                self.main_block(i);
             }
             Stmt::If(i) => {
                 self.visit_expr(&i.test);
@@ -278,5 +285,43 @@ impl Lowerer<'_> {
             Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) => {}
             _ => walk_stmt(self, stmt),
         }
+    }
+}
+
+/// `__name__ == "__main__"`, either way round.
+fn is_main_guard(test: &Expr) -> bool {
+    let Expr::Compare(compare) = test else {
+        return false;
+    };
+    let ([op], [right]) = (&*compare.ops, &*compare.comparators) else {
+        return false;
+    };
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let is_main = |e: &Expr| matches!(e, Expr::StringLiteral(s) if s.value.to_str() == "__main__");
+    *op == ruff_python_ast::CmpOp::Eq
+        && ((is_name(&compare.left) && is_main(right))
+            || (is_main(&compare.left) && is_name(right)))
+}
+
+impl Lowerer<'_> {
+    /// The body of `if __name__ == "__main__":` runs only when the module is a script:
+    /// it is lowered as a function of its own (a program root on the main thread), not
+    /// as import-time initialisation. Its names are still module names.
+    fn main_block(&mut self, block: &ruff_python_ast::StmtIf) {
+        self.visit_expr(&block.test);
+        let span = self.span_of(&*block.test);
+        let index = self.push_function(Function {
+            path: format!("{}.<main>", self.module),
+            display: format!("__main__ block of {}", self.module),
+            name: "<main>".to_string(),
+            span,
+            program_root: true,
+            ..Function::default()
+        });
+        self.scopes.push(Scope::new(index, true));
+        for stmt in &block.body {
+            self.visit_stmt(stmt);
+        }
+        self.scopes.pop();
     }
 }
