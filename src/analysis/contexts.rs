@@ -129,17 +129,7 @@ impl Contexts {
         let mut entries = Vec::new();
         let mut task_entries = Vec::new();
 
-        let targets: Vec<Vec<CallTarget>> = (0..count)
-            .map(|id| {
-                let file = program.file_of(id);
-                let calls = &program.function(id).calls;
-                calls
-                    .iter()
-                    .map(|call| resolve_call(program, file, &call.callee))
-                    .collect()
-            })
-            .collect();
-        let forwards = Forwards::compute(program, catalogue, &targets);
+        let forwards = Forwards::compute(program, catalogue);
 
         #[allow(clippy::needless_range_loop)] // `id` indexes several tables at once
         for id in 0..count {
@@ -173,15 +163,16 @@ impl Contexts {
                 });
             }
             for (index, call) in function.calls.iter().enumerate() {
-                let target = &targets[id][index];
+                let target = &resolve_call(program, file, &call.callee);
                 if let CallTarget::Function(callee) = *target {
                     callees[id].push((callee, index));
                     callers[callee].push((id, index));
                 }
-                if tasks.matches(&api_call(program, call, target)) {
+                let api = api_call(program, call, target);
+                if tasks.matches(&api) {
                     task_entries.extend(launched_tasks(program, file, id, call));
                 }
-                for handover in forwards.handovers(program, catalogue, id, call, target) {
+                for handover in forwards.handovers(program, catalogue, id, &api, target) {
                     let Some(target) = handover
                         .argument(call)
                         .and_then(|arg| callable_target(program, file, arg))

@@ -11,7 +11,7 @@
 //! a fixpoint so wrappers of wrappers count too, for any arity and keyword.
 
 use super::catalogue::{Catalogue, Handoff};
-use super::contexts::{api_call, CallTarget, Context};
+use super::contexts::{api_call, resolve_call, ApiCall, CallTarget, Context};
 use super::resolve::{FuncId, Program};
 use crate::model::{Arg, CallSite, Language};
 
@@ -53,12 +53,8 @@ pub struct Forwards {
 }
 
 impl Forwards {
-    /// Summaries for every function, given each call's resolved target.
-    pub fn compute(
-        program: &Program,
-        catalogue: &Catalogue,
-        targets: &[Vec<CallTarget>],
-    ) -> Forwards {
+    /// Summaries for every function.
+    pub fn compute(program: &Program, catalogue: &Catalogue) -> Forwards {
         let mut forwards = Forwards {
             by_function: vec![Vec::new(); program.functions.len()],
         };
@@ -73,13 +69,26 @@ impl Forwards {
                 })
             })
             .collect();
+        // Each candidate's calls, resolved once.
+        let targets: Vec<Vec<CallTarget>> = candidates
+            .iter()
+            .map(|&f| {
+                let file = program.file_of(f);
+                program
+                    .function(f)
+                    .calls
+                    .iter()
+                    .map(|c| resolve_call(program, file, &c.callee))
+                    .collect()
+            })
+            .collect();
         loop {
             let mut changed = false;
-            for &function in &candidates {
+            for (&function, targets) in candidates.iter().zip(&targets) {
                 let model = program.function(function);
-                for (index, call) in model.calls.iter().enumerate() {
-                    let target = &targets[function][index];
-                    for handover in forwards.handovers(program, catalogue, function, call, target) {
+                for (call, target) in model.calls.iter().zip(targets) {
+                    let api = api_call(program, call, target);
+                    for handover in forwards.handovers(program, catalogue, function, &api, target) {
                         let Some(Arg::Parameter(name)) = handover.argument(call) else {
                             continue;
                         };
@@ -102,27 +111,27 @@ impl Forwards {
         }
     }
 
-    /// Every handover `call` (made in `function`, resolved to `target`) makes: as a
-    /// catalogued API, and as a call to a forwarding wrapper.
+    /// Every handover a call (made in `function`, seen by the catalogues as `api`,
+    /// resolved to `target`) makes: as a catalogued API, and as a call to a forwarding
+    /// wrapper.
     pub fn handovers(
         &self,
         program: &Program,
         catalogue: &Catalogue,
         function: FuncId,
-        call: &CallSite,
+        api: &ApiCall,
         target: &CallTarget,
     ) -> Vec<Handover> {
         let (worker, loop_) = match program.files[program.file_of(function)].language {
             Language::Python => (&catalogue.worker, &catalogue.loop_),
             Language::Rust => (&catalogue.rust.worker, &catalogue.rust.loop_),
         };
-        let api = api_call(program, call, target);
         let mut out: Vec<Handover> = [(Context::WorkerThread, worker), (Context::EventLoop, loop_)]
             .into_iter()
             .flat_map(|(context, handoffs)| {
                 handoffs
                     .iter()
-                    .filter(|h| h.matches(&api))
+                    .filter(|h| h.matches(api))
                     .map(move |h| Handover::from_catalogue(context, h))
             })
             .collect();
