@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod contexts;
 pub mod locks;
 pub mod resolve;
+pub mod rust_locks;
 pub mod sharing;
 pub mod state;
 
