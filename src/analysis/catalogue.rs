@@ -120,6 +120,7 @@ pub struct RustSyntax {
     pub await_macros: Vec<String>,
     pub lock_types: Vec<String>,
     pub pointer_types: Vec<String>,
+    pub constructors: Vec<String>,
     pub not_lock_types: Vec<String>,
     pub pointer_methods: Vec<String>,
     pub borrow_methods: Vec<String>,

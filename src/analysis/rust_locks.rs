@@ -12,6 +12,7 @@
 //! the project's named types: such a lock may be any lock of that type. Two locks of
 //! known, different origins are never merged.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::catalogue::RustSyntax;
@@ -50,6 +51,9 @@ pub struct LockNames<'a, 'm> {
     analysis: &'a Analysis<'m>,
     /// `function.parameter` → the function and the parameter's position.
     params: HashMap<String, (FuncId, usize)>,
+    /// Names already worked out, by place and declared type: following parameters
+    /// back through callers branches at every call.
+    known: RefCell<HashMap<(String, Option<String>), LockName>>,
 }
 
 impl<'a, 'm> LockNames<'a, 'm> {
@@ -62,7 +66,11 @@ impl<'a, 'm> LockNames<'a, 'm> {
                 params.insert(format!("{}.{}", model.path, param.name), (function, index));
             }
         }
-        LockNames { analysis, params }
+        LockNames {
+            analysis,
+            params,
+            known: RefCell::new(HashMap::new()),
+        }
     }
 
     /// The lock `guard` (taken in `function`) takes.
@@ -85,6 +93,22 @@ impl<'a, 'm> LockNames<'a, 'm> {
     }
 
     fn name(&self, file: FileId, path: &str, declared: Option<String>, depth: usize) -> LockName {
+        let key = (path.to_string(), declared.clone());
+        if let Some(name) = self.known.borrow().get(&key) {
+            return name.clone();
+        }
+        let name = self.work_out(file, path, declared, depth);
+        self.known.borrow_mut().insert(key, name.clone());
+        name
+    }
+
+    fn work_out(
+        &self,
+        file: FileId,
+        path: &str,
+        declared: Option<String>,
+        depth: usize,
+    ) -> LockName {
         let program = &self.analysis.program;
         if let Some(&(callee, index)) = self.params.get(path) {
             let declared = program.function(callee).params[index]

@@ -30,14 +30,18 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             })
     };
     let names = LockNames::new(analysis);
+    let on_loop_guards: Vec<_> = blocking_guards(Context::EventLoop)
+        .map(|(f, g)| (f, g, names.of(f, g)))
+        .collect();
     let mut findings = Vec::new();
     for (worker, guard) in blocking_guards(Context::WorkerThread) {
         let Some(slow) = slow_work_under(analysis, worker, guard) else {
             continue;
         };
         let name = names.of(worker, guard);
-        let Some((on_loop, loop_guard, same)) = blocking_guards(Context::EventLoop)
-            .find_map(|(f, g)| LockNames::same(&name, &names.of(f, g)).map(|why| (f, g, why)))
+        let Some((on_loop, loop_guard, same)) = on_loop_guards
+            .iter()
+            .find_map(|(f, g, other)| LockNames::same(&name, other).map(|why| (*f, *g, why)))
         else {
             continue;
         };

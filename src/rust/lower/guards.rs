@@ -124,14 +124,16 @@ impl Lowerer<'_> {
         self.function_mut().guards[guard].binding = Some(name.to_string());
     }
 
-    /// `let g = …;` shadows a guard bound to `g`: the old guard lives on to the end of
-    /// its block, but no later `drop(g)` can name it.
+    /// `let g = …;` shadows a guard bound to `g` in the same block: the old guard lives
+    /// on to the end of its block, but no later `drop(g)` can name it. (A shadow in an
+    /// inner block ends with it, and a `drop` there never ends an outer guard.)
     pub(super) fn shadow_guard(&mut self, name: &str) {
-        for live in self
-            .frame_mut()
+        let frame = self.frame_mut();
+        let depth = frame.scopes.len();
+        for live in frame
             .live
             .iter_mut()
-            .filter(|l| l.binding == name)
+            .filter(|l| l.binding == name && l.depth == depth)
         {
             live.binding.clear();
         }

@@ -71,7 +71,7 @@ impl Lowerer<'_> {
                 let Some((constructor, ty)) = segments.split_last() else {
                     return Known::default();
                 };
-                if ty.is_empty() || !matches!(constructor.as_str(), "new" | "default" | "from") {
+                if ty.is_empty() || !syntax.constructors.contains(constructor) {
                     return Known::default();
                 }
                 let ty = self.resolve(ty);
