@@ -118,6 +118,7 @@ pub struct RustSyntax {
     pub atomic_stores: Vec<String>,
     pub thread_local_methods: Vec<String>,
     pub await_macros: Vec<String>,
+    pub pin_macros: Vec<String>,
     pub lock_types: Vec<String>,
     pub pointer_types: Vec<String>,
     pub constructors: Vec<String>,

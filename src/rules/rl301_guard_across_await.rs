@@ -59,9 +59,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 }
 
 /// A lock guard, or a value bound from a call to a sync function declared to return
-/// one (in any file of the crate). `RefCell` borrows are RL307's.
+/// one (in any file of the crate). `RefCell` borrows are RL307's; a lock future
+/// awaited or pinned later is an async lock's.
 fn is_guard(analysis: &Analysis, file: usize, guard: &Guard) -> bool {
-    if guard.kind != GuardKind::Lock {
+    if guard.kind != GuardKind::Lock || !guard.blocking {
         return false;
     }
     let Some(callee) = &guard.callee else {

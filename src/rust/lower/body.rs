@@ -680,6 +680,7 @@ impl Lowerer<'_> {
                 if let Some(guard) = guard {
                     self.function_mut().guards[guard].blocking = false;
                 }
+                self.awaitable_binding(&a.base);
                 self.record_await(a.await_token.span);
                 guard
             }
@@ -1018,6 +1019,24 @@ impl Lowerer<'_> {
         match arg {
             Expr::Closure(c) => Arg::Inline(self.closure(c, repeated, false)),
             Expr::Async(a) => Arg::Inline(self.async_block(a, false)),
+            Expr::Block(b) if b.label.is_none() && ends_in_closure(&b.block) => {
+                // `spawn({ let ready = ready.clone(); move || … })`: the block's value,
+                // the closure, is what the call is handed.
+                self.frame_mut().scopes.push(HashMap::new());
+                let (last, statements) = b.block.stmts.split_last().expect("a tail closure");
+                for stmt in statements {
+                    self.stmt(stmt);
+                }
+                let handed = match last {
+                    Stmt::Expr(tail, None) => self.arg(tail, moved, repeated),
+                    _ => Arg::Other,
+                };
+                let end = self.span(b.block.brace_token.span.close()).start.line;
+                let depth = self.frame().scopes.len();
+                self.release_scope(depth, end);
+                self.frame_mut().scopes.pop();
+                handed
+            }
             Expr::Path(p) if p.qself.is_none() => {
                 if let Some(ident) = p.path.get_ident() {
                     let name = ident.to_string();
@@ -1135,6 +1154,28 @@ impl Lowerer<'_> {
         self.function_mut().calls.push(site);
     }
 
+    /// `fut.await` or `pin_mut!(fut)` on a binding that holds a bare lock call
+    /// (`let fut = fork.lock();`): the lock is an async one and `fut` its future, which
+    /// blocks no thread.
+    fn awaitable_binding(&mut self, expr: &Expr) {
+        let Expr::Path(p) = expr else {
+            return;
+        };
+        let Some(name) = p.path.get_ident().map(|i| i.to_string()) else {
+            return;
+        };
+        let held: Vec<usize> = self
+            .frame()
+            .live
+            .iter()
+            .filter(|l| l.binding == name)
+            .map(|l| l.guard)
+            .collect();
+        for guard in held {
+            self.function_mut().guards[guard].blocking = false;
+        }
+    }
+
     /// `spawn_blocking(move || …)`: empty unless an argument may be a callable.
     fn call_text(
         &self,
@@ -1187,6 +1228,11 @@ impl Lowerer<'_> {
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
         let parsed = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated);
+        if self.catalogue.syntax.pin_macros.contains(&name) {
+            for expr in parsed.iter().flatten() {
+                self.awaitable_binding(expr);
+            }
+        }
         for expr in parsed.iter().flatten() {
             let kind = match name.as_str() {
                 "addr_of_mut" => Some(AccessKind::Mutation),
@@ -1246,6 +1292,14 @@ impl Frame {
             bound_call: None,
         }
     }
+}
+
+/// A block whose value is a closure or `async` block.
+fn ends_in_closure(block: &syn::Block) -> bool {
+    matches!(
+        block.stmts.last(),
+        Some(Stmt::Expr(Expr::Closure(_) | Expr::Async(_), None))
+    )
 }
 
 /// Whether `let x = <init>` keeps the guard `init` evaluates to: the guard itself, or
