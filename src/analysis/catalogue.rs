@@ -128,6 +128,7 @@ pub struct RustSyntax {
     pub borrow_cells: Vec<String>,
     pub borrow_types: Vec<String>,
     pub io_openers: Vec<String>,
+    pub io_macros: Vec<String>,
 }
 
 const PYTHON_APIS: &str = include_str!("../../rules/python-apis.toml");

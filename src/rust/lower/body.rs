@@ -1228,6 +1228,20 @@ impl Lowerer<'_> {
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
         let parsed = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated);
+        // `writeln!(file, …)` on a file or socket this body opened: I/O, as a call.
+        let writes_handle = parsed
+            .as_ref()
+            .is_ok_and(|args| args.first().is_some_and(|first| self.is_handle(first)));
+        if writes_handle && self.catalogue.syntax.io_macros.contains(&name) {
+            self.push_call(
+                Callee::Method(name.clone()),
+                mac.span(),
+                String::new(),
+                Vec::new(),
+                Vec::new(),
+            );
+            self.record_io(true);
+        }
         if self.catalogue.syntax.pin_macros.contains(&name) {
             for expr in parsed.iter().flatten() {
                 self.awaitable_binding(expr);
