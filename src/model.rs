@@ -211,29 +211,78 @@ pub struct Function {
     pub check_then_act: Vec<CheckThenAct>,
     /// Declared to run on a single-threaded runtime (`flavor = "current_thread"`).
     pub single_threaded: bool,
+    /// The body of `#[tokio::main]`: `block_on` polls it on the main thread whatever the
+    /// flavor (the tasks it spawns may move).
+    pub block_on_body: bool,
     /// A sync function declared to return a lock guard (`-> MutexGuard<'_, T>`).
     pub returns_guard: bool,
     /// The body of a module's `if __name__ == "__main__":` block: a program of its
     /// own, run on the main thread when the module is run as a script.
     pub program_root: bool,
-    /// Parameter names in the order a caller passes them positionally (a method's
-    /// receiver excluded): how a call's arguments meet `Arg::Parameter`.
-    pub params: Vec<String>,
+    /// Python: parameter names in the order a caller passes them positionally (a
+    /// method's receiver excluded): how a call's arguments meet `Arg::Parameter`.
+    pub call_params: Vec<String>,
+    /// A sync function declared to return a `RefCell` borrow (`-> Ref<'_, T>`, `RefMut`).
+    pub returns_borrow: bool,
+    /// Rust: the parameters in order (`self` first for methods), so that the analysis
+    /// can follow what callers pass.
+    pub params: Vec<Param>,
+    /// Rust: for calls (index into `calls`) with arguments, what each argument denotes
+    /// as shared state (`Arc::clone(&m)`, `&self.m`); a method call's receiver comes first.
+    pub call_args: Vec<CallArgs>,
+    /// Rust: calls (index into `calls`) that read or write a file or socket this body
+    /// opened (`reg.write_to(&mut sock)`, `sock.flush()`): slow work.
+    pub io_calls: Vec<usize>,
+}
+
+/// A parameter and what its declared type says about it.
+#[derive(Debug, Clone, Default)]
+pub struct Param {
+    pub name: String,
+    /// The lock it is, by type: `Mutex<rs:app.Registry>` for `Arc<Mutex<Registry>>`,
+    /// `&Mutex<Registry>` or `&parking_lot::Mutex<Registry>`, when the guarded type is a
+    /// plain named type (the analysis then checks it is one of the project's).
+    pub lock_type: Option<String>,
+}
+
+/// The state identities of one call's arguments (`None`: not a place or binding).
+#[derive(Debug, Clone, Default)]
+pub struct CallArgs {
+    pub call: usize,
+    pub args: Vec<Option<String>>,
+}
+
+/// What a guard holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardKind {
+    /// A lock acquisition (`lock()`, `read()`, `write()`), or a value bound from a call
+    /// that may return a guard (`callee`).
+    Lock,
+    /// `borrow()`/`borrow_mut()`: a `RefCell` borrow when the receiver's type is one.
+    Borrow,
 }
 
 #[derive(Debug, Clone)]
 pub struct Await {
     pub span: Span,
     pub locks: Vec<String>,
-    /// Indexes into `Function::guards`: the blocking guards live here.
+    /// Indexes into `Function::guards`: the blocking guards and borrows live here.
     pub guards: Vec<usize>,
 }
 
-/// A lock guard: the lock is held until the guard value is dropped.
+/// A lock guard: the lock is held until the guard value is dropped. Also a `RefCell`
+/// borrow, whose `Ref`/`RefMut` is held the same way.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    /// Canonical path of the lock.
+    /// Canonical path of the lock (or `RefCell`).
     pub lock: String,
+    pub kind: GuardKind,
+    /// The lock's identity by declared type (`Mutex<rs:app.Registry>`), when the
+    /// receiver is a parameter, binding or field whose type the file declares.
+    pub lock_type: Option<String>,
+    /// Every type path the receiver's declared type mentions, outermost first
+    /// (`Rc<RefCell<T>>`: `Rc`, `RefCell`, `T`), when the file knows it.
+    pub receiver_type: Vec<String>,
     /// The acquisition (`m.lock().unwrap()`, or the helper call returning a guard).
     pub span: Span,
     /// The variable holding it; `None` for a temporary.

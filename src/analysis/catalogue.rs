@@ -106,6 +106,7 @@ pub struct RustCatalogue {
     pub pinned: CallList,
     pub once: CallList,
     pub blocking: CallList,
+    pub runtime_blocking: CallList,
     pub syntax: RustSyntax,
     pub not_thread_safe: TypeList,
     pub ambiguous_methods: CallList,
@@ -126,6 +127,17 @@ pub struct RustSyntax {
     pub atomic_stores: Vec<String>,
     pub thread_local_methods: Vec<String>,
     pub await_macros: Vec<String>,
+    pub pin_macros: Vec<String>,
+    pub lock_types: Vec<String>,
+    pub pointer_types: Vec<String>,
+    pub constructors: Vec<String>,
+    pub not_lock_types: Vec<String>,
+    pub pointer_methods: Vec<String>,
+    pub borrow_methods: Vec<String>,
+    pub borrow_cells: Vec<String>,
+    pub borrow_types: Vec<String>,
+    pub io_openers: Vec<String>,
+    pub io_macros: Vec<String>,
 }
 
 const PYTHON_APIS: &str = include_str!("../../rules/python-apis.toml");
@@ -175,8 +187,18 @@ impl RustCatalogue {
             &mut catalogue.tasks,
             &mut catalogue.pinned,
             &mut catalogue.blocking,
+            &mut catalogue.runtime_blocking,
         ] {
             list.calls = list.calls.iter().map(|c| rust_path(c)).collect();
+        }
+        let syntax = &mut catalogue.syntax;
+        for list in [
+            &mut syntax.not_lock_types,
+            &mut syntax.borrow_cells,
+            &mut syntax.borrow_types,
+            &mut syntax.io_openers,
+        ] {
+            *list = list.iter().map(|t| rust_path(t)).collect();
         }
         catalogue.not_thread_safe.types = catalogue
             .not_thread_safe
@@ -201,6 +223,26 @@ impl RustCatalogue {
             || ty
                 .strip_prefix("rs:")
                 .is_some_and(|bare| !bare.contains('.') && types.iter().any(|t| t == bare))
+    }
+}
+
+impl RustSyntax {
+    /// Whether a type path (canonical, or bare `rs:Name` when the file did not import
+    /// it) is in `list`.
+    pub fn names(list: &[String], ty: &str) -> bool {
+        list.iter().any(|t| t == ty)
+            || ty.strip_prefix("rs:").is_some_and(|bare| {
+                !bare.contains('.')
+                    && list.iter().any(|t| {
+                        t.rsplit('.').next().map(|l| l.trim_start_matches("rs:")) == Some(bare)
+                    })
+            })
+    }
+
+    /// Whether `ty`'s last segment is one of `names` (`lock-types`, `pointer-types`).
+    pub fn ends_with(names: &[String], ty: &str) -> bool {
+        let last = ty.rsplit('.').next().unwrap_or(ty);
+        names.iter().any(|n| n == last)
     }
 }
 

@@ -94,7 +94,7 @@ impl Forwards {
                         };
                         let summary = Handover {
                             context: handover.context,
-                            position: model.params.iter().position(|p| p == name),
+                            position: model.call_params.iter().position(|p| p == name),
                             keyword: Some(name.clone()),
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
                         };

@@ -9,6 +9,7 @@ pub mod locks;
 pub mod ordering;
 pub mod programs;
 pub mod resolve;
+pub mod rust_locks;
 pub mod sharing;
 pub mod state;
 

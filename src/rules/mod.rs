@@ -26,6 +26,8 @@ mod rl303_static_mut_shared;
 mod rl304_check_then_act;
 mod rl305_thread_local_across_await;
 mod rl306_unsafe_sync_impl;
+mod rl307_refcell_borrow_across_await;
+mod rl308_blocking_call_on_runtime;
 pub mod rl900_unused_suppression;
 mod rust_facts;
 mod shared;
@@ -87,7 +89,7 @@ pub struct Rule {
     check: Check,
 }
 
-static RULES: [Rule; 21] = [
+static RULES: [Rule; 23] = [
     Rule {
         doc: include_str!("../../rules/RL001.md"),
         check: Check::File(rl001_syntax_error::check),
@@ -167,6 +169,14 @@ static RULES: [Rule; 21] = [
     Rule {
         doc: include_str!("../../rules/RL306.md"),
         check: Check::Program(rl306_unsafe_sync_impl::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL307.md"),
+        check: Check::Program(rl307_refcell_borrow_across_await::check),
+    },
+    Rule {
+        doc: include_str!("../../rules/RL308.md"),
+        check: Check::Program(rl308_blocking_call_on_runtime::check),
     },
     Rule {
         doc: include_str!("../../rules/RL900.md"),

@@ -77,7 +77,6 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         );
         finding.state = Some(name.clone());
         finding.contexts = vec![other, Context::WorkerThread];
-        finding.contexts.sort();
         finding.related.push(Related {
             file: l.file,
             span: l.access.span,

@@ -9,7 +9,7 @@ use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::{resolve_call, CallTarget, Context};
 use crate::analysis::Analysis;
-use crate::model::Guard;
+use crate::model::{Guard, GuardKind};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL301").expect("RL301 is registered");
@@ -59,8 +59,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 }
 
 /// A lock guard, or a value bound from a call to a sync function declared to return
-/// one (in any file of the crate).
+/// one (in any file of the crate). `RefCell` borrows are RL307's; a lock future
+/// awaited or pinned later is an async lock's.
 fn is_guard(analysis: &Analysis, file: usize, guard: &Guard) -> bool {
+    if guard.kind != GuardKind::Lock || !guard.blocking {
+        return false;
+    }
     let Some(callee) = &guard.callee else {
         return true;
     };

@@ -1,12 +1,14 @@
 //! RL302 blocking-lock-shared-with-blocking-thread: one blocking mutex locked by async
 //! code and by a worker thread that holds it across slow work. While the worker does
 //! its I/O or sleeps, every runtime thread whose task reaches the lock stalls with it.
+//! Which guards take one lock is `LockNames`' to say (through parameters and types).
 
 use super::rust_facts::{line, rust_display, rust_functions, text};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::{api_call, resolve_call, Context};
 use crate::analysis::resolve::FuncId;
+use crate::analysis::rust_locks::{LockNames, SameLock};
 use crate::analysis::Analysis;
 use crate::model::{CallSite, Guard};
 
@@ -27,27 +29,55 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     .map(move |g| (f, g))
             })
     };
+    let names = LockNames::new(analysis);
+    let on_loop_guards: Vec<_> = blocking_guards(Context::EventLoop)
+        .map(|(f, g)| (f, g, names.of(f, g)))
+        .collect();
     let mut findings = Vec::new();
     for (worker, guard) in blocking_guards(Context::WorkerThread) {
         let Some(slow) = slow_work_under(analysis, worker, guard) else {
             continue;
         };
-        let Some((on_loop, loop_guard)) =
-            blocking_guards(Context::EventLoop).find(|(_, g)| g.lock == guard.lock)
+        let name = names.of(worker, guard);
+        let Some((on_loop, loop_guard, same)) = on_loop_guards
+            .iter()
+            .find_map(|(f, g, other)| LockNames::same(&name, other).map(|why| (*f, *g, why)))
         else {
             continue;
         };
+        let followed = (name.binding != guard.lock || name.binding != loop_guard.lock)
+            .then(|| rust_display(&name.binding));
         let file = program.file_of(worker);
         let loop_file = program.file_of(on_loop);
-        let lock = rust_display(&guard.lock);
-        let lock = lock.rsplit("::").next().unwrap_or(&lock).to_string();
+        let lock = written(analysis, file, guard);
+        let loop_lock = written(analysis, loop_file, loop_guard);
+        let why = match same {
+            SameLock::Type(ty) if loop_lock != lock => {
+                format!(", as `{loop_lock}`; one lock, since both are `{ty}`")
+            }
+            SameLock::Type(ty) => format!("; one lock, since both are `{ty}`"),
+            SameLock::Binding => {
+                let mut why = String::new();
+                if loop_lock != lock {
+                    why.push_str(&format!(", as `{loop_lock}`"));
+                }
+                if let Some(origin) = &followed {
+                    let origin: Vec<&str> = origin.rsplit("::").take(2).collect();
+                    let origin = origin.into_iter().rev().collect::<Vec<_>>().join("::");
+                    why.push_str(&format!(
+                        "; one lock: callers pass both the same `{origin}`"
+                    ));
+                }
+                why
+            }
+        };
         let mut finding = Finding::new(
             rule,
             file,
             guard.span,
             format!(
                 "`{lock}` is held on a worker thread across slow work (`{}`, line {}) and also locked by async code \
-                 (`{}`): while the worker holds it, every runtime thread whose task reaches the lock blocks, and the \
+                 in `{}`{why}: while the worker holds it, every runtime thread whose task reaches the lock blocks, and the \
                  runtime stops making progress",
                 shown(slow, text(analysis, file, slow.span)),
                 slow.span.start.line,
@@ -81,6 +111,22 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     findings
 }
 
+/// The lock as the code names it where the guard is taken (`metrics` in
+/// `metrics.lock().unwrap()`), else the last segment of its path.
+fn written(analysis: &Analysis, file: usize, guard: &Guard) -> String {
+    let taken = text(analysis, file, guard.span);
+    let call = taken.split('(').next().unwrap_or("");
+    match call.rsplit_once('.') {
+        Some((receiver, _)) if !receiver.is_empty() && !receiver.contains(char::is_whitespace) => {
+            receiver.to_string()
+        }
+        _ => {
+            let lock = rust_display(&guard.lock);
+            lock.rsplit("::").next().unwrap_or(&lock).to_string()
+        }
+    }
+}
+
 /// The call as messages show it: its text, or its first source line.
 fn shown<'a>(call: &'a CallSite, source: &'a str) -> &'a str {
     if call.text.is_empty() {
@@ -99,29 +145,32 @@ fn slow_work_under<'m>(
 ) -> Option<&'m CallSite> {
     let program = &analysis.program;
     let file = program.file_of(function);
-    let under: Vec<&CallSite> = program
-        .function(function)
+    let model = program.function(function);
+    let under: Vec<(usize, &CallSite)> = model
         .calls
         .iter()
-        .filter(|call| {
+        .enumerate()
+        .filter(|(_, call)| {
             call.span.offset > guard.span.offset
                 && call.span.start.line <= guard.live_until
                 && call.locks.contains(&guard.lock)
         })
         .collect();
-    let blocking = |call: &CallSite| {
+    let blocking = |(index, call): &(usize, &CallSite)| {
         let target = resolve_call(program, file, &call.callee);
-        analysis
-            .catalogue
-            .rust
-            .blocking
-            .matches(&api_call(program, call, &target))
+        model.io_calls.contains(index)
+            || analysis
+                .catalogue
+                .rust
+                .blocking
+                .matches(&api_call(program, call, &target))
     };
-    let mut calls = under.iter().copied();
+    let mut calls = under.iter();
     calls
         .clone()
         .find(|call| blocking(call))
-        .or_else(|| calls.find(|call| call.in_loop && !guard.in_loop))
+        .or_else(|| calls.find(|(_, call)| call.in_loop && !guard.in_loop))
+        .map(|&(_, call)| call)
 }
 
 fn fix(analysis: &Analysis, file: usize, guard: &Guard, slow: &CallSite) -> Fix {

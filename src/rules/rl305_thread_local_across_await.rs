@@ -87,33 +87,45 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     findings
 }
 
-/// Never moves between threads: declared to run on a single-threaded runtime, or
-/// handed to an API that polls it on one thread (`spawn_local`, `LocalSet::run_until`,
-/// `block_on`), itself or the function it is written in.
+/// Never moves between threads: declared to run on a single-threaded runtime, the body
+/// of `#[tokio::main]` (which `block_on` polls on the main thread), or handed to an API
+/// that polls it on one thread (`spawn_local`, `LocalSet::run_until`, `block_on`),
+/// itself or the function it is written in. A task spawned from a multi-threaded
+/// `#[tokio::main]` body may move.
 fn single_threaded(analysis: &Analysis, function: FuncId) -> bool {
     let program = &analysis.program;
+    let catalogue = &analysis.catalogue.rust;
     let file = program.file_of(function);
     let first = program.function_id(file, 0);
     let mut current = function;
     loop {
         let model = program.function(current);
-        if model.single_threaded {
+        if model.single_threaded || model.block_on_body {
             return true;
         }
         let Some(parent) = model.parent else {
             return false;
         };
         let parent = program.function_id(file, parent);
-        let pinned = program.function(parent).calls.iter().any(|call| {
-            call.args.contains(&Arg::Inline(current - first))
-                && analysis.catalogue.rust.pinned.matches(&api_call(
-                    program,
-                    call,
-                    &resolve_call(program, file, &call.callee),
-                ))
-        });
-        if pinned {
+        let handed_to = |list: &crate::analysis::catalogue::CallList| {
+            program.function(parent).calls.iter().any(|call| {
+                call.args.contains(&Arg::Inline(current - first))
+                    && list.matches(&api_call(
+                        program,
+                        call,
+                        &resolve_call(program, file, &call.callee),
+                    ))
+            })
+        };
+        if handed_to(&catalogue.pinned) {
             return true;
+        }
+        let parent_model = program.function(parent);
+        if parent_model.block_on_body
+            && !parent_model.single_threaded
+            && handed_to(&catalogue.tasks)
+        {
+            return false;
         }
         current = parent;
     }

@@ -50,7 +50,7 @@ impl Lowerer<'_> {
             self.scope_mut().imports.insert(name.to_string(), path);
         }
         let receiver = usize::from(class.is_some() && !is_static);
-        self.functions[index].params = def
+        self.functions[index].call_params = def
             .parameters
             .posonlyargs
             .iter()

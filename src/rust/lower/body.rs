@@ -9,8 +9,9 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Pat, Stmt};
 
+use super::types::Known;
 use super::{Lowerer, MAX_DEPTH};
-use crate::model::{AccessKind, Arg, CallSite, Callee, Function};
+use crate::model::{AccessKind, Arg, CallArgs, CallSite, Callee, Function, GuardKind, Param};
 
 /// One function body being lowered.
 pub(in crate::rust) struct Frame {
@@ -49,6 +50,10 @@ pub(in crate::rust) struct Local {
     pub static_path: Option<String>,
     /// Derived from a decision on shared state (`let n = c.load(..)`).
     pub derived: Option<super::guards::Check>,
+    /// Its type, as far as the file says.
+    pub known: Known,
+    /// A file or socket this body opened (`TcpStream::connect(addr)?`).
+    pub io_handle: bool,
 }
 
 /// What a call's arguments take over: guard bindings passed by value, and guards (or
@@ -57,6 +62,8 @@ pub(in crate::rust) struct Local {
 pub(in crate::rust) struct Moves {
     pub bindings: Vec<String>,
     pub temps: Vec<usize>,
+    /// An open file or socket is among the arguments: the call does I/O on it.
+    pub handles: bool,
 }
 
 pub(in crate::rust) struct Live {
@@ -110,7 +117,9 @@ impl Lowerer<'_> {
             span: self.span(sig.ident.span()),
             by_name: inherent && receiver.is_some() && !ambiguous,
             single_threaded: single_threaded(attrs),
+            block_on_body: has_attribute(attrs, &["tokio", "main"]),
             returns_guard: self.returns_guard(sig),
+            returns_borrow: self.returns_borrow(sig),
             ..Function::default()
         });
         let exclusive = receiver.is_some_and(|r| {
@@ -118,8 +127,33 @@ impl Lowerer<'_> {
         });
         self.frames.push(Frame::new(index, false, exclusive));
         for input in &sig.inputs {
-            if let syn::FnArg::Typed(typed) = input {
-                self.bind_pattern(&typed.pat, None);
+            match input {
+                syn::FnArg::Typed(typed) => {
+                    let known = self.declared(&typed.ty);
+                    let name = simple_binding(&typed.pat);
+                    self.functions[index].params.push(Param {
+                        name: name.clone().unwrap_or_else(|| "_".to_string()),
+                        lock_type: known.lock_type.clone(),
+                    });
+                    match name {
+                        Some(name) => {
+                            let identity = self.own_identity(&name);
+                            self.bind(
+                                &name,
+                                Local {
+                                    identity,
+                                    known,
+                                    ..Local::default()
+                                },
+                            );
+                        }
+                        None => self.bind_pattern(&typed.pat, None),
+                    }
+                }
+                syn::FnArg::Receiver(_) => self.functions[index].params.push(Param {
+                    name: "self".to_string(),
+                    lock_type: None,
+                }),
             }
         }
         self.block(block);
@@ -328,12 +362,21 @@ impl Lowerer<'_> {
         let mut closure = None;
         let mut guard = None;
         let mut identity = None;
+        let mut known = Known::default();
+        let mut io_handle = false;
+        let mut moved_guard = None;
         if let Some(init) = &local.init {
             match &*init.expr {
                 Expr::Closure(c) => closure = Some(self.closure(c, false, true)),
                 Expr::Async(a) => closure = Some(self.async_block(a, true)),
                 expr => {
                     identity = self.alias_of(expr);
+                    known = self.known(expr);
+                    if known.mentions.is_empty() {
+                        known = self.constructed(expr);
+                    }
+                    io_handle = self.opens_handle(expr);
+                    moved_guard = self.live_binding(expr);
                     let range = expr.span().byte_range();
                     self.frame_mut().bound_call = Some((range.start, range.end));
                     guard = self.expr(expr).filter(|_| binds_guard(expr));
@@ -344,12 +387,26 @@ impl Lowerer<'_> {
                 self.expr(diverge);
             }
         }
+        if let Pat::Type(typed) = &local.pat {
+            known = self.declared(&typed.ty);
+        }
         let Some(name) = simple_binding(&local.pat) else {
             self.bind_pattern(&local.pat, None);
             return;
         };
         let derived = self.decision(temps, loads, guard);
         let identity = identity.unwrap_or_else(|| self.own_identity(&name));
+        // The old binding of a shadowed name can no longer be dropped by name; a guard
+        // moved into the new binding (`let g2 = g;`) lives on under the new name.
+        match moved_guard {
+            Some(previous) => {
+                if previous != name {
+                    self.shadow_guard(&name);
+                }
+                self.rename_guard(&previous, &name);
+            }
+            None => self.shadow_guard(&name),
+        }
         if let Some(guard) = guard {
             self.bind_guard(guard, &name);
         }
@@ -359,9 +416,45 @@ impl Lowerer<'_> {
                 identity,
                 closure,
                 derived,
+                known,
+                io_handle,
                 ..Local::default()
             },
         );
+    }
+
+    /// `TcpStream::connect(addr)?`, `File::create(path).unwrap()`: the value is an open
+    /// file or socket.
+    fn opens_handle(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Try(t) => self.opens_handle(&t.expr),
+            Expr::Paren(p) => self.opens_handle(&p.expr),
+            Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "unwrap" | "expect") => {
+                self.opens_handle(&m.receiver)
+            }
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => self
+                    .catalogue
+                    .syntax
+                    .io_openers
+                    .contains(&self.resolve_path(&p.path)),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A bare name holding a live guard (`let g2 = g;` moves it).
+    fn live_binding(&self, expr: &Expr) -> Option<String> {
+        let Expr::Path(p) = expr else {
+            return None;
+        };
+        let name = p.path.get_ident()?.to_string();
+        self.frame()
+            .live
+            .iter()
+            .any(|l| l.binding == name)
+            .then_some(name)
     }
 
     /// `let s = state.clone()`, `Arc::clone(&state)`, `&state`, `state`: the same value.
@@ -589,6 +682,7 @@ impl Lowerer<'_> {
                 if let Some(guard) = guard {
                     self.function_mut().guards[guard].blocking = false;
                 }
+                self.awaitable_binding(&a.base);
                 self.record_await(a.await_token.span);
                 guard
             }
@@ -797,6 +891,8 @@ impl Lowerer<'_> {
             }
             let text = self.call_text(self.text(&*call.func), &call.args, &args);
             self.push_call(Callee::Path(path), call.span(), text, args, Vec::new());
+            self.record_call_args(None, call.args.iter());
+            self.record_io(moved.handles);
         }
         let line = self.span(call.span()).end.line;
         self.release_moved(moved, line);
@@ -843,7 +939,12 @@ impl Lowerer<'_> {
             || syntax.thread_local_methods.contains(&method) && method != "with" && method != "get";
         let is_load = syntax.atomic_loads.contains(&method);
         let is_store = syntax.atomic_stores.contains(&method) && !call.args.is_empty();
-        let is_guard = syntax.guard_methods.contains(&method) && call.args.is_empty();
+        let no_args = call.args.is_empty();
+        let is_borrow = syntax.borrow_methods.contains(&method) && no_args;
+        let known = self.known(&call.receiver);
+        let is_guard =
+            syntax.guard_methods.contains(&method) && no_args && !self.not_a_lock(&known);
+        let on_handle = self.is_handle(&call.receiver);
         let kind = if mutating {
             AccessKind::Mutation
         } else {
@@ -871,9 +972,14 @@ impl Lowerer<'_> {
         if let (true, Some(state)) = (is_store, &state) {
             self.atomic_store(state, &call.args[0], span);
         }
-        if is_guard {
+        if is_guard || is_borrow {
             let lock = state.unwrap_or_else(|| self.text(&*call.receiver).to_string());
-            return Some(self.new_guard(lock, true, None, call.span()));
+            let kind = if is_guard {
+                GuardKind::Lock
+            } else {
+                GuardKind::Borrow
+            };
+            return Some(self.new_guard(lock, kind, known, None, call.span()));
         }
         let on_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));
         let callee = match (&self.self_type, on_self) {
@@ -901,6 +1007,8 @@ impl Lowerer<'_> {
         }
         chain.reverse();
         self.push_call(callee, call.span(), text, args, chain);
+        self.record_call_args(Some(&call.receiver), call.args.iter());
+        self.record_io(moved.handles || on_handle);
         self.release_moved(moved, span.end.line);
         guard
     }
@@ -913,11 +1021,30 @@ impl Lowerer<'_> {
         match arg {
             Expr::Closure(c) => Arg::Inline(self.closure(c, repeated, false)),
             Expr::Async(a) => Arg::Inline(self.async_block(a, false)),
+            Expr::Block(b) if b.label.is_none() && ends_in_closure(&b.block) => {
+                // `spawn({ let ready = ready.clone(); move || … })`: the block's value,
+                // the closure, is what the call is handed.
+                self.frame_mut().scopes.push(HashMap::new());
+                let (last, statements) = b.block.stmts.split_last().expect("a tail closure");
+                for stmt in statements {
+                    self.stmt(stmt);
+                }
+                let handed = match last {
+                    Stmt::Expr(tail, None) => self.arg(tail, moved, repeated),
+                    _ => Arg::Other,
+                };
+                let end = self.span(b.block.brace_token.span.close()).start.line;
+                let depth = self.frame().scopes.len();
+                self.release_scope(depth, end);
+                self.frame_mut().scopes.pop();
+                handed
+            }
             Expr::Path(p) if p.qself.is_none() => {
                 if let Some(ident) = p.path.get_ident() {
                     let name = ident.to_string();
                     if let Some(local) = self.local(&name) {
                         let local = local.clone();
+                        moved.handles |= local.io_handle;
                         if self.frame().live.iter().any(|l| l.binding == name) {
                             moved.bindings.push(name);
                         }
@@ -953,9 +1080,52 @@ impl Lowerer<'_> {
                 }
             }
             _ => {
+                moved.handles |= self.is_handle(arg);
                 moved.temps.extend(self.expr(arg));
                 Arg::Other
             }
+        }
+    }
+
+    /// `sock`, `&mut sock`, `&sock`: a file or socket opened in this body.
+    fn is_handle(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Reference(r) => self.is_handle(&r.expr),
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|ident| self.local(&ident.to_string()))
+                .is_some_and(|local| local.io_handle),
+            _ => false,
+        }
+    }
+
+    /// What each argument denotes as shared state, for the analysis to follow
+    /// parameters back to their callers' values; the receiver of a method call first.
+    fn record_call_args<'e>(
+        &mut self,
+        receiver: Option<&Expr>,
+        args: impl Iterator<Item = &'e Expr>,
+    ) {
+        let identities: Vec<Option<String>> = receiver
+            .map(|r| self.identity(r))
+            .into_iter()
+            .chain(args.map(|a| self.alias_of(a)))
+            .collect();
+        if identities.iter().any(Option::is_some) {
+            let call = self.function_mut().calls.len() - 1;
+            self.function_mut().call_args.push(CallArgs {
+                call,
+                args: identities,
+            });
+        }
+    }
+
+    /// The call just recorded does I/O on a file or socket opened in this body.
+    fn record_io(&mut self, handles: bool) {
+        if handles {
+            let call = self.function_mut().calls.len() - 1;
+            self.function_mut().io_calls.push(call);
         }
     }
 
@@ -986,6 +1156,28 @@ impl Lowerer<'_> {
             receiver_chain,
         };
         self.function_mut().calls.push(site);
+    }
+
+    /// `fut.await` or `pin_mut!(fut)` on a binding that holds a bare lock call
+    /// (`let fut = fork.lock();`): the lock is an async one and `fut` its future, which
+    /// blocks no thread.
+    fn awaitable_binding(&mut self, expr: &Expr) {
+        let Expr::Path(p) = expr else {
+            return;
+        };
+        let Some(name) = p.path.get_ident().map(|i| i.to_string()) else {
+            return;
+        };
+        let held: Vec<usize> = self
+            .frame()
+            .live
+            .iter()
+            .filter(|l| l.binding == name)
+            .map(|l| l.guard)
+            .collect();
+        for guard in held {
+            self.function_mut().guards[guard].blocking = false;
+        }
     }
 
     /// `spawn_blocking(move || …)`: empty unless an argument may be a callable.
@@ -1040,6 +1232,25 @@ impl Lowerer<'_> {
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
         let parsed = mac.parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated);
+        // `writeln!(file, …)` on a file or socket this body opened: I/O, as a call.
+        let writes_handle = parsed
+            .as_ref()
+            .is_ok_and(|args| args.first().is_some_and(|first| self.is_handle(first)));
+        if writes_handle && self.catalogue.syntax.io_macros.contains(&name) {
+            self.push_call(
+                Callee::Method(name.clone()),
+                mac.span(),
+                String::new(),
+                Vec::new(),
+                Vec::new(),
+            );
+            self.record_io(true);
+        }
+        if self.catalogue.syntax.pin_macros.contains(&name) {
+            for expr in parsed.iter().flatten() {
+                self.awaitable_binding(expr);
+            }
+        }
         for expr in parsed.iter().flatten() {
             let kind = match name.as_str() {
                 "addr_of_mut" => Some(AccessKind::Mutation),
@@ -1101,6 +1312,14 @@ impl Frame {
     }
 }
 
+/// A block whose value is a closure or `async` block.
+fn ends_in_closure(block: &syn::Block) -> bool {
+    matches!(
+        block.stmts.last(),
+        Some(Stmt::Expr(Expr::Closure(_) | Expr::Async(_), None))
+    )
+}
+
 /// Whether `let x = <init>` keeps the guard `init` evaluates to: the guard itself, or
 /// a reference into it (temporary lifetime extension). `*m.lock()?` and
 /// `m.lock()?.len` copy out of a temporary guard, dropped at the `;`.
@@ -1137,6 +1356,14 @@ fn is_compound_assignment(op: &syn::BinOp) -> bool {
             | ShlAssign(_)
             | ShrAssign(_)
     )
+}
+
+/// An attribute with this path (`#[tokio::main]`, arguments or not).
+fn has_attribute(attrs: &[syn::Attribute], path: &[&str]) -> bool {
+    attrs.iter().any(|attr| {
+        let segments = &attr.path().segments;
+        segments.len() == path.len() && segments.iter().zip(path).all(|(s, p)| s.ident == p)
+    })
 }
 
 /// `#[tokio::main(flavor = "current_thread")]`, or `#[tokio::test]` (single-threaded

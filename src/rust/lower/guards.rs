@@ -9,8 +9,9 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::Expr;
 
+use super::types::Known;
 use super::Lowerer;
-use crate::model::{Await, Callee, CheckKind, CheckThenAct, Guard, Span};
+use crate::model::{Await, Callee, CheckKind, CheckThenAct, Guard, GuardKind, Span};
 
 /// An atomic `load` in the statement being lowered.
 pub(in crate::rust) struct Load {
@@ -37,18 +38,27 @@ pub(in crate::rust) struct Check {
 }
 
 impl Lowerer<'_> {
-    /// A guard acquired at `node`; a temporary until a `let` binds it. Taking a lock a
-    /// decision in force was made under is the act of a check-then-act.
+    /// A guard acquired at `node` (a blocking lock until an `.await` says otherwise, or
+    /// a borrow); a temporary until a `let` binds it. Taking a lock a decision in force
+    /// was made under is the act of a check-then-act.
     pub(super) fn new_guard(
         &mut self,
         lock: String,
-        blocking: bool,
+        kind: GuardKind,
+        receiver: Known,
         helper: Option<String>,
         node: impl Spanned,
     ) -> usize {
         let span = self.span(node.span());
-        self.act(&lock, CheckKind::Lock, span);
-        self.push_guard(lock, blocking, helper, None, span)
+        if kind == GuardKind::Lock {
+            self.act(&lock, CheckKind::Lock, span);
+        }
+        let index = self.push_guard(lock, kind == GuardKind::Lock, helper, None, span);
+        let guard = &mut self.function_mut().guards[index];
+        guard.kind = kind;
+        guard.lock_type = receiver.lock_type;
+        guard.receiver_type = receiver.mentions;
+        index
     }
 
     /// The value a `let` binds from a call: a guard if the callee turns out to return
@@ -85,6 +95,9 @@ impl Lowerer<'_> {
         let guards = &mut self.function_mut().guards;
         guards.push(Guard {
             lock,
+            kind: GuardKind::Lock,
+            lock_type: None,
+            receiver_type: Vec::new(),
             span,
             binding: None,
             blocking,
@@ -109,6 +122,34 @@ impl Lowerer<'_> {
             binding: name.to_string(),
         });
         self.function_mut().guards[guard].binding = Some(name.to_string());
+    }
+
+    /// `let g = …;` shadows a guard bound to `g` in the same block: the old guard lives
+    /// on to the end of its block, but no later `drop(g)` can name it. (A shadow in an
+    /// inner block ends with it, and a `drop` there never ends an outer guard.)
+    pub(super) fn shadow_guard(&mut self, name: &str) {
+        let frame = self.frame_mut();
+        let depth = frame.scopes.len();
+        for live in frame
+            .live
+            .iter_mut()
+            .filter(|l| l.binding == name && l.depth == depth)
+        {
+            live.binding.clear();
+        }
+    }
+
+    /// `let new = old;` moves the guard: it now lives as long as `new`.
+    pub(super) fn rename_guard(&mut self, old: &str, new: &str) {
+        let frame = self.frame_mut();
+        let depth = frame.scopes.len();
+        let Some(live) = frame.live.iter_mut().rev().find(|l| l.binding == old) else {
+            return;
+        };
+        live.binding = new.to_string();
+        live.depth = depth;
+        let guard = live.guard;
+        self.function_mut().guards[guard].binding = Some(new.to_string());
     }
 
     /// A guard moved into a call at the depth it was bound at ends there. A move in a
@@ -163,13 +204,13 @@ impl Lowerer<'_> {
         let guards = &self.functions[frame.func].guards;
         let mut blocking = Vec::new();
         let mut aware = Vec::new();
-        // Values bound from calls are not known to be locks here.
+        // Values bound from calls are not known to be locks here; borrows are none.
         for index in frame
             .live
             .iter()
             .map(|l| l.guard)
             .chain(frame.temps.iter().copied())
-            .filter(|&g| guards[g].callee.is_none())
+            .filter(|&g| guards[g].callee.is_none() && guards[g].kind == GuardKind::Lock)
         {
             let guard = &guards[index];
             let list = if guard.blocking {
@@ -193,7 +234,7 @@ impl Lowerer<'_> {
             .iter()
             .map(|l| l.guard)
             .chain(frame.temps.iter().copied())
-            .filter(|&g| guards[g].blocking)
+            .filter(|&g| guards[g].blocking || guards[g].kind == GuardKind::Borrow)
             .collect();
         let (locks, _) = self.held();
         self.function_mut().awaits.push(Await {
@@ -270,7 +311,9 @@ impl Lowerer<'_> {
             .temps
             .get(temps..)?
             .iter()
-            .filter(|&&g| Some(g) != bound && guards[g].callee.is_none())
+            .filter(|&&g| {
+                Some(g) != bound && guards[g].callee.is_none() && guards[g].kind == GuardKind::Lock
+            })
             .map(|&g| Check {
                 state: guards[g].lock.clone(),
                 subject: String::new(),

@@ -6,6 +6,7 @@
 mod body;
 mod guards;
 mod names;
+mod types;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -44,6 +45,8 @@ pub struct Lowerer<'a> {
     /// Nesting depth of the expression being lowered: generated code can nest deeper
     /// than any stack allows.
     depth: usize,
+    /// The declared type of every field of the file's structs (`rs:m.Cache.entries`).
+    field_types: HashMap<String, types::Known>,
 }
 
 /// Deeper expressions are not lowered: no human writes them, and recursion must end.
@@ -74,13 +77,16 @@ impl<'a> Lowerer<'a> {
             unsafe_impls: Vec::new(),
             frames: Vec::new(),
             depth: 0,
+            field_types: HashMap::new(),
         }
     }
 
-    /// Two passes: names (items may be used before they are declared), then everything.
+    /// Three passes: names (items may be used before they are declared), field types,
+    /// then everything.
     pub fn lower_file(&mut self, file: &syn::File) {
         let module = self.file_module.clone();
         self.declare_items(&module, &file.items);
+        self.collect_field_types(&file.items);
         self.lower_items(&file.items, None);
     }
 
@@ -158,6 +164,18 @@ impl<'a> Lowerer<'a> {
             && self.mentions(ty).iter().any(|path| {
                 let last = path.rsplit('.').next().unwrap_or(path);
                 self.catalogue.syntax.guard_types.iter().any(|g| g == last)
+            })
+    }
+
+    /// A sync function whose declared return type is a `RefCell` borrow (`Ref`, `RefMut`).
+    pub(super) fn returns_borrow(&self, sig: &syn::Signature) -> bool {
+        let syn::ReturnType::Type(_, ty) = &sig.output else {
+            return false;
+        };
+        let borrow_types = &self.catalogue.syntax.borrow_types;
+        sig.asyncness.is_none()
+            && self.mentions(ty).first().is_some_and(|outer| {
+                crate::analysis::catalogue::RustSyntax::names(borrow_types, outer)
             })
     }
 
