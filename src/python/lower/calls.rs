@@ -187,7 +187,10 @@ impl Lowerer<'_> {
                 .get(name)
                 .is_none_or(|t| t.ends_with("Callable"))
             && !scope.aliases.contains_key(name)
-            && self.functions[scope.func].call_params.iter().any(|p| p == name)
+            && self.functions[scope.func]
+                .call_params
+                .iter()
+                .any(|p| p == name)
     }
 
     /// The first argument of `list(x)`, `json.dumps(x)`, …: an iteration of `x`.
