@@ -2,9 +2,7 @@
 //! `.await`. The front-end ends a guard where Rust drops it, so `drop(guard)` and inner
 //! blocks that close before the await are not reported.
 
-use std::collections::BTreeSet;
-
-use super::rust_facts::{line, rust_functions, text};
+use super::rust_facts::{held_at_awaits, line, text, HeldAtAwait};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::{resolve_call, CallTarget, Context};
@@ -13,47 +11,41 @@ use crate::model::{Guard, GuardKind};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL301").expect("RL301 is registered");
-    let program = &analysis.program;
     let mut findings = Vec::new();
-    for function in rust_functions(analysis) {
-        let model = program.function(function);
-        let file = program.file_of(function);
-        let mut reported = BTreeSet::new();
-        for suspension in &model.awaits {
-            for &index in &suspension.guards {
-                let guard = &model.guards[index];
-                if !is_guard(analysis, file, guard) || !reported.insert(index) {
-                    continue;
-                }
-                let taken = held_text(analysis, file, guard);
-                let mut finding = Finding::new(
-                    rule,
-                    file,
-                    guard.span,
-                    format!(
-                        "{taken} is still held at the `.await` on line {}: the task keeps a blocking lock while suspended, \
-                         so every other task or thread that wants it blocks a runtime thread (or deadlocks, if it runs on \
-                         this one)",
-                        suspension.span.start.line
-                    ),
-                    format!("held across the `.await` on line {}", suspension.span.start.line),
-                );
-                finding.state = Some(text(analysis, file, guard.span).to_string());
-                finding.contexts = vec![Context::EventLoop];
-                finding.related.push(Related {
-                    file,
-                    span: suspension.span,
-                    message: "suspends here with the guard held".to_string(),
-                });
-                finding.flows.extend(
-                    call_path(analysis, function, Context::EventLoop)
-                        .map(|f| f.ending_at(file, suspension.span, "awaits holding the guard")),
-                );
-                let awaited = line(analysis, file, suspension.span.start.line);
-                finding.fix = Some(fix(analysis, file, guard, awaited));
-                findings.push(finding);
-            }
-        }
+    for HeldAtAwait {
+        function,
+        file,
+        guard,
+        suspension,
+    } in held_at_awaits(analysis, |file, guard| is_guard(analysis, file, guard))
+    {
+        let taken = held_text(analysis, file, guard);
+        let mut finding = Finding::new(
+            rule,
+            file,
+            guard.span,
+            format!(
+                "{taken} is still held at the `.await` on line {}: the task keeps a blocking lock while suspended, \
+                 so every other task or thread that wants it blocks a runtime thread (or deadlocks, if it runs on \
+                 this one)",
+                suspension.span.start.line
+            ),
+            format!("held across the `.await` on line {}", suspension.span.start.line),
+        );
+        finding.state = Some(text(analysis, file, guard.span).to_string());
+        finding.contexts = vec![Context::EventLoop];
+        finding.related.push(Related {
+            file,
+            span: suspension.span,
+            message: "suspends here with the guard held".to_string(),
+        });
+        finding.flows.extend(
+            call_path(analysis, function, Context::EventLoop)
+                .map(|f| f.ending_at(file, suspension.span, "awaits holding the guard")),
+        );
+        let awaited = line(analysis, file, suspension.span.start.line);
+        finding.fix = Some(fix(analysis, file, guard, awaited));
+        findings.push(finding);
     }
     findings
 }

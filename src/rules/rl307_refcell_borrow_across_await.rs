@@ -3,9 +3,7 @@
 //! cell panics (`BorrowMutError`). Live ranges are RL301's: `drop(borrow)` and inner
 //! blocks ended before the await are understood.
 
-use std::collections::BTreeSet;
-
-use super::rust_facts::{rust_functions, text};
+use super::rust_facts::{held_at_awaits, rust_functions, text, HeldAtAwait};
 use super::shared::call_path;
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::{resolve_call, CallTarget, Context};
@@ -23,74 +21,68 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         .filter(|&(f, g)| is_borrow(analysis, program.file_of(f), g))
         .collect();
     let mut findings = Vec::new();
-    for function in rust_functions(analysis) {
-        let model = program.function(function);
-        let file = program.file_of(function);
-        let mut reported = BTreeSet::new();
-        for suspension in &model.awaits {
-            for &index in &suspension.guards {
-                let guard = &model.guards[index];
-                if !is_borrow(analysis, file, guard) || !reported.insert(index) {
-                    continue;
-                }
-                let held = match (&guard.binding, &guard.helper) {
-                    (Some(binding), Some(helper)) => {
-                        format!("The borrow `{binding}` returned by `{helper}()`")
-                    }
-                    (Some(binding), None) => {
-                        format!(
-                            "The borrow `{binding}` from `{}`",
-                            text(analysis, file, guard.span)
-                        )
-                    }
-                    (None, _) => format!(
-                        "The temporary borrow `{}`",
-                        text(analysis, file, guard.span)
-                    ),
-                };
-                let mut finding = Finding::new(
-                    rule,
-                    file,
-                    guard.span,
-                    format!(
-                        "{held} is still alive at the `.await` on line {}: while this task is suspended, another \
-                         task on the same thread that borrows the cell panics with `BorrowMutError` (or \
-                         `BorrowError`)",
-                        suspension.span.start.line
-                    ),
-                    format!("borrowed across the `.await` on line {}", suspension.span.start.line),
-                );
-                finding.state = Some(text(analysis, file, guard.span).to_string());
-                finding.contexts = vec![Context::EventLoop];
-                finding.related.push(Related {
-                    file,
-                    span: suspension.span,
-                    message: "suspends here with the cell borrowed".to_string(),
-                });
-                let name = names.of(function, guard);
-                if let Some(&(other, other_guard)) = borrows.iter().find(|(f, g)| {
-                    *f != function
-                        && analysis.contexts.reach[*f][Context::EventLoop.index()].is_some()
-                        && LockNames::same(&name, &names.of(*f, g)).is_some()
-                }) {
-                    finding.related.push(Related {
-                        file: program.file_of(other),
-                        span: other_guard.span,
-                        message: format!(
-                            "`{}` borrows the same cell, and can run while this task is suspended",
-                            program.function(other).display
-                        ),
-                    });
-                }
-                finding.flows.extend(
-                    call_path(analysis, function, Context::EventLoop).map(|f| {
-                        f.ending_at(file, suspension.span, "awaits with the cell borrowed")
-                    }),
-                );
-                finding.fix = Some(fix(analysis, file, guard));
-                findings.push(finding);
+    for HeldAtAwait {
+        function,
+        file,
+        guard,
+        suspension,
+    } in held_at_awaits(analysis, |file, guard| is_borrow(analysis, file, guard))
+    {
+        let held = match (&guard.binding, &guard.helper) {
+            (Some(binding), Some(helper)) => {
+                format!("The borrow `{binding}` returned by `{helper}()`")
             }
+            (Some(binding), None) => {
+                format!(
+                    "The borrow `{binding}` from `{}`",
+                    text(analysis, file, guard.span)
+                )
+            }
+            (None, _) => format!(
+                "The temporary borrow `{}`",
+                text(analysis, file, guard.span)
+            ),
+        };
+        let mut finding = Finding::new(
+            rule,
+            file,
+            guard.span,
+            format!(
+                "{held} is still alive at the `.await` on line {}: while this task is suspended, another \
+                 task on the same thread that borrows the cell panics with `BorrowMutError` (or \
+                 `BorrowError`)",
+                suspension.span.start.line
+            ),
+            format!("borrowed across the `.await` on line {}", suspension.span.start.line),
+        );
+        finding.state = Some(text(analysis, file, guard.span).to_string());
+        finding.contexts = vec![Context::EventLoop];
+        finding.related.push(Related {
+            file,
+            span: suspension.span,
+            message: "suspends here with the cell borrowed".to_string(),
+        });
+        let name = names.of(function, guard);
+        if let Some(&(other, other_guard)) = borrows.iter().find(|(f, g)| {
+            *f != function
+                && analysis.contexts.reach[*f][Context::EventLoop.index()].is_some()
+                && LockNames::same(&name, &names.of(*f, g)).is_some()
+        }) {
+            finding.related.push(Related {
+                file: program.file_of(other),
+                span: other_guard.span,
+                message: format!(
+                    "`{}` borrows the same cell, and can run while this task is suspended",
+                    program.function(other).display
+                ),
+            });
         }
+        finding.flows.extend(
+            call_path(analysis, function, Context::EventLoop)
+                .map(|f| f.ending_at(file, suspension.span, "awaits with the cell borrowed")),
+        );
+        finding.fix = Some(fix(analysis, file, guard));
+        findings.push(finding);
     }
     findings
 }

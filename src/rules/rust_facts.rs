@@ -14,6 +14,44 @@ pub fn rust_functions<'a>(analysis: &'a Analysis) -> impl Iterator<Item = FuncId
         .filter(move |&f| program.files[program.file_of(f)].language == Language::Rust)
 }
 
+/// A guard (or borrow) live at an `.await`: the function, its file, the guard and the
+/// first suspension it is held across.
+pub struct HeldAtAwait<'m> {
+    pub function: FuncId,
+    pub file: FileId,
+    pub guard: &'m crate::model::Guard,
+    pub suspension: &'m crate::model::Await,
+}
+
+/// Every guard that `keep` accepts and that is live at an `.await`, once each, at the
+/// first suspension it is held across (RL301's locks, RL307's borrows).
+pub fn held_at_awaits<'a>(
+    analysis: &'a Analysis,
+    keep: impl Fn(FileId, &crate::model::Guard) -> bool + 'a,
+) -> impl Iterator<Item = HeldAtAwait<'a>> + 'a {
+    let program = &analysis.program;
+    rust_functions(analysis).flat_map(move |function| {
+        let model = program.function(function);
+        let file = program.file_of(function);
+        let mut reported = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for suspension in &model.awaits {
+            for &index in &suspension.guards {
+                let guard = &model.guards[index];
+                if keep(file, guard) && reported.insert(index) {
+                    out.push(HeldAtAwait {
+                        function,
+                        file,
+                        guard,
+                        suspension,
+                    });
+                }
+            }
+        }
+        out
+    })
+}
+
 /// A static, `thread_local!` key or `lazy_static!` value, where it is declared.
 pub struct StaticItem<'m> {
     pub file: FileId,
