@@ -108,6 +108,13 @@ pub struct Symbol {
     pub invariant: Option<Invariant>,
 }
 
+/// The context a `racelint:` comment on a `def` declares the function runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredContext {
+    WorkerThread,
+    EventLoop,
+}
+
 /// A concurrency invariant the code declares in a `racelint:` comment; rules check it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invariant {
@@ -216,6 +223,10 @@ pub struct Function {
     pub block_on_body: bool,
     /// A sync function declared to return a lock guard (`-> MutexGuard<'_, T>`).
     pub returns_guard: bool,
+    /// Where the code declares this function runs (`# racelint: worker-thread` or
+    /// `# racelint: event-loop` on the `def`), for entries racelint cannot see: a
+    /// callback a library runs on its own thread, or schedules on the loop.
+    pub declared_context: Option<DeclaredContext>,
     /// The body of a module's `if __name__ == "__main__":` block: a program of its
     /// own, run on the main thread when the module is run as a script.
     pub program_root: bool,

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use super::catalogue::Catalogue;
 use super::forwarding::Forwards;
 use super::resolve::{FuncId, Program, Target};
-use crate::model::{Arg, CallSite, Callee, FileId, Language, Span};
+use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, Span};
 
 /// Where code runs. Ordered so that reports list the worker side first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -139,6 +139,30 @@ impl Contexts {
                 Language::Python => &catalogue.tasks,
                 Language::Rust => &catalogue.rust.tasks,
             };
+            if let Some(declared) = function.declared_context {
+                entries.push(EntryPoint {
+                    context: match declared {
+                        DeclaredContext::WorkerThread => Context::WorkerThread,
+                        DeclaredContext::EventLoop => Context::EventLoop,
+                    },
+                    target: id,
+                    site: Some(Site {
+                        file,
+                        span: function.span,
+                        text: format!(
+                            "# racelint: {} on `{}`",
+                            match declared {
+                                DeclaredContext::WorkerThread => "worker-thread",
+                                DeclaredContext::EventLoop => "event-loop",
+                            },
+                            function.display
+                        ),
+                        caller: None,
+                    }),
+                    concurrent: false,
+                    fresh_receiver: false,
+                });
+            }
             if function.program_root {
                 entries.push(EntryPoint {
                     context: Context::MainThread,

@@ -7,7 +7,7 @@ use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{invariant, resolve_state, StateAccess};
 use crate::analysis::Analysis;
-use crate::model::{AccessKind, Invariant};
+use crate::model::{AccessKind, DeclaredContext, Invariant};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL109").expect("RL109 is registered");
@@ -106,6 +106,58 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             });
             findings.push(finding);
         }
+    }
+    findings.extend(declared_contexts(analysis));
+    findings
+}
+
+/// A function declared `# racelint: event-loop` that a worker thread reaches, or a
+/// synchronous one declared `# racelint: worker-thread` that the event loop calls.
+fn declared_contexts(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL109").expect("RL109 is registered");
+    let program = &analysis.program;
+    let mut findings = Vec::new();
+    for id in 0..program.functions.len() {
+        let function = program.function(id);
+        let (declared, contrary) = match function.declared_context {
+            Some(DeclaredContext::EventLoop) => ("event-loop", Context::WorkerThread),
+            Some(DeclaredContext::WorkerThread) if !function.is_async => {
+                ("worker-thread", Context::EventLoop)
+            }
+            _ => continue,
+        };
+        let Some(flow) = call_path(analysis, id, contrary) else {
+            continue;
+        };
+        let file = program.file_of(id);
+        let mut finding = Finding::new(
+            rule,
+            file,
+            function.span,
+            format!(
+                "`{}` is declared `{declared}` but is reached from {}",
+                function.display,
+                contrary.prose()
+            ),
+            "contradicts the declared context".to_string(),
+        );
+        finding.contexts = vec![contrary];
+        finding
+            .flows
+            .push(flow.ending_at(file, function.span, &finding.label));
+        finding.fix = Some(Fix {
+            description: format!(
+                "Call `{}` only from {} (from the other side, hand it over with \
+                 `loop.call_soon_threadsafe` or `asyncio.to_thread`), or correct the declaration.",
+                function.display,
+                match contrary {
+                    Context::WorkerThread => "the event loop",
+                    _ => "worker threads",
+                }
+            ),
+            code: String::new(),
+        });
+        findings.push(finding);
     }
     findings
 }

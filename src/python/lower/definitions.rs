@@ -49,6 +49,9 @@ impl Lowerer<'_> {
         if !self.scope().is_module && class.is_none() {
             self.scope_mut().imports.insert(name.to_string(), path);
         }
+        let first_line = self.span_of(def).start.line;
+        let name_line = self.span_of(&def.name).start.line;
+        self.functions[index].declared_context = self.declared_context_at(name_line, first_line);
         let receiver = usize::from(class.is_some() && !is_static);
         self.functions[index].call_params = def
             .parameters

@@ -19,6 +19,26 @@ impl Lowerer<'_> {
         self.parse_invariant(&directive.text, class)
     }
 
+    /// The context declared for a `def` whose name is on `line` and whose statement
+    /// (decorators included) starts on `first`: a trailing comment on the name's line,
+    /// or one alone on the line above the statement.
+    pub(super) fn declared_context_at(&self, line: u32, first: u32) -> Option<DeclaredContext> {
+        let directive = self
+            .directives
+            .get(&line)
+            .filter(|d| !d.own_line)
+            .or_else(|| {
+                self.directives
+                    .get(&first.saturating_sub(1))
+                    .filter(|d| d.own_line)
+            })?;
+        match directive.text.as_str() {
+            "worker-thread" => Some(DeclaredContext::WorkerThread),
+            "event-loop" => Some(DeclaredContext::EventLoop),
+            _ => None,
+        }
+    }
+
     /// A `racelint:` comment alone on a line of the class body (at the body's
     /// indentation), not directly above a class-level assignment: it covers every
     /// attribute of the class.

@@ -17,8 +17,8 @@ use ruff_text_size::Ranged;
 use super::scope;
 
 use crate::model::{
-    Access, AccessKind, Arg, Attribute, Await, CallSite, Callee, Class, FileModel, Function,
-    Invariant, Span, Symbol, SymbolKind,
+    Access, AccessKind, Arg, Attribute, Await, CallSite, Callee, Class, DeclaredContext, FileModel,
+    Function, Invariant, Span, Symbol, SymbolKind,
 };
 use crate::source::LineIndex;
 
