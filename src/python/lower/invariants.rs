@@ -7,36 +7,31 @@ impl Lowerer<'_> {
     /// The invariant declared for a definition on `line`: a trailing `racelint:` comment
     /// on that line, or one alone on the line above.
     pub(super) fn invariant_at(&self, line: u32, class: Option<usize>) -> Option<Invariant> {
-        let directive = self
-            .directives
-            .get(&line)
-            .filter(|d| !d.own_line)
-            .or_else(|| {
-                self.directives
-                    .get(&line.saturating_sub(1))
-                    .filter(|d| d.own_line)
-            })?;
+        let directive = self.directive_for(line, line)?;
         self.parse_invariant(&directive.text, class)
     }
 
     /// The context declared for a `def` whose name is on `line` and whose statement
-    /// (decorators included) starts on `first`: a trailing comment on the name's line,
-    /// or one alone on the line above the statement.
+    /// (decorators included) starts on `first`.
     pub(super) fn declared_context_at(&self, line: u32, first: u32) -> Option<DeclaredContext> {
-        let directive = self
-            .directives
+        match self.directive_for(line, first)?.text.as_str() {
+            "worker-thread" => Some(DeclaredContext::WorkerThread),
+            "event-loop" => Some(DeclaredContext::EventLoop),
+            _ => None,
+        }
+    }
+
+    /// The `racelint:` comment that annotates a definition: trailing on `line`, or alone
+    /// on the line above `first` (the definition's first line).
+    fn directive_for(&self, line: u32, first: u32) -> Option<&Directive> {
+        self.directives
             .get(&line)
             .filter(|d| !d.own_line)
             .or_else(|| {
                 self.directives
                     .get(&first.saturating_sub(1))
                     .filter(|d| d.own_line)
-            })?;
-        match directive.text.as_str() {
-            "worker-thread" => Some(DeclaredContext::WorkerThread),
-            "event-loop" => Some(DeclaredContext::EventLoop),
-            _ => None,
-        }
+            })
     }
 
     /// A `racelint:` comment alone on a line of the class body (at the body's
