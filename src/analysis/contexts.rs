@@ -116,6 +116,15 @@ pub struct Contexts {
     pub task_reach: Vec<Option<Reach>>,
     /// Per function: whether some entry point targets it.
     pub is_entry: Vec<bool>,
+    /// Per function: whether it is started in a way other than being called (a handoff,
+    /// a route, a thread class, a declaration). Being a coroutine is not such a way.
+    pub started_elsewhere: Vec<bool>,
+    /// Per coroutine: whether the program shows two runs of it in progress at once:
+    /// it is launched as a concurrent task (`gather`, `create_task`), serves requests
+    /// (an `async` route), or is awaited from such a coroutine. Otherwise runs of a
+    /// method on one object are taken to be sequential, as a framework calling a
+    /// method once per event runs them (`analysis::ordering`).
+    pub overlapping_runs: Vec<bool>,
     /// Functions that only ever run during construction (called only from `__init__`
     /// or module import code, directly or through other such functions).
     pub init_only: Vec<bool>,
@@ -128,6 +137,7 @@ impl Contexts {
         let mut callers = vec![Vec::new(); count];
         let mut entries = Vec::new();
         let mut task_entries = Vec::new();
+        let mut request_entries = Vec::new();
 
         let forwards = Forwards::compute(program, catalogue);
 
@@ -218,11 +228,12 @@ impl Contexts {
                     });
                 }
             }
-            if !function.is_async {
+            if function.is_async {
                 if let Some(route) = route_decorator(program, file, &function.decorators, catalogue)
                 {
-                    entries.push(EntryPoint {
-                        context: Context::WorkerThread,
+                    // The framework runs one task per request, so runs overlap.
+                    request_entries.push(EntryPoint {
+                        context: Context::EventLoop,
                         target: id,
                         site: Some(Site {
                             file,
@@ -230,11 +241,26 @@ impl Contexts {
                             text: route.text.clone(),
                             caller: None,
                         }),
-                        // The framework's thread pool serves requests in parallel.
                         concurrent: true,
                         fresh_receiver: false,
                     });
                 }
+            } else if let Some(route) =
+                route_decorator(program, file, &function.decorators, catalogue)
+            {
+                entries.push(EntryPoint {
+                    context: Context::WorkerThread,
+                    target: id,
+                    site: Some(Site {
+                        file,
+                        span: route.span,
+                        text: route.text.clone(),
+                        caller: None,
+                    }),
+                    // The framework's thread pool serves requests in parallel.
+                    concurrent: true,
+                    fresh_receiver: false,
+                });
             }
         }
         entries.extend(thread_class_entries(program, catalogue));
@@ -254,9 +280,15 @@ impl Contexts {
             false,
         );
         let task_reach = propagate(program, &task_entries, &callees, |_| true, true);
+        let request_reach = propagate(program, &request_entries, &callees, |_| true, true);
+        let overlapping_runs = (0..count)
+            .map(|f| task_reach[f].is_some() || request_reach[f].is_some())
+            .collect();
         let mut is_entry = vec![false; count];
+        let mut started_elsewhere = vec![false; count];
         for entry in &entries {
             is_entry[entry.target] = true;
+            started_elsewhere[entry.target] |= entry.site.is_some();
         }
         let init_only = init_only(program, &is_entry, &callers);
         Contexts {
@@ -268,6 +300,8 @@ impl Contexts {
             task_entries,
             task_reach,
             is_entry,
+            started_elsewhere,
+            overlapping_runs,
             init_only,
         }
     }

@@ -16,13 +16,23 @@
 //! orders what preceded the handoff, since the waiting function's runs cannot overlap
 //! each other's workers.
 //!
-//! For a coroutine, both hold for one run of the coroutine. A coroutine is usually run by many tasks at
-//! once (a request handler, a method any caller may await), and then the second run's
-//! accesses meet the first run's worker. So the ordering is used only where the runs
-//! are serialised: the handoff and the loop-side access hold the same `asyncio.Lock`
-//! (`async with self._lock: … await asyncio.to_thread(f) …`). It also needs the worker
-//! code to be started from that one place: a function handed off elsewhere too, or in
-//! a loop without waiting, runs unordered.
+//! For a coroutine, both hold for one run of the coroutine; a second run's accesses
+//! meet the first run's worker only if two runs can be in progress at once. They can
+//! when the program launches the coroutine as a concurrent task or serves requests
+//! with it (`Contexts::overlapping_runs`), and for a module-level coroutine, which any
+//! number of tasks may call. A method a framework calls once per event (an update
+//! method, a flow step) runs sequentially on its object, which orders the accesses to
+//! that object's own attributes; module state and other objects are shared with runs
+//! on other objects. Otherwise only an `asyncio.Lock` held at the handoff and at the
+//! loop-side access serialises the runs. The ordering also needs the worker code to be
+//! started from that one place: a function handed off elsewhere too, or in a loop
+//! without waiting, runs unordered.
+//!
+//! Exclusion, not order: a worker awaited by a coroutine that holds an `asyncio.Lock`
+//! (`async with lock: await asyncio.to_thread(f)`) runs entirely while that lock is
+//! held, so no other coroutine holding the lock runs beside it, and no other worker
+//! awaited under it either (barring cancellation of the awaiting task, which releases
+//! the lock while the thread goes on).
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -69,6 +79,9 @@ impl Starter {
 
 pub struct Ordering {
     starter: Vec<Starter>,
+    /// Per function: the `asyncio` locks held by the coroutine awaiting every
+    /// worker-thread run of it (see the module doc); empty when some run is not awaited.
+    awaited_under: Vec<BTreeSet<StateKey>>,
 }
 
 impl Ordering {
@@ -130,7 +143,11 @@ impl Ordering {
                 }
             }
         }
-        Ordering { starter }
+        let awaited_under = awaited_under(program, catalogue, contexts);
+        Ordering {
+            starter,
+            awaited_under,
+        }
     }
 
     /// Whether `other` (an access on the loop or the main thread) is ordered with every
@@ -144,10 +161,14 @@ impl Ordering {
     pub fn ordered(
         &self,
         program: &Program,
+        catalogue: &Catalogue,
         contexts: &Contexts,
         worker_function: FuncId,
         other: &StateAccess,
     ) -> bool {
+        if !self.awaited_under[worker_function].is_disjoint(&other.asyncio_locks) {
+            return true;
+        }
         let Starter::One {
             caller,
             span,
@@ -160,11 +181,37 @@ impl Ordering {
             return false;
         };
         if program.function(*caller).is_async {
-            return *caller == other.function
-                && repeated_from.is_none()
-                && !serialised_by.is_disjoint(&other.asyncio_locks)
-                && (before(other.access.span, *span)
-                    || (*awaited && before(*span, other.access.span)));
+            if repeated_from.is_some() {
+                return false;
+            }
+            // Runs of the starter on this object are sequential, or serialised by a lock
+            // held both at the handoff and at `locks` (the access, or the call that
+            // reaches it).
+            let sequential = !contexts.overlapping_runs[*caller]
+                && receiver_of_method(program, *caller, other.receiver);
+            let serialised =
+                |locks: &BTreeSet<StateKey>| sequential || !serialised_by.is_disjoint(locks);
+            let in_order = |at: Span| before(at, *span) || (*awaited && before(*span, at));
+            if *caller == other.function {
+                return serialised(&other.asyncio_locks) && in_order(other.access.span);
+            }
+            // In a coroutine or helper only the starter calls, at a call it waits for.
+            let file = program.file_of(*caller);
+            let callers = &contexts.callers[other.function];
+            return !callers.is_empty()
+                && !contexts.started_elsewhere[other.function]
+                && callers.iter().all(|&(from, index)| {
+                    let call = &program.function(from).calls[index];
+                    from == *caller
+                        && (call.awaited || !program.function(other.function).is_async)
+                        && in_order(call.span)
+                        && serialised(&held_asyncio_locks(
+                            program,
+                            catalogue,
+                            file,
+                            &call.async_locks,
+                        ))
+                });
         }
         let Some(wait) = waited_at else {
             return false;
@@ -183,6 +230,97 @@ impl Ordering {
                 from == *caller && outside(program.function(from).calls[call].span)
             })
     }
+}
+
+impl Ordering {
+    /// Whether worker-thread runs of `a` and of `b` exclude each other: both are awaited
+    /// under one `asyncio` lock.
+    pub fn exclusive(&self, a: FuncId, b: FuncId) -> bool {
+        !self.awaited_under[a].is_disjoint(&self.awaited_under[b])
+    }
+}
+
+/// Per function, the `asyncio` locks held around every worker-thread run of it: the
+/// meet, over every worker entry point that reaches it, of the locks its awaiting
+/// coroutine holds at the handoff (none for a handoff that is not awaited, or not made
+/// by a coroutine). A greatest fixpoint over the calls made on worker threads.
+fn awaited_under(
+    program: &Program,
+    catalogue: &Catalogue,
+    contexts: &Contexts,
+) -> Vec<BTreeSet<StateKey>> {
+    let count = program.functions.len();
+    // `None` is "every lock": not yet constrained.
+    let mut under: Vec<Option<BTreeSet<StateKey>>> = vec![None; count];
+    let meet = |slot: &mut Option<BTreeSet<StateKey>>, locks: &BTreeSet<StateKey>| {
+        let next = match slot {
+            None => locks.clone(),
+            Some(held) => held.intersection(locks).cloned().collect(),
+        };
+        let changed = slot.as_ref() != Some(&next);
+        *slot = Some(next);
+        changed
+    };
+    let mut queue = VecDeque::new();
+    for entry in contexts
+        .entries
+        .iter()
+        .filter(|e| e.context == Context::WorkerThread)
+    {
+        let call = entry.site.as_ref().and_then(|site| {
+            let caller = site.caller?;
+            let model = program.function(caller);
+            model
+                .calls
+                .iter()
+                .find(|c| c.span == site.span)
+                .filter(|c| c.awaited && model.is_async)
+                .map(|c| (caller, c))
+        });
+        let locks = call.map_or_else(BTreeSet::new, |(caller, c)| {
+            held_asyncio_locks(program, catalogue, program.file_of(caller), &c.async_locks)
+        });
+        if meet(&mut under[entry.target], &locks) {
+            queue.push_back(entry.target);
+        }
+    }
+    while let Some(function) = queue.pop_front() {
+        let Some(locks) = under[function].clone() else {
+            continue;
+        };
+        for &(callee, _) in &contexts.callees[function] {
+            if program.function(callee).is_async
+                || contexts.reach[callee][Context::WorkerThread.index()].is_none()
+            {
+                continue;
+            }
+            if meet(&mut under[callee], &locks) {
+                queue.push_back(callee);
+            }
+        }
+    }
+    under.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Whether `receiver` (the class an instance attribute is reached through) is the
+/// receiver of `method`: its class, a base of it or a subclass. Runs of a method on one
+/// object are sequential when nothing launches them concurrently, but that says nothing
+/// of module state or of other objects, which runs on other objects touch too.
+fn receiver_of_method(
+    program: &Program,
+    method: FuncId,
+    receiver: Option<super::resolve::ClassId>,
+) -> bool {
+    let (Some(receiver), Some(class)) = (receiver, &program.function(method).class) else {
+        return false;
+    };
+    let Some(own) = program.class_of_type(program.file_of(method), class) else {
+        return false;
+    };
+    let receiver_path = &program.class(receiver).path;
+    own == receiver
+        || program.ancestors(own).contains(receiver_path)
+        || program.ancestors(receiver).contains(class)
 }
 
 /// Methods that wait for threads or their results to finish.

@@ -79,13 +79,16 @@ pub fn may_race(
     let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
         analysis.ordering.ordered(
             &analysis.program,
+            &analysis.catalogue,
             &analysis.contexts,
             worker.function,
             on_loop,
         )
     };
     match (cw, cl) {
-        (Context::WorkerThread, Context::WorkerThread) => true,
+        (Context::WorkerThread, Context::WorkerThread) => {
+            !analysis.ordering.exclusive(w.function, l.function)
+        }
         (Context::WorkerThread, _) => !ordered(w, l),
         (_, Context::WorkerThread) => !ordered(l, w),
         _ => true,
@@ -181,9 +184,16 @@ pub fn lazy_init_writes<'a, 'm>(
             && (may_race(analysis, a, Context::WorkerThread, a, Context::EventLoop)
                 && runs_in(analysis, a, Context::WorkerThread)
                 && runs_in(analysis, a, Context::EventLoop)
-                || analysis.contexts.concurrent[a.function].is_some())
+                || runs_concurrently(analysis, a))
     });
     by_anchor_order(analysis, writes)
+}
+
+/// Whether several worker threads run the access's function at once, and no `asyncio`
+/// lock held around every run (`analysis::ordering`) keeps them apart.
+fn runs_concurrently(analysis: &Analysis, a: &StateAccess) -> bool {
+    analysis.contexts.concurrent[a.function].is_some()
+        && !analysis.ordering.exclusive(a.function, a.function)
 }
 
 /// A read-modify-write (or check-then-act write) without a thread lock, in a function
@@ -196,7 +206,7 @@ pub fn concurrent_updates<'a, 'm>(
         (a.kind == AccessKind::ReadModifyWrite
             || (a.kind.is_write() && a.access.checked_by.is_some() && !a.access.writes_constant))
             && a.locks.is_empty()
-            && analysis.contexts.concurrent[a.function].is_some()
+            && runs_concurrently(analysis, a)
     });
     by_anchor_order(analysis, updates)
 }
