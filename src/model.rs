@@ -233,6 +233,9 @@ pub struct Function {
     /// Python: parameter names in the order a caller passes them positionally (a
     /// method's receiver excluded): how a call's arguments meet `Arg::Parameter`.
     pub call_params: Vec<String>,
+    /// Python: parameter slots (as in `Access::root`) whose object the body lets escape:
+    /// stores it, hands it to another object's method or to a thread, captures it.
+    pub escaping_params: Vec<usize>,
     /// A sync function declared to return a `RefCell` borrow (`-> Ref<'_, T>`, `RefMut`).
     pub returns_borrow: bool,
     /// Rust: the parameters in order (`self` first for methods), so that the analysis
@@ -388,6 +391,39 @@ pub struct CallSite {
     /// Methods called earlier in the receiver's chain (`par_iter` for
     /// `v.par_iter().map(f)`), nearest last.
     pub receiver_chain: Vec<String>,
+    /// Python: the objects this call passes (receiver or arguments) that the caller
+    /// owns, for `analysis::ownership`.
+    pub owned_args: Vec<OwnedArg>,
+}
+
+/// An object a call passes that its caller owns: one the caller constructed and has not
+/// let escape, or one of the caller's own parameters (owned if the caller's callers
+/// pass owned objects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedArg {
+    pub slot: ArgSlot,
+    pub owner: Owner,
+}
+
+/// Where a call passes a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArgSlot {
+    /// The receiver of a method call (`job.run()`).
+    Receiver,
+    /// The n-th positional argument (from 0).
+    Position(usize),
+    Keyword(String),
+}
+
+/// Who owns a passed object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Owner {
+    /// An object the calling function built with a call (`job = Job()`, by the callee's
+    /// path as written) and has not yet let escape. It is fresh when that call is a
+    /// constructor of a project class.
+    Fresh(String),
+    /// A parameter slot of the calling function (see `Access::root`).
+    Parameter(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -438,4 +474,8 @@ pub struct Access {
     /// A write of a value built right there (a call, a container display): what a lazy
     /// initialisation creates.
     pub writes_new: bool,
+    /// Python: the parameter slot the accessed chain starts from (0 is a method's
+    /// receiver `self`, k ≥ 1 is `call_params[k - 1]`), when it starts at one that is
+    /// not rebound in the function: accesses through an owned parameter are not shared.
+    pub root: Option<usize>,
 }

@@ -7,6 +7,7 @@ pub mod forwarding;
 pub mod identity;
 pub mod locks;
 pub mod ordering;
+pub mod ownership;
 pub mod programs;
 pub mod resolve;
 pub mod rust_locks;
@@ -20,6 +21,7 @@ use contexts::Contexts;
 use identity::Identity;
 use locks::Locksets;
 use ordering::Ordering;
+use ownership::Ownership;
 use programs::Programs;
 use resolve::Program;
 use sharing::Sharing;
@@ -47,7 +49,10 @@ impl<'m> Analysis<'m> {
         let contexts = Contexts::compute(&program, &catalogue);
         let locksets = Locksets::compute(&program, &catalogue, &contexts);
         let sharing = Sharing::compute(&program, &catalogue, &contexts);
-        let state = state::collect(&program, &catalogue, &contexts, &locksets, &sharing);
+        let ownership = Ownership::compute(&program, &contexts);
+        let state = state::collect(
+            &program, &catalogue, &contexts, &locksets, &sharing, &ownership,
+        );
         let ordering = Ordering::compute(&program, &catalogue, &contexts);
         let programs = Programs::compute(&program, &contexts);
         let identity = Identity::compute(&program);

@@ -7,6 +7,7 @@ use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::identity::receiver_class;
 use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
+use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::sharing::Sharing;
 use crate::model::{Access, AccessKind, FileId, Invariant, Language, SymbolKind};
@@ -169,6 +170,7 @@ pub fn collect<'m>(
     contexts: &Contexts,
     locksets: &Locksets,
     sharing: &Sharing,
+    ownership: &Ownership,
 ) -> BTreeMap<StateKey, Vec<StateAccess<'m>>> {
     let mut by_state: BTreeMap<StateKey, Vec<StateAccess<'m>>> = BTreeMap::new();
     for function in 0..program.functions.len() {
@@ -182,6 +184,10 @@ pub fn collect<'m>(
             continue;
         }
         for access in &model.accesses {
+            if ownership.owns(function, access) {
+                // An object only this run of the function can reach.
+                continue;
+            }
             let Some(state) = resolve_state(program, file, &access.path) else {
                 continue;
             };

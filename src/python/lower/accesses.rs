@@ -4,7 +4,14 @@
 use super::*;
 
 impl Lowerer<'_> {
-    pub(super) fn record(&mut self, path: String, kind: AccessKind, span: Span, via_call: bool) {
+    pub(super) fn record(
+        &mut self,
+        path: String,
+        kind: AccessKind,
+        span: Span,
+        via_call: bool,
+        root: Option<usize>,
+    ) {
         let scope = self.scope();
         let checked_by = if kind.is_write() {
             scope
@@ -27,6 +34,7 @@ impl Lowerer<'_> {
             checked_by,
             writes_constant: false,
             writes_new: false,
+            root,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);
@@ -39,8 +47,9 @@ impl Lowerer<'_> {
         kind: AccessKind,
         span: Span,
         value: Option<&Expr>,
+        root: Option<usize>,
     ) {
-        self.record(path, kind, span, false);
+        self.record(path, kind, span, false, root);
         let constant = value.is_some_and(is_literal);
         let new = value.is_some_and(|v| {
             matches!(
@@ -67,7 +76,7 @@ impl Lowerer<'_> {
         // passes a value along; reading through it (`job["status"]`) touches the state.
         if let Some(chain) = self.state_chain(expr).filter(|c| !c.via_alias || c.inner) {
             let span = self.span_of(expr);
-            self.record(chain.path, AccessKind::Read, span, false);
+            self.record(chain.path, AccessKind::Read, span, false, chain.root);
         }
         self.visit_chain_parts(expr);
     }
@@ -76,7 +85,7 @@ impl Lowerer<'_> {
     pub(super) fn write_through(&mut self, target: &Expr, kind: AccessKind) {
         if let Some(chain) = self.state_chain(target) {
             let span = self.span_of(target);
-            self.record(chain.path, kind, span, false);
+            self.record(chain.path, kind, span, false, chain.root);
         }
         self.visit_chain_parts(target);
     }
@@ -109,7 +118,7 @@ impl Lowerer<'_> {
                     };
                     self.register_self_attribute(target, value);
                     let span = self.span_of(target);
-                    self.record_write(chain.path, kind, span, value);
+                    self.record_write(chain.path, kind, span, value, chain.root);
                 }
                 self.visit_chain_parts(target);
             }
@@ -140,10 +149,15 @@ impl Lowerer<'_> {
                 .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
                 .and_then(|v| self.state_chain(v))
                 .map(|c| c.path);
+            let is_param = self.parameter_slot(name).is_some();
             let scope = self.scope_mut();
+            if is_param {
+                scope.rebound_params.insert(name.to_string());
+            }
             scope.types.remove(name);
             scope.aliases.remove(name);
             scope.fresh.remove(name);
+            scope.escaped.remove(name);
             if let Some(ty) = ty {
                 scope.types.insert(name.to_string(), ty);
                 scope.fresh.insert(name.to_string());
@@ -164,7 +178,7 @@ impl Lowerer<'_> {
             self.set_variable(name, ty, self.span_of(target));
         }
         let span = self.span_of(target);
-        self.record_write(path, kind, span, value);
+        self.record_write(path, kind, span, value, None);
     }
 
     pub(super) fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
@@ -237,7 +251,7 @@ impl Lowerer<'_> {
             {
                 Some(chain) => {
                     let span = self.span_of(expr);
-                    self.record(chain.path, AccessKind::Iterate, span, false);
+                    self.record(chain.path, AccessKind::Iterate, span, false, chain.root);
                     self.visit_chain_parts(expr);
                 }
                 None => self.visit_expr(expr),
@@ -247,7 +261,7 @@ impl Lowerer<'_> {
                     match self.state_chain(&view.value) {
                         Some(chain) => {
                             let span = self.span_of(&*call.func);
-                            self.record(chain.path, AccessKind::Iterate, span, true);
+                            self.record(chain.path, AccessKind::Iterate, span, true, chain.root);
                             self.visit_chain_parts(&view.value);
                         }
                         None => self.visit_expr(expr),

@@ -6,6 +6,7 @@ use super::*;
 impl Lowerer<'_> {
     pub(super) fn call(&mut self, call: &ExprCall) {
         let callee = self.callee_of(&call.func);
+        let owned_args = self.owned_args(call);
         if let Expr::Attribute(a) = &*call.func {
             if let Some(chain) = self.state_chain(&a.value) {
                 let method = a.attr.as_str();
@@ -17,7 +18,7 @@ impl Lowerer<'_> {
                     AccessKind::Read
                 };
                 let span = self.span_of(&*call.func);
-                self.record(chain.path, kind, span, true);
+                self.record(chain.path, kind, span, true, chain.root);
             }
             self.visit_chain_parts(&a.value);
         } else if !matches!(&*call.func, Expr::Name(_)) {
@@ -74,6 +75,7 @@ impl Lowerer<'_> {
                     .find(|l| !l.is_async)
                     .and_then(|l| l.block),
                 receiver_chain: Vec::new(),
+                owned_args,
             };
             let func = self.scope().func;
             self.functions[func].calls.push(site);
@@ -211,7 +213,7 @@ impl Lowerer<'_> {
                 ) =>
             {
                 let span = self.span_of(expr);
-                self.record(chain.path, AccessKind::Iterate, span, false);
+                self.record(chain.path, AccessKind::Iterate, span, false, chain.root);
                 self.visit_chain_parts(expr);
                 Arg::Other
             }

@@ -130,6 +130,7 @@ impl Lowerer<'_> {
             statement_lines: self.statement_lines,
             lock_block: None,
             receiver_chain: Vec::new(),
+            owned_args: Vec::new(),
         })
     }
 

@@ -17,8 +17,8 @@ use ruff_text_size::Ranged;
 use super::scope;
 
 use crate::model::{
-    Access, AccessKind, Arg, Attribute, Await, CallSite, Callee, Class, DeclaredContext, FileModel,
-    Function, Invariant, Span, Symbol, SymbolKind,
+    Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext,
+    FileModel, Function, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind,
 };
 use crate::source::LineIndex;
 
@@ -27,6 +27,7 @@ mod calls;
 mod definitions;
 mod invariants;
 mod names;
+mod ownership;
 mod statements;
 
 /// Methods of builtin containers (and common mutable types) that change the receiver.
@@ -142,6 +143,8 @@ struct Chain {
     bare_instance: bool,
     /// The chain starts at an object the function constructed itself.
     private: bool,
+    /// The parameter slot the chain starts at (see `Access::root`).
+    root: Option<usize>,
 }
 
 struct Scope {
@@ -160,6 +163,12 @@ struct Scope {
     /// Locals bound to an object this function constructed (`scratch = Session()`):
     /// nobody else holds it, so nothing reached through it is shared.
     fresh: HashSet<String>,
+    /// Fresh locals the body has let escape (stored, returned, handed on): from then on
+    /// they are not owned objects to pass on. The function's own accesses through them
+    /// stay private, as the front-end has always treated constructed locals.
+    escaped: HashSet<String>,
+    /// Parameters the body rebinds: past that point the name is not the parameter.
+    rebound_params: HashSet<String>,
     /// Lock expressions held, each with the lines of the `with` that took it, and
     /// whether it was taken with `async with` (then it cannot be a thread lock).
     locks: Vec<HeldLock>,
@@ -331,6 +340,8 @@ impl Scope {
             types: HashMap::new(),
             aliases: HashMap::new(),
             fresh: HashSet::new(),
+            escaped: HashSet::new(),
+            rebound_params: HashSet::new(),
             locks: Vec::new(),
             loop_depth: 0,
             loop_start: 0,
@@ -413,7 +424,21 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
         }
         self.depth += 1;
         match expr {
-            Expr::Name(n) if n.ctx == ExprContext::Load => self.load(expr),
+            Expr::Name(n) if n.ctx == ExprContext::Load => {
+                // A bare name used as a value (stored, returned, put in a container,
+                // captured): the object it names may now be held elsewhere.
+                self.load(expr);
+                self.escape(n.id.as_str());
+            }
+            // `x is None`, `a == b`: comparing lets nothing escape.
+            Expr::Compare(compare) => {
+                for operand in std::iter::once(&*compare.left).chain(compare.comparators.iter()) {
+                    match operand {
+                        Expr::Name(_) => self.load(operand),
+                        other => self.visit_expr(other),
+                    }
+                }
+            }
             Expr::Attribute(a) if a.ctx == ExprContext::Load => self.load(expr),
             Expr::Subscript(s) if s.ctx == ExprContext::Load => self.load(expr),
             Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {}

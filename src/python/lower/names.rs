@@ -143,12 +143,18 @@ impl Lowerer<'_> {
                     Resolution::Local | Resolution::Unknown => return None,
                 };
                 let private = bare_instance && self.scope().fresh.contains(n.id.as_str());
+                let root = if via_alias {
+                    None
+                } else {
+                    self.parameter_slot(n.id.as_str())
+                };
                 Some(Chain {
                     path,
                     inner: false,
                     via_alias,
                     bare_instance,
                     private,
+                    root,
                 })
             }
             Expr::Attribute(a) => {

@@ -95,6 +95,7 @@ impl Lowerer<'_> {
                                     AccessKind::Rebind,
                                     span,
                                     false,
+                                    None,
                                 );
                             }
                         }

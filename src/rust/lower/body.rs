@@ -217,6 +217,7 @@ impl Lowerer<'_> {
             statement_lines,
             lock_block: None,
             receiver_chain: Vec::new(),
+            owned_args: Vec::new(),
         });
     }
 
@@ -629,6 +630,7 @@ impl Lowerer<'_> {
             checked_by: None,
             writes_constant: false,
             writes_new: false,
+            root: None,
         });
         true
     }
@@ -1154,6 +1156,7 @@ impl Lowerer<'_> {
             statement_lines: frame.statement_lines,
             lock_block: None,
             receiver_chain,
+            owned_args: Vec::new(),
         };
         self.function_mut().calls.push(site);
     }

@@ -1,0 +1,157 @@
+//! What a function owns (RacerD's ownership): objects it constructed and parameters,
+//! which calls pass them on, and where they escape. `analysis::ownership` joins this
+//! across calls: an access through an object nobody else can hold is not shared.
+
+use super::*;
+
+impl Lowerer<'_> {
+    /// Who owns the object a bare name denotes in the current function: a fresh local,
+    /// or a parameter (slot 0 is the receiver) the body has not rebound.
+    pub(super) fn owner_of(&self, name: &str) -> Option<Owner> {
+        let scope = self.scope();
+        if scope.is_module {
+            return None;
+        }
+        if scope.fresh.contains(name) {
+            if scope.escaped.contains(name) {
+                return None;
+            }
+            return scope.types.get(name).cloned().map(Owner::Fresh);
+        }
+        self.parameter_slot(name).map(Owner::Parameter)
+    }
+
+    /// The parameter slot of `name` in the current function, if it still names it.
+    pub(super) fn parameter_slot(&self, name: &str) -> Option<usize> {
+        let scope = self.scope();
+        if scope.is_module || scope.rebound_params.contains(name) || scope.fresh.contains(name) {
+            return None;
+        }
+        if scope.class.is_some() && scope.self_name.as_deref() == Some(name) {
+            return Some(0);
+        }
+        self.functions[scope.func]
+            .call_params
+            .iter()
+            .position(|p| p == name)
+            .map(|k| k + 1)
+    }
+
+    /// The object `name` denotes may now be held elsewhere: a fresh local is no longer
+    /// owned, a parameter escapes its function. A name bound in an enclosing function
+    /// and used here is captured, which lets it escape there.
+    pub(super) fn escape(&mut self, name: &str) {
+        let Some(depth) = self.scopes.iter().rposition(|s| {
+            !s.is_module
+                && (s.fresh.contains(name)
+                    || s.self_name.as_deref() == Some(name)
+                    || s.locals.contains(name)
+                    || s.types.contains_key(name))
+        }) else {
+            return;
+        };
+        let scope = &mut self.scopes[depth];
+        if scope.fresh.contains(name) {
+            scope.escaped.insert(name.to_string());
+        }
+        let func = scope.func;
+        let slot = if scope.class.is_some() && scope.self_name.as_deref() == Some(name) {
+            Some(0)
+        } else if scope.rebound_params.contains(name) {
+            None
+        } else {
+            self.functions[func]
+                .call_params
+                .iter()
+                .position(|p| p == name)
+                .map(|k| k + 1)
+        };
+        if let Some(slot) = slot {
+            let escaping = &mut self.functions[func].escaping_params;
+            if !escaping.contains(&slot) {
+                escaping.push(slot);
+            }
+        }
+    }
+
+    /// The owned objects a call passes, and the escapes it causes. A plain call
+    /// (`helper(job)`, `Job(x)`) or a method of the caller's own object or of the owned
+    /// object itself (`self._fill(job)`, `job.merge(x)`) keeps ownership: the callee is
+    /// analysed on its own. A method of any other object (`registry.add(job)`,
+    /// `queue.put(job)`, `asyncio.to_thread(f, job)`) may keep the object, so it escapes;
+    /// so does a bound method passed as a value (`Thread(target=job.run)`).
+    pub(super) fn owned_args(&mut self, call: &ExprCall) -> Vec<OwnedArg> {
+        let mut owned = Vec::new();
+        let receiver = match &*call.func {
+            Expr::Attribute(a) => match &*a.value {
+                Expr::Name(n) => Some(n.id.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let keeps = match &*call.func {
+            Expr::Name(_) => true,
+            Expr::Attribute(_) => receiver.is_some_and(|r| {
+                self.owner_of(r).is_some() || self.scope().self_name.as_deref() == Some(r)
+            }),
+            _ => false,
+        };
+        if let Some(owner) = receiver.and_then(|r| self.owner_of(r)) {
+            owned.push(OwnedArg {
+                slot: ArgSlot::Receiver,
+                owner,
+            });
+        }
+        // After a `*args`, positions are unknown.
+        let mut positional = true;
+        let mut escaped = Vec::new();
+        let passed = call
+            .arguments
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| (ArgSlot::Position(i), arg))
+            .chain(call.arguments.keywords.iter().filter_map(|k| {
+                k.arg
+                    .as_ref()
+                    .map(|name| (ArgSlot::Keyword(name.as_str().to_string()), &k.value))
+            }));
+        for (slot, arg) in passed {
+            if matches!(arg, Expr::Starred(_)) {
+                positional = false;
+            }
+            match arg {
+                Expr::Name(n) => {
+                    let name = n.id.as_str();
+                    match self.owner_of(name) {
+                        Some(owner)
+                            if keeps && (positional || matches!(slot, ArgSlot::Keyword(_))) =>
+                        {
+                            owned.push(OwnedArg { slot, owner });
+                        }
+                        _ => escaped.push(name.to_string()),
+                    }
+                }
+                Expr::Attribute(_) => {
+                    if let Some(root) = chain_root(arg) {
+                        escaped.push(root.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        for name in escaped {
+            self.escape(&name);
+        }
+        owned
+    }
+}
+
+/// The name an attribute chain starts from (`job` in `job.run`).
+fn chain_root(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Attribute(a) => chain_root(&a.value),
+        _ => None,
+    }
+}
