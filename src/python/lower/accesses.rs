@@ -118,6 +118,9 @@ impl Lowerer<'_> {
                     };
                     self.register_self_attribute(target, value);
                     let span = self.span_of(target);
+                    if kind == AccessKind::Rebind {
+                        self.detach_swapped_aliases(&chain.path);
+                    }
                     self.record_write(chain.path, kind, span, value, chain.root);
                 }
                 self.visit_chain_parts(target);
@@ -127,6 +130,20 @@ impl Lowerer<'_> {
             Expr::Starred(s) => self.store(&s.value, None),
             other => self.visit_expr(other),
         }
+    }
+
+    /// `pending = self._pending; self._pending = set()` under a lock swaps the object
+    /// out: the local keeps the old one, which the state no longer holds and no other
+    /// thread can reach once the lock is released. Accesses through the local are then
+    /// not accesses of the state. Without a lock another thread may still hold the old
+    /// object, so the alias stays.
+    fn detach_swapped_aliases(&mut self, path: &str) {
+        if self.scope().held().is_empty() {
+            return;
+        }
+        self.scope_mut()
+            .aliases
+            .retain(|_, aliased| aliased != path);
     }
 
     /// A store to a bare name: a local (tracking its type or state alias), or a
