@@ -85,6 +85,8 @@ pub struct Catalogue {
     pub thread_class: Vec<ThreadClass>,
     pub thread_safe: TypeList,
     pub thread_locks: TypeList,
+    /// Calls that run a coroutine to completion on the calling thread's loop.
+    pub loop_runners: CallList,
     pub tasks: CallList,
     pub loop_unsafe: CallList,
     pub asyncio_locks: TypeList,

@@ -1,6 +1,6 @@
 //! Call graph, entry points, and the execution contexts each function can run in.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use super::catalogue::Catalogue;
 use super::forwarding::Forwards;
@@ -116,6 +116,9 @@ pub struct Contexts {
     pub task_reach: Vec<Option<Reach>>,
     /// Per function: whether some entry point targets it.
     pub is_entry: Vec<bool>,
+    /// `(caller, coroutine)` for each coroutine a function runs on its own thread's
+    /// loop (`asyncio.run(coroutine())`, `loop.run_until_complete(…)`).
+    pub loop_runs: HashSet<(FuncId, FuncId)>,
     /// Per function: whether it is started in a way other than being called (a handoff,
     /// a route, a thread class, a declaration). Being a coroutine is not such a way.
     pub started_elsewhere: Vec<bool>,
@@ -138,6 +141,8 @@ impl Contexts {
         let mut entries = Vec::new();
         let mut task_entries = Vec::new();
         let mut request_entries = Vec::new();
+        // (caller, coroutine) for `asyncio.run(coroutine())` and the like.
+        let mut runs: HashSet<(FuncId, FuncId)> = HashSet::new();
 
         let forwards = Forwards::compute(program, catalogue);
 
@@ -206,6 +211,15 @@ impl Contexts {
                 if tasks.matches(&api) {
                     task_entries.extend(launched_tasks(program, file, id, call));
                 }
+                if program.files[file].language == Language::Python
+                    && catalogue.loop_runners.matches(&api)
+                {
+                    runs.extend(
+                        launched_tasks(program, file, id, call)
+                            .into_iter()
+                            .map(|e| (id, e.target)),
+                    );
+                }
                 for handover in forwards.handovers(program, catalogue, id, &api, target) {
                     let Some(target) = handover
                         .argument(call)
@@ -267,8 +281,32 @@ impl Contexts {
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
 
         mark_repeated_handoffs(&mut entries);
-        let reach = Context::ALL
-            .map(|context| propagate(program, &entries, &callees, |e| e.context == context, false));
+        let private = Coroutines::PrivateLoops(&runs);
+
+        let worker = propagate(
+            program,
+            &entries,
+            &callees,
+            |e| e.context == Context::WorkerThread,
+            private,
+        );
+        drop_main_loop_entries(
+            &mut entries,
+            &private_loop_only(program, &worker, &callers, &runs),
+        );
+        let reach = Context::ALL.map(|context| {
+            let coroutines = match context {
+                Context::WorkerThread => private,
+                _ => Coroutines::Never,
+            };
+            propagate(
+                program,
+                &entries,
+                &callees,
+                |e| e.context == context,
+                coroutines,
+            )
+        });
         let reach = (0..count)
             .map(|f| [reach[0][f], reach[1][f], reach[2][f]])
             .collect();
@@ -277,10 +315,22 @@ impl Contexts {
             &entries,
             &callees,
             |e| e.context == Context::WorkerThread && e.concurrent,
-            false,
+            private,
         );
-        let task_reach = propagate(program, &task_entries, &callees, |_| true, true);
-        let request_reach = propagate(program, &request_entries, &callees, |_| true, true);
+        let task_reach = propagate(
+            program,
+            &task_entries,
+            &callees,
+            |_| true,
+            Coroutines::Always,
+        );
+        let request_reach = propagate(
+            program,
+            &request_entries,
+            &callees,
+            |_| true,
+            Coroutines::Always,
+        );
         let overlapping_runs = (0..count)
             .map(|f| task_reach[f].is_some() || request_reach[f].is_some())
             .collect();
@@ -300,10 +350,26 @@ impl Contexts {
             task_entries,
             task_reach,
             is_entry,
+            loop_runs: runs,
             started_elsewhere,
             overlapping_runs,
             init_only,
         }
+    }
+
+    /// Whether code running `function` in `context` runs `callee` on the same thread
+    /// when it calls it: always for a plain function; for a coroutine, only on a worker
+    /// thread that runs it on a private loop (`loop_runs`), or from such a coroutine.
+    pub fn runs_on_same_thread(
+        &self,
+        program: &Program,
+        function: FuncId,
+        callee: FuncId,
+        context: Context,
+    ) -> bool {
+        !program.function(callee).is_async
+            || (context == Context::WorkerThread
+                && on_private_loop(program, &self.loop_runs, function, callee))
     }
 
     pub fn contexts_of(&self, function: FuncId) -> impl Iterator<Item = Context> + '_ {
@@ -488,14 +554,27 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
     entries
 }
 
-/// Breadth-first from every entry point into the synchronous functions it calls, so
-/// each recorded path is a shortest one.
+/// Which coroutine calls a propagation follows.
+#[derive(Clone, Copy)]
+enum Coroutines<'a> {
+    /// A thread does not run the coroutines it creates: the loop does.
+    Never,
+    /// A coroutine awaiting another runs it as part of the same task.
+    Always,
+    /// A thread runs a coroutine on a loop of its own when it passes it to a loop
+    /// runner (`asyncio.run(main())`, listed as `(caller, coroutine)`), and then every
+    /// coroutine that one awaits.
+    PrivateLoops(&'a HashSet<(FuncId, FuncId)>),
+}
+
+/// Breadth-first from every entry point into the functions it calls (coroutines as
+/// `coroutines` says), so each recorded path is a shortest one.
 fn propagate(
     program: &Program,
     entries: &[EntryPoint],
     callees: &[Vec<(FuncId, usize)>],
     select: impl Fn(&EntryPoint) -> bool,
-    into_coroutines: bool,
+    coroutines: Coroutines,
 ) -> Vec<Option<Reach>> {
     let mut reach = vec![None; program.functions.len()];
     let mut queue = VecDeque::new();
@@ -516,9 +595,12 @@ fn propagate(
             if reach[callee].is_some() || constructs_self(program, function, callee) {
                 continue;
             }
-            // A thread does not run the coroutines it creates; a coroutine awaiting
-            // another runs it as part of the same task.
-            if program.function(callee).is_async && !into_coroutines {
+            let follows = match coroutines {
+                Coroutines::Never => false,
+                Coroutines::Always => true,
+                Coroutines::PrivateLoops(runs) => on_private_loop(program, runs, function, callee),
+            };
+            if program.function(callee).is_async && !follows {
                 continue;
             }
             reach[callee] = Some(Reach {
@@ -529,6 +611,53 @@ fn propagate(
         }
     }
     reach
+}
+
+/// Whether a worker thread running `function` runs the coroutine `callee` on its own
+/// loop: `function` passes it to a loop runner, or is itself such a coroutine.
+fn on_private_loop(
+    program: &Program,
+    runs: &HashSet<(FuncId, FuncId)>,
+    function: FuncId,
+    callee: FuncId,
+) -> bool {
+    program.function(function).is_async || runs.contains(&(function, callee))
+}
+
+/// Coroutines that run only on worker threads' private loops: reached on a worker
+/// thread, and called only by a loop runner on a worker or by other such coroutines
+/// (a greatest fixpoint). No main-loop code awaits them.
+fn private_loop_only(
+    program: &Program,
+    worker: &[Option<Reach>],
+    callers: &[Vec<(FuncId, usize)>],
+    runs: &HashSet<(FuncId, FuncId)>,
+) -> Vec<bool> {
+    let mut only: Vec<bool> = (0..program.functions.len())
+        .map(|f| program.function(f).is_async && worker[f].is_some() && !callers[f].is_empty())
+        .collect();
+    loop {
+        let mut changed = false;
+        for f in 0..only.len() {
+            if only[f]
+                && !callers[f].iter().all(|&(caller, _)| {
+                    only[caller] || (runs.contains(&(caller, f)) && worker[caller].is_some())
+                })
+            {
+                only[f] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            return only;
+        }
+    }
+}
+
+/// Every `async def` is taken to run on the main event loop, except those only a
+/// worker's private loop runs.
+fn drop_main_loop_entries(entries: &mut Vec<EntryPoint>, only: &[bool]) {
+    entries.retain(|e| !(e.context == Context::EventLoop && e.site.is_none() && only[e.target]));
 }
 
 /// A closure runs as part of the function it is written in (the front-end records a call

@@ -9,6 +9,12 @@
 //! `conftest.py`) is a program of its own, and so is each module's
 //! `if __name__ == "__main__":` block (the module run as a script). A program is its
 //! roots, the code they call, and the threads and tasks that code starts.
+//!
+//! Within an auxiliary module, a test runner runs one test function (`test_*`, or a
+//! method of a test class) at a time: the threads and tasks a test starts run beside
+//! that test, not beside another test. Each test function is a program of its own,
+//! joined by the module's other roots (module-level code, fixtures and helpers, which
+//! any test may use).
 
 use std::collections::VecDeque;
 
@@ -49,13 +55,30 @@ pub fn is_auxiliary(file: &FileModel) -> bool {
         || last == "conftest"
 }
 
+/// The test function (`test_*`, or a test class's `test_*` method) that `function` is,
+/// or is nested in, by its canonical path: what a test runner calls as one test.
+fn test_function<'m>(program: &Program<'m>, function: FuncId) -> Option<&'m str> {
+    let path = program.function(function).path.as_str();
+    let module = &program.files[program.file_of(function)].module;
+    let rest = path.strip_prefix(module.as_str())?.strip_prefix('.')?;
+    let mut end = module.len();
+    for segment in rest.split('.') {
+        end += 1 + segment.len();
+        if segment.starts_with("test") {
+            return Some(&path[..end]);
+        }
+    }
+    None
+}
+
 /// The program of the package's own entry points.
 const PACKAGE: u32 = 0;
 
 /// Per function and context, the programs that reach it.
 pub struct Programs {
-    /// Program ids, sorted: `PACKAGE`, or 1 + the file id of an auxiliary module or of
-    /// a module run as a script (`if __name__ == "__main__":`).
+    /// Program ids, sorted: `PACKAGE`; 1 + the file id of an auxiliary module or of a
+    /// module run as a script (`if __name__ == "__main__":`); past the files, one per
+    /// test function (1 + file count + its function id).
     by_function: Vec<[Vec<u32>; 3]>,
 }
 
@@ -68,6 +91,8 @@ impl Programs {
         // Root entries by program: the package's entry points, each auxiliary
         // module's, each script's main block.
         let mut roots: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+        // Entries written in a test function, by the module's program key.
+        let mut tests: std::collections::BTreeMap<u32, Vec<(&str, usize)>> = Default::default();
         for (index, entry) in contexts.entries.iter().enumerate() {
             if let Some(caller) = entry.site.as_ref().and_then(|s| s.caller) {
                 handoffs[caller].push(index);
@@ -76,10 +101,35 @@ impl Programs {
                 .site
                 .as_ref()
                 .map_or_else(|| program.file_of(entry.target), |s| s.file);
-            let own =
-                program.function(entry.target).program_root || is_auxiliary(&program.files[file]);
+            let auxiliary = is_auxiliary(&program.files[file]);
+            let own = program.function(entry.target).program_root || auxiliary;
             let key = if own { file as u32 + 1 } else { PACKAGE };
-            roots.entry(key).or_default().push(index);
+            let anchor = entry
+                .site
+                .as_ref()
+                .and_then(|s| s.caller)
+                .unwrap_or(entry.target);
+            match test_function(program, anchor).filter(|_| auxiliary) {
+                Some(test) => tests.entry(key).or_default().push((test, index)),
+                None => roots.entry(key).or_default().push(index),
+            }
+        }
+        // Each test's program: its own entries, and its module's other roots.
+        let mut next = program.files.len() as u32 + 1;
+        for (key, entries) in tests {
+            let shared = roots.get(&key).cloned().unwrap_or_default();
+            let mut keys: std::collections::BTreeMap<&str, u32> = Default::default();
+            for (test, index) in entries {
+                let test_key = *keys.entry(test).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                });
+                let group = roots.entry(test_key).or_default();
+                if group.is_empty() {
+                    group.extend(&shared);
+                }
+                group.push(index);
+            }
         }
         let mut by_function: Vec<[Vec<u32>; 3]> = vec![Default::default(); count];
         for (key, group) in roots {
@@ -98,15 +148,24 @@ impl Programs {
             while let Some((function, context)) = queue.pop_front() {
                 for &(callee, _) in &contexts.callees[function] {
                     // The edges context propagation follows: a thread does not run
-                    // the coroutines it creates, and each coroutine is an entry.
-                    if !program.function(callee).is_async
+                    // the coroutines it creates (unless on a private loop), and each
+                    // coroutine is an entry.
+                    if contexts.runs_on_same_thread(program, function, callee, context)
                         && contexts.reach[callee][context.index()].is_some()
                     {
                         visit(callee, context, &mut queue);
                     }
                 }
+                // A coroutine on a worker's private loop schedules callbacks and tasks
+                // on that loop, not on the main one: they are not main-loop code of
+                // this program.
+                let private_loop =
+                    context == Context::WorkerThread && program.function(function).is_async;
                 for &e in &handoffs[function] {
                     let entry = &contexts.entries[e];
+                    if private_loop && entry.context == Context::EventLoop {
+                        continue;
+                    }
                     visit(entry.target, entry.context, &mut queue);
                 }
             }

@@ -11,7 +11,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let program = &analysis.program;
     let mut findings = Vec::new();
     for (function, file, call, api) in worker_calls(analysis) {
-        if !analysis.catalogue.loop_unsafe.matches(&api) {
+        // A coroutine on a worker thread runs on the loop that thread runs
+        // (`asyncio.run(...)`): loop APIs there act on its own loop.
+        if !analysis.catalogue.loop_unsafe.matches(&api) || program.function(function).is_async {
             continue;
         }
         let method = api.method.as_str();
