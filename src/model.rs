@@ -233,6 +233,11 @@ pub struct Function {
     /// Python: parameter names in the order a caller passes them positionally (a
     /// method's receiver excluded): how a call's arguments meet `Arg::Parameter`.
     pub call_params: Vec<String>,
+    /// Python: the state each `return` statement hands back, by canonical path
+    /// (`return self._lock`; `return self._locks[key]` and
+    /// `return self._locks.setdefault(key, Lock())` give the container): what a
+    /// `with helper():` holds when the helper returns a lock.
+    pub returns: Vec<String>,
     /// Python: parameter slots (as in `Access::root`) whose object the body lets escape:
     /// stores it, hands it to another object's method or to a thread, captures it.
     pub escaping_params: Vec<usize>,
@@ -445,6 +450,10 @@ impl AccessKind {
         !matches!(self, AccessKind::Read | AccessKind::Iterate)
     }
 }
+
+/// Suffix of a held lock's path that stands for what a call returns
+/// (`pkg.Store._lock_for()` for `with self._lock_for(key):`).
+pub const RETURNED: &str = "()";
 
 /// A touch of (possibly) shared state.
 #[derive(Debug, Clone)]

@@ -116,6 +116,9 @@ pub struct Contexts {
     pub task_reach: Vec<Option<Reach>>,
     /// Per function: whether some entry point targets it.
     pub is_entry: Vec<bool>,
+    /// Per function: reached on worker threads only through coroutines their private
+    /// loops run, so it runs with that loop running (loop APIs there are that loop's).
+    pub on_worker_loop: Vec<bool>,
     /// `(caller, coroutine)` for each coroutine a function runs on its own thread's
     /// loop (`asyncio.run(coroutine())`, `loop.run_until_complete(…)`).
     pub loop_runs: HashSet<(FuncId, FuncId)>,
@@ -307,8 +310,21 @@ impl Contexts {
                 coroutines,
             )
         });
-        let reach = (0..count)
+        let reach: Vec<[Option<Reach>; 3]> = (0..count)
             .map(|f| [reach[0][f], reach[1][f], reach[2][f]])
+            .collect();
+        // Worker code outside any private loop.
+        let bare_thread = propagate(
+            program,
+            &entries,
+            &callees,
+            |e| e.context == Context::WorkerThread,
+            Coroutines::Never,
+        );
+        let on_worker_loop = (0..count)
+            .map(|f: usize| {
+                reach[f][Context::WorkerThread.index()].is_some() && bare_thread[f].is_none()
+            })
             .collect();
         let concurrent = propagate(
             program,
@@ -350,6 +366,7 @@ impl Contexts {
             task_entries,
             task_reach,
             is_entry,
+            on_worker_loop,
             loop_runs: runs,
             started_elsewhere,
             overlapping_runs,

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
-use super::resolve::Program;
+use super::resolve::{Program, Target};
 use super::state::{resolve_state, state_type, StateKey};
-use crate::model::FileId;
+use crate::model::{FileId, RETURNED};
 
 pub struct Locksets {
     /// Per function: locks held at *every* call of it (only for private helpers).
@@ -126,6 +126,9 @@ fn thread_lock(
     file: FileId,
     path: &str,
 ) -> Option<StateKey> {
+    if let Some(helper) = path.strip_suffix(RETURNED) {
+        return returned_lock(program, catalogue, file, helper);
+    }
     let state = resolve_state(program, file, path).filter(|s| s.residual == 0)?;
     let is_lock = match state_type(program, &state.ty) {
         Some(ty) => catalogue.is_thread_lock(&ty),
@@ -134,6 +137,36 @@ fn thread_lock(
         None => named_like_a_lock(&state.key),
     };
     is_lock.then_some(state.key)
+}
+
+/// `with self._lock_for(key):` holds the thread lock the helper returns: the one its
+/// `return` statements hand back (`return self._lock`), or the container named like
+/// locks they take it from (`return self._locks.setdefault(key, Lock())`: one lock per
+/// key, which guards what that key guards). Helpers of helpers are not followed.
+fn returned_lock(
+    program: &Program,
+    catalogue: &Catalogue,
+    file: FileId,
+    helper: &str,
+) -> Option<StateKey> {
+    let Target::Function(function) = program.resolve(file, helper).target else {
+        return None;
+    };
+    let home = program.file_of(function);
+    program
+        .function(function)
+        .returns
+        .iter()
+        .filter(|returned| !returned.ends_with(RETURNED))
+        .find_map(|returned| {
+            thread_lock(program, catalogue, home, returned).or_else(|| {
+                // A container of locks (`self._locks: dict[str, Lock]`): its type is
+                // the container's, so trust the name.
+                resolve_state(program, home, returned)
+                    .filter(|s| s.residual == 0 && named_like_a_lock(&s.key))
+                    .map(|s| s.key)
+            })
+        })
 }
 
 fn named_like_a_lock(key: &StateKey) -> bool {

@@ -12,8 +12,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (function, file, call, api) in worker_calls(analysis) {
         // A coroutine on a worker thread runs on the loop that thread runs
-        // (`asyncio.run(...)`): loop APIs there act on its own loop.
-        if !analysis.catalogue.loop_unsafe.matches(&api) || program.function(function).is_async {
+        // (`asyncio.run(...)`), and so does what only such coroutines call: loop APIs
+        // there act on the thread's own loop.
+        if !analysis.catalogue.loop_unsafe.matches(&api)
+            || program.function(function).is_async
+            || analysis.contexts.on_worker_loop[function]
+        {
             continue;
         }
         let method = api.method.as_str();

@@ -12,7 +12,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let mut findings = Vec::new();
     for function in 0..program.functions.len() {
         let model = program.function(function);
-        let on_worker = analysis.contexts.reach[function][Context::WorkerThread.index()].is_some();
+        // Code that only a worker's private loop runs has that loop running.
+        let on_worker = analysis.contexts.reach[function][Context::WorkerThread.index()].is_some()
+            && !analysis.contexts.on_worker_loop[function];
         if !model.is_async && !on_worker {
             continue;
         }

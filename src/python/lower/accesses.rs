@@ -132,6 +132,21 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The state a `return` hands back: a location, or the receiver of a method called
+    /// on one (`self._locks.setdefault(key, Lock())` gives `self._locks`).
+    pub(super) fn returned_state(&self, value: &Expr) -> Option<String> {
+        match value {
+            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {
+                self.chain(value).map(|c| c.path)
+            }
+            Expr::Call(call) => match &*call.func {
+                Expr::Attribute(a) => self.chain(&a.value).map(|c| c.path),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// `pending = self._pending; self._pending = set()` under a lock swaps the object
     /// out: the local keeps the old one, which the state no longer holds and no other
     /// thread can reach once the lock is released. Accesses through the local are then

@@ -18,7 +18,7 @@ use super::scope;
 
 use crate::model::{
     Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext,
-    FileModel, Function, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind,
+    FileModel, Function, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind, RETURNED,
 };
 use crate::source::LineIndex;
 

@@ -133,6 +133,15 @@ impl Lowerer<'_> {
                     self.visit_stmt(s);
                 }
             }
+            Stmt::Return(r) => {
+                if let Some(value) = &r.value {
+                    self.visit_expr(value);
+                    if let Some(path) = self.returned_state(value) {
+                        let func = self.scope().func;
+                        self.functions[func].returns.push(path);
+                    }
+                }
+            }
             Stmt::With(w) => {
                 let mut pushed = 0;
                 for item in &w.items {
@@ -141,16 +150,27 @@ impl Lowerer<'_> {
                         let span = self.span_of(&item.context_expr);
                         self.record_await(span);
                     }
-                    if matches!(item.context_expr, Expr::Name(_) | Expr::Attribute(_)) {
-                        if let Some(chain) = self.chain(&item.context_expr).filter(|c| !c.inner) {
-                            let block = self.statement_lines;
-                            self.scope_mut().locks.push(HeldLock {
-                                path: chain.path,
-                                block: Some(block),
-                                is_async: w.is_async,
-                            });
-                            pushed += 1;
-                        }
+                    let held = match &item.context_expr {
+                        Expr::Name(_) | Expr::Attribute(_) => self
+                            .chain(&item.context_expr)
+                            .filter(|c| !c.inner)
+                            .map(|c| c.path),
+                        // `with self._lock_for(key):` holds what the helper returns; the
+                        // analysis decides whether that is a lock (`returned_lock`).
+                        Expr::Call(call) => match self.callee_of(&call.func) {
+                            Some(Callee::Path(path)) => Some(format!("{path}{RETURNED}")),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some(path) = held {
+                        let block = self.statement_lines;
+                        self.scope_mut().locks.push(HeldLock {
+                            path,
+                            block: Some(block),
+                            is_async: w.is_async,
+                        });
+                        pushed += 1;
                     }
                     if let Some(vars) = &item.optional_vars {
                         match (&**vars, self.constructor_of(&item.context_expr)) {
