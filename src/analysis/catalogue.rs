@@ -87,6 +87,9 @@ pub struct Catalogue {
     pub thread_locks: TypeList,
     /// Calls that run a coroutine to completion on the calling thread's loop.
     pub loop_runners: CallList,
+    /// Application start-up hooks (`FastAPI(lifespan=...)`): the function passed runs
+    /// before requests are served, as initialisation.
+    pub startup: Vec<Handoff>,
     pub tasks: CallList,
     pub loop_unsafe: CallList,
     pub asyncio_locks: TypeList,

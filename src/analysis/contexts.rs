@@ -144,6 +144,8 @@ impl Contexts {
         let mut entries = Vec::new();
         let mut task_entries = Vec::new();
         let mut request_entries = Vec::new();
+        // Functions an application runs at start-up (`FastAPI(lifespan=...)`).
+        let mut startup = Vec::new();
         // (caller, coroutine) for `asyncio.run(coroutine())` and the like.
         let mut runs: HashSet<(FuncId, FuncId)> = HashSet::new();
 
@@ -213,6 +215,19 @@ impl Contexts {
                 let api = api_call(program, call, target);
                 if tasks.matches(&api) {
                     task_entries.extend(launched_tasks(program, file, id, call));
+                }
+                for hook in catalogue.startup.iter().filter(|h| h.matches(&api)) {
+                    let passed = hook
+                        .keyword
+                        .as_ref()
+                        .and_then(|k| call.keywords.iter().find(|(name, _)| name == k))
+                        .map(|(_, a)| a)
+                        .or_else(|| hook.arg.and_then(|i| call.args.get(i)));
+                    if let Some(Arg::Callable(callee)) = passed {
+                        if let CallTarget::Function(f) = resolve_call(program, file, callee) {
+                            startup.push(f);
+                        }
+                    }
                 }
                 if program.files[file].language == Language::Python
                     && catalogue.loop_runners.matches(&api)
@@ -356,7 +371,7 @@ impl Contexts {
             is_entry[entry.target] = true;
             started_elsewhere[entry.target] |= entry.site.is_some();
         }
-        let init_only = init_only(program, &is_entry, &callers);
+        let init_only = init_only(program, &is_entry, &callers, &startup);
         Contexts {
             entries,
             callees,
@@ -788,15 +803,26 @@ fn initialises(program: &Program, caller: FuncId, callee: FuncId) -> bool {
 
 /// Greatest fixpoint: a function is construction-only when it is no entry point, has
 /// callers, and every call to it initialises (see `initialises`) or comes from a
-/// construction-only function.
-fn init_only(program: &Program, is_entry: &[bool], callers: &[Vec<(FuncId, usize)>]) -> Vec<bool> {
+/// construction-only function. An application's start-up hooks (`startup`) are
+/// construction-only themselves: they run before any request is served.
+fn init_only(
+    program: &Program,
+    is_entry: &[bool],
+    callers: &[Vec<(FuncId, usize)>],
+    startup: &[FuncId],
+) -> Vec<bool> {
+    let mut root = vec![false; program.functions.len()];
+    for &f in startup {
+        root[f] = true;
+    }
     let mut result: Vec<bool> = (0..program.functions.len())
-        .map(|f| !callers[f].is_empty() && !is_entry[f])
+        .map(|f| root[f] || (!callers[f].is_empty() && !is_entry[f]))
         .collect();
     loop {
         let mut changed = false;
         for f in 0..result.len() {
             if result[f]
+                && !root[f]
                 && !callers[f]
                     .iter()
                     .all(|&(caller, _)| initialises(program, caller, f) || result[caller])
