@@ -1,6 +1,8 @@
 //! One run: discover files, read and lower them in parallel, analyse, apply rules.
 
 use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 use rayon::prelude::*;
 
@@ -46,6 +48,8 @@ pub struct Options<'a> {
     pub project_root: Option<PathBuf>,
     /// Show a progress bar on stderr while files are parsed (long runs only).
     pub progress: bool,
+    /// How long one file's reading, parsing and lowering may take before it is skipped.
+    pub file_timeout: Duration,
 }
 
 impl<'a> Options<'a> {
@@ -62,6 +66,7 @@ impl<'a> Options<'a> {
             per_file_ignores: Vec::new(),
             project_root: None,
             progress: false,
+            file_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -84,12 +89,13 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let bar = progress_bar(options.progress, discovered.files.len());
+    let rust_apis = Arc::new(options.catalogue.rust.clone());
     let loaded: Vec<Result<FileModel, FileError>> = pool.install(|| {
         discovered
             .files
             .par_iter()
             .map(|path| {
-                let model = load(path, &options.catalogue.rust);
+                let model = load_within(path, &rust_apis, options.file_timeout);
                 bar.inc(1);
                 model
             })
@@ -216,6 +222,44 @@ fn progress_bar(wanted: bool, files: usize) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// `load` on a thread of its own, given `budget`: a file that takes longer (generated
+/// code a parser is slow on) is reported and skipped, and the run goes on without it
+/// (its thread finishes or is dropped at exit). A crash while lowering one file is
+/// reported the same way.
+fn load_within(
+    path: &PathBuf,
+    rust_apis: &Arc<RustCatalogue>,
+    budget: Duration,
+) -> Result<FileModel, FileError> {
+    let (sender, receiver) = mpsc::channel();
+    let (owned, apis) = (path.clone(), Arc::clone(rust_apis));
+    let spawned = std::thread::Builder::new()
+        .stack_size(WORKER_STACK)
+        .spawn(move || {
+            // The receiver is gone only when the budget ran out: nobody waits any more.
+            let _ = sender.send(load(&owned, &apis));
+        });
+    if spawned.is_err() {
+        // No thread to spare: analyse here, without a budget.
+        return load(path, rust_apis);
+    }
+    let error = |message: String| FileError {
+        path: path.clone(),
+        message,
+    };
+    match receiver.recv_timeout(budget) {
+        Ok(model) => model,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(error(format!(
+            "analysis of this file exceeded {} s; it was skipped (raise --file-timeout to \
+             analyse it)",
+            budget.as_secs_f64()
+        ))),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(error(
+            "racelint failed on this file (an internal error); it was skipped".to_string(),
+        )),
+    }
 }
 
 fn load(path: &PathBuf, rust_apis: &RustCatalogue) -> Result<FileModel, FileError> {

@@ -67,12 +67,27 @@ struct CheckArgs {
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Seconds one file's reading, parsing and lowering may take before it is skipped
+    /// and reported (default 10, or `file-timeout` in the configuration).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    file_timeout: Option<f64>,
     /// Record the current findings in FILE (for adopting racelint on legacy code).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
     /// Report only findings not recorded in FILE.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     baseline: Option<PathBuf>,
+}
+
+/// Seconds a file's reading, parsing and lowering may take by default.
+const DEFAULT_FILE_TIMEOUT: f64 = 10.0;
+
+/// A positive, finite number of seconds.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds < 1e9 => Ok(seconds),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
 }
 
 /// Exit statuses, as Ruff's: 0 clean, 1 findings, 2 usage or internal error.
@@ -167,6 +182,11 @@ fn run_check(
         excludes: config.excludes().map_err(in_config)?,
         force_exclude: args.force_exclude,
         per_file_ignores: config.per_file_ignores().map_err(in_config)?,
+        file_timeout: std::time::Duration::from_secs_f64(
+            args.file_timeout
+                .or(config.file_timeout)
+                .unwrap_or(DEFAULT_FILE_TIMEOUT),
+        ),
         project_root: only_files(&args.paths).then(|| project_root(loaded.path.as_deref(), &cwd)),
         // Never in machine formats, whose readers parse what is written.
         progress: matches!(

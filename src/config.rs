@@ -28,10 +28,27 @@ pub struct Config {
     /// Accepted for compatibility with shared Ruff-style configuration; racelint parses
     /// the newest syntax whatever the target.
     pub python_version: Option<PythonVersion>,
+    /// Seconds one file's reading, parsing and lowering may take (`--file-timeout`).
+    #[serde(default, deserialize_with = "positive_seconds")]
+    pub file_timeout: Option<f64>,
     #[serde(default)]
     pub python: CatalogueExtension,
     #[serde(default)]
     pub rust: CatalogueExtension,
+}
+
+/// A positive, finite number of seconds, checked when read.
+fn positive_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    let seconds = f64::deserialize(deserializer)?;
+    if seconds.is_finite() && seconds > 0.0 && seconds < 1e9 {
+        Ok(Some(seconds))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "`{seconds}` is not a positive number of seconds"
+        )))
+    }
 }
 
 /// `"3.12"`-style versions, checked when read.

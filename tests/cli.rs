@@ -321,12 +321,72 @@ fn discovery_skips_ignored_hidden_and_environment_folders_and_symlink_loops() {
     );
 }
 
+/// `racelint check fixtures` in `format`, with `threads` worker threads when given.
+fn fixtures_report(format: &str, threads: Option<&str>) -> Vec<u8> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_racelint"));
+    command
+        .args(["check", "fixtures", "--output-format", format])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1");
+    match threads {
+        Some(n) => command.env("RAYON_NUM_THREADS", n),
+        None => command.env_remove("RAYON_NUM_THREADS"),
+    };
+    command.output().expect("racelint runs").stdout
+}
+
 #[test]
-fn output_is_identical_run_to_run() {
-    let first = racelint(&["check", "fixtures", "--output-format", "json"]);
-    let second = racelint(&["check", "fixtures", "--output-format", "json"]);
-    assert!(!first.stdout.is_empty());
-    assert_eq!(first.stdout, second.stdout);
+fn output_is_identical_run_to_run_and_on_one_thread() {
+    for format in ["json", "sarif"] {
+        let first = fixtures_report(format, None);
+        assert!(first.len() > 1000, "{format} output is a real report");
+        for run in [None, None, Some("1"), Some("3")] {
+            assert!(
+                first == fixtures_report(format, run),
+                "{format} output changed with RAYON_NUM_THREADS={run:?}"
+            );
+        }
+    }
+}
+
+/// Copies `from` into `to`, creating the files in the given order of their sorted list.
+fn copy_tree(from: &Path, to: &Path, reverse: bool) {
+    let mut files = Vec::new();
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable fixture folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    if reverse {
+        files.reverse();
+    }
+    for file in files {
+        let target = to.join(file.strip_prefix(from).expect("inside the tree"));
+        std::fs::create_dir_all(target.parent().expect("has a parent")).expect("mkdir");
+        std::fs::copy(&file, &target).expect("copy");
+    }
+}
+
+#[test]
+fn output_does_not_depend_on_the_order_files_were_created_in() {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python/RL101/shop_service");
+    let (forward, backward) = (
+        tempfile::tempdir().expect("temp dir"),
+        tempfile::tempdir().expect("temp dir"),
+    );
+    copy_tree(&project, forward.path(), false);
+    copy_tree(&project, backward.path(), true);
+    let report = |dir: &Path| racelint_in(dir, &["check", ".", "--output-format", "json"]).stdout;
+    let first = report(forward.path());
+    assert!(first.len() > 1000, "the project has findings");
+    assert!(first == report(backward.path()));
 }
 
 #[test]
@@ -665,4 +725,41 @@ fn a_binary_crate_resolves_its_modules_from_relative_paths() {
         pairs(&document, "findings", "code", "path"),
         [("RL303".to_string(), "src/stats.rs".to_string())]
     );
+}
+
+#[test]
+fn a_file_over_its_time_budget_is_skipped_and_reported_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut generated = String::from("STATE = {}\n");
+    // Far more than a second's work even for an optimised build; the racy file
+    // takes milliseconds.
+    for i in 0..300_000 {
+        generated.push_str(&format!("def f{i}():\n    STATE[{i}] = 1\n"));
+    }
+    std::fs::write(dir.path().join("generated.py"), generated).expect("write");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(RACY),
+        dir.path().join("racy.py"),
+    )
+    .expect("copy");
+    let report = json_in(
+        dir.path(),
+        &["check", ".", "--select", "ALL", "--file-timeout", "1"],
+    );
+    let errors = pairs(&report, "errors", "path", "message");
+    assert!(
+        errors
+            .iter()
+            .any(|(path, message)| path.ends_with("generated.py")
+                && message.contains("exceeded 1 s; it was skipped")),
+        "{errors:?}"
+    );
+    assert!(
+        codes(&report).contains(&"RL101".to_string()),
+        "racy.py is still analysed"
+    );
+
+    let refused = racelint_in(dir.path(), &["check", ".", "--file-timeout", "0"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("not a positive number of seconds"));
 }

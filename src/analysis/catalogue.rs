@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::contexts::ApiCall;
 
 /// Where a call hands a callable to another execution context.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
     #[serde(default)]
@@ -25,7 +25,7 @@ pub struct Handoff {
 }
 
 /// Calls matched by canonical path or, on untyped receivers, by method name.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallList {
     #[serde(default)]
@@ -46,14 +46,14 @@ fn listed(calls: &[String], methods: &[String], call: &ApiCall) -> bool {
     call.paths.iter().any(|p| calls.contains(p)) || (call.by_name && methods.contains(&call.method))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
     pub types: Vec<String>,
     pub methods: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadClass {
     pub bases: Vec<String>,
@@ -69,13 +69,13 @@ pub struct ThreadClass {
     pub fresh_instance: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypeList {
     pub types: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Catalogue {
     pub worker: Vec<Handoff>,
@@ -101,7 +101,7 @@ pub struct Catalogue {
 }
 
 /// `rules/rust-apis.toml`. Paths are stored the way the model writes Rust paths.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RustCatalogue {
     pub worker: Vec<Handoff>,
@@ -121,7 +121,7 @@ pub struct RustCatalogue {
 }
 
 /// Method and type names the Rust front-end needs to recognise guards and state.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RustSyntax {
     pub guard_methods: Vec<String>,
