@@ -62,6 +62,47 @@ pub struct Program<'m> {
     /// function is a member of that function's scope (`mod.outer.inner`), which no
     /// module symbol names.
     nested: HashMap<(FileId, &'m str), Target>,
+    /// Per file, each module symbol's name to its last binding (the one a lookup sees):
+    /// a module of N definitions would otherwise be scanned once per name resolved in it.
+    symbols: Vec<HashMap<&'m str, usize>>,
+    /// Per class (by `ClassId`), its members by name: a registry class of N methods
+    /// would otherwise be scanned once per `self.method()` resolved in it.
+    members: Vec<Members<'m>>,
+}
+
+/// A class's methods (name to index in its file's functions) and attributes (name to
+/// index in `Class::attributes`), each name to its first declaration as the class
+/// model lists them.
+#[derive(Default)]
+struct Members<'m> {
+    methods: HashMap<&'m str, usize>,
+    attributes: HashMap<&'m str, usize>,
+}
+
+impl<'m> Members<'m> {
+    fn of(class: &'m crate::model::Class) -> Self {
+        let mut members = Members::default();
+        for (name, index) in &class.methods {
+            members.methods.entry(name.as_str()).or_insert(*index);
+        }
+        for (index, attribute) in class.attributes.iter().enumerate() {
+            members
+                .attributes
+                .entry(attribute.name.as_str())
+                .or_insert(index);
+        }
+        members
+    }
+}
+
+/// Each symbol name of a file to the index of its last binding: a later `def` or
+/// assignment replaces an earlier one at module level.
+fn last_bindings(file: &FileModel) -> HashMap<&str, usize> {
+    file.symbols
+        .iter()
+        .enumerate()
+        .map(|(index, symbol)| (symbol.name.as_str(), index))
+        .collect()
 }
 
 impl<'m> Program<'m> {
@@ -76,6 +117,8 @@ impl<'m> Program<'m> {
             rust_functions: HashMap::new(),
             rust_methods: HashMap::new(),
             nested: HashMap::new(),
+            symbols: Vec::with_capacity(files.len()),
+            members: Vec::new(),
         };
         for (file_id, file) in files.iter().enumerate() {
             program.function_base.push(program.functions.len());
@@ -91,6 +134,8 @@ impl<'m> Program<'m> {
                 .entry(file.module.as_str())
                 .or_default()
                 .push(file_id);
+            program.symbols.push(last_bindings(file));
+            program.members.extend(file.classes.iter().map(Members::of));
             match file.language {
                 Language::Rust => program.index_rust_functions(file_id, file),
                 Language::Python => program.index_nested(file_id, file),
@@ -254,7 +299,7 @@ impl<'m> Program<'m> {
 
     fn module_member(&self, file: FileId, name: &str, depth: usize) -> Option<Target> {
         let model = &self.files[file];
-        let symbol = model.symbols.iter().rev().find(|s| s.name == name);
+        let symbol = self.symbols[file].get(name).map(|&i| &model.symbols[i]);
         match symbol.map(|s| &s.kind) {
             Some(SymbolKind::Alias(path)) => {
                 let resolved = self.resolve_at_depth(file, path, depth + 1);
@@ -295,17 +340,18 @@ impl<'m> Program<'m> {
             seen.push(current);
             let model = self.class(current);
             let file = self.class_file(current);
-            if let Some((_, index)) = model.methods.iter().find(|(m, _)| m == name) {
-                return Some(Target::Function(self.function_id(file, *index)));
+            let members = &self.members[current];
+            if let Some(&index) = members.methods.get(name) {
+                return Some(Target::Function(self.function_id(file, index)));
             }
-            if let Some((_, index)) = model.methods.iter().find(|(m, _)| m == "__getattr__") {
-                getattr.get_or_insert(self.function_id(file, *index));
+            if let Some(&index) = members.methods.get("__getattr__") {
+                getattr.get_or_insert(self.function_id(file, index));
             }
-            if let Some(attribute) = model.attributes.iter().find(|a| a.name == name) {
+            if let Some(&index) = members.attributes.get(name) {
                 return Some(Target::Attribute {
                     class: current,
                     name: name.to_string(),
-                    ty: attribute.ty.clone(),
+                    ty: model.attributes[index].ty.clone(),
                 });
             }
             for base in model.bases.iter().rev() {

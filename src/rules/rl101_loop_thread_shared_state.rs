@@ -6,7 +6,7 @@ use super::rl306_unsafe_sync_impl::unsafe_field;
 use super::rust_facts::{runs_once, rust_functions, statics};
 use super::shared::{
     by_anchor_order, call_path, entry_related, is_declared, lazy_init_writes, may_race,
-    partially_locked, runs_in, verb,
+    partially_locked, runs_in, verb, ByLockset,
 };
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
@@ -14,7 +14,7 @@ use crate::analysis::resolve::FuncId;
 use crate::analysis::state::StateAccess;
 use crate::analysis::Analysis;
 use crate::model::{Access, AccessKind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL101").expect("RL101 is registered");
@@ -46,24 +46,15 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             // `inited = True` from two threads: whoever wins, the flag ends the same.
             continue;
         }
-        let conflict = |w: &StateAccess, l: &StateAccess, other: Context| {
-            (w.kind.is_write() || l.kind.is_write())
-                && w.locks.is_disjoint(&l.locks)
-                && may_race(analysis, w, Context::WorkerThread, l, other)
-                // A wholesale rebinding read elsewhere is atomic: RL108's business.
-                && !(rebind_only && (!w.kind.is_write() || !l.kind.is_write()))
-        };
         // The event loop first; then the main thread of a script, which runs beside
         // the threads it starts just the same.
         let pair = [Context::EventLoop, Context::MainThread]
             .into_iter()
             .find_map(|other| {
-                let side = on(other);
-                worker.iter().find_map(|w| {
-                    side.iter()
-                        .find(|l| conflict(w, l, other))
-                        .map(|l| (*w, *l, other))
-                })
+                let races = |w: &StateAccess, l: &StateAccess| {
+                    may_race(analysis, w, Context::WorkerThread, l, other)
+                };
+                first_conflict(&worker, &on(other), rebind_only, races).map(|(w, l)| (w, l, other))
             });
         let Some((w, l, other)) = pair else { continue };
 
@@ -108,6 +99,42 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     }
     findings.extend(rust_statics(analysis));
     findings
+}
+
+/// The first conflicting pair in anchor order: the first worker access that has one,
+/// with the first access on the other side that conflicts with it. A pair conflicts
+/// when one of them writes (both, when every write rebinds: a wholesale rebinding read
+/// elsewhere is atomic, RL108's business), no thread lock is common to both, and
+/// `races` holds.
+///
+/// Comparing every pair is quadratic, so the other side is grouped by write-ness and
+/// lockset (`ByLockset`). And a worker access is skipped when one with the same
+/// function, receiver, write-ness and lockset found nothing: `races` (`may_race` from
+/// a worker thread) reads nothing else of it, so it would find nothing either.
+fn first_conflict<'a, 'm>(
+    worker: &[&'a StateAccess<'m>],
+    side: &[&'a StateAccess<'m>],
+    rebind_only: bool,
+    races: impl Fn(&StateAccess, &StateAccess) -> bool,
+) -> Option<(&'a StateAccess<'m>, &'a StateAccess<'m>)> {
+    let side = ByLockset::new(side, |l| l.kind.is_write());
+    let mut tried = BTreeSet::new();
+    for &w in worker {
+        if !tried.insert((w.function, w.receiver, w.kind.is_write(), &w.locks)) {
+            continue;
+        }
+        let writes = |l_writes: &bool| {
+            if rebind_only {
+                w.kind.is_write() && *l_writes
+            } else {
+                w.kind.is_write() || *l_writes
+            }
+        };
+        if let Some(l) = side.first(&w.locks, writes, |l| races(w, l)) {
+            return Some((w, l));
+        }
+    }
+    None
 }
 
 /// The Rust side: a `static` whose type is `Sync` only by an `unsafe impl` over fields

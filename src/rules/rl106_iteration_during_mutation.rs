@@ -2,7 +2,7 @@
 //! context can change its size ("dictionary changed size during iteration").
 
 use super::lock_fix::{display_path, lock_expression, lock_setup};
-use super::shared::{by_anchor_order, call_path, can_overlap, is_declared};
+use super::shared::{by_anchor_order, call_path, can_overlap, is_declared, ByLockset};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
@@ -24,11 +24,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             analysis,
             accesses.iter().filter(|a| a.kind == AccessKind::Mutation),
         );
+        // Grouped by lockset: thousands of accesses under one lock compare as one.
+        let resizes = ByLockset::new(&resizes, |_| ());
         let pair = iterations.iter().find_map(|i| {
             resizes
-                .iter()
-                .find(|m| can_overlap(analysis, i, m) && i.locks.is_disjoint(&m.locks))
-                .map(|m| (*i, *m))
+                .first(&i.locks, |_| true, |m| can_overlap(analysis, i, m))
+                .map(|m| (*i, m))
         });
         let Some((iteration, resize)) = pair else {
             continue;

@@ -1,7 +1,7 @@
 //! Facts several rules need: ordering accesses, how a function is reached (in words),
 //! and the hazard patterns whose rule takes precedence over the general RL101.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::lock_fix::display_path;
 use super::{Flow, FlowStep, Related};
@@ -54,6 +54,47 @@ pub fn is_declared(analysis: &Analysis, state: &StateKey) -> bool {
         invariant(&analysis.program, state),
         Some(Invariant::LoopOnly | Invariant::GuardedBy(_) | Invariant::ReplacedWholesale)
     )
+}
+
+/// One side of a pair search (RL101, RL106), grouped by lockset and by a key of the
+/// rule's choosing, so that a search for "the first access with no thread lock in
+/// common with this one" compares each access with a few groups instead of with every
+/// access. A registry of thousands of accesses that all hold one lock would otherwise
+/// make every pair search quadratic. Each access keeps its position in the order given.
+pub struct ByLockset<'a, 'm, K> {
+    groups: BTreeMap<(K, &'a BTreeSet<StateKey>), Positioned<'a, 'm>>,
+}
+
+/// Accesses with their positions in the order a rule gave them.
+type Positioned<'a, 'm> = Vec<(usize, &'a StateAccess<'m>)>;
+
+impl<'a, 'm, K: Ord> ByLockset<'a, 'm, K> {
+    pub fn new(side: &[&'a StateAccess<'m>], key: impl Fn(&StateAccess) -> K) -> Self {
+        let mut groups: BTreeMap<_, Positioned> = BTreeMap::new();
+        for (position, &access) in side.iter().enumerate() {
+            groups
+                .entry((key(access), &access.locks))
+                .or_default()
+                .push((position, access));
+        }
+        ByLockset { groups }
+    }
+
+    /// The first access, in the order given, whose key `admits`, that holds no thread
+    /// lock of `locks`, and for which `races` holds.
+    pub fn first(
+        &self,
+        locks: &BTreeSet<StateKey>,
+        admits: impl Fn(&K) -> bool,
+        races: impl Fn(&StateAccess) -> bool,
+    ) -> Option<&'a StateAccess<'m>> {
+        self.groups
+            .iter()
+            .filter(|((key, held), _)| admits(key) && locks.is_disjoint(held))
+            .filter_map(|(_, group)| group.iter().find(|(_, access)| races(access)))
+            .min_by_key(|(position, _)| *position)
+            .map(|&(_, access)| access)
+    }
 }
 
 /// Whether access `w`, run in context `cw`, and access `l`, run in context `cl`, can
