@@ -1,16 +1,14 @@
 //! One run: discover files, read and lower them in parallel, analyse, apply rules.
 
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc};
 use std::time::Duration;
-
-use rayon::prelude::*;
 
 use globset::GlobSet;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::analysis::catalogue::{Catalogue, RustCatalogue};
 use crate::analysis::Analysis;
+use crate::budget::{self, Outcome};
 use crate::config::{self, Config};
 use crate::discover::{clean, discover, io_reason, FileError};
 use crate::model::FileModel;
@@ -84,23 +82,39 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
         None => paths.to_vec(),
     };
     let discovered = discover(&walked, &options.excludes, options.force_exclude)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(WORKER_STACK)
-        .build()
-        .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let bar = progress_bar(options.progress, discovered.files.len());
-    let rust_apis = Arc::new(options.catalogue.rust.clone());
-    let loaded: Vec<Result<FileModel, FileError>> = pool.install(|| {
-        discovered
-            .files
-            .par_iter()
-            .map(|path| {
-                let model = load_within(path, &rust_apis, options.file_timeout);
-                bar.inc(1);
-                model
-            })
-            .collect()
-    });
+    let rust_apis = options.catalogue.rust.clone();
+    let budget = options.file_timeout;
+    let outcomes = budget::run(
+        discovered.files.clone(),
+        rayon::current_num_threads(),
+        WORKER_STACK,
+        budget,
+        move |path: &PathBuf| load(path, &rust_apis),
+        || bar.inc(1),
+    );
+    let loaded: Vec<Result<FileModel, FileError>> = discovered
+        .files
+        .iter()
+        .zip(outcomes)
+        .map(|(path, outcome)| {
+            let error = |message: String| FileError {
+                path: path.clone(),
+                message,
+            };
+            match outcome {
+                Outcome::Done(model) => model,
+                Outcome::TimedOut => Err(error(format!(
+                    "analysis of this file exceeded {} s; it was skipped (raise --file-timeout \
+                     to analyse it)",
+                    budget.as_secs_f64()
+                ))),
+                Outcome::Crashed => Err(error(
+                    "racelint failed on this file (an internal error); it was skipped".to_string(),
+                )),
+            }
+        })
+        .collect();
     bar.finish_and_clear();
 
     let mut files = Vec::new();
@@ -222,44 +236,6 @@ fn progress_bar(wanted: bool, files: usize) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// `load` on a thread of its own, given `budget`: a file that takes longer (generated
-/// code a parser is slow on) is reported and skipped, and the run goes on without it
-/// (its thread finishes or is dropped at exit). A crash while lowering one file is
-/// reported the same way.
-fn load_within(
-    path: &PathBuf,
-    rust_apis: &Arc<RustCatalogue>,
-    budget: Duration,
-) -> Result<FileModel, FileError> {
-    let (sender, receiver) = mpsc::channel();
-    let (owned, apis) = (path.clone(), Arc::clone(rust_apis));
-    let spawned = std::thread::Builder::new()
-        .stack_size(WORKER_STACK)
-        .spawn(move || {
-            // The receiver is gone only when the budget ran out: nobody waits any more.
-            let _ = sender.send(load(&owned, &apis));
-        });
-    if spawned.is_err() {
-        // No thread to spare: analyse here, without a budget.
-        return load(path, rust_apis);
-    }
-    let error = |message: String| FileError {
-        path: path.clone(),
-        message,
-    };
-    match receiver.recv_timeout(budget) {
-        Ok(model) => model,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(error(format!(
-            "analysis of this file exceeded {} s; it was skipped (raise --file-timeout to \
-             analyse it)",
-            budget.as_secs_f64()
-        ))),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(error(
-            "racelint failed on this file (an internal error); it was skipped".to_string(),
-        )),
-    }
 }
 
 fn load(path: &PathBuf, rust_apis: &RustCatalogue) -> Result<FileModel, FileError> {
