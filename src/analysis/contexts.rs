@@ -260,28 +260,14 @@ impl Contexts {
                     });
                 }
             }
-            if function.is_async {
-                if let Some(route) = route_decorator(program, file, &function.decorators, catalogue)
-                {
-                    // The framework runs one task per request, so runs overlap.
-                    request_entries.push(EntryPoint {
-                        context: Context::EventLoop,
-                        target: id,
-                        site: Some(Site {
-                            file,
-                            span: route.span,
-                            text: route.text.clone(),
-                            caller: None,
-                        }),
-                        concurrent: true,
-                        fresh_receiver: false,
-                    });
-                }
-            } else if let Some(route) =
-                route_decorator(program, file, &function.decorators, catalogue)
-            {
-                entries.push(EntryPoint {
-                    context: Context::WorkerThread,
+            if let Some(route) = route_decorator(program, file, &function.decorators, catalogue) {
+                let entry = EntryPoint {
+                    // A sync route runs in the framework's thread pool.
+                    context: if function.is_async {
+                        Context::EventLoop
+                    } else {
+                        Context::WorkerThread
+                    },
                     target: id,
                     site: Some(Site {
                         file,
@@ -289,10 +275,17 @@ impl Contexts {
                         text: route.text.clone(),
                         caller: None,
                     }),
-                    // The framework's thread pool serves requests in parallel.
+                    // Requests are served in parallel: one task, or one pool thread,
+                    // per request.
                     concurrent: true,
                     fresh_receiver: false,
-                });
+                };
+                // An async route is a coroutine entry already; it only tells that
+                // its runs overlap.
+                match function.is_async {
+                    true => request_entries.push(entry),
+                    false => entries.push(entry),
+                }
             }
         }
         entries.extend(thread_class_entries(program, catalogue));
