@@ -2,8 +2,8 @@
 # Validates racelint's SARIF with Microsoft's SARIF Multitool, GitHub's ingestion rules
 # included (`--rule-kind "Sarif;Gh"`), as ../shared/sarif/README.md describes. The tool is
 # installed from npm into a temporary folder, never into the repository. Every rule is
-# selected; one log per top-level entry of each fixtures/<language>/<folder>/, and one for the
-# whole fixtures tree. (The schema itself is checked by `cargo test`: tests/sarif.rs.)
+# selected; one log per fixtures/<language>/<folder>/, and one for the whole fixtures tree.
+# (The schema itself is checked by `cargo test`: tests/sarif.rs.)
 # Exit 1 on any `error` the Multitool reports (it exits 0 even then), or if it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,13 +34,11 @@ target_dir="$(cargo metadata --format-version 1 --no-deps |
 racelint="${target_dir:-target}/debug/racelint"
 
 mkdir "$tmp/logs"
+# One log per fixture folder: a named file is analysed with its whole project (this
+# repository), so one run per file would repeat that hundreds of times.
 targets=(fixtures)
 for folder in fixtures/python/*/ fixtures/rust/*/; do
-    for entry in "$folder"*; do
-        if [ -d "$entry" ] || [[ "$entry" == *.py ]] || [[ "$entry" == *.pyi ]] || [[ "$entry" == *.rs ]]; then
-            targets+=("$entry")
-        fi
-    done
+    targets+=("${folder%/}")
 done
 count=0
 for target in "${targets[@]}"; do
