@@ -285,6 +285,8 @@ pub enum GuardKind {
 pub struct Await {
     pub span: Span,
     pub locks: Vec<String>,
+    /// Python: the lock expression an `async with` takes at this suspension.
+    pub acquires: Option<String>,
     /// Indexes into `Function::guards`: the blocking guards and borrows live here.
     pub guards: Vec<usize>,
 }

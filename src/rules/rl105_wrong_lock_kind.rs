@@ -1,13 +1,19 @@
 //! RL105 wrong-lock-kind: an `asyncio` lock guards state that a worker thread also
 //! touches; asyncio locks order coroutines on one loop and do nothing against threads.
+//! The same holds for an asyncio lock taken on two loops: on the main loop and on a
+//! worker thread's own loop (`asyncio.run(...)` in the thread).
 
 use super::lock_fix::{display_path, lock_fix};
 use super::shared::{
     by_anchor_order, call_path, entry_related, is_declared, may_race, runs_in, verb,
 };
-use super::{find, Finding, Related};
+use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
+use crate::analysis::locks::held_asyncio_locks;
+use crate::analysis::resolve::FuncId;
+use crate::analysis::state::StateKey;
 use crate::analysis::Analysis;
+use crate::model::Span;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL105").expect("RL105 is registered");
@@ -91,5 +97,94 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         finding.fix = Some(fix);
         findings.push(finding);
     }
+    findings.extend(across_loops(analysis));
     findings
+}
+
+/// Asyncio locks taken with `async with` both by a coroutine a worker thread runs on a
+/// loop of its own and by one on the main loop. An asyncio lock belongs to one loop: on
+/// the other it raises "bound to a different event loop", or fails to exclude.
+fn across_loops(analysis: &Analysis) -> Vec<Finding> {
+    let rule = find("RL105").expect("RL105 is registered");
+    let program = &analysis.program;
+    // Per lock: the first `async with` on a private loop, and on the main loop.
+    let mut uses: std::collections::BTreeMap<StateKey, [Option<(FuncId, Span)>; 2]> =
+        Default::default();
+    for function in 0..program.functions.len() {
+        let model = program.function(function);
+        if !model.is_async {
+            continue;
+        }
+        let sides = [
+            runs_in_context(analysis, function, Context::WorkerThread),
+            runs_in_context(analysis, function, Context::EventLoop),
+        ];
+        let file = program.file_of(function);
+        for suspension in &model.awaits {
+            let Some(lock) = &suspension.acquires else {
+                continue;
+            };
+            for key in held_asyncio_locks(
+                program,
+                &analysis.catalogue,
+                file,
+                std::slice::from_ref(lock),
+            ) {
+                let slots = uses.entry(key).or_default();
+                for side in 0..2 {
+                    if sides[side] && slots[side].is_none() {
+                        slots[side] = Some((function, suspension.span));
+                    }
+                }
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for (key, slots) in uses {
+        let [Some((worker, at)), Some((main, main_at))] = slots else {
+            continue;
+        };
+        let name = key.display(program);
+        let file = program.file_of(worker);
+        let mut finding = Finding::new(
+            rule,
+            file,
+            at,
+            format!(
+                "`{name}`, an asyncio lock, is taken here on a worker thread's own event loop and also on the main loop; an asyncio lock belongs to one loop"
+            ),
+            "asyncio lock taken on a second loop".to_string(),
+        );
+        finding.state = Some(name.clone());
+        finding.contexts = vec![Context::WorkerThread, Context::EventLoop];
+        finding.related.push(Related {
+            file: program.file_of(main),
+            span: main_at,
+            message: "taken on the main loop here".to_string(),
+        });
+        finding
+            .related
+            .extend(entry_related(analysis, worker, Context::WorkerThread));
+        finding.flows.extend(
+            call_path(analysis, worker, Context::WorkerThread)
+                .map(|f| f.ending_at(file, at, &finding.label)),
+        );
+        finding.fix = Some(Fix {
+            description: format!(
+                "Run this coroutine on the main loop instead of a loop of the thread's own, so that \
+                 `{name}` is only ever taken there: from the thread, \
+                 `asyncio.run_coroutine_threadsafe(coro, main_loop).result()` (capture `main_loop` \
+                 with `asyncio.get_running_loop()` on the main loop). Or, if the lock is never held \
+                 across an `await`, make it a `threading.Lock`."
+            ),
+            code: "future = asyncio.run_coroutine_threadsafe(coro, main_loop)\nresult = future.result()"
+                .to_string(),
+        });
+        findings.push(finding);
+    }
+    findings
+}
+
+fn runs_in_context(analysis: &Analysis, function: FuncId, context: Context) -> bool {
+    analysis.contexts.reach[function][context.index()].is_some()
 }

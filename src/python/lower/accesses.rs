@@ -339,11 +339,17 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn record_await(&mut self, span: Span) {
+        self.record_acquiring_await(span, None);
+    }
+
+    /// A suspension that takes a lock with `async with` (`acquires`), or `None`.
+    pub(super) fn record_acquiring_await(&mut self, span: Span, acquires: Option<String>) {
         let locks = self.scope().held();
         let func = self.scope().func;
         self.functions[func].awaits.push(Await {
             span,
             locks,
+            acquires,
             guards: Vec::new(),
         });
     }

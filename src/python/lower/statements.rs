@@ -148,7 +148,14 @@ impl Lowerer<'_> {
                     self.visit_expr(&item.context_expr);
                     if w.is_async {
                         let span = self.span_of(&item.context_expr);
-                        self.record_await(span);
+                        let lock = match &item.context_expr {
+                            Expr::Name(_) | Expr::Attribute(_) => self
+                                .chain(&item.context_expr)
+                                .filter(|c| !c.inner)
+                                .map(|c| c.path),
+                            _ => None,
+                        };
+                        self.record_acquiring_await(span, lock);
                     }
                     let held = match &item.context_expr {
                         Expr::Name(_) | Expr::Attribute(_) => self

@@ -240,6 +240,7 @@ impl Lowerer<'_> {
         self.function_mut().awaits.push(Await {
             span,
             locks,
+            acquires: None,
             guards: live,
         });
     }
