@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::catalogue::{rust_path, Catalogue, Handoff};
+use crate::analysis::catalogue::{rust_path, Catalogue, Handoff, ThreadClass};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -88,6 +88,55 @@ pub struct CatalogueExtension {
     /// Types that are thread locks.
     #[serde(default)]
     pub extra_locks: Vec<String>,
+    /// Python: callbacks a library runs on a thread of its own, given to a call by
+    /// keyword (`"paho.mqtt.client.Client:on_message"`) or as a method a subclass
+    /// overrides (`"watchdog.events.FileSystemEventHandler.on_modified"`).
+    #[serde(default)]
+    pub extra_worker_callbacks: Vec<WorkerCallback>,
+}
+
+/// One `extra-worker-callbacks` entry, checked when read.
+#[derive(Debug)]
+pub enum WorkerCallback {
+    /// `module.Call:keyword`: the callable passed as `keyword` runs on a worker thread.
+    Keyword { call: String, keyword: String },
+    /// `module.Class.method`: a subclass's override of `method` runs on a worker thread.
+    Method { class: String, method: String },
+}
+
+impl<'de> Deserialize<'de> for WorkerCallback {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let identifier = |part: &str| {
+            !part.is_empty()
+                && part
+                    .split('.')
+                    .all(|s| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        };
+        let parsed = match text.split_once(':') {
+            Some((call, keyword))
+                if identifier(call) && identifier(keyword) && !keyword.contains('.') =>
+            {
+                Some(WorkerCallback::Keyword {
+                    call: call.to_string(),
+                    keyword: keyword.to_string(),
+                })
+            }
+            Some(_) => None,
+            None => text
+                .rsplit_once('.')
+                .filter(|(class, method)| identifier(class) && identifier(method))
+                .map(|(class, method)| WorkerCallback::Method {
+                    class: class.to_string(),
+                    method: method.to_string(),
+                }),
+        };
+        parsed.ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is neither `module.Call:keyword` nor `module.Class.method`"
+            ))
+        })
+    }
 }
 
 impl CatalogueExtension {
@@ -206,6 +255,26 @@ impl Config {
             .thread_locks
             .types
             .extend(python.extra_locks.iter().cloned());
+        for callback in &python.extra_worker_callbacks {
+            match callback {
+                WorkerCallback::Keyword { call, keyword } => catalogue.worker.push(Handoff {
+                    calls: vec![call.clone()],
+                    methods: Vec::new(),
+                    arg: None,
+                    keyword: Some(keyword.clone()),
+                    concurrent: false,
+                    after: Vec::new(),
+                }),
+                WorkerCallback::Method { class, method } => {
+                    catalogue.thread_class.push(ThreadClass {
+                        bases: vec![class.clone()],
+                        methods: vec![method.clone()],
+                        concurrent: false,
+                        fresh_instance: false,
+                    })
+                }
+            }
+        }
         let (rust, extension) = (&mut catalogue.rust, &self.rust);
         extension.add_handoffs(&mut rust.worker, &mut rust.loop_, rust_path);
         rust.syntax

@@ -532,6 +532,42 @@ fn catalogue_extensions_from_configuration_create_entry_points() {
 }
 
 #[test]
+fn worker_callbacks_from_configuration_by_keyword_and_by_base_class() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("app.py"),
+        "from mylib import Client, Watcher\n\nSEEN: dict[str, int] = {}\n\n\ndef on_event(name: str) -> None:\n    SEEN[name] = 1\n\n\nclass Changes(Watcher):\n    def on_change(self, name: str) -> None:\n        SEEN.pop(name, None)\n\n\nclient = Client(on_event=on_event)\n\n\nasync def report() -> int:\n    return len(SEEN)\n",
+    )
+    .expect("write");
+    let lines = |document: &Value| pairs(document, "findings", "code", "message").len();
+    assert_eq!(lines(&json_in(root, &["check", "--select", "RL101"])), 0);
+    let configured = |entries: &str| {
+        std::fs::write(
+            root.join("racelint.toml"),
+            format!("[python]\nextra-worker-callbacks = [{entries}]\n"),
+        )
+        .expect("write");
+        json_in(root, &["check", "--select", "RL101"])
+    };
+    let by_keyword = configured("\"mylib.Client:on_event\"");
+    assert_eq!(codes(&by_keyword), ["RL101"]);
+    assert_eq!(by_keyword["findings"][0]["line"], 7, "the callback's write");
+    let by_method = configured("\"mylib.Watcher.on_change\"");
+    assert_eq!(codes(&by_method), ["RL101"]);
+    assert_eq!(by_method["findings"][0]["line"], 12, "the override's pop");
+
+    std::fs::write(
+        root.join("racelint.toml"),
+        "[python]\nextra-worker-callbacks = [\"not a path\"]\n",
+    )
+    .expect("write");
+    let refused = racelint_in(root, &["check"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("neither `module.Call:keyword` nor `module.Class.method`"));
+}
+
+#[test]
 fn statistics_count_findings_per_rule() {
     let text = stdout(&racelint(&[
         "check",
