@@ -150,6 +150,12 @@ impl Ordering {
         }
     }
 
+    /// Whether worker-thread runs of `a` and of `b` exclude each other: both are awaited
+    /// under one `asyncio` lock.
+    pub fn exclusive(&self, a: FuncId, b: FuncId) -> bool {
+        !self.awaited_under[a].is_disjoint(&self.awaited_under[b])
+    }
+
     /// Whether `other` (an access on the loop or the main thread) is ordered with every
     /// worker-thread run of `worker_function`.
     ///
@@ -229,14 +235,6 @@ impl Ordering {
             && callers.iter().all(|&(from, call)| {
                 from == *caller && outside(program.function(from).calls[call].span)
             })
-    }
-}
-
-impl Ordering {
-    /// Whether worker-thread runs of `a` and of `b` exclude each other: both are awaited
-    /// under one `asyncio` lock.
-    pub fn exclusive(&self, a: FuncId, b: FuncId) -> bool {
-        !self.awaited_under[a].is_disjoint(&self.awaited_under[b])
     }
 }
 
