@@ -62,6 +62,11 @@ impl Lowerer<'_> {
                     | Expr::DictComp(_)
                     | Expr::SetComp(_)
             )
+            // An object this function built a moment ago (`tok = Tokenizer();
+            // cache[k] = tok`) is created here just the same. Only a class's
+            // constructor (capitalised, as classes are named) builds one: a local
+            // taken from a call like `d.pop(k)` may be an existing object.
+            || matches!(v, Expr::Name(n) if self.built_here(n.id.as_str()))
         });
         let func = self.scope().func;
         if let Some(access) = self.functions[func].accesses.last_mut() {
@@ -130,6 +135,18 @@ impl Lowerer<'_> {
             Expr::Starred(s) => self.store(&s.value, None),
             other => self.visit_expr(other),
         }
+    }
+
+    /// Whether a local holds an object this function built with a class's constructor.
+    fn built_here(&self, name: &str) -> bool {
+        let scope = self.scope();
+        scope.fresh.contains(name)
+            && scope.types.get(name).is_some_and(|ty| {
+                ty.rsplit('.')
+                    .next()
+                    .and_then(|last| last.chars().next())
+                    .is_some_and(char::is_uppercase)
+            })
     }
 
     /// The state a `return` hands back: a location, or the receiver of a method called
