@@ -780,14 +780,14 @@ fn a_file_over_its_time_budget_is_skipped_and_reported_and_the_run_goes_on() {
     .expect("copy");
     let report = json_in(
         dir.path(),
-        &["check", ".", "--select", "ALL", "--file-timeout", "1"],
+        &["check", ".", "--select", "ALL", "--file-timeout", "2"],
     );
     let errors = pairs(&report, "errors", "path", "message");
     assert!(
         errors
             .iter()
             .any(|(path, message)| path.ends_with("generated.py")
-                && message.contains("exceeded 1 s; it was skipped")),
+                && message.contains("exceeded 2 s; it was skipped")),
         "{errors:?}"
     );
     assert!(
