@@ -52,13 +52,25 @@ struct FindingDiagnostic {
 impl FindingDiagnostic {
     fn new(result: &CheckResult, finding: &Finding) -> Self {
         let file = &result.files[finding.file];
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some(finding.label.clone()),
-            source_span(finding.span),
-        )];
+        let mut labels = Vec::new();
         let mut help = Vec::new();
+        let framed = framable(&file.source, finding.span);
+        if framed {
+            labels.push(LabeledSpan::new_primary_with_span(
+                Some(finding.label.clone()),
+                source_span(finding.span),
+            ));
+        } else {
+            help.push(format!(
+                "{}:{}:{}: {} (the line is too long to show)",
+                path_text(&file.path),
+                finding.span.start.line,
+                finding.span.start.column,
+                finding.label
+            ));
+        }
         for related in &finding.related {
-            if related.file == finding.file {
+            if framed && related.file == finding.file && framable(&file.source, related.span) {
                 labels.push(LabeledSpan::new_with_span(
                     Some(related.message.clone()),
                     source_span(related.span),
@@ -101,6 +113,30 @@ impl FindingDiagnostic {
     }
 }
 
+/// Lines longer than this get no code frame: miette pads a label to its column with a
+/// format width, and Rust refuses widths past 65,535 (a panic), while a frame of a
+/// minified or generated line would be unreadable anyway. Tabs count four columns.
+const MAX_FRAMED_LINE: usize = 8 * 1024;
+
+/// Whether the lines where `span` starts and ends are short enough for a code frame.
+fn framable(source: &str, span: Span) -> bool {
+    let bytes = source.as_bytes();
+    let line_length = |at: usize| {
+        let at = at.min(bytes.len());
+        let start = bytes[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = bytes[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| at + i);
+        end - start
+    };
+    line_length(span.offset) <= MAX_FRAMED_LINE
+        && line_length(span.offset + span.len) <= MAX_FRAMED_LINE
+}
+
 fn source_span(span: Span) -> SourceSpan {
     SourceSpan::from((span.offset, span.len))
 }
@@ -133,10 +169,11 @@ impl Diagnostic for FindingDiagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        (!self.labels.is_empty()).then_some(&self.source as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(self.labels.iter().cloned()))
+        (!self.labels.is_empty())
+            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
 }
