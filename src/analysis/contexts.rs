@@ -505,8 +505,13 @@ pub fn resolve_call(program: &Program, file: FileId, callee: &Callee) -> CallTar
     }
 }
 
+/// What calling a class runs: `__init__`, or `__new__` when the class only customises
+/// that (a singleton's check-then-create lives there). A class with both is followed
+/// into `__init__` alone: a call has one target here.
 fn constructor(program: &Program, class: usize) -> Option<FuncId> {
-    program.method(class, "__init__")
+    program
+        .method(class, "__init__")
+        .or_else(|| program.method(class, "__new__"))
 }
 
 /// The project function an argument passes as a callable; `async def` targets are

@@ -163,7 +163,22 @@ pub struct StateAccess<'m> {
     pub receiver: Option<ClassId>,
 }
 
-/// Every access to shared mutable state outside construction code, grouped by location.
+/// Whether the function initialises the object it receives (`__init__`,
+/// `__post_init__`): accesses through that receiver are initialisation. `__new__` and
+/// `__init_subclass__` receive a class, whose attributes every instance shares, and
+/// anything a constructor reaches besides its own object (a module registry, a class
+/// counter, `type(self).x`, another parameter) is shared state as anywhere else.
+fn constructs_receiver(model: &crate::model::Function) -> bool {
+    model.is_initializer
+        && model.class.is_some()
+        && matches!(
+            model.path.rsplit('.').next(),
+            Some("__init__" | "__post_init__")
+        )
+}
+
+/// Every access to shared mutable state, grouped by location; a constructor's accesses
+/// to its own object are initialisation, not shared.
 pub fn collect<'m>(
     program: &Program<'m>,
     catalogue: &Catalogue,
@@ -177,13 +192,20 @@ pub fn collect<'m>(
         let model = program.function(function);
         let file = program.file_of(function);
         // Rust state has rules of its own (`rules/rust_facts.rs`): statics, guards.
-        if model.is_initializer
+        // Module code runs at import, and start-up hooks and what they call before
+        // anything is served (`Contexts::init_only`).
+        if program.files[file].language == Language::Rust
+            || (model.is_initializer && model.class.is_none())
             || contexts.init_only[function]
-            || program.files[file].language == Language::Rust
         {
             continue;
         }
+        let constructing = constructs_receiver(model);
         for access in &model.accesses {
+            if constructing && access.root == Some(0) {
+                // The object under construction: nobody else holds it yet.
+                continue;
+            }
             if ownership.owns(function, access) {
                 // An object only this run of the function can reach.
                 continue;

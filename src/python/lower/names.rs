@@ -157,6 +157,17 @@ impl Lowerer<'_> {
                     root,
                 })
             }
+            Expr::Attribute(a) if a.attr.as_str() == "__class__" => {
+                self.class_of_receiver(&a.value)
+            }
+            Expr::Call(c)
+                if c.arguments.args.len() == 1
+                    && c.arguments.keywords.is_empty()
+                    && matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "type"
+                        && matches!(self.resolve_name("type"), Resolution::Unknown)) =>
+            {
+                self.class_of_receiver(&c.arguments.args[0])
+            }
             Expr::Attribute(a) => {
                 let mut chain = self.chain(&a.value)?;
                 if chain.inner || chain.via_alias {
@@ -175,6 +186,32 @@ impl Lowerer<'_> {
             }
             _ => None,
         }
+    }
+
+    /// `type(self)` and `self.__class__`: the method's class itself, so that
+    /// `type(self).x` names the class attribute `x` that `cls.x` and `C.x` name. It starts
+    /// at no parameter slot: the class object is shared by every instance, not the one
+    /// under construction.
+    fn class_of_receiver(&self, receiver: &Expr) -> Option<Chain> {
+        let Expr::Name(n) = receiver else {
+            return None;
+        };
+        let scope = self
+            .scopes
+            .iter()
+            .rev()
+            .find(|s| !s.is_module && s.class.is_some())?;
+        if scope.self_name.as_deref() != Some(n.id.as_str()) {
+            return None;
+        }
+        Some(Chain {
+            path: self.classes[scope.class?].path.clone(),
+            inner: false,
+            via_alias: false,
+            bare_instance: false,
+            private: false,
+            root: None,
+        })
     }
 
     /// A chain that can denote shared state: not a typed local by itself.
