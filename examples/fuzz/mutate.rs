@@ -246,9 +246,9 @@ fn structure(rng: &mut Rng, lang: Lang, input: &[u8]) -> Vec<u8> {
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect();
     // The block: following lines indented at least as deep, up to a few.
-    let mut last = first;
+    let (mut last, span) = (first, rng.range(0, 12));
     while last + 1 < lines.len()
-        && last - first < rng.range(0, 12)
+        && last - first < span
         && (lines[last + 1].trim().is_empty() || lines[last + 1].starts_with(indent.as_str()))
     {
         last += 1;
