@@ -51,19 +51,39 @@ pub fn write(path: &Path, result: &CheckResult) -> Result<(), String> {
     std::fs::write(path, text + "\n").map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 
+/// Reads a baseline. Anything but a baseline this version of racelint wrote is a usage
+/// error naming the file: a file that is not JSON, JSON that is not a baseline, and a
+/// baseline from a newer racelint (its version is read first, so fields a later version
+/// adds do not hide the real reason).
 pub fn load(path: &Path) -> Result<Baseline, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: {}", path.display(), crate::discover::io_reason(&e)))?;
-    let baseline: Baseline = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a racelint baseline: {e}", path.display()))?;
-    if baseline.version != VERSION {
-        return Err(format!(
-            "{}: baseline version {} is not supported (expected {VERSION})",
-            path.display(),
-            baseline.version
-        ));
+    let file = path.display();
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("{file}: {}", crate::discover::io_reason(&e)))?;
+    let rewrite = "write a new one with --write-baseline";
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{file}: not a racelint baseline: not JSON ({e}); {rewrite}"))?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(version) if version > u64::from(VERSION) => {
+            return Err(format!(
+                "{file}: baseline version {version} was written by a newer racelint; this one \
+                 reads version {VERSION} (upgrade racelint, or {rewrite})"
+            ))
+        }
+        Some(version) if version != u64::from(VERSION) => {
+            return Err(format!(
+                "{file}: baseline version {version} is not supported (expected {VERSION}); \
+                 {rewrite}"
+            ))
+        }
+        Some(_) => {}
+        None => {
+            return Err(format!(
+                "{file}: not a racelint baseline: no `version` number; {rewrite}"
+            ))
+        }
     }
-    Ok(baseline)
+    serde_json::from_value(value)
+        .map_err(|e| format!("{file}: not a racelint baseline: {e}; {rewrite}"))
 }
 
 /// Moves findings the baseline knows into `result.baselined`, and returns the entries

@@ -10,7 +10,7 @@ use crate::analysis::catalogue::{Catalogue, RustCatalogue};
 use crate::analysis::Analysis;
 use crate::budget::{self, Outcome};
 use crate::config::{self, Config};
-use crate::discover::{clean, discover, io_reason, FileError};
+use crate::discover::{clean, discover, io_reason, kind_of, FileError};
 use crate::model::FileModel;
 use crate::python;
 use crate::rules::{self, Finding, Rule};
@@ -238,18 +238,119 @@ fn progress_bar(wanted: bool, files: usize) -> ProgressBar {
     bar
 }
 
+/// Reads, decodes, parses and lowers one file. Whatever stops that is one `FileError`
+/// for this file, saying what was wrong and that the file was skipped; the run goes on.
+///
+/// The file may have changed since discovery listed it: deleted, truncated, or replaced
+/// by something that is not a regular file. It is checked again here, so a FIFO is never
+/// opened (opening one blocks until a writer comes); what was read is what is analysed.
 fn load(path: &PathBuf, rust_apis: &RustCatalogue) -> Result<FileModel, FileError> {
-    let error = |message: String| FileError {
+    let skipped = |what: String| FileError {
         path: path.clone(),
-        message,
+        message: format!("{what}; it was skipped"),
     };
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| skipped(format!("cannot be read: {}", io_reason(&e))))?;
+    if !metadata.is_file() {
+        return Err(skipped(format!(
+            "is no longer a regular file (it is {})",
+            kind_of(&metadata.file_type())
+        )));
+    }
     let bytes =
-        std::fs::read(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
+        std::fs::read(path).map_err(|e| skipped(format!("cannot be read: {}", io_reason(&e))))?;
     if rust::is_rust(path) {
-        let source = String::from_utf8(bytes)
-            .map_err(|_| error("not valid UTF-8 (Rust source must be)".to_string()))?;
+        if bytes.contains(&0) {
+            return Err(skipped("binary file (contains NUL bytes)".to_string()));
+        }
+        let source = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            skipped(format!(
+                "not valid UTF-8 (line {line}), as Rust source must be"
+            ))
+        })?;
         return Ok(rust::lower_file(path, source, rust_apis));
     }
-    let source = python::decode(&bytes).map_err(error)?;
+    let source = python::decode(&bytes).map_err(skipped)?;
     Ok(python::lower_file(path, source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_error(path: &std::path::Path) -> String {
+        let catalogue = Catalogue::builtin().rust;
+        match load(&path.to_path_buf(), &catalogue) {
+            Ok(_) => panic!("{} loaded", path.display()),
+            Err(error) => error.message,
+        }
+    }
+
+    /// What `check` does with a file that discovery listed but that changed before it was
+    /// read (a race no test can stage from the outside).
+    #[test]
+    fn a_file_that_vanished_or_changed_after_discovery_is_skipped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let gone = dir.path().join("gone.py");
+        std::fs::write(&gone, "x = 1\n").expect("write");
+        std::fs::remove_file(&gone).expect("delete");
+        assert_eq!(
+            load_error(&gone),
+            "cannot be read: no such file or directory; it was skipped"
+        );
+        let now_a_folder = dir.path().join("folder.rs");
+        std::fs::create_dir(&now_a_folder).expect("mkdir");
+        assert_eq!(
+            load_error(&now_a_folder),
+            "is no longer a regular file (it is a folder); it was skipped"
+        );
+        // Truncated: what is there is analysed, even nothing at all.
+        let truncated = dir.path().join("truncated.py");
+        std::fs::write(&truncated, "").expect("write");
+        let catalogue = Catalogue::builtin().rust;
+        let model = load(&truncated, &catalogue).expect("an empty file loads");
+        assert!(model.source.is_empty() && model.syntax_errors.is_empty());
+        // Truncated inside a character.
+        std::fs::write(
+            &truncated,
+            "x = 'caf\u{e9}".as_bytes().split_last().unwrap().1,
+        )
+        .expect("write");
+        assert!(load_error(&truncated).starts_with("not valid UTF-8 (line 1)"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_that_replaced_a_file_is_never_opened() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("pipe.py");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        // Opening it for reading would block this test forever.
+        assert_eq!(
+            load_error(&fifo),
+            "is no longer a regular file (it is a FIFO); it was skipped"
+        );
+    }
+
+    #[test]
+    fn rust_files_must_be_utf8_without_nul_bytes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lib.rs");
+        std::fs::write(&path, b"fn f() {}\nconst S: &str = \"\xff\";\n").expect("write");
+        assert_eq!(
+            load_error(&path),
+            "not valid UTF-8 (line 2), as Rust source must be; it was skipped"
+        );
+        std::fs::write(&path, b"fn f() {}\0\n").expect("write");
+        assert_eq!(
+            load_error(&path),
+            "binary file (contains NUL bytes); it was skipped"
+        );
+    }
 }

@@ -153,7 +153,7 @@ fn run_check(
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
     let loaded = config::load(args.config.as_deref(), &cwd)?;
     let in_config = |e: String| match &loaded.path {
-        Some(path) => format!("{}: {e}", path.display()),
+        Some(path) => config::in_file(path, &e),
         None => e,
     };
     let config = &loaded.config;

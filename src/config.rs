@@ -226,16 +226,139 @@ fn read(path: &Path) -> Result<Option<Config>, String> {
     }
 }
 
-/// "racelint.toml:3: unknown field `selct`, expected one of …".
+/// "racelint.toml:3: unknown field `selct`, expected one of …", or
+/// "racelint.toml:1: key `select`: invalid type: string "RL101", expected a sequence":
+/// the file, the line, and the key when the message does not already name it. The
+/// parser's multi-line messages become one line.
 fn located_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
-    let line = error
-        .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    let message = error.message().trim();
-    match line {
-        Some(line) => format!("{}:{line}: {message}", path.display()),
-        None => format!("{}: {message}", path.display()),
+    let message = error
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let place = error.span().map(|span| {
+        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+        (line, key_at(text, span.start))
+    });
+    locate(path, place, &message)
+}
+
+/// `path:line: key `a.b`: message`, with whichever of line and key is known.
+fn locate(path: &Path, place: Option<(usize, Option<String>)>, message: &str) -> String {
+    let file = crate::discover::clean(path);
+    match place {
+        Some((line, Some(key))) if !names_key(message, &key) => {
+            format!("{}:{line}: key `{key}`: {message}", file.display())
+        }
+        Some((line, _)) => format!("{}:{line}: {message}", file.display()),
+        None => format!("{}: {message}", file.display()),
     }
+}
+
+/// Whether `message` already names the last part of `key` (serde's "unknown field
+/// `selct`" does).
+fn names_key(message: &str, key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key).trim_matches('"');
+    message.contains(&format!("`{last}`"))
+}
+
+/// A key path as TOML spells it: `per-file-ignores."tests/*.py"`.
+fn dotted(path: &[String]) -> String {
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    path.iter()
+        .map(|k| if bare(k) { k.clone() } else { format!("{k:?}") })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The dotted key (`python.extra-offloads`) whose key or value covers byte `offset`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let document = toml_edit::ImDocument::parse(text).ok()?;
+    let mut path = Vec::new();
+    in_table(document.as_table(), offset, &mut path).then(|| dotted(&path))
+}
+
+fn in_table(table: &dyn toml_edit::TableLike, offset: usize, path: &mut Vec<String>) -> bool {
+    let covers = |span: Option<std::ops::Range<usize>>| span.is_some_and(|s| s.contains(&offset));
+    for (name, _) in table.iter() {
+        let Some((key, item)) = table.get_key_value(name) else {
+            continue;
+        };
+        path.push(name.to_string());
+        let inside = match item {
+            toml_edit::Item::ArrayOfTables(tables) => {
+                tables.iter().any(|t| in_table(t, offset, path))
+            }
+            other => other
+                .as_table_like()
+                .is_some_and(|t| in_table(t, offset, path)),
+        };
+        if inside || covers(key.span()) || covers(item.span()) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+/// A mistake found after the configuration was read (an unknown rule selector, a bad
+/// glob), placed at the first key or string value in the file equal to the text the
+/// message quotes first (`unknown rule selector `RL777``).
+pub fn in_file(path: &Path, message: &str) -> String {
+    let quoted = message.split('`').nth(1);
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let place = quoted.and_then(|needle| {
+        let document = toml_edit::ImDocument::parse(text.as_str()).ok()?;
+        let mut path = Vec::new();
+        let offset = find_text(document.as_table(), needle, &mut path)?;
+        let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+        Some((line, Some(dotted(&path))))
+    });
+    locate(path, place, message)
+}
+
+/// The offset of the first key or string value equal to `needle`, and its key path.
+fn find_text(
+    table: &dyn toml_edit::TableLike,
+    needle: &str,
+    path: &mut Vec<String>,
+) -> Option<usize> {
+    for (name, _) in table.iter() {
+        let (key, item) = table.get_key_value(name)?;
+        path.push(name.to_string());
+        if name == needle {
+            if let Some(span) = key.span() {
+                return Some(span.start);
+            }
+        }
+        let found = match item {
+            toml_edit::Item::ArrayOfTables(tables) => {
+                tables.iter().find_map(|t| find_text(t, needle, path))
+            }
+            toml_edit::Item::Value(toml_edit::Value::Array(array)) => array
+                .iter()
+                .find(|v| v.as_str() == Some(needle))
+                .and_then(|v| v.span())
+                .map(|s| s.start),
+            toml_edit::Item::Value(value) if value.as_str() == Some(needle) => {
+                value.span().map(|s| s.start)
+            }
+            other => other
+                .as_table_like()
+                .and_then(|t| find_text(t, needle, path)),
+        };
+        if found.is_some() {
+            return found;
+        }
+        path.pop();
+    }
+    None
 }
 
 impl Config {
@@ -374,6 +497,76 @@ mod tests {
             .worker
             .iter()
             .any(|h| h.calls == ["mylib.run_sync"]));
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("racelint.toml");
+        for (text, expected) in [
+            (
+                "select = \"RL101\"\n",
+                "racelint.toml:1: key `select`: invalid type: string \"RL101\", expected a sequence",
+            ),
+            (
+                "\n[python]\nextra-offloads = [\n  \"a.b\",\n  3,\n]\n",
+                "racelint.toml:5: key `python.extra-offloads`: invalid type: integer `3`",
+            ),
+            (
+                "rust = { extra-locks = \"lock\" }\n",
+                "racelint.toml:1: key `rust.extra-locks`: invalid type: string",
+            ),
+            (
+                "file-timeout = -1\n",
+                "racelint.toml:1: key `file-timeout`: `-1` is not a positive number of seconds",
+            ),
+            ("select = [\n", "racelint.toml:2: invalid array; expected `]`"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = load(Some(&path), dir.path()).err().unwrap();
+            assert!(error.contains(expected), "{text:?}: {error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
+        std::fs::remove_file(&path).unwrap();
+        let pyproject = dir.path().join("pyproject.toml");
+        std::fs::write(
+            &pyproject,
+            "[project]\nname = \"x\"\n\n[tool.racelint]\nignore = \"RL101\"\n",
+        )
+        .unwrap();
+        let error = load(None, dir.path()).err().unwrap();
+        assert!(
+            error.contains("pyproject.toml:5: key `tool.racelint.ignore`: invalid type"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn later_mistakes_are_placed_at_their_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("racelint.toml");
+        std::fs::write(
+            &path,
+            "select = [\"RL1\"]\n\n[per-file-ignores]\n\"tests/[\" = [\"RL101\"]\n\"b.py\" = [\"RL777\"]\n",
+        )
+        .unwrap();
+        let placed = in_file(
+            &path,
+            "unknown rule selector `RL777`; `racelint rules` lists them",
+        );
+        assert!(
+            placed.ends_with(
+                "racelint.toml:5: key `per-file-ignores.\"b.py\"`: unknown rule selector `RL777`; \
+                 `racelint rules` lists them"
+            ),
+            "{placed}"
+        );
+        let glob = in_file(&path, "bad glob `tests/[`: unclosed character class");
+        assert!(
+            glob.contains("racelint.toml:4: bad glob `tests/[`"),
+            "{glob}"
+        );
+        assert!(in_file(&path, "something else").ends_with("racelint.toml: something else"));
     }
 
     #[test]

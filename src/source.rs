@@ -2,15 +2,24 @@
 
 use crate::model::{Pos, Span};
 
-/// Start offsets of every line of one text.
+/// Start offsets of every line of one text. Lines end at `\n`, `\r\n` or a lone `\r`,
+/// as editors and SARIF viewers count them (and as Python does; the Python front-end has
+/// already turned lone `\r`s into `\n`s), so every report agrees on line numbers.
 pub struct LineIndex {
     starts: Vec<usize>,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
 
@@ -65,6 +74,21 @@ mod tests {
         let bracket = text.find('[').unwrap();
         assert_eq!(index.pos(text, bracket), Pos { line: 2, column: 5 });
         assert_eq!(index.pos(text, text.len()).line, 3);
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_end_lines() {
+        let text = "a\r\nbb\rc\n";
+        let index = LineIndex::new(text);
+        assert_eq!(
+            index.pos(text, text.find('b').unwrap()),
+            Pos { line: 2, column: 1 }
+        );
+        assert_eq!(
+            index.pos(text, text.find('c').unwrap()),
+            Pos { line: 3, column: 1 }
+        );
+        assert_eq!(index.line_start(3), text.find('c').unwrap());
     }
 
     #[test]

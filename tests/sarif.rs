@@ -140,13 +140,11 @@ fn check_conventions(target: &str, document: &Value, status: Option<i32>) {
     );
     let run = run(document);
     assert_eq!(run["columnKind"], "utf16CodeUnits", "{target}");
-    let root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
-        .as_str()
-        .expect("%SRCROOT%");
-    assert!(
-        root.starts_with("file:///") && root.ends_with('/'),
-        "{root}"
-    );
+    // Described, never resolved to an absolute path: the log is the same wherever the
+    // repository is checked out.
+    let root = &run["originalUriBaseIds"]["%SRCROOT%"];
+    assert!(root["description"]["text"].is_string(), "{root}");
+    assert!(root.get("uri").is_none(), "{root}");
     let driver = &run["tool"]["driver"];
     assert_eq!(driver["name"], "racelint");
     assert_eq!(driver["semanticVersion"], env!("CARGO_PKG_VERSION"));
@@ -366,13 +364,9 @@ fn columns_are_utf16_and_uris_relative_and_percent_encoded() {
         region["endColumn"].as_u64(),
         finding["end_column"].as_u64().map(|c| c + 1)
     );
-    let root = run(&sarif)["originalUriBaseIds"]["%SRCROOT%"]["uri"]
-        .as_str()
-        .unwrap_or("");
-    assert!(
-        root.starts_with("file:///") && root.ends_with('/'),
-        "{root}"
-    );
+    assert!(!serde_json::to_string(&sarif)
+        .unwrap_or_default()
+        .contains("file://"));
     // The thread flows start at the offload and end at an access.
     let threads = result["codeFlows"][0]["threadFlows"]
         .as_array()

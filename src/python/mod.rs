@@ -7,6 +7,7 @@
 mod decode;
 mod lower;
 mod module_name;
+mod nesting;
 mod scope;
 
 use std::collections::HashMap;
@@ -33,11 +34,27 @@ pub fn is_python(path: &Path) -> bool {
 }
 
 /// Parses and lowers one Python file. Syntax errors are recorded in the model; the
-/// recovered tree is lowered all the same.
+/// recovered tree is lowered all the same. A file nested too deeply to parse safely
+/// (see `nesting`) is one syntax error and is not parsed.
 pub fn lower_file(path: &Path, source: String) -> FileModel {
     let (root, module) = module_name(path);
     let is_package = path.file_stem().is_some_and(|s| s == "__init__");
     let is_stub = path.extension().is_some_and(|e| e == "pyi");
+    if let Some(message) = nesting::too_deep(&source) {
+        let lines = LineIndex::new(&source);
+        return FileModel {
+            path: path.to_path_buf(),
+            root,
+            module,
+            is_stub,
+            syntax_errors: vec![SyntaxError {
+                message,
+                span: lines.span(&source, 0, 0),
+            }],
+            source,
+            ..FileModel::default()
+        };
+    }
     let source_type = if is_stub {
         PySourceType::Stub
     } else {

@@ -5,9 +5,12 @@
 //! `properties`.
 //!
 //! - Locations are relative to the repository root (`git rev-parse --show-toplevel`,
-//!   else the current directory), percent-encoded, with `uriBaseId: "%SRCROOT%"`; the
-//!   run maps `%SRCROOT%` to the absolute root. Files outside the root get absolute
-//!   `file://` URIs.
+//!   else the current directory), percent-encoded (a file name that is not UTF-8, byte
+//!   for byte), with `uriBaseId: "%SRCROOT%"`. The run describes `%SRCROOT%` but gives
+//!   no absolute URI for it: a log holds no absolute path the user did not pass, so it
+//!   is the same wherever the repository is checked out (GitHub resolves relative URIs
+//!   against the checkout). A file outside the root is reached with `../` from it,
+//!   unless the user named it by an absolute path: then its `file://` URI.
 //! - Columns count UTF-16 code units (`columnKind: "utf16CodeUnits"`), computed from the
 //!   source text and the spans' byte offsets.
 //! - `codeFlows` come from the call paths: one code flow for the race, with one thread
@@ -52,7 +55,7 @@ struct Log {
 struct Run {
     tool: Tool,
     invocations: Vec<Invocation>,
-    original_uri_base_ids: BTreeMap<&'static str, ArtifactLocation>,
+    original_uri_base_ids: BTreeMap<&'static str, UriBase>,
     results: Vec<SarifResult>,
     column_kind: &'static str,
 }
@@ -172,6 +175,12 @@ struct PhysicalLocation {
     artifact_location: ArtifactLocation,
     #[serde(skip_serializing_if = "Option::is_none")]
     region: Option<Region>,
+}
+
+/// An `originalUriBaseIds` entry without a `uri`: the consumer knows where the root is.
+#[derive(Serialize)]
+struct UriBase {
+    description: Message,
 }
 
 #[derive(Serialize, Clone)]
@@ -344,9 +353,11 @@ pub fn render(result: &CheckResult, exit_code: i32, out: &mut dyn Write) -> io::
             }],
             original_uri_base_ids: BTreeMap::from([(
                 SRCROOT,
-                ArtifactLocation {
-                    uri: root.uri.clone(),
-                    uri_base_id: None,
+                UriBase {
+                    description: Message::plain(
+                        "The root of the repository racelint ran in (the folder it ran in, \
+                         outside a repository).",
+                    ),
                 },
             )]),
             results,
@@ -429,11 +440,10 @@ fn truncate(text: &str, limit: usize) -> String {
 // ---------------------------------------------------------------------------------------
 // Paths and positions.
 
-/// The folder results are relative to, and its `file:///…/` URI.
+/// The folder results are relative to.
 struct Root {
     path: PathBuf,
     cwd: PathBuf,
-    uri: String,
 }
 
 impl Root {
@@ -452,36 +462,82 @@ impl Root {
             .filter(|s| !s.is_empty())
             .map(PathBuf::from);
         let path = normalize(&git.unwrap_or_else(|| cwd.clone()));
-        let mut uri = file_uri(&path);
-        if !uri.ends_with('/') {
-            uri.push('/');
-        }
-        Root { path, cwd, uri }
+        Root { path, cwd }
     }
 
-    /// `uri` relative to the root with `%SRCROOT%`, or an absolute `file://` URI for a
-    /// file outside it.
+    /// `path` relative to the root with `%SRCROOT%` (through `..` when it lies outside),
+    /// or an absolute `file://` URI when the user named it by one.
     fn artifact(&self, path: &Path) -> ArtifactLocation {
         let absolute = normalize(&self.cwd.join(path));
-        let relative = absolute
+        let real = || {
+            Some((
+                std::fs::canonicalize(&self.path).ok()?,
+                std::fs::canonicalize(&absolute).ok()?,
+            ))
+        };
+        let inside = absolute
             .strip_prefix(&self.path)
             .ok()
-            .map(Path::to_path_buf);
-        let relative = relative.or_else(|| {
-            let real = std::fs::canonicalize(&absolute).ok()?;
-            let root = std::fs::canonicalize(&self.path).ok()?;
-            real.strip_prefix(root).ok().map(Path::to_path_buf)
-        });
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                let (root, file) = real()?;
+                file.strip_prefix(root).ok().map(Path::to_path_buf)
+            });
+        let relative = match inside {
+            Some(relative) => Some(relative),
+            None if path.is_absolute() => None,
+            None => real()
+                .and_then(|(root, file)| climb(&root, &file))
+                .or_else(|| climb(&self.path, &absolute)),
+        };
         match relative {
-            Some(relative) if !relative.as_os_str().is_empty() => ArtifactLocation {
-                uri: percent_encode(&super::path_text(&relative), false),
+            // The root itself (an error reading it).
+            Some(relative) if relative.as_os_str().is_empty() => ArtifactLocation {
+                uri: "./".to_string(),
                 uri_base_id: Some(SRCROOT),
             },
-            _ => ArtifactLocation {
+            Some(relative) => ArtifactLocation {
+                uri: percent_encode_bytes(&path_bytes(&relative), false),
+                uri_base_id: Some(SRCROOT),
+            },
+            None => ArtifactLocation {
                 uri: file_uri(&absolute),
                 uri_base_id: None,
             },
         }
+    }
+}
+
+/// `path` relative to `base` (both absolute), climbing with `..`; `None` when they share
+/// no prefix (another drive).
+fn climb(base: &Path, path: &Path) -> Option<PathBuf> {
+    let base: Vec<Component> = base.components().collect();
+    let path: Vec<Component> = path.components().collect();
+    let common = base.iter().zip(&path).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for component in &path[common..] {
+        relative.push(component.as_os_str());
+    }
+    Some(relative)
+}
+
+/// A path's bytes, `/`-separated: on Unix exactly as the file system has them (a name
+/// need not be UTF-8), elsewhere as text.
+fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        super::path_text(path).into_bytes()
     }
 }
 
@@ -505,18 +561,23 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// `file:///abs/path` (`file:///C:/abs/path` on Windows), percent-encoded.
 fn file_uri(path: &Path) -> String {
-    let text = super::path_text(path);
-    let text = text.strip_prefix("//?/").unwrap_or(&text);
-    let slash = if text.starts_with('/') { "" } else { "/" };
-    format!("file://{slash}{}", percent_encode(text, true))
+    let bytes = path_bytes(path);
+    let bytes = bytes.strip_prefix(b"//?/").unwrap_or(&bytes);
+    let slash = if bytes.starts_with(b"/") { "" } else { "/" };
+    format!("file://{slash}{}", percent_encode_bytes(bytes, true))
 }
 
 /// Percent-encodes everything but unreserved characters and `/` (and `:` in absolute
 /// URIs, for drive letters): spaces, `%`, non-ASCII (as UTF-8 bytes), and anything a
 /// relative reference could misread (`:` in a first segment, `?`, `#`).
+#[cfg(test)]
 fn percent_encode(text: &str, keep_colon: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
+    percent_encode_bytes(text.as_bytes(), keep_colon)
+}
+
+fn percent_encode_bytes(bytes: &[u8], keep_colon: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &byte in bytes {
         let keep = byte.is_ascii_alphanumeric()
             || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/')
             || (keep_colon && byte == b':');
@@ -934,6 +995,26 @@ mod tests {
         assert_eq!(percent_encode("a b/é%.py", false), "a%20b/%C3%A9%25.py");
         assert_eq!(percent_encode("x:y", false), "x%3Ay");
         assert_eq!(file_uri(Path::new("/w/a b")), "file:///w/a%20b");
+    }
+
+    #[test]
+    fn paths_outside_the_root_climb_to_it() {
+        assert_eq!(
+            climb(Path::new("/w/repo"), Path::new("/w/other/x.py")),
+            Some(PathBuf::from("../other/x.py"))
+        );
+        assert_eq!(
+            climb(Path::new("/w/repo/sub"), Path::new("/x.py")),
+            Some(PathBuf::from("../../../x.py"))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8_are_encoded_byte_for_byte() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = Path::new(std::ffi::OsStr::from_bytes(b"caf\xe9.py"));
+        assert_eq!(percent_encode_bytes(&path_bytes(name), false), "caf%E9.py");
     }
 
     #[test]

@@ -91,11 +91,13 @@ const MAX_CHAIN: usize = 20_000;
 fn too_deep(depth: usize, chain: usize) -> Option<String> {
     if depth > MAX_NESTING {
         Some(format!(
-            "brackets nest {depth} levels deep; racelint analyses up to {MAX_NESTING}"
+            "brackets nest {depth} levels deep; racelint analyses up to {MAX_NESTING}, so the \
+             file was not analysed"
         ))
     } else if chain > MAX_CHAIN {
         Some(format!(
-            "an expression chains {chain} operators or method calls; racelint analyses up to {MAX_CHAIN}"
+            "an expression chains {chain} operators or method calls; racelint analyses up to \
+             {MAX_CHAIN}, so the file was not analysed"
         ))
     } else {
         None
