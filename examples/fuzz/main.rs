@@ -16,6 +16,7 @@ mod mutate;
 mod oracle;
 mod rng;
 mod shrink;
+mod supervise;
 
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -49,6 +50,12 @@ struct Args {
     /// CPU seconds one case may take before it counts as a hang.
     #[arg(long, default_value_t = 20)]
     limit: u64,
+    /// Run the case saved in this folder once (exit 0: it passes, 3: it fails).
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// Set by the supervisor for the process that fuzzes: its scratch folder.
+    #[arg(long, hide = true)]
+    work: Option<PathBuf>,
 }
 
 /// Seeds bigger than this are left out: mutations stack on top.
@@ -65,6 +72,16 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let limit = Duration::from_secs(args.limit);
+    oracle::install_panic_hook();
+    if let Some(case) = &args.replay {
+        supervise::replay(case, limit);
+    }
+    // A stack overflow or an abort ends a process whatever `catch_unwind` does: the
+    // fuzzing runs in a child that a supervisor restarts, saving the case it died on.
+    let Some(work) = args.work.clone() else {
+        supervise::run(lang, &args);
+    };
     let mut rng = Rng::new(args.seed);
     let mut pool = seeds(lang, &args, &mut rng);
     if pool.is_empty() {
@@ -72,13 +89,10 @@ fn main() {
         std::process::exit(2);
     }
     let crashes = absolute(&args.crashes);
-    let work = std::env::temp_dir().join(format!("racelint-fuzz-{}", std::process::id()));
-    if let Err(e) = std::fs::create_dir_all(&work).and_then(|()| std::env::set_current_dir(&work)) {
+    if let Err(e) = std::env::set_current_dir(&work) {
         eprintln!("fuzz: cannot use {}: {e}", work.display());
         std::process::exit(2);
     }
-    oracle::install_panic_hook();
-    let limit = Duration::from_secs(args.limit);
     eprintln!(
         "fuzz: {} seeds for {}, seed {}, {} CPU s",
         pool.len(),
@@ -138,7 +152,6 @@ fn main() {
         signatures.len(),
         failures.len(),
     );
-    let _ = std::fs::remove_dir_all(&work);
     println!(
         "fuzz {}: seed {}, {} executions, {:.0} CPU s, {:.0} wall s, {} behaviours, {} failures",
         args.lang,
@@ -167,7 +180,7 @@ fn progress(executions: u64, started: &Instant, pool: usize, behaviours: usize, 
 
 /// The mutated file, and sometimes an unmutated neighbour so that cross-file resolution
 /// and analysis run too.
-fn case_files(lang: Lang, input: &[u8], companion: Option<&[u8]>) -> Vec<(String, Vec<u8>)> {
+pub fn case_files(lang: Lang, input: &[u8], companion: Option<&[u8]>) -> Vec<(String, Vec<u8>)> {
     let ext = lang.extension();
     let mut files = vec![(format!("fuzz_case.{ext}"), input.to_vec())];
     if let Some(other) = companion {
@@ -295,7 +308,7 @@ fn files_under(root: &Path, ext: &str) -> Vec<PathBuf> {
     found
 }
 
-fn absolute(path: &Path) -> PathBuf {
+pub fn absolute(path: &Path) -> PathBuf {
     std::env::current_dir()
         .map(|cwd| cwd.join(path))
         .unwrap_or_else(|_| path.to_path_buf())

@@ -78,6 +78,9 @@ pub fn run_case(
             .iter()
             .try_for_each(|(name, bytes)| std::fs::write(dir.join(name), bytes))
     });
+    // Where a supervisor finds the case if this process dies on it.
+    let written = written
+        .and_then(|()| std::fs::write(work.join("current"), dir.as_os_str().as_encoded_bytes()));
     if let Err(e) = written {
         // The fuzzer's own trouble (disk full), not racelint's: stop loudly.
         eprintln!("fuzz: cannot write the case under {}: {e}", work.display());
