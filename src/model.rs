@@ -401,6 +401,10 @@ pub struct CallSite {
     /// Python: the objects this call passes (receiver or arguments) that the caller
     /// owns, for `analysis::ownership`.
     pub owned_args: Vec<OwnedArg>,
+    /// Python: the locations the tests of enclosing `if`/`while` statements read, with
+    /// each statement's lines. A callee that creates one of them completes the
+    /// caller's check-then-create (`if self._loop is None: self._start()`).
+    pub checked: Vec<(String, (u32, u32))>,
 }
 
 /// An object a call passes that its caller owns: one the caller constructed and has not

@@ -161,6 +161,38 @@ pub struct StateAccess<'m> {
     /// through (see `identity`); accesses through unrelated classes touch different
     /// objects.
     pub receiver: Option<ClassId>,
+    /// The lines of the check this write acts on: its own enclosing `if`/`while`, or a
+    /// caller's in the same file whose test read the same location and which calls
+    /// here without a thread lock (`if self._loop is None: self._start()`, where
+    /// `_start` assigns `self._loop`).
+    pub checked_by: Option<(u32, u32)>,
+}
+
+/// For a creating write with no check of its own: the check of a caller in the same
+/// file that tested the same location and called here with no thread lock held. One
+/// call level: a helper's helper is not followed.
+fn checked_in_caller(
+    program: &Program,
+    catalogue: &Catalogue,
+    contexts: &Contexts,
+    function: FuncId,
+    access: &Access,
+) -> Option<(u32, u32)> {
+    if !access.kind.is_write() || !access.writes_new {
+        return None;
+    }
+    let file = program.file_of(function);
+    contexts.callers[function]
+        .iter()
+        .filter(|(caller, _)| program.file_of(*caller) == file)
+        .find_map(|&(caller, call)| {
+            let site = &program.function(caller).calls[call];
+            site.checked
+                .iter()
+                .find(|(path, _)| *path == access.path)
+                .filter(|_| held_thread_locks(program, catalogue, file, &site.locks).is_empty())
+                .map(|(_, lines)| *lines)
+        })
 }
 
 /// Whether the function initialises the object it receives (`__init__`,
@@ -250,6 +282,9 @@ pub fn collect<'m>(
                 }
                 _ => None,
             };
+            let checked_by = access
+                .checked_by
+                .or_else(|| checked_in_caller(program, catalogue, contexts, function, access));
             by_state.entry(state.key).or_default().push(StateAccess {
                 function,
                 file,
@@ -258,6 +293,7 @@ pub fn collect<'m>(
                 locks,
                 asyncio_locks,
                 receiver,
+                checked_by,
             });
         }
     }

@@ -51,10 +51,7 @@ fn double_checked_fix(analysis: &Analysis, state: &StateKey, write: &StateAccess
     let (lock, setup) = lock_setup(analysis, state);
     let lock_expr = lock_expression(analysis, state, write, &lock);
     let source = &analysis.program.files[write.file].source;
-    let (first, last) = write
-        .access
-        .checked_by
-        .unwrap_or(write.access.statement_lines);
+    let (first, last) = write.checked_by.unwrap_or(write.access.statement_lines);
     let lines = dedent(source, first, last);
     let header = lines.first().cloned().unwrap_or_default();
     let simple = header.trim_end().ends_with(':')

@@ -217,7 +217,7 @@ pub fn lazy_init_writes<'a, 'm>(
 ) -> Vec<&'a StateAccess<'m>> {
     let writes = accesses.iter().filter(|a| {
         matches!(a.kind, AccessKind::Rebind | AccessKind::Mutation)
-            && a.access.checked_by.is_some()
+            && a.checked_by.is_some()
             // Creating means building a new value; setting a flag to a constant (two
             // threads lose nothing), evicting or re-inserting an existing object is not.
             && a.access.writes_new

@@ -76,6 +76,12 @@ impl Lowerer<'_> {
                     .and_then(|l| l.block),
                 receiver_chain: Vec::new(),
                 owned_args,
+                checked: self
+                    .scope()
+                    .checks
+                    .iter()
+                    .flat_map(|(paths, lines)| paths.iter().map(|p| (p.clone(), *lines)))
+                    .collect(),
             };
             let func = self.scope().func;
             self.functions[func].calls.push(site);

@@ -131,6 +131,7 @@ impl Lowerer<'_> {
             lock_block: None,
             receiver_chain: Vec::new(),
             owned_args: Vec::new(),
+            checked: Vec::new(),
         })
     }
 

@@ -218,6 +218,7 @@ impl Lowerer<'_> {
             lock_block: None,
             receiver_chain: Vec::new(),
             owned_args: Vec::new(),
+            checked: Vec::new(),
         });
     }
 
@@ -1157,6 +1158,7 @@ impl Lowerer<'_> {
             lock_block: None,
             receiver_chain,
             owned_args: Vec::new(),
+            checked: Vec::new(),
         };
         self.function_mut().calls.push(site);
     }
