@@ -799,3 +799,34 @@ fn a_file_over_its_time_budget_is_skipped_and_reported_and_the_run_goes_on() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(stderr(&refused).contains("not a positive number of seconds"));
 }
+
+/// RL103 names every unguarded place of a partly-locked state, not only the first.
+#[test]
+fn partly_locked_state_lists_each_unguarded_place() {
+    let document = json(&[
+        "check",
+        "fixtures/python/RL103/rl103_every_unguarded_place.py",
+        "--select",
+        "RL103",
+    ]);
+    let finding = &document["findings"][0];
+    assert_eq!(finding["line"], 22);
+    let related: Vec<(u64, String)> = finding["related"]
+        .as_array()
+        .expect("related places")
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap_or_default(),
+                r["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        related.contains(&(
+            26,
+            "also mutated in place without `_jobs_lock` here".to_string()
+        )) && related.contains(&(30, "also iterated without `_jobs_lock` here".to_string())),
+        "{related:?}"
+    );
+}

@@ -7,6 +7,9 @@ use super::{find, Finding, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::Analysis;
 
+/// How many unguarded places besides the anchor a finding lists.
+const MORE_UNGUARDED: usize = 5;
+
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL103").expect("RL103 is registered");
     let mut findings = Vec::new();
@@ -41,6 +44,22 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 file: locked.file,
                 span: locked.access.span,
                 message: format!("{} under `{lock_name}` here", verb(locked.kind)),
+            });
+        }
+        // Every unguarded place needs the lock, not only the first: the next few are
+        // listed, and the rest counted, so a widely used state stays readable.
+        let others = &unlocked[1..];
+        for (i, other) in others.iter().take(MORE_UNGUARDED).enumerate() {
+            let rest = others.len().saturating_sub(MORE_UNGUARDED);
+            let more = if i + 1 == MORE_UNGUARDED && rest > 0 {
+                format!(" (and {rest} more places without it)")
+            } else {
+                String::new()
+            };
+            finding.related.push(Related {
+                file: other.file,
+                span: other.access.span,
+                message: format!("also {} without `{lock_name}` here{more}", verb(other.kind)),
             });
         }
         for context in Context::ALL {
