@@ -231,15 +231,36 @@ fn save(
             Ok(_) => false,
         }
     });
+    save_reproducer(
+        crashes,
+        failure.kind.name(),
+        lang,
+        &minimal,
+        &files[0].1,
+        companion.as_deref(),
+        &failure.detail,
+    )
+}
+
+/// Writes a minimised case into `crashes/<kind>-<hash>/`: the case, the input it came
+/// from, its neighbour file if any, and `failure.txt` (what went wrong, how to rerun).
+pub fn save_reproducer(
+    crashes: &Path,
+    kind: &str,
+    lang: Lang,
+    minimal: &[u8],
+    original: &[u8],
+    companion: Option<&[u8]>,
+    detail: &str,
+) -> PathBuf {
     let mut hasher = DefaultHasher::new();
     minimal.hash(&mut hasher);
-    let stem = format!("{}-{:016x}", failure.kind.name(), hasher.finish());
-    let folder = crashes.join(&stem);
+    let folder = crashes.join(format!("{kind}-{:016x}", hasher.finish()));
     let ext = lang.extension();
     let written = std::fs::create_dir_all(&folder)
-        .and_then(|()| std::fs::write(folder.join(format!("fuzz_case.{ext}")), &minimal))
-        .and_then(|()| std::fs::write(folder.join("original.bin"), &files[0].1))
-        .and_then(|()| match &companion {
+        .and_then(|()| std::fs::write(folder.join(format!("fuzz_case.{ext}")), minimal))
+        .and_then(|()| std::fs::write(folder.join("original.bin"), original))
+        .and_then(|()| match companion {
             Some(other) => std::fs::write(folder.join(format!("fuzz_other.{ext}")), other),
             None => Ok(()),
         })
@@ -247,9 +268,7 @@ fn save(
             std::fs::write(
                 folder.join("failure.txt"),
                 format!(
-                    "{}: {}\nreproduce: racelint check --select ALL {}\n",
-                    failure.kind.name(),
-                    failure.detail,
+                    "{kind}: {detail}\nreproduce: racelint check --select ALL {}\n",
                     folder.display()
                 ),
             )

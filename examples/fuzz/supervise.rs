@@ -3,13 +3,12 @@
 //! minimises that case by replaying candidates in processes of their own, then starts
 //! a new child with the CPU time that is left.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::mutate::Lang;
-use crate::{absolute, case_files, cpu, oracle, shrink, Args};
+use crate::{absolute, case_files, cpu, oracle, save_reproducer, shrink, Args};
 
 /// Exit status of `--replay` when the case fails inside the process (a caught panic,
 /// a hang, invalid output).
@@ -135,35 +134,16 @@ fn save_death(lang: Lang, args: &Args, dir: &Path, crashes: &Path, status: ExitS
         }
     });
     let _ = std::fs::remove_dir_all(&scratch);
-    let mut hasher = DefaultHasher::new();
-    minimal.hash(&mut hasher);
-    let folder = crashes.join(format!("death-{:016x}", hasher.finish()));
-    let tail: String = last_words
-        .lines()
-        .rev()
-        .take(5)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let written = std::fs::create_dir_all(&folder)
-        .and_then(|()| std::fs::write(folder.join(format!("fuzz_case.{ext}")), &minimal))
-        .and_then(|()| std::fs::write(folder.join("original.bin"), &original))
-        .and_then(|()| match &companion {
-            Some(other) => std::fs::write(folder.join(format!("fuzz_other.{ext}")), other),
-            None => Ok(()),
-        })
-        .and_then(|()| {
-            std::fs::write(
-                folder.join("failure.txt"),
-                format!(
-                    "death: the process ended with {status}\n{tail}\nreproduce: racelint check --select ALL {}\n",
-                    folder.display()
-                ),
-            )
-        });
-    if let Err(e) = written {
-        eprintln!("fuzz: cannot save to {}: {e}", folder.display());
-    }
-    folder
+    let tail: Vec<&str> = last_words.lines().rev().take(5).collect();
+    save_reproducer(
+        crashes,
+        "death",
+        lang,
+        &minimal,
+        &original,
+        companion.as_deref(),
+        &format!("the process ended with {status}\n{}", tail.join("\n")),
+    )
 }
 
 /// Replays `files` in a process of its own; `None` when it outlives the limit (killed).
