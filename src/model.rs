@@ -414,6 +414,9 @@ pub struct CallSite {
 pub struct OwnedArg {
     pub slot: ArgSlot,
     pub owner: Owner,
+    /// The slot holds a bound method of the owned object (`to_thread(job.run)`), not
+    /// the object itself: whoever calls it calls it on that object.
+    pub bound: bool,
 }
 
 /// Where a call passes a value.
@@ -489,6 +492,14 @@ pub struct Access {
     /// A write of a value built right there (a call, a container display): what a lazy
     /// initialisation creates.
     pub writes_new: bool,
+    /// Python: a rebinding that runs only while the location is unset: inside
+    /// `if x is None:` / `if not x:`, or after `if x is not None: return` in the same
+    /// block, with no `await` in between (unless an `asyncio` lock is held since the
+    /// test).
+    pub initialises: bool,
+    /// Python: a read whose value is only compared by identity (`x is None`): it reads
+    /// the reference, not the object's contents.
+    pub reference_only: bool,
     /// Python: the parameter slot the accessed chain starts from (0 is a method's
     /// receiver `self`, k ≥ 1 is `call_params[k - 1]`), when it starts at one that is
     /// not rebound in the function: accesses through an owned parameter are not shared.

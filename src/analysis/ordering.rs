@@ -41,7 +41,7 @@ use super::contexts::{Context, Contexts};
 use super::locks::held_asyncio_locks;
 use super::resolve::{FuncId, Program};
 use super::state::{StateAccess, StateKey};
-use crate::model::{Callee, Span};
+use crate::model::{AccessKind, Callee, Span};
 
 /// The one handoff that starts every worker path reaching a function.
 #[derive(Debug, Clone, PartialEq)]
@@ -335,4 +335,18 @@ fn waits(callee: &Callee) -> bool {
 /// `a` ends before `b` starts.
 fn before(a: Span, b: Span) -> bool {
     a.offset + a.len <= b.offset
+}
+
+/// Whether `a` and `b` are ordered by initialisation: one is a write that runs only
+/// while the location is unset (`if self._users is None:`, or after `if self._users
+/// is not None: return`), and every rebinding of the location is such a write, and the
+/// other needs the value set: it mutates or iterates the contents, or calls a method
+/// on it. That access would fail on the unset value before the write; once the write
+/// has run, nothing unsets the location again, so the write cannot run after it.
+pub fn initialised_before(a: &StateAccess, b: &StateAccess) -> bool {
+    let needs_value = |x: &StateAccess| {
+        matches!(x.kind, AccessKind::Mutation | AccessKind::Iterate)
+            || (x.kind == AccessKind::Read && x.access.via_call)
+    };
+    (a.initialises_once && needs_value(b)) || (b.initialises_once && needs_value(a))
 }

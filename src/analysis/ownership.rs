@@ -15,65 +15,164 @@
 //! entry point started another way (a handoff, a route, a thread class), it is not
 //! passed as a callable, decorated, a dunder method (called by protocols), nor named
 //! like a method that some call on an untyped receiver may mean.
+//!
+//! Ownership is also computed per context, as RacerD instantiates a callee's accesses
+//! at each call: in one context (the event loop, worker threads, the main thread) a
+//! parameter is owned when every call *made in that context* passes an owned object,
+//! and the function is no entry point of that context. `Message.set_sender` called on
+//! a freshly built message on the loop, and on another freshly built one on a worker,
+//! touches a private object on both sides, even though other callers elsewhere pass
+//! shared ones; its accesses do not run, as shared state, in either context.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use super::contexts::{resolve_call, CallTarget, Contexts};
+use super::contexts::{resolve_call, CallTarget, Context, Contexts};
 use super::resolve::{FuncId, Program, Target};
 use crate::model::{Access, Arg, ArgSlot, Callee, Language, Owner};
 
 pub struct Ownership {
     /// Per function, per parameter slot (0 is the receiver): whether it is owned.
     owned: Vec<Vec<bool>>,
+    /// Per context, per function, per parameter slot: whether every call made in that
+    /// context passes an owned object.
+    owned_in: [Vec<Vec<bool>>; 3],
 }
 
 impl Ownership {
     pub fn compute(program: &Program, contexts: &Contexts) -> Ownership {
         let count = program.functions.len();
-        let (callables, untyped_methods) = indirect_uses(program);
-        let mut owned: Vec<Vec<bool>> = (0..count)
+        let (passes, untyped_methods) = indirect_uses(program);
+        // A coroutine launched as a task (`create_task(work(job))`) runs beside its
+        // launcher, which still holds what it passed: that object is shared.
+        let launched: HashSet<FuncId> = contexts.task_entries.iter().map(|e| e.target).collect();
+        // Whether nothing can call a function in a way the call graph does not show.
+        let known: Vec<bool> = (0..count)
             .map(|f| {
                 let model = program.function(f);
-                let qualifies = program.files[program.file_of(f)].language == Language::Python
-                    && !contexts.callers[f].is_empty()
-                    && !contexts.started_elsewhere[f]
-                    && !callables.contains(&f)
+                program.files[program.file_of(f)].language == Language::Python
                     && model.decorators.is_empty()
                     && !model.name.starts_with("__")
-                    && !(model.class.is_some() && untyped_methods.contains(model.name.as_str()));
-                (0..=model.call_params.len())
-                    .map(|slot| {
-                        qualifies
-                            && (slot > 0 || model.class.is_some())
-                            && !model.escaping_params.contains(&slot)
-                    })
-                    .collect()
+                    && !(model.class.is_some() && untyped_methods.contains(model.name.as_str()))
+                    && !launched.contains(&f)
             })
             .collect();
-        // Greatest fixpoint: drop a slot as soon as one call passes something unowned.
-        loop {
-            let mut changed = false;
-            for f in 0..count {
-                for slot in 0..owned[f].len() {
-                    if owned[f][slot]
-                        && !every_call_passes_owned(program, contexts, &owned, f, slot)
-                    {
-                        owned[f][slot] = false;
-                        changed = true;
-                    }
-                }
-            }
-            if !changed {
-                return Ownership { owned };
-            }
+        let slots = |f: FuncId, qualifies: bool| -> Vec<bool> {
+            let model = program.function(f);
+            (0..=model.call_params.len())
+                .map(|slot| {
+                    qualifies
+                        && (slot > 0 || model.class.is_some())
+                        && !model.escaping_params.contains(&slot)
+                })
+                .collect()
+        };
+        let owned = greatest_fixpoint(
+            program,
+            contexts,
+            (0..count)
+                .map(|f| {
+                    slots(
+                        f,
+                        known[f]
+                            && !contexts.callers[f].is_empty()
+                            && !passes.contains_key(&f)
+                            && !contexts.started_elsewhere[f],
+                    )
+                })
+                .collect(),
+            |_| true,
+            &vec![false; count],
+        );
+        let mut started = [
+            vec![0usize; count],
+            vec![0usize; count],
+            vec![0usize; count],
+        ];
+        for entry in contexts.entries.iter().filter(|e| e.site.is_some()) {
+            started[entry.context.index()][entry.target] += 1;
         }
+        let per_context = |seeds: &[Vec<bool>; 3]| {
+            Context::ALL.map(|context| {
+                let c = context.index();
+                let seeded = &seeds[c];
+                let initial = (0..count)
+                    .map(|f| {
+                        let called = contexts.callers[f]
+                            .iter()
+                            .any(|&(caller, _)| contexts.reach[caller][c].is_some());
+                        let started_here = started[c][f] > 0 || passes.contains_key(&f);
+                        let mut owned = slots(
+                            f,
+                            known[f]
+                                && contexts.reach[f][c].is_some()
+                                && (seeded[f] || (called && !started_here)),
+                        );
+                        if seeded[f] {
+                            // Only the receiver is known: the handoff passes the rest.
+                            owned.iter_mut().skip(1).for_each(|slot| *slot = false);
+                        }
+                        owned
+                    })
+                    .collect();
+                greatest_fixpoint(
+                    program,
+                    contexts,
+                    initial,
+                    |caller| contexts.reach[caller][c].is_some(),
+                    seeded,
+                )
+            })
+        };
+        let unseeded = per_context(&[vec![false; count], vec![false; count], vec![false; count]]);
+        let seeds = awaited_handoff_seeds(program, contexts, &unseeded, &passes, &started);
+        let owned_in = per_context(&seeds);
+        Ownership { owned, owned_in }
     }
 
     /// Whether `access`, made in `function`, goes through an object the function owns.
     pub fn owns(&self, function: FuncId, access: &Access) -> bool {
-        access
-            .root
-            .is_some_and(|slot| self.owned[function].get(slot).copied().unwrap_or(false))
+        owned_slot(&self.owned, function, access)
+    }
+
+    /// Whether, in `context`, `access` goes through an object that each run of the
+    /// function there owns: the access touches nothing another run can reach.
+    pub fn owns_in(&self, context: Context, function: FuncId, access: &Access) -> bool {
+        owned_slot(&self.owned_in[context.index()], function, access)
+    }
+}
+
+fn owned_slot(owned: &[Vec<bool>], function: FuncId, access: &Access) -> bool {
+    access
+        .root
+        .is_some_and(|slot| owned[function].get(slot).copied().unwrap_or(false))
+}
+
+/// Drops a slot as soon as one call (from a caller `counts` admits) passes something
+/// unowned, until nothing changes.
+fn greatest_fixpoint(
+    program: &Program,
+    contexts: &Contexts,
+    mut owned: Vec<Vec<bool>>,
+    counts: impl Fn(FuncId) -> bool,
+    seeded: &[bool],
+) -> Vec<Vec<bool>> {
+    loop {
+        let mut changed = false;
+        for f in 0..owned.len() {
+            for slot in 0..owned[f].len() {
+                if owned[f][slot]
+                    && !every_call_passes_owned(
+                        program, contexts, &owned, f, slot, &counts, seeded[f],
+                    )
+                {
+                    owned[f][slot] = false;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return owned;
+        }
     }
 }
 
@@ -83,32 +182,121 @@ fn every_call_passes_owned(
     owned: &[Vec<bool>],
     function: FuncId,
     slot: usize,
+    counts: impl Fn(FuncId) -> bool,
+    seeded: bool,
 ) -> bool {
     let params = &program.function(function).call_params;
-    contexts.callers[function].iter().all(|&(caller, index)| {
-        let call = &program.function(caller).calls[index];
-        call.owned_args
+    let mut calls = contexts.callers[function]
+        .iter()
+        .filter(|&&(caller, _)| counts(caller))
+        .peekable();
+    // A function reached only some other way (no counted call) has unknown arguments,
+    // unless its every start is an awaited handoff of an owned object's method.
+    (seeded || calls.peek().is_some())
+        && calls.all(|&(caller, index)| {
+            let call = &program.function(caller).calls[index];
+            call.owned_args
+                .iter()
+                .filter(|arg| !arg.bound)
+                .find(|arg| match &arg.slot {
+                    ArgSlot::Receiver => slot == 0,
+                    ArgSlot::Position(i) => slot == i + 1,
+                    ArgSlot::Keyword(name) => slot > 0 && params.get(slot - 1) == Some(name),
+                })
+                .is_some_and(|arg| {
+                    owner_owns(program, caller, &arg.owner, |q| {
+                        owned[caller].get(q).copied().unwrap_or(false)
+                    })
+                })
+        })
+}
+
+/// Whether `owner`, in `caller`, is an object the caller owns: one it built with a
+/// project class's constructor, or a parameter `parameter_owned` says is owned.
+fn owner_owns(
+    program: &Program,
+    caller: FuncId,
+    owner: &Owner,
+    parameter_owned: impl Fn(usize) -> bool,
+) -> bool {
+    match owner {
+        Owner::Fresh(constructor) => {
+            let built = program.resolve(program.file_of(caller), constructor);
+            built.residual == 0 && matches!(built.target, Target::Class(_))
+        }
+        Owner::Parameter(q) => parameter_owned(*q),
+    }
+}
+
+/// Per context, the methods whose receiver is owned because every start of them is an
+/// awaited handoff of a bound method of an object the starter owns
+/// (`job = Job(); await asyncio.to_thread(job.load)`): the starter is suspended until the
+/// method returns, and nobody else holds the object yet, so the method's run has it to
+/// itself. A starter's parameter counts when it is owned in every context the starter
+/// runs in (`owned_in` without these seeds).
+fn awaited_handoff_seeds(
+    program: &Program,
+    contexts: &Contexts,
+    owned_in: &[Vec<Vec<bool>>; 3],
+    passes: &HashMap<FuncId, usize>,
+    started: &[Vec<usize>; 3],
+) -> [Vec<bool>; 3] {
+    let count = program.functions.len();
+    let mut qualifying = [
+        vec![0usize; count],
+        vec![0usize; count],
+        vec![0usize; count],
+    ];
+    for entry in &contexts.entries {
+        let Some(site) = &entry.site else { continue };
+        let Some(caller) = site.caller else { continue };
+        let file = program.file_of(caller);
+        let Some(call) = program
+            .function(caller)
+            .calls
             .iter()
-            .find(|arg| match &arg.slot {
-                ArgSlot::Receiver => slot == 0,
-                ArgSlot::Position(i) => slot == i + 1,
-                ArgSlot::Keyword(name) => slot > 0 && params.get(slot - 1) == Some(name),
+            .find(|c| c.span == site.span && c.awaited)
+        else {
+            continue;
+        };
+        let owned_receiver = call.owned_args.iter().filter(|a| a.bound).any(|arg| {
+            let passed = match &arg.slot {
+                ArgSlot::Position(i) => call.args.get(*i),
+                ArgSlot::Keyword(k) => call.keywords.iter().find(|(n, _)| n == k).map(|(_, a)| a),
+                ArgSlot::Receiver => None,
+            };
+            let is_target = matches!(passed, Some(Arg::Callable(callee))
+                if matches!(resolve_call(program, file, callee), CallTarget::Function(f) if f == entry.target));
+            is_target
+                && owner_owns(program, caller, &arg.owner, |q| {
+                    contexts.contexts_of(caller).all(|c| {
+                        owned_in[c.index()][caller].get(q).copied().unwrap_or(false)
+                    }) && contexts.contexts_of(caller).next().is_some()
+                })
+        });
+        if owned_receiver {
+            qualifying[entry.context.index()][entry.target] += 1;
+        }
+    }
+    Context::ALL.map(|context| {
+        let c = context.index();
+        (0..count)
+            .map(|f| {
+                let all_starts: usize = started.iter().map(|s| s[f]).sum();
+                qualifying[c][f] > 0
+                    && qualifying[c][f] == all_starts
+                    && passes.get(&f).copied().unwrap_or(0) == all_starts
             })
-            .is_some_and(|arg| match &arg.owner {
-                Owner::Fresh(constructor) => {
-                    let built = program.resolve(program.file_of(caller), constructor);
-                    built.residual == 0 && matches!(built.target, Target::Class(_))
-                }
-                Owner::Parameter(q) => owned[caller].get(*q).copied().unwrap_or(false),
-            })
+            .collect()
     })
 }
 
-/// Functions passed as callables anywhere (a library may call them with anything), and
+/// How often each function is passed as a callable (a library may call it with
+/// anything), and
 /// the names of methods called on receivers whose type is unknown (such a call may
 /// reach any method of that name with any object).
-fn indirect_uses<'m>(program: &Program<'m>) -> (HashSet<FuncId>, HashSet<&'m str>) {
-    let mut callables = HashSet::new();
+fn indirect_uses<'m>(program: &Program<'m>) -> (HashMap<FuncId, usize>, HashSet<&'m str>) {
+    let mut callables = HashMap::new();
     let mut untyped_methods = HashSet::new();
     for f in 0..program.functions.len() {
         let file = program.file_of(f);
@@ -130,7 +318,7 @@ fn indirect_uses<'m>(program: &Program<'m>) -> (HashSet<FuncId>, HashSet<&'m str
             for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
                 if let Arg::Callable(callee) = arg {
                     if let CallTarget::Function(target) = resolve_call(program, file, callee) {
-                        callables.insert(target);
+                        *callables.entry(target).or_insert(0) += 1;
                     }
                 }
             }

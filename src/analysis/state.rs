@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalogue::Catalogue;
-use super::contexts::Contexts;
+use super::contexts::{Context, Contexts};
 use super::identity::receiver_class;
 use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::ownership::Ownership;
@@ -166,6 +166,14 @@ pub struct StateAccess<'m> {
     /// here without a thread lock (`if self._loop is None: self._start()`, where
     /// `_start` assigns `self._loop`).
     pub checked_by: Option<(u32, u32)>,
+    /// Per context (`Context::index`): whether every run of the function there reaches
+    /// the accessed object through one it owns (`analysis::ownership`), so that the
+    /// access touches no shared state in that context.
+    pub owned_in: [bool; 3],
+    /// A write that runs only while the location is unset, of a location every
+    /// rebinding of which is such a write: it happens once, before anything can use
+    /// the value (`analysis::ordering::initialised_before`).
+    pub initialises_once: bool,
 }
 
 /// For a creating write with no check of its own: the check of a caller in the same
@@ -242,6 +250,15 @@ pub fn collect<'m>(
                 // An object only this run of the function can reach.
                 continue;
             }
+            let owned_in = Context::ALL.map(|c| ownership.owns_in(c, function, access));
+            if Context::ALL
+                .into_iter()
+                .all(|c| owned_in[c.index()] || contexts.reach[function][c.index()].is_none())
+                && contexts.contexts_of(function).next().is_some()
+            {
+                // Private to each run in every context the function runs in.
+                continue;
+            }
             let Some(state) = resolve_state(program, file, &access.path) else {
                 continue;
             };
@@ -294,7 +311,18 @@ pub fn collect<'m>(
                 asyncio_locks,
                 receiver,
                 checked_by,
+                owned_in,
+                initialises_once: false,
             });
+        }
+    }
+    for accesses in by_state.values_mut() {
+        let once = accesses
+            .iter()
+            .filter(|a| a.kind == AccessKind::Rebind)
+            .all(|a| a.access.initialises);
+        for access in accesses.iter_mut() {
+            access.initialises_once = once && access.access.initialises;
         }
     }
     by_state

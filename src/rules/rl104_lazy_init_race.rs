@@ -2,7 +2,7 @@
 //! self._x = make()`) that two threads can run at once, without a lock.
 
 use super::lock_fix::{dedent, display_path, lock_expression, lock_setup};
-use super::shared::{call_path, is_declared, lazy_init_writes};
+use super::shared::{call_path, is_declared, lazy_init_writes, runs_in};
 use super::{find, Finding, Fix};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
@@ -31,7 +31,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         finding.state = Some(name);
         finding.contexts = Context::ALL
             .into_iter()
-            .filter(|c| analysis.contexts.reach[write.function][c.index()].is_some())
+            .filter(|c| runs_in(analysis, write, *c))
             .collect();
         for context in Context::ALL {
             finding.flows.extend(

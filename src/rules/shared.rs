@@ -8,6 +8,7 @@ use super::{Flow, FlowStep, Related};
 use crate::analysis::contexts::{
     api_call, chain_to, resolve_call, ApiCall, Context, EntryPoint, Reach,
 };
+use crate::analysis::ordering::initialised_before;
 use crate::analysis::resolve::FuncId;
 use crate::analysis::state::{declared_name, invariant, StateAccess, StateKey};
 use crate::analysis::Analysis;
@@ -32,8 +33,11 @@ where
     sorted
 }
 
+/// Whether the access runs in `context` on state another run can reach (not through an
+/// object each run there owns).
 pub fn runs_in(analysis: &Analysis, access: &StateAccess, context: Context) -> bool {
     analysis.contexts.reach[access.function][context.index()].is_some()
+        && !access.owned_in[context.index()]
 }
 
 /// "read", "mutated in place", … as messages say it.
@@ -101,7 +105,8 @@ impl<'a, 'm, K: Ord> ByLockset<'a, 'm, K> {
 /// happen at the same time as far as the analyses know: one program reaches both (a
 /// test module is not concurrent with the package's own entry points, nor with another
 /// test), their receivers can be one object (`analysis::identity`), and no
-/// happens-before orders them (`analysis::ordering`).
+/// happens-before orders them (`analysis::ordering`: handoffs, joins, `asyncio` locks,
+/// a one-time initialisation before any use of the value).
 pub fn may_race(
     analysis: &Analysis,
     w: &StateAccess,
@@ -116,6 +121,16 @@ pub fn may_race(
         if !analysis.identity.may_alias(a, b) {
             return false;
         }
+    }
+    if initialised_before(w, l) {
+        return false;
+    }
+    // `x is None` reads the reference; a mutation in place leaves the reference alone.
+    let contents_apart = |r: &StateAccess, m: &StateAccess| {
+        r.access.reference_only && m.kind == AccessKind::Mutation
+    };
+    if contents_apart(w, l) || contents_apart(l, w) {
+        return false;
     }
     let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
         analysis.ordering.ordered(
@@ -234,6 +249,7 @@ pub fn lazy_init_writes<'a, 'm>(
 /// lock held around every run (`analysis::ordering`) keeps them apart.
 fn runs_concurrently(analysis: &Analysis, a: &StateAccess) -> bool {
     analysis.contexts.concurrent[a.function].is_some()
+        && !a.owned_in[Context::WorkerThread.index()]
         && !analysis.ordering.exclusive(a.function, a.function)
 }
 

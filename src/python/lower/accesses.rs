@@ -23,6 +23,8 @@ impl Lowerer<'_> {
         } else {
             None
         };
+        let initialises =
+            kind == AccessKind::Rebind && scope.unset.iter().any(|(unset, _)| *unset == path);
         let access = Access {
             path,
             kind,
@@ -34,6 +36,8 @@ impl Lowerer<'_> {
             checked_by,
             writes_constant: false,
             writes_new: false,
+            initialises,
+            reference_only: false,
             root,
         };
         let func = scope.func;
@@ -332,6 +336,30 @@ impl Lowerer<'_> {
     }
 
     /// The locations a test reads (`hasattr(self, "_x")` reads `self._x`).
+    /// The location an `if` test asks about and whether the test is true when it is
+    /// unset: `x is None` and `not x` (true), `x is not None` and bare `x` (false).
+    pub(super) fn unset_test(&self, test: &Expr) -> Option<(String, bool)> {
+        let (subject, when_unset) = match test {
+            Expr::Compare(c) if c.ops.len() == 1 && c.comparators[0].is_none_literal_expr() => {
+                match c.ops[0] {
+                    ruff_python_ast::CmpOp::Is | ruff_python_ast::CmpOp::Eq => (&*c.left, true),
+                    ruff_python_ast::CmpOp::IsNot | ruff_python_ast::CmpOp::NotEq => {
+                        (&*c.left, false)
+                    }
+                    _ => return None,
+                }
+            }
+            Expr::UnaryOp(u) if u.op == ruff_python_ast::UnaryOp::Not => (&*u.operand, true),
+            Expr::Name(_) | Expr::Attribute(_) => (test, false),
+            _ => return None,
+        };
+        if !matches!(subject, Expr::Name(_) | Expr::Attribute(_)) {
+            return None;
+        }
+        let chain = self.state_chain(subject)?;
+        Some((chain.path, when_unset))
+    }
+
     pub(super) fn test_paths(&self, test: &Expr) -> Vec<String> {
         let mut paths = Vec::new();
         any_over_expr(test, |e| {
@@ -361,6 +389,9 @@ impl Lowerer<'_> {
 
     /// A suspension that takes a lock with `async with` (`acquires`), or `None`.
     pub(super) fn record_acquiring_await(&mut self, span: Span, acquires: Option<String>) {
+        // Another coroutine may set what was tested unset, unless an `asyncio` lock
+        // held since the test keeps it out.
+        self.scope_mut().unset.retain(|(_, locked)| *locked);
         let locks = self.scope().held();
         let func = self.scope().func;
         self.functions[func].awaits.push(Await {

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use ruff_python_ast::helpers::any_over_expr;
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{
-    Comprehension, ExceptHandler, Expr, ExprCall, ExprContext, Parameters, Stmt, StmtClassDef,
-    StmtFunctionDef,
+    CmpOp, Comprehension, ExceptHandler, Expr, ExprCall, ExprContext, Parameters, Stmt,
+    StmtClassDef, StmtFunctionDef,
 };
 use ruff_text_size::Ranged;
 
@@ -178,6 +178,10 @@ struct Scope {
     loop_start: u32,
     /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
     checks: Vec<(Vec<String>, (u32, u32))>,
+    /// Locations known to be unset here (`None` or falsy): inside `if x is None:`, or
+    /// after `if x is not None: return` in the same block. Each says whether an
+    /// `asyncio` lock was held when it was tested (then an `await` keeps it known).
+    unset: Vec<(String, bool)>,
 }
 
 impl<'s> Lowerer<'s> {
@@ -346,6 +350,7 @@ impl Scope {
             loop_depth: 0,
             loop_start: 0,
             checks: Vec::new(),
+            unset: Vec::new(),
         }
     }
 }
@@ -431,11 +436,26 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 self.escape(n.id.as_str());
             }
             // `x is None`, `a == b`: comparing lets nothing escape.
+            // `x is None` reads the reference alone, never what it refers to.
             Expr::Compare(compare) => {
+                let identity = compare
+                    .ops
+                    .iter()
+                    .all(|op| matches!(op, CmpOp::Is | CmpOp::IsNot));
                 for operand in std::iter::once(&*compare.left).chain(compare.comparators.iter()) {
+                    let func = self.scope().func;
+                    let before = self.functions[func].accesses.len();
                     match operand {
                         Expr::Name(_) => self.load(operand),
                         other => self.visit_expr(other),
+                    }
+                    if identity && matches!(operand, Expr::Name(_) | Expr::Attribute(_)) {
+                        let span = self.span_of(operand);
+                        for access in &mut self.functions[func].accesses[before..] {
+                            if access.span == span && access.kind == AccessKind::Read {
+                                access.reference_only = true;
+                            }
+                        }
                     }
                 }
             }

@@ -100,6 +100,7 @@ impl Lowerer<'_> {
             owned.push(OwnedArg {
                 slot: ArgSlot::Receiver,
                 owner,
+                bound: false,
             });
         }
         // After a `*args`, positions are unknown.
@@ -127,23 +128,67 @@ impl Lowerer<'_> {
                         Some(owner)
                             if keeps && (positional || matches!(slot, ArgSlot::Keyword(_))) =>
                         {
-                            owned.push(OwnedArg { slot, owner });
+                            owned.push(OwnedArg {
+                                slot,
+                                owner,
+                                bound: false,
+                            });
                         }
                         _ => escaped.push(name.to_string()),
                     }
                 }
-                Expr::Attribute(_) => {
+                Expr::Attribute(a) => {
+                    // A bound method of an owned object (`to_thread(job.run)`): the
+                    // object escapes, but a handoff awaited right here runs the method
+                    // while this function still holds the only other reference.
+                    if let Expr::Name(n) = &*a.value {
+                        if let Some(owner) = self.owner_of(n.id.as_str()) {
+                            owned.push(OwnedArg {
+                                slot: slot.clone(),
+                                owner,
+                                bound: true,
+                            });
+                        }
+                    }
                     if let Some(root) = chain_root(arg) {
                         escaped.push(root.to_string());
                     }
                 }
-                _ => {}
+                // Objects packed into a container or unpacked into the call
+                // (`Thread(target=work, args=(job,))`) go wherever the callee puts them.
+                other => contained_names(other, &mut escaped),
             }
         }
         for name in escaped {
             self.escape(&name);
         }
         owned
+    }
+}
+
+/// The names a tuple, list, set, dict or starred argument packs, at any depth, and the
+/// roots of attribute chains there. A call inside is lowered on its own.
+fn contained_names(expr: &Expr, names: &mut Vec<String>) {
+    let elements: Vec<&Expr> = match expr {
+        Expr::Name(_) | Expr::Attribute(_) => {
+            if let Some(root) = chain_root(expr) {
+                names.push(root.to_string());
+            }
+            return;
+        }
+        Expr::Tuple(t) => t.elts.iter().collect(),
+        Expr::List(l) => l.elts.iter().collect(),
+        Expr::Set(s) => s.elts.iter().collect(),
+        Expr::Dict(d) => d
+            .items
+            .iter()
+            .flat_map(|item| item.key.iter().chain(std::iter::once(&item.value)))
+            .collect(),
+        Expr::Starred(s) => vec![&*s.value],
+        _ => return,
+    };
+    for element in elements {
+        contained_names(element, names);
     }
 }
 

@@ -9,9 +9,13 @@ impl Lowerer<'_> {
     /// the code that follows never runs with them.
     pub(super) fn visit_body(&mut self, body: &[Stmt]) {
         let held_before = self.scope().locks.len();
+        let unset_before = self.scope().unset.len();
         for stmt in body {
             self.visit_stmt(stmt);
         }
+        // What an early exit here showed unset stays so only to the end of this block.
+        let unset = &mut self.scope_mut().unset;
+        unset.truncate(unset_before.min(unset.len()));
         let leaves = matches!(
             body.last(),
             Some(Stmt::Return(_) | Stmt::Raise(_) | Stmt::Break(_) | Stmt::Continue(_))
@@ -233,7 +237,15 @@ impl Lowerer<'_> {
                     });
                 }
                 let held_before = self.scope().locks.len();
+                let unset = self.unset_test(&i.test);
+                let locked = !self.scope().held_async().is_empty();
+                let unset_before = self.scope().unset.len();
+                if let Some((path, true)) = &unset {
+                    self.scope_mut().unset.push((path.clone(), locked));
+                }
                 self.visit_body(&i.body);
+                let unset_stack = &mut self.scope_mut().unset;
+                unset_stack.truncate(unset_before.min(unset_stack.len()));
                 if let Some(lock) = &lock {
                     // `if lock.acquire(timeout=…):` holds it for the body only.
                     let locks = &mut self.scope_mut().locks;
@@ -251,6 +263,13 @@ impl Lowerer<'_> {
                     self.visit_body(&clause.body);
                 }
                 self.scope_mut().checks.pop();
+                // `if x is not None: return`: the rest of the block runs with x unset.
+                let exits = matches!(i.body.last(), Some(Stmt::Return(_) | Stmt::Raise(_)));
+                if let Some((path, false)) = unset {
+                    if exits && i.elif_else_clauses.is_empty() {
+                        self.scope_mut().unset.push((path, locked));
+                    }
+                }
             }
             Stmt::Expr(e) => {
                 self.visit_expr(&e.value);

@@ -631,6 +631,8 @@ impl Lowerer<'_> {
             checked_by: None,
             writes_constant: false,
             writes_new: false,
+            initialises: false,
+            reference_only: false,
             root: None,
         });
         true
