@@ -13,8 +13,10 @@
 //!
 //! A function qualifies only when the project calls it and nothing else can: it is no
 //! entry point started another way (a handoff, a route, a thread class), it is not
-//! passed as a callable, decorated, a dunder method (called by protocols), nor named
-//! like a method that some call on an untyped receiver may mean.
+//! passed as a callable, decorated, or a dunder method (called by protocols). A call on
+//! a receiver whose type racelint cannot see is not held against a method of the same
+//! name: ownership is judged over the call graph that places accesses in contexts, and
+//! a call that graph does not resolve places the method nowhere either.
 //!
 //! Ownership is also computed per context, as RacerD instantiates a callee's accesses
 //! at each call: in one context (the event loop, worker threads, the main thread) a
@@ -28,7 +30,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::contexts::{resolve_call, CallTarget, Context, Contexts};
 use super::resolve::{FuncId, Program, Target};
-use crate::model::{Access, Arg, ArgSlot, Callee, Language, Owner};
+use crate::model::{Access, Arg, ArgSlot, Language, Owner};
 
 pub struct Ownership {
     /// Per function, per parameter slot (0 is the receiver): whether it is owned.
@@ -41,7 +43,7 @@ pub struct Ownership {
 impl Ownership {
     pub fn compute(program: &Program, contexts: &Contexts) -> Ownership {
         let count = program.functions.len();
-        let (passes, untyped_methods) = indirect_uses(program);
+        let passes = callable_passes(program);
         // A coroutine launched as a task (`create_task(work(job))`) runs beside its
         // launcher, which still holds what it passed: that object is shared.
         let launched: HashSet<FuncId> = contexts.task_entries.iter().map(|e| e.target).collect();
@@ -52,7 +54,6 @@ impl Ownership {
                 program.files[program.file_of(f)].language == Language::Python
                     && model.decorators.is_empty()
                     && !model.name.starts_with("__")
-                    && !(model.class.is_some() && untyped_methods.contains(model.name.as_str()))
                     && !launched.contains(&f)
             })
             .collect();
@@ -292,12 +293,9 @@ fn awaited_handoff_seeds(
 }
 
 /// How often each function is passed as a callable (a library may call it with
-/// anything), and
-/// the names of methods called on receivers whose type is unknown (such a call may
-/// reach any method of that name with any object).
-fn indirect_uses<'m>(program: &Program<'m>) -> (HashMap<FuncId, usize>, HashSet<&'m str>) {
+/// anything).
+fn callable_passes(program: &Program) -> HashMap<FuncId, usize> {
     let mut callables = HashMap::new();
-    let mut untyped_methods = HashSet::new();
     for f in 0..program.functions.len() {
         let file = program.file_of(f);
         if program.files[file].language != Language::Python {
@@ -305,16 +303,6 @@ fn indirect_uses<'m>(program: &Program<'m>) -> (HashMap<FuncId, usize>, HashSet<
         }
         let model = program.function(f);
         for call in model.calls.iter().chain(&model.decorators) {
-            match &call.callee {
-                Callee::Method(name) => {
-                    untyped_methods.insert(name.as_str());
-                }
-                Callee::Path(path) => {
-                    if let CallTarget::Method(_) = resolve_call(program, file, &call.callee) {
-                        untyped_methods.insert(path.rsplit('.').next().unwrap_or(path));
-                    }
-                }
-            }
             for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
                 if let Arg::Callable(callee) = arg {
                     if let CallTarget::Function(target) = resolve_call(program, file, callee) {
@@ -324,5 +312,5 @@ fn indirect_uses<'m>(program: &Program<'m>) -> (HashMap<FuncId, usize>, HashSet<
             }
         }
     }
-    (callables, untyped_methods)
+    callables
 }
