@@ -134,6 +134,9 @@ pub struct Contexts {
     /// Functions that only ever run during construction (called only from `__init__`
     /// or module import code, directly or through other such functions).
     pub init_only: Vec<bool>,
+    /// Per function: how many calls pass it as a callable value (to a handoff, to a
+    /// library that calls it back, to anything).
+    pub callable_passes: Vec<usize>,
 }
 
 impl Contexts {
@@ -379,6 +382,7 @@ impl Contexts {
             started_elsewhere,
             overlapping_runs,
             init_only,
+            callable_passes: callable_passes(program),
         }
     }
 
@@ -833,4 +837,26 @@ fn init_only(
             return result;
         }
     }
+}
+
+/// How often each function is passed as a callable value.
+fn callable_passes(program: &Program) -> Vec<usize> {
+    let mut passes = vec![0; program.functions.len()];
+    for f in 0..program.functions.len() {
+        let file = program.file_of(f);
+        if program.files[file].language != Language::Python {
+            continue;
+        }
+        let model = program.function(f);
+        for call in model.calls.iter().chain(&model.decorators) {
+            for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
+                if let Arg::Callable(callee) = arg {
+                    if let CallTarget::Function(target) = resolve_call(program, file, callee) {
+                        passes[target] += 1;
+                    }
+                }
+            }
+        }
+    }
+    passes
 }

@@ -37,11 +37,11 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use super::catalogue::Catalogue;
-use super::contexts::{Context, Contexts};
+use super::contexts::{resolve_call, CallTarget, Context, Contexts};
 use super::locks::held_asyncio_locks;
 use super::resolve::{FuncId, Program};
 use super::state::{StateAccess, StateKey};
-use crate::model::{AccessKind, Callee, Span};
+use crate::model::{AccessKind, Arg, Callee, Span};
 
 /// The one handoff that starts every worker path reaching a function.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,23 +201,24 @@ impl Ordering {
             if *caller == other.function {
                 return serialised(&other.asyncio_locks) && in_order(other.access.span);
             }
-            // In a coroutine or helper only the starter calls, at a call it waits for.
+            // In code that runs off the worker only through the starter, at calls in
+            // order with the handoff (or callbacks it registers there).
             let file = program.file_of(*caller);
-            let callers = &contexts.callers[other.function];
-            return !callers.is_empty()
-                && !contexts.started_elsewhere[other.function]
-                && callers.iter().all(|&(from, index)| {
-                    let call = &program.function(from).calls[index];
-                    from == *caller
-                        && (call.awaited || !program.function(other.function).is_async)
-                        && in_order(call.span)
-                        && serialised(&held_asyncio_locks(
-                            program,
-                            catalogue,
-                            file,
-                            &call.async_locks,
-                        ))
-                });
+            // A call runs its callee there; a callback registered there runs later, so
+            // only a registration after the awaited handoff is in order.
+            let call_in_order = |call: &crate::model::CallSite, registration: bool| {
+                (if registration {
+                    *awaited && before(*span, call.span)
+                } else {
+                    in_order(call.span)
+                }) && serialised(&held_asyncio_locks(
+                        program,
+                        catalogue,
+                        file,
+                        &call.async_locks,
+                    ))
+            };
+            return reached_only_through(program, contexts, *caller, other.function, call_in_order);
         }
         let Some(wait) = waited_at else {
             return false;
@@ -236,6 +237,82 @@ impl Ordering {
                 from == *caller && outside(program.function(from).calls[call].span)
             })
     }
+}
+
+/// Whether every run of `function` off worker threads (on the loop or the main thread)
+/// comes from `starter` at a call `in_order` admits: following callers back, every
+/// path ends at such a call in the starter. A function nobody calls counts when the
+/// starter alone registers it, at such a call, as a callback
+/// (`async_track_state_change(hass, ids, self._changed)` after the awaited handoff):
+/// it cannot run before it is registered. Callers that run only on worker threads do
+/// not place the function off them, and are skipped.
+fn reached_only_through(
+    program: &Program,
+    contexts: &Contexts,
+    starter: FuncId,
+    function: FuncId,
+    in_order: impl Fn(&crate::model::CallSite, bool) -> bool,
+) -> bool {
+    let off_worker = |f: FuncId| {
+        contexts.reach[f][Context::EventLoop.index()].is_some()
+            || contexts.reach[f][Context::MainThread.index()].is_some()
+    };
+    let starter_calls = &program.function(starter).calls;
+    let file = program.file_of(starter);
+    let mut seen = BTreeSet::from([function]);
+    let mut stack = vec![function];
+    while let Some(g) = stack.pop() {
+        let callers: Vec<_> = contexts.callers[g]
+            .iter()
+            .filter(|&&(from, _)| off_worker(from))
+            .collect();
+        let other_starts = contexts.entries.iter().any(|e| {
+            e.target == g
+                && e.site.as_ref().is_some_and(|site| {
+                    site.caller != Some(starter)
+                        || !starter_calls
+                            .iter()
+                            .any(|c| c.span == site.span && in_order(c, true))
+                })
+        });
+        if other_starts {
+            return false;
+        }
+        if callers.is_empty() {
+            // A callback: registered only by the starter, in order.
+            let registered = starter_calls
+                .iter()
+                .filter(|c| {
+                    c.args
+                        .iter()
+                        .chain(c.keywords.iter().map(|(_, a)| a))
+                        .any(|a| matches!(a, Arg::Callable(callee)
+                            if matches!(resolve_call(program, file, callee), CallTarget::Function(t) if t == g)))
+                })
+                .collect::<Vec<_>>();
+            if registered.is_empty()
+                || registered.len() != contexts.callable_passes[g]
+                || !registered.iter().all(|c| in_order(c, true))
+            {
+                return false;
+            }
+            continue;
+        }
+        for &&(from, index) in &callers {
+            let call = &program.function(from).calls[index];
+            if program.function(g).is_async && !call.awaited {
+                return false;
+            }
+            if from == starter {
+                if !in_order(call, false) {
+                    return false;
+                }
+            } else if seen.insert(from) {
+                stack.push(from);
+            }
+        }
+    }
+    true
 }
 
 /// Per function, the `asyncio` locks held around every worker-thread run of it: the

@@ -26,7 +26,7 @@
 //! touches a private object on both sides, even though other callers elsewhere pass
 //! shared ones; its accesses do not run, as shared state, in either context.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::contexts::{resolve_call, CallTarget, Context, Contexts};
 use super::resolve::{FuncId, Program, Target};
@@ -43,7 +43,7 @@ pub struct Ownership {
 impl Ownership {
     pub fn compute(program: &Program, contexts: &Contexts) -> Ownership {
         let count = program.functions.len();
-        let passes = callable_passes(program);
+        let passes = &contexts.callable_passes;
         // A coroutine launched as a task (`create_task(work(job))`) runs beside its
         // launcher, which still holds what it passed: that object is shared.
         let launched: HashSet<FuncId> = contexts.task_entries.iter().map(|e| e.target).collect();
@@ -76,7 +76,7 @@ impl Ownership {
                         f,
                         known[f]
                             && !contexts.callers[f].is_empty()
-                            && !passes.contains_key(&f)
+                            && passes[f] == 0
                             && !contexts.started_elsewhere[f],
                     )
                 })
@@ -101,7 +101,7 @@ impl Ownership {
                         let called = contexts.callers[f]
                             .iter()
                             .any(|&(caller, _)| contexts.reach[caller][c].is_some());
-                        let started_here = started[c][f] > 0 || passes.contains_key(&f);
+                        let started_here = started[c][f] > 0 || passes[f] > 0;
                         let mut owned = slots(
                             f,
                             known[f]
@@ -125,7 +125,7 @@ impl Ownership {
             })
         };
         let unseeded = per_context(&[vec![false; count], vec![false; count], vec![false; count]]);
-        let seeds = awaited_handoff_seeds(program, contexts, &unseeded, &passes, &started);
+        let seeds = awaited_handoff_seeds(program, contexts, &unseeded, passes, &started);
         let owned_in = per_context(&seeds);
         Ownership { owned, owned_in }
     }
@@ -239,7 +239,7 @@ fn awaited_handoff_seeds(
     program: &Program,
     contexts: &Contexts,
     owned_in: &[Vec<Vec<bool>>; 3],
-    passes: &HashMap<FuncId, usize>,
+    passes: &[usize],
     started: &[Vec<usize>; 3],
 ) -> [Vec<bool>; 3] {
     let count = program.functions.len();
@@ -286,31 +286,8 @@ fn awaited_handoff_seeds(
                 let all_starts: usize = started.iter().map(|s| s[f]).sum();
                 qualifying[c][f] > 0
                     && qualifying[c][f] == all_starts
-                    && passes.get(&f).copied().unwrap_or(0) == all_starts
+                    && passes[f] == all_starts
             })
             .collect()
     })
-}
-
-/// How often each function is passed as a callable (a library may call it with
-/// anything).
-fn callable_passes(program: &Program) -> HashMap<FuncId, usize> {
-    let mut callables = HashMap::new();
-    for f in 0..program.functions.len() {
-        let file = program.file_of(f);
-        if program.files[file].language != Language::Python {
-            continue;
-        }
-        let model = program.function(f);
-        for call in model.calls.iter().chain(&model.decorators) {
-            for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
-                if let Arg::Callable(callee) = arg {
-                    if let CallTarget::Function(target) = resolve_call(program, file, callee) {
-                        *callables.entry(target).or_insert(0) += 1;
-                    }
-                }
-            }
-        }
-    }
-    callables
 }
