@@ -2,6 +2,8 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use rayon::prelude::*;
+
 use super::catalogue::Catalogue;
 use super::forwarding::Forwards;
 use super::resolve::{FuncId, Program, Target};
@@ -152,7 +154,20 @@ impl Contexts {
         // (caller, coroutine) for `asyncio.run(coroutine())` and the like.
         let mut runs: HashSet<(FuncId, FuncId)> = HashSet::new();
 
-        let forwards = Forwards::compute(program, catalogue);
+        // Resolution is most of the cost, and each call's is independent: all cores.
+        let targets: Vec<Vec<CallTarget>> = (0..count)
+            .into_par_iter()
+            .map(|id| {
+                let file = program.file_of(id);
+                program
+                    .function(id)
+                    .calls
+                    .iter()
+                    .map(|call| resolve_call(program, file, &call.callee))
+                    .collect()
+            })
+            .collect();
+        let forwards = Forwards::compute(program, catalogue, &targets);
 
         #[allow(clippy::needless_range_loop)] // `id` indexes several tables at once
         for id in 0..count {
@@ -209,8 +224,7 @@ impl Contexts {
                     fresh_receiver: false,
                 });
             }
-            for (index, call) in function.calls.iter().enumerate() {
-                let target = &resolve_call(program, file, &call.callee);
+            for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
                 if let CallTarget::Function(callee) = *target {
                     callees[id].push((callee, index));
                     callers[callee].push((id, index));

@@ -11,7 +11,7 @@
 //! a fixpoint so wrappers of wrappers count too, for any arity and keyword.
 
 use super::catalogue::{Catalogue, Handoff};
-use super::contexts::{api_call, resolve_call, ApiCall, CallTarget, Context};
+use super::contexts::{api_call, ApiCall, CallTarget, Context};
 use super::resolve::{FuncId, Program};
 use crate::model::{Arg, CallSite, Language};
 
@@ -53,8 +53,13 @@ pub struct Forwards {
 }
 
 impl Forwards {
-    /// Summaries for every function.
-    pub fn compute(program: &Program, catalogue: &Catalogue) -> Forwards {
+    /// Summaries for every function, given each function's calls resolved
+    /// (`targets[function][call]`).
+    pub fn compute(
+        program: &Program,
+        catalogue: &Catalogue,
+        targets: &[Vec<CallTarget>],
+    ) -> Forwards {
         let mut forwards = Forwards {
             by_function: vec![Vec::new(); program.functions.len()],
         };
@@ -69,22 +74,10 @@ impl Forwards {
                 })
             })
             .collect();
-        // Each candidate's calls, resolved once.
-        let targets: Vec<Vec<CallTarget>> = candidates
-            .iter()
-            .map(|&f| {
-                let file = program.file_of(f);
-                program
-                    .function(f)
-                    .calls
-                    .iter()
-                    .map(|c| resolve_call(program, file, &c.callee))
-                    .collect()
-            })
-            .collect();
         loop {
             let mut changed = false;
-            for (&function, targets) in candidates.iter().zip(&targets) {
+            for &function in &candidates {
+                let targets = &targets[function];
                 let model = program.function(function);
                 for (call, target) in model.calls.iter().zip(targets) {
                     let api = api_call(program, call, target);

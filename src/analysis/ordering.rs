@@ -212,11 +212,11 @@ impl Ordering {
                 } else {
                     in_order(call.span)
                 }) && serialised(&held_asyncio_locks(
-                        program,
-                        catalogue,
-                        file,
-                        &call.async_locks,
-                    ))
+                    program,
+                    catalogue,
+                    file,
+                    &call.async_locks,
+                ))
             };
             return reached_only_through(program, contexts, *caller, other.function, call_in_order);
         }

@@ -284,9 +284,7 @@ fn awaited_handoff_seeds(
         (0..count)
             .map(|f| {
                 let all_starts: usize = started.iter().map(|s| s[f]).sum();
-                qualifying[c][f] > 0
-                    && qualifying[c][f] == all_starts
-                    && passes[f] == all_starts
+                qualifying[c][f] > 0 && qualifying[c][f] == all_starts && passes[f] == all_starts
             })
             .collect()
     })

@@ -1,7 +1,7 @@
 //! Whole-program name resolution: dotted paths from the model to the definitions they
 //! denote, across modules, re-exports, class hierarchies and instance types.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use std::path::Path;
 
@@ -113,10 +113,10 @@ impl<'m> Program<'m> {
             classes: Vec::new(),
             function_base: Vec::new(),
             class_base: Vec::new(),
-            modules: HashMap::new(),
-            rust_functions: HashMap::new(),
-            rust_methods: HashMap::new(),
-            nested: HashMap::new(),
+            modules: HashMap::default(),
+            rust_functions: HashMap::default(),
+            rust_methods: HashMap::default(),
+            nested: HashMap::default(),
             symbols: Vec::with_capacity(files.len()),
             members: Vec::new(),
         };
@@ -210,21 +210,22 @@ impl<'m> Program<'m> {
     /// others; an ambiguous name resolves to nothing rather than to a guess.
     fn module(&self, from: FileId, name: &str) -> Option<FileId> {
         let candidates = self.modules.get(name)?;
-        let real: Vec<FileId> = candidates
-            .iter()
-            .copied()
-            .filter(|&f| !self.files[f].is_stub)
-            .collect();
-        let pool = if real.is_empty() {
-            candidates.clone()
-        } else {
-            real
-        };
-        if let [only] = pool.as_slice() {
+        if let [only] = candidates.as_slice() {
             return Some(*only);
         }
+        let any_real = candidates.iter().any(|&f| !self.files[f].is_stub);
+        let pool = || {
+            candidates
+                .iter()
+                .copied()
+                .filter(move |&f| !any_real || !self.files[f].is_stub)
+        };
+        let mut members = pool();
+        if let (Some(only), None) = (members.next(), members.next()) {
+            return Some(only);
+        }
         let root = &self.files[from].root;
-        pool.into_iter().find(|&f| &self.files[f].root == root)
+        pool().find(|&f| &self.files[f].root == root)
     }
 
     /// Resolves a canonical dotted path written in file `from`.
@@ -240,9 +241,8 @@ impl<'m> Program<'m> {
             };
         }
         // The longest prefix that names a project module, then members from there.
-        let mut ends: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
-        ends.push(path.len());
-        for &end in ends.iter().rev() {
+        let ends = std::iter::once(path.len()).chain(path.rmatch_indices('.').map(|(i, _)| i));
+        for end in ends {
             if let Some(file) = self.module(from, &path[..end]) {
                 let rest: Vec<&str> = path
                     .get(end + 1..)
