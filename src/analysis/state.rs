@@ -262,14 +262,26 @@ pub fn collect<'m>(
             let Some(state) = resolve_state(program, file, &access.path) else {
                 continue;
             };
-            if access.via_call && state.residual == 0 {
-                let project_class = state
+            if state.residual == 0 {
+                let class = state
                     .ty
                     .as_ref()
-                    .is_some_and(|(f, ty)| program.class_of_type(*f, ty).is_some());
-                if project_class {
-                    // `store.put(x)`: the method's own accesses are what count.
-                    continue;
+                    .and_then(|(f, ty)| program.class_of_type(*f, ty));
+                if let Some(class) = class {
+                    // `store.put(x)`: the method's own accesses are what count. So it
+                    // is with the protocol methods the class defines: `store[k] = v`
+                    // and `del store[k]` call its `__setitem__`/`__delitem__`, `for x
+                    // in store` its `__iter__`.
+                    let protocol: &[&str] = match access.kind {
+                        AccessKind::Mutation => &["__setitem__", "__delitem__"],
+                        AccessKind::Iterate => &["__iter__"],
+                        _ => &[],
+                    };
+                    if access.via_call
+                        || protocol.iter().any(|m| program.method(class, m).is_some())
+                    {
+                        continue;
+                    }
                 }
             }
             if state_type(program, &state.ty).is_some_and(|t| catalogue.is_thread_safe(&t)) {

@@ -116,6 +116,10 @@ impl Lowerer<'_> {
         match target {
             Expr::Name(n) => self.store_name(n.id.as_str(), target, value, false),
             Expr::Attribute(_) | Expr::Subscript(_) => {
+                if let Expr::Subscript(s) = target {
+                    let span = self.span_of(target);
+                    self.protocol_call(&s.value, "__setitem__", span);
+                }
                 if let Some(chain) = self.state_chain(target) {
                     let reads_itself = value.is_some_and(|v| self.mentions(v, &chain.path));
                     let kind = if reads_itself {

@@ -48,43 +48,118 @@ impl Lowerer<'_> {
                 k.arg.as_ref().map(|name| (name.as_str().to_string(), arg))
             })
             .collect();
+        if matches!(&callee, Some(Callee::Path(p)) if p == "len") {
+            if let [object] = &*call.arguments.args {
+                self.protocol_call(object, "__len__", self.span_of(call));
+            }
+        }
         if let Some(callee) = callee {
-            let site = CallSite {
+            // Only calls that pass a callable can hand off to another context and be
+            // named in a message; the rest skip the allocation.
+            let text = if args_and_keywords_pass_callable(&args, &keywords) {
+                self.call_text(call)
+            } else {
+                String::new()
+            };
+            let awaited = self.awaited == Some(call.range().start().to_usize());
+            let site = self.call_site(
                 callee,
-                span: self.span_of(call),
-                // Only calls that pass a callable can hand off to another context and
-                // be named in a message; the rest skip the allocation.
-                text: if args_and_keywords_pass_callable(&args, &keywords) {
-                    self.call_text(call)
-                } else {
-                    String::new()
-                },
+                self.span_of(call),
+                text,
                 args,
                 keywords,
-                locks: self.scope().held(),
-                async_locks: self.scope().held_async(),
-                in_loop: self.scope().loop_depth > 0,
-                loop_start: (self.scope().loop_depth > 0).then_some(self.scope().loop_start),
-                awaited: self.awaited == Some(call.range().start().to_usize()),
-                statement_lines: self.statement_lines,
-                lock_block: self
-                    .scope()
-                    .locks
-                    .iter()
-                    .rev()
-                    .find(|l| !l.is_async)
-                    .and_then(|l| l.block),
-                receiver_chain: Vec::new(),
+                awaited,
                 owned_args,
-                checked: self
-                    .scope()
-                    .checks
-                    .iter()
-                    .flat_map(|(paths, lines)| paths.iter().map(|p| (p.clone(), *lines)))
-                    .collect(),
-            };
+            );
             let func = self.scope().func;
             self.functions[func].calls.push(site);
+        }
+    }
+
+    /// The call Python makes implicitly for a protocol (`with x:` calls
+    /// `x.__enter__()`, `len(x)` calls `x.__len__()`, `x[k]` calls
+    /// `x.__getitem__(k)`, `for a in x` calls `x.__iter__()`, `k in x` calls
+    /// `x.__contains__(k)`), as a call site on the receiver's canonical path. The
+    /// analysis resolves it when the receiver is an instance of a project class that
+    /// defines the method; on other receivers it resolves to nothing.
+    pub(super) fn protocol_call(&mut self, receiver: &Expr, method: &str, span: Span) {
+        let typed = match receiver {
+            Expr::Name(n) => matches!(
+                self.resolve_name(n.id.as_str()),
+                Resolution::Path(_) | Resolution::Typed(_)
+            ),
+            Expr::Attribute(_) => true,
+            _ => false,
+        };
+        if !typed {
+            return;
+        }
+        let Some(Callee::Path(path)) = self.callee_of(receiver) else {
+            return;
+        };
+        let owned_args = match receiver {
+            Expr::Name(n) => self
+                .owner_of(n.id.as_str())
+                .map(|owner| OwnedArg {
+                    slot: ArgSlot::Receiver,
+                    owner,
+                    bound: false,
+                })
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let site = self.call_site(
+            Callee::Path(format!("{path}.{method}")),
+            span,
+            String::new(),
+            Vec::new(),
+            Vec::new(),
+            false,
+            owned_args,
+        );
+        let func = self.scope().func;
+        self.functions[func].calls.push(site);
+    }
+
+    #[allow(clippy::too_many_arguments)] // the fields a call site takes from its call
+    fn call_site(
+        &self,
+        callee: Callee,
+        span: Span,
+        text: String,
+        args: Vec<Arg>,
+        keywords: Vec<(String, Arg)>,
+        awaited: bool,
+        owned_args: Vec<OwnedArg>,
+    ) -> CallSite {
+        CallSite {
+            callee,
+            span,
+            text,
+            args,
+            keywords,
+            locks: self.scope().held(),
+            async_locks: self.scope().held_async(),
+            in_loop: self.scope().loop_depth > 0,
+            loop_start: (self.scope().loop_depth > 0).then_some(self.scope().loop_start),
+            awaited,
+            statement_lines: self.statement_lines,
+            lock_block: self
+                .scope()
+                .locks
+                .iter()
+                .rev()
+                .find(|l| !l.is_async)
+                .and_then(|l| l.block),
+            receiver_chain: Vec::new(),
+            owned_args,
+            checked: self
+                .scope()
+                .checks
+                .iter()
+                .flat_map(|(paths, lines)| paths.iter().map(|p| (p.clone(), *lines)))
+                .collect(),
         }
     }
 

@@ -409,6 +409,13 @@ fn parameter_names(params: &Parameters) -> impl Iterator<Item = String> + '_ {
 
 impl<'a> Visitor<'a> for Lowerer<'_> {
     fn visit_comprehension(&mut self, comprehension: &'a Comprehension) {
+        let span = self.span_of(&comprehension.iter);
+        let method = if comprehension.is_async {
+            "__aiter__"
+        } else {
+            "__iter__"
+        };
+        self.protocol_call(&comprehension.iter, method, span);
         self.iterate(&comprehension.iter);
         self.store(&comprehension.target, None);
         for condition in &comprehension.ifs {
@@ -442,6 +449,12 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                     .ops
                     .iter()
                     .all(|op| matches!(op, CmpOp::Is | CmpOp::IsNot));
+                for (op, container) in compare.ops.iter().zip(compare.comparators.iter()) {
+                    if matches!(op, CmpOp::In | CmpOp::NotIn) {
+                        let span = self.span_of(expr);
+                        self.protocol_call(container, "__contains__", span);
+                    }
+                }
                 for operand in std::iter::once(&*compare.left).chain(compare.comparators.iter()) {
                     let func = self.scope().func;
                     let before = self.functions[func].accesses.len();
@@ -460,7 +473,11 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 }
             }
             Expr::Attribute(a) if a.ctx == ExprContext::Load => self.load(expr),
-            Expr::Subscript(s) if s.ctx == ExprContext::Load => self.load(expr),
+            Expr::Subscript(s) if s.ctx == ExprContext::Load => {
+                let span = self.span_of(expr);
+                self.protocol_call(&s.value, "__getitem__", span);
+                self.load(expr);
+            }
             Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {}
             Expr::Call(call) => self.call(call),
             Expr::Lambda(_) => {

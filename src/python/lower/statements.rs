@@ -108,10 +108,12 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::For(f) => {
+                let span = self.span_of(&*f.iter);
                 if f.is_async {
-                    let span = self.span_of(&*f.iter);
                     self.record_await(span);
                 }
+                let method = if f.is_async { "__aiter__" } else { "__iter__" };
+                self.protocol_call(&f.iter, method, span);
                 self.iterate(&f.iter);
                 self.store(&f.target, None);
                 self.enter_loop();
@@ -150,6 +152,14 @@ impl Lowerer<'_> {
                 let mut pushed = 0;
                 for item in &w.items {
                     self.visit_expr(&item.context_expr);
+                    let span = self.span_of(&item.context_expr);
+                    let (enter, exit) = if w.is_async {
+                        ("__aenter__", "__aexit__")
+                    } else {
+                        ("__enter__", "__exit__")
+                    };
+                    self.protocol_call(&item.context_expr, enter, span);
+                    self.protocol_call(&item.context_expr, exit, span);
                     if w.is_async {
                         let span = self.span_of(&item.context_expr);
                         let lock = match &item.context_expr {
