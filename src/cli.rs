@@ -33,6 +33,8 @@ enum Command {
     },
     /// List every rule.
     Rules,
+    /// Run the language server over stdio (diagnostics in editors).
+    Server,
 }
 
 #[derive(clap::Args)]
@@ -117,6 +119,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules => list_rules(&mut out)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| e.to_string()),
+        Command::Server => {
+            // The protocol owns stdout.
+            drop(out);
+            crate::server::run().map(|_| ExitCode::SUCCESS)
+        }
     };
     result.unwrap_or_else(|message| {
         let _ = writeln!(err, "racelint: error: {message}");
@@ -157,25 +164,8 @@ fn run_check(
         None => e,
     };
     let config = &loaded.config;
-    let mut select = if args.select.is_empty() {
-        selectors(config.select.as_deref().unwrap_or_default()).map_err(in_config)?
-    } else {
-        selectors(&args.select)?
-    };
-    select.extend(selectors(&config.extend_select).map_err(in_config)?);
-    let mut ignore = selectors(&args.ignore)?;
-    ignore.extend(selectors(&config.ignore).map_err(in_config)?);
-    for codes in config.per_file_ignores.values() {
-        selectors(codes).map_err(in_config)?;
-    }
-    let selected = |rule: &Rule| {
-        let chosen = if rule.meta().opt_in {
-            select.iter().any(|s| s.names_exactly(rule))
-        } else {
-            select.is_empty() || select.iter().any(|s| s.matches(rule))
-        };
-        chosen && !ignore.iter().any(|s| s.matches(rule))
-    };
+    let selection = Selection::new(&loaded, &args.select, &args.ignore)?;
+    let selected = |rule: &Rule| selection.selected(rule);
     let options = Options {
         selected: &selected,
         catalogue: config.catalogue(),
@@ -291,6 +281,51 @@ fn statistics(result: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> 
         }
     }
     writeln!(out, "{:>5}  total", result.findings.len())
+}
+
+/// Which rules run: `--select`/`--ignore` on the command line, else the configuration's
+/// `select`, plus its `extend-select` and `ignore`. Opt-in rules run only when named.
+pub(crate) struct Selection {
+    select: Vec<Selector>,
+    ignore: Vec<Selector>,
+}
+
+impl Selection {
+    pub(crate) fn new(
+        loaded: &config::Loaded,
+        select: &[String],
+        ignore: &[String],
+    ) -> Result<Selection, String> {
+        let in_config = |e: String| match &loaded.path {
+            Some(path) => config::in_file(path, &e),
+            None => e,
+        };
+        let config = &loaded.config;
+        let mut chosen = if select.is_empty() {
+            selectors(config.select.as_deref().unwrap_or_default()).map_err(in_config)?
+        } else {
+            selectors(select)?
+        };
+        chosen.extend(selectors(&config.extend_select).map_err(in_config)?);
+        let mut ignored = selectors(ignore)?;
+        ignored.extend(selectors(&config.ignore).map_err(in_config)?);
+        for codes in config.per_file_ignores.values() {
+            selectors(codes).map_err(in_config)?;
+        }
+        Ok(Selection {
+            select: chosen,
+            ignore: ignored,
+        })
+    }
+
+    pub(crate) fn selected(&self, rule: &Rule) -> bool {
+        let chosen = if rule.meta().opt_in {
+            self.select.iter().any(|s| s.names_exactly(rule))
+        } else {
+            self.select.is_empty() || self.select.iter().any(|s| s.matches(rule))
+        };
+        chosen && !self.ignore.iter().any(|s| s.matches(rule))
+    }
 }
 
 /// One `--select`/`--ignore` entry.

@@ -16,5 +16,6 @@ pub mod python;
 pub mod report;
 pub mod rules;
 pub mod rust;
+pub mod server;
 pub mod source;
 pub mod suppression;

@@ -6,6 +6,7 @@ mod full;
 mod github;
 mod json;
 mod json_lines;
+pub mod lsp;
 mod sarif;
 
 use std::io::{self, Write};

@@ -1,0 +1,273 @@
+//! `racelint server`: a language server over stdio, for live diagnostics in editors.
+//!
+//! The workspace is analysed as one program, as `racelint check` does, because a race
+//! has two sides that may sit in two files: on open and on save, the whole workspace
+//! is re-analysed and every file whose diagnostics changed is published again
+//! (including files cleared because another file's edit removed their race). The
+//! analysis runs on a thread of its own, so the editor is never blocked; requests that
+//! pile up while it runs are merged into one run with the files as they are then.
+//!
+//! Built on `lsp-server` and `lsp-types`, the crates rust-analyzer uses: a synchronous
+//! message loop over channels fits a server whose work is one batch analysis, with no
+//! async runtime to carry.
+//!
+//! Code actions insert a suppression comment on the line above a finding
+//! (`# racelint: ignore[RL101] reason`, `//` in Rust), the one form of fix that is
+//! always safe to apply.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::{Receiver, Sender};
+use lsp_server::{Connection, Message, Notification, Request, Response};
+use lsp_types::notification::{
+    DidOpenTextDocument, DidSaveTextDocument, Notification as _, PublishDiagnostics,
+};
+use lsp_types::request::{CodeActionRequest, Request as _};
+use lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionProviderCapability, Diagnostic,
+    InitializeParams, NumberOrString, Position, PublishDiagnosticsParams, Range, SaveOptions,
+    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
+};
+
+use crate::check::{check, Options};
+use crate::cli::Selection;
+use crate::config;
+use crate::report::lsp::{diagnostics, path_of, uri};
+
+/// What the analysis thread publishes, kept for code actions: each file's diagnostics.
+type Published = Arc<Mutex<BTreeMap<PathBuf, Vec<Diagnostic>>>>;
+
+pub fn run() -> Result<(), String> {
+    let (connection, io_threads) = Connection::stdio();
+    let failed = |e: lsp_server::ProtocolError| format!("language server: {e}");
+    let (id, params) = connection.initialize_start().map_err(failed)?;
+    let params: InitializeParams =
+        serde_json::from_value(params).map_err(|e| format!("invalid initialize request: {e}"))?;
+    let root = workspace_root(&params)?;
+    let capabilities = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::NONE),
+                save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                    include_text: Some(false),
+                })),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        ..ServerCapabilities::default()
+    };
+    let result = serde_json::json!({
+        "capabilities": capabilities,
+        "serverInfo": {"name": "racelint", "version": env!("CARGO_PKG_VERSION")},
+    });
+    connection.initialize_finish(id, result).map_err(failed)?;
+
+    let published: Published = Arc::default();
+    let (analyse, requests) = crossbeam_channel::unbounded::<()>();
+    let analysis = {
+        let sender = connection.sender.clone();
+        let published = Arc::clone(&published);
+        std::thread::Builder::new()
+            .name("racelint-analysis".to_string())
+            .stack_size(256 * 1024 * 1024)
+            .spawn(move || analyse_on_request(&root, &requests, &sender, &published))
+            .map_err(|e| format!("cannot start the analysis thread: {e}"))?
+    };
+    for message in &connection.receiver {
+        match message {
+            Message::Request(request) => {
+                if connection.handle_shutdown(&request).map_err(failed)? {
+                    break;
+                }
+                let response = respond(&request, &published);
+                if connection.sender.send(Message::Response(response)).is_err() {
+                    break;
+                }
+            }
+            Message::Notification(notification) => {
+                let method = notification.method.as_str();
+                if method == DidOpenTextDocument::METHOD || method == DidSaveTextDocument::METHOD {
+                    let _ = analyse.send(());
+                }
+                // Unsaved edits are not on disk, where the analysis reads the
+                // workspace: a change or a close is answered at the next save.
+            }
+            Message::Response(_) => {}
+        }
+    }
+    drop(analyse);
+    let _ = analysis.join();
+    // The writer thread ends when the last sender is gone.
+    drop(connection);
+    io_threads
+        .join()
+        .map_err(|e| format!("language server: {e}"))
+}
+
+/// The folder the client opened: its first workspace folder, else its root URI, else
+/// the current folder.
+fn workspace_root(params: &InitializeParams) -> Result<PathBuf, String> {
+    #[allow(deprecated)] // `root_uri` is how clients before LSP 3.6 say it
+    let named = params
+        .workspace_folders
+        .as_ref()
+        .and_then(|folders| folders.first())
+        .map(|folder| &folder.uri)
+        .or(params.root_uri.as_ref())
+        .and_then(path_of);
+    match named {
+        Some(root) => Ok(root),
+        None => std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}")),
+    }
+}
+
+/// Runs the analysis for each batch of requests, and publishes what changed.
+fn analyse_on_request(
+    root: &Path,
+    requests: &Receiver<()>,
+    sender: &Sender<Message>,
+    published: &Published,
+) {
+    while requests.recv().is_ok() {
+        // Requests that came in meanwhile are answered by this one run.
+        while requests.try_recv().is_ok() {}
+        let now = match analyse(root) {
+            Ok(now) => now,
+            Err(message) => {
+                let _ = sender.send(log(&message));
+                continue;
+            }
+        };
+        let Ok(mut shown) = published.lock() else {
+            return;
+        };
+        let cleared: Vec<PathBuf> = shown
+            .keys()
+            .filter(|path| !now.contains_key(*path))
+            .cloned()
+            .collect();
+        let updates = cleared.into_iter().map(|path| (path, Vec::new())).chain(
+            now.iter()
+                .filter(|(path, diagnostics)| shown.get(*path) != Some(diagnostics))
+                .map(|(path, diagnostics)| (path.clone(), diagnostics.clone())),
+        );
+        for (path, diagnostics) in updates {
+            let Some(uri) = uri(&path) else { continue };
+            let params = PublishDiagnosticsParams {
+                uri,
+                diagnostics,
+                version: None,
+            };
+            let notification = Notification::new(PublishDiagnostics::METHOD.to_string(), params);
+            if sender.send(Message::Notification(notification)).is_err() {
+                return;
+            }
+        }
+        *shown = now;
+    }
+}
+
+/// One `racelint check` of the workspace, with its configuration.
+fn analyse(root: &Path) -> Result<BTreeMap<PathBuf, Vec<Diagnostic>>, String> {
+    let loaded = config::load(None, root)?;
+    let selection = Selection::new(&loaded, &[], &[])?;
+    let selected = |rule: &crate::rules::Rule| selection.selected(rule);
+    let in_config = |e: String| match &loaded.path {
+        Some(path) => config::in_file(path, &e),
+        None => e,
+    };
+    let mut options = Options::new(&selected);
+    options.catalogue = loaded.config.catalogue();
+    options.excludes = loaded.config.excludes().map_err(in_config)?;
+    options.per_file_ignores = loaded.config.per_file_ignores().map_err(in_config)?;
+    if let Some(seconds) = loaded.config.file_timeout {
+        options.file_timeout = std::time::Duration::from_secs_f64(seconds);
+    }
+    let result = check(&[root.to_path_buf()], options)?;
+    // Paths come back as the walk named them: relative ones to this process's folder.
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    Ok(diagnostics(&result, &cwd))
+}
+
+fn log(message: &str) -> Message {
+    Message::Notification(Notification::new(
+        "window/logMessage".to_string(),
+        serde_json::json!({"type": 1, "message": format!("racelint: {message}")}),
+    ))
+}
+
+fn respond(request: &Request, published: &Published) -> Response {
+    if request.method != CodeActionRequest::METHOD {
+        return Response::new_err(
+            request.id.clone(),
+            lsp_server::ErrorCode::MethodNotFound as i32,
+            format!("racelint does not answer `{}`", request.method),
+        );
+    }
+    // Only the document and the range matter; a client's `context` is not needed (some
+    // send an object where the protocol has a list).
+    let params = &request.params;
+    let uri = serde_json::from_value::<Uri>(params["textDocument"]["uri"].clone());
+    let range = serde_json::from_value::<Range>(params["range"].clone());
+    let actions = match (uri, range) {
+        (Ok(uri), Ok(range)) => suppressions(&uri, range, published),
+        _ => Vec::new(),
+    };
+    Response::new_ok(request.id.clone(), actions)
+}
+
+/// For each racelint diagnostic in the request, an action that suppresses it.
+fn suppressions(uri: &Uri, range: Range, published: &Published) -> Vec<CodeActionOrCommand> {
+    let Some(path) = path_of(uri) else {
+        return Vec::new();
+    };
+    let source = std::fs::read_to_string(&path).unwrap_or_default();
+    let known = published
+        .lock()
+        .map(|shown| shown.get(&path).cloned().unwrap_or_default())
+        .unwrap_or_default();
+    let comment = if path.extension().is_some_and(|e| e == "rs") {
+        "//"
+    } else {
+        "#"
+    };
+    known
+        .iter()
+        .filter(|d| overlaps(d.range, range))
+        .filter_map(|diagnostic| {
+            let Some(NumberOrString::String(code)) = &diagnostic.code else {
+                return None;
+            };
+            let line = diagnostic.range.start.line;
+            let text = source.lines().nth(line as usize).unwrap_or_default();
+            let indent: String = text.chars().take_while(|c| c.is_whitespace()).collect();
+            let edit = TextEdit {
+                range: Range {
+                    start: Position { line, character: 0 },
+                    end: Position { line, character: 0 },
+                },
+                new_text: format!("{indent}{comment} racelint: ignore[{code}] reason\n"),
+            };
+            Some(CodeActionOrCommand::CodeAction(CodeAction {
+                title: format!("Suppress {code} on this line"),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![diagnostic.clone()]),
+                edit: Some(WorkspaceEdit {
+                    changes: Some(HashMap::from([(uri.clone(), vec![edit])])),
+                    ..WorkspaceEdit::default()
+                }),
+                ..CodeAction::default()
+            }))
+        })
+        .collect()
+}
+
+fn overlaps(a: Range, b: Range) -> bool {
+    a.start.line <= b.end.line && b.start.line <= a.end.line
+}
