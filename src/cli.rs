@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::check::{check, CheckResult, Options};
 use crate::report::{render, OutputFormat};
 use crate::rules::{self, Rule};
-use crate::{baseline, config};
+use crate::{baseline, config, fix};
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +73,13 @@ struct CheckArgs {
     /// and reported (default 10, or `file-timeout` in the configuration).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     file_timeout: Option<f64>,
+    /// Apply the fixes that are safe to apply (for now: RL205's `get_running_loop()`
+    /// in a coroutine), then report what is left.
+    #[arg(long, conflicts_with = "write_baseline")]
+    fix: bool,
+    /// Print the fixes `--fix` would apply as a unified diff, and change nothing.
+    #[arg(long, conflicts_with_all = ["write_baseline", "fix"])]
+    diff: bool,
     /// Record the current findings in FILE (for adopting racelint on legacy code).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
@@ -200,6 +207,41 @@ fn run_check(
     }
     if let Some(baseline) = &baseline {
         result.fixed = baseline::apply(&mut result, baseline);
+    }
+    if args.diff || args.fix {
+        let fixes = fix::compute(&result);
+        let count: usize = fixes.iter().map(|f| f.fixed.len()).sum();
+        if args.diff {
+            for file in &fixes {
+                write!(out, "{}", fix::unified_diff(file)).map_err(|e| e.to_string())?;
+            }
+            writeln!(
+                err,
+                "racelint: {count} fixable findings in {} files (`--fix` applies them)",
+                fixes.len()
+            )
+            .map_err(|e| e.to_string())?;
+            let status = if count > 0 && !args.exit_zero {
+                EXIT_FINDINGS
+            } else {
+                0
+            };
+            return Ok(ExitCode::from(status));
+        }
+        fix::write(&fixes)?;
+        let fixed: std::collections::HashSet<usize> =
+            fixes.iter().flat_map(|f| f.fixed.iter().copied()).collect();
+        let mut index = 0;
+        result.findings.retain(|_| {
+            index += 1;
+            !fixed.contains(&(index - 1))
+        });
+        writeln!(
+            err,
+            "racelint: fixed {count} findings in {} files",
+            fixes.len()
+        )
+        .map_err(|e| e.to_string())?;
     }
     if args.statistics {
         return statistics(&result, out)

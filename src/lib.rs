@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod fix;
 pub mod model;
 pub mod python;
 pub mod report;

@@ -15,7 +15,8 @@
 //!   source text and the spans' byte offsets.
 //! - `codeFlows` come from the call paths: one code flow for the race, with one thread
 //!   flow per side (entry site, the functions on the way, the access).
-//! - `fixes` only for a one-line fix that rewrites the flagged expression using names it
+//! - `fixes`: the edits `--fix` applies, when the finding has them; otherwise only for a
+//!   one-line fix that rewrites the flagged expression using names it
 //!   already uses; every fix is also in `properties.fix` and in `message.markdown`.
 //! - Suppressed findings are results with an `inSource` suppression. With a baseline,
 //!   every result has a `baselineState` (`unchanged` when the baseline knows it, else
@@ -673,19 +674,42 @@ impl<'a> Writer<'a> {
             })
             .collect();
         let message = self.message(finding, related.len());
-        let fixes = concrete_fix(&self.result.files[finding.file], finding)
-            .map(|(region, text)| {
-                let fix = finding.fix.as_ref().expect("a concrete fix has a fix");
+        let file = &self.result.files[finding.file];
+        // The edits `--fix` applies, when the finding has them; else the one-line
+        // replacement that is safe to apply blindly, if any.
+        let replacements = match &finding.autofix {
+            Some(edits) => {
+                let lines = crate::source::LineIndex::new(&file.source);
+                Some(
+                    edits
+                        .iter()
+                        .map(|edit| Replacement {
+                            deleted_region: region(
+                                file,
+                                &lines.span(&file.source, edit.offset, edit.offset + edit.len),
+                            ),
+                            inserted_content: ArtifactContent {
+                                text: edit.replacement.clone(),
+                            },
+                        })
+                        .collect(),
+                )
+            }
+            None => concrete_fix(file, finding).map(|(region, text)| {
+                vec![Replacement {
+                    deleted_region: region,
+                    inserted_content: ArtifactContent { text },
+                }]
+            }),
+        };
+        let fixes = replacements
+            .zip(finding.fix.as_ref())
+            .map(|(replacements, fix)| {
                 vec![SarifFix {
                     description: Message::plain(escape(&fix.description)),
                     artifact_changes: vec![ArtifactChange {
-                        artifact_location: self
-                            .root
-                            .artifact(&self.result.files[finding.file].path),
-                        replacements: vec![Replacement {
-                            deleted_region: region,
-                            inserted_content: ArtifactContent { text },
-                        }],
+                        artifact_location: self.root.artifact(&file.path),
+                        replacements,
                     }],
                 }]
             })

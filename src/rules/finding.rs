@@ -20,6 +20,17 @@ pub struct Finding {
     /// How each side is reached from its entry point, step by step.
     pub flows: Vec<Flow>,
     pub fix: Option<Fix>,
+    /// The fix as edits racelint can apply itself (`--fix`), when it is safe to.
+    pub autofix: Option<Vec<Edit>>,
+}
+
+/// A replacement in the finding's file: `len` bytes at byte `offset` of the analysed
+/// source become `replacement`, which holds no line break (a fix keeps line numbers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edit {
+    pub offset: usize,
+    pub len: usize,
+    pub replacement: String,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +116,7 @@ impl Finding {
             related: Vec::new(),
             flows: Vec::new(),
             fix: None,
+            autofix: None,
         }
     }
 }

@@ -39,7 +39,7 @@ use serde::Deserialize;
 use crate::analysis::Analysis;
 use crate::model::FileModel;
 
-pub use finding::{Finding, Fix, Flow, FlowStep, Related};
+pub use finding::{Edit, Finding, Fix, Flow, FlowStep, Related};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -2,7 +2,7 @@
 //! a worker thread, where it finds or creates the wrong loop.
 
 use super::shared::call_path;
-use super::{find, Finding, Fix};
+use super::{find, Edit, Finding, Fix};
 use crate::analysis::contexts::{api_call, resolve_call, Context};
 use crate::analysis::Analysis;
 
@@ -60,9 +60,34 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                         .map(|f| f.ending_at(file, call.span, &finding.label)),
                 );
             }
+            if model.is_async {
+                finding.autofix = running_loop_edit(&program.files[file].source, call.span);
+            }
             finding.fix = Some(fix);
             findings.push(finding);
         }
     }
     findings
+}
+
+/// In a coroutine, `module.get_event_loop()` is the running loop, so
+/// `module.get_running_loop()` is the same call with the intent said: the one edit
+/// `--fix` makes. A bare `get_event_loop()` (imported by name) is left alone: its
+/// replacement would need an import.
+fn running_loop_edit(source: &str, span: crate::model::Span) -> Option<Vec<Edit>> {
+    let text = source.get(span.offset..span.offset + span.len)?;
+    let (before, after) = text.split_once("get_event_loop")?;
+    let attribute = before.trim_end().ends_with('.');
+    let no_arguments = after
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        == "()";
+    (attribute && no_arguments).then(|| {
+        vec![Edit {
+            offset: span.offset + before.len(),
+            len: "get_event_loop".len(),
+            replacement: "get_running_loop".to_string(),
+        }]
+    })
 }

@@ -1,0 +1,92 @@
+//! `--fix` and `--diff` on copies of a project: what is fixed, what is left alone, and
+//! that a fixed file keeps its encoding, byte-order mark and line endings.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn racelint_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_racelint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("racelint runs")
+}
+
+const COROUTINE: &str = "import asyncio\r\n\r\n\r\nasync def main() -> None:\r\n    loop = asyncio.get_event_loop()\r\n    await loop.run_in_executor(None, print)\r\n";
+
+/// Imported by name: the fix would need `get_running_loop` imported, so it is left.
+const BY_NAME: &str = "from asyncio import get_event_loop\n\n\nasync def main() -> None:\n    loop = get_event_loop()\n    await loop.run_in_executor(None, print)\n";
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut with_bom = b"\xef\xbb\xbf".to_vec();
+    with_bom.extend_from_slice(COROUTINE.as_bytes());
+    std::fs::write(dir.path().join("service.py"), with_bom).expect("write");
+    std::fs::write(dir.path().join("by_name.py"), BY_NAME).expect("write");
+    dir
+}
+
+#[test]
+fn fix_applies_safe_edits_and_keeps_the_file_as_it_was_written() {
+    let dir = project();
+    let fixed = racelint_in(
+        dir.path(),
+        &["check", ".", "--fix", "--output-format", "concise"],
+    );
+    let stderr = String::from_utf8_lossy(&fixed.stderr);
+    assert!(stderr.contains("fixed 1 findings in 1 files"), "{stderr}");
+    // What is left is the finding the fix could not make.
+    let stdout = String::from_utf8_lossy(&fixed.stdout);
+    assert!(stdout.contains("by_name.py:5:12: RL205"), "{stdout}");
+    assert!(!stdout.contains("service.py"), "{stdout}");
+    assert_eq!(fixed.status.code(), Some(1));
+
+    let bytes = std::fs::read(dir.path().join("service.py")).expect("read");
+    let mut expected = b"\xef\xbb\xbf".to_vec();
+    expected.extend_from_slice(
+        COROUTINE
+            .replace("get_event_loop", "get_running_loop")
+            .as_bytes(),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&bytes),
+        String::from_utf8_lossy(&expected)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("by_name.py")).expect("read"),
+        BY_NAME
+    );
+
+    // A second run finds nothing left to fix there.
+    let again = racelint_in(
+        dir.path(),
+        &["check", "service.py", "--output-format", "concise"],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
+
+#[test]
+fn diff_shows_the_fix_and_writes_nothing() {
+    let dir = project();
+    let before = std::fs::read(dir.path().join("service.py")).expect("read");
+    let diff = racelint_in(dir.path(), &["check", ".", "--diff"]);
+    assert_eq!(diff.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        stdout.contains(
+            "@@ -2,5 +2,5 @@\n \n \n async def main() -> None:\n-    loop = asyncio.get_event_loop()\n+    loop = asyncio.get_running_loop()\n     await loop.run_in_executor(None, print)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("by_name.py"), "{stdout}");
+    assert_eq!(
+        std::fs::read(dir.path().join("service.py")).expect("read"),
+        before
+    );
+}
