@@ -73,8 +73,8 @@ struct CheckArgs {
     /// and reported (default 10, or `file-timeout` in the configuration).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     file_timeout: Option<f64>,
-    /// Apply the fixes that are safe to apply (for now: RL205's `get_running_loop()`
-    /// in a coroutine), then report what is left.
+    /// Apply the fixes that are safe to apply (RL205's `get_running_loop()` in a
+    /// coroutine, RL201's `call_soon_threadsafe`), then report what is left.
     #[arg(long, conflicts_with = "write_baseline")]
     fix: bool,
     /// Print the fixes `--fix` would apply as a unified diff, and change nothing.

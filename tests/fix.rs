@@ -90,3 +90,30 @@ fn diff_shows_the_fix_and_writes_nothing() {
         before
     );
 }
+
+#[test]
+fn fix_makes_call_soon_thread_safe_and_leaves_what_needs_a_redesign() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let worker = "import asyncio\n\n\ndef progress(loop: asyncio.AbstractEventLoop) -> None:\n    loop.call_soon(print, 1)\n    loop.call_later(2.0, print)\n\n\nasync def main() -> None:\n    await asyncio.to_thread(progress, asyncio.get_running_loop())\n";
+    std::fs::write(dir.path().join("worker.py"), worker).expect("write");
+    let fixed = racelint_in(
+        dir.path(),
+        &[
+            "check",
+            ".",
+            "--select",
+            "RL201",
+            "--fix",
+            "--output-format",
+            "concise",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&fixed.stdout);
+    // `call_later` has no thread-safe twin: the loop must be handed the call.
+    assert!(stdout.contains("worker.py:6:5: RL201"), "{stdout}");
+    assert!(!stdout.contains("worker.py:5:"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("worker.py")).expect("read"),
+        worker.replace("call_soon(", "call_soon_threadsafe(")
+    );
+}
