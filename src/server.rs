@@ -11,7 +11,8 @@
 //! message loop over channels fits a server whose work is one batch analysis, with no
 //! async runtime to carry.
 //!
-//! Code actions insert a suppression comment on the line above a finding
+//! Hovering over a finding shows its rule's documentation, from the binary. Code actions
+//! insert a suppression comment on the line above a finding
 //! (`# racelint: ignore[RL101] reason`, `//` in Rust), the one form of fix that is
 //! always safe to apply.
 
@@ -24,11 +25,12 @@ use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::notification::{
     DidOpenTextDocument, DidSaveTextDocument, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, Request as _};
+use lsp_types::request::{CodeActionRequest, HoverRequest, Request as _};
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionProviderCapability, Diagnostic,
-    InitializeParams, NumberOrString, Position, PublishDiagnosticsParams, Range, SaveOptions,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    Hover, HoverContents, HoverProviderCapability, InitializeParams, MarkupContent, MarkupKind,
+    NumberOrString, Position, PublishDiagnosticsParams, Range, SaveOptions, ServerCapabilities,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
     TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
 
@@ -59,6 +61,7 @@ pub fn run() -> Result<(), String> {
             },
         )),
         code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
         ..ServerCapabilities::default()
     };
     let result = serde_json::json!({
@@ -203,23 +206,61 @@ fn log(message: &str) -> Message {
 }
 
 fn respond(request: &Request, published: &Published) -> Response {
-    if request.method != CodeActionRequest::METHOD {
-        return Response::new_err(
+    let params = &request.params;
+    let uri = serde_json::from_value::<Uri>(params["textDocument"]["uri"].clone());
+    match request.method.as_str() {
+        CodeActionRequest::METHOD => {
+            // Only the document and the range matter; a client's `context` is not
+            // needed (some send an object where the protocol has a list).
+            let range = serde_json::from_value::<Range>(params["range"].clone());
+            let actions = match (uri, range) {
+                (Ok(uri), Ok(range)) => suppressions(&uri, range, published),
+                _ => Vec::new(),
+            };
+            Response::new_ok(request.id.clone(), actions)
+        }
+        HoverRequest::METHOD => {
+            let position = serde_json::from_value::<Position>(params["position"].clone());
+            let hover = match (uri, position) {
+                (Ok(uri), Ok(position)) => rule_documentation(&uri, position, published),
+                _ => None,
+            };
+            Response::new_ok(request.id.clone(), hover)
+        }
+        _ => Response::new_err(
             request.id.clone(),
             lsp_server::ErrorCode::MethodNotFound as i32,
             format!("racelint does not answer `{}`", request.method),
-        );
+        ),
     }
-    // Only the document and the range matter; a client's `context` is not needed (some
-    // send an object where the protocol has a list).
-    let params = &request.params;
-    let uri = serde_json::from_value::<Uri>(params["textDocument"]["uri"].clone());
-    let range = serde_json::from_value::<Range>(params["range"].clone());
-    let actions = match (uri, range) {
-        (Ok(uri), Ok(range)) => suppressions(&uri, range, published),
-        _ => Vec::new(),
+}
+
+/// Over a finding, the documentation of its rule (what `racelint rule CODE` prints),
+/// from the binary: no network needed.
+fn rule_documentation(uri: &Uri, position: Position, published: &Published) -> Option<Hover> {
+    let path = path_of(uri)?;
+    let shown = published.lock().ok()?;
+    let diagnostic = shown.get(&path)?.iter().find(|d| {
+        let Range { start, end } = d.range;
+        (start.line, start.character) <= (position.line, position.character)
+            && (position.line, position.character) <= (end.line, end.character)
+    })?;
+    let Some(NumberOrString::String(code)) = &diagnostic.code else {
+        return None;
     };
-    Response::new_ok(request.id.clone(), actions)
+    let rule = crate::rules::find(code)?;
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: format!(
+                "# {} ({})\n\n{}",
+                rule.code(),
+                rule.meta().name,
+                rule.body()
+            ),
+        }),
+        range: Some(diagnostic.range),
+    })
 }
 
 /// For each racelint diagnostic in the request, an action that suppresses it.

@@ -1,5 +1,5 @@
 //! `racelint server` spoken to as an editor does, over stdio: initialize, open a file,
-//! receive its diagnostics, ask for a code action, save another file that removes the
+//! receive its diagnostics, hover over one, ask for a code action, save another file that removes the
 //! race's other side and see the opened file's diagnostics cleared, shut down.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -146,6 +146,16 @@ fn the_server_publishes_fixes_and_clears_diagnostics_across_files() {
     assert!(
         related.iter().any(|r| r["location"]["uri"] == a_uri),
         "{related:#?}"
+    );
+
+    // Hovering over it shows the rule's documentation.
+    client.send(json!({"jsonrpc": "2.0", "id": 4, "method": "textDocument/hover",
+        "params": {"textDocument": {"uri": b_uri}, "position": {"line": 6, "character": 17}}}));
+    let hover = client.wait_for("hover", |m| m["id"] == 4);
+    let text = hover["result"]["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("# RL101 (loop-thread-shared-state)") && text.contains("## What it does"),
+        "{hover:#?}"
     );
 
     // A code action suppresses it, on the line above, indented as the line is.
