@@ -149,10 +149,14 @@ fn the_server_publishes_fixes_and_clears_diagnostics_across_files() {
     );
 
     // Hovering over it shows the rule's documentation.
-    client.send(json!({"jsonrpc": "2.0", "id": 4, "method": "textDocument/hover",
-        "params": {"textDocument": {"uri": b_uri}, "position": {"line": 6, "character": 17}}}));
+    client.send(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "textDocument/hover",
+        "params": {"textDocument": {"uri": b_uri}, "position": {"line": 6, "character": 17}}}),
+    );
     let hover = client.wait_for("hover", |m| m["id"] == 4);
-    let text = hover["result"]["contents"]["value"].as_str().unwrap_or_default();
+    let text = hover["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         text.starts_with("# RL101 (loop-thread-shared-state)") && text.contains("## What it does"),
         "{hover:#?}"
