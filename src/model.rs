@@ -464,6 +464,12 @@ impl AccessKind {
 /// (`pkg.Store._lock_for()` for `with self._lock_for(key):`).
 pub const RETURNED: &str = "()";
 
+/// Suffix of a held lock's path that stands for a local name whose type racelint
+/// cannot see, held with a plain `with` in a coroutine and named like a lock
+/// (`mod.flush.lock` for `with lock:` in `async def flush(lock)`): asyncio's locks only
+/// support `async with`, so it is a thread lock.
+pub const LOCAL_LOCK: &str = "<local>";
+
 /// A touch of (possibly) shared state.
 #[derive(Debug, Clone)]
 pub struct Access {

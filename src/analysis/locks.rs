@@ -7,7 +7,7 @@ use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::resolve::{Program, Target};
 use super::state::{resolve_state, state_type, StateKey};
-use crate::model::{FileId, RETURNED};
+use crate::model::{FileId, LOCAL_LOCK, RETURNED};
 
 pub struct Locksets {
     /// Per function: locks held at *every* call of it (only for private helpers).
@@ -128,6 +128,13 @@ fn thread_lock(
 ) -> Option<StateKey> {
     if let Some(helper) = path.strip_suffix(RETURNED) {
         return returned_lock(program, catalogue, file, helper);
+    }
+    if let Some(local) = path.strip_suffix(LOCAL_LOCK) {
+        // One function's own name: no other function holds the same lock by it.
+        return Some(StateKey::Global {
+            file,
+            name: local.to_string(),
+        });
     }
     let state = resolve_state(program, file, path).filter(|s| s.residual == 0)?;
     let is_lock = match state_type(program, &state.ty) {

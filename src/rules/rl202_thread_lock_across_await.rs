@@ -23,7 +23,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             };
             // As the code spells it: an attribute through `self`, a module lock by name.
             let (lock, lock_expr) = match lock {
-                StateKey::Global { name, .. } => (name.clone(), name.clone()),
+                // A module lock by name; a coroutine's own local (`mod.flush.lock`) by
+                // its last segment.
+                StateKey::Global { name, .. } => {
+                    let local = name.rsplit('.').next().unwrap_or(name).to_string();
+                    (local.clone(), local)
+                }
                 StateKey::Attribute { name, .. } => (name.clone(), format!("self.{name}")),
             };
             let mut finding = Finding::new(

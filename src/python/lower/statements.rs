@@ -7,6 +7,25 @@ impl Lowerer<'_> {
     /// A block of statements. Locks acquired in a block that always leaves the function
     /// (`return`, `raise`) or the loop (`break`, `continue`) are not held after it:
     /// the code that follows never runs with them.
+    /// `with lock:` in a coroutine, on a local or parameter of a type racelint cannot
+    /// see, named like a lock: asyncio's locks only support `async with`, so this is a
+    /// thread lock (`LOCAL_LOCK`).
+    fn untyped_local_lock(&self, expr: &Expr, is_async_with: bool) -> Option<String> {
+        let Expr::Name(n) = expr else { return None };
+        let name = n.id.as_str();
+        let function = &self.functions[self.scope().func];
+        let lowered = name.to_lowercase();
+        let untyped = matches!(
+            self.resolve_name(name),
+            Resolution::Local | Resolution::Unknown
+        );
+        (function.is_async
+            && !is_async_with
+            && untyped
+            && (lowered.contains("lock") || lowered.contains("mutex")))
+        .then(|| format!("{}.{name}{LOCAL_LOCK}", function.path))
+    }
+
     pub(super) fn visit_body(&mut self, body: &[Stmt]) {
         let held_before = self.scope().locks.len();
         let unset_before = self.scope().unset.len();
@@ -183,7 +202,8 @@ impl Lowerer<'_> {
                             _ => None,
                         },
                         _ => None,
-                    };
+                    }
+                    .or_else(|| self.untyped_local_lock(&item.context_expr, w.is_async));
                     if let Some(path) = held {
                         let block = self.statement_lines;
                         self.scope_mut().locks.push(HeldLock {
