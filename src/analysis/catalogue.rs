@@ -90,6 +90,9 @@ pub struct Catalogue {
     /// Application start-up hooks (`FastAPI(lifespan=...)`): the function passed runs
     /// before requests are served, as initialisation.
     pub startup: Vec<Handoff>,
+    /// Decorators that register the function as a start-up or shutdown hook
+    /// (`@app.on_event("startup")`).
+    pub startup_decorators: Vec<Route>,
     pub tasks: CallList,
     pub loop_unsafe: CallList,
     pub asyncio_locks: TypeList,

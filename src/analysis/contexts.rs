@@ -4,7 +4,7 @@ use std::collections::{HashSet, VecDeque};
 
 use rayon::prelude::*;
 
-use super::catalogue::Catalogue;
+use super::catalogue::{Catalogue, Route};
 use super::forwarding::Forwards;
 use super::resolve::{FuncId, Program, Target};
 use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, Span};
@@ -277,7 +277,18 @@ impl Contexts {
                     });
                 }
             }
-            if let Some(route) = route_decorator(program, file, &function.decorators, catalogue) {
+            if decorator_of(
+                program,
+                file,
+                &function.decorators,
+                &catalogue.startup_decorators,
+            )
+            .is_some()
+            {
+                startup.push(id);
+            }
+            if let Some(route) = decorator_of(program, file, &function.decorators, &catalogue.route)
+            {
                 let entry = EntryPoint {
                     // A sync route runs in the framework's thread pool.
                     context: if function.is_async {
@@ -546,17 +557,19 @@ fn callable_target(program: &Program, file: FileId, arg: &Arg) -> Option<FuncId>
     target.filter(|&f| !program.function(f).is_async)
 }
 
-fn route_decorator<'a>(
+/// The first decorator that is a method of one of `kinds`' types (`@app.get(...)` on a
+/// `FastAPI` instance).
+fn decorator_of<'a>(
     program: &Program,
     file: FileId,
     decorators: &'a [CallSite],
-    catalogue: &Catalogue,
+    kinds: &[Route],
 ) -> Option<&'a CallSite> {
     decorators.iter().find(|decorator| {
         let CallTarget::External(path) = resolve_call(program, file, &decorator.callee) else {
             return false;
         };
-        catalogue.route.iter().any(|route| {
+        kinds.iter().any(|route| {
             route.types.iter().any(|ty| {
                 path.strip_prefix(ty.as_str())
                     .and_then(|rest| rest.strip_prefix('.'))
