@@ -1,6 +1,8 @@
 //! One run: discover files, read and lower them in parallel, analyse, apply rules.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use globset::GlobSet;
@@ -48,6 +50,9 @@ pub struct Options<'a> {
     pub progress: bool,
     /// How long one file's reading, parsing and lowering may take before it is skipped.
     pub file_timeout: Duration,
+    /// Texts to analyse instead of what is on disk, by path as discovery names it (an
+    /// editor's unsaved buffers, for `racelint server`).
+    pub overlays: Arc<HashMap<PathBuf, String>>,
 }
 
 impl<'a> Options<'a> {
@@ -65,6 +70,7 @@ impl<'a> Options<'a> {
             project_root: None,
             progress: false,
             file_timeout: Duration::from_secs(10),
+            overlays: Arc::default(),
         }
     }
 }
@@ -84,13 +90,22 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
     let discovered = discover(&walked, &options.excludes, options.force_exclude)?;
     let bar = progress_bar(options.progress, discovered.files.len());
     let rust_apis = options.catalogue.rust.clone();
+    let overlays = Arc::clone(&options.overlays);
     let budget = options.file_timeout;
     let outcomes = budget::run(
         discovered.files.clone(),
         rayon::current_num_threads(),
         WORKER_STACK,
         budget,
-        move |path: &PathBuf| load(path, &rust_apis),
+        move |path: &PathBuf| match overlays.get(path).or_else(|| {
+            // Discovery names files relative to the current folder when it can.
+            std::path::absolute(path)
+                .ok()
+                .and_then(|absolute| overlays.get(&absolute))
+        }) {
+            Some(text) => Ok(lower(path, text.clone(), &rust_apis)),
+            None => load(path, &rust_apis),
+        },
         || bar.inc(1),
     );
     let loaded: Vec<Result<FileModel, FileError>> = discovered
@@ -274,6 +289,15 @@ fn load(path: &PathBuf, rust_apis: &RustCatalogue) -> Result<FileModel, FileErro
     }
     let source = python::decode(&bytes).map_err(skipped)?;
     Ok(python::lower_file(path, source))
+}
+
+/// Lowers text already in memory (an editor's buffer).
+fn lower(path: &std::path::Path, source: String, rust_apis: &RustCatalogue) -> FileModel {
+    if rust::is_rust(path) {
+        rust::lower_file(path, source, rust_apis)
+    } else {
+        python::lower_file(path, source)
+    }
 }
 
 #[cfg(test)]

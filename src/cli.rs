@@ -191,6 +191,7 @@ fn run_check(
             OutputFormat::Full | OutputFormat::Concise
         ) && !args.no_progress
             && (args.progress || std::io::stderr().is_terminal()),
+        overlays: Default::default(),
     };
     let baseline = args.baseline.as_deref().map(baseline::load).transpose()?;
     let mut result = check(&args.paths, options)?;

@@ -1,11 +1,12 @@
 //! `racelint server`: a language server over stdio, for live diagnostics in editors.
 //!
 //! The workspace is analysed as one program, as `racelint check` does, because a race
-//! has two sides that may sit in two files: on open and on save, the whole workspace
-//! is re-analysed and every file whose diagnostics changed is published again
-//! (including files cleared because another file's edit removed their race). The
-//! analysis runs on a thread of its own, so the editor is never blocked; requests that
-//! pile up while it runs are merged into one run with the files as they are then.
+//! has two sides that may sit in two files: on open, change and save, the whole
+//! workspace is re-analysed, with the editor's open buffers in place of what is on
+//! disk, and every file whose diagnostics changed is published again (including files
+//! cleared because another file's edit removed their race). The analysis runs on a
+//! thread of its own, so the editor is never blocked; it waits for typing to pause
+//! (`DEBOUNCE`), and requests that pile up meanwhile are merged into one run.
 //!
 //! Built on `lsp-server` and `lsp-types`, the crates rust-analyzer uses: a synchronous
 //! message loop over channels fits a server whose work is one batch analysis, with no
@@ -23,7 +24,8 @@ use std::sync::{Arc, Mutex};
 use crossbeam_channel::{Receiver, Sender};
 use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::notification::{
-    DidOpenTextDocument, DidSaveTextDocument, Notification as _, PublishDiagnostics,
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+    Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{CodeActionRequest, HoverRequest, Request as _};
 use lsp_types::{
@@ -42,6 +44,9 @@ use crate::report::lsp::{diagnostics, path_of, uri};
 /// What the analysis thread publishes, kept for code actions: each file's diagnostics.
 type Published = Arc<Mutex<BTreeMap<PathBuf, Vec<Diagnostic>>>>;
 
+/// The editor's open buffers with unsaved text, by absolute path.
+type Buffers = Arc<Mutex<HashMap<PathBuf, String>>>;
+
 pub fn run() -> Result<(), String> {
     let (connection, io_threads) = Connection::stdio();
     let failed = |e: lsp_server::ProtocolError| format!("language server: {e}");
@@ -53,7 +58,7 @@ pub fn run() -> Result<(), String> {
         text_document_sync: Some(TextDocumentSyncCapability::Options(
             TextDocumentSyncOptions {
                 open_close: Some(true),
-                change: Some(TextDocumentSyncKind::NONE),
+                change: Some(TextDocumentSyncKind::FULL),
                 save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
                     include_text: Some(false),
                 })),
@@ -71,14 +76,16 @@ pub fn run() -> Result<(), String> {
     connection.initialize_finish(id, result).map_err(failed)?;
 
     let published: Published = Arc::default();
+    let buffers: Buffers = Arc::default();
     let (analyse, requests) = crossbeam_channel::unbounded::<()>();
     let analysis = {
         let sender = connection.sender.clone();
         let published = Arc::clone(&published);
+        let buffers = Arc::clone(&buffers);
         std::thread::Builder::new()
             .name("racelint-analysis".to_string())
             .stack_size(256 * 1024 * 1024)
-            .spawn(move || analyse_on_request(&root, &requests, &sender, &published))
+            .spawn(move || analyse_on_request(&root, &requests, &sender, &published, &buffers))
             .map_err(|e| format!("cannot start the analysis thread: {e}"))?
     };
     for message in &connection.receiver {
@@ -87,18 +94,15 @@ pub fn run() -> Result<(), String> {
                 if connection.handle_shutdown(&request).map_err(failed)? {
                     break;
                 }
-                let response = respond(&request, &published);
+                let response = respond(&request, &published, &buffers);
                 if connection.sender.send(Message::Response(response)).is_err() {
                     break;
                 }
             }
             Message::Notification(notification) => {
-                let method = notification.method.as_str();
-                if method == DidOpenTextDocument::METHOD || method == DidSaveTextDocument::METHOD {
+                if track(&notification, &buffers) {
                     let _ = analyse.send(());
                 }
-                // Unsaved edits are not on disk, where the analysis reads the
-                // workspace: a change or a close is answered at the next save.
             }
             Message::Response(_) => {}
         }
@@ -129,17 +133,64 @@ fn workspace_root(params: &InitializeParams) -> Result<PathBuf, String> {
     }
 }
 
+/// Keeps the open buffers' texts; whether the notification calls for an analysis.
+fn track(notification: &Notification, buffers: &Buffers) -> bool {
+    let params = &notification.params;
+    let path = serde_json::from_value::<Uri>(params["textDocument"]["uri"].clone())
+        .ok()
+        .and_then(|uri| path_of(&uri));
+    let Some(path) = path else {
+        return false;
+    };
+    let Ok(mut buffers) = buffers.lock() else {
+        return false;
+    };
+    match notification.method.as_str() {
+        DidOpenTextDocument::METHOD => {
+            if let Some(text) = params["textDocument"]["text"].as_str() {
+                buffers.insert(path, text.to_string());
+            }
+            true
+        }
+        // Full sync: the last change holds the whole text.
+        DidChangeTextDocument::METHOD => {
+            let text = params["contentChanges"]
+                .as_array()
+                .and_then(|changes| changes.last())
+                .and_then(|change| change["text"].as_str());
+            if let Some(text) = text {
+                buffers.insert(path, text.to_string());
+            }
+            true
+        }
+        // What is saved is on disk; a closed buffer's file is read from there again.
+        DidSaveTextDocument::METHOD | DidCloseTextDocument::METHOD => {
+            buffers.remove(&path);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// How long typing must pause before a change is analysed.
+const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Runs the analysis for each batch of requests, and publishes what changed.
 fn analyse_on_request(
     root: &Path,
     requests: &Receiver<()>,
     sender: &Sender<Message>,
     published: &Published,
+    buffers: &Buffers,
 ) {
     while requests.recv().is_ok() {
-        // Requests that came in meanwhile are answered by this one run.
-        while requests.try_recv().is_ok() {}
-        let now = match analyse(root) {
+        // Requests that come in until typing pauses are answered by this one run.
+        while requests.recv_timeout(DEBOUNCE).is_ok() {}
+        let overlays = match buffers.lock() {
+            Ok(buffers) => buffers.clone(),
+            Err(_) => return,
+        };
+        let now = match analyse(root, overlays) {
             Ok(now) => now,
             Err(message) => {
                 let _ = sender.send(log(&message));
@@ -176,7 +227,10 @@ fn analyse_on_request(
 }
 
 /// One `racelint check` of the workspace, with its configuration.
-fn analyse(root: &Path) -> Result<BTreeMap<PathBuf, Vec<Diagnostic>>, String> {
+fn analyse(
+    root: &Path,
+    overlays: HashMap<PathBuf, String>,
+) -> Result<BTreeMap<PathBuf, Vec<Diagnostic>>, String> {
     let loaded = config::load(None, root)?;
     let selection = Selection::new(&loaded, &[], &[])?;
     let selected = |rule: &crate::rules::Rule| selection.selected(rule);
@@ -188,6 +242,7 @@ fn analyse(root: &Path) -> Result<BTreeMap<PathBuf, Vec<Diagnostic>>, String> {
     options.catalogue = loaded.config.catalogue();
     options.excludes = loaded.config.excludes().map_err(in_config)?;
     options.per_file_ignores = loaded.config.per_file_ignores().map_err(in_config)?;
+    options.overlays = Arc::new(overlays);
     if let Some(seconds) = loaded.config.file_timeout {
         options.file_timeout = std::time::Duration::from_secs_f64(seconds);
     }
@@ -205,7 +260,7 @@ fn log(message: &str) -> Message {
     ))
 }
 
-fn respond(request: &Request, published: &Published) -> Response {
+fn respond(request: &Request, published: &Published, buffers: &Buffers) -> Response {
     let params = &request.params;
     let uri = serde_json::from_value::<Uri>(params["textDocument"]["uri"].clone());
     match request.method.as_str() {
@@ -214,7 +269,7 @@ fn respond(request: &Request, published: &Published) -> Response {
             // needed (some send an object where the protocol has a list).
             let range = serde_json::from_value::<Range>(params["range"].clone());
             let actions = match (uri, range) {
-                (Ok(uri), Ok(range)) => suppressions(&uri, range, published),
+                (Ok(uri), Ok(range)) => suppressions(&uri, range, published, buffers),
                 _ => Vec::new(),
             };
             Response::new_ok(request.id.clone(), actions)
@@ -264,11 +319,21 @@ fn rule_documentation(uri: &Uri, position: Position, published: &Published) -> O
 }
 
 /// For each racelint diagnostic in the request, an action that suppresses it.
-fn suppressions(uri: &Uri, range: Range, published: &Published) -> Vec<CodeActionOrCommand> {
+fn suppressions(
+    uri: &Uri,
+    range: Range,
+    published: &Published,
+    buffers: &Buffers,
+) -> Vec<CodeActionOrCommand> {
     let Some(path) = path_of(uri) else {
         return Vec::new();
     };
-    let source = std::fs::read_to_string(&path).unwrap_or_default();
+    // The editor's text, unsaved edits included; else the file.
+    let source = buffers
+        .lock()
+        .ok()
+        .and_then(|open| open.get(&path).cloned())
+        .unwrap_or_else(|| std::fs::read_to_string(&path).unwrap_or_default());
     let known = published
         .lock()
         .map(|shown| shown.get(&path).cloned().unwrap_or_default())

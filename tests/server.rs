@@ -1,5 +1,6 @@
 //! `racelint server` spoken to as an editor does, over stdio: initialize, open a file,
-//! receive its diagnostics, hover over one, ask for a code action, save another file that removes the
+//! receive its diagnostics, hover over one, ask for a code action, edit it without
+//! saving and back, save another file that removes the
 //! race's other side and see the opened file's diagnostics cleared, shut down.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -175,6 +176,23 @@ fn the_server_publishes_fixes_and_clears_diagnostics_across_files() {
         "{actions:#?}"
     );
     assert_eq!(edit["range"]["start"], json!({"line": 6, "character": 0}));
+
+    // Typing in b.py, not saved: the buffer is analysed, not the file on disk.
+    let unsaved = std::fs::read_to_string(&b)
+        .expect("read")
+        .replace("len(a.JOBS)", "0");
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": b_uri, "version": 2},
+        "contentChanges": [{"text": unsaved}]}}),
+    );
+    assert_eq!(client.diagnostics_for(&b_uri), Vec::<Value>::new());
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": b_uri, "version": 3},
+        "contentChanges": [{"text": std::fs::read_to_string(&b).expect("read")}]}}),
+    );
+    assert_eq!(client.diagnostics_for(&b_uri).len(), 1);
 
     // a.py stops writing JOBS on the loop: b.py's diagnostic goes with it.
     std::fs::write(
