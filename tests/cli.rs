@@ -1,6 +1,9 @@
 //! The command line as users and CI see it: exit codes, formats, rule docs, selection,
 //! bad input and file discovery.
 
+mod common;
+use common::racelint_in;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -12,15 +15,6 @@ const BROKEN: &str = "fixtures/python/RL001/rl001_broken.py";
 
 fn racelint(args: &[&str]) -> Output {
     racelint_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
-}
-
-fn racelint_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_racelint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("racelint runs")
 }
 
 fn stdout(output: &Output) -> String {

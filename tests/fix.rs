@@ -1,17 +1,8 @@
 //! `--fix` and `--diff` on copies of a project: what is fixed, what is left alone, and
 //! that a fixed file keeps its encoding, byte-order mark and line endings.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn racelint_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_racelint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("racelint runs")
-}
+mod common;
+use common::racelint_in;
 
 const COROUTINE: &str = "import asyncio\r\n\r\n\r\nasync def main() -> None:\r\n    loop = asyncio.get_event_loop()\r\n    await loop.run_in_executor(None, print)\r\n";
 

@@ -1,17 +1,8 @@
 //! Inputs the fuzzer (`examples/fuzz`) found to break racelint, each reduced to its shape.
 //! Each test names the failure it guards against.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn racelint_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_racelint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("racelint runs")
-}
+mod common;
+use common::racelint_in;
 
 /// miette pads a label to its column with a format width, which Rust caps at 65,535: a
 /// finding on a very long line made the default output panic.

@@ -1,9 +1,12 @@
 //! Machine formats: SARIF 2.1.0 (validated against the OASIS schema for every fixture),
 //! GitHub workflow commands and JSON Lines.
 
+mod common;
+use common::racelint_in;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -15,15 +18,6 @@ const BROKEN: &str = "fixtures/python/RL001/rl001_broken.py";
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn racelint_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_racelint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("racelint runs")
 }
 
 fn document(dir: &Path, args: &[&str]) -> (Value, Option<i32>) {
