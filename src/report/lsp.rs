@@ -4,7 +4,7 @@
 //! default encoding), computed from each file's own text. A finding's other places
 //! (the other side of the race, each entry point) become related information.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use lsp_types::{
@@ -13,7 +13,7 @@ use lsp_types::{
 };
 
 use crate::check::CheckResult;
-use crate::model::{FileModel, Pos, Span};
+use crate::model::{FileId, Pos, Span};
 use crate::rules::{Finding, Severity};
 
 /// Where each rule's documentation is published (also `racelint rule CODE`).
@@ -23,19 +23,43 @@ const RULE_DOCS: &str = "https://github.com/racelint/racelint/blob/main/rules";
 /// files with nothing to show are absent.
 pub fn diagnostics(result: &CheckResult, root: &Path) -> BTreeMap<PathBuf, Vec<Diagnostic>> {
     let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
+    let mut lines = Lines::default();
     for finding in &result.findings {
         let file = &result.files[finding.file];
         by_file
             .entry(absolute(root, &file.path))
             .or_default()
-            .push(diagnostic(result, root, finding));
+            .push(diagnostic(result, root, finding, &mut lines));
     }
     by_file
 }
 
-fn diagnostic(result: &CheckResult, root: &Path, finding: &Finding) -> Diagnostic {
+/// Each file's lines, split once however many findings point into it.
+#[derive(Default)]
+struct Lines<'r> {
+    of: HashMap<FileId, Vec<&'r str>>,
+}
+
+impl<'r> Lines<'r> {
+    fn range(&mut self, result: &'r CheckResult, file: FileId, span: Span) -> Range {
+        let lines = self
+            .of
+            .entry(file)
+            .or_insert_with(|| result.files[file].source.split('\n').collect());
+        Range {
+            start: position(lines, span.start),
+            end: position(lines, span.end),
+        }
+    }
+}
+
+fn diagnostic<'r>(
+    result: &'r CheckResult,
+    root: &Path,
+    finding: &Finding,
+    lines: &mut Lines<'r>,
+) -> Diagnostic {
     let meta = finding.rule.meta();
-    let file = &result.files[finding.file];
     let related: Vec<DiagnosticRelatedInformation> = finding
         .related
         .iter()
@@ -44,7 +68,7 @@ fn diagnostic(result: &CheckResult, root: &Path, finding: &Finding) -> Diagnosti
             Some(DiagnosticRelatedInformation {
                 location: Location {
                     uri: uri(&absolute(root, &other.path))?,
-                    range: range(other, related.span),
+                    range: lines.range(result, related.file, related.span),
                 },
                 message: related.message.clone(),
             })
@@ -56,7 +80,7 @@ fn diagnostic(result: &CheckResult, root: &Path, finding: &Finding) -> Diagnosti
         message.push_str(&path);
     }
     Diagnostic {
-        range: range(file, finding.span),
+        range: lines.range(result, finding.file, finding.span),
         severity: Some(match meta.severity {
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
@@ -116,19 +140,11 @@ pub fn path_of(uri: &Uri) -> Option<PathBuf> {
     String::from_utf8(bytes).ok().map(PathBuf::from)
 }
 
-pub fn range(file: &FileModel, span: Span) -> Range {
-    Range {
-        start: position(file, span.start),
-        end: position(file, span.end),
-    }
-}
-
 /// LSP position of a 1-based line and column (in Unicode scalar values).
-fn position(file: &FileModel, pos: Pos) -> Position {
-    let line = file
-        .source
-        .split('\n')
-        .nth(pos.line.saturating_sub(1) as usize)
+fn position(lines: &[&str], pos: Pos) -> Position {
+    let line = lines
+        .get(pos.line.saturating_sub(1) as usize)
+        .copied()
         .unwrap_or_default();
     let character: usize = line
         .chars()
