@@ -56,6 +56,24 @@ pub struct Options<'a> {
 }
 
 impl<'a> Options<'a> {
+    /// What the configuration asks for (catalogue extensions, excludes, per-file ignores,
+    /// the file timeout), with the `selected` rules; the command line and the language
+    /// server then set what is theirs.
+    pub fn from_config(
+        loaded: &config::Loaded,
+        selected: &'a dyn Fn(&Rule) -> bool,
+    ) -> Result<Options<'a>, String> {
+        let config = &loaded.config;
+        let mut options = Options::new(selected);
+        options.catalogue = config.catalogue();
+        options.excludes = config.excludes().map_err(|e| loaded.located(e))?;
+        options.per_file_ignores = config.per_file_ignores().map_err(|e| loaded.located(e))?;
+        if let Some(seconds) = config.file_timeout {
+            options.file_timeout = Duration::from_secs_f64(seconds);
+        }
+        Ok(options)
+    }
+
     /// The defaults: every selected rule, the built-in catalogue and excludes.
     pub fn new(selected: &'a dyn Fn(&Rule) -> bool) -> Options<'a> {
         let config = Config::default();

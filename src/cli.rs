@@ -88,9 +88,6 @@ struct CheckArgs {
     baseline: Option<PathBuf>,
 }
 
-/// Seconds a file's reading, parsing and lowering may take by default.
-const DEFAULT_FILE_TIMEOUT: f64 = 10.0;
-
 /// A positive, finite number of seconds.
 fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -166,33 +163,21 @@ fn run_check(
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
     let loaded = config::load(args.config.as_deref(), &cwd)?;
-    let in_config = |e: String| match &loaded.path {
-        Some(path) => config::in_file(path, &e),
-        None => e,
-    };
-    let config = &loaded.config;
     let selection = Selection::new(&loaded, &args.select, &args.ignore)?;
     let selected = |rule: &Rule| selection.selected(rule);
-    let options = Options {
-        selected: &selected,
-        catalogue: config.catalogue(),
-        excludes: config.excludes().map_err(in_config)?,
-        force_exclude: args.force_exclude,
-        per_file_ignores: config.per_file_ignores().map_err(in_config)?,
-        file_timeout: std::time::Duration::from_secs_f64(
-            args.file_timeout
-                .or(config.file_timeout)
-                .unwrap_or(DEFAULT_FILE_TIMEOUT),
-        ),
-        project_root: only_files(&args.paths).then(|| project_root(loaded.path.as_deref(), &cwd)),
-        // Never in machine formats, whose readers parse what is written.
-        progress: matches!(
-            args.output_format,
-            OutputFormat::Full | OutputFormat::Concise
-        ) && !args.no_progress
-            && (args.progress || std::io::stderr().is_terminal()),
-        overlays: Default::default(),
-    };
+    let mut options = Options::from_config(&loaded, &selected)?;
+    options.force_exclude = args.force_exclude;
+    if let Some(seconds) = args.file_timeout {
+        options.file_timeout = std::time::Duration::from_secs_f64(seconds);
+    }
+    options.project_root =
+        only_files(&args.paths).then(|| project_root(loaded.path.as_deref(), &cwd));
+    // Never in machine formats, whose readers parse what is written.
+    options.progress = matches!(
+        args.output_format,
+        OutputFormat::Full | OutputFormat::Concise
+    ) && !args.no_progress
+        && (args.progress || std::io::stderr().is_terminal());
     let baseline = args.baseline.as_deref().map(baseline::load).transpose()?;
     let mut result = check(&args.paths, options)?;
     if let Some(path) = &args.write_baseline {
@@ -339,10 +324,7 @@ impl Selection {
         select: &[String],
         ignore: &[String],
     ) -> Result<Selection, String> {
-        let in_config = |e: String| match &loaded.path {
-            Some(path) => config::in_file(path, &e),
-            None => e,
-        };
+        let in_config = |e: String| loaded.located(e);
         let config = &loaded.config;
         let mut chosen = if select.is_empty() {
             selectors(config.select.as_deref().unwrap_or_default()).map_err(in_config)?

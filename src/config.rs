@@ -182,6 +182,16 @@ pub struct Loaded {
     pub path: Option<PathBuf>,
 }
 
+impl Loaded {
+    /// An error about the configuration, naming its file, line and key when it has one.
+    pub fn located(&self, message: String) -> String {
+        match &self.path {
+            Some(path) => in_file(path, &message),
+            None => message,
+        }
+    }
+}
+
 /// The configuration in force: the file named by `--config`, else the nearest
 /// `racelint.toml`, `.racelint.toml` or `pyproject.toml` with a `[tool.racelint]` table
 /// from `start` upwards, else the defaults.

@@ -234,18 +234,8 @@ fn analyse(
     let loaded = config::load(None, root)?;
     let selection = Selection::new(&loaded, &[], &[])?;
     let selected = |rule: &crate::rules::Rule| selection.selected(rule);
-    let in_config = |e: String| match &loaded.path {
-        Some(path) => config::in_file(path, &e),
-        None => e,
-    };
-    let mut options = Options::new(&selected);
-    options.catalogue = loaded.config.catalogue();
-    options.excludes = loaded.config.excludes().map_err(in_config)?;
-    options.per_file_ignores = loaded.config.per_file_ignores().map_err(in_config)?;
+    let mut options = Options::from_config(&loaded, &selected)?;
     options.overlays = Arc::new(overlays);
-    if let Some(seconds) = loaded.config.file_timeout {
-        options.file_timeout = std::time::Duration::from_secs_f64(seconds);
-    }
     let result = check(&[root.to_path_buf()], options)?;
     // Paths come back as the walk named them: relative ones to this process's folder.
     let cwd =
