@@ -69,6 +69,19 @@ pub struct Site {
     pub caller: Option<FuncId>,
 }
 
+impl Site {
+    /// The call site this handoff is, with the function that wrote it.
+    pub fn call<'m>(&self, program: &Program<'m>) -> Option<(FuncId, &'m CallSite)> {
+        let caller = self.caller?;
+        let call = program
+            .function(caller)
+            .calls
+            .iter()
+            .find(|c| c.span == self.span)?;
+        Some((caller, call))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EntryPoint {
     pub context: Context,

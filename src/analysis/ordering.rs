@@ -98,7 +98,7 @@ impl Ordering {
                     Some(caller) => {
                         let file = program.file_of(caller);
                         let calls = &program.function(caller).calls;
-                        let call = calls.iter().find(|c| c.span == site.span);
+                        let call = site.call(program).map(|(_, call)| call);
                         let waited_at = calls
                             .iter()
                             .filter(|c| before(site.span, c.span))
@@ -342,16 +342,11 @@ fn awaited_under(
         .iter()
         .filter(|e| e.context == Context::WorkerThread)
     {
-        let call = entry.site.as_ref().and_then(|site| {
-            let caller = site.caller?;
-            let model = program.function(caller);
-            model
-                .calls
-                .iter()
-                .find(|c| c.span == site.span)
-                .filter(|c| c.awaited && model.is_async)
-                .map(|c| (caller, c))
-        });
+        let call = entry
+            .site
+            .as_ref()
+            .and_then(|site| site.call(program))
+            .filter(|(caller, c)| c.awaited && program.function(*caller).is_async);
         let locks = call.map_or_else(BTreeSet::new, |(caller, c)| {
             held_asyncio_locks(program, catalogue, program.file_of(caller), &c.async_locks)
         });

@@ -249,17 +249,13 @@ fn awaited_handoff_seeds(
         vec![0usize; count],
     ];
     for entry in &contexts.entries {
-        let Some(site) = &entry.site else { continue };
-        let Some(caller) = site.caller else { continue };
-        let file = program.file_of(caller);
-        let Some(call) = program
-            .function(caller)
-            .calls
-            .iter()
-            .find(|c| c.span == site.span && c.awaited)
-        else {
+        let Some((caller, call)) = entry.site.as_ref().and_then(|site| site.call(program)) else {
             continue;
         };
+        if !call.awaited {
+            continue;
+        }
+        let file = program.file_of(caller);
         let owned_receiver = call.owned_args.iter().filter(|a| a.bound).any(|arg| {
             let passed = match &arg.slot {
                 ArgSlot::Position(i) => call.args.get(*i),

@@ -56,10 +56,8 @@ impl Sharing {
                 mark(program.class_of_type(file, class));
             }
             // Objects passed along with the callable (`to_thread(f, cache)`).
-            if let Some(site) = &entry.site {
-                if let Some(caller) = site.caller {
-                    mark_handed_objects(program, caller, site.span, &mut mark);
-                }
+            if let Some((caller, call)) = entry.site.as_ref().and_then(|site| site.call(program)) {
+                mark_handed_objects(program, caller, call, &mut mark);
             }
         }
         // An object held by a shared object is shared too.
@@ -128,18 +126,10 @@ impl Sharing {
 fn mark_handed_objects(
     program: &Program,
     caller: usize,
-    span: crate::model::Span,
+    call: &crate::model::CallSite,
     mark: &mut impl FnMut(Option<ClassId>),
 ) {
     let file = program.file_of(caller);
-    let Some(call) = program
-        .function(caller)
-        .calls
-        .iter()
-        .find(|c| c.span == span)
-    else {
-        return;
-    };
     for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
         // A typed variable lowers to its type's path, which names a class.
         if let Arg::Callable(Callee::Path(path)) = arg {
