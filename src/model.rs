@@ -239,7 +239,9 @@ pub struct Function {
     /// `with helper():` holds when the helper returns a lock.
     pub returns: Vec<String>,
     /// Python: parameter slots (as in `Access::root`) whose object the body lets escape:
-    /// stores it, hands it to another object's method or to a thread, captures it.
+    /// stores it, hands it to another object's method or to a thread, captures it. A
+    /// bound method passed to an awaited call is not counted here: whether it escapes
+    /// depends on what the call is (`OwnedArg::bound`, `analysis::ownership`).
     pub escaping_params: Vec<usize>,
     /// A sync function declared to return a `RefCell` borrow (`-> Ref<'_, T>`, `RefMut`).
     pub returns_borrow: bool,
@@ -414,13 +416,15 @@ pub struct CallSite {
 pub struct OwnedArg {
     pub slot: ArgSlot,
     pub owner: Owner,
-    /// The slot holds a bound method of the owned object (`to_thread(job.run)`), not
-    /// the object itself: whoever calls it calls it on that object.
-    pub bound: bool,
+    /// The slot holds a member of the owned object, not the object itself
+    /// (`to_thread(job.run)`, `render(self.hass)`): a bound method, which whoever calls
+    /// it calls on that object, or an attribute's value, which is another object. For a
+    /// parameter, `analysis::ownership` tells which from the class.
+    pub member: Option<String>,
 }
 
 /// Where a call passes a value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ArgSlot {
     /// The receiver of a method call (`job.run()`).
     Receiver,

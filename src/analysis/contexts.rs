@@ -93,6 +93,10 @@ pub struct EntryPoint {
     /// The target is a method called on an instance made for this call alone (a
     /// request handler per request): calling it shares nothing of the instance.
     pub fresh_receiver: bool,
+    /// The starter awaits the target's return at the handoff (`await
+    /// asyncio.to_thread(f)`, or an awaited wrapper that awaits one): nothing after
+    /// the `await` runs beside it.
+    pub awaited: bool,
 }
 
 /// How a function was first reached in one context: from which entry point, and the
@@ -212,6 +216,7 @@ impl Contexts {
                     }),
                     concurrent: false,
                     fresh_receiver: false,
+                    awaited: false,
                 });
             }
             if function.program_root {
@@ -226,6 +231,7 @@ impl Contexts {
                     }),
                     concurrent: false,
                     fresh_receiver: false,
+                    awaited: false,
                 });
             }
             if function.is_async {
@@ -235,6 +241,7 @@ impl Contexts {
                     site: None,
                     concurrent: false,
                     fresh_receiver: false,
+                    awaited: false,
                 });
             }
             for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
@@ -287,6 +294,7 @@ impl Contexts {
                         concurrent: handover.context == Context::WorkerThread
                             && (handover.concurrent || (call.in_loop && !call.awaited)),
                         fresh_receiver: false,
+                        awaited: call.awaited && handover.waits,
                     });
                 }
             }
@@ -320,6 +328,7 @@ impl Contexts {
                     // per request.
                     concurrent: true,
                     fresh_receiver: false,
+                    awaited: false,
                 };
                 // An async route is a coroutine entry already; it only tells that
                 // its runs overlap.
@@ -621,6 +630,7 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
                     }),
                     concurrent: thread_class.concurrent,
                     fresh_receiver: thread_class.fresh_instance,
+                    awaited: false,
                 });
             }
         }
@@ -813,6 +823,7 @@ fn launched_tasks(
             }),
             concurrent: true,
             fresh_receiver: false,
+            awaited: false,
         })
         .collect()
 }

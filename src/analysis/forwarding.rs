@@ -25,6 +25,13 @@ pub struct Handover {
     pub keyword: Option<String>,
     /// The callable runs on several threads at once (`Executor.map`).
     pub concurrent: bool,
+    /// Awaiting the call waits until the callable has returned: true of the catalogued
+    /// APIs that can be awaited (`to_thread`, `run_in_executor`). A coroutine wrapper
+    /// waits only when it awaits the handoff it forwards to, not when it starts a
+    /// thread and returns; a plain function wrapper can be awaited only if it returns
+    /// an awaitable, which is then its handoff's future (`return
+    /// loop.run_in_executor(None, fn)`).
+    pub waits: bool,
 }
 
 impl Handover {
@@ -34,6 +41,7 @@ impl Handover {
             position: handoff.arg,
             keyword: handoff.keyword.clone(),
             concurrent: handoff.concurrent,
+            waits: true,
         }
     }
 
@@ -90,6 +98,7 @@ impl Forwards {
                             position: model.call_params.iter().position(|p| p == name),
                             keyword: Some(name.clone()),
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
+                            waits: handover.waits && (call.awaited || !model.is_async),
                         };
                         if !forwards.by_function[function].contains(&summary) {
                             forwards.by_function[function].push(summary);
@@ -105,8 +114,8 @@ impl Forwards {
     }
 
     /// Every handover a call (made in `function`, seen by the catalogues as `api`,
-    /// resolved to `target`) makes: as a catalogued API, and as a call to a forwarding
-    /// wrapper.
+    /// resolved to `target`) makes: as a catalogued API, or else as a call to a
+    /// forwarding wrapper.
     pub fn handovers(
         &self,
         program: &Program,
@@ -128,7 +137,10 @@ impl Forwards {
                     .map(move |h| Handover::from_catalogue(context, h))
             })
             .collect();
-        if let CallTarget::Function(callee) = target {
+        // A catalogued API is what the catalogue says, even when the project defines
+        // it (an application's own `async_add_executor_job`): its summary as a
+        // wrapper would miss what the catalogue knows, such as that awaiting it waits.
+        if let (CallTarget::Function(callee), true) = (target, out.is_empty()) {
             out.extend(self.by_function[*callee].iter().cloned());
         }
         out

@@ -107,7 +107,7 @@ impl Ordering {
                         Starter::One {
                             caller,
                             span: site.span,
-                            awaited: call.is_some_and(|c| c.awaited),
+                            awaited: entry.awaited,
                             serialised_by: call.map_or_else(BTreeSet::new, |c| {
                                 held_asyncio_locks(program, catalogue, file, &c.async_locks)
                             }),
@@ -345,8 +345,9 @@ fn awaited_under(
         let call = entry
             .site
             .as_ref()
+            .filter(|_| entry.awaited)
             .and_then(|site| site.call(program))
-            .filter(|(caller, c)| c.awaited && program.function(*caller).is_async);
+            .filter(|(caller, _)| program.function(*caller).is_async);
         let locks = call.map_or_else(BTreeSet::new, |(caller, c)| {
             held_asyncio_locks(program, catalogue, program.file_of(caller), &c.async_locks)
         });

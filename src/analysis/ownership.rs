@@ -28,9 +28,9 @@
 
 use std::collections::HashSet;
 
-use super::contexts::{resolve_call, CallTarget, Context, Contexts};
+use super::contexts::{resolve_call, CallTarget, Context, Contexts, EntryPoint};
 use super::resolve::{FuncId, Program, Target};
-use crate::model::{Access, Arg, ArgSlot, Language, Owner};
+use crate::model::{Access, Arg, ArgSlot, CallSite, Language, OwnedArg, Owner, Span};
 
 pub struct Ownership {
     /// Per function, per parameter slot (0 is the receiver): whether it is owned.
@@ -57,6 +57,7 @@ impl Ownership {
                     && !launched.contains(&f)
             })
             .collect();
+        let escaping_members = member_escapes(program, contexts);
         let slots = |f: FuncId, qualifies: bool| -> Vec<bool> {
             let model = program.function(f);
             (0..=model.call_params.len())
@@ -64,6 +65,7 @@ impl Ownership {
                     qualifies
                         && (slot > 0 || model.class.is_some())
                         && !model.escaping_params.contains(&slot)
+                        && !escaping_members[f].contains(&slot)
                 })
                 .collect()
         };
@@ -198,7 +200,7 @@ fn every_call_passes_owned(
             let call = &program.function(caller).calls[index];
             call.owned_args
                 .iter()
-                .filter(|arg| !arg.bound)
+                .filter(|arg| arg.member.is_none())
                 .find(|arg| match &arg.slot {
                     ArgSlot::Receiver => slot == 0,
                     ArgSlot::Position(i) => slot == i + 1,
@@ -248,30 +250,16 @@ fn awaited_handoff_seeds(
         vec![0usize; count],
         vec![0usize; count],
     ];
-    for entry in &contexts.entries {
-        let Some((caller, call)) = entry.site.as_ref().and_then(|site| site.call(program)) else {
-            continue;
-        };
-        if !call.awaited {
-            continue;
-        }
-        let file = program.file_of(caller);
-        let owned_receiver = call.owned_args.iter().filter(|a| a.bound).any(|arg| {
-            let passed = match &arg.slot {
-                ArgSlot::Position(i) => call.args.get(*i),
-                ArgSlot::Keyword(k) => call.keywords.iter().find(|(n, _)| n == k).map(|(_, a)| a),
-                ArgSlot::Receiver => None,
-            };
-            let is_target = matches!(passed, Some(Arg::Callable(callee))
-                if matches!(resolve_call(program, file, callee), CallTarget::Function(f) if f == entry.target));
-            is_target
-                && owner_owns(program, caller, &arg.owner, |q| {
-                    contexts.contexts_of(caller).all(|c| {
-                        owned_in[c.index()][caller].get(q).copied().unwrap_or(false)
-                    }) && contexts.contexts_of(caller).next().is_some()
-                })
+    // An entry counts once, however many of its arguments name the method.
+    let mut counted = HashSet::new();
+    for (entry, caller, _, arg) in awaited_bound_starts(program, contexts) {
+        let owned_receiver = owner_owns(program, caller, &arg.owner, |q| {
+            contexts
+                .contexts_of(caller)
+                .all(|c| owned_in[c.index()][caller].get(q).copied().unwrap_or(false))
+                && contexts.contexts_of(caller).next().is_some()
         });
-        if owned_receiver {
+        if owned_receiver && counted.insert(std::ptr::from_ref(entry)) {
             qualifying[entry.context.index()][entry.target] += 1;
         }
     }
@@ -284,4 +272,72 @@ fn awaited_handoff_seeds(
             })
             .collect()
     })
+}
+
+/// Each awaited handoff that starts a bound method of an object its caller owns
+/// (`await asyncio.to_thread(job.load)`), with the caller, the call and that argument.
+fn awaited_bound_starts<'p, 'm>(
+    program: &'p Program<'m>,
+    contexts: &'p Contexts,
+) -> impl Iterator<Item = (&'p EntryPoint, FuncId, &'m CallSite, &'m OwnedArg)> + 'p {
+    contexts.entries.iter().flat_map(move |entry| {
+        let site = entry.site.as_ref().filter(|_| entry.awaited);
+        site.and_then(|site| site.call(program))
+            .into_iter()
+            .flat_map(move |(caller, call)| {
+                let file = program.file_of(caller);
+                call.owned_args
+                    .iter()
+                    .filter(move |arg| {
+                        let passed = match &arg.slot {
+                            ArgSlot::Position(i) => call.args.get(*i),
+                            ArgSlot::Keyword(k) => {
+                                call.keywords.iter().find(|(n, _)| n == k).map(|(_, a)| a)
+                            }
+                            ArgSlot::Receiver => None,
+                        };
+                        arg.member.is_some()
+                            && matches!(passed, Some(Arg::Callable(callee))
+                                if matches!(resolve_call(program, file, callee),
+                                    CallTarget::Function(f) if f == entry.target))
+                    })
+                    .map(move |arg| (entry, caller, call, arg))
+            })
+    })
+}
+
+/// Per function, the parameters whose member it passes where the callee may keep the
+/// object: a bound method (`register(self.on_event)`), or a member racelint cannot
+/// tell from one, unless the call is an awaited handoff starting that very method
+/// (`await asyncio.to_thread(self.load)`). An attribute's value (`render(self.hass)`)
+/// is another object: the parameter's own does not escape with it.
+fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
+    let started: HashSet<(FuncId, Span, &ArgSlot)> = awaited_bound_starts(program, contexts)
+        .map(|(_, caller, call, arg)| (caller, call.span, &arg.slot))
+        .collect();
+    let started = &started;
+    (0..program.functions.len())
+        .map(|f| {
+            let model = program.function(f);
+            let class = model
+                .class
+                .as_deref()
+                .and_then(|class| program.class_of_type(program.file_of(f), class));
+            model
+                .calls
+                .iter()
+                .flat_map(|call| {
+                    call.owned_args.iter().filter_map(move |arg| {
+                        let (Owner::Parameter(q), Some(member)) = (&arg.owner, &arg.member) else {
+                            return None;
+                        };
+                        let attribute =
+                            *q == 0 && class.is_some_and(|c| program.is_data_attribute(c, member));
+                        let lent = started.contains(&(f, call.span, &arg.slot));
+                        (!attribute && !lent).then_some(*q)
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -386,6 +386,15 @@ impl<'m> Program<'m> {
         }
     }
 
+    /// Whether `name` on an instance of `class` is a data attribute the class or its
+    /// bases assign, not a method, a property, or a name racelint cannot see.
+    pub fn is_data_attribute(&self, class: ClassId, name: &str) -> bool {
+        matches!(
+            self.class_member(class, name, 0),
+            Some(Target::Attribute { .. })
+        )
+    }
+
     /// A method of a class or its bases.
     pub fn method(&self, class: ClassId, name: &str) -> Option<FuncId> {
         match self.class_member(class, name, 0) {

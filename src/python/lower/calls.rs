@@ -103,7 +103,7 @@ impl Lowerer<'_> {
                 .map(|owner| OwnedArg {
                     slot: ArgSlot::Receiver,
                     owner,
-                    bound: false,
+                    member: None,
                 })
                 .into_iter()
                 .collect(),

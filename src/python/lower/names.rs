@@ -170,6 +170,11 @@ impl Lowerer<'_> {
             }
             Expr::Attribute(a) => {
                 let mut chain = self.chain(&a.value)?;
+                // Only the fields of a parameter's own object are its own: what a field
+                // holds (`self.hass.data`) may have come from anywhere.
+                if !matches!(&*a.value, Expr::Name(_)) {
+                    chain.root = None;
+                }
                 if chain.inner || chain.via_alias {
                     chain.inner = true;
                 } else {

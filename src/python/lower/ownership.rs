@@ -79,7 +79,9 @@ impl Lowerer<'_> {
     /// object itself (`self._fill(job)`, `job.merge(x)`) keeps ownership: the callee is
     /// analysed on its own. A method of any other object (`registry.add(job)`,
     /// `queue.put(job)`, `asyncio.to_thread(f, job)`) may keep the object, so it escapes;
-    /// so does a bound method passed as a value (`Thread(target=job.run)`).
+    /// so does a bound method passed as a value (`Thread(target=job.run)`). Whether a
+    /// parameter's member passed (`f(self.x)`) lets the parameter escape depends on
+    /// what the member is and on what the call is, which `analysis::ownership` decides.
     pub(super) fn owned_args(&mut self, call: &ExprCall) -> Vec<OwnedArg> {
         let mut owned = Vec::new();
         let receiver = match &*call.func {
@@ -100,7 +102,7 @@ impl Lowerer<'_> {
             owned.push(OwnedArg {
                 slot: ArgSlot::Receiver,
                 owner,
-                bound: false,
+                member: None,
             });
         }
         // After a `*args`, positions are unknown.
@@ -131,26 +133,32 @@ impl Lowerer<'_> {
                             owned.push(OwnedArg {
                                 slot,
                                 owner,
-                                bound: false,
+                                member: None,
                             });
                         }
                         _ => escaped.push(name.to_string()),
                     }
                 }
                 Expr::Attribute(a) => {
-                    // A bound method of an owned object (`to_thread(job.run)`): the
-                    // object escapes, but a handoff awaited right here runs the method
-                    // while this function still holds the only other reference.
-                    if let Expr::Name(n) = &*a.value {
-                        if let Some(owner) = self.owner_of(n.id.as_str()) {
-                            owned.push(OwnedArg {
-                                slot: slot.clone(),
-                                owner,
-                                bound: true,
-                            });
-                        }
+                    // A member of an object (`to_thread(job.run)`, `render(self.hass)`).
+                    // A bound method lets the object escape, but a handoff awaited
+                    // right here runs it while this function still holds the only
+                    // other reference; an attribute's value is another object. A
+                    // parameter's escape is left to the analysis, which knows the
+                    // class; a fresh local's is decided here, as it happens.
+                    let owner = match &*a.value {
+                        Expr::Name(n) => self.owner_of(n.id.as_str()),
+                        _ => None,
+                    };
+                    let deferred = matches!(owner, Some(Owner::Parameter(_)));
+                    if let Some(owner) = owner {
+                        owned.push(OwnedArg {
+                            slot: slot.clone(),
+                            owner,
+                            member: Some(a.attr.as_str().to_string()),
+                        });
                     }
-                    if let Some(root) = chain_root(arg) {
+                    if let Some(root) = chain_root(arg).filter(|_| !deferred) {
                         escaped.push(root.to_string());
                     }
                 }
