@@ -332,7 +332,7 @@ fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
                             return None;
                         };
                         let attribute =
-                            *q == 0 && class.is_some_and(|c| program.is_data_attribute(c, member));
+                            *q == 0 && class.is_some_and(|c| program.is_value_member(c, member));
                         let lent = started.contains(&(f, call.span, &arg.slot));
                         (!attribute && !lent).then_some(*q)
                     })

@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use std::path::Path;
 
-use crate::model::{FileId, FileModel, Language, SymbolKind};
+use crate::model::{Callee, FileId, FileModel, Language, SymbolKind};
 
 /// Global index of a function across all files.
 pub type FuncId = usize;
@@ -386,13 +386,18 @@ impl<'m> Program<'m> {
         }
     }
 
-    /// Whether `name` on an instance of `class` is a data attribute the class or its
-    /// bases assign, not a method, a property, or a name racelint cannot see.
-    pub fn is_data_attribute(&self, class: ClassId, name: &str) -> bool {
-        matches!(
-            self.class_member(class, name, 0),
-            Some(Target::Attribute { .. })
-        )
+    /// Whether reading `name` on an instance of `class` gives a value rather than a
+    /// bound method: a data attribute the class or its bases assign, or a property
+    /// (`@property`, `@cached_property`). Not a method, nor a name racelint cannot see.
+    pub fn is_value_member(&self, class: ClassId, name: &str) -> bool {
+        match self.class_member(class, name, 0) {
+            Some(Target::Attribute { .. }) => true,
+            Some(Target::Function(f)) => self.function(f).decorators.iter().any(|d| {
+                matches!(&d.callee, Callee::Path(p)
+                    if p == "property" || p.ends_with(".property") || p.ends_with("cached_property"))
+            }),
+            _ => false,
+        }
     }
 
     /// A method of a class or its bases.

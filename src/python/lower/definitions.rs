@@ -146,6 +146,11 @@ impl Lowerer<'_> {
             .arguments
             .iter()
             .flat_map(|a| a.args.iter())
+            // A generic base (`DataUpdateCoordinator[Data]`) is its class.
+            .map(|b| match b {
+                Expr::Subscript(s) => &*s.value,
+                other => other,
+            })
             .filter_map(|b| match self.callee_of(b)? {
                 Callee::Path(p) => Some(p),
                 Callee::Method(_) => None,

@@ -139,32 +139,21 @@ impl Lowerer<'_> {
                         _ => escaped.push(name.to_string()),
                     }
                 }
-                Expr::Attribute(a) => {
-                    // A member of an object (`to_thread(job.run)`, `render(self.hass)`).
-                    // A bound method lets the object escape, but a handoff awaited
-                    // right here runs it while this function still holds the only
-                    // other reference; an attribute's value is another object. A
-                    // parameter's escape is left to the analysis, which knows the
-                    // class; a fresh local's is decided here, as it happens.
-                    let owner = match &*a.value {
-                        Expr::Name(n) => self.owner_of(n.id.as_str()),
-                        _ => None,
-                    };
-                    let deferred = matches!(owner, Some(Owner::Parameter(_)));
-                    if let Some(owner) = owner {
-                        owned.push(OwnedArg {
-                            slot: slot.clone(),
-                            owner,
-                            member: Some(a.attr.as_str().to_string()),
-                        });
-                    }
-                    if let Some(root) = chain_root(arg).filter(|_| !deferred) {
-                        escaped.push(root.to_string());
-                    }
-                }
+                Expr::Attribute(_) => self.pass_member(slot, arg, &mut owned, &mut escaped),
                 // Objects packed into a container or unpacked into the call
                 // (`Thread(target=work, args=(job,))`) go wherever the callee puts them.
-                other => contained_names(other, &mut escaped),
+                other => {
+                    let mut packed = Vec::new();
+                    contained(other, &mut packed);
+                    for element in packed {
+                        match element {
+                            Expr::Name(n) => escaped.push(n.id.to_string()),
+                            member => {
+                                self.pass_member(slot.clone(), member, &mut owned, &mut escaped)
+                            }
+                        }
+                    }
+                }
             }
         }
         for name in escaped {
@@ -172,16 +161,47 @@ impl Lowerer<'_> {
         }
         owned
     }
+
+    /// A member of an object passed to a call (`to_thread(job.run)`, `render(self.hass)`,
+    /// or packed: `(self.mac, …)`). A bound method lets the object escape, but a handoff
+    /// awaited right here runs it while this function still holds the only other
+    /// reference; an attribute's value is another object. A parameter's escape is left
+    /// to the analysis, which knows the class; a fresh local's is decided here, as it
+    /// happens. A deeper chain (`self.entry.title`) passes what a field holds, never
+    /// the object itself.
+    fn pass_member(
+        &self,
+        slot: ArgSlot,
+        member: &Expr,
+        owned: &mut Vec<OwnedArg>,
+        escaped: &mut Vec<String>,
+    ) {
+        let Expr::Attribute(a) = member else {
+            return;
+        };
+        let Expr::Name(n) = &*a.value else {
+            return;
+        };
+        let owner = self.owner_of(n.id.as_str());
+        if !matches!(owner, Some(Owner::Parameter(_))) {
+            escaped.push(n.id.to_string());
+        }
+        if let Some(owner) = owner {
+            owned.push(OwnedArg {
+                slot,
+                owner,
+                member: Some(a.attr.as_str().to_string()),
+            });
+        }
+    }
 }
 
-/// The names a tuple, list, set, dict or starred argument packs, at any depth, and the
-/// roots of attribute chains there. A call inside is lowered on its own.
-fn contained_names(expr: &Expr, names: &mut Vec<String>) {
+/// The names and attribute chains a tuple, list, set, dict or starred argument packs,
+/// at any depth. A call inside is lowered on its own.
+fn contained<'e>(expr: &'e Expr, found: &mut Vec<&'e Expr>) {
     let elements: Vec<&Expr> = match expr {
         Expr::Name(_) | Expr::Attribute(_) => {
-            if let Some(root) = chain_root(expr) {
-                names.push(root.to_string());
-            }
+            found.push(expr);
             return;
         }
         Expr::Tuple(t) => t.elts.iter().collect(),
@@ -196,15 +216,6 @@ fn contained_names(expr: &Expr, names: &mut Vec<String>) {
         _ => return,
     };
     for element in elements {
-        contained_names(element, names);
-    }
-}
-
-/// The name an attribute chain starts from (`job` in `job.run`).
-fn chain_root(expr: &Expr) -> Option<&str> {
-    match expr {
-        Expr::Name(n) => Some(n.id.as_str()),
-        Expr::Attribute(a) => chain_root(&a.value),
-        _ => None,
+        contained(element, found);
     }
 }
