@@ -155,6 +155,7 @@ impl CatalogueExtension {
             keyword: None,
             concurrent: false,
             after: Vec::new(),
+            loop_if_decorated: Vec::new(),
         };
         if !self.extra_offloads.is_empty() {
             worker.push(handoff(&self.extra_offloads));
@@ -397,6 +398,7 @@ impl Config {
                     keyword: Some(keyword.clone()),
                     concurrent: false,
                     after: Vec::new(),
+                    loop_if_decorated: Vec::new(),
                 }),
                 WorkerCallback::Method { class, method } => {
                     catalogue.thread_class.push(ThreadClass {

@@ -22,6 +22,10 @@ pub struct Handoff {
     /// (`v.par_iter().map(f)`, not `v.iter().map(f)`).
     #[serde(default)]
     pub after: Vec<String>,
+    /// A worker handoff that runs a callable decorated with one of these (canonical
+    /// paths) on the event loop instead, as Home Assistant runs an `@callback`.
+    #[serde(default, rename = "loop-if-decorated")]
+    pub loop_if_decorated: Vec<String>,
 }
 
 /// Calls matched by canonical path or, on untyped receivers, by method name.
@@ -95,6 +99,9 @@ pub struct Catalogue {
     pub startup_decorators: Vec<Route>,
     pub tasks: CallList,
     pub loop_unsafe: CallList,
+    /// Calls that raise unless made on the event loop's thread: a function that makes
+    /// one is loop-only, and a worker that calls it gets the exception.
+    pub loop_thread_checks: CallList,
     pub asyncio_locks: TypeList,
     pub blocking: CallList,
     pub deprecated_loop_getters: CallList,

@@ -156,6 +156,10 @@ pub struct Contexts {
     /// Per function: how many calls pass it as a callable value (to a handoff, to a
     /// library that calls it back, to anything).
     pub callable_passes: Vec<usize>,
+    /// Per function: loop-only, as it makes a call that raises off the event loop's
+    /// thread (`Catalogue::loop_thread_checks`). Worker threads do not run into it: the
+    /// call raises there, and RL201 reports it.
+    pub loop_only: Vec<bool>,
 }
 
 impl Contexts {
@@ -185,6 +189,21 @@ impl Contexts {
             })
             .collect();
         let forwards = Forwards::compute(program, catalogue, &targets);
+        let loop_only: Vec<bool> = (0..count)
+            .map(|id| {
+                program
+                    .function(id)
+                    .calls
+                    .iter()
+                    .zip(&targets[id])
+                    .any(|(call, target)| {
+                        catalogue
+                            .loop_thread_checks
+                            .matches(&api_call(program, call, target))
+                    })
+            })
+            .collect();
+        let open = vec![false; count];
 
         #[allow(clippy::needless_range_loop)] // `id` indexes several tables at once
         for id in 0..count {
@@ -282,8 +301,12 @@ impl Contexts {
                     else {
                         continue;
                     };
+                    let context = match decorated_by(program, target, &handover.loop_if_decorated) {
+                        true => Context::EventLoop,
+                        false => handover.context,
+                    };
                     entries.push(EntryPoint {
-                        context: handover.context,
+                        context,
                         target,
                         site: Some(Site {
                             file,
@@ -291,7 +314,7 @@ impl Contexts {
                             text: call.text.clone(),
                             caller: Some(id),
                         }),
-                        concurrent: handover.context == Context::WorkerThread
+                        concurrent: context == Context::WorkerThread
                             && (handover.concurrent || (call.in_loop && !call.awaited)),
                         fresh_receiver: false,
                         awaited: call.awaited && handover.waits,
@@ -350,6 +373,7 @@ impl Contexts {
             &callees,
             |e| e.context == Context::WorkerThread,
             private,
+            &loop_only,
         );
         drop_main_loop_entries(
             &mut entries,
@@ -360,12 +384,17 @@ impl Contexts {
                 Context::WorkerThread => private,
                 _ => Coroutines::Never,
             };
+            let barrier = match context {
+                Context::WorkerThread => &loop_only,
+                _ => &open,
+            };
             propagate(
                 program,
                 &entries,
                 &callees,
                 |e| e.context == context,
                 coroutines,
+                barrier,
             )
         });
         let reach: Vec<[Option<Reach>; 3]> = (0..count)
@@ -378,6 +407,7 @@ impl Contexts {
             &callees,
             |e| e.context == Context::WorkerThread,
             Coroutines::Never,
+            &loop_only,
         );
         let on_worker_loop = (0..count)
             .map(|f: usize| {
@@ -390,6 +420,7 @@ impl Contexts {
             &callees,
             |e| e.context == Context::WorkerThread && e.concurrent,
             private,
+            &loop_only,
         );
         let task_reach = propagate(
             program,
@@ -397,6 +428,7 @@ impl Contexts {
             &callees,
             |_| true,
             Coroutines::Always,
+            &open,
         );
         let request_reach = propagate(
             program,
@@ -404,6 +436,7 @@ impl Contexts {
             &callees,
             |_| true,
             Coroutines::Always,
+            &open,
         );
         let overlapping_runs = (0..count)
             .map(|f| task_reach[f].is_some() || request_reach[f].is_some())
@@ -430,6 +463,7 @@ impl Contexts {
             overlapping_runs,
             init_only,
             callable_passes: callable_passes(program),
+            loop_only,
         }
     }
 
@@ -581,6 +615,24 @@ fn callable_target(program: &Program, file: FileId, arg: &Arg) -> Option<FuncId>
 
 /// The first decorator that is a method of one of `kinds`' types (`@app.get(...)` on a
 /// `FastAPI` instance).
+/// Whether `function` is decorated with one of `paths` (canonical).
+fn decorated_by(program: &Program, function: FuncId, paths: &[String]) -> bool {
+    let file = program.file_of(function);
+    !paths.is_empty()
+        && program
+            .function(function)
+            .decorators
+            .iter()
+            .any(|decorator| {
+                let path = match resolve_call(program, file, &decorator.callee) {
+                    CallTarget::Function(f) => program.function(f).path.clone(),
+                    CallTarget::External(path) => path,
+                    _ => return false,
+                };
+                paths.contains(&path)
+            })
+}
+
 fn decorator_of<'a>(
     program: &Program,
     file: FileId,
@@ -653,17 +705,20 @@ enum Coroutines<'a> {
 
 /// Breadth-first from every entry point into the functions it calls (coroutines as
 /// `coroutines` says), so each recorded path is a shortest one.
+/// `barrier`: functions a run in these contexts does not enter (loop-only ones, on a
+/// worker thread: the call raises).
 fn propagate(
     program: &Program,
     entries: &[EntryPoint],
     callees: &[Vec<(FuncId, usize)>],
     select: impl Fn(&EntryPoint) -> bool,
     coroutines: Coroutines,
+    barrier: &[bool],
 ) -> Vec<Option<Reach>> {
     let mut reach = vec![None; program.functions.len()];
     let mut queue = VecDeque::new();
     for (index, entry) in entries.iter().enumerate() {
-        if select(entry) && reach[entry.target].is_none() {
+        if select(entry) && reach[entry.target].is_none() && !barrier[entry.target] {
             reach[entry.target] = Some(Reach {
                 entry: index,
                 via: None,
@@ -676,7 +731,10 @@ fn propagate(
             continue;
         };
         for &(callee, call) in &callees[function] {
-            if reach[callee].is_some() || constructs_self(program, function, callee) {
+            if reach[callee].is_some()
+                || barrier[callee]
+                || constructs_self(program, function, callee)
+            {
                 continue;
             }
             let follows = match coroutines {

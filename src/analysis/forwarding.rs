@@ -32,6 +32,9 @@ pub struct Handover {
     /// an awaitable, which is then its handoff's future (`return
     /// loop.run_in_executor(None, fn)`).
     pub waits: bool,
+    /// A callable decorated with one of these runs on the event loop instead
+    /// (`Handoff::loop_if_decorated`).
+    pub loop_if_decorated: Vec<String>,
 }
 
 impl Handover {
@@ -42,6 +45,7 @@ impl Handover {
             keyword: handoff.keyword.clone(),
             concurrent: handoff.concurrent,
             waits: true,
+            loop_if_decorated: handoff.loop_if_decorated.clone(),
         }
     }
 
@@ -99,6 +103,7 @@ impl Forwards {
                             keyword: Some(name.clone()),
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
                             waits: handover.waits && (call.awaited || !model.is_async),
+                            loop_if_decorated: handover.loop_if_decorated.clone(),
                         };
                         if !forwards.by_function[function].contains(&summary) {
                             forwards.by_function[function].push(summary);

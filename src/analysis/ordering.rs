@@ -266,8 +266,11 @@ fn reached_only_through(
             .iter()
             .filter(|&&(from, _)| off_worker(from))
             .collect();
+        // Other starts off worker threads (a start on a worker, such as the handoff
+        // itself, does not place the function off them).
         let other_starts = contexts.entries.iter().any(|e| {
             e.target == g
+                && e.context != Context::WorkerThread
                 && e.site.as_ref().is_some_and(|site| {
                     site.caller != Some(starter)
                         || !starter_calls

@@ -3,7 +3,7 @@
 
 use super::shared::{call_path, worker_calls};
 use super::{find, Edit, Finding, Fix};
-use crate::analysis::contexts::Context;
+use crate::analysis::contexts::{resolve_call, CallTarget, Context};
 use crate::analysis::Analysis;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
@@ -13,11 +13,14 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     for (function, file, call, api) in worker_calls(analysis) {
         // A coroutine on a worker thread runs on the loop that thread runs
         // (`asyncio.run(...)`), and so does what only such coroutines call: loop APIs
-        // there act on the thread's own loop.
-        if !analysis.catalogue.loop_unsafe.matches(&api)
-            || program.function(function).is_async
-            || analysis.contexts.on_worker_loop[function]
-        {
+        // there act on the thread's own loop. A loop-only function checks for the
+        // application's own loop thread, which no worker is.
+        let on_own_loop =
+            program.function(function).is_async || analysis.contexts.on_worker_loop[function];
+        let loop_only = matches!(resolve_call(program, file, &call.callee),
+            CallTarget::Function(f) if analysis.contexts.loop_only[f]);
+        let unsafe_api = analysis.catalogue.loop_unsafe.matches(&api) && !on_own_loop;
+        if !unsafe_api && !loop_only {
             continue;
         }
         let method = api.method.as_str();
@@ -25,11 +28,17 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let text = source
             .get(call.span.offset..call.span.offset + call.span.len)
             .unwrap_or("");
+        let message = match loop_only {
+            true => format!(
+                "`{method}` raises unless called on the event loop's thread, and this runs on a worker thread"
+            ),
+            false => format!("`{method}` is not thread-safe, and this runs on a worker thread"),
+        };
         let mut finding = Finding::new(
             rule,
             file,
             call.span,
-            format!("`{method}` is not thread-safe, and this runs on a worker thread"),
+            message,
             "event-loop API called off the loop".to_string(),
         );
         finding.contexts = vec![Context::WorkerThread];
