@@ -161,9 +161,9 @@ impl Ordering {
     ///
     /// In a coroutine that starts the worker, under an `asyncio` lock it holds at the
     /// handoff too: before the handoff, or after the awaited handoff. In a synchronous
-    /// function that starts the worker and then waits for threads (`join()`,
-    /// `result()`, `shutdown()`): before the handoff or after the wait, in that function
-    /// or in a function it alone calls there.
+    /// function that starts the worker: before the handoff, or after a wait for threads
+    /// (`join()`, `result()`, `shutdown()`), in that function or in a function it alone
+    /// calls there.
     pub fn ordered(
         &self,
         program: &Program,
@@ -220,14 +220,17 @@ impl Ordering {
             };
             return reached_only_through(program, contexts, *caller, other.function, call_in_order);
         }
-        let Some(wait) = waited_at else {
-            return false;
-        };
+        // What the starter did before the handoff is published to the worker
+        // (`Thread.start()` orders it); after a wait (`join()`), the worker is done.
         let ahead = |at: Span| match repeated_from {
             None => before(at, *span),
             Some(line) => at.end.line < *line,
         };
-        let outside = |at: Span| ahead(at) || before(*wait, at);
+        // A starter that runs on several worker threads at once starts one worker while
+        // another run of it writes: only the wait orders those.
+        let published = contexts.concurrent[*caller].is_none();
+        let outside =
+            |at: Span| (published && ahead(at)) || waited_at.is_some_and(|wait| before(wait, at));
         if *caller == other.function {
             return outside(other.access.span);
         }
