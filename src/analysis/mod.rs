@@ -9,6 +9,7 @@ pub mod locks;
 pub mod ordering;
 pub mod ownership;
 pub mod programs;
+pub mod receivers;
 pub mod resolve;
 pub mod rust_locks;
 pub mod sharing;
@@ -23,6 +24,7 @@ use locks::Locksets;
 use ordering::Ordering;
 use ownership::Ownership;
 use programs::Programs;
+use receivers::Receivers;
 use resolve::Program;
 use sharing::Sharing;
 use state::{StateAccess, StateKey};
@@ -38,6 +40,8 @@ pub struct Analysis<'m> {
     pub ordering: Ordering,
     /// Which receivers' classes can be one object.
     pub identity: Identity,
+    /// Of which classes `self` is an instance, per context.
+    pub receivers: Receivers,
     /// Which programs (the package, each test or example module) reach each function.
     pub programs: Programs,
     pub state: BTreeMap<StateKey, Vec<StateAccess<'m>>>,
@@ -56,6 +60,7 @@ impl<'m> Analysis<'m> {
         let ordering = Ordering::compute(&program, &catalogue, &contexts);
         let programs = Programs::compute(&program, &contexts);
         let identity = Identity::compute(&program);
+        let receivers = Receivers::compute(&program, &contexts);
         Analysis {
             program,
             catalogue,
@@ -63,6 +68,7 @@ impl<'m> Analysis<'m> {
             ordering,
             programs,
             identity,
+            receivers,
             state,
         }
     }

@@ -118,7 +118,19 @@ pub fn may_race(
         return false;
     }
     if let (Some(a), Some(b)) = (w.receiver, l.receiver) {
-        if !analysis.identity.may_alias(a, b) {
+        // Through `self`, the classes it can be in that context (`analysis::receivers`);
+        // otherwise the receiver's static class.
+        let classes = |x: &StateAccess, static_class, context| match x.access.root {
+            Some(0) if !analysis.receivers.bounds(context, x.function).is_empty() => {
+                analysis.receivers.bounds(context, x.function).to_vec()
+            }
+            _ => vec![static_class],
+        };
+        let (ws, ls) = (classes(w, a, cw), classes(l, b, cl));
+        if !ws
+            .iter()
+            .any(|&a| ls.iter().any(|&b| analysis.identity.may_alias(a, b)))
+        {
             return false;
         }
     }
