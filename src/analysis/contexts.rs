@@ -189,6 +189,14 @@ impl Contexts {
             })
             .collect();
         let forwards = Forwards::compute(program, catalogue, &targets);
+        // Only calls of a listed name are worth matching in full.
+        let checks = &catalogue.loop_thread_checks;
+        let check_names: HashSet<&str> = checks
+            .calls
+            .iter()
+            .chain(&checks.methods)
+            .map(|c| c.rsplit('.').next().unwrap_or(c))
+            .collect();
         let loop_only: Vec<bool> = (0..count)
             .map(|id| {
                 program
@@ -197,9 +205,12 @@ impl Contexts {
                     .iter()
                     .zip(&targets[id])
                     .any(|(call, target)| {
-                        catalogue
-                            .loop_thread_checks
-                            .matches(&api_call(program, call, target))
+                        let name = match &call.callee {
+                            Callee::Path(path) => path.rsplit('.').next().unwrap_or(path),
+                            Callee::Method(method) => method,
+                        };
+                        check_names.contains(name)
+                            && checks.matches(&api_call(program, call, target))
                     })
             })
             .collect();

@@ -47,11 +47,13 @@ impl Receivers {
                     if contexts.reach[f][c].is_none() {
                         continue;
                     }
-                    let mut next = bounds[f].clone();
+                    // What this pass finds that the bound lacks.
+                    let mut missing: Vec<ClassId> = Vec::new();
+                    let current = &bounds[f];
                     let mut add = |classes: &[ClassId]| {
                         for &class in classes {
-                            if let Err(at) = next.binary_search(&class) {
-                                next.insert(at, class);
+                            if current.binary_search(&class).is_err() && !missing.contains(&class) {
+                                missing.push(class);
                             }
                         }
                     };
@@ -75,8 +77,9 @@ impl Receivers {
                             None => add(&[own]),
                         }
                     }
-                    if next != bounds[f] {
-                        bounds[f] = next;
+                    if !missing.is_empty() {
+                        bounds[f].extend(missing);
+                        bounds[f].sort_unstable();
                         changed = true;
                     }
                 }
