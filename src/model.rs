@@ -409,6 +409,24 @@ pub struct CallSite {
     pub checked: Vec<(String, (u32, u32))>,
 }
 
+impl CallSite {
+    /// A call on the caller's own receiver (`self._render()`).
+    pub fn on_own_receiver(&self) -> bool {
+        self.owned_args.iter().any(|arg| {
+            arg.slot == ArgSlot::Receiver
+                && arg.owner == Owner::Parameter(0)
+                && arg.member.is_none()
+        })
+    }
+
+    /// A call that passes the caller's own bound method `name` (`to_thread(self._update)`).
+    pub fn hands_own_method(&self, name: &str) -> bool {
+        self.owned_args
+            .iter()
+            .any(|arg| arg.owner == Owner::Parameter(0) && arg.member.as_deref() == Some(name))
+    }
+}
+
 /// An object a call passes that its caller owns: one the caller constructed and has not
 /// let escape, or one of the caller's own parameters (owned if the caller's callers
 /// pass owned objects).

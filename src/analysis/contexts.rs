@@ -5,6 +5,7 @@ use std::collections::{HashSet, VecDeque};
 use rayon::prelude::*;
 
 use super::catalogue::{Catalogue, Route};
+use super::dispatch::Dispatch;
 use super::forwarding::Forwards;
 use super::resolve::{FuncId, Program, Target};
 use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, Span};
@@ -189,6 +190,7 @@ impl Contexts {
             })
             .collect();
         let forwards = Forwards::compute(program, catalogue, &targets);
+        let mut dispatch = Dispatch::new(program);
         // Only calls of a listed name are worth matching in full.
         let checks = &catalogue.loop_thread_checks;
         let check_names: HashSet<&str> = checks
@@ -278,6 +280,13 @@ impl Contexts {
                 if let CallTarget::Function(callee) = *target {
                     callees[id].push((callee, index));
                     callers[callee].push((id, index));
+                    // `self.refresh()` may run a subclass's override.
+                    if call.on_own_receiver() {
+                        for over in dispatch.overrides(program, callee, id) {
+                            callees[id].push((over, index));
+                            callers[over].push((id, index));
+                        }
+                    }
                 }
                 let api = api_call(program, call, target);
                 if tasks.matches(&api) {
@@ -306,30 +315,38 @@ impl Contexts {
                     );
                 }
                 for handover in forwards.handovers(program, catalogue, id, &api, target) {
-                    let Some(target) = handover
+                    let Some(first) = handover
                         .argument(call)
                         .and_then(|arg| callable_target(program, file, arg))
                     else {
                         continue;
                     };
-                    let context = match decorated_by(program, target, &handover.loop_if_decorated) {
-                        true => Context::EventLoop,
-                        false => handover.context,
-                    };
-                    entries.push(EntryPoint {
-                        context,
-                        target,
-                        site: Some(Site {
-                            file,
-                            span: call.span,
-                            text: call.text.clone(),
-                            caller: Some(id),
-                        }),
-                        concurrent: context == Context::WorkerThread
-                            && (handover.concurrent || (call.in_loop && !call.awaited)),
-                        fresh_receiver: false,
-                        awaited: call.awaited && handover.waits,
-                    });
+                    // `to_thread(self.update)` may run a subclass's override.
+                    let mut started = vec![first];
+                    if call.hands_own_method(&program.function(first).name) {
+                        started.extend(dispatch.overrides(program, first, id));
+                    }
+                    for target in started {
+                        let context =
+                            match decorated_by(program, target, &handover.loop_if_decorated) {
+                                true => Context::EventLoop,
+                                false => handover.context,
+                            };
+                        entries.push(EntryPoint {
+                            context,
+                            target,
+                            site: Some(Site {
+                                file,
+                                span: call.span,
+                                text: call.text.clone(),
+                                caller: Some(id),
+                            }),
+                            concurrent: context == Context::WorkerThread
+                                && (handover.concurrent || (call.in_loop && !call.awaited)),
+                            fresh_receiver: false,
+                            awaited: call.awaited && handover.waits,
+                        });
+                    }
                 }
             }
             if decorator_of(

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod contexts;
+pub mod dispatch;
 pub mod forwarding;
 pub mod identity;
 pub mod locks;
@@ -60,7 +61,7 @@ impl<'m> Analysis<'m> {
         let ordering = Ordering::compute(&program, &catalogue, &contexts);
         let programs = Programs::compute(&program, &contexts);
         let identity = Identity::compute(&program);
-        let receivers = Receivers::compute(&program, &contexts);
+        let receivers = Receivers::compute(&program, &contexts, &identity);
         Analysis {
             program,
             catalogue,

@@ -11,11 +11,17 @@
 //! caller's bound for a call on the caller's own `self`; the starter's class for a
 //! handoff of a bound method of the starter's `self` (`to_thread(self._update)`); and
 //! the method's own class for anything else (a call on another receiver, an entry
-//! point). A least fixpoint over the calls made in that context.
+//! point). A least fixpoint over the calls made in that context. A class that cannot be
+//! the method's own (unrelated to it) is dropped: a call on `self` dispatches to an
+//! override only for objects of the override's classes, so a method reached only
+//! through such calls does not run in that context at all.
 
 use super::contexts::{Context, Contexts};
+use super::identity::{receiver_class, Identity};
+use rustc_hash::FxHashMap as HashMap;
+
 use super::resolve::{ClassId, FuncId, Program};
-use crate::model::{ArgSlot, CallSite, Owner};
+use crate::model::{Arg, CallSite, Callee};
 
 pub struct Receivers {
     /// Per context, per function: the classes `self` is an instance of (of one of
@@ -25,7 +31,7 @@ pub struct Receivers {
 }
 
 impl Receivers {
-    pub fn compute(program: &Program, contexts: &Contexts) -> Receivers {
+    pub fn compute(program: &Program, contexts: &Contexts, identity: &Identity) -> Receivers {
         let count = program.functions.len();
         let class_of: Vec<Option<ClassId>> = (0..count)
             .map(|f| {
@@ -36,6 +42,18 @@ impl Receivers {
         let mut entries_of = vec![Vec::new(); count];
         for entry in &contexts.entries {
             entries_of[entry.target].push(entry);
+        }
+        // Per call of a method through a receiver typed as a subclass (`server:
+        // HTTPServer`, `server.serve_forever()` defined by `BaseServer`): that subclass.
+        let mut typed: HashMap<(FuncId, usize), ClassId> = HashMap::default();
+        for (f, own) in class_of.iter().enumerate() {
+            let Some(own) = *own else { continue };
+            for &(caller, index) in &contexts.callers[f] {
+                let call = &program.function(caller).calls[index];
+                if let Some(class) = static_receiver(program, caller, &call.callee, own) {
+                    typed.insert((caller, index), class);
+                }
+            }
         }
         let bounds = Context::ALL.map(|context| {
             let c = context.index();
@@ -50,9 +68,15 @@ impl Receivers {
                     // What this pass finds that the bound lacks.
                     let mut missing: Vec<ClassId> = Vec::new();
                     let current = &bounds[f];
+                    // A class no instance of which is also an instance of this method's
+                    // class cannot dispatch here (`self.render()` in a base method run
+                    // on a `SqlSensor` never runs another branch's override).
                     let mut add = |classes: &[ClassId]| {
                         for &class in classes {
-                            if current.binary_search(&class).is_err() && !missing.contains(&class) {
+                            if identity.may_alias(class, own)
+                                && current.binary_search(&class).is_err()
+                                && !missing.contains(&class)
+                            {
                                 missing.push(class);
                             }
                         }
@@ -62,18 +86,25 @@ impl Receivers {
                             continue;
                         }
                         let call = &program.function(caller).calls[index];
-                        match class_of[caller].filter(|_| on_own_receiver(call)) {
+                        match class_of[caller].filter(|_| call.on_own_receiver()) {
                             Some(_) => add(&bounds[caller]),
-                            None => add(&[own]),
+                            None => add(&[typed.get(&(caller, index)).copied().unwrap_or(own)]),
                         }
                     }
                     for entry in entries_of[f].iter().filter(|e| e.context == context) {
                         let starter = entry.site.as_ref().and_then(|site| site.call(program));
-                        // A bound method of the starter's `self` runs on that object.
-                        match starter
-                            .filter(|(_, call)| hands_own_method(call, &program.function(f).name))
-                        {
-                            Some((caller, _)) => add(&[class_of[caller].unwrap_or(own)]),
+                        // A bound method of the starter's `self` runs on that object; one
+                        // of a typed receiver (`Thread(target=server.serve_forever)`), on
+                        // an instance of its type.
+                        let name = &program.function(f).name;
+                        match starter {
+                            Some((caller, call)) if call.hands_own_method(name) => {
+                                add(&[class_of[caller].unwrap_or(own)])
+                            }
+                            Some((caller, call)) => {
+                                add(&[handed_receiver(program, caller, call, name, own)
+                                    .unwrap_or(own)])
+                            }
                             None => add(&[own]),
                         }
                     }
@@ -92,22 +123,50 @@ impl Receivers {
     }
 
     /// The classes `self` in `function`, run in `context`, is an instance of (one of
-    /// them or a subclass); empty for a function that is not a method run there.
+    /// them or a subclass). Empty for a method run there only through calls that
+    /// cannot dispatch to it, and for a function that is not a method run there.
     pub fn bounds(&self, context: Context, function: FuncId) -> &[ClassId] {
         &self.bounds[context.index()][function]
     }
 }
 
-/// A call on the caller's own `self` (`self._render()`).
-fn on_own_receiver(call: &CallSite) -> bool {
-    call.owned_args.iter().any(|arg| {
-        arg.slot == ArgSlot::Receiver && arg.owner == Owner::Parameter(0) && arg.member.is_none()
-    })
+/// The class of the receiver a method is called through, when it is written as a typed
+/// path whose class is not the method's own: a typed local (`server.serve_forever`
+/// with `server: HTTPServer` is `http.server.HTTPServer.serve_forever`), global or
+/// attribute (`self.server.serve_forever`).
+fn static_receiver(
+    program: &Program,
+    caller: FuncId,
+    callee: &Callee,
+    own: ClassId,
+) -> Option<ClassId> {
+    let Callee::Path(path) = callee else {
+        return None;
+    };
+    let (receiver, _) = path.rsplit_once('.')?;
+    let own_name = &program.class(own).name;
+    if receiver.rsplit('.').next() == Some(own_name.as_str()) {
+        return None;
+    }
+    receiver_class(program, program.file_of(caller), receiver).filter(|&class| class != own)
 }
 
-/// A call that passes the caller's own bound method `name` (`to_thread(self._update)`).
-fn hands_own_method(call: &CallSite, name: &str) -> bool {
-    call.owned_args
+/// The class of the receiver whose bound method `name` a handoff passes
+/// (`Thread(target=server.serve_forever)`).
+fn handed_receiver(
+    program: &Program,
+    caller: FuncId,
+    call: &CallSite,
+    name: &str,
+    own: ClassId,
+) -> Option<ClassId> {
+    call.args
         .iter()
-        .any(|arg| arg.owner == Owner::Parameter(0) && arg.member.as_deref() == Some(name))
+        .chain(call.keywords.iter().map(|(_, arg)| arg))
+        .find_map(|arg| match arg {
+            Arg::Callable(callee @ Callee::Path(path)) if path.rsplit('.').next() == Some(name) => {
+                static_receiver(program, caller, callee, own)
+            }
+            _ => None,
+        })
 }

@@ -118,10 +118,11 @@ pub fn may_race(
         return false;
     }
     if let (Some(a), Some(b)) = (w.receiver, l.receiver) {
-        // Through `self`, the classes it can be in that context (`analysis::receivers`);
-        // otherwise the receiver's static class.
+        // Through `self`, the classes it can be in that context (`analysis::receivers`;
+        // none when no call there can dispatch to the method); otherwise the
+        // receiver's static class.
         let classes = |x: &StateAccess, static_class, context| match x.access.root {
-            Some(0) if !analysis.receivers.bounds(context, x.function).is_empty() => {
+            Some(0) if analysis.program.function(x.function).class.is_some() => {
                 analysis.receivers.bounds(context, x.function).to_vec()
             }
             _ => vec![static_class],
