@@ -11,6 +11,8 @@ use super::resolve::{ClassId, FuncId, Program};
 pub struct Dispatch {
     /// Direct project subclasses of each class.
     children: Vec<Vec<ClassId>>,
+    /// Direct project bases of each class.
+    bases: Vec<Vec<ClassId>>,
     /// Overrides found so far, per method, with the class that defines each.
     overrides: HashMap<FuncId, Vec<(FuncId, ClassId)>>,
 }
@@ -18,13 +20,17 @@ pub struct Dispatch {
 impl Dispatch {
     pub fn new(program: &Program) -> Dispatch {
         let mut children = vec![Vec::new(); program.classes.len()];
-        for class in 0..program.classes.len() {
-            for base in program.base_classes(class) {
+        let bases: Vec<Vec<ClassId>> = (0..program.classes.len())
+            .map(|class| program.base_classes(class))
+            .collect();
+        for (class, direct) in bases.iter().enumerate() {
+            for &base in direct {
                 children[base].push(class);
             }
         }
         Dispatch {
             children,
+            bases,
             overrides: HashMap::default(),
         }
     }
@@ -48,9 +54,10 @@ impl Dispatch {
             .collect()
     }
 
-    /// Every override of `method` in a project subclass, with the class defining it.
+    /// Every override of `method` a project subclass defines itself or brings in with a
+    /// mixin base, with that subclass.
     fn all_overrides(&mut self, program: &Program, method: FuncId) -> &[(FuncId, ClassId)] {
-        let children = &self.children;
+        let (children, bases) = (&self.children, &self.bases);
         self.overrides.entry(method).or_insert_with(|| {
             let model = program.function(method);
             let Some(class) = model
@@ -69,11 +76,17 @@ impl Dispatch {
                     continue;
                 }
                 stack.extend(children[sub].iter().copied());
-                let Some(f) = program.method(sub, &model.name) else {
-                    continue;
-                };
-                if f != method && listed.insert(f) {
-                    found.push((f, sub));
+                // Defined by the subclass, or by a mixin it adds (`class
+                // ForkingTCPServer(ForkingMixIn, TCPServer)`), which may come first in
+                // its method order.
+                let mixins = bases[sub].iter().filter(|base| !seen.contains(*base));
+                for f in std::iter::once(sub)
+                    .chain(mixins.copied())
+                    .filter_map(|owner| program.own_method(owner, &model.name))
+                {
+                    if listed.insert(f) {
+                        found.push((f, sub));
+                    }
                 }
             }
             found

@@ -400,6 +400,12 @@ impl<'m> Program<'m> {
         }
     }
 
+    /// A method the class itself defines (not one it inherits).
+    pub fn own_method(&self, class: ClassId, name: &str) -> Option<FuncId> {
+        let index = *self.members[class].methods.get(name)?;
+        Some(self.function_id(self.class_file(class), index))
+    }
+
     /// A method of a class or its bases.
     pub fn method(&self, class: ClassId, name: &str) -> Option<FuncId> {
         match self.class_member(class, name, 0) {
