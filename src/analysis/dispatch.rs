@@ -60,11 +60,7 @@ impl Dispatch {
         let (children, bases) = (&self.children, &self.bases);
         self.overrides.entry(method).or_insert_with(|| {
             let model = program.function(method);
-            let Some(class) = model
-                .class
-                .as_deref()
-                .and_then(|class| program.class_of_type(program.file_of(method), class))
-            else {
+            let Some(class) = program.class_of_method(method) else {
                 return Vec::new();
             };
             let mut found = Vec::new();

@@ -388,16 +388,15 @@ fn receiver_of_method(
     method: FuncId,
     receiver: Option<super::resolve::ClassId>,
 ) -> bool {
-    let (Some(receiver), Some(class)) = (receiver, &program.function(method).class) else {
-        return false;
-    };
-    let Some(own) = program.class_of_type(program.file_of(method), class) else {
+    let (Some(receiver), Some(own)) = (receiver, program.class_of_method(method)) else {
         return false;
     };
     let receiver_path = &program.class(receiver).path;
     own == receiver
         || program.ancestors(own).contains(receiver_path)
-        || program.ancestors(receiver).contains(class)
+        || program
+            .ancestors(receiver)
+            .contains(&program.class(own).path)
 }
 
 /// Methods that wait for threads or their results to finish.

@@ -319,10 +319,7 @@ fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
     (0..program.functions.len())
         .map(|f| {
             let model = program.function(f);
-            let class = model
-                .class
-                .as_deref()
-                .and_then(|class| program.class_of_type(program.file_of(f), class));
+            let class = program.class_of_method(f);
             model
                 .calls
                 .iter()

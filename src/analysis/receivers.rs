@@ -9,17 +9,18 @@
 //!
 //! Per context, a method's bound is the union, over the ways it runs there, of: the
 //! caller's bound for a call on the caller's own `self`; the starter's class for a
-//! handoff of a bound method of the starter's `self` (`to_thread(self._update)`); and
-//! the method's own class for anything else (a call on another receiver, an entry
-//! point). A least fixpoint over the calls made in that context. A class that cannot be
+//! handoff of a bound method of the starter's `self` (`to_thread(self._update)`); the
+//! receiver's static class for a call on, or a handoff of a bound method of, a typed
+//! receiver (`server.serve_forever()` with `server: HTTPServer`); and the method's own
+//! class for anything else (an untyped receiver, an entry point). A least fixpoint over the calls made in that context. A class that cannot be
 //! the method's own (unrelated to it) is dropped: a call on `self` dispatches to an
 //! override only for objects of the override's classes, so a method reached only
 //! through such calls does not run in that context at all.
 
-use super::contexts::{Context, Contexts};
-use super::identity::{receiver_class, Identity};
 use rustc_hash::FxHashMap as HashMap;
 
+use super::contexts::{Context, Contexts};
+use super::identity::{receiver_class, Identity};
 use super::resolve::{ClassId, FuncId, Program};
 use crate::model::{Arg, CallSite, Callee};
 
@@ -33,12 +34,8 @@ pub struct Receivers {
 impl Receivers {
     pub fn compute(program: &Program, contexts: &Contexts, identity: &Identity) -> Receivers {
         let count = program.functions.len();
-        let class_of: Vec<Option<ClassId>> = (0..count)
-            .map(|f| {
-                let class = program.function(f).class.as_deref()?;
-                program.class_of_type(program.file_of(f), class)
-            })
-            .collect();
+        let class_of: Vec<Option<ClassId>> =
+            (0..count).map(|f| program.class_of_method(f)).collect();
         let mut entries_of = vec![Vec::new(); count];
         for entry in &contexts.entries {
             entries_of[entry.target].push(entry);

@@ -400,6 +400,12 @@ impl<'m> Program<'m> {
         }
     }
 
+    /// The project class a method is defined in.
+    pub fn class_of_method(&self, method: FuncId) -> Option<ClassId> {
+        let class = self.function(method).class.as_deref()?;
+        self.class_of_type(self.file_of(method), class)
+    }
+
     /// A method the class itself defines (not one it inherits).
     pub fn own_method(&self, class: ClassId, name: &str) -> Option<FuncId> {
         let index = *self.members[class].methods.get(name)?;
