@@ -52,6 +52,11 @@ impl Identity {
         false
     }
 
+    /// Whether `class` is `base` or derives from it.
+    pub fn derives(&self, class: ClassId, base: ClassId) -> bool {
+        self.family(base).binary_search(&class).is_ok()
+    }
+
     fn family(&self, class: ClassId) -> &[ClassId] {
         self.family[class].get_or_init(|| {
             let mut seen = std::collections::HashSet::from([class]);

@@ -15,7 +15,9 @@
 //! class for anything else (an untyped receiver, an entry point). A least fixpoint over the calls made in that context. A class that cannot be
 //! the method's own (unrelated to it) is dropped: a call on `self` dispatches to an
 //! override only for objects of the override's classes, so a method reached only
-//! through such calls does not run in that context at all.
+//! through such calls does not run in that context at all; and a base class narrows
+//! to the method's own (the base's `self._update()` runs a subclass's override only on
+//! instances of that subclass).
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -68,12 +70,20 @@ impl Receivers {
                     // A class no instance of which is also an instance of this method's
                     // class cannot dispatch here (`self.render()` in a base method run
                     // on a `SqlSensor` never runs another branch's override).
+                    // A base class narrows to this method's own: `self._async_update()`
+                    // in a base method reaches a subclass's override only for instances
+                    // of that subclass.
                     let mut add = |classes: &[ClassId]| {
                         for &class in classes {
-                            if identity.may_alias(class, own)
-                                && current.binary_search(&class).is_err()
-                                && !missing.contains(&class)
-                            {
+                            if !identity.may_alias(class, own) {
+                                continue;
+                            }
+                            let class = if identity.derives(own, class) {
+                                own
+                            } else {
+                                class
+                            };
+                            if current.binary_search(&class).is_err() && !missing.contains(&class) {
                                 missing.push(class);
                             }
                         }

@@ -183,7 +183,7 @@ impl Lowerer<'_> {
         }
         self.scope_mut()
             .aliases
-            .retain(|_, aliased| aliased != path);
+            .retain(|_, aliased| aliased.path != path);
     }
 
     /// A store to a bare name: a local (tracking its type or state alias), or a
@@ -205,7 +205,10 @@ impl Lowerer<'_> {
                 .filter(|_| !augmented)
                 .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
                 .and_then(|v| self.state_chain(v))
-                .map(|c| c.path);
+                .map(|c| Alias {
+                    path: c.path,
+                    root: c.root,
+                });
             let is_param = self.parameter_slot(name).is_some();
             let scope = self.scope_mut();
             if is_param {

@@ -119,12 +119,23 @@ pub struct Directive {
     pub indent: usize,
 }
 
+/// A local bound to (part of) shared state: `data = self.data`.
+#[derive(Clone)]
+struct Alias {
+    /// The state's canonical path.
+    path: String,
+    /// The parameter slot the aliased chain starts at (see `Access::root`): `data[k] =
+    /// v` after `data = self.data` mutates `self`'s own field, as `self.data[k] = v`
+    /// does.
+    root: Option<usize>,
+}
+
 /// How a name inside a function resolves.
 enum Resolution {
     /// A canonical path: module global, import, class (through `self`), typed local.
     Path(String),
     /// A local variable holding (part of) the state at this path.
-    Alias(String),
+    Alias(Alias),
     /// A local or parameter whose type we know (`cache: Cache`, `pool = Pool()`): its
     /// attributes are the type's attributes, but the object itself is no shared state.
     Typed(String),
@@ -160,7 +171,7 @@ struct Scope {
     /// Locals whose type we know (constructor call, annotation, `with X() as y`).
     types: HashMap<String, String>,
     /// Locals bound to shared state (`job = jobs[job_id]`).
-    aliases: HashMap<String, String>,
+    aliases: HashMap<String, Alias>,
     /// Locals bound to an object this function constructed (`scratch = Session()`):
     /// nobody else holds it, so nothing reached through it is shared.
     fresh: HashSet<String>,

@@ -111,8 +111,8 @@ impl Lowerer<'_> {
                     return Resolution::Path(self.classes[class].path.clone());
                 }
             }
-            if let Some(path) = scope.aliases.get(name) {
-                return Resolution::Alias(path.clone());
+            if let Some(alias) = scope.aliases.get(name) {
+                return Resolution::Alias(alias.clone());
             }
             if let Some(ty) = scope.types.get(name) {
                 return Resolution::Typed(ty.clone());
@@ -136,18 +136,18 @@ impl Lowerer<'_> {
     pub(super) fn chain(&self, expr: &Expr) -> Option<Chain> {
         match expr {
             Expr::Name(n) => {
-                let (path, via_alias, bare_instance) = match self.resolve_name(n.id.as_str()) {
-                    Resolution::Path(path) => (path, false, false),
-                    Resolution::Alias(path) => (path, true, false),
-                    Resolution::Typed(path) => (path, false, true),
+                let (path, via_alias, bare_instance, root) = match self.resolve_name(n.id.as_str())
+                {
+                    Resolution::Path(path) => {
+                        (path, false, false, self.parameter_slot(n.id.as_str()))
+                    }
+                    Resolution::Alias(alias) => (alias.path, true, false, alias.root),
+                    Resolution::Typed(path) => {
+                        (path, false, true, self.parameter_slot(n.id.as_str()))
+                    }
                     Resolution::Local | Resolution::Unknown => return None,
                 };
                 let private = bare_instance && self.scope().fresh.contains(n.id.as_str());
-                let root = if via_alias {
-                    None
-                } else {
-                    self.parameter_slot(n.id.as_str())
-                };
                 Some(Chain {
                     path,
                     inner: false,
@@ -171,8 +171,9 @@ impl Lowerer<'_> {
             Expr::Attribute(a) => {
                 let mut chain = self.chain(&a.value)?;
                 // Only the fields of a parameter's own object are its own: what a field
-                // holds (`self.hass.data`) may have come from anywhere.
-                if !matches!(&*a.value, Expr::Name(_)) {
+                // holds (`self.hass.data`, `data.x` after `data = self.data`) may have
+                // come from anywhere.
+                if !matches!(&*a.value, Expr::Name(_)) || chain.via_alias {
                     chain.root = None;
                 }
                 if chain.inner || chain.via_alias {
