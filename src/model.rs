@@ -369,6 +369,9 @@ pub enum Arg {
     /// A parameter of the calling function, passed on (`run_in_executor(None, fn)` in
     /// `def run_in_background(fn)`): the caller's caller decides what it is.
     Parameter(String),
+    /// A local of a known type (`cache = Cache()`, `payload = reader.decode(…)`), by the
+    /// type's path as written: an object, not the function or class that path names.
+    Instance(String),
     /// Anything else.
     Other,
 }
@@ -439,6 +442,10 @@ pub struct OwnedArg {
     /// it calls on that object, or an attribute's value, which is another object. For a
     /// parameter, `analysis::ownership` tells which from the class.
     pub member: Option<String>,
+    /// For a member of a parameter other than `self`, the parameter's annotated type as
+    /// written (`batch.rows` with `batch: Batch`): the class that tells a bound method
+    /// from an attribute's value.
+    pub member_of: Option<String>,
 }
 
 /// Where a call passes a value.
@@ -457,7 +464,13 @@ pub enum Owner {
     /// An object the calling function built with a call (`job = Job()`, by the callee's
     /// path as written) and has not yet let escape. It is fresh when that call is a
     /// constructor of a project class.
-    Fresh(String),
+    Fresh {
+        constructor: String,
+        /// Members of the object the function passed on before (`print(job.name)`):
+        /// it is still the function's own only if each is an attribute's value, not a
+        /// bound method (`register(job.on_done)`), which the class tells.
+        members_passed: Vec<String>,
+    },
     /// A parameter slot of the calling function (see `Access::root`).
     Parameter(usize),
 }

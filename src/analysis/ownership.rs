@@ -29,7 +29,7 @@
 use std::collections::HashSet;
 
 use super::contexts::{resolve_call, CallTarget, Context, Contexts, EntryPoint};
-use super::resolve::{FuncId, Program, Target};
+use super::resolve::{FuncId, Program, Resolved, Target};
 use crate::model::{Access, Arg, ArgSlot, CallSite, Language, OwnedArg, Owner, Span};
 
 pub struct Ownership {
@@ -223,10 +223,18 @@ fn owner_owns(
     parameter_owned: impl Fn(usize) -> bool,
 ) -> bool {
     match owner {
-        Owner::Fresh(constructor) => {
-            let built = program.resolve(program.file_of(caller), constructor);
-            built.residual == 0 && matches!(built.target, Target::Class(_))
-        }
+        Owner::Fresh {
+            constructor,
+            members_passed,
+        } => match program.resolve(program.file_of(caller), constructor) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } => members_passed
+                .iter()
+                .all(|member| program.is_value_member(class, member)),
+            _ => false,
+        },
         Owner::Parameter(q) => parameter_owned(*q),
     }
 }
@@ -250,9 +258,13 @@ fn awaited_handoff_seeds(
         vec![0usize; count],
         vec![0usize; count],
     ];
+    // Per started method, its starts that name it and the base methods named by those
+    // that dispatch to it.
+    let mut named = vec![0usize; count];
+    let mut bases: Vec<Vec<FuncId>> = vec![Vec::new(); count];
     // An entry counts once, however many of its arguments name the method.
     let mut counted = HashSet::new();
-    for (entry, caller, _, arg) in awaited_bound_starts(program, contexts) {
+    for (entry, caller, _, arg, method) in awaited_bound_starts(program, contexts) {
         let owned_receiver = owner_owns(program, caller, &arg.owner, |q| {
             contexts
                 .contexts_of(caller)
@@ -261,47 +273,67 @@ fn awaited_handoff_seeds(
         });
         if owned_receiver && counted.insert(std::ptr::from_ref(entry)) {
             qualifying[entry.context.index()][entry.target] += 1;
+            if method == entry.target {
+                named[method] += 1;
+            } else if !bases[entry.target].contains(&method) {
+                bases[entry.target].push(method);
+            }
         }
     }
+    let all_starts = |f: FuncId| -> usize { started.iter().map(|s| s[f]).sum() };
     Context::ALL.map(|context| {
         let c = context.index();
         (0..count)
             .map(|f| {
-                let all_starts: usize = started.iter().map(|s| s[f]).sum();
-                qualifying[c][f] > 0 && qualifying[c][f] == all_starts && passes[f] == all_starts
+                // Every pass of the method, or of a base method dispatching to it, as a
+                // callable is a start: no callback elsewhere runs it on the object.
+                qualifying[c][f] > 0
+                    && qualifying[c][f] == all_starts(f)
+                    && passes[f] == named[f]
+                    && bases[f].iter().all(|&b| passes[b] == all_starts(b))
             })
             .collect()
     })
 }
 
 /// Each awaited handoff that starts a bound method of an object its caller owns
-/// (`await asyncio.to_thread(job.load)`), with the caller, the call and that argument.
+/// (`await asyncio.to_thread(job.load)`), with the caller, the call, that argument and
+/// the method it names (the started one, or the base method it overrides).
 fn awaited_bound_starts<'p, 'm>(
     program: &'p Program<'m>,
     contexts: &'p Contexts,
-) -> impl Iterator<Item = (&'p EntryPoint, FuncId, &'m CallSite, &'m OwnedArg)> + 'p {
+) -> impl Iterator<Item = (&'p EntryPoint, FuncId, &'m CallSite, &'m OwnedArg, FuncId)> + 'p {
     contexts.entries.iter().flat_map(move |entry| {
         let site = entry.site.as_ref().filter(|_| entry.awaited);
         site.and_then(|site| site.call(program))
             .into_iter()
             .flat_map(move |(caller, call)| {
                 let file = program.file_of(caller);
-                call.owned_args
-                    .iter()
-                    .filter(move |arg| {
-                        let passed = match &arg.slot {
-                            ArgSlot::Position(i) => call.args.get(*i),
-                            ArgSlot::Keyword(k) => {
-                                call.keywords.iter().find(|(n, _)| n == k).map(|(_, a)| a)
-                            }
-                            ArgSlot::Receiver => None,
-                        };
-                        arg.member.is_some()
-                            && matches!(passed, Some(Arg::Callable(callee))
-                                if matches!(resolve_call(program, file, callee),
-                                    CallTarget::Function(f) if f == entry.target))
-                    })
-                    .map(move |arg| (entry, caller, call, arg))
+                call.owned_args.iter().filter_map(move |arg| {
+                    let passed = match &arg.slot {
+                        ArgSlot::Position(i) => call.args.get(*i),
+                        ArgSlot::Keyword(k) => {
+                            call.keywords.iter().find(|(n, _)| n == k).map(|(_, a)| a)
+                        }
+                        ArgSlot::Receiver => None,
+                    };
+                    let Some(Arg::Callable(callee)) = passed.filter(|_| arg.member.is_some())
+                    else {
+                        return None;
+                    };
+                    // The method itself, or an override of it the handoff dispatches
+                    // to (`to_thread(self.decompress_sync)` in a base class).
+                    match resolve_call(program, file, callee) {
+                        CallTarget::Function(f)
+                            if f == entry.target
+                                || program.function(f).name
+                                    == program.function(entry.target).name =>
+                        {
+                            Some((entry, caller, call, arg, f))
+                        }
+                        _ => None,
+                    }
+                })
             })
     })
 }
@@ -313,7 +345,7 @@ fn awaited_bound_starts<'p, 'm>(
 /// is another object: the parameter's own does not escape with it.
 fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
     let started: HashSet<(FuncId, Span, &ArgSlot)> = awaited_bound_starts(program, contexts)
-        .map(|(_, caller, call, arg)| (caller, call.span, &arg.slot))
+        .map(|(_, caller, call, arg, _)| (caller, call.span, &arg.slot))
         .collect();
     let started = &started;
     (0..program.functions.len())
@@ -328,8 +360,14 @@ fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
                         let (Owner::Parameter(q), Some(member)) = (&arg.owner, &arg.member) else {
                             return None;
                         };
-                        let attribute =
-                            *q == 0 && class.is_some_and(|c| program.is_value_member(c, member));
+                        let class = match *q {
+                            0 => class,
+                            _ => arg
+                                .member_of
+                                .as_ref()
+                                .and_then(|ty| program.class_of_type(program.file_of(f), ty)),
+                        };
+                        let attribute = class.is_some_and(|c| program.is_value_member(c, member));
                         let lent = started.contains(&(f, call.span, &arg.slot));
                         (!attribute && !lent).then_some(*q)
                     })

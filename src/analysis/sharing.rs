@@ -131,8 +131,9 @@ fn mark_handed_objects(
 ) {
     let file = program.file_of(caller);
     for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
-        // A typed variable lowers to its type's path, which names a class.
-        if let Arg::Callable(Callee::Path(path)) = arg {
+        // A typed local, and a typed global or attribute, which lowers to its type's
+        // path (naming a class).
+        if let Arg::Instance(path) | Arg::Callable(Callee::Path(path)) = arg {
             mark(program.class_of_type(file, path));
         }
     }

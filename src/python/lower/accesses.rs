@@ -218,6 +218,7 @@ impl Lowerer<'_> {
             scope.aliases.remove(name);
             scope.fresh.remove(name);
             scope.escaped.remove(name);
+            scope.members_passed.remove(name);
             if let Some(ty) = ty {
                 scope.types.insert(name.to_string(), ty);
                 scope.fresh.insert(name.to_string());

@@ -104,6 +104,7 @@ impl Lowerer<'_> {
                     slot: ArgSlot::Receiver,
                     owner,
                     member: None,
+                    member_of: None,
                 })
                 .into_iter()
                 .collect(),
@@ -214,7 +215,14 @@ impl Lowerer<'_> {
             Expr::Name(n) if self.is_own_parameter(n.id.as_str()) => {
                 Arg::Parameter(n.id.to_string())
             }
-            Expr::Name(_) | Expr::Attribute(_) => {
+            Expr::Name(n) => {
+                self.load(expr);
+                match self.resolve_name(n.id.as_str()) {
+                    Resolution::Typed(ty) => Arg::Instance(ty),
+                    _ => self.callee_of(expr).map_or(Arg::Other, Arg::Callable),
+                }
+            }
+            Expr::Attribute(_) => {
                 self.load(expr);
                 self.callee_of(expr).map_or(Arg::Other, Arg::Callable)
             }

@@ -179,6 +179,10 @@ struct Scope {
     /// they are not owned objects to pass on. The function's own accesses through them
     /// stay private, as the front-end has always treated constructed locals.
     escaped: HashSet<String>,
+    /// Members of fresh locals passed on so far (`print(job.name)`): whether that let
+    /// the object escape depends on the member's kind, which `analysis::ownership`
+    /// decides from the class.
+    members_passed: HashMap<String, Vec<String>>,
     /// Parameters the body rebinds: past that point the name is not the parameter.
     rebound_params: HashSet<String>,
     /// Lock expressions held, each with the lines of the `with` that took it, and
@@ -357,6 +361,7 @@ impl Scope {
             aliases: HashMap::new(),
             fresh: HashSet::new(),
             escaped: HashSet::new(),
+            members_passed: HashMap::new(),
             rebound_params: HashSet::new(),
             locks: Vec::new(),
             loop_depth: 0,

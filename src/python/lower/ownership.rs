@@ -16,7 +16,10 @@ impl Lowerer<'_> {
             if scope.escaped.contains(name) {
                 return None;
             }
-            return scope.types.get(name).cloned().map(Owner::Fresh);
+            return scope.types.get(name).map(|constructor| Owner::Fresh {
+                constructor: constructor.clone(),
+                members_passed: scope.members_passed.get(name).cloned().unwrap_or_default(),
+            });
         }
         self.parameter_slot(name).map(Owner::Parameter)
     }
@@ -103,6 +106,7 @@ impl Lowerer<'_> {
                 slot: ArgSlot::Receiver,
                 owner,
                 member: None,
+                member_of: None,
             });
         }
         // After a `*args`, positions are unknown.
@@ -134,6 +138,7 @@ impl Lowerer<'_> {
                                 slot,
                                 owner,
                                 member: None,
+                                member_of: None,
                             });
                         }
                         _ => escaped.push(name.to_string()),
@@ -165,12 +170,12 @@ impl Lowerer<'_> {
     /// A member of an object passed to a call (`to_thread(job.run)`, `render(self.hass)`,
     /// or packed: `(self.mac, …)`). A bound method lets the object escape, but a handoff
     /// awaited right here runs it while this function still holds the only other
-    /// reference; an attribute's value is another object. A parameter's escape is left
-    /// to the analysis, which knows the class; a fresh local's is decided here, as it
-    /// happens. A deeper chain (`self.entry.title`) passes what a field holds, never
+    /// reference; an attribute's value is another object. Which it is, the analysis
+    /// decides from the class: for a parameter, at this call; for a fresh local, at
+    /// each later pass of the object (`Owner::Fresh::members_passed`). A deeper chain (`self.entry.title`) passes what a field holds, never
     /// the object itself.
     fn pass_member(
-        &self,
+        &mut self,
         slot: ArgSlot,
         member: &Expr,
         owned: &mut Vec<OwnedArg>,
@@ -183,14 +188,26 @@ impl Lowerer<'_> {
             return;
         };
         let owner = self.owner_of(n.id.as_str());
-        if !matches!(owner, Some(Owner::Parameter(_))) {
-            escaped.push(n.id.to_string());
+        match owner {
+            Some(Owner::Parameter(_)) => {}
+            Some(Owner::Fresh { .. }) => self
+                .scope_mut()
+                .members_passed
+                .entry(n.id.to_string())
+                .or_default()
+                .push(a.attr.to_string()),
+            None => escaped.push(n.id.to_string()),
         }
+        let member_of = match owner {
+            Some(Owner::Parameter(q)) if q > 0 => self.scope().types.get(n.id.as_str()).cloned(),
+            _ => None,
+        };
         if let Some(owner) = owner {
             owned.push(OwnedArg {
                 slot,
                 owner,
                 member: Some(a.attr.as_str().to_string()),
+                member_of,
             });
         }
     }
