@@ -44,9 +44,7 @@ impl Ownership {
     pub fn compute(program: &Program, contexts: &Contexts) -> Ownership {
         let count = program.functions.len();
         let passes = &contexts.callable_passes;
-        // A coroutine launched as a task (`create_task(work(job))`) runs beside its
-        // launcher, which still holds what it passed: that object is shared.
-        let launched: HashSet<FuncId> = contexts.task_entries.iter().map(|e| e.target).collect();
+        let launched = launched_calls(program, contexts);
         // Whether nothing can call a function in a way the call graph does not show.
         let known: Vec<bool> = (0..count)
             .map(|f| {
@@ -54,7 +52,6 @@ impl Ownership {
                 program.files[program.file_of(f)].language == Language::Python
                     && model.decorators.is_empty()
                     && !model.name.starts_with("__")
-                    && !launched.contains(&f)
             })
             .collect();
         let escaping_members = member_escapes(program, contexts);
@@ -72,6 +69,7 @@ impl Ownership {
         let owned = greatest_fixpoint(
             program,
             contexts,
+            &launched,
             (0..count)
                 .map(|f| {
                     slots(
@@ -120,6 +118,7 @@ impl Ownership {
                 greatest_fixpoint(
                     program,
                     contexts,
+                    &launched,
                     initial,
                     |caller| contexts.reach[caller][c].is_some(),
                     seeded,
@@ -155,6 +154,7 @@ fn owned_slot(owned: &[Vec<bool>], function: FuncId, access: &Access) -> bool {
 fn greatest_fixpoint(
     program: &Program,
     contexts: &Contexts,
+    launched: &HashSet<(FuncId, usize)>,
     mut owned: Vec<Vec<bool>>,
     counts: impl Fn(FuncId) -> bool,
     seeded: &[bool],
@@ -165,7 +165,7 @@ fn greatest_fixpoint(
             for slot in 0..owned[f].len() {
                 if owned[f][slot]
                     && !every_call_passes_owned(
-                        program, contexts, &owned, f, slot, &counts, seeded[f],
+                        program, contexts, launched, &owned, f, slot, &counts, seeded[f],
                     )
                 {
                     owned[f][slot] = false;
@@ -179,9 +179,11 @@ fn greatest_fixpoint(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn every_call_passes_owned(
     program: &Program,
     contexts: &Contexts,
+    launched: &HashSet<(FuncId, usize)>,
     owned: &[Vec<bool>],
     function: FuncId,
     slot: usize,
@@ -198,20 +200,45 @@ fn every_call_passes_owned(
     (seeded || calls.peek().is_some())
         && calls.all(|&(caller, index)| {
             let call = &program.function(caller).calls[index];
-            call.owned_args
-                .iter()
-                .filter(|arg| arg.member.is_none())
-                .find(|arg| match &arg.slot {
-                    ArgSlot::Receiver => slot == 0,
-                    ArgSlot::Position(i) => slot == i + 1,
-                    ArgSlot::Keyword(name) => slot > 0 && params.get(slot - 1) == Some(name),
-                })
-                .is_some_and(|arg| {
-                    owner_owns(program, caller, &arg.owner, |q| {
-                        owned[caller].get(q).copied().unwrap_or(false)
+            !launched.contains(&(caller, index))
+                && call
+                    .owned_args
+                    .iter()
+                    .filter(|arg| arg.member.is_none())
+                    .find(|arg| match &arg.slot {
+                        ArgSlot::Receiver => slot == 0,
+                        ArgSlot::Position(i) => slot == i + 1,
+                        ArgSlot::Keyword(name) => slot > 0 && params.get(slot - 1) == Some(name),
                     })
-                })
+                    .is_some_and(|arg| {
+                        owner_owns(program, caller, &arg.owner, |q| {
+                            owned[caller].get(q).copied().unwrap_or(false)
+                        })
+                    })
         })
+}
+
+/// The calls that create a coroutine launched as a task (`work(job)` in
+/// `create_task(work(job))`): the task runs beside its launcher, which still holds what
+/// it passed, so such a call passes nothing owned.
+fn launched_calls(program: &Program, contexts: &Contexts) -> HashSet<(FuncId, usize)> {
+    let within = |inner: &Span, outer: &Span| {
+        inner.offset >= outer.offset && inner.offset + inner.len <= outer.offset + outer.len
+    };
+    contexts
+        .task_entries
+        .iter()
+        .filter_map(|entry| entry.site.as_ref().map(|site| (entry.target, site)))
+        .flat_map(|(target, site)| {
+            contexts.callers[target]
+                .iter()
+                .filter(move |&&(caller, index)| {
+                    site.caller == Some(caller)
+                        && within(&program.function(caller).calls[index].span, &site.span)
+                })
+                .copied()
+        })
+        .collect()
 }
 
 /// Whether `owner`, in `caller`, is an object the caller owns: one it built with a
