@@ -209,6 +209,8 @@ pub struct Function {
     /// For a closure or `async` block: the function it is written in (index in the
     /// file). Unless it is handed off, it runs as part of that function.
     pub parent: Option<usize>,
+    /// Python: a `def` in another function's body, which only that body can name.
+    pub nested: bool,
     /// A method a call on an untyped receiver may mean when its name is unique in the
     /// crate (Rust inherent methods; trait methods are called through many types).
     pub by_name: bool,

@@ -107,12 +107,13 @@ pub fn held_asyncio_locks(
         .collect()
 }
 
-/// Private helpers (`_name`, not dunder) that are called in the project and are not
-/// entry points run under the locks their callers hold. Public functions may be called
-/// from anywhere, so they inherit nothing.
+/// Private helpers (`_name`, not dunder, or a `def` nested in a function) that are
+/// called in the project and are not entry points run under the locks their callers
+/// hold. Public functions may be called from anywhere, so they inherit nothing.
 fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
-    let name = &program.function(function).name;
-    name.starts_with('_')
+    let model = program.function(function);
+    let name = &model.name;
+    (name.starts_with('_') || model.nested)
         && !name.starts_with("__")
         && !contexts.callers[function].is_empty()
         && !contexts.is_entry[function]

@@ -44,6 +44,7 @@ impl Lowerer<'_> {
             accesses: Vec::new(),
             awaits: Vec::new(),
             is_initializer: class.is_some() && INITIALIZERS.contains(&name),
+            nested: !self.scope().is_module && class.is_none(),
             ..Function::default()
         });
         if !self.scope().is_module && class.is_none() {
