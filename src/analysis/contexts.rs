@@ -552,7 +552,8 @@ pub struct ApiCall {
     pub paths: Vec<String>,
     pub method: String,
     /// Whether the method name alone may match: only when the receiver's type is
-    /// unknown or external. A project's own `create_task` is not asyncio's.
+    /// unknown or external. A project's own `create_task` is not asyncio's, nor is a
+    /// project module's `call_later` helper.
     pub by_name: bool,
     /// Methods called earlier in the receiver's chain.
     pub chain: Vec<String>,
@@ -584,7 +585,9 @@ pub fn api_call(program: &Program, call: &CallSite, target: &CallTarget) -> ApiC
     ApiCall {
         paths,
         method,
-        by_name: !matches!(target, CallTarget::Function(_)),
+        // A project function, or a module-level name that is no function of ours
+        // (`call_later = threaded_listener_factory(…)`), is not a method.
+        by_name: matches!(target, CallTarget::Method(_) | CallTarget::External(_)),
         chain: call.receiver_chain.clone(),
     }
 }
