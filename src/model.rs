@@ -211,6 +211,11 @@ pub struct Function {
     pub parent: Option<usize>,
     /// Python: a `def` in another function's body, which only that body can name.
     pub nested: bool,
+    /// Python: when every `return` gives back an object the function built and kept
+    /// to itself (`return Job(…)`, or a local `job = Job(…)` it has not let escape), the
+    /// constructor of each as written; empty otherwise. A caller's `job = make_job()`
+    /// owns what it gets, as if it had built it.
+    pub returns_fresh: Vec<String>,
     /// A method a call on an untyped receiver may mean when its name is unique in the
     /// crate (Rust inherent methods; trait methods are called through many types).
     pub by_name: bool,

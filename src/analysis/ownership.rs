@@ -29,8 +29,8 @@
 use std::collections::HashSet;
 
 use super::contexts::{resolve_call, CallTarget, Context, Contexts, EntryPoint};
-use super::resolve::{FuncId, Program, Resolved, Target};
-use crate::model::{Access, Arg, ArgSlot, CallSite, Language, OwnedArg, Owner, Span};
+use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
+use crate::model::{Access, Arg, ArgSlot, CallSite, FileId, Language, OwnedArg, Owner, Span};
 
 pub struct Ownership {
     /// Per function, per parameter slot (0 is the receiver): whether it is owned.
@@ -218,6 +218,39 @@ fn every_call_passes_owned(
         })
 }
 
+/// The project classes a call builds (`Job(…)`, or a factory every `return` of which
+/// gives back a fresh object: `Function::returns_fresh`, followed a few factories
+/// deep), into `classes`; false when it may give back anything else.
+fn built_classes(
+    program: &Program,
+    file: FileId,
+    constructor: &str,
+    depth: usize,
+    classes: &mut Vec<ClassId>,
+) -> bool {
+    match program.resolve(file, constructor) {
+        Resolved {
+            target: Target::Class(class),
+            residual: 0,
+        } => {
+            classes.push(class);
+            true
+        }
+        Resolved {
+            target: Target::Function(factory),
+            residual: 0,
+        } if depth < 3 => {
+            let built = &program.function(factory).returns_fresh;
+            let file = program.file_of(factory);
+            !built.is_empty()
+                && built
+                    .iter()
+                    .all(|c| built_classes(program, file, c, depth + 1, classes))
+        }
+        _ => false,
+    }
+}
+
 /// The calls that create a coroutine launched as a task (`work(job)` in
 /// `create_task(work(job))`): the task runs beside its launcher, which still holds what
 /// it passed, so such a call passes nothing owned.
@@ -253,15 +286,20 @@ fn owner_owns(
         Owner::Fresh {
             constructor,
             members_passed,
-        } => match program.resolve(program.file_of(caller), constructor) {
-            Resolved {
-                target: Target::Class(class),
-                residual: 0,
-            } => members_passed
-                .iter()
-                .all(|member| program.is_value_member(class, member)),
-            _ => false,
-        },
+        } => {
+            let mut classes = Vec::new();
+            built_classes(
+                program,
+                program.file_of(caller),
+                constructor,
+                0,
+                &mut classes,
+            ) && classes.iter().all(|&class| {
+                members_passed
+                    .iter()
+                    .all(|member| program.is_value_member(class, member))
+            })
+        }
         Owner::Parameter(q) => parameter_owned(*q),
     }
 }

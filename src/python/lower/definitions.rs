@@ -89,7 +89,9 @@ impl Lowerer<'_> {
         for stmt in &def.body {
             self.visit_stmt(stmt);
         }
-        self.scopes.pop();
+        if self.scopes.pop().is_some_and(|scope| scope.returns_other) {
+            self.functions[index].returns_fresh.clear();
+        }
         index
     }
 

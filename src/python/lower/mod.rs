@@ -183,6 +183,9 @@ struct Scope {
     /// the object escape depends on the member's kind, which `analysis::ownership`
     /// decides from the class.
     members_passed: HashMap<String, Vec<String>>,
+    /// Some `return` gives back something other than a fresh object (see
+    /// `Function::returns_fresh`).
+    returns_other: bool,
     /// Parameters the body rebinds: past that point the name is not the parameter.
     rebound_params: HashSet<String>,
     /// Lock expressions held, each with the lines of the `with` that took it, and
@@ -362,6 +365,7 @@ impl Scope {
             fresh: HashSet::new(),
             escaped: HashSet::new(),
             members_passed: HashMap::new(),
+            returns_other: false,
             rebound_params: HashSet::new(),
             locks: Vec::new(),
             loop_depth: 0,

@@ -167,6 +167,33 @@ impl Lowerer<'_> {
         owned
     }
 
+    /// What a `return` gives back, for `Function::returns_fresh`: a constructor call
+    /// or a fresh local nothing else holds (before the return lets it go); `None`
+    /// changes nothing. Anything else means the function does not return fresh objects.
+    pub(super) fn note_returned(&mut self, value: Option<&Expr>) {
+        let built = match value {
+            None | Some(Expr::NoneLiteral(_)) => return,
+            Some(call @ Expr::Call(_)) => self.constructor_of(call),
+            Some(Expr::Name(n)) => {
+                let name = n.id.as_str();
+                let scope = self.scope();
+                match self.owner_of(name) {
+                    Some(Owner::Fresh {
+                        constructor,
+                        members_passed,
+                    }) if members_passed.is_empty() && !scope.is_module => Some(constructor),
+                    _ => None,
+                }
+            }
+            Some(_) => None,
+        };
+        let func = self.scope().func;
+        match built {
+            Some(constructor) => self.functions[func].returns_fresh.push(constructor),
+            None => self.scope_mut().returns_other = true,
+        }
+    }
+
     /// A member of an object passed to a call (`to_thread(job.run)`, `render(self.hass)`,
     /// or packed: `(self.mac, …)`). A bound method lets the object escape, but a handoff
     /// awaited right here runs it while this function still holds the only other

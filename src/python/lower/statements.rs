@@ -159,6 +159,7 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::Return(r) => {
+                self.note_returned(r.value.as_deref());
                 if let Some(value) = &r.value {
                     self.visit_expr(value);
                     if let Some(path) = self.returned_state(value) {
