@@ -73,6 +73,36 @@ pub struct ThreadClass {
     pub fresh_instance: bool,
 }
 
+/// One application-wide object, by every typed path that reaches it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkState {
+    /// How findings name it (`app.state`).
+    pub name: String,
+    /// Typed paths to it (`starlette.requests.Request.app.state`).
+    pub objects: Vec<String>,
+}
+
+impl Catalogue {
+    /// The application-wide state a typed path reaches (`fastapi.Request.app.state.
+    /// cache.entries` is `app.state.cache`, one more attribute deep; `homeassistant.
+    /// core.HomeAssistant.data` is `hass.data` itself), with how many attributes lie
+    /// past it.
+    pub fn framework_state(&self, typed: &str) -> Option<(String, usize)> {
+        self.framework_state.iter().find_map(|state| {
+            state.objects.iter().find_map(|object| {
+                let rest = typed.strip_prefix(object.as_str())?;
+                if rest.is_empty() {
+                    return Some((state.name.clone(), 0));
+                }
+                let mut parts = rest.strip_prefix('.')?.split('.');
+                let first = parts.next().filter(|p| !p.is_empty())?;
+                Some((format!("{}.{first}", state.name), parts.count()))
+            })
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypeList {
@@ -98,6 +128,9 @@ pub struct Catalogue {
     /// (`@app.on_event("startup")`).
     pub startup_decorators: Vec<Route>,
     pub tasks: CallList,
+    /// Application-wide objects a framework hands to every request or callback
+    /// (`request.app.state`, `hass.data`): one object however it is reached.
+    pub framework_state: Vec<FrameworkState>,
     pub loop_unsafe: CallList,
     /// Calls that raise unless made on the event loop's thread: a function that makes
     /// one is loop-only, and a worker that calls it gets the exception.

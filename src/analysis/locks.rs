@@ -98,7 +98,9 @@ pub fn held_asyncio_locks(
     held: &[String],
 ) -> BTreeSet<StateKey> {
     held.iter()
-        .filter_map(|path| resolve_state(program, file, path).filter(|s| s.residual == 0))
+        .filter_map(|path| {
+            resolve_state(program, catalogue, file, path).filter(|s| s.residual == 0)
+        })
         .filter(|state| match state_type(program, &state.ty) {
             Some(ty) => catalogue.is_asyncio_lock(&ty),
             None => named_like_a_lock(&state.key),
@@ -137,7 +139,7 @@ fn thread_lock(
             name: local.to_string(),
         });
     }
-    let state = resolve_state(program, file, path).filter(|s| s.residual == 0)?;
+    let state = resolve_state(program, catalogue, file, path).filter(|s| s.residual == 0)?;
     let is_lock = match state_type(program, &state.ty) {
         Some(ty) => catalogue.is_thread_lock(&ty),
         // Untyped, or built by something we cannot name as a class
@@ -170,7 +172,7 @@ fn returned_lock(
             thread_lock(program, catalogue, home, returned).or_else(|| {
                 // A container of locks (`self._locks: dict[str, Lock]`): its type is
                 // the container's, so trust the name.
-                resolve_state(program, home, returned)
+                resolve_state(program, catalogue, home, returned)
                     .filter(|s| s.residual == 0 && named_like_a_lock(&s.key))
                     .map(|s| s.key)
             })

@@ -58,6 +58,8 @@ pub struct Program<'m> {
     rust_functions: HashMap<&'m str, FuncId>,
     /// Rust inherent methods by (crate folder, name); `None` when the name is ambiguous.
     rust_methods: HashMap<(&'m Path, &'m str), Option<FuncId>>,
+    /// Per file, the first file of its package root: one id per root.
+    root_ids: Vec<FileId>,
     /// Python definitions by (file, canonical path): a `def` or `class` nested in a
     /// function is a member of that function's scope (`mod.outer.inner`), which no
     /// module symbol names.
@@ -119,7 +121,13 @@ impl<'m> Program<'m> {
             nested: HashMap::default(),
             symbols: Vec::with_capacity(files.len()),
             members: Vec::new(),
+            root_ids: Vec::with_capacity(files.len()),
         };
+        let mut roots: HashMap<&Path, FileId> = HashMap::default();
+        for (file_id, file) in files.iter().enumerate() {
+            let id = *roots.entry(file.root.as_path()).or_insert(file_id);
+            program.root_ids.push(id);
+        }
         for (file_id, file) in files.iter().enumerate() {
             program.function_base.push(program.functions.len());
             program
@@ -226,6 +234,12 @@ impl<'m> Program<'m> {
         }
         let root = &self.files[from].root;
         pool().find(|&f| &self.files[f].root == root)
+    }
+
+    /// One id for the package root `file` belongs to (the root's first file): what an
+    /// application-wide object is keyed by, one application per root.
+    pub fn root_id(&self, file: FileId) -> FileId {
+        self.root_ids[file]
     }
 
     /// Resolves a canonical dotted path written in file `from`.

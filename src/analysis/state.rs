@@ -8,7 +8,7 @@ use super::contexts::{Context, Contexts};
 use super::identity::receiver_class;
 use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::ownership::Ownership;
-use super::resolve::{ClassId, FuncId, Program, Target};
+use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
 use crate::model::{Access, AccessKind, FileId, Invariant, Language, SymbolKind};
 
@@ -16,15 +16,30 @@ use crate::model::{Access, AccessKind, FileId, Invariant, Language, SymbolKind};
 /// a class count as one logical instance).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StateKey {
-    Global { file: FileId, name: String },
-    Attribute { class: ClassId, name: String },
+    Global {
+        file: FileId,
+        name: String,
+    },
+    Attribute {
+        class: ClassId,
+        name: String,
+    },
+    /// An attribute of an application-wide object a framework hands around
+    /// (`app.state.cache`), named as the catalogue names it, per package root (one
+    /// application each: `Program::root_id`).
+    Framework {
+        root: FileId,
+        name: String,
+    },
 }
 
 impl StateKey {
     /// The variable or attribute name (`_lock`, `jobs`).
     pub fn name(&self) -> &str {
         match self {
-            StateKey::Global { name, .. } | StateKey::Attribute { name, .. } => name,
+            StateKey::Global { name, .. }
+            | StateKey::Attribute { name, .. }
+            | StateKey::Framework { name, .. } => name,
         }
     }
 
@@ -37,6 +52,7 @@ impl StateKey {
                 format!("{last}.{name}")
             }
             StateKey::Attribute { class, name } => format!("{}.{name}", program.class(*class).name),
+            StateKey::Framework { name, .. } => name.clone(),
         }
     }
 }
@@ -50,8 +66,23 @@ pub struct ResolvedState {
     pub residual: usize,
 }
 
-pub fn resolve_state(program: &Program, file: FileId, path: &str) -> Option<ResolvedState> {
+pub fn resolve_state(
+    program: &Program,
+    catalogue: &Catalogue,
+    file: FileId,
+    path: &str,
+) -> Option<ResolvedState> {
     let resolved = program.resolve(file, path);
+    if let Some(state) = framework_state(catalogue, path, &resolved) {
+        return Some(ResolvedState {
+            key: StateKey::Framework {
+                root: program.root_id(file),
+                name: state.0,
+            },
+            ty: None,
+            residual: state.1,
+        });
+    }
     let (key, ty, owner) = match resolved.target {
         Target::Global { file, name, ty } => {
             (StateKey::Global { file, name }, ty.map(|t| (file, t)), file)
@@ -85,12 +116,46 @@ pub fn resolve_state(program: &Program, file: FileId, path: &str) -> Option<Reso
             class,
             name: attribute_path(&name, &parts),
         },
+        (key @ StateKey::Framework { .. }, _) => key,
     };
     Some(ResolvedState {
         key,
         ty: if resolved.residual == 0 { ty } else { None },
         residual: resolved.residual,
     })
+}
+
+/// An application-wide object's attribute (`catalogue::FrameworkState`), reached through
+/// an external type (`request.app.state.x` with `request: Request`) or a typed
+/// variable or attribute of the project (`app.state.x` with `app = FastAPI()`).
+fn framework_state(
+    catalogue: &Catalogue,
+    path: &str,
+    resolved: &Resolved,
+) -> Option<(String, usize)> {
+    let base = match &resolved.target {
+        Target::External(external) => external.as_str(),
+        Target::Global { ty: Some(ty), .. } | Target::Attribute { ty: Some(ty), .. }
+            if resolved.residual > 0 =>
+        {
+            ty.as_str()
+        }
+        _ => return None,
+    };
+    let tail: Vec<&str> = path.rsplitn(resolved.residual + 1, '.').collect();
+    let typed = match resolved.residual {
+        0 => base.to_string(),
+        _ => format!(
+            "{base}.{}",
+            tail[..resolved.residual]
+                .iter()
+                .rev()
+                .copied()
+                .collect::<Vec<_>>()
+                .join(".")
+        ),
+    };
+    catalogue.framework_state(&typed)
 }
 
 /// `base.a.b` from `base` and the reversed tail of a split path (`["b", "a", …]`).
@@ -127,6 +192,7 @@ pub fn invariant<'m>(program: &Program<'m>, key: &StateKey) -> Option<&'m Invari
                 .and_then(|a| a.invariant.as_ref())
                 .or(model.invariant.as_ref())
         }
+        StateKey::Framework { .. } => None,
     }
 }
 
@@ -259,7 +325,7 @@ pub fn collect<'m>(
                 // Private to each run in every context the function runs in.
                 continue;
             }
-            let Some(state) = resolve_state(program, file, &access.path) else {
+            let Some(state) = resolve_state(program, catalogue, file, &access.path) else {
                 continue;
             };
             if state.residual == 0 {

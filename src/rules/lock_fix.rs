@@ -24,6 +24,7 @@ pub fn lock_fix(
     let owner_file = match state {
         StateKey::Attribute { class, .. } => program.class_file(*class),
         StateKey::Global { file, .. } => *file,
+        StateKey::Framework { .. } => accesses.first().map_or(0, |a| a.file),
     };
     let (lock_name, setup) = match &existing {
         Some(lock) => (lock.clone(), None),
@@ -196,6 +197,16 @@ pub fn lock_setup(analysis: &Analysis, state: &StateKey) -> (String, Option<Stri
             );
             (lock, Some(setup))
         }
+        // On the application object itself, where every route reaches it.
+        StateKey::Framework { name, .. } => {
+            let lock = format!("{name}_lock");
+            let setup = format!(
+                "# Once, where the application is set up (at start-up, before serving):
+{lock} = threading.Lock()
+"
+            );
+            (lock, Some(setup))
+        }
     }
 }
 
@@ -241,6 +252,7 @@ fn existing_lock(analysis: &Analysis, state: &StateKey) -> Option<String> {
             SymbolKind::Variable { ty } if is_lock(*file, ty) => Some(s.name.clone()),
             _ => None,
         }),
+        StateKey::Framework { .. } => None,
     }
 }
 
@@ -252,6 +264,10 @@ fn lock_key(state: &StateKey, lock: &str) -> StateKey {
         },
         StateKey::Global { file, .. } => StateKey::Global {
             file: *file,
+            name: lock.to_string(),
+        },
+        StateKey::Framework { root, .. } => StateKey::Framework {
+            root: *root,
             name: lock.to_string(),
         },
     }

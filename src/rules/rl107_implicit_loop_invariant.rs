@@ -46,7 +46,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let Some(launch) = &contexts.task_entries[entry].site else {
             continue;
         };
-        let (definition_file, definition_span) = definition(analysis, state);
+        let Some((definition_file, definition_span)) = definition(analysis, state) else {
+            continue;
+        };
         if !offloading.contains(&definition_file) && !offloading.contains(&launch.file) {
             continue;
         }

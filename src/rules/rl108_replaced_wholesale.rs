@@ -71,7 +71,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             span: read.access.span,
             message: format!("read on {} here", reader.prose()),
         });
-        let (file, span) = definition(analysis, state);
+        let Some((file, span)) = definition(analysis, state) else {
+            continue;
+        };
         finding.fix = Some(Fix {
             description: "Declare the invariant so racelint checks it from now on (RL109), and say it where the state is defined."
                 .to_string(),

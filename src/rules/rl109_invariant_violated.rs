@@ -17,7 +17,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             continue;
         };
         let name = state.display(&analysis.program);
-        let (definition_file, definition_span) = definition(analysis, state);
+        let Some((definition_file, definition_span)) = definition(analysis, state) else {
+            continue;
+        };
         let violations: Vec<(&StateAccess, String)> = match declared {
             Invariant::LoopOnly => accesses
                 .iter()
@@ -46,8 +48,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 })
                 .collect(),
             Invariant::GuardedBy(lock) => {
-                let Some(lock_state) = resolve_state(&analysis.program, definition_file, lock)
-                else {
+                let Some(lock_state) = resolve_state(
+                    &analysis.program,
+                    &analysis.catalogue,
+                    definition_file,
+                    lock,
+                ) else {
                     let mut finding = Finding::new(
                         rule,
                         definition_file,

@@ -30,6 +30,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     (local.clone(), local)
                 }
                 StateKey::Attribute { name, .. } => (name.clone(), format!("self.{name}")),
+                StateKey::Framework { name, .. } => (name.clone(), name.clone()),
             };
             let mut finding = Finding::new(
                 rule,

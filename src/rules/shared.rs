@@ -413,10 +413,10 @@ fn coroutine(analysis: &Analysis, function: FuncId) -> String {
 }
 
 /// Where a state is defined: the module variable's binding, or the attribute's first
-/// assignment.
-pub fn definition(analysis: &Analysis, state: &StateKey) -> (usize, crate::model::Span) {
+/// assignment. A framework object's attribute is defined in no file of the project.
+pub fn definition(analysis: &Analysis, state: &StateKey) -> Option<(usize, crate::model::Span)> {
     let program = &analysis.program;
-    match state {
+    Some(match state {
         StateKey::Global { file, name } => {
             let span = program.files[*file]
                 .symbols
@@ -435,7 +435,8 @@ pub fn definition(analysis: &Analysis, state: &StateKey) -> (usize, crate::model
                 .map_or(model.span, |a| a.span);
             (program.class_file(*class), span)
         }
-    }
+        StateKey::Framework { .. } => return None,
+    })
 }
 
 /// Every call made in a function that runs on a worker thread, with how the API
