@@ -158,6 +158,7 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
             Err(error) => errors.push(error),
         }
     }
+    crate::python::properties::link(&mut files);
     let findings = {
         let analysis = Analysis::new(&files, options.catalogue);
         rules::run(&analysis, selected)

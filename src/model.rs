@@ -263,6 +263,16 @@ pub struct Function {
     pub io_calls: Vec<usize>,
 }
 
+impl Function {
+    /// Python: a getter run by reading the attribute (`@property`, `@cached_property`).
+    pub fn is_property(&self) -> bool {
+        self.decorators.iter().any(|d| {
+            matches!(&d.callee, Callee::Path(p)
+                if p == "property" || p.ends_with(".property") || p.ends_with("cached_property"))
+        })
+    }
+}
+
 /// A parameter and what its declared type says about it.
 #[derive(Debug, Clone, Default)]
 pub struct Param {
@@ -417,6 +427,10 @@ pub struct CallSite {
     /// each statement's lines. A callee that creates one of them completes the
     /// caller's check-then-create (`if self._loop is None: self._start()`).
     pub checked: Vec<(String, (u32, u32))>,
+    /// Python: not a call as written but a read of an attribute that some class defines
+    /// as a property (`report.total`): it runs the getter when it resolves to one, and
+    /// is no call otherwise (`python::properties`).
+    pub reads_property: bool,
 }
 
 impl CallSite {

@@ -185,7 +185,15 @@ impl Contexts {
                     .function(id)
                     .calls
                     .iter()
-                    .map(|call| resolve_call(program, file, &call.callee))
+                    .map(|call| match resolve_call(program, file, &call.callee) {
+                        // A property read runs only a property's getter.
+                        CallTarget::Function(f)
+                            if call.reads_property && !program.function(f).is_property() =>
+                        {
+                            CallTarget::Unknown
+                        }
+                        target => target,
+                    })
                     .collect()
             })
             .collect();

@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use std::path::Path;
 
-use crate::model::{Callee, FileId, FileModel, Language, SymbolKind};
+use crate::model::{FileId, FileModel, Language, SymbolKind};
 
 /// Global index of a function across all files.
 pub type FuncId = usize;
@@ -406,10 +406,7 @@ impl<'m> Program<'m> {
     pub fn is_value_member(&self, class: ClassId, name: &str) -> bool {
         match self.class_member(class, name, 0) {
             Some(Target::Attribute { .. }) => true,
-            Some(Target::Function(f)) => self.function(f).decorators.iter().any(|d| {
-                matches!(&d.callee, Callee::Path(p)
-                    if p == "property" || p.ends_with(".property") || p.ends_with("cached_property"))
-            }),
+            Some(Target::Function(f)) => self.function(f).is_property(),
             _ => false,
         }
     }

@@ -8,6 +8,7 @@ mod decode;
 mod lower;
 mod module_name;
 mod nesting;
+pub mod properties;
 mod scope;
 
 use std::collections::HashMap;

@@ -219,6 +219,7 @@ impl Lowerer<'_> {
             receiver_chain: Vec::new(),
             owned_args: Vec::new(),
             checked: Vec::new(),
+            reads_property: false,
         });
     }
 
@@ -1161,6 +1162,7 @@ impl Lowerer<'_> {
             receiver_chain,
             owned_args: Vec::new(),
             checked: Vec::new(),
+            reads_property: false,
         };
         self.function_mut().calls.push(site);
     }

@@ -1,0 +1,70 @@
+//! Property reads as calls. Reading `report.total`, where `total` is a `@property`,
+//! runs the getter, and its accesses happen in the reader's context, under the
+//! reader's locks. One file cannot tell a property from a data attribute when the class
+//! is defined elsewhere, so this runs once every file is lowered: a read of an
+//! attribute that some Python class defines as a property becomes a call site, which
+//! the analysis keeps only when it resolves to that getter.
+
+use std::collections::HashSet;
+
+use crate::model::{AccessKind, ArgSlot, CallSite, Callee, FileModel, Language, OwnedArg, Owner};
+
+/// Adds a property-read call site (`CallSite::reads_property`) for each read of an
+/// attribute named like a property some class of `files` defines.
+pub fn link(files: &mut [FileModel]) {
+    let names: HashSet<String> = files
+        .iter()
+        .filter(|f| f.language == Language::Python)
+        .flat_map(|f| f.functions.iter())
+        .filter(|f| f.class.is_some() && f.is_property())
+        .map(|f| f.name.clone())
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    for file in files.iter_mut().filter(|f| f.language == Language::Python) {
+        for function in &mut file.functions {
+            let reads: Vec<CallSite> = function
+                .accesses
+                .iter()
+                // Any use of the value reads it (`report.total`, `service.client.get()`,
+                // `self.items[k] = v`); only a plain assignment goes to the setter.
+                .filter(|a| a.kind != AccessKind::Rebind)
+                .filter(|a| {
+                    a.path
+                        .rsplit_once('.')
+                        .is_some_and(|(_, name)| names.contains(name))
+                })
+                .map(|access| CallSite {
+                    callee: Callee::Path(access.path.clone()),
+                    span: access.span,
+                    text: String::new(),
+                    args: Vec::new(),
+                    keywords: Vec::new(),
+                    locks: access.locks.clone(),
+                    async_locks: access.async_locks.clone(),
+                    in_loop: false,
+                    loop_start: None,
+                    awaited: false,
+                    statement_lines: access.statement_lines,
+                    lock_block: None,
+                    receiver_chain: Vec::new(),
+                    // Read through a parameter's own field (`self.total`): a call on it.
+                    owned_args: access
+                        .root
+                        .map(|slot| OwnedArg {
+                            slot: ArgSlot::Receiver,
+                            owner: Owner::Parameter(slot),
+                            member: None,
+                            member_of: None,
+                        })
+                        .into_iter()
+                        .collect(),
+                    checked: Vec::new(),
+                    reads_property: true,
+                })
+                .collect();
+            function.calls.extend(reads);
+        }
+    }
+}
