@@ -566,4 +566,8 @@ pub struct Access {
     /// receiver `self`, k ≥ 1 is `call_params[k - 1]`), when it starts at one that is
     /// not rebound in the function: accesses through an owned parameter are not shared.
     pub root: Option<usize>,
+    /// Python: the object touched is inside the location, not the location's own
+    /// object: an element iterated (`for x in d[k]`) or changed (`d[k].append(x)`,
+    /// `d[k][j] = v`), where `for x in d` and `d[k] = v` touch `d` itself.
+    pub element: bool,
 }

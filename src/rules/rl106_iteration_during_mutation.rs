@@ -24,11 +24,18 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             analysis,
             accesses.iter().filter(|a| a.kind == AccessKind::Mutation),
         );
-        // Grouped by lockset: thousands of accesses under one lock compare as one.
-        let resizes = ByLockset::new(&resizes, |_| ());
+        // Grouped by lockset: thousands of accesses under one lock compare as one. And
+        // by level: iterating the container (`for k in d`) meets an insert into it
+        // (`d[k] = v`), iterating an element (`for x in d[k]`) meets a change of an
+        // element (`d[k].append(x)`); across levels they are different objects.
+        let resizes = ByLockset::new(&resizes, |m| m.access.element);
         let pair = iterations.iter().find_map(|i| {
             resizes
-                .first(&i.locks, |_| true, |m| can_overlap(analysis, i, m))
+                .first(
+                    &i.locks,
+                    |&element| element == i.access.element,
+                    |m| can_overlap(analysis, i, m),
+                )
                 .map(|m| (*i, m))
         });
         let Some((iteration, resize)) = pair else {

@@ -11,6 +11,7 @@ impl Lowerer<'_> {
         span: Span,
         via_call: bool,
         root: Option<usize>,
+        element: bool,
     ) {
         let scope = self.scope();
         let checked_by = if kind.is_write() {
@@ -39,6 +40,7 @@ impl Lowerer<'_> {
             initialises,
             reference_only: false,
             root,
+            element,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);
@@ -52,8 +54,9 @@ impl Lowerer<'_> {
         span: Span,
         value: Option<&Expr>,
         root: Option<usize>,
+        element: bool,
     ) {
-        self.record(path, kind, span, false, root);
+        self.record(path, kind, span, false, root, element);
         let constant = value.is_some_and(is_literal);
         let new = value.is_some_and(|v| {
             matches!(
@@ -85,7 +88,15 @@ impl Lowerer<'_> {
         // passes a value along; reading through it (`job["status"]`) touches the state.
         if let Some(chain) = self.state_chain(expr).filter(|c| !c.via_alias || c.inner) {
             let span = self.span_of(expr);
-            self.record(chain.path, AccessKind::Read, span, false, chain.root);
+            let element = chain.depth >= 1;
+            self.record(
+                chain.path,
+                AccessKind::Read,
+                span,
+                false,
+                chain.root,
+                element,
+            );
         }
         self.visit_chain_parts(expr);
     }
@@ -94,7 +105,9 @@ impl Lowerer<'_> {
     pub(super) fn write_through(&mut self, target: &Expr, kind: AccessKind) {
         if let Some(chain) = self.state_chain(target) {
             let span = self.span_of(target);
-            self.record(chain.path, kind, span, false, chain.root);
+            // `d[k] += 1`, `del d[k]` change `d`; `d[k][j] += 1` changes `d[k]`.
+            let element = chain.depth >= 2;
+            self.record(chain.path, kind, span, false, chain.root, element);
         }
         self.visit_chain_parts(target);
     }
@@ -134,7 +147,8 @@ impl Lowerer<'_> {
                     if kind == AccessKind::Rebind {
                         self.detach_swapped_aliases(&chain.path);
                     }
-                    self.record_write(chain.path, kind, span, value, chain.root);
+                    let element = chain.depth >= 2;
+                    self.record_write(chain.path, kind, span, value, chain.root, element);
                 }
                 self.visit_chain_parts(target);
             }
@@ -208,6 +222,7 @@ impl Lowerer<'_> {
                 .map(|c| Alias {
                     path: c.path,
                     root: c.root,
+                    depth: c.depth,
                 });
             let is_param = self.parameter_slot(name).is_some();
             let scope = self.scope_mut();
@@ -239,7 +254,7 @@ impl Lowerer<'_> {
             self.set_variable(name, ty, self.span_of(target));
         }
         let span = self.span_of(target);
-        self.record_write(path, kind, span, value, None);
+        self.record_write(path, kind, span, value, None, false);
     }
 
     pub(super) fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
@@ -312,7 +327,15 @@ impl Lowerer<'_> {
             {
                 Some(chain) => {
                     let span = self.span_of(expr);
-                    self.record(chain.path, AccessKind::Iterate, span, false, chain.root);
+                    let element = chain.depth >= 1;
+                    self.record(
+                        chain.path,
+                        AccessKind::Iterate,
+                        span,
+                        false,
+                        chain.root,
+                        element,
+                    );
                     self.visit_chain_parts(expr);
                 }
                 None => self.visit_expr(expr),
@@ -322,7 +345,15 @@ impl Lowerer<'_> {
                     match self.state_chain(&view.value) {
                         Some(chain) => {
                             let span = self.span_of(&*call.func);
-                            self.record(chain.path, AccessKind::Iterate, span, true, chain.root);
+                            let element = chain.depth >= 1;
+                            self.record(
+                                chain.path,
+                                AccessKind::Iterate,
+                                span,
+                                true,
+                                chain.root,
+                                element,
+                            );
                             self.visit_chain_parts(&view.value);
                         }
                         None => self.visit_expr(expr),

@@ -18,7 +18,8 @@ impl Lowerer<'_> {
                     AccessKind::Read
                 };
                 let span = self.span_of(&*call.func);
-                self.record(chain.path, kind, span, true, chain.root);
+                let element = chain.depth >= 1;
+                self.record(chain.path, kind, span, true, chain.root, element);
             }
             self.visit_chain_parts(&a.value);
         } else if !matches!(&*call.func, Expr::Name(_)) {
@@ -303,7 +304,15 @@ impl Lowerer<'_> {
                 ) =>
             {
                 let span = self.span_of(expr);
-                self.record(chain.path, AccessKind::Iterate, span, false, chain.root);
+                let element = chain.depth >= 1;
+                self.record(
+                    chain.path,
+                    AccessKind::Iterate,
+                    span,
+                    false,
+                    chain.root,
+                    element,
+                );
                 self.visit_chain_parts(expr);
                 Arg::Other
             }

@@ -128,6 +128,8 @@ struct Alias {
     /// v` after `data = self.data` mutates `self`'s own field, as `self.data[k] = v`
     /// does.
     root: Option<usize>,
+    /// How far inside the location the alias points (`Chain::depth`).
+    depth: u8,
 }
 
 /// How a name inside a function resolves.
@@ -157,6 +159,9 @@ struct Chain {
     private: bool,
     /// The parameter slot the chain starts at (see `Access::root`).
     root: Option<usize>,
+    /// How many steps the expression reaches inside the location (`d` 0, `d[k]` 1,
+    /// `d[k][j]` 2; through an alias, from where the alias points).
+    depth: u8,
 }
 
 struct Scope {

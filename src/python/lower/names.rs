@@ -136,14 +136,15 @@ impl Lowerer<'_> {
     pub(super) fn chain(&self, expr: &Expr) -> Option<Chain> {
         match expr {
             Expr::Name(n) => {
-                let (path, via_alias, bare_instance, root) = match self.resolve_name(n.id.as_str())
+                let (path, via_alias, bare_instance, root, depth) = match self
+                    .resolve_name(n.id.as_str())
                 {
                     Resolution::Path(path) => {
-                        (path, false, false, self.parameter_slot(n.id.as_str()))
+                        (path, false, false, self.parameter_slot(n.id.as_str()), 0)
                     }
-                    Resolution::Alias(alias) => (alias.path, true, false, alias.root),
+                    Resolution::Alias(alias) => (alias.path, true, false, alias.root, alias.depth),
                     Resolution::Typed(path) => {
-                        (path, false, true, self.parameter_slot(n.id.as_str()))
+                        (path, false, true, self.parameter_slot(n.id.as_str()), 0)
                     }
                     Resolution::Local | Resolution::Unknown => return None,
                 };
@@ -155,6 +156,7 @@ impl Lowerer<'_> {
                     bare_instance,
                     private,
                     root,
+                    depth,
                 })
             }
             Expr::Attribute(a) if a.attr.as_str() == "__class__" => {
@@ -178,6 +180,7 @@ impl Lowerer<'_> {
                 }
                 if chain.inner || chain.via_alias {
                     chain.inner = true;
+                    chain.depth = chain.depth.saturating_add(1);
                 } else {
                     chain.path.push('.');
                     chain.path.push_str(a.attr.as_str());
@@ -188,6 +191,7 @@ impl Lowerer<'_> {
             Expr::Subscript(s) => {
                 let mut chain = self.chain(&s.value)?;
                 chain.inner = true;
+                chain.depth = chain.depth.saturating_add(1);
                 Some(chain)
             }
             _ => None,
@@ -217,6 +221,7 @@ impl Lowerer<'_> {
             bare_instance: false,
             private: false,
             root: None,
+            depth: 0,
         })
     }
 

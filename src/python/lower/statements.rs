@@ -119,6 +119,7 @@ impl Lowerer<'_> {
                                     span,
                                     false,
                                     None,
+                                    false,
                                 );
                             }
                         }

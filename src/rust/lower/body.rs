@@ -635,6 +635,7 @@ impl Lowerer<'_> {
             initialises: false,
             reference_only: false,
             root: None,
+            element: false,
         });
         true
     }
