@@ -296,6 +296,10 @@ impl Contexts {
                         }
                     }
                 }
+                if call.reads_property {
+                    // A getter run by reading an attribute: no API to match.
+                    continue;
+                }
                 let api = api_call(program, call, target);
                 if tasks.matches(&api) {
                     task_entries.extend(launched_tasks(program, file, id, call));

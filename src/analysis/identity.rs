@@ -40,16 +40,11 @@ impl Identity {
         if a == b {
             return true;
         }
+        // A framework base has thousands of descendants, a leaf class one: look the
+        // smaller family up in the larger.
         let (x, y) = (self.family(a), self.family(b));
-        let (mut i, mut j) = (0, 0);
-        while i < x.len() && j < y.len() {
-            match x[i].cmp(&y[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => return true,
-            }
-        }
-        false
+        let (small, large) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+        small.iter().any(|class| large.binary_search(class).is_ok())
     }
 
     /// Whether `class` is `base` or derives from it.

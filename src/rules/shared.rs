@@ -449,7 +449,9 @@ pub fn worker_calls<'a>(
         .filter(|&f| analysis.contexts.reach[f][Context::WorkerThread.index()].is_some())
         .flat_map(move |function| {
             let file = program.file_of(function);
-            program.function(function).calls.iter().map(move |call| {
+            // A property read is no API call.
+            let calls = program.function(function).calls.iter();
+            calls.filter(|call| !call.reads_property).map(move |call| {
                 let target = resolve_call(program, file, &call.callee);
                 (function, file, call, api_call(program, call, &target))
             })
