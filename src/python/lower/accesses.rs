@@ -46,6 +46,19 @@ impl Lowerer<'_> {
         self.functions[func].accesses.push(access);
     }
 
+    /// Records an access of `kind` to the object a chain denotes: the location (`d`) or
+    /// something inside it (`d[k]`, `Access::element`).
+    pub(super) fn record_chain(
+        &mut self,
+        chain: Chain,
+        kind: AccessKind,
+        span: Span,
+        via_call: bool,
+    ) {
+        let element = chain.depth >= 1;
+        self.record(chain.path, kind, span, via_call, chain.root, element);
+    }
+
     /// Records a write, noting whether it stores a literal constant.
     pub(super) fn record_write(
         &mut self,
@@ -88,15 +101,7 @@ impl Lowerer<'_> {
         // passes a value along; reading through it (`job["status"]`) touches the state.
         if let Some(chain) = self.state_chain(expr).filter(|c| !c.via_alias || c.inner) {
             let span = self.span_of(expr);
-            let element = chain.depth >= 1;
-            self.record(
-                chain.path,
-                AccessKind::Read,
-                span,
-                false,
-                chain.root,
-                element,
-            );
+            self.record_chain(chain, AccessKind::Read, span, false);
         }
         self.visit_chain_parts(expr);
     }
@@ -327,15 +332,7 @@ impl Lowerer<'_> {
             {
                 Some(chain) => {
                     let span = self.span_of(expr);
-                    let element = chain.depth >= 1;
-                    self.record(
-                        chain.path,
-                        AccessKind::Iterate,
-                        span,
-                        false,
-                        chain.root,
-                        element,
-                    );
+                    self.record_chain(chain, AccessKind::Iterate, span, false);
                     self.visit_chain_parts(expr);
                 }
                 None => self.visit_expr(expr),
@@ -345,15 +342,7 @@ impl Lowerer<'_> {
                     match self.state_chain(&view.value) {
                         Some(chain) => {
                             let span = self.span_of(&*call.func);
-                            let element = chain.depth >= 1;
-                            self.record(
-                                chain.path,
-                                AccessKind::Iterate,
-                                span,
-                                true,
-                                chain.root,
-                                element,
-                            );
+                            self.record_chain(chain, AccessKind::Iterate, span, true);
                             self.visit_chain_parts(&view.value);
                         }
                         None => self.visit_expr(expr),

@@ -18,8 +18,7 @@ impl Lowerer<'_> {
                     AccessKind::Read
                 };
                 let span = self.span_of(&*call.func);
-                let element = chain.depth >= 1;
-                self.record(chain.path, kind, span, true, chain.root, element);
+                self.record_chain(chain, kind, span, true);
             }
             self.visit_chain_parts(&a.value);
         } else if !matches!(&*call.func, Expr::Name(_)) {
@@ -304,15 +303,7 @@ impl Lowerer<'_> {
                 ) =>
             {
                 let span = self.span_of(expr);
-                let element = chain.depth >= 1;
-                self.record(
-                    chain.path,
-                    AccessKind::Iterate,
-                    span,
-                    false,
-                    chain.root,
-                    element,
-                );
+                self.record_chain(chain, AccessKind::Iterate, span, false);
                 self.visit_chain_parts(expr);
                 Arg::Other
             }
