@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::analysis::catalogue::{rust_path, Catalogue, Handoff, ThreadClass};
+use crate::analysis::catalogue::{rust_path, Catalogue, FrameworkState, Handoff, ThreadClass};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -93,6 +93,11 @@ pub struct CatalogueExtension {
     /// overrides (`"watchdog.events.FileSystemEventHandler.on_modified"`).
     #[serde(default)]
     pub extra_worker_callbacks: Vec<WorkerCallback>,
+    /// Python: application-wide objects a framework hands to every request or callback,
+    /// by typed path (`mylib.App.state`): one object however the code reaches it, each
+    /// attribute a state of its own (`[[framework-state]]`).
+    #[serde(default)]
+    pub extra_shared_objects: Vec<String>,
 }
 
 /// One `extra-worker-callbacks` entry, checked when read.
@@ -409,6 +414,19 @@ impl Config {
                     })
                 }
             }
+        }
+        for object in &python.extra_shared_objects {
+            // Named by its last two segments, as findings show it (`App.state.cache`).
+            let mut segments = object.rsplit('.');
+            let last = segments.next().unwrap_or(object);
+            let name = match segments.next() {
+                Some(owner) => format!("{owner}.{last}"),
+                None => last.to_string(),
+            };
+            catalogue.framework_state.push(FrameworkState {
+                name,
+                objects: vec![object.clone()],
+            });
         }
         let (rust, extension) = (&mut catalogue.rust, &self.rust);
         extension.add_handoffs(&mut rust.worker, &mut rust.loop_, rust_path);

@@ -526,6 +526,30 @@ fn catalogue_extensions_from_configuration_create_entry_points() {
 }
 
 #[test]
+fn shared_objects_from_configuration_are_one_object() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("app.py"),
+        "import asyncio\n\nfrom mylib import App\n\n\ndef remember(app: App, key: str) -> None:\n    app.state.seen[key] = 1\n\n\nasync def forget(app: App, key: str) -> None:\n    app.state.seen.pop(key, None)\n    await asyncio.to_thread(remember, app, key)\n",
+    )
+    .expect("write");
+    assert_eq!(
+        codes(&json_in(root, &["check", "--select", "RL101"])),
+        Vec::<String>::new()
+    );
+    std::fs::write(
+        root.join("racelint.toml"),
+        "[python]\nextra-shared-objects = [\"mylib.App.state\"]\n",
+    )
+    .expect("write");
+    let document = json_in(root, &["check", "--select", "RL101"]);
+    assert_eq!(codes(&document), ["RL101"]);
+    assert_eq!(document["findings"][0]["state"], "App.state.seen");
+    assert_eq!(document["findings"][0]["line"], 7, "the worker's write");
+}
+
+#[test]
 fn worker_callbacks_from_configuration_by_keyword_and_by_base_class() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
