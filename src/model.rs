@@ -271,6 +271,13 @@ impl Function {
                 if p == "property" || p.ends_with(".property") || p.ends_with("cached_property"))
         })
     }
+
+    /// Python: a setter run by assigning the attribute (`@name.setter`, as written: the
+    /// getter's name is no symbol the decorator's path resolves through).
+    pub fn is_property_setter(&self) -> bool {
+        let setter = format!("@{}.setter", self.name);
+        self.decorators.iter().any(|d| d.text == setter)
+    }
 }
 
 /// A parameter and what its declared type says about it.
@@ -427,10 +434,20 @@ pub struct CallSite {
     /// each statement's lines. A callee that creates one of them completes the
     /// caller's check-then-create (`if self._loop is None: self._start()`).
     pub checked: Vec<(String, (u32, u32))>,
-    /// Python: not a call as written but a read of an attribute that some class defines
-    /// as a property (`report.total`): it runs the getter when it resolves to one, and
-    /// is no call otherwise (`python::properties`).
-    pub reads_property: bool,
+    /// Python: not a call as written but a use of an attribute that some class defines
+    /// as a property (`report.total`, `report.total = 0`): it runs the getter or the
+    /// setter when it resolves to a property, and is no call otherwise
+    /// (`python::properties`).
+    pub property: Option<PropertyUse>,
+}
+
+/// How an attribute that is a property is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyUse {
+    /// Read: runs the getter.
+    Get,
+    /// Assigned: runs the setter.
+    Set,
 }
 
 impl CallSite {

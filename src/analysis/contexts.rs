@@ -8,7 +8,7 @@ use super::catalogue::{Catalogue, Route};
 use super::dispatch::Dispatch;
 use super::forwarding::Forwards;
 use super::resolve::{FuncId, Program, Target};
-use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, Span};
+use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span};
 
 /// Where code runs. Ordered so that reports list the worker side first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -185,15 +185,24 @@ impl Contexts {
                     .function(id)
                     .calls
                     .iter()
-                    .map(|call| match resolve_call(program, file, &call.callee) {
-                        // A property read runs only a property's getter.
-                        CallTarget::Function(f)
-                            if call.reads_property && !program.function(f).is_property() =>
-                        {
-                            CallTarget::Unknown
-                        }
-                        target => target,
-                    })
+                    .map(
+                        |call| match (call.property, resolve_call(program, file, &call.callee)) {
+                            (None, target) => target,
+                            // A property read runs the getter; an assignment, its setter.
+                            (Some(PropertyUse::Get), CallTarget::Function(f))
+                                if program.function(f).is_property() =>
+                            {
+                                CallTarget::Function(f)
+                            }
+                            (Some(PropertyUse::Set), CallTarget::Function(f)) => {
+                                match program.property_setter(f) {
+                                    Some(setter) => CallTarget::Function(setter),
+                                    None => CallTarget::Unknown,
+                                }
+                            }
+                            (Some(_), _) => CallTarget::Unknown,
+                        },
+                    )
                     .collect()
             })
             .collect();
@@ -296,7 +305,7 @@ impl Contexts {
                         }
                     }
                 }
-                if call.reads_property {
+                if call.property.is_some() {
                     // A getter run by reading an attribute: no API to match.
                     continue;
                 }

@@ -411,6 +411,22 @@ impl<'m> Program<'m> {
         }
     }
 
+    /// The setter of the property whose getter (or setter) is `property`: a method of
+    /// the same class and name decorated `@name.setter`, which the class's members,
+    /// keyed by name, do not list beside the getter.
+    pub fn property_setter(&self, property: FuncId) -> Option<FuncId> {
+        let model = self.function(property);
+        if model.is_property_setter() {
+            return Some(property);
+        }
+        let file = self.file_of(property);
+        self.files[file]
+            .functions
+            .iter()
+            .position(|f| f.name == model.name && f.class == model.class && f.is_property_setter())
+            .map(|index| self.function_id(file, index))
+    }
+
     /// The project class a method is defined in.
     pub fn class_of_method(&self, method: FuncId) -> Option<ClassId> {
         let class = self.function(method).class.as_deref()?;

@@ -1,16 +1,18 @@
-//! Property reads as calls. Reading `report.total`, where `total` is a `@property`,
-//! runs the getter, and its accesses happen in the reader's context, under the
-//! reader's locks. One file cannot tell a property from a data attribute when the class
-//! is defined elsewhere, so this runs once every file is lowered: a read of an
-//! attribute that some Python class defines as a property becomes a call site, which
-//! the analysis keeps only when it resolves to that getter.
+//! Property uses as calls. Reading `report.total`, where `total` is a `@property`,
+//! runs the getter (assigning it, the setter), and its accesses happen in the user's
+//! context, under the user's locks. One file cannot tell a property from a data
+//! attribute when the class is defined elsewhere, so this runs once every file is
+//! lowered: a use of an attribute that some Python class defines as a property becomes
+//! a call site, which the analysis keeps only when it resolves to that property.
 
 use std::collections::HashSet;
 
-use crate::model::{AccessKind, ArgSlot, CallSite, Callee, FileModel, Language, OwnedArg, Owner};
+use crate::model::{
+    AccessKind, ArgSlot, CallSite, Callee, FileModel, Language, OwnedArg, Owner, PropertyUse,
+};
 
-/// Adds a property-read call site (`CallSite::reads_property`) for each read of an
-/// attribute named like a property some class of `files` defines.
+/// Adds a property call site (`CallSite::property`) for each use of an attribute named
+/// like a property some class of `files` defines.
 pub fn link(files: &mut [FileModel]) {
     let names: HashSet<String> = files
         .iter()
@@ -27,15 +29,13 @@ pub fn link(files: &mut [FileModel]) {
             let reads: Vec<CallSite> = function
                 .accesses
                 .iter()
-                // Any use of the value reads it (`report.total`, `service.client.get()`,
-                // `self.items[k] = v`); only a plain assignment goes to the setter.
-                .filter(|a| a.kind != AccessKind::Rebind)
                 .filter(|a| {
                     a.path
                         .rsplit_once('.')
                         .is_some_and(|(_, name)| names.contains(name))
                 })
-                .map(|access| CallSite {
+                .map(|access| (access, use_of(access.kind)))
+                .map(|(access, uses)| CallSite {
                     callee: Callee::Path(access.path.clone()),
                     span: access.span,
                     text: String::new(),
@@ -61,10 +61,20 @@ pub fn link(files: &mut [FileModel]) {
                         .into_iter()
                         .collect(),
                     checked: Vec::new(),
-                    reads_property: true,
+                    property: Some(uses),
                 })
                 .collect();
             function.calls.extend(reads);
         }
+    }
+}
+
+/// Any use of the value reads it (`report.total`, `service.client.get()`, `self.items[k]
+/// = v`); a plain assignment (`report.total = 0`) runs the setter. (`+=` reads and then
+/// assigns: the getter is what touches state first.)
+fn use_of(kind: AccessKind) -> PropertyUse {
+    match kind {
+        AccessKind::Rebind => PropertyUse::Set,
+        _ => PropertyUse::Get,
     }
 }

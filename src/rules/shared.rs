@@ -451,9 +451,11 @@ pub fn worker_calls<'a>(
             let file = program.file_of(function);
             // A property read is no API call.
             let calls = program.function(function).calls.iter();
-            calls.filter(|call| !call.reads_property).map(move |call| {
-                let target = resolve_call(program, file, &call.callee);
-                (function, file, call, api_call(program, call, &target))
-            })
+            calls
+                .filter(|call| call.property.is_none())
+                .map(move |call| {
+                    let target = resolve_call(program, file, &call.callee);
+                    (function, file, call, api_call(program, call, &target))
+                })
         })
 }

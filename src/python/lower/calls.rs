@@ -161,7 +161,7 @@ impl Lowerer<'_> {
                 .iter()
                 .flat_map(|(paths, lines)| paths.iter().map(|p| (p.clone(), *lines)))
                 .collect(),
-            reads_property: false,
+            property: None,
         }
     }
 

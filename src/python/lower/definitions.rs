@@ -135,7 +135,7 @@ impl Lowerer<'_> {
             receiver_chain: Vec::new(),
             owned_args: Vec::new(),
             checked: Vec::new(),
-            reads_property: false,
+            property: None,
         })
     }
 

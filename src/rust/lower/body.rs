@@ -219,7 +219,7 @@ impl Lowerer<'_> {
             receiver_chain: Vec::new(),
             owned_args: Vec::new(),
             checked: Vec::new(),
-            reads_property: false,
+            property: None,
         });
     }
 
@@ -1163,7 +1163,7 @@ impl Lowerer<'_> {
             receiver_chain,
             owned_args: Vec::new(),
             checked: Vec::new(),
-            reads_property: false,
+            property: None,
         };
         self.function_mut().calls.push(site);
     }
