@@ -26,7 +26,7 @@ pub fn link(files: &mut [FileModel]) {
     }
     for file in files.iter_mut().filter(|f| f.language == Language::Python) {
         for function in &mut file.functions {
-            let reads: Vec<CallSite> = function
+            let uses: Vec<CallSite> = function
                 .accesses
                 .iter()
                 .filter(|a| {
@@ -34,8 +34,7 @@ pub fn link(files: &mut [FileModel]) {
                         .rsplit_once('.')
                         .is_some_and(|(_, name)| names.contains(name))
                 })
-                .map(|access| (access, use_of(access.kind)))
-                .map(|(access, uses)| CallSite {
+                .map(|access| CallSite {
                     callee: Callee::Path(access.path.clone()),
                     span: access.span,
                     text: String::new(),
@@ -61,10 +60,10 @@ pub fn link(files: &mut [FileModel]) {
                         .into_iter()
                         .collect(),
                     checked: Vec::new(),
-                    property: Some(uses),
+                    property: Some(use_of(access.kind)),
                 })
                 .collect();
-            function.calls.extend(reads);
+            function.calls.extend(uses);
         }
     }
 }
