@@ -159,6 +159,7 @@ impl CatalogueExtension {
             arg: Some(0),
             keyword: None,
             concurrent: false,
+            forwards_arguments: false,
             after: Vec::new(),
             loop_if_decorated: Vec::new(),
         };
@@ -402,6 +403,7 @@ impl Config {
                     arg: None,
                     keyword: Some(keyword.clone()),
                     concurrent: false,
+                    forwards_arguments: false,
                     after: Vec::new(),
                     loop_if_decorated: Vec::new(),
                 }),

@@ -484,6 +484,11 @@ pub struct OwnedArg {
     /// written (`batch.rows` with `batch: Batch`): the class that tells a bound method
     /// from an attribute's value.
     pub member_of: Option<String>,
+    /// Passed to an awaited call that may keep it (`await asyncio.to_thread(render,
+    /// job)`): the object escapes the caller there, but when the call is an awaited
+    /// handoff the worker has it only while the caller waits, which
+    /// `analysis::ownership` tells from the catalogue. No other call counts it.
+    pub lent: bool,
 }
 
 /// Where a call passes a value.
@@ -511,6 +516,11 @@ pub enum Owner {
     },
     /// A parameter slot of the calling function (see `Access::root`).
     Parameter(usize),
+    /// A field of the object an `__init__` is building, set there to an object it
+    /// constructs (`self._stats = Stats()`) and used there only as the receiver of
+    /// calls (`self._stats.register(p)`): while `__init__` runs nobody else holds it,
+    /// unless the object under construction escapes, which the analysis checks.
+    ConstructedField { constructor: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

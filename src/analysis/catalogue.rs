@@ -18,6 +18,10 @@ pub struct Handoff {
     /// The callable runs on several threads at once (`Executor.map`).
     #[serde(default)]
     pub concurrent: bool,
+    /// The positional arguments after the callable are the callable's own, in order
+    /// (`to_thread(f, a, b)` calls `f(a, b)`).
+    #[serde(default, rename = "forwards-arguments")]
+    pub forwards_arguments: bool,
     /// Only on a receiver built by one of these methods earlier in the same chain
     /// (`v.par_iter().map(f)`, not `v.iter().map(f)`).
     #[serde(default)]

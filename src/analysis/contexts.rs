@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::catalogue::{Catalogue, Route};
 use super::dispatch::Dispatch;
-use super::forwarding::Forwards;
+use super::forwarding::{Forwards, Handover};
 use super::resolve::{FuncId, Program, Target};
 use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span};
 
@@ -98,6 +98,9 @@ pub struct EntryPoint {
     /// asyncio.to_thread(f)`, or an awaited wrapper that awaits one): nothing after
     /// the `await` runs beside it.
     pub awaited: bool,
+    /// The position of the site call's first positional argument that the handoff
+    /// passes to the target as its first parameter (`to_thread(f, job)`: 1).
+    pub forwarded_from: Option<usize>,
 }
 
 /// How a function was first reached in one context: from which entry point, and the
@@ -266,6 +269,7 @@ impl Contexts {
                     concurrent: false,
                     fresh_receiver: false,
                     awaited: false,
+                    forwarded_from: None,
                 });
             }
             if function.program_root {
@@ -281,6 +285,7 @@ impl Contexts {
                     concurrent: false,
                     fresh_receiver: false,
                     awaited: false,
+                    forwarded_from: None,
                 });
             }
             if function.is_async {
@@ -291,6 +296,7 @@ impl Contexts {
                     concurrent: false,
                     fresh_receiver: false,
                     awaited: false,
+                    forwarded_from: None,
                 });
             }
             for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
@@ -366,6 +372,7 @@ impl Contexts {
                                 && (handover.concurrent || (call.in_loop && !call.awaited)),
                             fresh_receiver: false,
                             awaited: call.awaited && handover.waits,
+                            forwarded_from: forwarded_from(&handover, call),
                         });
                     }
                 }
@@ -401,6 +408,7 @@ impl Contexts {
                     concurrent: true,
                     fresh_receiver: false,
                     awaited: false,
+                    forwarded_from: None,
                 };
                 // An async route is a coroutine entry already; it only tells that
                 // its runs overlap.
@@ -735,6 +743,7 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
                     concurrent: thread_class.concurrent,
                     fresh_receiver: thread_class.fresh_instance,
                     awaited: false,
+                    forwarded_from: None,
                 });
             }
         }
@@ -934,6 +943,7 @@ fn launched_tasks(
             concurrent: true,
             fresh_receiver: false,
             awaited: false,
+            forwarded_from: None,
         })
         .collect()
 }
@@ -1000,7 +1010,7 @@ fn init_only(
     }
 }
 
-/// How often each function is passed as a callable value.
+/// How often each function is passed as a callable value (a property's getter never is).
 fn callable_passes(program: &Program) -> Vec<usize> {
     let mut passes = vec![0; program.functions.len()];
     for f in 0..program.functions.len() {
@@ -1012,12 +1022,30 @@ fn callable_passes(program: &Program) -> Vec<usize> {
         for call in model.calls.iter().chain(&model.decorators) {
             for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
                 if let Arg::Callable(callee) = arg {
-                    if let CallTarget::Function(target) = resolve_call(program, file, callee) {
-                        passes[target] += 1;
+                    // A property named as a value is read (a call site of its own),
+                    // not passed.
+                    match resolve_call(program, file, callee) {
+                        CallTarget::Function(target) if !program.function(target).is_property() => {
+                            passes[target] += 1
+                        }
+                        _ => {}
                     }
                 }
             }
         }
     }
     passes
+}
+
+/// Where the positional arguments a handover passes on to its callable start in `call`:
+/// after the callable, when the callable is passed by position.
+fn forwarded_from(handover: &Handover, call: &CallSite) -> Option<usize> {
+    let by_keyword = handover
+        .keyword
+        .as_ref()
+        .is_some_and(|k| call.keywords.iter().any(|(name, _)| name == k));
+    handover
+        .position
+        .filter(|_| handover.forwards_arguments && !by_keyword)
+        .map(|i| i + 1)
 }

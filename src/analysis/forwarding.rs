@@ -25,6 +25,9 @@ pub struct Handover {
     pub keyword: Option<String>,
     /// The callable runs on several threads at once (`Executor.map`).
     pub concurrent: bool,
+    /// The positional arguments after the callable are passed to it
+    /// (`Handoff::forwards_arguments`; a wrapper's summary does not say).
+    pub forwards_arguments: bool,
     /// Awaiting the call waits until the callable has returned: true of the catalogued
     /// APIs that can be awaited (`to_thread`, `run_in_executor`). A coroutine wrapper
     /// waits only when it awaits the handoff it forwards to, not when it starts a
@@ -44,6 +47,7 @@ impl Handover {
             position: handoff.arg,
             keyword: handoff.keyword.clone(),
             concurrent: handoff.concurrent,
+            forwards_arguments: handoff.forwards_arguments,
             waits: true,
             loop_if_decorated: handoff.loop_if_decorated.clone(),
         }
@@ -102,6 +106,7 @@ impl Forwards {
                             position: model.call_params.iter().position(|p| p == name),
                             keyword: Some(name.clone()),
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
+                            forwards_arguments: false,
                             waits: handover.waits && (call.awaited || !model.is_async),
                             loop_if_decorated: handover.loop_if_decorated.clone(),
                         };

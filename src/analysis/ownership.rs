@@ -13,7 +13,9 @@
 //!
 //! A function qualifies only when the project calls it and nothing else can: it is no
 //! entry point started another way (a handoff, a route, a thread class), it is not
-//! passed as a callable, decorated, or a dunder method (called by protocols). A call on
+//! passed as a callable, decorated (but a property's getter or setter is called by
+//! each use of the attribute, which the call graph holds: `python::properties`), or a
+//! dunder method (called by protocols). A call on
 //! a receiver whose type racelint cannot see is not held against a method of the same
 //! name: ownership is judged over the call graph that places accesses in contexts, and
 //! a call that graph does not resolve places the method nowhere either.
@@ -44,17 +46,27 @@ impl Ownership {
     pub fn compute(program: &Program, contexts: &Contexts) -> Ownership {
         let count = program.functions.len();
         let passes = &contexts.callable_passes;
-        let launched = launched_calls(program, contexts);
+        let escaping_members = member_escapes(program, contexts);
+        let passing = Passing {
+            launched: launched_calls(program, contexts),
+            receiver_escapes: (0..count)
+                .map(|f| {
+                    program.function(f).escaping_params.contains(&0)
+                        || escaping_members[f].contains(&0)
+                })
+                .collect(),
+        };
         // Whether nothing can call a function in a way the call graph does not show.
         let known: Vec<bool> = (0..count)
             .map(|f| {
                 let model = program.function(f);
                 program.files[program.file_of(f)].language == Language::Python
-                    && model.decorators.is_empty()
+                    && (model.decorators.is_empty()
+                        || model.decorators.len() == 1
+                            && (model.is_property() || model.is_property_setter()))
                     && !model.name.starts_with("__")
             })
             .collect();
-        let escaping_members = member_escapes(program, contexts);
         let slots = |f: FuncId, qualifies: bool| -> Vec<bool> {
             let model = program.function(f);
             (0..=model.call_params.len())
@@ -69,7 +81,7 @@ impl Ownership {
         let owned = greatest_fixpoint(
             program,
             contexts,
-            &launched,
+            &passing,
             (0..count)
                 .map(|f| {
                     slots(
@@ -82,7 +94,7 @@ impl Ownership {
                 })
                 .collect(),
             |_| true,
-            &vec![false; count],
+            &vec![Vec::new(); count],
         );
         let mut started = [
             vec![0usize; count],
@@ -92,7 +104,7 @@ impl Ownership {
         for entry in contexts.entries.iter().filter(|e| e.site.is_some()) {
             started[entry.context.index()][entry.target] += 1;
         }
-        let per_context = |seeds: &[Vec<bool>; 3]| {
+        let per_context = |seeds: &[Vec<Vec<bool>>; 3]| {
             Context::ALL.map(|context| {
                 let c = context.index();
                 let seeded = &seeds[c];
@@ -102,15 +114,16 @@ impl Ownership {
                             .iter()
                             .any(|&(caller, _)| contexts.reach[caller][c].is_some());
                         let started_here = started[c][f] > 0 || passes[f] > 0;
-                        let mut owned = slots(
-                            f,
-                            known[f]
-                                && contexts.reach[f][c].is_some()
-                                && (seeded[f] || (called && !started_here)),
-                        );
-                        if seeded[f] {
-                            // Only the receiver is known: the handoff passes the rest.
-                            owned.iter_mut().skip(1).for_each(|slot| *slot = false);
+                        let reached = known[f] && contexts.reach[f][c].is_some();
+                        let mut owned = slots(f, reached);
+                        for (slot, owned) in owned.iter_mut().enumerate() {
+                            // A started function owns only what its starts are known
+                            // to pass owned (`awaited_handoff_seeds`).
+                            let seed = seeded[f].get(slot).copied().unwrap_or(false);
+                            *owned &= match started_here {
+                                true => seed,
+                                false => seed || called,
+                            };
                         }
                         owned
                     })
@@ -118,15 +131,15 @@ impl Ownership {
                 greatest_fixpoint(
                     program,
                     contexts,
-                    &launched,
+                    &passing,
                     initial,
                     |caller| contexts.reach[caller][c].is_some(),
                     seeded,
                 )
             })
         };
-        let unseeded = per_context(&[vec![false; count], vec![false; count], vec![false; count]]);
-        let seeds = awaited_handoff_seeds(program, contexts, &unseeded, passes, &started);
+        let unseeded = per_context(&Context::ALL.map(|_| vec![Vec::new(); count]));
+        let seeds = awaited_handoff_seeds(program, contexts, &passing, &unseeded, passes, &started);
         let owned_in = per_context(&seeds);
         Ownership { owned, owned_in }
     }
@@ -154,10 +167,10 @@ fn owned_slot(owned: &[Vec<bool>], function: FuncId, access: &Access) -> bool {
 fn greatest_fixpoint(
     program: &Program,
     contexts: &Contexts,
-    launched: &HashSet<(FuncId, usize)>,
+    passing: &Passing,
     mut owned: Vec<Vec<bool>>,
     counts: impl Fn(FuncId) -> bool,
-    seeded: &[bool],
+    seeded: &[Vec<bool>],
 ) -> Vec<Vec<bool>> {
     loop {
         let mut changed = false;
@@ -165,7 +178,14 @@ fn greatest_fixpoint(
             for slot in 0..owned[f].len() {
                 if owned[f][slot]
                     && !every_call_passes_owned(
-                        program, contexts, launched, &owned, f, slot, &counts, seeded[f],
+                        program,
+                        contexts,
+                        passing,
+                        &owned,
+                        f,
+                        slot,
+                        &counts,
+                        seeded[f].get(slot).copied().unwrap_or(false),
                     )
                 {
                     owned[f][slot] = false;
@@ -183,7 +203,7 @@ fn greatest_fixpoint(
 fn every_call_passes_owned(
     program: &Program,
     contexts: &Contexts,
-    launched: &HashSet<(FuncId, usize)>,
+    passing: &Passing,
     owned: &[Vec<bool>],
     function: FuncId,
     slot: usize,
@@ -200,18 +220,18 @@ fn every_call_passes_owned(
     (seeded || calls.peek().is_some())
         && calls.all(|&(caller, index)| {
             let call = &program.function(caller).calls[index];
-            !launched.contains(&(caller, index))
+            !passing.launched.contains(&(caller, index))
                 && call
                     .owned_args
                     .iter()
-                    .filter(|arg| arg.member.is_none())
+                    .filter(|arg| arg.member.is_none() && !arg.lent)
                     .find(|arg| match &arg.slot {
                         ArgSlot::Receiver => slot == 0,
                         ArgSlot::Position(i) => slot == i + 1,
                         ArgSlot::Keyword(name) => slot > 0 && params.get(slot - 1) == Some(name),
                     })
                     .is_some_and(|arg| {
-                        owner_owns(program, caller, &arg.owner, |q| {
+                        owner_owns(program, passing, caller, &arg.owner, |q| {
                             owned[caller].get(q).copied().unwrap_or(false)
                         })
                     })
@@ -278,6 +298,7 @@ fn launched_calls(program: &Program, contexts: &Contexts) -> HashSet<(FuncId, us
 /// project class's constructor, or a parameter `parameter_owned` says is owned.
 fn owner_owns(
     program: &Program,
+    passing: &Passing,
     caller: FuncId,
     owner: &Owner,
     parameter_owned: impl Fn(usize) -> bool,
@@ -301,28 +322,56 @@ fn owner_owns(
             })
         }
         Owner::Parameter(q) => parameter_owned(*q),
+        // Nobody else can reach the field while the object is built, unless the
+        // object itself escapes in `__init__` (`register(self)`, `Thread(target=self.run)`).
+        Owner::ConstructedField { constructor } => {
+            !passing.receiver_escapes[caller]
+                && built_classes(
+                    program,
+                    program.file_of(caller),
+                    constructor,
+                    0,
+                    &mut Vec::new(),
+                )
+        }
     }
 }
 
-/// Per context, the methods whose receiver is owned because every start of them is an
-/// awaited handoff of a bound method of an object the starter owns
-/// (`job = Job(); await asyncio.to_thread(job.load)`): the starter is suspended until the
-/// method returns, and nobody else holds the object yet, so the method's run has it to
-/// itself. A starter's parameter counts when it is owned in every context the starter
-/// runs in (`owned_in` without these seeds).
+/// What decides, besides its arguments, whether a call passes an owned object.
+struct Passing {
+    /// Calls that create a coroutine launched as a task (`launched_calls`).
+    launched: HashSet<(FuncId, usize)>,
+    /// Per function, whether its receiver escapes: stored, passed, captured, or a
+    /// bound method of it passed on.
+    receiver_escapes: Vec<bool>,
+}
+
+/// Per context, per function, the parameter slots owned because every start of the
+/// function is an awaited handoff that passes an object the starter owns there: as the
+/// receiver of a bound method (`job = Job(); await asyncio.to_thread(job.load)`), or as
+/// an argument the handoff forwards (`await asyncio.to_thread(render, job)`,
+/// `Handoff::forwards_arguments`). The starter is suspended until the worker returns,
+/// and nobody else holds the object, so the worker's run has it to itself. A starter's
+/// parameter counts when it is owned in every context the starter runs in (`owned_in`
+/// without these seeds).
 fn awaited_handoff_seeds(
     program: &Program,
     contexts: &Contexts,
+    passing: &Passing,
     owned_in: &[Vec<Vec<bool>>; 3],
     passes: &[usize],
     started: &[Vec<usize>; 3],
-) -> [Vec<bool>; 3] {
+) -> [Vec<Vec<bool>>; 3] {
     let count = program.functions.len();
-    let mut qualifying = [
-        vec![0usize; count],
-        vec![0usize; count],
-        vec![0usize; count],
-    ];
+    let owned_by_starter = |caller: FuncId, owner: &Owner| {
+        owner_owns(program, passing, caller, owner, |q| {
+            contexts
+                .contexts_of(caller)
+                .all(|c| owned_in[c.index()][caller].get(q).copied().unwrap_or(false))
+                && contexts.contexts_of(caller).next().is_some()
+        })
+    };
+    let mut qualifying = Context::ALL.map(|_| vec![0usize; count]);
     // Per started method, its starts that name it and the base methods named by those
     // that dispatch to it.
     let mut named = vec![0usize; count];
@@ -330,18 +379,37 @@ fn awaited_handoff_seeds(
     // An entry counts once, however many of its arguments name the method.
     let mut counted = HashSet::new();
     for (entry, caller, _, arg, method) in awaited_bound_starts(program, contexts) {
-        let owned_receiver = owner_owns(program, caller, &arg.owner, |q| {
-            contexts
-                .contexts_of(caller)
-                .all(|c| owned_in[c.index()][caller].get(q).copied().unwrap_or(false))
-                && contexts.contexts_of(caller).next().is_some()
-        });
-        if owned_receiver && counted.insert(std::ptr::from_ref(entry)) {
+        if owned_by_starter(caller, &arg.owner) && counted.insert(std::ptr::from_ref(entry)) {
             qualifying[entry.context.index()][entry.target] += 1;
             if method == entry.target {
                 named[method] += 1;
             } else if !bases[entry.target].contains(&method) {
                 bases[entry.target].push(method);
+            }
+        }
+    }
+    // Per context, function and parameter slot: the awaited starts forwarding an owned
+    // object there.
+    let mut forwarded: [Vec<Vec<usize>>; 3] = Context::ALL.map(|_| vec![Vec::new(); count]);
+    for entry in contexts.entries.iter().filter(|e| e.awaited) {
+        let (Some(first), Some((caller, call))) = (
+            entry.forwarded_from,
+            entry.site.as_ref().and_then(|site| site.call(program)),
+        ) else {
+            continue;
+        };
+        let params = program.function(entry.target).call_params.len();
+        let counts = &mut forwarded[entry.context.index()][entry.target];
+        counts.resize(params + 1, 0);
+        for arg in call.owned_args.iter().filter(|a| a.member.is_none()) {
+            let ArgSlot::Position(i) = arg.slot else {
+                continue;
+            };
+            let slot = (i + 1)
+                .checked_sub(first)
+                .filter(|&s| s >= 1 && s <= params);
+            if let Some(slot) = slot.filter(|_| owned_by_starter(caller, &arg.owner)) {
+                counts[slot] += 1;
             }
         }
     }
@@ -352,10 +420,16 @@ fn awaited_handoff_seeds(
             .map(|f| {
                 // Every pass of the method, or of a base method dispatching to it, as a
                 // callable is a start: no callback elsewhere runs it on the object.
-                qualifying[c][f] > 0
+                let receiver = qualifying[c][f] > 0
                     && qualifying[c][f] == all_starts(f)
                     && passes[f] == named[f]
-                    && bases[f].iter().all(|&b| passes[b] == all_starts(b))
+                    && bases[f].iter().all(|&b| passes[b] == all_starts(b));
+                // Every start forwards an owned object to the slot, and every pass of
+                // the function is such a start.
+                let arguments = forwarded[c][f]
+                    .iter()
+                    .map(|&n| n > 0 && n == all_starts(f) && passes[f] == n);
+                std::iter::once(receiver).chain(arguments.skip(1)).collect()
             })
             .collect()
     })

@@ -56,6 +56,7 @@ pub fn link(files: &mut [FileModel]) {
                             owner: Owner::Parameter(slot),
                             member: None,
                             member_of: None,
+                            lent: false,
                         })
                         .into_iter()
                         .collect(),

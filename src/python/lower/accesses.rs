@@ -286,6 +286,7 @@ impl Lowerer<'_> {
     /// `self.<attr> = value` inside a method declares an attribute of the class.
     pub(super) fn register_self_attribute(&mut self, target: &Expr, value: Option<&Expr>) {
         let ty = value.and_then(|v| self.value_type(v));
+        self.note_constructed_field(target, value);
         self.register_self_attribute_typed(target, ty);
     }
 

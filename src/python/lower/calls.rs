@@ -105,6 +105,7 @@ impl Lowerer<'_> {
                     owner,
                     member: None,
                     member_of: None,
+                    lent: false,
                 })
                 .into_iter()
                 .collect(),

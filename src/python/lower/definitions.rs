@@ -85,6 +85,11 @@ impl Lowerer<'_> {
                 .next()
                 .map(|p| p.name().as_str().to_string());
         }
+        if class.is_some() && def.name.as_str() == "__init__" {
+            if let Some(receiver) = &scope.self_name {
+                scope.private_fields = ownership::private_fields(&def.body, receiver);
+            }
+        }
         self.scopes.push(scope);
         for stmt in &def.body {
             self.visit_stmt(stmt);

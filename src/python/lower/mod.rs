@@ -184,6 +184,11 @@ struct Scope {
     /// they are not owned objects to pass on. The function's own accesses through them
     /// stay private, as the front-end has always treated constructed locals.
     escaped: HashSet<String>,
+    /// In an `__init__`: fields used only as the receiver of calls after one
+    /// constructor assignment (`constructed_fields`), and of those, the ones assigned
+    /// so far, with their constructor (`Owner::ConstructedField`).
+    private_fields: HashSet<String>,
+    constructed_fields: HashMap<String, String>,
     /// Members of fresh locals passed on so far (`print(job.name)`): whether that let
     /// the object escape depends on the member's kind, which `analysis::ownership`
     /// decides from the class.
@@ -369,6 +374,8 @@ impl Scope {
             aliases: HashMap::new(),
             fresh: HashSet::new(),
             escaped: HashSet::new(),
+            private_fields: HashSet::new(),
+            constructed_fields: HashMap::new(),
             members_passed: HashMap::new(),
             returns_other: false,
             rebound_params: HashSet::new(),

@@ -81,7 +81,9 @@ impl Lowerer<'_> {
     /// (`helper(job)`, `Job(x)`) or a method of the caller's own object or of the owned
     /// object itself (`self._fill(job)`, `job.merge(x)`) keeps ownership: the callee is
     /// analysed on its own. A method of any other object (`registry.add(job)`,
-    /// `queue.put(job)`, `asyncio.to_thread(f, job)`) may keep the object, so it escapes;
+    /// `queue.put(job)`, `asyncio.to_thread(f, job)`) may keep the object, so it escapes
+    /// (when that call is awaited, it is recorded as lent: an awaited handoff gives it
+    /// back);
     /// so does a bound method passed as a value (`Thread(target=job.run)`). Whether a
     /// parameter's member passed (`f(self.x)`) lets the parameter escape depends on
     /// what the member is and on what the call is, which `analysis::ownership` decides.
@@ -94,21 +96,31 @@ impl Lowerer<'_> {
             },
             _ => None,
         };
+        let field = match &*call.func {
+            Expr::Attribute(a) => self.constructed_field(&a.value),
+            _ => None,
+        };
         let keeps = match &*call.func {
             Expr::Name(_) => true,
-            Expr::Attribute(_) => receiver.is_some_and(|r| {
-                self.owner_of(r).is_some() || self.scope().self_name.as_deref() == Some(r)
-            }),
+            Expr::Attribute(_) => {
+                field.is_some()
+                    || receiver.is_some_and(|r| {
+                        self.owner_of(r).is_some() || self.scope().self_name.as_deref() == Some(r)
+                    })
+            }
             _ => false,
         };
-        if let Some(owner) = receiver.and_then(|r| self.owner_of(r)) {
+        if let Some(owner) = receiver.and_then(|r| self.owner_of(r)).or(field) {
             owned.push(OwnedArg {
                 slot: ArgSlot::Receiver,
                 owner,
                 member: None,
                 member_of: None,
+                lent: false,
             });
         }
+        // An awaited call that may keep what it is passed lends it (`OwnedArg::lent`).
+        let awaited = self.awaited == Some(call.range().start().to_usize());
         // After a `*args`, positions are unknown.
         let mut positional = true;
         let mut escaped = Vec::new();
@@ -130,18 +142,29 @@ impl Lowerer<'_> {
             match arg {
                 Expr::Name(n) => {
                     let name = n.id.as_str();
-                    match self.owner_of(name) {
-                        Some(owner)
-                            if keeps && (positional || matches!(slot, ArgSlot::Keyword(_))) =>
-                        {
-                            owned.push(OwnedArg {
-                                slot,
-                                owner,
-                                member: None,
-                                member_of: None,
-                            });
+                    let owner = self
+                        .owner_of(name)
+                        .filter(|_| positional || matches!(slot, ArgSlot::Keyword(_)));
+                    match owner {
+                        Some(owner) if keeps => owned.push(OwnedArg {
+                            slot,
+                            owner,
+                            member: None,
+                            member_of: None,
+                            lent: false,
+                        }),
+                        owner => {
+                            if let Some(owner) = owner.filter(|_| awaited) {
+                                owned.push(OwnedArg {
+                                    slot,
+                                    owner,
+                                    member: None,
+                                    member_of: None,
+                                    lent: true,
+                                });
+                            }
+                            escaped.push(name.to_string());
                         }
-                        _ => escaped.push(name.to_string()),
                     }
                 }
                 Expr::Attribute(_) => self.pass_member(slot, arg, &mut owned, &mut escaped),
@@ -165,6 +188,39 @@ impl Lowerer<'_> {
             self.escape(&name);
         }
         owned
+    }
+
+    /// `self.X = Job()` in an `__init__` whose body uses `self.X` only as a call
+    /// receiver: from here on `self.X` is a constructed field (`Owner::ConstructedField`).
+    pub(super) fn note_constructed_field(&mut self, target: &Expr, value: Option<&Expr>) {
+        let Expr::Attribute(a) = target else { return };
+        let field = a.attr.as_str();
+        if !self.is_self(&a.value) || !self.scope().private_fields.contains(field) {
+            return;
+        }
+        if let Some(constructor) = value.and_then(|v| self.constructor_of(v)) {
+            self.scope_mut()
+                .constructed_fields
+                .insert(field.to_string(), constructor);
+        }
+    }
+
+    /// The owner of `self.X` when it is a constructed field of the current `__init__`.
+    fn constructed_field(&self, receiver: &Expr) -> Option<Owner> {
+        let Expr::Attribute(a) = receiver else {
+            return None;
+        };
+        if !self.is_self(&a.value) {
+            return None;
+        }
+        let constructor = self.scope().constructed_fields.get(a.attr.as_str())?;
+        Some(Owner::ConstructedField {
+            constructor: constructor.clone(),
+        })
+    }
+
+    fn is_self(&self, expr: &Expr) -> bool {
+        matches!(expr, Expr::Name(n) if self.scope().self_name.as_deref() == Some(n.id.as_str()))
     }
 
     /// What a `return` gives back, for `Function::returns_fresh`: a constructor call
@@ -216,7 +272,7 @@ impl Lowerer<'_> {
         };
         let owner = self.owner_of(n.id.as_str());
         match owner {
-            Some(Owner::Parameter(_)) => {}
+            Some(Owner::Parameter(_) | Owner::ConstructedField { .. }) => {}
             Some(Owner::Fresh { .. }) => self
                 .scope_mut()
                 .members_passed
@@ -235,6 +291,7 @@ impl Lowerer<'_> {
                 owner,
                 member: Some(a.attr.as_str().to_string()),
                 member_of,
+                lent: false,
             });
         }
     }
@@ -261,5 +318,87 @@ fn contained<'e>(expr: &'e Expr, found: &mut Vec<&'e Expr>) {
     };
     for element in elements {
         contained(element, found);
+    }
+}
+
+/// The fields of `receiver` (`self`) an `__init__` body assigns once, from a call, and
+/// otherwise uses only as the receiver of method calls at its own level
+/// (`self._stats = Stats(); self._stats.register(p)`): none is read as a value, passed,
+/// aliased or captured by a nested function or lambda, which may run later elsewhere.
+pub(super) fn private_fields(body: &[Stmt], receiver: &str) -> HashSet<String> {
+    let mut uses = FieldUses {
+        receiver,
+        assigned: HashMap::new(),
+        other: HashSet::new(),
+        nested: 0,
+    };
+    for stmt in body {
+        uses.visit_stmt(stmt);
+    }
+    uses.assigned
+        .into_iter()
+        .filter(|(field, count)| *count == 1 && !uses.other.contains(field))
+        .map(|(field, _)| field)
+        .collect()
+}
+
+struct FieldUses<'r> {
+    receiver: &'r str,
+    assigned: HashMap<String, usize>,
+    other: HashSet<String>,
+    /// Inside a nested function, class or lambda.
+    nested: usize,
+}
+
+impl FieldUses<'_> {
+    /// `X` for `self.X`.
+    fn field<'e>(&self, expr: &'e Expr) -> Option<&'e str> {
+        match expr {
+            Expr::Attribute(a) => match &*a.value {
+                Expr::Name(n) if n.id.as_str() == self.receiver => Some(a.attr.as_str()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for FieldUses<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        let assignment = match stmt {
+            Stmt::Assign(a) if a.targets.len() == 1 => Some((&a.targets[0], Some(&*a.value))),
+            Stmt::AnnAssign(a) => Some((&*a.target, a.value.as_deref())),
+            _ => None,
+        };
+        if let Some((target, Some(value @ Expr::Call(_)))) = assignment {
+            if let Some(field) = self.field(target).filter(|_| self.nested == 0) {
+                *self.assigned.entry(field.to_string()).or_default() += 1;
+                self.visit_expr(value);
+                return;
+            }
+        }
+        let nested = matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_));
+        self.nested += usize::from(nested);
+        walk_stmt(self, stmt);
+        self.nested -= usize::from(nested);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Call(call) = expr {
+            if let Expr::Attribute(method) = &*call.func {
+                if self.field(&method.value).is_some() && self.nested == 0 {
+                    self.visit_arguments(&call.arguments);
+                    return;
+                }
+            }
+        }
+        if let Some(field) = self.field(expr) {
+            self.other.insert(field.to_string());
+            return;
+        }
+        let nested = matches!(expr, Expr::Lambda(_));
+        self.nested += usize::from(nested);
+        walk_expr(self, expr);
+        self.nested -= usize::from(nested);
     }
 }
