@@ -216,6 +216,10 @@ pub struct Function {
     /// constructor of each as written; empty otherwise. A caller's `job = make_job()`
     /// owns what it gets, as if it had built it.
     pub returns_fresh: Vec<String>,
+    /// Python: the declared return type's canonical path (`-> Stats`, `-> Self` as the
+    /// method's class), which a call chained on the result is resolved through
+    /// (`runtime.stats().register(p)`).
+    pub return_type: Option<String>,
     /// A method a call on an untyped receiver may mean when its name is unique in the
     /// crate (Rust inherent methods; trait methods are called through many types).
     pub by_name: bool,

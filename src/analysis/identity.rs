@@ -83,7 +83,7 @@ pub fn receiver_class(program: &Program, file: FileId, receiver: &str) -> Option
                 file, ty: Some(ty), ..
             },
             residual: 0,
-        } => program.class_of_type(file, &ty),
+        } => program.class_of_value(file, &ty),
         Resolved {
             target:
                 Target::Attribute {
@@ -92,7 +92,7 @@ pub fn receiver_class(program: &Program, file: FileId, receiver: &str) -> Option
                     ..
                 },
             residual: 0,
-        } => program.class_of_type(program.class_file(class), &ty),
+        } => program.class_of_value(program.class_file(class), &ty),
         _ => None,
     }
 }

@@ -302,10 +302,18 @@ impl<'m> Program<'m> {
                 ..
             } => self.instance_member(self.class_file(*class), ty, name, depth),
             Target::External(path) => Some(Target::External(format!("{path}.{name}"))),
+            // A definition nested in the function, or else a member of what calling it
+            // returns, by its declared type (`runtime.stats().register`, written
+            // `…stats.register`; a property's value reads the same way). A coroutine
+            // function's call returns a coroutine, not that type.
             Target::Function(function) => {
                 let file = self.file_of(*function);
-                let path = format!("{}.{name}", self.function(*function).path);
-                self.nested.get(&(file, path.as_str())).cloned()
+                let model = self.function(*function);
+                let path = format!("{}.{name}", model.path);
+                self.nested
+                    .get(&(file, path.as_str()))
+                    .cloned()
+                    .or_else(|| self.returned_member(*function, name, depth))
             }
             _ => None,
         }
@@ -392,12 +400,25 @@ impl<'m> Program<'m> {
                 target: Target::Class(class),
                 residual: 0,
             } => self.class_member(class, name, depth + 1),
+            // A value a call gave (`stats = runtime.stats()`): typed by its callee.
+            Resolved {
+                target: Target::Function(function),
+                residual: 0,
+            } => self.returned_member(function, name, depth + 1),
             Resolved {
                 target: Target::External(path),
                 ..
             } => Some(Target::External(format!("{path}.{name}"))),
             _ => None,
         }
+    }
+
+    /// `name` on what calling `function` returns, by its declared return type. A
+    /// coroutine function's call returns a coroutine, not that type.
+    fn returned_member(&self, function: FuncId, name: &str, depth: usize) -> Option<Target> {
+        let model = self.function(function);
+        let returned = model.return_type.as_deref().filter(|_| !model.is_async)?;
+        self.instance_member(self.file_of(function), returned, name, depth + 1)
     }
 
     /// Whether reading `name` on an instance of `class` gives a value rather than a
@@ -471,6 +492,27 @@ impl<'m> Program<'m> {
                 target: Target::Class(class),
                 residual: 0,
             } => Some(class),
+            _ => None,
+        }
+    }
+
+    /// The class of a value whose type is recorded as written in `file`: a class, or
+    /// the callee of the call that gave the value (`STATS = runtime.stats()`), typed by
+    /// its declared return type.
+    pub fn class_of_value(&self, file: FileId, ty: &str) -> Option<ClassId> {
+        match self.resolve(file, ty) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } => Some(class),
+            Resolved {
+                target: Target::Function(function),
+                residual: 0,
+            } => {
+                let model = self.function(function);
+                let returned = model.return_type.as_deref().filter(|_| !model.is_async)?;
+                self.class_of_type(self.file_of(function), returned)
+            }
             _ => None,
         }
     }

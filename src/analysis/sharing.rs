@@ -32,7 +32,7 @@ impl Sharing {
         for (file_id, file) in program.files.iter().enumerate() {
             for symbol in &file.symbols {
                 if let SymbolKind::Variable { ty: Some(ty) } = &symbol.kind {
-                    mark(program.class_of_type(file_id, ty));
+                    mark(program.class_of_value(file_id, ty));
                 }
             }
         }
@@ -45,7 +45,7 @@ impl Sharing {
                 .filter(|a| a.class_level)
             {
                 if let Some(ty) = &attribute.ty {
-                    mark(program.class_of_type(file, ty));
+                    mark(program.class_of_value(file, ty));
                 }
             }
         }
@@ -72,7 +72,7 @@ impl Sharing {
                     let held = attribute
                         .ty
                         .as_ref()
-                        .and_then(|ty| program.class_of_type(file, ty));
+                        .and_then(|ty| program.class_of_value(file, ty));
                     if let Some(held) = held.filter(|&h| !shared[h]) {
                         shared[held] = true;
                         changed = true;
@@ -133,8 +133,10 @@ fn mark_handed_objects(
     for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
         // A typed local, and a typed global or attribute, which lowers to its type's
         // path (naming a class).
-        if let Arg::Instance(path) | Arg::Callable(Callee::Path(path)) = arg {
-            mark(program.class_of_type(file, path));
+        match arg {
+            Arg::Instance(path) => mark(program.class_of_value(file, path)),
+            Arg::Callable(Callee::Path(path)) => mark(program.class_of_type(file, path)),
+            _ => {}
         }
     }
 }

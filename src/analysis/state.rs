@@ -332,7 +332,7 @@ pub fn collect<'m>(
                 let class = state
                     .ty
                     .as_ref()
-                    .and_then(|(f, ty)| program.class_of_type(*f, ty));
+                    .and_then(|(f, ty)| program.class_of_value(*f, ty));
                 if let Some(class) = class {
                     // `store.put(x)`: the method's own accesses are what count. So it
                     // is with the protocol methods the class defines: `store[k] = v`

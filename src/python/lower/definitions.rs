@@ -32,6 +32,14 @@ impl Lowerer<'_> {
                 )
             }
         };
+        let return_type = def
+            .returns
+            .as_deref()
+            .and_then(|r| self.annotation_type(r))
+            .map(|ty| match (ty.as_str(), &class_path) {
+                ("typing.Self" | "typing_extensions.Self", Some(class)) => class.clone(),
+                _ => ty,
+            });
         let index = self.push_function(Function {
             path: path.clone(),
             display,
@@ -45,6 +53,7 @@ impl Lowerer<'_> {
             awaits: Vec::new(),
             is_initializer: class.is_some() && INITIALIZERS.contains(&name),
             nested: !self.scope().is_module && class.is_none(),
+            return_type,
             ..Function::default()
         });
         if !self.scope().is_module && class.is_none() {

@@ -242,9 +242,31 @@ impl Lowerer<'_> {
                 Some(chain) if !chain.inner && !chain.via_alias => {
                     Some(Callee::Path(format!("{}.{}", chain.path, a.attr.as_str())))
                 }
-                _ => Some(Callee::Method(a.attr.as_str().to_string())),
+                // A method of what a call returns (`runtime.stats().register`): the
+                // analysis resolves it through the callee's declared return type.
+                _ => match self.returned_by(&a.value) {
+                    Some(callee) => Some(Callee::Path(format!("{callee}.{}", a.attr.as_str()))),
+                    None => Some(Callee::Method(a.attr.as_str().to_string())),
+                },
             },
             _ => None,
+        }
+    }
+
+    /// The canonical path of the function or class a call expression calls, when the
+    /// file can name it (not an unknown bare name such as a builtin).
+    fn returned_by(&self, expr: &Expr) -> Option<String> {
+        let Expr::Call(call) = expr else {
+            return None;
+        };
+        if let Expr::Name(n) = &*call.func {
+            if matches!(self.resolve_name(n.id.as_str()), Resolution::Unknown) {
+                return None;
+            }
+        }
+        match self.callee_of(&call.func)? {
+            Callee::Path(path) => Some(path),
+            Callee::Method(_) => None,
         }
     }
 
