@@ -247,8 +247,10 @@ impl Ordering {
 /// path ends at such a call in the starter. A function nobody calls counts when the
 /// starter alone registers it, at such a call, as a callback
 /// (`async_track_state_change(hass, ids, self._changed)` after the awaited handoff):
-/// it cannot run before it is registered. Callers that run only on worker threads do
-/// not place the function off them, and are skipped.
+/// it cannot run before it is registered. A coroutine created without being awaited
+/// (`create_task(self._refresh())`) runs later too, so a path through such a call is
+/// in order only as a registration is. Callers that run only on worker threads do not
+/// place the function off them, and are skipped.
 fn reached_only_through(
     program: &Program,
     contexts: &Contexts,
@@ -262,9 +264,11 @@ fn reached_only_through(
     };
     let starter_calls = &program.function(starter).calls;
     let file = program.file_of(starter);
-    let mut seen = BTreeSet::from([function]);
-    let mut stack = vec![function];
-    while let Some(g) = stack.pop() {
+    // (function, reached through a call that runs it later: a registration or a
+    // coroutine created without being awaited)
+    let mut seen = BTreeSet::from([(function, false)]);
+    let mut stack = vec![(function, false)];
+    while let Some((g, deferred)) = stack.pop() {
         let callers: Vec<_> = contexts.callers[g]
             .iter()
             .filter(|&&(from, _)| off_worker(from))
@@ -306,15 +310,13 @@ fn reached_only_through(
         }
         for &&(from, index) in &callers {
             let call = &program.function(from).calls[index];
-            if program.function(g).is_async && !call.awaited {
-                return false;
-            }
+            let later = deferred || (program.function(g).is_async && !call.awaited);
             if from == starter {
-                if !in_order(call, false) {
+                if !in_order(call, later) {
                     return false;
                 }
-            } else if seen.insert(from) {
-                stack.push(from);
+            } else if seen.insert((from, later)) {
+                stack.push((from, later));
             }
         }
     }
