@@ -172,6 +172,25 @@ pub struct Class {
     pub attributes: Vec<Attribute>,
     /// An invariant declared in the class body for all its attributes.
     pub invariant: Option<Invariant>,
+    /// Python: fields the class's own methods hold privately (`HeldField`).
+    pub held_fields: Vec<HeldField>,
+}
+
+/// A field that `__init__` sets once to an object it constructs (`self._history =
+/// History()`), that no method of the class rebinds, and that the class's methods use
+/// only through its members (`self._history.add(x)`, `self._history.max`), never as a
+/// value (passed, aliased, returned, iterated): the object is its owner's alone, as far
+/// as the owner's code goes (`analysis::containment` checks the rest of the program).
+#[derive(Debug, Clone)]
+pub struct HeldField {
+    pub name: String,
+    /// The constructor as written (`History`, canonical path).
+    pub constructor: String,
+    /// Where the constructor is called.
+    pub span: Span,
+    /// Members of the object passed on or stored (`render(self._history.max)`): each must
+    /// be an attribute's value, not a bound method, which the analysis tells.
+    pub members_passed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -47,6 +47,11 @@ impl Identity {
         small.iter().any(|class| large.binary_search(class).is_ok())
     }
 
+    /// Whether some project class derives from `class`.
+    pub fn has_subclasses(&self, class: ClassId) -> bool {
+        !self.children[class].is_empty()
+    }
+
     /// Whether `class` is `base` or derives from it.
     pub fn derives(&self, class: ClassId, base: ClassId) -> bool {
         self.family(base).binary_search(&class).is_ok()

@@ -2,6 +2,7 @@
 //! propagates execution contexts from entry points, and computes locksets.
 
 pub mod catalogue;
+pub mod containment;
 pub mod contexts;
 pub mod dispatch;
 pub mod forwarding;
@@ -19,6 +20,7 @@ pub mod state;
 use std::collections::BTreeMap;
 
 use catalogue::Catalogue;
+use containment::Containment;
 use contexts::Contexts;
 use identity::Identity;
 use locks::Locksets;
@@ -58,9 +60,10 @@ impl<'m> Analysis<'m> {
         let state = state::collect(
             &program, &catalogue, &contexts, &locksets, &sharing, &ownership,
         );
-        let ordering = Ordering::compute(&program, &catalogue, &contexts);
-        let programs = Programs::compute(&program, &contexts);
         let identity = Identity::compute(&program);
+        let containment = Containment::compute(&program, &contexts, &identity, &ownership);
+        let ordering = Ordering::compute(&program, &catalogue, &contexts, containment);
+        let programs = Programs::compute(&program, &contexts);
         let receivers = Receivers::compute(&program, &contexts, &identity);
         Analysis {
             program,

@@ -37,6 +37,7 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use super::catalogue::Catalogue;
+use super::containment::Containment;
 use super::contexts::{resolve_call, CallTarget, Context, Contexts};
 use super::locks::held_asyncio_locks;
 use super::resolve::{FuncId, Program};
@@ -79,13 +80,20 @@ impl Starter {
 
 pub struct Ordering {
     starter: Vec<Starter>,
+    /// Objects held privately by an owner: their state is the owner's.
+    containment: Containment,
     /// Per function: the `asyncio` locks held by the coroutine awaiting every
     /// worker-thread run of it (see the module doc); empty when some run is not awaited.
     awaited_under: Vec<BTreeSet<StateKey>>,
 }
 
 impl Ordering {
-    pub fn compute(program: &Program, catalogue: &Catalogue, contexts: &Contexts) -> Ordering {
+    pub fn compute(
+        program: &Program,
+        catalogue: &Catalogue,
+        contexts: &Contexts,
+        containment: Containment,
+    ) -> Ordering {
         let mut starter = vec![Starter::Unreached; program.functions.len()];
         let mut queue = VecDeque::new();
         for entry in contexts
@@ -146,6 +154,7 @@ impl Ordering {
         let awaited_under = awaited_under(program, catalogue, contexts);
         Ordering {
             starter,
+            containment,
             awaited_under,
         }
     }
@@ -194,7 +203,7 @@ impl Ordering {
             // held both at the handoff and at `locks` (the access, or the call that
             // reaches it).
             let sequential = !contexts.overlapping_runs[*caller]
-                && receiver_of_method(program, *caller, other.receiver);
+                && receiver_of_method(program, &self.containment, *caller, other.receiver);
             let serialised =
                 |locks: &BTreeSet<StateKey>| sequential || !serialised_by.is_disjoint(locks);
             let in_order = |at: Span| before(at, *span) || (*awaited && before(*span, at));
@@ -382,23 +391,39 @@ fn awaited_under(
 }
 
 /// Whether `receiver` (the class an instance attribute is reached through) is the
-/// receiver of `method`: its class, a base of it or a subclass. Runs of a method on one
-/// object are sequential when nothing launches them concurrently, but that says nothing
-/// of module state or of other objects, which runs on other objects touch too.
+/// receiver of `method`: its class, a base of it or a subclass, or a class held
+/// privately by such an object (`analysis::containment`: a `self._history` built in
+/// `__init__` is that object's alone). Runs of a method on one object are sequential
+/// when nothing launches them concurrently, but that says nothing of module state or of
+/// other objects, which runs on other objects touch too.
 fn receiver_of_method(
     program: &Program,
+    containment: &Containment,
     method: FuncId,
     receiver: Option<super::resolve::ClassId>,
 ) -> bool {
-    let (Some(receiver), Some(own)) = (receiver, program.class_of_method(method)) else {
+    let (Some(mut receiver), Some(own)) = (receiver, program.class_of_method(method)) else {
         return false;
     };
-    let receiver_path = &program.class(receiver).path;
-    own == receiver
-        || program.ancestors(own).contains(receiver_path)
-        || program
-            .ancestors(receiver)
-            .contains(&program.class(own).path)
+    let related = |receiver| {
+        let receiver_path = &program.class(receiver).path;
+        own == receiver
+            || program.ancestors(own).contains(receiver_path)
+            || program
+                .ancestors(receiver)
+                .contains(&program.class(own).path)
+    };
+    // Owners of owners, a few levels up (a cycle cannot go on longer).
+    for _ in 0..4 {
+        if related(receiver) {
+            return true;
+        }
+        match containment.container(receiver) {
+            Some(owner) => receiver = owner,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Methods that wait for threads or their results to finish.

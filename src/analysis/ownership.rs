@@ -40,6 +40,8 @@ pub struct Ownership {
     /// Per context, per function, per parameter slot: whether every call made in that
     /// context passes an owned object.
     owned_in: [Vec<Vec<bool>>; 3],
+    /// Per function: whether its receiver escapes (`Passing::receiver_escapes`).
+    receiver_escapes: Vec<bool>,
 }
 
 impl Ownership {
@@ -141,7 +143,17 @@ impl Ownership {
         let unseeded = per_context(&Context::ALL.map(|_| vec![Vec::new(); count]));
         let seeds = awaited_handoff_seeds(program, contexts, &passing, &unseeded, passes, &started);
         let owned_in = per_context(&seeds);
-        Ownership { owned, owned_in }
+        Ownership {
+            owned,
+            owned_in,
+            receiver_escapes: passing.receiver_escapes,
+        }
+    }
+
+    /// Whether `function` lets its receiver escape: stores or passes `self`, or hands on
+    /// a bound method of it.
+    pub fn receiver_escapes(&self, function: FuncId) -> bool {
+        self.receiver_escapes[function]
     }
 
     /// Whether `access`, made in `function`, goes through an object the function owns.

@@ -182,6 +182,7 @@ impl Lowerer<'_> {
             methods: Vec::new(),
             attributes: Vec::new(),
             invariant: None,
+            held_fields: Vec::new(),
         });
         let class = self.classes.len() - 1;
         if !self.scope().is_module {
@@ -237,6 +238,7 @@ impl Lowerer<'_> {
             }
         }
         self.classes[class].invariant = self.class_invariant(def, class);
+        self.classes[class].held_fields = self.held_fields(def);
         if self.scope().is_module {
             self.symbols.push(Symbol {
                 name: name.to_string(),

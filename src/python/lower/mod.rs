@@ -18,8 +18,8 @@ use super::scope;
 
 use crate::model::{
     Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext,
-    FileModel, Function, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind, LOCAL_LOCK,
-    RETURNED,
+    FileModel, Function, HeldField, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind,
+    LOCAL_LOCK, RETURNED,
 };
 use crate::source::LineIndex;
 

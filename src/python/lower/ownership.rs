@@ -402,3 +402,162 @@ impl<'a> Visitor<'a> for FieldUses<'_> {
         self.nested -= usize::from(nested);
     }
 }
+
+impl Lowerer<'_> {
+    /// The private fields (`_name`) the methods of `def` hold (`HeldField`).
+    pub(super) fn held_fields(&self, def: &StmtClassDef) -> Vec<HeldField> {
+        let mut uses: HashMap<&str, FieldUse> = HashMap::new();
+        for stmt in &def.body {
+            let Stmt::FunctionDef(method) = stmt else {
+                continue;
+            };
+            let Some(receiver) = method
+                .parameters
+                .posonlyargs
+                .iter()
+                .chain(&method.parameters.args)
+                .next()
+            else {
+                continue;
+            };
+            let mut visitor = MethodFieldUses {
+                receiver: receiver.name().as_str(),
+                in_init: method.name.as_str() == "__init__",
+                uses: &mut uses,
+            };
+            for stmt in &method.body {
+                visitor.visit_stmt(stmt);
+            }
+        }
+        let mut held: Vec<HeldField> = uses
+            .into_iter()
+            .filter(|(name, _)| name.starts_with('_') && !name.starts_with("__"))
+            .filter_map(|(name, field)| match (&*field.constructions, field.other) {
+                ([call], false) => Some(HeldField {
+                    name: name.to_string(),
+                    constructor: self.constructor_of(&Expr::Call((*call).clone()))?,
+                    span: self.span_of(*call),
+                    members_passed: field.members_passed,
+                }),
+                _ => None,
+            })
+            .collect();
+        held.sort_by(|a, b| a.name.cmp(&b.name));
+        held
+    }
+}
+
+/// How one class's methods use a field of their receiver.
+#[derive(Default)]
+struct FieldUse<'a> {
+    /// `self.f = Constructor(…)` in `__init__`.
+    constructions: Vec<&'a ExprCall>,
+    /// Any other assignment, or a use of `self.f` as a value.
+    other: bool,
+    /// `x` of each `self.f.x` passed on or stored.
+    members_passed: Vec<String>,
+}
+
+struct MethodFieldUses<'a, 'u> {
+    receiver: &'a str,
+    in_init: bool,
+    uses: &'u mut HashMap<&'a str, FieldUse<'a>>,
+}
+
+impl<'a> MethodFieldUses<'a, '_> {
+    /// `f` for `self.f`.
+    fn field(&self, expr: &'a Expr) -> Option<&'a str> {
+        match expr {
+            Expr::Attribute(a) => match &*a.value {
+                Expr::Name(n) if n.id.as_str() == self.receiver => Some(a.attr.as_str()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A value passed on or stored: `self.f.x` passes a member of the field.
+    fn passed(&mut self, value: &'a Expr) {
+        if let Expr::Attribute(a) = value {
+            if let Some(field) = self.field(&a.value) {
+                self.uses
+                    .entry(field)
+                    .or_default()
+                    .members_passed
+                    .push(a.attr.to_string());
+            }
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for MethodFieldUses<'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        let assignment = match stmt {
+            Stmt::Assign(a) if a.targets.len() == 1 => Some((&a.targets[0], Some(&*a.value))),
+            Stmt::AnnAssign(a) => Some((&*a.target, a.value.as_deref())),
+            Stmt::AugAssign(a) => Some((&*a.target, None)),
+            _ => None,
+        };
+        if let Some((target, value)) = assignment {
+            if let Some(field) = self.field(target) {
+                let in_init = self.in_init;
+                let entry = self.uses.entry(field).or_default();
+                match value {
+                    Some(Expr::Call(call)) if in_init => entry.constructions.push(call),
+                    _ => entry.other = true,
+                }
+                if let Some(value) = value {
+                    self.passed(value);
+                    self.visit_expr(value);
+                }
+                return;
+            }
+        }
+        match stmt {
+            Stmt::Assign(a) => self.passed(&a.value),
+            Stmt::Return(r) => {
+                if let Some(value) = &r.value {
+                    self.passed(value);
+                }
+            }
+            _ => {}
+        }
+        walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            // A member of the field (`self.f.x`, `self.f.m()`, `self.f[k]`) uses it in
+            // place.
+            Expr::Attribute(a) if self.field(&a.value).is_some() => {}
+            Expr::Subscript(s) if self.field(&s.value).is_some() => self.visit_expr(&s.slice),
+            _ => {
+                if let Some(field) = self.field(expr) {
+                    self.uses.entry(field).or_default().other = true;
+                    return;
+                }
+                match expr {
+                    Expr::Call(call) => {
+                        for arg in call.arguments.args.iter() {
+                            self.passed(arg);
+                        }
+                        for keyword in call.arguments.keywords.iter() {
+                            self.passed(&keyword.value);
+                        }
+                    }
+                    Expr::Yield(y) => {
+                        if let Some(value) = &y.value {
+                            self.passed(value);
+                        }
+                    }
+                    Expr::List(l) => l.elts.iter().for_each(|e| self.passed(e)),
+                    Expr::Tuple(t) => t.elts.iter().for_each(|e| self.passed(e)),
+                    Expr::Set(s) => s.elts.iter().for_each(|e| self.passed(e)),
+                    Expr::Dict(d) => d.items.iter().for_each(|item| self.passed(&item.value)),
+                    _ => {}
+                }
+                walk_expr(self, expr);
+            }
+        }
+    }
+}

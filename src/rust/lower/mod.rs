@@ -342,6 +342,7 @@ impl<'a> Lowerer<'a> {
             methods: Vec::new(),
             attributes,
             invariant: None,
+            held_fields: Vec::new(),
         });
         if self.top_level() {
             self.symbols.push(Symbol {
