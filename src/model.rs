@@ -137,6 +137,9 @@ pub enum SymbolKind {
     /// A variable; `ty` is the canonical path of the constructor it was bound to, if any.
     Variable {
         ty: Option<String>,
+        /// Python: the type of the elements of a container annotated with one
+        /// (`JOBS: dict[str, Job]` holds `Job`s).
+        element: Option<String>,
     },
     /// A Rust `static` item, `thread_local!` key or `lazy_static!` value.
     Static(Static),
@@ -197,6 +200,9 @@ pub struct HeldField {
 pub struct Attribute {
     pub name: String,
     pub ty: Option<String>,
+    /// Python: the type of the elements of a container annotated with one
+    /// (`self.jobs: dict[str, Job]`).
+    pub element: Option<String>,
     /// Every type path a declared field type mentions (Rust struct fields), as in `Static`.
     pub mentions: Vec<String>,
     pub span: Span,
@@ -569,6 +575,11 @@ impl AccessKind {
 /// Suffix of a held lock's path that stands for what a call returns
 /// (`pkg.Store._lock_for()` for `with self._lock_for(key):`).
 pub const RETURNED: &str = "()";
+
+/// Path segment that stands for one element of the container before it
+/// (`mod.JOBS.__element__.cancel` for `JOBS[key].cancel()`): the analysis reads its
+/// type from the container's annotation (`JOBS: dict[str, Job]`).
+pub const ELEMENT: &str = "__element__";
 
 /// Suffix of a held lock's path that stands for a local name whose type racelint
 /// cannot see, held with a plain `with` in a coroutine and named like a lock

@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use std::path::Path;
 
-use crate::model::{FileId, FileModel, Language, SymbolKind};
+use crate::model::{FileId, FileModel, Language, SymbolKind, ELEMENT};
 
 /// Global index of a function across all files.
 pub type FuncId = usize;
@@ -290,6 +290,9 @@ impl<'m> Program<'m> {
     }
 
     fn member(&self, of: &Target, name: &str, depth: usize) -> Option<Target> {
+        if name == ELEMENT {
+            return self.element_of(of);
+        }
         match of {
             Target::Module(file) => self.module_member(*file, name, depth),
             Target::Class(class) => self.class_member(*class, name, depth),
@@ -319,6 +322,41 @@ impl<'m> Program<'m> {
         }
     }
 
+    /// One element of a container variable or attribute annotated with its elements'
+    /// type (`JOBS: dict[str, Job]`): an instance of that type, which resolves members
+    /// as a typed variable does.
+    fn element_of(&self, container: &Target) -> Option<Target> {
+        let (file, element) = match container {
+            Target::Global { file, name, .. } => {
+                let model = &self.files[*file];
+                let symbol = self.symbols[*file]
+                    .get(name.as_str())
+                    .map(|&i| &model.symbols[i]);
+                match symbol.map(|s| &s.kind) {
+                    Some(SymbolKind::Variable {
+                        element: Some(element),
+                        ..
+                    }) => (*file, element.clone()),
+                    _ => return None,
+                }
+            }
+            Target::Attribute { class, name, .. } => {
+                let attribute = self
+                    .class(*class)
+                    .attributes
+                    .iter()
+                    .find(|a| &a.name == name);
+                (self.class_file(*class), attribute?.element.clone()?)
+            }
+            _ => return None,
+        };
+        Some(Target::Global {
+            file,
+            name: ELEMENT.to_string(),
+            ty: Some(element),
+        })
+    }
+
     fn module_member(&self, file: FileId, name: &str, depth: usize) -> Option<Target> {
         let model = &self.files[file];
         let symbol = self.symbols[file].get(name).map(|&i| &model.symbols[i]);
@@ -331,7 +369,7 @@ impl<'m> Program<'m> {
                 Some(Target::Function(self.function_id(file, *index)))
             }
             Some(SymbolKind::Class(index)) => Some(Target::Class(self.class_base[file] + index)),
-            Some(SymbolKind::Variable { ty }) => Some(Target::Global {
+            Some(SymbolKind::Variable { ty, .. }) => Some(Target::Global {
                 file,
                 name: name.to_string(),
                 ty: ty.clone(),

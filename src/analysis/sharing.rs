@@ -4,7 +4,8 @@
 //! class would be "the same", and objects built and used inside one call (a parser's
 //! tokenizer, an `ExitStack`) would race with themselves. An instance attribute counts
 //! only when an instance of its class is observably shared: stored in module or class
-//! state (or in an attribute of a shared object), handed to a thread or loop API as a
+//! state (or in an attribute of a shared object), or held in a container there that is
+//! annotated with its elements' type (`JOBS: dict[str, Job]`), handed to a thread or loop API as a
 //! bound method or argument, or a `threading.Thread` subclass. Class-level attributes
 //! are one object for all instances and always count.
 
@@ -31,8 +32,11 @@ impl Sharing {
         };
         for (file_id, file) in program.files.iter().enumerate() {
             for symbol in &file.symbols {
-                if let SymbolKind::Variable { ty: Some(ty) } = &symbol.kind {
-                    mark(program.class_of_value(file_id, ty));
+                if let SymbolKind::Variable { ty, element } = &symbol.kind {
+                    // The variable's object, or the elements of the container it holds.
+                    for ty in ty.iter().chain(element) {
+                        mark(program.class_of_value(file_id, ty));
+                    }
                 }
             }
         }
@@ -44,7 +48,7 @@ impl Sharing {
                 .iter()
                 .filter(|a| a.class_level)
             {
-                if let Some(ty) = &attribute.ty {
+                for ty in attribute.ty.iter().chain(&attribute.element) {
                     mark(program.class_of_value(file, ty));
                 }
             }
@@ -69,13 +73,12 @@ impl Sharing {
                 }
                 let file = program.class_file(class);
                 for attribute in &program.class(class).attributes {
-                    let held = attribute
-                        .ty
-                        .as_ref()
-                        .and_then(|ty| program.class_of_value(file, ty));
-                    if let Some(held) = held.filter(|&h| !shared[h]) {
-                        shared[held] = true;
-                        changed = true;
+                    let held = attribute.ty.iter().chain(&attribute.element);
+                    for held in held.filter_map(|ty| program.class_of_value(file, ty)) {
+                        if !shared[held] {
+                            shared[held] = true;
+                            changed = true;
+                        }
                     }
                 }
             }

@@ -10,7 +10,7 @@ use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
-use crate::model::{Access, AccessKind, FileId, Invariant, Language, SymbolKind};
+use crate::model::{Access, AccessKind, FileId, Invariant, Language, SymbolKind, ELEMENT};
 
 /// One state location: a module variable, or an attribute of a class (all instances of
 /// a class count as one logical instance).
@@ -83,7 +83,17 @@ pub fn resolve_state(
             residual: state.1,
         });
     }
+    // An element of a container whose elements' type racelint does not know, or such an
+    // element itself, is no location it can name.
+    let unresolved = path
+        .rsplit('.')
+        .take(resolved.residual)
+        .any(|segment| segment == ELEMENT);
+    if unresolved {
+        return None;
+    }
     let (key, ty, owner) = match resolved.target {
+        Target::Global { name, .. } if name == ELEMENT => return None,
         Target::Global { file, name, ty } => {
             (StateKey::Global { file, name }, ty.map(|t| (file, t)), file)
         }

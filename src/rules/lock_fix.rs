@@ -249,7 +249,7 @@ fn existing_lock(analysis: &Analysis, state: &StateKey) -> Option<String> {
         StateKey::Global { file, .. } => program.files[*file].symbols.iter().find_map(|s| match &s
             .kind
         {
-            SymbolKind::Variable { ty } if is_lock(*file, ty) => Some(s.name.clone()),
+            SymbolKind::Variable { ty, .. } if is_lock(*file, ty) => Some(s.name.clone()),
             _ => None,
         }),
         StateKey::Framework { .. } => None,

@@ -219,7 +219,12 @@ impl Lowerer<'_> {
             !scope.is_module && !scope.globals.contains(name)
         };
         if is_local {
-            let ty = value.and_then(|v| self.constructor_of(v));
+            // An element taken from a typed container (`job = jobs.get(key)`) is of its
+            // element type, not an object this function built.
+            let taken = value.and_then(|v| self.element_taken(v));
+            let ty = value
+                .filter(|_| taken.is_none())
+                .and_then(|v| self.constructor_of(v));
             let alias = value
                 .filter(|_| !augmented)
                 .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
@@ -228,6 +233,8 @@ impl Lowerer<'_> {
                     path: c.path,
                     root: c.root,
                     depth: c.depth,
+                    element: matches!(value, Some(Expr::Subscript(s))
+                        if self.chain(&s.value).is_some_and(|c| c.depth == 0)),
                 });
             let is_param = self.parameter_slot(name).is_some();
             let scope = self.scope_mut();
@@ -235,6 +242,7 @@ impl Lowerer<'_> {
                 scope.rebound_params.insert(name.to_string());
             }
             scope.types.remove(name);
+            scope.elements.remove(name);
             scope.aliases.remove(name);
             scope.fresh.remove(name);
             scope.escaped.remove(name);
@@ -244,6 +252,8 @@ impl Lowerer<'_> {
                 scope.fresh.insert(name.to_string());
             } else if let Some(alias) = alias {
                 scope.aliases.insert(name.to_string(), alias);
+            } else if let Some(element) = taken {
+                scope.types.insert(name.to_string(), element);
             }
             return;
         }
@@ -262,10 +272,18 @@ impl Lowerer<'_> {
         self.record_write(path, kind, span, value, None, false);
     }
 
+    /// A module variable annotated as a container holds elements of this type.
+    pub(super) fn set_variable_element(&mut self, name: &str, element: String) {
+        let symbol = self.symbols.iter_mut().find(|s| s.name == name);
+        if let Some(SymbolKind::Variable { element: slot, .. }) = symbol.map(|s| &mut s.kind) {
+            *slot = Some(element);
+        }
+    }
+
     pub(super) fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
         let invariant = self.invariant_at(span.start.line, None);
         if let Some(existing) = self.symbols.iter_mut().find(|s| s.name == name) {
-            if let SymbolKind::Variable { ty: old } = &mut existing.kind {
+            if let SymbolKind::Variable { ty: old, .. } = &mut existing.kind {
                 if ty.is_some() {
                     *old = ty;
                 }
@@ -277,7 +295,7 @@ impl Lowerer<'_> {
         }
         self.symbols.push(Symbol {
             name: name.to_string(),
-            kind: SymbolKind::Variable { ty },
+            kind: SymbolKind::Variable { ty, element: None },
             span,
             invariant,
         });
@@ -287,11 +305,17 @@ impl Lowerer<'_> {
     pub(super) fn register_self_attribute(&mut self, target: &Expr, value: Option<&Expr>) {
         let ty = value.and_then(|v| self.value_type(v));
         self.note_constructed_field(target, value);
-        self.register_self_attribute_typed(target, ty);
+        self.register_self_attribute_typed(target, ty, None);
     }
 
-    /// `self.<attr>` gets type `ty` (a value's type, or an annotation's).
-    pub(super) fn register_self_attribute_typed(&mut self, target: &Expr, ty: Option<String>) {
+    /// `self.<attr>` gets type `ty` (a value's type, or an annotation's) and, from an
+    /// annotation, its elements' type.
+    pub(super) fn register_self_attribute_typed(
+        &mut self,
+        target: &Expr,
+        ty: Option<String>,
+        element: Option<String>,
+    ) {
         let Expr::Attribute(a) = target else { return };
         let Expr::Name(receiver) = &*a.value else {
             return;
@@ -305,6 +329,7 @@ impl Lowerer<'_> {
         let invariant = self.invariant_at(span.start.line, Some(class));
         let def = AttributeDef {
             ty,
+            element,
             span,
             class_level: false,
             invariant,

@@ -83,6 +83,9 @@ impl Lowerer<'_> {
             if let Some(ty) = param.annotation().and_then(|a| self.annotation_type(a)) {
                 scope.types.insert(param_name.clone(), ty);
             }
+            if let Some(element) = param.annotation().and_then(|a| self.element_annotation(a)) {
+                scope.elements.insert(param_name.clone(), element);
+            }
             scope.locals.insert(param_name);
         }
         if class.is_some() && !is_static {
@@ -205,6 +208,7 @@ impl Lowerer<'_> {
                             let invariant = self.invariant_at(span.start.line, Some(class));
                             let def = AttributeDef {
                                 ty,
+                                element: None,
                                 span,
                                 class_level: true,
                                 invariant,
@@ -227,6 +231,7 @@ impl Lowerer<'_> {
                         let invariant = self.invariant_at(span.start.line, Some(class));
                         let def = AttributeDef {
                             ty,
+                            element: self.element_annotation(&a.annotation),
                             span,
                             class_level: true,
                             invariant,

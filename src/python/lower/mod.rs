@@ -18,7 +18,7 @@ use super::scope;
 
 use crate::model::{
     Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext,
-    FileModel, Function, HeldField, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind,
+    FileModel, Function, HeldField, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT,
     LOCAL_LOCK, RETURNED,
 };
 use crate::source::LineIndex;
@@ -130,6 +130,8 @@ struct Alias {
     root: Option<usize>,
     /// How far inside the location the alias points (`Chain::depth`).
     depth: u8,
+    /// The alias is one element of the container at `path` (`job = JOBS[key]`).
+    element: bool,
 }
 
 /// How a name inside a function resolves.
@@ -175,6 +177,9 @@ struct Scope {
     imports: HashMap<String, String>,
     /// Locals whose type we know (constructor call, annotation, `with X() as y`).
     types: HashMap<String, String>,
+    /// Locals and parameters annotated as containers, with their elements' type
+    /// (`jobs: dict[str, Job]`).
+    elements: HashMap<String, String>,
     /// Locals bound to shared state (`job = jobs[job_id]`).
     aliases: HashMap<String, Alias>,
     /// Locals bound to an object this function constructed (`scratch = Session()`):
@@ -372,6 +377,7 @@ impl Scope {
             imports: HashMap::new(),
             types: HashMap::new(),
             aliases: HashMap::new(),
+            elements: HashMap::new(),
             fresh: HashSet::new(),
             escaped: HashSet::new(),
             private_fields: HashSet::new(),
@@ -391,6 +397,7 @@ impl Scope {
 /// What is known about one attribute assignment.
 struct AttributeDef {
     ty: Option<String>,
+    element: Option<String>,
     span: Span,
     class_level: bool,
     invariant: Option<Invariant>,
@@ -402,6 +409,9 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
             if existing.ty.is_none() {
                 existing.ty = def.ty;
             }
+            if existing.element.is_none() {
+                existing.element = def.element;
+            }
             if existing.invariant.is_none() {
                 existing.invariant = def.invariant;
             }
@@ -410,6 +420,7 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
         None => class.attributes.push(Attribute {
             name: name.to_string(),
             ty: def.ty,
+            element: def.element,
             span: def.span,
             class_level: def.class_level,
             invariant: def.invariant,

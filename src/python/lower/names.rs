@@ -243,12 +243,98 @@ impl Lowerer<'_> {
                     Some(Callee::Path(format!("{}.{}", chain.path, a.attr.as_str())))
                 }
                 // A method of what a call returns (`runtime.stats().register`): the
-                // analysis resolves it through the callee's declared return type.
-                _ => match self.returned_by(&a.value) {
+                // analysis resolves it through the callee's declared return type. A
+                // method of a container's element (`jobs[key].cancel()`,
+                // `job.cancel()` after `job = JOBS[key]`): through its element type.
+                _ => match self
+                    .returned_by(&a.value)
+                    .or_else(|| self.element_taken(&a.value))
+                    .or_else(|| self.element_alias(&a.value))
+                {
                     Some(callee) => Some(Callee::Path(format!("{callee}.{}", a.attr.as_str()))),
                     None => Some(Callee::Method(a.attr.as_str().to_string())),
                 },
             },
+            _ => None,
+        }
+    }
+
+    /// The type of the elements of a container expression, as a path the analysis
+    /// resolves: a local or parameter annotated as a container (`jobs: dict[str, Job]`
+    /// gives `Job`), or a container's location (`JOBS`, `self.jobs`, `data` after `data =
+    /// self.data`) followed by `__element__`, which the analysis reads from the
+    /// location's annotation.
+    pub(super) fn element_path(&self, container: &Expr) -> Option<String> {
+        if let Expr::Name(n) = container {
+            let scoped = self
+                .scopes
+                .iter()
+                .rev()
+                .take_while(|s| !s.is_module)
+                .find_map(|s| s.elements.get(n.id.as_str()));
+            if let Some(element) = scoped {
+                return Some(element.clone());
+            }
+        }
+        let chain = self.chain(container)?;
+        (!chain.bare_instance && chain.depth == 0 && (!chain.inner || chain.via_alias))
+            .then(|| format!("{}.{ELEMENT}", chain.path))
+    }
+
+    /// The element a value takes from a container: `jobs[key]`, `jobs.get(key)`,
+    /// `jobs.pop(key)`, `jobs.setdefault(key, job)` (for a mapping, a value).
+    pub(super) fn element_taken(&self, value: &Expr) -> Option<String> {
+        match value {
+            Expr::Subscript(s) if !matches!(&*s.slice, Expr::Slice(_)) => {
+                self.element_path(&s.value)
+            }
+            Expr::Call(call) => match &*call.func {
+                Expr::Attribute(a)
+                    if matches!(a.attr.as_str(), "get" | "pop" | "setdefault")
+                        && !call.arguments.args.is_empty() =>
+                {
+                    self.element_path(&a.value)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// What iterating `iterable` binds each time: `(whole element, value of a pair)`,
+    /// where the second is for `for key, job in jobs.items()` (and `enumerate(jobs)`).
+    pub(super) fn iterated_element(&self, iterable: &Expr) -> (Option<String>, Option<String>) {
+        let Expr::Call(call) = iterable else {
+            return (self.element_path(iterable), None);
+        };
+        let single = match &*call.arguments.args {
+            [only] if call.arguments.keywords.is_empty() => Some(only),
+            _ => None,
+        };
+        match &*call.func {
+            Expr::Attribute(a) if call.arguments.is_empty() => match a.attr.as_str() {
+                "values" | "copy" => (self.element_path(&a.value), None),
+                "items" => (None, self.element_path(&a.value)),
+                _ => (None, None),
+            },
+            Expr::Name(n) => match (n.id.as_str(), single) {
+                ("list" | "tuple" | "sorted" | "set" | "reversed", Some(inner)) => {
+                    self.iterated_element(inner)
+                }
+                ("enumerate", Some(inner)) => (None, self.iterated_element(inner).0),
+                _ => (None, None),
+            },
+            _ => (None, None),
+        }
+    }
+
+    /// `job` after `job = JOBS[key]`: an element of the aliased container.
+    fn element_alias(&self, expr: &Expr) -> Option<String> {
+        let Expr::Name(n) = expr else {
+            return None;
+        };
+        match self.resolve_name(n.id.as_str()) {
+            Resolution::Alias(alias) if alias.element => Some(format!("{}.{ELEMENT}", alias.path)),
             _ => None,
         }
     }
@@ -268,6 +354,53 @@ impl Lowerer<'_> {
             Callee::Path(path) => Some(path),
             Callee::Method(_) => None,
         }
+    }
+
+    /// The type of the elements of a container annotation (`dict[str, Job]`,
+    /// `list[Job]`, `Optional[set[Job]]` → `Job`): what iterating it, indexing it or
+    /// `.get()` gives, for a mapping its values.
+    pub(super) fn element_annotation(&self, annotation: &Expr) -> Option<String> {
+        let Expr::Subscript(s) = annotation else {
+            return match annotation {
+                Expr::BinOp(b) => match (&*b.left, &*b.right) {
+                    (other, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), other) => {
+                        self.element_annotation(other)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+        };
+        let outer = self.annotation_type(&s.value)?;
+        let name = outer.rsplit('.').next().unwrap_or(&outer);
+        let arguments: Vec<&Expr> = match &*s.slice {
+            Expr::Tuple(t) => t.elts.iter().collect(),
+            other => vec![other],
+        };
+        let element = match (name, arguments.as_slice()) {
+            ("Optional" | "Annotated", [inner, ..]) => return self.element_annotation(inner),
+            (
+                "dict"
+                | "Dict"
+                | "Mapping"
+                | "MutableMapping"
+                | "defaultdict"
+                | "DefaultDict"
+                | "OrderedDict"
+                | "ChainMap"
+                | "WeakValueDictionary",
+                [_, value],
+            ) => value,
+            (
+                "list" | "List" | "set" | "Set" | "frozenset" | "FrozenSet" | "Sequence"
+                | "MutableSequence" | "AbstractSet" | "MutableSet" | "Collection" | "Iterable"
+                | "Iterator" | "deque" | "Deque" | "WeakSet",
+                [element],
+            ) => element,
+            ("tuple" | "Tuple", [element, Expr::EllipsisLiteral(_)]) => element,
+            _ => return None,
+        };
+        self.annotation_type(element)
     }
 
     /// A type annotation's canonical class path (`Optional[X]`, `X | None` → `X`).

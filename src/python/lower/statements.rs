@@ -66,11 +66,13 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::AnnAssign(a) => {
+                let element = self.element_annotation(&a.annotation);
                 if matches!(&*a.target, Expr::Attribute(_)) {
                     // `self.x: T = v` or `self.x: T`: an explicit annotation wins over
                     // a type guessed from the value.
-                    if let Some(declared) = self.annotation_type(&a.annotation) {
-                        self.register_self_attribute_typed(&a.target, Some(declared));
+                    let declared = self.annotation_type(&a.annotation);
+                    if declared.is_some() || element.is_some() {
+                        self.register_self_attribute_typed(&a.target, declared, element.clone());
                     }
                     if let Some(value) = &a.value {
                         self.visit_expr(value);
@@ -95,6 +97,19 @@ impl Lowerer<'_> {
                         if let Some(ty) = self.annotation_type(&a.annotation) {
                             self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
                         }
+                    }
+                }
+                if let (Expr::Name(n), Some(element)) = (&*a.target, element) {
+                    let name = n.id.as_str();
+                    if self.scope().is_module {
+                        // After the store above, which declared the variable.
+                        if a.value.is_none() && self.annotation_type(&a.annotation).is_none() {
+                            let span = self.span_of(&*a.target);
+                            self.set_variable(name, None, span);
+                        }
+                        self.set_variable_element(name, element);
+                    } else {
+                        self.scope_mut().elements.insert(name.to_string(), element);
                     }
                 }
             }
@@ -136,6 +151,7 @@ impl Lowerer<'_> {
                 self.protocol_call(&f.iter, method, span);
                 self.iterate(&f.iter);
                 self.store(&f.target, None);
+                self.bind_iterated(&f.target, &f.iter);
                 self.enter_loop();
                 for s in &f.body {
                     self.visit_stmt(s);
@@ -402,5 +418,24 @@ impl Lowerer<'_> {
             self.visit_stmt(stmt);
         }
         self.scopes.pop();
+    }
+}
+
+impl Lowerer<'_> {
+    /// A loop variable over a typed container (`for job in JOBS.values()`, `for key,
+    /// job in self.jobs.items()`) is of the container's element type.
+    fn bind_iterated(&mut self, target: &Expr, iterable: &Expr) {
+        let (whole, second) = self.iterated_element(iterable);
+        let (name, element) = match (target, whole, second) {
+            (Expr::Name(n), Some(element), _) => (n.id.as_str(), element),
+            (Expr::Tuple(t), _, Some(element)) => match &*t.elts {
+                [_, Expr::Name(n)] => (n.id.as_str(), element),
+                _ => return,
+            },
+            _ => return,
+        };
+        if !self.scope().is_module {
+            self.scope_mut().types.insert(name.to_string(), element);
+        }
     }
 }
