@@ -1,5 +1,5 @@
 //! Thread locks: which `with x:` / `x.acquire()` expressions are thread locks, and which
-//! locks a private helper inherits from every one of its callers.
+//! locks a function inherits from every one of its callers.
 
 use std::collections::BTreeSet;
 
@@ -7,10 +7,11 @@ use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::resolve::{Program, Target};
 use super::state::{resolve_state, state_type, StateKey};
-use crate::model::{FileId, LOCAL_LOCK, RETURNED};
+use crate::model::{FileId, Language, LOCAL_LOCK, RETURNED};
 
 pub struct Locksets {
-    /// Per function: locks held at *every* call of it (only for private helpers).
+    /// Per function: locks held at *every* call of it (for functions only their calls
+    /// run: see `inherits`).
     pub inherited: Vec<BTreeSet<StateKey>>,
 }
 
@@ -115,7 +116,13 @@ pub fn held_asyncio_locks(
 fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
     let model = program.function(function);
     let name = &model.name;
-    (name.starts_with('_') || model.nested)
+    // A Python function nothing calls in a way the call graph does not show (no
+    // decorator, never passed as a value, no protocol method) runs only where its
+    // calls run, public or not: the contexts it runs in come from those calls too.
+    let only_called = program.files[program.file_of(function)].language == Language::Python
+        && (model.decorators.is_empty() || model.is_property() || model.is_property_setter())
+        && contexts.callable_passes[function] == 0;
+    (name.starts_with('_') || model.nested || only_called)
         && !name.starts_with("__")
         && !contexts.callers[function].is_empty()
         && !contexts.is_entry[function]
