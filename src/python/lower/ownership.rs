@@ -322,85 +322,26 @@ fn contained<'e>(expr: &'e Expr, found: &mut Vec<&'e Expr>) {
 }
 
 /// The fields of `receiver` (`self`) an `__init__` body assigns once, from a call, and
-/// otherwise uses only as the receiver of method calls at its own level
-/// (`self._stats = Stats(); self._stats.register(p)`): none is read as a value, passed,
-/// aliased or captured by a nested function or lambda, which may run later elsewhere.
+/// otherwise uses only through their members (`self._stats = Stats();
+/// self._stats.register(p)`), passing none of those on: none is read as a value,
+/// passed, aliased or rebound. (A nested function or lambda using one captures
+/// `self`, which the analysis sees as the object under construction escaping.)
 pub(super) fn private_fields(body: &[Stmt], receiver: &str) -> HashSet<String> {
-    let mut uses = FieldUses {
+    let mut uses = HashMap::new();
+    let mut visitor = MethodFieldUses {
         receiver,
-        assigned: HashMap::new(),
-        other: HashSet::new(),
-        nested: 0,
+        in_init: true,
+        uses: &mut uses,
     };
     for stmt in body {
-        uses.visit_stmt(stmt);
+        visitor.visit_stmt(stmt);
     }
-    uses.assigned
-        .into_iter()
-        .filter(|(field, count)| *count == 1 && !uses.other.contains(field))
-        .map(|(field, _)| field)
+    uses.into_iter()
+        .filter(|(_, field)| {
+            field.constructions.len() == 1 && !field.other && field.members_passed.is_empty()
+        })
+        .map(|(name, _)| name.to_string())
         .collect()
-}
-
-struct FieldUses<'r> {
-    receiver: &'r str,
-    assigned: HashMap<String, usize>,
-    other: HashSet<String>,
-    /// Inside a nested function, class or lambda.
-    nested: usize,
-}
-
-impl FieldUses<'_> {
-    /// `X` for `self.X`.
-    fn field<'e>(&self, expr: &'e Expr) -> Option<&'e str> {
-        match expr {
-            Expr::Attribute(a) => match &*a.value {
-                Expr::Name(n) if n.id.as_str() == self.receiver => Some(a.attr.as_str()),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-}
-
-impl<'a> Visitor<'a> for FieldUses<'_> {
-    fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        let assignment = match stmt {
-            Stmt::Assign(a) if a.targets.len() == 1 => Some((&a.targets[0], Some(&*a.value))),
-            Stmt::AnnAssign(a) => Some((&*a.target, a.value.as_deref())),
-            _ => None,
-        };
-        if let Some((target, Some(value @ Expr::Call(_)))) = assignment {
-            if let Some(field) = self.field(target).filter(|_| self.nested == 0) {
-                *self.assigned.entry(field.to_string()).or_default() += 1;
-                self.visit_expr(value);
-                return;
-            }
-        }
-        let nested = matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_));
-        self.nested += usize::from(nested);
-        walk_stmt(self, stmt);
-        self.nested -= usize::from(nested);
-    }
-
-    fn visit_expr(&mut self, expr: &'a Expr) {
-        if let Expr::Call(call) = expr {
-            if let Expr::Attribute(method) = &*call.func {
-                if self.field(&method.value).is_some() && self.nested == 0 {
-                    self.visit_arguments(&call.arguments);
-                    return;
-                }
-            }
-        }
-        if let Some(field) = self.field(expr) {
-            self.other.insert(field.to_string());
-            return;
-        }
-        let nested = matches!(expr, Expr::Lambda(_));
-        self.nested += usize::from(nested);
-        walk_expr(self, expr);
-        self.nested -= usize::from(nested);
-    }
 }
 
 impl Lowerer<'_> {
