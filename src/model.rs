@@ -546,8 +546,9 @@ pub enum Owner {
     /// A parameter slot of the calling function (see `Access::root`).
     Parameter(usize),
     /// A field of the object an `__init__` is building, set there to an object it
-    /// constructs (`self._stats = Stats()`) and used there only as the receiver of
-    /// calls (`self._stats.register(p)`): while `__init__` runs nobody else holds it,
+    /// constructs (`self._stats = Stats()`) and used there only through its members,
+    /// none passed on (`self._stats.register(p)`): while `__init__` runs nobody else
+    /// holds it,
     /// unless the object under construction escapes, which the analysis checks.
     ConstructedField { constructor: String },
 }

@@ -189,8 +189,8 @@ struct Scope {
     /// they are not owned objects to pass on. The function's own accesses through them
     /// stay private, as the front-end has always treated constructed locals.
     escaped: HashSet<String>,
-    /// In an `__init__`: fields used only as the receiver of calls after one
-    /// constructor assignment (`constructed_fields`), and of those, the ones assigned
+    /// In an `__init__`: fields used only through their members after one constructor
+    /// assignment (`ownership::private_fields`), and of those, the ones assigned
     /// so far, with their constructor (`Owner::ConstructedField`).
     private_fields: HashSet<String>,
     constructed_fields: HashMap<String, String>,
