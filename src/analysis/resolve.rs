@@ -451,11 +451,16 @@ impl<'m> Program<'m> {
         }
     }
 
-    /// `name` on what calling `function` returns, by its declared return type. A
-    /// coroutine function's call returns a coroutine, not that type.
-    fn returned_member(&self, function: FuncId, name: &str, depth: usize) -> Option<Target> {
+    /// The declared type of what calling `function` returns. A coroutine function's call
+    /// returns a coroutine, not that type.
+    fn returned_type(&self, function: FuncId) -> Option<&'m str> {
         let model = self.function(function);
-        let returned = model.return_type.as_deref().filter(|_| !model.is_async)?;
+        model.return_type.as_deref().filter(|_| !model.is_async)
+    }
+
+    /// `name` on what calling `function` returns, by its declared return type.
+    fn returned_member(&self, function: FuncId, name: &str, depth: usize) -> Option<Target> {
+        let returned = self.returned_type(function)?;
         self.instance_member(self.file_of(function), returned, name, depth + 1)
     }
 
@@ -546,11 +551,7 @@ impl<'m> Program<'m> {
             Resolved {
                 target: Target::Function(function),
                 residual: 0,
-            } => {
-                let model = self.function(function);
-                let returned = model.return_type.as_deref().filter(|_| !model.is_async)?;
-                self.class_of_type(self.file_of(function), returned)
-            }
+            } => self.class_of_type(self.file_of(function), self.returned_type(function)?),
             _ => None,
         }
     }
