@@ -37,6 +37,7 @@ pub struct CheckResult {
 const WORKER_STACK: usize = 256 * 1024 * 1024;
 
 /// What a run is asked to do, from the command line and the configuration.
+#[derive(Clone)]
 pub struct Options<'a> {
     pub selected: &'a dyn Fn(&Rule) -> bool,
     pub catalogue: Catalogue,

@@ -74,9 +74,15 @@ struct CheckArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     file_timeout: Option<f64>,
     /// Apply the fixes that are safe to apply (RL205's `get_running_loop()` in a
-    /// coroutine, RL201's `call_soon_threadsafe`), then report what is left.
+    /// coroutine, RL201's `call_soon_threadsafe`, RL107/RL108's invariant comments),
+    /// then report what is left.
     #[arg(long, conflicts_with = "write_baseline")]
     fix: bool,
+    /// With `--fix` or `--diff`, also the fixes that can change behaviour: the locks
+    /// RL101, RL103 and RL104 suggest, RL301's guard dropped before the `.await`
+    /// (or `unsafe-fixes = true` in the configuration).
+    #[arg(long)]
+    unsafe_fixes: bool,
     /// Print the fixes `--fix` would apply as a unified diff, and change nothing.
     #[arg(long, conflicts_with_all = ["write_baseline", "fix"])]
     diff: bool,
@@ -179,7 +185,7 @@ fn run_check(
     ) && !args.no_progress
         && (args.progress || std::io::stderr().is_terminal());
     let baseline = args.baseline.as_deref().map(baseline::load).transpose()?;
-    let mut result = check(&args.paths, options)?;
+    let mut result = check(&args.paths, options.clone())?;
     if let Some(path) = &args.write_baseline {
         baseline::write(path, &result)?;
         writeln!(
@@ -194,38 +200,55 @@ fn run_check(
     if let Some(baseline) = &baseline {
         result.fixed = baseline::apply(&mut result, baseline);
     }
-    if args.diff || args.fix {
-        let fixes = fix::compute(&result);
-        let count: usize = fixes.iter().map(|f| f.fixed.len()).sum();
-        if args.diff {
-            for file in &fixes {
-                write!(out, "{}", fix::unified_diff(file)).map_err(|e| e.to_string())?;
-            }
-            writeln!(
-                err,
-                "racelint: {count} fixable findings in {} files (`--fix` applies them)",
-                fixes.len()
-            )
-            .map_err(|e| e.to_string())?;
-            let status = if count > 0 && !args.exit_zero {
-                EXIT_FINDINGS
-            } else {
-                0
-            };
-            return Ok(ExitCode::from(status));
+    let unsafe_fixes = args.unsafe_fixes || loaded.config.unsafe_fixes;
+    if args.diff {
+        let plan = fix::plan(&result, unsafe_fixes, &fix::Applied::new());
+        for file in &plan.files {
+            write!(out, "{}", fix::unified_diff(file)).map_err(|e| e.to_string())?;
         }
-        fix::write(&fixes)?;
-        let fixed: std::collections::HashSet<usize> =
-            fixes.iter().flat_map(|f| f.fixed.iter().copied()).collect();
-        let mut index = 0;
-        result.findings.retain(|_| {
-            index += 1;
-            !fixed.contains(&(index - 1))
-        });
         writeln!(
             err,
-            "racelint: fixed {count} findings in {} files",
-            fixes.len()
+            "racelint: {} fixable findings in {} files (`--fix` applies them){}",
+            plan.fixed.len(),
+            plan.files.len(),
+            fixes_left(&plan, true)
+        )
+        .map_err(|e| e.to_string())?;
+        let status = if !plan.fixed.is_empty() && !args.exit_zero {
+            EXIT_FINDINGS
+        } else {
+            0
+        };
+        return Ok(ExitCode::from(status));
+    }
+    if args.fix {
+        let mut fixed = 0;
+        let mut files = std::collections::BTreeSet::new();
+        // Each pass applies what it can and re-checks the fixed code, until nothing is
+        // left to apply: fixes that met one applied in a pass, and findings the fixed code
+        // gives (a lock added for one state leaves another partially locked, RL103).
+        let mut passes = 0;
+        let mut applied = fix::Applied::new();
+        let last = loop {
+            let plan = fix::plan(&result, unsafe_fixes, &applied);
+            if plan.files.is_empty() || passes == MAX_FIX_PASSES {
+                break plan;
+            }
+            fix::write(&plan.files)?;
+            applied.extend(plan.fixed.iter().map(|&index| fix::key(&result, index)));
+            passes += 1;
+            fixed += plan.fixed.len();
+            files.extend(plan.files.iter().map(|f| f.path.clone()));
+            result = check(&args.paths, options.clone())?;
+            if let Some(baseline) = &baseline {
+                result.fixed = baseline::apply(&mut result, baseline);
+            }
+        };
+        writeln!(
+            err,
+            "racelint: fixed {fixed} findings in {} files{}",
+            files.len(),
+            fixes_left(&last, false)
         )
         .map_err(|e| e.to_string())?;
     }
@@ -247,6 +270,42 @@ fn run_check(
     )
     .map_err(|e| format!("cannot write the report: {e}"))?;
     Ok(ExitCode::from(status))
+}
+
+/// Passes of `--fix` at most: each re-checks the fixed files and applies what is left
+/// (Ruff stops at 100; each of racelint's passes is a whole-program analysis).
+const MAX_FIX_PASSES: usize = 10;
+
+/// What a fix pass left for the user to ask for (`--unsafe-fixes`), or for later: the
+/// fixes `--diff` holds back because they meet one it shows (`--fix` applies them in a
+/// later pass), or what `--fix` still had after its last pass.
+fn fixes_left(plan: &fix::Plan, diff: bool) -> String {
+    let mut left = String::new();
+    if plan.unsafe_left > 0 {
+        left.push_str(&format!(
+            "; {} more fixes available with `--unsafe-fixes`",
+            plan.unsafe_left
+        ));
+    }
+    if diff && plan.deferred > 0 {
+        left.push_str(&format!(
+            "; {} more meet these and are applied after them by `--fix`",
+            plan.deferred
+        ));
+    }
+    if plan.repeated > 0 {
+        left.push_str(&format!(
+            "; {} fixes left their finding in place and were not applied again",
+            plan.repeated
+        ));
+    }
+    if !diff && !plan.fixed.is_empty() {
+        left.push_str(&format!(
+            "; {} more fixes after {MAX_FIX_PASSES} passes: run again",
+            plan.fixed.len()
+        ));
+    }
+    left
 }
 
 /// Files named one by one (as pre-commit does) rather than folders.

@@ -31,6 +31,9 @@ pub struct Config {
     /// Seconds one file's reading, parsing and lowering may take (`--file-timeout`).
     #[serde(default, deserialize_with = "positive_seconds")]
     pub file_timeout: Option<f64>,
+    /// `--fix` and `--diff` apply unsafe fixes too, as if `--unsafe-fixes` were given.
+    #[serde(default)]
+    pub unsafe_fixes: bool,
     #[serde(default)]
     pub python: CatalogueExtension,
     #[serde(default)]

@@ -65,6 +65,17 @@ pub struct FileModel {
     pub suppressions: Vec<Suppression>,
     /// `unsafe impl Sync/Send for T`: a promise of thread safety the compiler cannot check.
     pub unsafe_impls: Vec<UnsafeImpl>,
+    /// Python: where a new module-level statement goes after the leading imports (and
+    /// the docstring): where a fix creates a module lock, or adds `import threading`.
+    pub after_imports: Option<InsertionPoint>,
+}
+
+/// Where a fix can insert a statement: at `offset`, the start of a line, written with
+/// `indent` (the indentation of the block it joins).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InsertionPoint {
+    pub offset: usize,
+    pub indent: String,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +188,8 @@ pub struct Class {
     pub invariant: Option<Invariant>,
     /// Python: fields the class's own methods hold privately (`HeldField`).
     pub held_fields: Vec<HeldField>,
+    /// Python: where a new first statement of the class body goes (after the docstring).
+    pub body_start: Option<InsertionPoint>,
 }
 
 /// A field that `__init__` sets once to an object it constructs (`self._history =
@@ -290,6 +303,9 @@ pub struct Function {
     /// Rust: calls (index into `calls`) that read or write a file or socket this body
     /// opened (`reg.write_to(&mut sock)`, `sock.flush()`): slow work.
     pub io_calls: Vec<usize>,
+    /// Python, constructors only: where a new first statement of the body goes (after
+    /// the docstring): where a fix creates an instance's lock.
+    pub body_start: Option<InsertionPoint>,
 }
 
 impl Function {

@@ -39,7 +39,7 @@ use lsp_types::{
 use crate::check::{check, Options};
 use crate::cli::Selection;
 use crate::config;
-use crate::report::lsp::{diagnostics, path_of, uri};
+use crate::report::lsp::{diagnostics, path_of, uri, FixAction};
 
 /// What the analysis thread publishes, kept for code actions: each file's diagnostics.
 type Published = Arc<Mutex<BTreeMap<PathBuf, Vec<Diagnostic>>>>;
@@ -259,7 +259,11 @@ fn respond(request: &Request, published: &Published, buffers: &Buffers) -> Respo
             // needed (some send an object where the protocol has a list).
             let range = serde_json::from_value::<Range>(params["range"].clone());
             let actions = match (uri, range) {
-                (Ok(uri), Ok(range)) => suppressions(&uri, range, published, buffers),
+                (Ok(uri), Ok(range)) => {
+                    let mut actions = fixes(&uri, range, published);
+                    actions.extend(suppressions(&uri, range, published, buffers));
+                    actions
+                }
                 _ => Vec::new(),
             };
             Response::new_ok(request.id.clone(), actions)
@@ -306,6 +310,33 @@ fn rule_documentation(uri: &Uri, position: Position, published: &Published) -> O
         }),
         range: Some(diagnostic.range),
     })
+}
+
+/// For each racelint diagnostic in the request that has a fix, the action applying it
+/// (from the diagnostic's `data`, `report::lsp::FixAction`): preferred when it is safe.
+fn fixes(uri: &Uri, range: Range, published: &Published) -> Vec<CodeActionOrCommand> {
+    let Some(path) = path_of(uri) else {
+        return Vec::new();
+    };
+    let known = published
+        .lock()
+        .map(|shown| shown.get(&path).cloned().unwrap_or_default())
+        .unwrap_or_default();
+    known
+        .iter()
+        .filter(|d| overlaps(d.range, range))
+        .filter_map(|diagnostic| {
+            let action: FixAction = serde_json::from_value(diagnostic.data.clone()?).ok()?;
+            Some(CodeActionOrCommand::CodeAction(CodeAction {
+                title: action.title,
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![diagnostic.clone()]),
+                edit: Some(action.edit),
+                is_preferred: Some(action.safe),
+                ..CodeAction::default()
+            }))
+        })
+        .collect()
 }
 
 /// For each racelint diagnostic in the request, an action that suppresses it.

@@ -210,3 +210,62 @@ fn the_server_publishes_fixes_and_clears_diagnostics_across_files() {
     let status = client.child.wait().expect("the server exits");
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn a_fix_is_offered_as_a_code_action_before_the_suppression() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let cache = root.join("cache.py");
+    std::fs::write(
+        &cache,
+        "import asyncio\n\n\nclass Cache:\n    def __init__(self) -> None:\n        self.rows: dict[str, int] = {}\n\n    def fill(self) -> None:\n        self.rows[\"a\"] = 1\n\n    async def refresh(self) -> None:\n        await asyncio.to_thread(self.fill)\n\n    async def size(self) -> int:\n        return len(self.rows)\n\n\nCACHE = Cache()\n",
+    )
+    .expect("write cache.py");
+    std::fs::write(root.join("racelint.toml"), "select = [\"RL101\"]\n").expect("write config");
+    let uri = file_uri(&cache);
+    let mut client = Client::start(&root);
+    client.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"processId": null, "rootUri": file_uri(&root), "capabilities": {}}}));
+    client.wait_for("initialize result", |m| m["id"] == 1);
+    client.send(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    client.send(
+        json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri, "languageId": "python", "version": 1,
+                         "text": std::fs::read_to_string(&cache).expect("read")}}}),
+    );
+    let diagnostics = client.diagnostics_for(&uri);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    client.send(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction",
+        "params": {"textDocument": {"uri": uri}, "range": diagnostics[0]["range"],
+                   "context": {"diagnostics": [diagnostics[0]]}}}),
+    );
+    let actions = client.wait_for("code actions", |m| m["id"] == 2);
+    let fix = &actions["result"][0];
+    assert!(
+        fix["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Fix RL101 (unsafe")),
+        "{actions:#?}"
+    );
+    assert_eq!(fix["isPreferred"], false);
+    let edits = fix["edit"]["changes"][&uri].as_array().expect("edits");
+    // `import threading`, the lock in `__init__`, and the two `with` blocks.
+    assert_eq!(edits.len(), 4, "{edits:#?}");
+    assert_eq!(edits[0]["newText"], "import threading\n");
+    assert_eq!(
+        edits[1]["newText"],
+        "        self._rows_lock = threading.Lock()\n"
+    );
+    assert_eq!(
+        edits[1]["range"]["start"],
+        json!({"line": 5, "character": 0})
+    );
+    assert!(actions["result"][1]["title"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Suppress RL101")));
+    client.send(json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown"}));
+    client.wait_for("shutdown result", |m| m["id"] == 3);
+    client.send(json!({"jsonrpc": "2.0", "method": "exit"}));
+    assert!(client.child.wait().expect("the server exits").success());
+}

@@ -78,8 +78,10 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
         .collect();
     let (directives, suppressions) = comments(&parsed, &source, &lines);
     let mut lowerer = lower::Lowerer::new(&module, is_package, &source, &lines, &directives);
+    let mut after_imports = None;
     if let Some(module) = parsed.syntax().as_module() {
         lowerer.lower_module(&module.body);
+        after_imports = lowerer.after_imports(&module.body);
     }
     let mut model = FileModel {
         path: path.to_path_buf(),
@@ -88,6 +90,7 @@ pub fn lower_file(path: &Path, source: String) -> FileModel {
         is_stub,
         syntax_errors,
         suppressions,
+        after_imports,
         ..FileModel::default()
     };
     lowerer.into_model(&mut model);
@@ -148,6 +151,15 @@ fn comments(
 
 /// Whether `code` parses as the body of a function. The test suite uses it to check
 /// that every fix racelint suggests is valid Python when pasted.
+/// Whether a whole module parses without error: a fixed file must.
+pub fn parses(source: &str) -> bool {
+    let options =
+        ParseOptions::from(PySourceType::Python).with_target_version(PythonVersion::PY314);
+    parse_unchecked(source.trim_start_matches('\u{feff}'), options)
+        .errors()
+        .is_empty()
+}
+
 pub fn parses_as_function_body(code: &str) -> bool {
     let body: String = code.lines().map(|l| format!("    {l}\n")).collect();
     let wrapped = format!("async def _racelint_fix():\n{body}    pass\n");

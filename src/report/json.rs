@@ -62,6 +62,21 @@ struct JsonRelated<'a> {
 struct JsonFix<'a> {
     description: &'a str,
     code: &'a str,
+    /// `safe` (`--fix` applies it) or `unsafe` (`--fix --unsafe-fixes`), when racelint
+    /// can apply the fix itself; then `edits` are what it changes.
+    applicability: Option<&'static str>,
+    edits: Option<Vec<JsonEdit>>,
+}
+
+/// Replace the text from (`line`, `column`) to (`end_line`, `end_column`) with `content`.
+#[derive(Serialize)]
+struct JsonEdit {
+    path: String,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    content: String,
 }
 
 #[derive(Serialize)]
@@ -129,6 +144,32 @@ pub(super) fn finding<'a>(result: &CheckResult, f: &'a Finding) -> JsonFinding<'
         fix: f.fix.as_ref().map(|fix| JsonFix {
             description: &fix.description,
             code: &fix.code,
+            applicability: f
+                .autofix
+                .as_ref()
+                .map(|a| if a.is_safe() { "safe" } else { "unsafe" }),
+            edits: f.autofix.as_ref().map(|autofix| {
+                autofix
+                    .edits
+                    .iter()
+                    .map(|edit| {
+                        let file = &result.files[edit.file];
+                        let span = crate::source::LineIndex::new(&file.source).span(
+                            &file.source,
+                            edit.offset,
+                            edit.offset + edit.len,
+                        );
+                        JsonEdit {
+                            path: path_text(&file.path),
+                            line: span.start.line,
+                            column: span.start.column,
+                            end_line: span.end.line,
+                            end_column: span.end.column,
+                            content: edit.replacement.clone(),
+                        }
+                    })
+                    .collect()
+            }),
         }),
     }
 }

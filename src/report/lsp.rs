@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 
 use lsp_types::{
     CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
-    NumberOrString, Position, Range, Uri,
+    NumberOrString, Position, Range, TextEdit, Uri, WorkspaceEdit,
 };
 
 use crate::check::CheckResult;
 use crate::model::{FileId, Pos, Span};
-use crate::rules::{Finding, Severity};
+use crate::rules::{Autofix, Finding, Severity};
+use crate::source::LineIndex;
 
 /// Where each rule's documentation is published (also `racelint rule CODE`).
 const RULE_DOCS: &str = "https://github.com/racelint/racelint/blob/main/rules";
@@ -95,8 +96,60 @@ fn diagnostic<'r>(
         message,
         related_information: (!related.is_empty()).then_some(related),
         tags: None,
-        data: None,
+        data: finding
+            .autofix
+            .as_ref()
+            .and_then(|autofix| fix_data(result, root, finding, autofix, lines)),
     }
+}
+
+/// The finding's fix as the code action offering it: a title, whether it is safe (then
+/// the preferred action), and the workspace edit. Carried in the diagnostic's `data`,
+/// which the client hands back with its code action request.
+fn fix_data<'r>(
+    result: &'r CheckResult,
+    root: &Path,
+    finding: &Finding,
+    autofix: &Autofix,
+    lines: &mut Lines<'r>,
+) -> Option<serde_json::Value> {
+    let mut by_file: BTreeMap<FileId, Vec<TextEdit>> = BTreeMap::new();
+    for edit in &autofix.edits {
+        let file = &result.files[edit.file];
+        let span =
+            LineIndex::new(&file.source).span(&file.source, edit.offset, edit.offset + edit.len);
+        by_file.entry(edit.file).or_default().push(TextEdit {
+            range: lines.range(result, edit.file, span),
+            new_text: edit.replacement.clone(),
+        });
+    }
+    let mut changes = Vec::new();
+    for (file, edits) in by_file {
+        changes.push((uri(&absolute(root, &result.files[file].path))?, edits));
+    }
+    let code = finding.rule.code();
+    let title = if autofix.is_safe() {
+        format!("Fix {code}")
+    } else {
+        format!("Fix {code} (unsafe: it changes what the code does; review it)")
+    };
+    serde_json::to_value(FixAction {
+        title,
+        safe: autofix.is_safe(),
+        edit: WorkspaceEdit {
+            changes: Some(changes.into_iter().collect()),
+            ..WorkspaceEdit::default()
+        },
+    })
+    .ok()
+}
+
+/// What `Diagnostic::data` holds for a finding with a fix (`racelint server` reads it).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct FixAction {
+    pub title: String,
+    pub safe: bool,
+    pub edit: WorkspaceEdit,
 }
 
 /// A path as the analysis saw it (relative to the folder it ran in), made absolute.

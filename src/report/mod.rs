@@ -70,6 +70,21 @@ fn summary(result: &CheckResult) -> String {
     if total == 0 {
         return format!("No findings.{suppressed}");
     }
+    let fixable = |safe: bool| {
+        result
+            .findings
+            .iter()
+            .filter(|f| f.autofix.as_ref().is_some_and(|a| a.is_safe() == safe))
+            .count()
+    };
+    let fixes = match (fixable(true), fixable(false)) {
+        (0, 0) => String::new(),
+        (safe, 0) => format!(" {safe} fixable with `--fix`."),
+        (0, risky) => format!(" {risky} fixable with `--fix --unsafe-fixes`."),
+        (safe, risky) => {
+            format!(" {safe} fixable with `--fix`, {risky} more with `--unsafe-fixes`.")
+        }
+    };
     let parts: Vec<String> = [
         (Severity::Error, "error"),
         (Severity::Warning, "warning"),
@@ -82,7 +97,7 @@ fn summary(result: &CheckResult) -> String {
     })
     .collect();
     format!(
-        "Found {total} finding{} ({}).{suppressed}",
+        "Found {total} finding{} ({}).{fixes}{suppressed}",
         if total == 1 { "" } else { "s" },
         parts.join(", ")
     )

@@ -29,8 +29,8 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use crate::check::CheckResult;
-use crate::model::{FileModel, Span};
-use crate::rules::{self, Finding, Rule};
+use crate::model::{FileId, FileModel, Span};
+use crate::rules::{self, Edit, Finding, Rule};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
@@ -675,42 +675,59 @@ impl<'a> Writer<'a> {
             .collect();
         let message = self.message(finding, related.len());
         let file = &self.result.files[finding.file];
-        // The edits `--fix` applies, when the finding has them; else the one-line
-        // replacement that is safe to apply blindly, if any.
-        let replacements = match &finding.autofix {
-            Some(edits) => {
-                let lines = crate::source::LineIndex::new(&file.source);
+        // The edits `--fix` applies, when the finding has them (in each file they touch);
+        // else the one-line replacement that is safe to apply blindly, if any.
+        let changes = match &finding.autofix {
+            Some(autofix) => {
+                let mut by_file: BTreeMap<FileId, Vec<&Edit>> = Default::default();
+                for edit in &autofix.edits {
+                    by_file.entry(edit.file).or_default().push(edit);
+                }
                 Some(
-                    edits
-                        .iter()
-                        .map(|edit| Replacement {
-                            deleted_region: region(
-                                file,
-                                &lines.span(&file.source, edit.offset, edit.offset + edit.len),
-                            ),
-                            inserted_content: ArtifactContent {
-                                text: edit.replacement.clone(),
-                            },
+                    by_file
+                        .into_iter()
+                        .map(|(id, edits)| {
+                            let file = &self.result.files[id];
+                            let lines = crate::source::LineIndex::new(&file.source);
+                            ArtifactChange {
+                                artifact_location: self.root.artifact(&file.path),
+                                replacements: edits
+                                    .iter()
+                                    .map(|edit| Replacement {
+                                        deleted_region: region(
+                                            file,
+                                            &lines.span(
+                                                &file.source,
+                                                edit.offset,
+                                                edit.offset + edit.len,
+                                            ),
+                                        ),
+                                        inserted_content: ArtifactContent {
+                                            text: edit.replacement.clone(),
+                                        },
+                                    })
+                                    .collect(),
+                            }
                         })
                         .collect(),
                 )
             }
             None => concrete_fix(file, finding).map(|(region, text)| {
-                vec![Replacement {
-                    deleted_region: region,
-                    inserted_content: ArtifactContent { text },
+                vec![ArtifactChange {
+                    artifact_location: self.root.artifact(&file.path),
+                    replacements: vec![Replacement {
+                        deleted_region: region,
+                        inserted_content: ArtifactContent { text },
+                    }],
                 }]
             }),
         };
-        let fixes = replacements
+        let fixes = changes
             .zip(finding.fix.as_ref())
-            .map(|(replacements, fix)| {
+            .map(|(artifact_changes, fix)| {
                 vec![SarifFix {
                     description: Message::plain(escape(&fix.description)),
-                    artifact_changes: vec![ArtifactChange {
-                        artifact_location: self.root.artifact(&file.path),
-                        replacements,
-                    }],
+                    artifact_changes,
                 }]
             })
             .unwrap_or_default();

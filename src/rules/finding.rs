@@ -20,14 +20,46 @@ pub struct Finding {
     /// How each side is reached from its entry point, step by step.
     pub flows: Vec<Flow>,
     pub fix: Option<Fix>,
-    /// The fix as edits racelint can apply itself (`--fix`), when it is safe to.
-    pub autofix: Option<Vec<Edit>>,
+    /// The fix as edits racelint can apply itself (`--fix`, `--unsafe-fixes`).
+    pub autofix: Option<Autofix>,
 }
 
-/// A replacement in the finding's file: `len` bytes at byte `offset` of the analysed
-/// source become `replacement`, which holds no line break (a fix keeps line numbers).
+/// A fix racelint applies itself, and whether it may change what the program does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autofix {
+    pub applicability: Applicability,
+    /// In one or more files; never overlapping one another.
+    pub edits: Vec<Edit>,
+}
+
+/// Ruff's split: `--fix` applies safe fixes; unsafe ones need `--unsafe-fixes` too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applicability {
+    /// Cannot change behaviour (the same call spelt as intended, a comment).
+    Safe,
+    /// Can change behaviour, to be reviewed: a lock taken where none was.
+    Unsafe,
+}
+
+impl Autofix {
+    pub fn safe(edits: Vec<Edit>) -> Autofix {
+        Autofix {
+            applicability: Applicability::Safe,
+            edits,
+        }
+    }
+
+    pub fn is_safe(&self) -> bool {
+        self.applicability == Applicability::Safe
+    }
+}
+
+/// A replacement in one file: `len` bytes at byte `offset` of the analysed source
+/// become `replacement`. Line breaks in it are written `\n`; the file's own line
+/// endings replace them when the fix is applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Edit {
+    pub file: FileId,
     pub offset: usize,
     pub len: usize,
     pub replacement: String,

@@ -4,6 +4,7 @@
 //! Markdown documentation in `rules/`, embedded here, so the docs and the binary cannot
 //! disagree.
 
+mod edits;
 mod finding;
 mod lock_fix;
 mod rl001_syntax_error;
@@ -39,7 +40,7 @@ use serde::Deserialize;
 use crate::analysis::Analysis;
 use crate::model::FileModel;
 
-pub use finding::{Edit, Finding, Fix, Flow, FlowStep, Related};
+pub use finding::{Applicability, Autofix, Edit, Finding, Fix, Flow, FlowStep, Related};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]

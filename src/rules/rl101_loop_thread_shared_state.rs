@@ -1,7 +1,7 @@
 //! RL101 loop-thread-shared-state: state written in one context (event loop or worker
 //! thread) and accessed in the other, with no thread lock common to both accesses.
 
-use super::lock_fix::lock_fix;
+use super::lock_fix::lock_fixes;
 use super::rl306_unsafe_sync_impl::unsafe_field;
 use super::rust_facts::{runs_once, rust_functions, statics};
 use super::shared::{
@@ -83,7 +83,8 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     .map(|f| f.ending_at(access.file, access.access.span, &label)),
             );
         }
-        let mut fix = lock_fix(analysis, state, accesses, None);
+        let (mut fix, autofix) = lock_fixes(analysis, state, accesses, None);
+        finding.autofix = autofix;
         if rebind_only {
             // Both sides only ever replace the object whole: a lock is right for a
             // check-then-create, but a deliberate last-writer-wins wants documenting.

@@ -2,7 +2,7 @@
 //! lock, in code several worker threads run at once (`Executor.map`, a handoff in a loop,
 //! a sync route).
 
-use super::lock_fix::lock_fix;
+use super::lock_fix::lock_fixes;
 use super::shared::{
     call_path_in, concurrent_updates, is_declared, lazy_init_writes, partially_locked, related_for,
     verb,
@@ -58,7 +58,8 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             )
             .map(|f| f.ending_at(update.file, update.access.span, &finding.label)),
         );
-        let mut fix = lock_fix(analysis, state, accesses, None);
+        let (mut fix, autofix) = lock_fixes(analysis, state, accesses, None);
+        finding.autofix = autofix;
         fix.description = format!(
             "{} Or give each thread its own instance and merge the results once, after the \
              threads are joined, so nothing is shared while they run.",

@@ -1,7 +1,7 @@
 //! RL103 partially-locked-state: state accessed under a thread lock in some places and
 //! without it in others that can run at the same time (RacerD's lock consistency).
 
-use super::lock_fix::lock_fix;
+use super::lock_fix::lock_fixes;
 use super::shared::{call_path, is_declared, partially_locked, runs_in, verb};
 use super::{find, Finding, Related};
 use crate::analysis::contexts::Context;
@@ -68,7 +68,8 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     .map(|f| f.ending_at(anchor.file, anchor.access.span, &finding.label)),
             );
         }
-        let mut fix = lock_fix(analysis, state, accesses, Some(&lock));
+        let (mut fix, autofix) = lock_fixes(analysis, state, accesses, Some(&lock));
+        finding.autofix = autofix;
         if unlocked.iter().any(|a| !a.kind.is_write()) {
             fix.description = format!(
                 "{} Readers should return a copy (`list(...)`, `dict(...)`) taken under the lock, not the shared object.",

@@ -1,12 +1,17 @@
 //! RL104 lazy-init-race: check-then-create on shared state (`if self._x is None:
 //! self._x = make()`) that two threads can run at once, without a lock.
 
-use super::lock_fix::{dedent, display_path, lock_expression, lock_setup};
+use super::edits::wrap_lines;
+use super::lock_fix::{
+    creation_edits, dedent, display_path, exact_lock_expression, lock_expression, lock_key,
+    lock_setup, safe_to_wrap,
+};
 use super::shared::{call_path, is_declared, lazy_init_writes, runs_in};
-use super::{find, Finding, Fix};
+use super::{find, Applicability, Autofix, Finding, Fix};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
 use crate::analysis::Analysis;
+use crate::model::Language;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL104").expect("RL104 is registered");
@@ -39,16 +44,25 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     .map(|f| f.ending_at(write.file, write.access.span, &finding.label)),
             );
         }
-        finding.fix = Some(double_checked_fix(analysis, state, write));
+        let (fix, autofix) = double_checked_fix(analysis, state, write);
+        finding.fix = Some(fix);
+        finding.autofix = autofix;
         findings.push(finding);
     }
     findings
 }
 
 /// The check, repeated under a `threading.Lock`: the cheap unlocked check stays for the
-/// common case, and only the first creators contend for the lock.
-fn double_checked_fix(analysis: &Analysis, state: &StateKey, write: &StateAccess) -> Fix {
+/// common case, and only the first creators contend for the lock. As edits too (unsafe:
+/// a lock where there was none), where the check and the creation can be moved
+/// exactly.
+fn double_checked_fix(
+    analysis: &Analysis,
+    state: &StateKey,
+    write: &StateAccess,
+) -> (Fix, Option<Autofix>) {
     let (lock, setup) = lock_setup(analysis, state);
+    let autofix = double_checked_edits(analysis, state, write, &lock, setup.is_some());
     let lock_expr = lock_expression(analysis, state, write, &lock);
     let source = &analysis.program.files[write.file].source;
     let (first, last) = write.checked_by.unwrap_or(write.access.statement_lines);
@@ -76,10 +90,60 @@ fn double_checked_fix(analysis: &Analysis, state: &StateKey, write: &StateAccess
             code.push_str(&format!("    {line}\n"));
         }
     }
-    Fix {
+    let fix = Fix {
         description: format!(
             "Use double-checked locking: keep the unlocked check, and repeat it under `{lock}` before creating."
         ),
         code: code.trim_start_matches('\n').to_string(),
+    };
+    (fix, autofix)
+}
+
+/// The double-checked rewrite as edits: under a one-line `if` check, its body moves
+/// under `with <lock>:` and the check repeated; without one, the creating statement is
+/// wrapped. `new_lock`: the lock does not exist yet and is created too.
+fn double_checked_edits(
+    analysis: &Analysis,
+    state: &StateKey,
+    write: &StateAccess,
+    lock: &str,
+    new_lock: bool,
+) -> Option<Autofix> {
+    let file = &analysis.program.files[write.file];
+    if file.language != Language::Python {
+        return None;
     }
+    let lock_expr = exact_lock_expression(analysis, state, write, &lock_key(state, lock))?;
+    let (first, last) = write.checked_by.unwrap_or(write.access.statement_lines);
+    let lines = dedent(&file.source, first, last);
+    if !safe_to_wrap(&lines, &file.source, first) {
+        return None;
+    }
+    let header = lines.first()?;
+    let one_line_check = (header.starts_with("if ") || header.starts_with("if("))
+        && header.trim_end().ends_with(':')
+        && last > first
+        && lines[1..]
+            .iter()
+            .all(|l| l.starts_with([' ', '\t']) || l.trim().is_empty());
+    let mut edits = if new_lock {
+        creation_edits(analysis, state, lock, false)?
+    } else {
+        Vec::new()
+    };
+    let with = format!("with {lock_expr}:");
+    edits.extend(if one_line_check {
+        wrap_lines(
+            write.file,
+            &file.source,
+            (first + 1, last),
+            &[with, header.trim_end().to_string()],
+        )?
+    } else {
+        wrap_lines(write.file, &file.source, (first, last), &[with])?
+    });
+    Some(Autofix {
+        applicability: Applicability::Unsafe,
+        edits,
+    })
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::lock_fix::display_path;
-use super::shared::{by_anchor_order, call_path_in, definition, runs_in};
+use super::shared::{by_anchor_order, call_path_in, declaration_fix, definition, runs_in};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::{chain_to, Context};
 use crate::analysis::state::invariant;
@@ -105,6 +105,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 definition_span.start.line
             ),
         });
+        finding.autofix = declaration_fix(analysis, state, "loop-only");
         findings.push(finding);
     }
     findings

@@ -3,7 +3,7 @@
 //! it in place, and worth writing down.
 
 use super::lock_fix::display_path;
-use super::shared::{by_anchor_order, definition, may_race, runs_in};
+use super::shared::{by_anchor_order, declaration_fix, definition, may_race, runs_in};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::invariant;
@@ -84,6 +84,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 span.start.line
             ),
         });
+        finding.autofix = declaration_fix(analysis, state, "replaced-wholesale");
         findings.push(finding);
     }
     findings

@@ -2,9 +2,10 @@
 //! thread (`loop.call_soon`, `asyncio.create_task`, `future.set_result`, …).
 
 use super::shared::{call_path, worker_calls};
-use super::{find, Edit, Finding, Fix};
+use super::{find, Autofix, Edit, Finding, Fix};
 use crate::analysis::contexts::{resolve_call, CallTarget, Context};
 use crate::analysis::Analysis;
+use crate::model::FileId;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL201").expect("RL201 is registered");
@@ -47,7 +48,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 .map(|f| f.ending_at(file, call.span, &finding.label)),
         );
         finding.fix = Some(threadsafe_call(text, method));
-        finding.autofix = threadsafe_edit(text, method, call.span.offset);
+        finding.autofix = threadsafe_edit(text, method, file, call.span.offset);
         findings.push(finding);
     }
     findings
@@ -77,17 +78,18 @@ fn threadsafe_call(text: &str, method: &str) -> Fix {
 /// `loop.call_soon(cb, 1)` → `loop.call_soon_threadsafe(cb, 1)`: the same call, which
 /// also wakes the loop's selector, so it is safe to apply (`--fix`). Only for a call on
 /// a receiver: the other loop APIs need the loop passed in, which is a change of design.
-fn threadsafe_edit(text: &str, method: &str, offset: usize) -> Option<Vec<Edit>> {
+fn threadsafe_edit(text: &str, method: &str, file: FileId, offset: usize) -> Option<Autofix> {
     if method != "call_soon" {
         return None;
     }
     let at = text.rfind("call_soon(")?;
     text[..at].trim_end().ends_with('.').then(|| {
-        vec![Edit {
+        Autofix::safe(vec![Edit {
+            file,
             offset: offset + at,
             len: "call_soon".len(),
             replacement: "call_soon_threadsafe".to_string(),
-        }]
+        }])
     })
 }
 

@@ -2,9 +2,10 @@
 //! a worker thread, where it finds or creates the wrong loop.
 
 use super::shared::call_path;
-use super::{find, Edit, Finding, Fix};
+use super::{find, Autofix, Edit, Finding, Fix};
 use crate::analysis::contexts::{api_call, resolve_call, Context};
 use crate::analysis::Analysis;
+use crate::model::FileId;
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL205").expect("RL205 is registered");
@@ -61,7 +62,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 );
             }
             if model.is_async {
-                finding.autofix = running_loop_edit(&program.files[file].source, call.span);
+                finding.autofix = running_loop_edit(&program.files[file].source, file, call.span);
             }
             finding.fix = Some(fix);
             findings.push(finding);
@@ -74,7 +75,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 /// `module.get_running_loop()` is the same call with the intent said: the one edit
 /// `--fix` makes. A bare `get_event_loop()` (imported by name) is left alone: its
 /// replacement would need an import.
-fn running_loop_edit(source: &str, span: crate::model::Span) -> Option<Vec<Edit>> {
+fn running_loop_edit(source: &str, file: FileId, span: crate::model::Span) -> Option<Autofix> {
     let text = source.get(span.offset..span.offset + span.len)?;
     let (before, after) = text.split_once("get_event_loop")?;
     let attribute = before.trim_end().ends_with('.');
@@ -84,10 +85,11 @@ fn running_loop_edit(source: &str, span: crate::model::Span) -> Option<Vec<Edit>
         .collect::<String>()
         == "()";
     (attribute && no_arguments).then(|| {
-        vec![Edit {
+        Autofix::safe(vec![Edit {
+            file,
             offset: span.offset + before.len(),
             len: "get_event_loop".len(),
             replacement: "get_running_loop".to_string(),
-        }]
+        }])
     })
 }

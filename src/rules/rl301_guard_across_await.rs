@@ -4,7 +4,7 @@
 
 use super::rust_facts::{held_at_awaits, line, text, HeldAtAwait};
 use super::shared::call_path;
-use super::{find, Finding, Fix, Related};
+use super::{find, Applicability, Autofix, Edit, Finding, Fix, Related};
 use crate::analysis::contexts::{resolve_call, CallTarget, Context};
 use crate::analysis::Analysis;
 use crate::model::{Guard, GuardKind};
@@ -45,6 +45,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         );
         let awaited = line(analysis, file, suspension.span.start.line);
         finding.fix = Some(fix(analysis, file, guard, awaited));
+        finding.autofix = drop_before(analysis, file, guard, suspension.span.start.line);
         findings.push(finding);
     }
     findings
@@ -78,6 +79,93 @@ fn held_text(analysis: &Analysis, file: usize, guard: &Guard) -> String {
         (Some(binding), None) => format!("The guard `{binding}` from `{acquisition}`"),
         (None, _) => format!("The temporary guard of `{acquisition}`"),
     }
+}
+
+/// `drop(guard);` on its own line before the awaiting statement, when that is where the
+/// guard's use ends: the statement starts a line, in the block the guard was bound in
+/// (the braces between balance: no loop or branch the drop would land in), and neither
+/// the binding nor a name bound after it (which may borrow from it) is named from there
+/// to where the guard would have been dropped, nor is the binding shadowed. Unsafe:
+/// whatever the lock protected after that point is no longer protected.
+fn drop_before(
+    analysis: &Analysis,
+    file: usize,
+    guard: &Guard,
+    await_line: u32,
+) -> Option<Autofix> {
+    let binding = guard.binding.as_deref().filter(|b| *b != "_")?;
+    let source = &analysis.program.files[file].source;
+    let lines: Vec<&str> = source.lines().collect();
+    let bound_end = guard.statement_lines.1;
+    if await_line <= bound_end || guard.live_until < await_line {
+        return None;
+    }
+    let code = |n: u32| {
+        let text = lines.get(n as usize - 1).copied().unwrap_or("");
+        text.split("//").next().unwrap_or("").trim()
+    };
+    let previous = (bound_end..await_line)
+        .rev()
+        .map(code)
+        .find(|t| !t.is_empty())?;
+    if !previous.ends_with([';', '{', '}']) {
+        return None;
+    }
+    let mut depth = 0i32;
+    for n in bound_end + 1..await_line {
+        for c in code(n).chars() {
+            depth += match c {
+                '{' => 1,
+                '}' => -1,
+                _ => 0,
+            };
+            if depth < 0 {
+                return None;
+            }
+        }
+    }
+    // Names bound in between may borrow from the guard (`let session =
+    // sessions.get_mut(id)?`), or shadow it: none may be named after the drop either.
+    let mut watched = vec![binding.to_string()];
+    for n in bound_end + 1..await_line {
+        if let Some(rest) = code(n).strip_prefix("let ") {
+            let rest = rest.trim_start_matches("mut ").trim_start();
+            let name: String = rest
+                .chars()
+                .take_while(|c| {
+                    c.is_alphanumeric() || *c == '_' || *c == '(' || *c == ',' || *c == ' '
+                })
+                .collect();
+            for word in name.split(|c: char| !c.is_alphanumeric() && c != '_') {
+                if word == binding {
+                    return None;
+                }
+                if !word.is_empty() && word != "mut" {
+                    watched.push(word.to_string());
+                }
+            }
+        }
+    }
+    let named_later = (await_line..=guard.live_until).any(|n| {
+        code(n)
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|word| watched.iter().any(|w| w == word))
+    });
+    if depth != 0 || named_later {
+        return None;
+    }
+    let line_text = lines.get(await_line as usize - 1)?;
+    let indent = &line_text[..line_text.len() - line_text.trim_start().len()];
+    let offset = crate::source::LineIndex::new(source).line_start(await_line);
+    Some(Autofix {
+        applicability: Applicability::Unsafe,
+        edits: vec![Edit {
+            file,
+            offset,
+            len: 0,
+            replacement: format!("{indent}drop({binding});\n"),
+        }],
+    })
 }
 
 /// End the critical section before the await: an inner block for a bound guard, a

@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::edits::comment_above;
 use super::lock_fix::display_path;
-use super::{Flow, FlowStep, Related};
+use super::{Autofix, Flow, FlowStep, Related};
 use crate::analysis::contexts::{
     api_call, chain_to, resolve_call, ApiCall, Context, EntryPoint, Reach,
 };
@@ -437,6 +438,33 @@ pub fn definition(analysis: &Analysis, state: &StateKey) -> Option<(usize, crate
         }
         StateKey::Framework { .. } => return None,
     })
+}
+
+/// The fix that declares an invariant on the state's definition (`# racelint:
+/// loop-only` above `self._jobs = {}`): a comment, so it is safe. Only where the
+/// definition is known exactly, since a comment elsewhere declares nothing.
+pub fn declaration_fix(analysis: &Analysis, state: &StateKey, directive: &str) -> Option<Autofix> {
+    let program = &analysis.program;
+    let (file, span) = match state {
+        StateKey::Global { file, name } => {
+            let symbol = program.files[*file]
+                .symbols
+                .iter()
+                .find(|s| s.name == declared_name(name))?;
+            (*file, symbol.span)
+        }
+        StateKey::Attribute { class, name } => {
+            let attribute = program
+                .class(*class)
+                .attributes
+                .iter()
+                .find(|a| a.name == declared_name(name))?;
+            (program.class_file(*class), attribute.span)
+        }
+        StateKey::Framework { .. } => return None,
+    };
+    let edit = comment_above(file, &program.files[file].source, span, directive)?;
+    Some(Autofix::safe(vec![edit]))
 }
 
 /// Every call made in a function that runs on a worker thread, with how the API

@@ -121,6 +121,13 @@ fn offsets_kept(source: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(blank + &source[bom + shebang..])
 }
 
+/// Whether a whole file parses: a fixed file must.
+pub fn parses(source: &str) -> bool {
+    let parsed = syn::parse_file(&offsets_kept(source)).is_ok();
+    proc_macro2::extra::invalidate_current_thread_spans();
+    parsed
+}
+
 /// Whether `code` parses as the statements of a block: each suggested Rust fix must.
 pub fn parses_as_block(code: &str) -> bool {
     let parsed = syn::parse_str::<syn::Block>(&format!("{{\n{code}\n}}")).is_ok()

@@ -98,6 +98,7 @@ impl Lowerer<'_> {
                 .map(|p| p.name().as_str().to_string());
         }
         if class.is_some() && def.name.as_str() == "__init__" {
+            self.functions[index].body_start = self.body_start(&def.body);
             if let Some(receiver) = &scope.self_name {
                 scope.private_fields = ownership::private_fields(&def.body, receiver);
             }
@@ -186,6 +187,7 @@ impl Lowerer<'_> {
             attributes: Vec::new(),
             invariant: None,
             held_fields: Vec::new(),
+            body_start: self.body_start(&def.body),
         });
         let class = self.classes.len() - 1;
         if !self.scope().is_module {
@@ -252,5 +254,68 @@ impl Lowerer<'_> {
                 invariant: None,
             });
         }
+    }
+}
+
+impl Lowerer<'_> {
+    /// Where a new first statement of `body` goes: the line after a leading docstring
+    /// (which must stay first to stay the docstring), else the first statement's line.
+    /// `None` when the body shares its line with the header (`def f(): pass`) or the
+    /// docstring shares its line with another statement.
+    pub(super) fn body_start(&self, body: &[Stmt]) -> Option<InsertionPoint> {
+        let first = body.first()?;
+        let start = first.range().start().to_usize();
+        let line_start = self.src[..start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = &self.src[line_start..start];
+        if !indent.chars().all(|c| c == ' ' || c == '\t') {
+            return None;
+        }
+        let docstring = matches!(first, Stmt::Expr(e) if e.value.is_string_literal_expr());
+        let offset = if docstring {
+            self.next_line(first.range().end().to_usize())?
+        } else {
+            line_start
+        };
+        Some(InsertionPoint {
+            offset,
+            indent: indent.to_string(),
+        })
+    }
+
+    /// Where a new module-level statement goes after the module's docstring and its
+    /// leading imports; before the first statement when there are neither.
+    pub fn after_imports(&self, body: &[Stmt]) -> Option<InsertionPoint> {
+        let mut last = None;
+        for (i, stmt) in body.iter().enumerate() {
+            let leading = match stmt {
+                Stmt::Import(_) | Stmt::ImportFrom(_) => true,
+                Stmt::Expr(e) => i == 0 && e.value.is_string_literal_expr(),
+                _ => false,
+            };
+            if !leading {
+                break;
+            }
+            last = Some(stmt.range().end().to_usize());
+        }
+        let offset = match last {
+            Some(end) => self.next_line(end)?,
+            None => {
+                let start = body.first()?.range().start().to_usize();
+                self.src[..start].rfind('\n').map_or(0, |i| i + 1)
+            }
+        };
+        Some(InsertionPoint {
+            offset,
+            indent: String::new(),
+        })
+    }
+
+    /// The start of the line after `end`, when only blanks or a comment follow `end`
+    /// on its line.
+    fn next_line(&self, end: usize) -> Option<usize> {
+        let rest = self.src.get(end..)?;
+        let newline = rest.find('\n')?;
+        let tail = rest[..newline].trim();
+        (tail.is_empty() || tail.starts_with('#')).then_some(end + newline + 1)
     }
 }

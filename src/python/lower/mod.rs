@@ -18,8 +18,8 @@ use super::scope;
 
 use crate::model::{
     Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext,
-    FileModel, Function, HeldField, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT,
-    LOCAL_LOCK, RETURNED,
+    FileModel, Function, HeldField, InsertionPoint, Invariant, OwnedArg, Owner, Span, Symbol,
+    SymbolKind, ELEMENT, LOCAL_LOCK, RETURNED,
 };
 use crate::source::LineIndex;
 

@@ -343,6 +343,7 @@ impl<'a> Lowerer<'a> {
             attributes,
             invariant: None,
             held_fields: Vec::new(),
+            body_start: None,
         });
         if self.top_level() {
             self.symbols.push(Symbol {
