@@ -37,7 +37,7 @@ import threading
 
 class Cache:
     def __init__(self) -> None:
-        self._rows_lock = threading.Lock()
+        self._rows_lock = threading.RLock()
         self.rows: dict[str, int] = {}
 
     def fill(self) -> None:
@@ -177,22 +177,46 @@ fn fixes_that_meet_are_applied_in_a_second_pass() {
     );
 }
 
+/// Each change makes one fix unsafe to apply blindly: the fix is then printed only.
 #[test]
-fn a_block_that_calls_another_guarded_block_gets_a_reentrant_lock() {
-    let nested = CACHE.replace(
-        "        return len(self.rows)\n",
-        "        self.rows.update(b=len(self.rows)) or self.fill()\n        return 0\n",
-    );
-    let dir = project(&[("cache.py", &nested)]);
-    check(
-        dir.path(),
-        &["--select", "RL101", "--fix", "--unsafe-fixes"],
-    );
-    let fixed = read(dir.path(), "cache.py");
+fn fixes_that_could_hang_or_break_the_program_are_not_applied() {
+    let refusals = [
+        // The class's own plain `Lock`: one thread taking it twice would never return.
+        (
+            "        self.rows: dict[str, int] = {}\n",
+            "        self.rows: dict[str, int] = {}\n        self._lock = threading.Lock()\n",
+        ),
+        // Blocking I/O under a lock the event loop takes too.
+        (
+            "        self.rows[\"a\"] = 1\n",
+            "        self.rows[\"a\"] = len(open(\"rows.txt\").read())\n",
+        ),
+        // A wait on another thread while holding the lock.
+        (
+            "        self.rows[\"a\"] = 1\n",
+            "        self.rows[\"a\"] = POOL.submit(len, \"a\").result()\n",
+        ),
+        // Instances are deep-copied: a lock inside would make that raise.
+        ("CACHE = Cache()\n", "CACHE = copy.deepcopy(Cache())\n"),
+    ];
+    // Unchanged, the same module is fixable: each change is what refuses the fix.
+    let prelude = "import copy\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\n\nPOOL = ThreadPoolExecutor()\n";
+    let dir = project(&[("cache.py", &format!("{prelude}{CACHE}"))]);
+    let (_, stdout, _) = check(dir.path(), &["--select", "RL101,RL103"]);
     assert!(
-        fixed.contains("self._rows_lock = threading.RLock()"),
-        "{fixed}"
+        stdout.contains("1 fixable with `--fix --unsafe-fixes`"),
+        "{stdout}"
     );
+    for (from, to) in refusals {
+        let code = format!(
+            "import copy\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\n\nPOOL = ThreadPoolExecutor()\n{}",
+            CACHE.replace(from, to)
+        );
+        let dir = project(&[("cache.py", &code)]);
+        let (_, stdout, _) = check(dir.path(), &["--select", "RL101,RL103"]);
+        assert!(stdout.contains("RL10"), "{to}: {stdout}");
+        assert!(!stdout.contains("fixable"), "{to}: {stdout}");
+    }
 }
 
 #[test]
@@ -224,7 +248,7 @@ def run() -> None:
         read(dir.path(), "db.py"),
         lazy.replace(
             "from concurrent.futures import ThreadPoolExecutor\n",
-            "from concurrent.futures import ThreadPoolExecutor\nimport threading\n\n_engine_lock = threading.Lock()\n",
+            "from concurrent.futures import ThreadPoolExecutor\nimport threading\n\n_engine_lock = threading.RLock()\n",
         )
         .replace(
             "    if _engine is None:\n        _engine = object()\n",

@@ -4,9 +4,11 @@
 pub mod catalogue;
 pub mod containment;
 pub mod contexts;
+pub mod copying;
 pub mod dispatch;
 pub mod forwarding;
 pub mod identity;
+pub mod import_order;
 pub mod locks;
 pub mod ordering;
 pub mod ownership;
@@ -22,6 +24,7 @@ use std::collections::BTreeMap;
 use catalogue::Catalogue;
 use containment::Containment;
 use contexts::Contexts;
+use copying::Copying;
 use identity::Identity;
 use locks::Locksets;
 use ordering::Ordering;
@@ -48,6 +51,8 @@ pub struct Analysis<'m> {
     /// Which programs (the package, each test or example module) reach each function.
     pub programs: Programs,
     pub state: BTreeMap<StateKey, Vec<StateAccess<'m>>>,
+    /// Which classes' instances may be copied or pickled (asked by fixes only).
+    pub copying: Copying,
 }
 
 impl<'m> Analysis<'m> {
@@ -74,6 +79,7 @@ impl<'m> Analysis<'m> {
             identity,
             receivers,
             state,
+            copying: Copying::default(),
         }
     }
 }

@@ -242,6 +242,14 @@ impl<'m> Program<'m> {
         self.root_ids[file]
     }
 
+    /// The project module a dotted path written in `from` names, or lies inside
+    /// (`pkg.mod.func` is in `pkg.mod`): the longest prefix that is a module.
+    pub fn module_of_path(&self, from: FileId, path: &str) -> Option<FileId> {
+        std::iter::once(path.len())
+            .chain(path.rmatch_indices('.').map(|(i, _)| i))
+            .find_map(|end| self.module(from, &path[..end]))
+    }
+
     /// Resolves a canonical dotted path written in file `from`.
     pub fn resolve(&self, from: FileId, path: &str) -> Resolved {
         self.resolve_at_depth(from, path, 0)
@@ -425,8 +433,12 @@ impl<'m> Program<'m> {
             }
         }
         // A name no class in the hierarchy defines goes through `__getattr__` (a lazy
-        // proxy's usual shape) before any external base.
+        // proxy's usual shape) before any external base; never a special method, which
+        // Python looks up on the type (`Proxy()` runs `object.__init__`, not
+        // `__getattr__("__init__")`).
+        let special = name.starts_with("__") && name.ends_with("__");
         getattr
+            .filter(|_| !special)
             .map(Target::Function)
             .or_else(|| external_base.map(|base| Target::External(format!("{base}.{name}"))))
     }

@@ -86,6 +86,7 @@ pub fn lock_fixes(
     let plan = LockPlan {
         state,
         lock_name,
+        held: held.clone(),
         existing: existing.is_some(),
         reentrant: takes_twice(analysis, &blocks),
         blocks,
@@ -109,6 +110,8 @@ struct Block {
 struct LockPlan<'s> {
     state: &'s StateKey,
     lock_name: String,
+    /// The existing lock, as the accesses that take it hold it.
+    held: Option<StateKey>,
     /// The class or module already has the lock (nothing to create).
     existing: bool,
     /// A wrapped block can run into another on the same thread (`takes_twice`).
@@ -188,13 +191,25 @@ impl LockPlan<'_> {
     /// state on an application object, whose set-up is the user's.
     fn autofix(&self, analysis: &Analysis) -> Option<Autofix> {
         let program = &analysis.program;
-        if self.blocks.is_empty() || (self.existing && self.reentrant) {
+        if self.blocks.is_empty() {
             return None;
         }
         let owner = owner_file(analysis, self.state, &self.blocks);
         let mut edits = Vec::new();
-        if !self.existing {
-            edits = creation_edits(analysis, self.state, &self.lock_name, self.reentrant)?;
+        match &self.held {
+            // The code's own lock, only if one thread may take it twice.
+            Some(lock) => {
+                if !self.existing || !is_reentrant(analysis, lock) {
+                    return None;
+                }
+            }
+            None => {
+                let per_instance = self
+                    .blocks
+                    .iter()
+                    .any(|b| through_instance(analysis, self.state, &b.lock_expr));
+                edits = creation_edits(analysis, self.state, &self.lock_name, per_instance)?
+            }
         }
         for block in &self.blocks {
             let file = &program.files[block.file];
@@ -202,11 +217,14 @@ impl LockPlan<'_> {
             if file.language != Language::Python
                 || (module_lock && block.file != owner)
                 || !block.exact
+                || refused(
+                    analysis,
+                    block.function,
+                    block.file,
+                    block.lines,
+                    &block.lock_expr,
+                )
             {
-                return None;
-            }
-            let (first, last) = block.lines;
-            if !safe_to_wrap(&dedent(&file.source, first, last), &file.source, first) {
                 return None;
             }
             let header = format!("with {}:", block.lock_expr);
@@ -224,13 +242,181 @@ impl LockPlan<'_> {
     }
 }
 
-/// The edits that create a new lock for `state` (`threading.RLock` when `reentrant`),
-/// with `import threading` when the file lacks it.
+/// Whether the lines `first..=last` of `function` must not be put under `lock_expr`
+/// blindly (see RL101's Fix safety): Python syntax the wrap cannot move (`safe_to_wrap`),
+/// a stub, a hook that runs where no lock may be taken (a copy or pickle method,
+/// `__del__`, an after-fork hook), lines already inside or around an acquisition of the
+/// same lock, or a call that blocks (catalogued I/O, `sleep`, a wait on a future,
+/// thread or event, a hand-off to the loop that waits for it).
+pub fn refused(
+    analysis: &Analysis,
+    function: usize,
+    file: FileId,
+    (first, last): (u32, u32),
+    lock_expr: &str,
+) -> bool {
+    let program = &analysis.program;
+    let model = &program.files[file];
+    let source = &model.source;
+    let lines: Vec<&str> = source.lines().collect();
+    let body = dedent(source, first, last);
+    let name = &program.function(function).name;
+    let hook = HOOKS.contains(&name.as_str())
+        || model.functions.iter().any(|f| {
+            f.calls.iter().any(|call| {
+                matches!(&call.callee, crate::model::Callee::Path(p) if p == "os.register_at_fork")
+                    && source
+                        .get(call.span.offset..call.span.offset + call.span.len)
+                        .is_some_and(|text| text.contains(name.as_str()))
+            })
+        });
+    let takes_lock = |text: &str| {
+        text.contains(&format!("with {lock_expr}"))
+            || text.contains(&format!(", {lock_expr}:"))
+            || text.contains(&format!("{lock_expr}.acquire("))
+    };
+    // The enclosing statements, up to the `def`.
+    let mut inside = false;
+    let mut indent = lines
+        .get(first as usize - 1)
+        .map_or(0, |l| l.len() - l.trim_start().len());
+    for number in (1..first).rev() {
+        let text = lines.get(number as usize - 1).copied().unwrap_or("");
+        let depth = text.len() - text.trim_start().len();
+        if text.trim().is_empty() || depth >= indent {
+            continue;
+        }
+        indent = depth;
+        let trimmed = text.trim_start();
+        if trimmed.starts_with("def ") || trimmed.starts_with("async def ") {
+            break;
+        }
+        inside |= takes_lock(trimmed);
+    }
+    let blocks = blocks_within(analysis, function, (first, last));
+    !safe_to_wrap(&body, source, first)
+        || model.is_stub
+        || hook
+        || inside
+        || body.iter().any(|l| takes_lock(l))
+        || blocks
+}
+
+/// Methods that run where taking a lock can hang or break: copying and pickling (the
+/// lock is not copyable either), finalisers.
+const HOOKS: &[&str] = &[
+    "__copy__",
+    "__deepcopy__",
+    "__getstate__",
+    "__setstate__",
+    "__reduce__",
+    "__reduce_ex__",
+    "__del__",
+];
+
+/// Waits that hold a thread (and whatever lock it holds) until another thread acts.
+const WAITS: &[&str] = &["result", "join", "wait", "sleep", "acquire"];
+
+/// A call that blocks the thread: catalogued blocking I/O (RL204's list), a wait, or a
+/// hand-off that waits for the event loop.
+fn blocks_thread(analysis: &Analysis, file: FileId, call: &crate::model::CallSite) -> bool {
+    let program = &analysis.program;
+    let target = crate::analysis::contexts::resolve_call(program, file, &call.callee);
+    let api = crate::analysis::contexts::api_call(program, call, &target);
+    api.paths.iter().any(|p| {
+        analysis.catalogue.blocking.calls.contains(p)
+            || p.ends_with("run_coroutine_threadsafe")
+            || p.ends_with("run_callback_threadsafe")
+    }) || WAITS.contains(&api.method.as_str())
+}
+
+/// Whether the calls on lines `first..=last` of `function` can block the thread, there
+/// or in the project functions they call (transitively): a lock held around them is
+/// held for as long. Past `MAX_CALLEES` functions the answer is yes.
+fn blocks_within(analysis: &Analysis, function: usize, (first, last): (u32, u32)) -> bool {
+    const MAX_CALLEES: usize = 2_000;
+    let program = &analysis.program;
+    let callees = &analysis.contexts.callees;
+    let calls = &program.function(function).calls;
+    let in_block = |call: &crate::model::CallSite| (first..=last).contains(&call.span.start.line);
+    let file = program.file_of(function);
+    if calls
+        .iter()
+        .any(|call| in_block(call) && blocks_thread(analysis, file, call))
+    {
+        return true;
+    }
+    let mut stack: Vec<usize> = callees[function]
+        .iter()
+        .filter(|(_, call)| in_block(&calls[*call]))
+        .map(|(callee, _)| *callee)
+        .collect();
+    let mut seen: BTreeSet<usize> = BTreeSet::new();
+    while let Some(callee) = stack.pop() {
+        if !seen.insert(callee) {
+            continue;
+        }
+        if seen.len() > MAX_CALLEES {
+            return true;
+        }
+        let file = program.file_of(callee);
+        if program
+            .function(callee)
+            .calls
+            .iter()
+            .any(|call| blocks_thread(analysis, file, call))
+        {
+            return true;
+        }
+        stack.extend(callees[callee].iter().map(|(next, _)| *next));
+    }
+    false
+}
+
+/// Whether `lock_expr` reaches the lock through an instance (`self._x_lock`,
+/// `cache._x_lock`) rather than the class (`Cache._x_lock`, `cls._x_lock`).
+pub fn through_instance(analysis: &Analysis, state: &StateKey, lock_expr: &str) -> bool {
+    let StateKey::Attribute { class, .. } = state else {
+        return false;
+    };
+    let receiver = lock_expr.rsplit_once('.').map_or("", |(r, _)| r);
+    receiver != "cls" && receiver != analysis.program.class(*class).name
+}
+
+/// The lock is a reentrant one (`threading.RLock`): one thread may take it again.
+pub fn is_reentrant(analysis: &Analysis, lock: &StateKey) -> bool {
+    let program = &analysis.program;
+    let ty = match lock {
+        StateKey::Attribute { class, name } => program
+            .class(*class)
+            .attributes
+            .iter()
+            .find(|a| a.name == *name)
+            .and_then(|a| a.ty.clone())
+            .map(|t| (program.class_file(*class), t)),
+        StateKey::Global { file, name } => program.files[*file]
+            .symbols
+            .iter()
+            .find(|s| s.name == *name)
+            .and_then(|s| match &s.kind {
+                SymbolKind::Variable { ty, .. } => ty.clone(),
+                _ => None,
+            })
+            .map(|t| (*file, t)),
+        StateKey::Framework { .. } => None,
+    };
+    state_type(program, &ty).is_some_and(|t| t.ends_with(".RLock"))
+}
+
+/// The edits that create a new lock for `state`, with `import threading` when the file
+/// lacks it. The lock is a `threading.RLock`: racelint cannot see every way a thread may
+/// come back to code it wrapped (a callback, a property, dynamic dispatch), and a plain
+/// `Lock` taken twice by one thread never returns.
 pub fn creation_edits(
     analysis: &Analysis,
     state: &StateKey,
     lock: &str,
-    reentrant: bool,
+    per_instance: bool,
 ) -> Option<Vec<Edit>> {
     let program = &analysis.program;
     let owner = match state {
@@ -238,8 +424,7 @@ pub fn creation_edits(
         StateKey::Global { file, .. } => *file,
         StateKey::Framework { .. } => return None,
     };
-    let constructor = if reentrant { "RLock" } else { "Lock" };
-    let (point, statement) = setup_point(analysis, state, lock, constructor)?;
+    let (point, statement) = setup_point(analysis, state, lock, per_instance)?;
     let file = &program.files[owner];
     let mut edits = Vec::new();
     if !binds_module(file, "threading") {
@@ -253,15 +438,19 @@ pub fn creation_edits(
     Some(edits)
 }
 
-/// Where the new lock is created, and the statement: in `__init__` for an instance
-/// attribute (in the class body when there is no `__init__` of the class's own, or
-/// the class has `__slots__`), in the class body for a class attribute, after the
-/// imports for a module variable.
+/// Where the new lock is created, and the statement: at the top of the class's own
+/// `__init__` for an instance attribute (or a class attribute the code reaches through
+/// instances, `per_instance`), in the class body for a class attribute, after
+/// the imports for a module variable. An instance attribute gets no lock (`None`) in a
+/// class without an `__init__` of its own (a lock in the class body would be one lock
+/// for every instance), with `__slots__` or `__new__` (which may hand back an object
+/// whose `__init__` runs again, replacing its lock), or whose instances the program may
+/// copy or pickle (`analysis::copying`).
 fn setup_point(
     analysis: &Analysis,
     state: &StateKey,
     lock: &str,
-    constructor: &str,
+    per_instance: bool,
 ) -> Option<(InsertionPoint, String)> {
     let program = &analysis.program;
     match state {
@@ -271,26 +460,35 @@ fn setup_point(
             let class_level = model
                 .attributes
                 .iter()
-                .any(|a| (a.name == *name && a.class_level) || a.name == "__slots__");
-            let init = model
+                .any(|a| a.name == *name && a.class_level);
+            // A class attribute each instance rebinds for itself (a dataclass field) is
+            // per instance: a lock in the class body would serialise every instance.
+            if class_level && !per_instance {
+                // A blank line sets it apart from the methods.
+                return Some((
+                    model.body_start.clone()?,
+                    format!("{lock} = threading.RLock()\n"),
+                ));
+            }
+            let special = |m: &str| model.methods.iter().any(|(method, _)| method == m);
+            let slots = model.attributes.iter().any(|a| a.name == "__slots__");
+            if special("__new__") || slots || analysis.copying.may_copy(program, *class) {
+                return None;
+            }
+            let (_, init) = model
                 .methods
                 .iter()
-                .find(|(method, _)| method == "__init__")
-                .and_then(|(_, index)| file.functions[*index].body_start.clone());
-            match init.filter(|_| !class_level) {
-                Some(point) => Some((point, format!("self.{lock} = threading.{constructor}()"))),
-                // A blank line sets it apart from the methods.
-                None => Some((
-                    model.body_start.clone()?,
-                    format!("{lock} = threading.{constructor}()\n"),
-                )),
-            }
+                .find(|(method, _)| method == "__init__")?;
+            Some((
+                file.functions[*init].body_start.clone()?,
+                format!("self.{lock} = threading.RLock()"),
+            ))
         }
         // After a blank line that ends the imports.
         StateKey::Global { file, .. } => {
             let point = program.files[*file].after_imports.clone()?;
             let gap = if point.offset > 0 { "\n" } else { "" };
-            Some((point, format!("{gap}{lock} = threading.{constructor}()")))
+            Some((point, format!("{gap}{lock} = threading.RLock()")))
         }
         StateKey::Framework { .. } => None,
     }
@@ -298,7 +496,7 @@ fn setup_point(
 
 /// Whether the statements of a block (dedented) can be wrapped blindly; `first` is its
 /// first line in `source`.
-pub fn safe_to_wrap(lines: &[String], source: &str, first: u32) -> bool {
+fn safe_to_wrap(lines: &[String], source: &str, first: u32) -> bool {
     let words = |line: &str| {
         line.split(|c: char| !c.is_alphanumeric() && c != '_')
             .filter(|w| !w.is_empty())
@@ -561,8 +759,33 @@ fn existing_lock(analysis: &Analysis, state: &StateKey) -> Option<String> {
             .collect(),
         StateKey::Framework { .. } => Vec::new(),
     };
+    // A lock named after another attribute (`_rows_lock` for `rows`) guards that one.
+    let state_base = state.name().trim_start_matches('_').to_lowercase();
+    let named_for_other = |lock: &str| {
+        let Some(base) = lock
+            .strip_suffix("_thread_lock")
+            .or_else(|| lock.strip_suffix("_lock"))
+        else {
+            return false;
+        };
+        let base = base.trim_start_matches('_').to_lowercase();
+        !base.is_empty()
+            && base != state_base
+            && match state {
+                StateKey::Attribute { class, .. } => program
+                    .class(*class)
+                    .attributes
+                    .iter()
+                    .any(|a| a.name.trim_start_matches('_').to_lowercase() == base),
+                StateKey::Global { file, .. } => program.files[*file]
+                    .symbols
+                    .iter()
+                    .any(|s| s.name.trim_start_matches('_').to_lowercase() == base),
+                StateKey::Framework { .. } => false,
+            }
+    };
     match locks.as_slice() {
-        [only] => Some(only.to_string()),
+        [only] if !named_for_other(only) => Some(only.to_string()),
         _ => None,
     }
 }

@@ -3,8 +3,8 @@
 
 use super::edits::wrap_lines;
 use super::lock_fix::{
-    creation_edits, dedent, display_path, exact_lock_expression, lock_expression, lock_key,
-    lock_setup, safe_to_wrap,
+    creation_edits, dedent, display_path, exact_lock_expression, is_reentrant, lock_expression,
+    lock_key, lock_setup, refused, through_instance,
 };
 use super::shared::{call_path, is_declared, lazy_init_writes, runs_in};
 use super::{find, Applicability, Autofix, Finding, Fix};
@@ -113,21 +113,37 @@ fn double_checked_edits(
     if file.language != Language::Python {
         return None;
     }
-    let lock_expr = exact_lock_expression(analysis, state, write, &lock_key(state, lock))?;
+    let key = lock_key(state, lock);
+    let lock_expr = exact_lock_expression(analysis, state, write, &key)?;
     let (first, last) = write.checked_by.unwrap_or(write.access.statement_lines);
     let lines = dedent(&file.source, first, last);
-    if !safe_to_wrap(&lines, &file.source, first) {
+    if refused(
+        analysis,
+        write.function,
+        write.file,
+        (first, last),
+        &lock_expr,
+    ) || (!new_lock && !is_reentrant(analysis, &key))
+    {
         return None;
     }
     let header = lines.first()?;
+    // Repeated under the lock, the check must be a plain test of the state: no call,
+    // which would run twice.
     let one_line_check = (header.starts_with("if ") || header.starts_with("if("))
         && header.trim_end().ends_with(':')
+        && !header.contains('(')
         && last > first
         && lines[1..]
             .iter()
             .all(|l| l.starts_with([' ', '\t']) || l.trim().is_empty());
     let mut edits = if new_lock {
-        creation_edits(analysis, state, lock, false)?
+        creation_edits(
+            analysis,
+            state,
+            lock,
+            through_instance(analysis, state, &lock_expr),
+        )?
     } else {
         Vec::new()
     };

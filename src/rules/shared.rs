@@ -9,6 +9,7 @@ use super::{Autofix, Flow, FlowStep, Related};
 use crate::analysis::contexts::{
     api_call, chain_to, resolve_call, ApiCall, Context, EntryPoint, Reach,
 };
+use crate::analysis::import_order::initialised_at_import;
 use crate::analysis::ordering::initialised_before;
 use crate::analysis::resolve::FuncId;
 use crate::analysis::state::{declared_name, invariant, StateAccess, StateKey};
@@ -251,6 +252,7 @@ pub fn lazy_init_writes<'a, 'm>(
             // threads lose nothing), evicting or re-inserting an existing object is not.
             && a.access.writes_new
             && a.locks.is_empty()
+            && !initialised_at_import(analysis, a)
             && (may_race(analysis, a, Context::WorkerThread, a, Context::EventLoop)
                 && runs_in(analysis, a, Context::WorkerThread)
                 && runs_in(analysis, a, Context::EventLoop)
@@ -278,6 +280,7 @@ pub fn concurrent_updates<'a, 'm>(
             || (a.kind.is_write() && a.access.checked_by.is_some() && !a.access.writes_constant))
             && a.locks.is_empty()
             && runs_concurrently(analysis, a)
+            && !initialised_at_import(analysis, a)
     });
     by_anchor_order(analysis, updates)
 }
@@ -454,11 +457,30 @@ pub fn declaration_fix(analysis: &Analysis, state: &StateKey, directive: &str) -
             (*file, symbol.span)
         }
         StateKey::Attribute { class, name } => {
+            let name = declared_name(name);
             let attribute = program
                 .class(*class)
                 .attributes
                 .iter()
-                .find(|a| a.name == declared_name(name))?;
+                .find(|a| a.name == name)?;
+            // Defined first in a base class: the comment belongs there, where it would
+            // speak for other subclasses too; left to the author.
+            let mut bases = program.base_classes(*class);
+            let mut seen = BTreeSet::new();
+            while let Some(base) = bases.pop() {
+                if !seen.insert(base) {
+                    continue;
+                }
+                if program
+                    .class(base)
+                    .attributes
+                    .iter()
+                    .any(|a| a.name == name)
+                {
+                    return None;
+                }
+                bases.extend(program.base_classes(base));
+            }
             (program.class_file(*class), attribute.span)
         }
         StateKey::Framework { .. } => return None,
