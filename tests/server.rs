@@ -255,7 +255,7 @@ fn a_fix_is_offered_as_a_code_action_before_the_suppression() {
     assert_eq!(edits[0]["newText"], "import threading\n");
     assert_eq!(
         edits[1]["newText"],
-        "        self._rows_lock = threading.Lock()\n"
+        "        self._rows_lock = threading.RLock()\n"
     );
     assert_eq!(
         edits[1]["range"]["start"],
