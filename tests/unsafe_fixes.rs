@@ -198,9 +198,19 @@ fn fixes_that_could_hang_or_break_the_program_are_not_applied() {
         ),
         // Instances are deep-copied: a lock inside would make that raise.
         ("CACHE = Cache()\n", "CACHE = copy.deepcopy(Cache())\n"),
+        // A callable racelint cannot follow, built at import: it may block.
+        (
+            "        self.rows[\"a\"] = 1\n",
+            "        self.rows[\"a\"] = TRACK(1)\n",
+        ),
+        // The module resets its state after fork(): a new lock could hang the child.
+        (
+            "CACHE = Cache()\n",
+            "CACHE = Cache()\nos.register_at_fork(after_in_child=print)\n",
+        ),
     ];
     // Unchanged, the same module is fixable: each change is what refuses the fix.
-    let prelude = "import copy\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\n\nPOOL = ThreadPoolExecutor()\n";
+    let prelude = "import copy\nimport os\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\n\nPOOL = ThreadPoolExecutor()\nTRACK = abs\n";
     let dir = project(&[("cache.py", &format!("{prelude}{CACHE}"))]);
     let (_, stdout, _) = check(dir.path(), &["--select", "RL101,RL103"]);
     assert!(
@@ -208,10 +218,7 @@ fn fixes_that_could_hang_or_break_the_program_are_not_applied() {
         "{stdout}"
     );
     for (from, to) in refusals {
-        let code = format!(
-            "import copy\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\n\nPOOL = ThreadPoolExecutor()\n{}",
-            CACHE.replace(from, to)
-        );
+        let code = format!("{prelude}{}", CACHE.replace(from, to));
         let dir = project(&[("cache.py", &code)]);
         let (_, stdout, _) = check(dir.path(), &["--select", "RL101,RL103"]);
         assert!(stdout.contains("RL10"), "{to}: {stdout}");

@@ -318,9 +318,22 @@ const HOOKS: &[&str] = &[
 const WAITS: &[&str] = &["result", "join", "wait", "sleep", "acquire"];
 
 /// A call that blocks the thread: catalogued blocking I/O (RL204's list), a wait, or a
-/// hand-off that waits for the event loop.
+/// hand-off that waits for the event loop; or one racelint cannot follow into the
+/// project, a module variable holding a callable built at import (`track =
+/// factory(...)`), which may do any of these.
 fn blocks_thread(analysis: &Analysis, file: FileId, call: &crate::model::CallSite) -> bool {
     let program = &analysis.program;
+    if let crate::model::Callee::Path(path) = &call.callee {
+        let resolved = program.resolve(file, path);
+        if resolved.residual == 0
+            && matches!(
+                resolved.target,
+                crate::analysis::resolve::Target::Global { .. }
+            )
+        {
+            return true;
+        }
+    }
     let target = crate::analysis::contexts::resolve_call(program, file, &call.callee);
     let api = crate::analysis::contexts::api_call(program, call, &target);
     api.paths.iter().any(|p| {
@@ -424,8 +437,18 @@ pub fn creation_edits(
         StateKey::Global { file, .. } => *file,
         StateKey::Framework { .. } => return None,
     };
-    let (point, statement) = setup_point(analysis, state, lock, per_instance)?;
     let file = &program.files[owner];
+    // A module that resets its state after `fork()` manages what a forked child
+    // inherits: a new lock there could be held by a thread the child does not have.
+    let resets_after_fork = file.functions.iter().any(|f| {
+        f.calls.iter().any(|call| {
+            matches!(&call.callee, crate::model::Callee::Path(p) if p == "os.register_at_fork")
+        })
+    });
+    if resets_after_fork {
+        return None;
+    }
+    let (point, statement) = setup_point(analysis, state, lock, per_instance)?;
     let mut edits = Vec::new();
     if !binds_module(file, "threading") {
         edits.push(insert_statement(
