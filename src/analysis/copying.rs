@@ -25,7 +25,7 @@ const COPYING: &[&str] = &[
 ];
 
 /// Methods by which a class manages its own copies or pickles.
-const COPY_METHODS: &[&str] = &[
+pub const COPY_METHODS: &[&str] = &[
     "__copy__",
     "__deepcopy__",
     "__getstate__",

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use super::edits::{insert_statement, wrap_lines};
 use super::{Applicability, Autofix, Edit, Fix};
+use crate::analysis::copying::COPY_METHODS;
 use crate::analysis::state::{state_type, StateAccess, StateKey};
 use crate::analysis::Analysis;
 use crate::model::{FileId, InsertionPoint, Language, SymbolKind};
@@ -261,7 +262,10 @@ pub fn refused(
     let lines: Vec<&str> = source.lines().collect();
     let body = dedent(source, first, last);
     let name = &program.function(function).name;
-    let hook = HOOKS.contains(&name.as_str())
+    // Copy and pickle methods (a lock is not copyable either) and finalisers run where
+    // taking a lock can hang or break.
+    let hook = COPY_METHODS.contains(&name.as_str())
+        || name == "__del__"
         || model.functions.iter().any(|f| {
             f.calls.iter().any(|call| {
                 matches!(&call.callee, crate::model::Callee::Path(p) if p == "os.register_at_fork")
@@ -301,18 +305,6 @@ pub fn refused(
         || body.iter().any(|l| takes_lock(l))
         || blocks
 }
-
-/// Methods that run where taking a lock can hang or break: copying and pickling (the
-/// lock is not copyable either), finalisers.
-const HOOKS: &[&str] = &[
-    "__copy__",
-    "__deepcopy__",
-    "__getstate__",
-    "__setstate__",
-    "__reduce__",
-    "__reduce_ex__",
-    "__del__",
-];
 
 /// Waits that hold a thread (and whatever lock it holds) until another thread acts.
 const WAITS: &[&str] = &["result", "join", "wait", "sleep", "acquire"];
