@@ -266,14 +266,7 @@ pub fn refused(
     // taking a lock can hang or break.
     let hook = COPY_METHODS.contains(&name.as_str())
         || name == "__del__"
-        || model.functions.iter().any(|f| {
-            f.calls.iter().any(|call| {
-                matches!(&call.callee, crate::model::Callee::Path(p) if p == "os.register_at_fork")
-                    && source
-                        .get(call.span.offset..call.span.offset + call.span.len)
-                        .is_some_and(|text| text.contains(name.as_str()))
-            })
-        });
+        || fork_hook_registrations(model).any(|text| text.contains(name.as_str()));
     let takes_lock = |text: &str| {
         text.contains(&format!("with {lock_expr}"))
             || text.contains(&format!(", {lock_expr}:"))
@@ -432,12 +425,7 @@ pub fn creation_edits(
     let file = &program.files[owner];
     // A module that resets its state after `fork()` manages what a forked child
     // inherits: a new lock there could be held by a thread the child does not have.
-    let resets_after_fork = file.functions.iter().any(|f| {
-        f.calls.iter().any(|call| {
-            matches!(&call.callee, crate::model::Callee::Path(p) if p == "os.register_at_fork")
-        })
-    });
-    if resets_after_fork {
+    if fork_hook_registrations(file).next().is_some() {
         return None;
     }
     let (point, statement) = setup_point(analysis, state, lock, per_instance)?;
@@ -803,6 +791,21 @@ fn existing_lock(analysis: &Analysis, state: &StateKey) -> Option<String> {
         [only] if !named_for_other(only) => Some(only.to_string()),
         _ => None,
     }
+}
+
+/// The text of each `os.register_at_fork(...)` call in a module: the hooks it names
+/// run in a forked child, where a lock another thread held at `fork()` never frees.
+fn fork_hook_registrations(file: &crate::model::FileModel) -> impl Iterator<Item = &str> {
+    file.functions
+        .iter()
+        .flat_map(|f| &f.calls)
+        .filter(|call| {
+            matches!(&call.callee, crate::model::Callee::Path(p) if p == "os.register_at_fork")
+        })
+        .filter_map(|call| {
+            file.source
+                .get(call.span.offset..call.span.offset + call.span.len)
+        })
 }
 
 /// The key of a lock named `lock` that lives where `state` does (its class or module).
