@@ -18,7 +18,7 @@ trap 'rm -f "$list"' EXIT
 find "$corpus/rust" -type f -name '*.rs' -print0 > "$list"
 files=$(tr -cd '\0' < "$list" | wc -c)
 lines=$(xargs -0 cat < "$list" | wc -l)
-read -r rl_s rl_mb < <(measure target/release/racelint check "$corpus/rust" --exit-zero --output-format concise)
+read -r rl_s rl_mb < <(measure target/release/racelint check "$corpus/rust" --exit-zero --output-format concise --no-cache)
 read -r fmt_s fmt_mb < <(measure sh -c "xargs -0 -n 100 -P $(nproc) rustfmt --edition 2021 --check < '$list'")
 
 printf 'corpus      %s files, %s lines (median of %s runs, %s cores)\n' "$files" "$lines" "$runs" "$(nproc)"

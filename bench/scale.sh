@@ -119,8 +119,8 @@ run_case() {
   local dir="$work/$1-$2"
   python3 "$work/gen.py" "$1" "$2" "$dir"
   local t mb out
-  read -r t mb < <(measure timeout "$limit" "$RACELINT" check "$dir" --select ALL --exit-zero --output-format concise)
-  out=$(timeout "$limit" "$RACELINT" check "$dir" --select ALL --exit-zero --output-format concise 2>&1 || true)
+  read -r t mb < <(measure timeout "$limit" "$RACELINT" check "$dir" --select ALL --exit-zero --output-format concise --no-cache)
+  out=$(timeout "$limit" "$RACELINT" check "$dir" --select ALL --exit-zero --output-format concise --no-cache 2>&1 || true)
   local timed_out=no
   if awk -v t="$t" -v l="$limit" 'BEGIN { exit !(t >= l) }'; then timed_out=yes; fi
   echo "$t $mb $(grep -c 'RL[0-9]' <<<"$out" || true) $timed_out $(grep -o 'RL001' <<<"$out" | head -n 1 || true)"

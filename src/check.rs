@@ -1,7 +1,7 @@
 //! One run: discover files, read and lower them in parallel, analyse, apply rules.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::analysis::catalogue::{Catalogue, RustCatalogue};
 use crate::analysis::Analysis;
 use crate::budget::{self, Outcome};
+use crate::cache::Cache;
 use crate::config::{self, Config};
 use crate::discover::{clean, discover, io_reason, kind_of, FileError};
 use crate::model::FileModel;
@@ -54,6 +55,8 @@ pub struct Options<'a> {
     /// Texts to analyse instead of what is on disk, by path as discovery names it (an
     /// editor's unsaved buffers, for `racelint server`).
     pub overlays: Arc<HashMap<PathBuf, String>>,
+    /// Lowered files from earlier runs (`.racelint_cache/`); None with `--no-cache`.
+    pub cache: Option<Arc<Cache>>,
 }
 
 impl<'a> Options<'a> {
@@ -90,8 +93,21 @@ impl<'a> Options<'a> {
             progress: false,
             file_timeout: Duration::from_secs(10),
             overlays: Arc::default(),
+            cache: None,
         }
     }
+}
+
+/// The cache for a project configured by `loaded`, found from `start`, whose lowering
+/// reads `catalogue`; None when this build cannot key one.
+pub fn open_cache(
+    loaded: &config::Loaded,
+    start: &Path,
+    catalogue: &Catalogue,
+) -> Option<Arc<Cache>> {
+    // Python lowering reads no configuration; Rust's reads its catalogue.
+    let settings = format!("{:?}", catalogue.rust);
+    Cache::new(loaded.cache_dir(start), &settings).map(Arc::new)
 }
 
 pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String> {
@@ -111,6 +127,7 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
     let rust_apis = options.catalogue.rust.clone();
     let overlays = Arc::clone(&options.overlays);
     let budget = options.file_timeout;
+    let cache = options.cache.clone();
     let outcomes = budget::run(
         discovered.files.clone(),
         rayon::current_num_threads(),
@@ -123,7 +140,7 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
                 .and_then(|absolute| overlays.get(&absolute))
         }) {
             Some(text) => Ok(lower(path, text.clone(), &rust_apis)),
-            None => load(path, &rust_apis),
+            None => load(path, &rust_apis, cache.as_deref()),
         },
         || bar.inc(1),
     );
@@ -279,7 +296,11 @@ fn progress_bar(wanted: bool, files: usize) -> ProgressBar {
 /// The file may have changed since discovery listed it: deleted, truncated, or replaced
 /// by something that is not a regular file. It is checked again here, so a FIFO is never
 /// opened (opening one blocks until a writer comes); what was read is what is analysed.
-fn load(path: &PathBuf, rust_apis: &RustCatalogue) -> Result<FileModel, FileError> {
+fn load(
+    path: &PathBuf,
+    rust_apis: &RustCatalogue,
+    cache: Option<&Cache>,
+) -> Result<FileModel, FileError> {
     let skipped = |what: String| FileError {
         path: path.clone(),
         message: format!("{what}; it was skipped"),
@@ -305,10 +326,37 @@ fn load(path: &PathBuf, rust_apis: &RustCatalogue) -> Result<FileModel, FileErro
                 "not valid UTF-8 (line {line}), as Rust source must be"
             ))
         })?;
-        return Ok(rust::lower_file(path, source, rust_apis));
+        let location = rust::module_name(path);
+        return Ok(cached(cache, path, location, source, |location, source| {
+            rust::lower_module(path, location, source, rust_apis)
+        }));
     }
     let source = python::decode(&bytes).map_err(skipped)?;
-    Ok(python::lower_file(path, source))
+    let location = python::module_name(path);
+    Ok(cached(cache, path, location, source, |location, source| {
+        python::lower_module(path, location, source)
+    }))
+}
+
+/// The cached lowering of a file decoded as `source`, or a new one (then cached).
+/// `location` is the file's root and module name.
+fn cached(
+    cache: Option<&Cache>,
+    path: &Path,
+    location: (PathBuf, String),
+    source: String,
+    lower: impl FnOnce((PathBuf, String), String) -> FileModel,
+) -> FileModel {
+    let Some(cache) = cache else {
+        return lower(location, source);
+    };
+    let key = cache.key(path, &location.0, &location.1, &source);
+    if let Some(model) = cache.get(path, key, &source) {
+        return model;
+    }
+    let model = lower(location, source);
+    cache.put(path, key, &model);
+    model
 }
 
 /// Lowers text already in memory (an editor's buffer).
@@ -326,7 +374,7 @@ mod tests {
 
     fn load_error(path: &std::path::Path) -> String {
         let catalogue = Catalogue::builtin().rust;
-        match load(&path.to_path_buf(), &catalogue) {
+        match load(&path.to_path_buf(), &catalogue, None) {
             Ok(_) => panic!("{} loaded", path.display()),
             Err(error) => error.message,
         }
@@ -354,7 +402,7 @@ mod tests {
         let truncated = dir.path().join("truncated.py");
         std::fs::write(&truncated, "").expect("write");
         let catalogue = Catalogue::builtin().rust;
-        let model = load(&truncated, &catalogue).expect("an empty file loads");
+        let model = load(&truncated, &catalogue, None).expect("an empty file loads");
         assert!(model.source.is_empty() && model.syntax_errors.is_empty());
         // Truncated inside a character.
         std::fs::write(

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::check::{check, CheckResult, Options};
+use crate::check::{check, open_cache, CheckResult, Options};
 use crate::report::{render, OutputFormat};
 use crate::rules::{self, Rule};
 use crate::{baseline, config, fix};
@@ -69,6 +69,9 @@ struct CheckArgs {
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Neither read nor write the cache of lowered files (`.racelint_cache`).
+    #[arg(long)]
+    no_cache: bool,
     /// Seconds one file's reading, parsing and lowering may take before it is skipped
     /// and reported (default 10, or `file-timeout` in the configuration).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
@@ -178,6 +181,9 @@ fn run_check(
     }
     options.project_root =
         only_files(&args.paths).then(|| project_root(loaded.path.as_deref(), &cwd));
+    if !args.no_cache {
+        options.cache = open_cache(&loaded, &cwd, &options.catalogue);
+    }
     // Never in machine formats, whose readers parse what is written.
     options.progress = matches!(
         args.output_format,

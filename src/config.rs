@@ -34,6 +34,9 @@ pub struct Config {
     /// `--fix` and `--diff` apply unsafe fixes too, as if `--unsafe-fixes` were given.
     #[serde(default)]
     pub unsafe_fixes: bool,
+    /// Where lowered files are cached between runs (default `.racelint_cache` beside
+    /// the configuration, or in the current folder); relative to the configuration.
+    pub cache_dir: Option<PathBuf>,
     #[serde(default)]
     pub python: CatalogueExtension,
     #[serde(default)]
@@ -190,6 +193,18 @@ struct Tool {
 pub struct Loaded {
     pub config: Config,
     pub path: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// The cache folder: `cache-dir` (relative to the configuration file), else
+    /// `.racelint_cache` beside the configuration, else in `start`, as Ruff places its own.
+    pub fn cache_dir(&self, start: &Path) -> PathBuf {
+        let base = self.path.as_deref().and_then(Path::parent).unwrap_or(start);
+        match &self.config.cache_dir {
+            Some(dir) => base.join(dir),
+            None => base.join(crate::cache::DEFAULT_DIR),
+        }
+    }
 }
 
 impl Loaded {

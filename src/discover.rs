@@ -24,6 +24,7 @@ pub const SKIPPED_DIRS: &[&str] = &[
     ".nox",
     ".mypy_cache",
     ".ruff_cache",
+    ".racelint_cache",
 ];
 
 /// A file that could not be read or decoded.

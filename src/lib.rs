@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod baseline;
 pub mod budget;
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -6,15 +6,21 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 /// A 1-based line/column position; columns count Unicode scalar values.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Pos {
     pub line: u32,
     pub column: u32,
 }
 
 /// A source range, end exclusive; `offset`/`len` are byte offsets for code frames.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Span {
     pub start: Pos,
     pub end: Pos,
@@ -26,7 +32,7 @@ pub struct Span {
 pub type FileId = usize;
 
 /// The language a file is written in: rules declare which languages they speak.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Language {
     #[default]
     Python,
@@ -44,7 +50,7 @@ impl Language {
 }
 
 /// One parsed source file, lowered.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FileModel {
     pub language: Language,
     /// Path as discovered (relative to the current directory when possible).
@@ -55,7 +61,9 @@ pub struct FileModel {
     pub module: String,
     /// A type stub (`.pyi`): it declares names but holds no state and runs nothing.
     pub is_stub: bool,
-    /// The decoded source text, kept for code frames in reports.
+    /// The decoded source text, kept for code frames in reports. The cache leaves it
+    /// out: the file itself is read anyway, to check the entry is for this text.
+    #[serde(skip)]
     pub source: String,
     pub functions: Vec<Function>,
     pub classes: Vec<Class>,
@@ -72,13 +80,13 @@ pub struct FileModel {
 
 /// Where a fix can insert a statement: at `offset`, the start of a line, written with
 /// `indent` (the indentation of the block it joins).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InsertionPoint {
     pub offset: usize,
     pub indent: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnsafeImpl {
     /// `Sync` or `Send`.
     pub trait_name: String,
@@ -90,7 +98,7 @@ pub struct UnsafeImpl {
 }
 
 /// A comment that silences findings (see `suppression`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Suppression {
     /// Upper-case rule codes.
     pub codes: Vec<String>,
@@ -103,14 +111,14 @@ pub struct Suppression {
     pub own_line: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyntaxError {
     pub message: String,
     pub span: Span,
 }
 
 /// A module-level binding.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Symbol {
     pub name: String,
     pub kind: SymbolKind,
@@ -120,14 +128,14 @@ pub struct Symbol {
 }
 
 /// The context a `racelint:` comment on a `def` declares the function runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeclaredContext {
     WorkerThread,
     EventLoop,
 }
 
 /// A concurrency invariant the code declares in a `racelint:` comment; rules check it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Invariant {
     /// Only ever touched on the event loop.
     LoopOnly,
@@ -139,7 +147,7 @@ pub enum Invariant {
     ThreadSafe,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SymbolKind {
     /// `import x.y as z` or `from x import y as z`: the canonical path it stands for.
     Alias(String),
@@ -156,7 +164,7 @@ pub enum SymbolKind {
     Static(Static),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Static {
     /// Every type path the declared type mentions (`Mutex<Vec<Rc<T>>>` mentions `Mutex`,
     /// `Vec`, `Rc` and `T`), canonical as far as the file knows; raw pointers as `*`.
@@ -171,7 +179,7 @@ pub struct Static {
 }
 
 /// A class with the attributes its methods assign.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Class {
     /// Canonical dotted path, e.g. `shop.services.pricing.PriceCache`.
     pub path: String,
@@ -197,7 +205,7 @@ pub struct Class {
 /// only through its members (`self._history.add(x)`, `self._history.max`), never as a
 /// value (passed, aliased, returned, iterated): the object is its owner's alone, as far
 /// as the owner's code goes (`analysis::containment` checks the rest of the program).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HeldField {
     pub name: String,
     /// The constructor as written (`History`, canonical path).
@@ -209,7 +217,7 @@ pub struct HeldField {
     pub members_passed: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Attribute {
     pub name: String,
     pub ty: Option<String>,
@@ -225,7 +233,7 @@ pub struct Attribute {
 }
 
 /// A function, method, lambda or nested function.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Function {
     /// Canonical dotted path, e.g. `shop.api.orders.create_order`; lambdas get `<lambda@L>`.
     pub path: String,
@@ -326,7 +334,7 @@ impl Function {
 }
 
 /// A parameter and what its declared type says about it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Param {
     pub name: String,
     /// The lock it is, by type: `Mutex<rs:app.Registry>` for `Arc<Mutex<Registry>>`,
@@ -336,14 +344,14 @@ pub struct Param {
 }
 
 /// The state identities of one call's arguments (`None`: not a place or binding).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CallArgs {
     pub call: usize,
     pub args: Vec<Option<String>>,
 }
 
 /// What a guard holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GuardKind {
     /// A lock acquisition (`lock()`, `read()`, `write()`), or a value bound from a call
     /// that may return a guard (`callee`).
@@ -352,7 +360,7 @@ pub enum GuardKind {
     Borrow,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Await {
     pub span: Span,
     pub locks: Vec<String>,
@@ -364,7 +372,7 @@ pub struct Await {
 
 /// A lock guard: the lock is held until the guard value is dropped. Also a `RefCell`
 /// borrow, whose `Ref`/`RefMut` is held the same way.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Guard {
     /// Canonical path of the lock (or `RefCell`).
     pub lock: String,
@@ -395,7 +403,7 @@ pub struct Guard {
 
 /// A decision on shared state made under one lock acquisition (or atomic load) and
 /// acted on under another: another thread can act in between.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckThenAct {
     pub state: String,
     /// The state as written at the check, for fixes (`self.peak`); empty for locks.
@@ -409,7 +417,7 @@ pub struct CheckThenAct {
     pub locks: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckKind {
     /// Two acquisitions of the same lock.
     Lock,
@@ -418,7 +426,7 @@ pub enum CheckKind {
 }
 
 /// What a call site calls.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Callee {
     /// A canonical dotted path (`asyncio.to_thread`, `shop.pricing.PriceCache.refresh`).
     Path(String),
@@ -427,7 +435,7 @@ pub enum Callee {
 }
 
 /// A value passed to a call that may be a callable.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Arg {
     /// A reference to something callable, by canonical path or receiver method.
     Callable(Callee),
@@ -445,7 +453,7 @@ pub enum Arg {
     Other,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallSite {
     pub callee: Callee,
     pub span: Span,
@@ -487,7 +495,7 @@ pub struct CallSite {
 }
 
 /// How an attribute that is a property is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PropertyUse {
     /// Read: runs the getter.
     Get,
@@ -516,7 +524,7 @@ impl CallSite {
 /// An object a call passes that its caller owns: one the caller constructed and has not
 /// let escape, or one of the caller's own parameters (owned if the caller's callers
 /// pass owned objects).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnedArg {
     pub slot: ArgSlot,
     pub owner: Owner,
@@ -537,7 +545,7 @@ pub struct OwnedArg {
 }
 
 /// Where a call passes a value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ArgSlot {
     /// The receiver of a method call (`job.run()`).
     Receiver,
@@ -547,7 +555,7 @@ pub enum ArgSlot {
 }
 
 /// Who owns a passed object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Owner {
     /// An object the calling function built with a call (`job = Job()`, by the callee's
     /// path as written) and has not yet let escape. It is fresh when that call is a
@@ -569,7 +577,7 @@ pub enum Owner {
     ConstructedField { constructor: String },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum AccessKind {
     Read,
     /// Iterates the location (`for x in d`, `d.items()`, `list(d)`): a read that fails
@@ -605,7 +613,7 @@ pub const ELEMENT: &str = "__element__";
 pub const LOCAL_LOCK: &str = "<local>";
 
 /// A touch of (possibly) shared state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Access {
     /// Canonical dotted path of the accessed location (`shop.metrics._counters`,
     /// `shop.pricing.PriceCache._prices`, `shop.app.holder.items`).

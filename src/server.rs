@@ -36,7 +36,7 @@ use lsp_types::{
     TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
 
-use crate::check::{check, Options};
+use crate::check::{check, open_cache, Options};
 use crate::cli::Selection;
 use crate::config;
 use crate::report::lsp::{diagnostics, path_of, uri, FixAction};
@@ -236,6 +236,7 @@ fn analyse(
     let selected = |rule: &crate::rules::Rule| selection.selected(rule);
     let mut options = Options::from_config(&loaded, &selected)?;
     options.overlays = Arc::new(overlays);
+    options.cache = open_cache(&loaded, root, &options.catalogue);
     let result = check(&[root.to_path_buf()], options)?;
     // Paths come back as the walk named them: relative ones to this process's folder.
     let cwd =

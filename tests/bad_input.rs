@@ -785,7 +785,7 @@ fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 #[test]
-fn racelint_writes_nothing_but_the_baseline_it_was_asked_for() {
+fn without_its_cache_racelint_writes_nothing_but_the_baseline_it_was_asked_for() {
     let project = project();
     let root = project.path();
     std::fs::write(root.join("broken.py"), "def f(:\n").expect("write");
@@ -806,10 +806,14 @@ fn racelint_writes_nothing_but_the_baseline_it_was_asked_for() {
     ];
     let before = snapshot(root);
     for format in ["full", "concise", "json", "json-lines", "sarif", "github"] {
-        let output = racelint_with(root, &["check", ".", "--output-format", format], &env);
+        let output = racelint_with(
+            root,
+            &["check", ".", "--no-cache", "--output-format", format],
+            &env,
+        );
         assert_eq!(output.status.code(), Some(1), "{format}");
     }
-    let statistics = racelint_with(root, &["check", ".", "--statistics"], &env);
+    let statistics = racelint_with(root, &["check", ".", "--no-cache", "--statistics"], &env);
     assert_eq!(statistics.status.code(), Some(1));
     assert_eq!(snapshot(root), before, "the project is untouched");
     assert_eq!(
@@ -818,7 +822,11 @@ fn racelint_writes_nothing_but_the_baseline_it_was_asked_for() {
         "nothing written elsewhere"
     );
 
-    let written = racelint_with(root, &["check", ".", "--write-baseline", "base.json"], &env);
+    let written = racelint_with(
+        root,
+        &["check", ".", "--no-cache", "--write-baseline", "base.json"],
+        &env,
+    );
     assert_eq!(written.status.code(), Some(0), "{}", stderr(&written));
     let after = snapshot(root);
     let added: Vec<&PathBuf> = after
@@ -827,7 +835,11 @@ fn racelint_writes_nothing_but_the_baseline_it_was_asked_for() {
         .filter(|path| !before.iter().any(|(old, _)| old == *path))
         .collect();
     assert_eq!(added, [&root.join("base.json")]);
-    let used = racelint_with(root, &["check", ".", "--baseline", "base.json"], &env);
+    let used = racelint_with(
+        root,
+        &["check", ".", "--no-cache", "--baseline", "base.json"],
+        &env,
+    );
     assert_eq!(
         used.status.code(),
         Some(1),
@@ -835,6 +847,38 @@ fn racelint_writes_nothing_but_the_baseline_it_was_asked_for() {
     );
     assert_eq!(snapshot(root), after, "reading a baseline writes nothing");
     assert_eq!(snapshot(elsewhere.path()), vec![]);
+}
+
+#[test]
+fn its_cache_is_all_a_default_run_writes() {
+    let project = project();
+    let root = project.path();
+    std::fs::write(root.join("broken.py"), "def f(:\n").expect("write");
+    std::fs::write(root.join("racelint.toml"), "select = [\"ALL\"]\n").expect("write");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let env = [
+        ("HOME", elsewhere.path()),
+        ("XDG_CACHE_HOME", elsewhere.path()),
+        ("TMPDIR", elsewhere.path()),
+    ];
+    let before = snapshot(root);
+    let output = racelint_with(root, &["check", "."], &env);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let cache = root.join(".racelint_cache");
+    let outside: Vec<_> = snapshot(root)
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with(&cache))
+        .collect();
+    assert_eq!(outside, before, "only .racelint_cache/ is new");
+    assert!(
+        cache.join(".gitignore").is_file(),
+        "the cache ignores itself"
+    );
+    assert_eq!(
+        snapshot(elsewhere.path()),
+        vec![],
+        "nothing written elsewhere"
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub mod properties;
 mod scope;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::{PySourceType, PythonVersion};
@@ -38,7 +38,11 @@ pub fn is_python(path: &Path) -> bool {
 /// recovered tree is lowered all the same. A file nested too deeply to parse safely
 /// (see `nesting`) is one syntax error and is not parsed.
 pub fn lower_file(path: &Path, source: String) -> FileModel {
-    let (root, module) = module_name(path);
+    lower_module(path, module_name(path), source)
+}
+
+/// Lowers one file whose module name and root (`module_name`) are known.
+pub fn lower_module(path: &Path, (root, module): (PathBuf, String), source: String) -> FileModel {
     let is_package = path.file_stem().is_some_and(|s| s == "__init__");
     let is_stub = path.extension().is_some_and(|e| e == "pyi");
     if let Some(message) = nesting::too_deep(&source) {

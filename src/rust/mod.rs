@@ -10,7 +10,7 @@ mod lower;
 mod module_name;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::analysis::catalogue::RustCatalogue;
 use crate::model::{FileModel, Language, Span, SyntaxError};
@@ -26,7 +26,16 @@ pub fn is_rust(path: &Path) -> bool {
 
 /// Parses and lowers one Rust file.
 pub fn lower_file(path: &Path, source: String, catalogue: &RustCatalogue) -> FileModel {
-    let (root, module) = module_name(path);
+    lower_module(path, module_name(path), source, catalogue)
+}
+
+/// Lowers one file whose module name and root (`module_name`) are known.
+pub fn lower_module(
+    path: &Path,
+    (root, module): (PathBuf, String),
+    source: String,
+    catalogue: &RustCatalogue,
+) -> FileModel {
     let lines = LineIndex::new(&source);
     let mut model = FileModel {
         language: Language::Rust,
