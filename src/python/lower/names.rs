@@ -178,13 +178,17 @@ impl Lowerer<'_> {
                 if !matches!(&*a.value, Expr::Name(_)) || chain.via_alias {
                     chain.root = None;
                 }
-                if chain.inner || chain.via_alias {
+                // A local that aliases a location itself (`hub = call.hub`) holds the
+                // object stored there: its attributes are that object's fields, as
+                // `call.hub.data` names them, not the inside of the location.
+                if chain.inner || (chain.via_alias && chain.depth > 0) {
                     chain.inner = true;
                     chain.depth = chain.depth.saturating_add(1);
                 } else {
                     chain.path.push('.');
                     chain.path.push_str(a.attr.as_str());
                     chain.bare_instance = false;
+                    chain.via_alias = false;
                 }
                 Some(chain)
             }
