@@ -628,9 +628,10 @@ pub struct Access {
     pub locks: Vec<String>,
     /// Lock expressions held through `async with`: never thread locks.
     pub async_locks: Vec<String>,
-    /// The access is a method call on the location (`x.append(…)`, `store.get(…)`). When
-    /// the location's type is a project class, the method's own accesses speak instead.
-    pub via_call: bool,
+    /// The method, when the access is a method call on the location (`x.append(…)`,
+    /// `store.get(…)`). When the location's type is a project class, the method's own
+    /// accesses speak instead; on a container, some methods are atomic.
+    pub method: Option<Box<str>>,
     /// For a write: the lines of an enclosing `if`/`while` whose test read the same
     /// location (`if k not in cache: cache[k] = …`), a check-then-act.
     pub checked_by: Option<(u32, u32)>,

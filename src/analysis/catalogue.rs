@@ -77,6 +77,15 @@ pub struct ThreadClass {
     pub fresh_instance: bool,
 }
 
+/// A container type's operations that are atomic (`collections.deque.append`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtomicMethods {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub methods: Vec<String>,
+}
+
 /// One application-wide object, by every typed path that reaches it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,6 +131,8 @@ pub struct Catalogue {
     pub route: Vec<Route>,
     pub thread_class: Vec<ThreadClass>,
     pub thread_safe: TypeList,
+    /// Container operations that are atomic: two never interleave.
+    pub atomic_methods: Vec<AtomicMethods>,
     pub thread_locks: TypeList,
     /// Calls that run a coroutine to completion on the calling thread's loop.
     pub loop_runners: CallList,
@@ -213,6 +224,18 @@ impl Catalogue {
             .expect("rules/python-apis.toml is valid (checked by tests)");
         catalogue.rust = RustCatalogue::builtin();
         catalogue
+    }
+
+    /// Whether calling `method` on a `ty` is one atomic operation.
+    pub fn is_atomic(&self, ty: &str, method: &str) -> bool {
+        self.atomic_methods
+            .iter()
+            .any(|a| a.ty == ty && a.methods.iter().any(|m| m == method))
+    }
+
+    /// Whether some operations of a `ty` are atomic.
+    pub fn has_atomic(&self, ty: &str) -> bool {
+        self.atomic_methods.iter().any(|a| a.ty == ty)
     }
 
     pub fn is_thread_safe(&self, ty: &str) -> bool {

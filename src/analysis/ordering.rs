@@ -451,7 +451,7 @@ fn before(a: Span, b: Span) -> bool {
 pub fn initialised_before(a: &StateAccess, b: &StateAccess) -> bool {
     let needs_value = |x: &StateAccess| {
         matches!(x.kind, AccessKind::Mutation | AccessKind::Iterate)
-            || (x.kind == AccessKind::Read && x.access.via_call)
+            || (x.kind == AccessKind::Read && x.access.method.is_some())
     };
     (a.initialises_once && needs_value(b)) || (b.initialises_once && needs_value(a))
 }

@@ -250,6 +250,9 @@ pub struct StateAccess<'m> {
     /// rebinding of which is such a write: it happens once, before anything can use
     /// the value (`analysis::ordering::initialised_before`).
     pub initialises_once: bool,
+    /// One atomic operation of a container that synchronises it (`deque.append`,
+    /// `[[atomic-methods]]` in the catalogue): two such never interleave.
+    pub atomic: bool,
 }
 
 /// For a creating write with no check of its own: the check of a caller in the same
@@ -353,16 +356,24 @@ pub fn collect<'m>(
                         AccessKind::Iterate => &["__iter__"],
                         _ => &[],
                     };
-                    if access.via_call
+                    if access.method.is_some()
                         || protocol.iter().any(|m| program.method(class, m).is_some())
                     {
                         continue;
                     }
                 }
             }
-            if state_type(program, &state.ty).is_some_and(|t| catalogue.is_thread_safe(&t)) {
+            let ty = state_type(program, &state.ty);
+            if ty.as_deref().is_some_and(|t| catalogue.is_thread_safe(t)) {
                 continue;
             }
+            // On a container that synchronises some operations, those are atomic, and
+            // so is a plain read (its truth value, its length, one item).
+            let atomic = state.residual == 0
+                && ty.as_deref().is_some_and(|ty| match access.method.as_deref() {
+                    Some(method) => catalogue.is_atomic(ty, method),
+                    None => access.kind == AccessKind::Read && catalogue.has_atomic(ty),
+                });
             if let StateKey::Attribute { class, name } = &state.key {
                 if !sharing.is_shared(program, *class, name) {
                     continue;
@@ -401,6 +412,7 @@ pub fn collect<'m>(
                 checked_by,
                 owned_in,
                 initialises_once: false,
+                atomic,
             });
         }
     }

@@ -80,7 +80,7 @@ fn snapshot_fix(analysis: &Analysis, state: &StateKey, iteration: &StateAccess) 
         .get(span.offset..span.offset + span.len)
         .unwrap_or("")
         .trim();
-    let iterated = if iteration.access.via_call {
+    let iterated = if iteration.access.method.is_some() {
         format!("{text}()")
     } else {
         text.to_string()

@@ -140,6 +140,10 @@ pub fn may_race(
     if initialised_before(w, l) {
         return false;
     }
+    // Two operations the container makes atomic (`deque.append` and `popleft`).
+    if w.atomic && l.atomic {
+        return false;
+    }
     // `x is None` reads the reference; a mutation in place leaves the reference alone.
     let contents_apart = |r: &StateAccess, m: &StateAccess| {
         r.access.reference_only && m.kind == AccessKind::Mutation

@@ -9,7 +9,7 @@ impl Lowerer<'_> {
         path: String,
         kind: AccessKind,
         span: Span,
-        via_call: bool,
+        method: Option<&str>,
         root: Option<usize>,
         element: bool,
     ) {
@@ -33,7 +33,7 @@ impl Lowerer<'_> {
             statement_lines: self.statement_lines,
             locks: scope.held(),
             async_locks: scope.held_async(),
-            via_call,
+            method: method.map(Box::from),
             checked_by,
             writes_constant: false,
             writes_new: false,
@@ -53,10 +53,10 @@ impl Lowerer<'_> {
         chain: Chain,
         kind: AccessKind,
         span: Span,
-        via_call: bool,
+        method: Option<&str>,
     ) {
         let element = chain.depth >= 1;
-        self.record(chain.path, kind, span, via_call, chain.root, element);
+        self.record(chain.path, kind, span, method, chain.root, element);
     }
 
     /// Records a write, noting whether it stores a literal constant.
@@ -69,7 +69,7 @@ impl Lowerer<'_> {
         root: Option<usize>,
         element: bool,
     ) {
-        self.record(path, kind, span, false, root, element);
+        self.record(path, kind, span, None, root, element);
         let constant = value.is_some_and(is_literal);
         let new = value.is_some_and(|v| {
             matches!(
@@ -101,7 +101,7 @@ impl Lowerer<'_> {
         // passes a value along; reading through it (`job["status"]`) touches the state.
         if let Some(chain) = self.state_chain(expr).filter(|c| !c.via_alias || c.inner) {
             let span = self.span_of(expr);
-            self.record_chain(chain, AccessKind::Read, span, false);
+            self.record_chain(chain, AccessKind::Read, span, None);
         }
         self.visit_chain_parts(expr);
     }
@@ -112,7 +112,7 @@ impl Lowerer<'_> {
             let span = self.span_of(target);
             // `d[k] += 1`, `del d[k]` change `d`; `d[k][j] += 1` changes `d[k]`.
             let element = chain.depth >= 2;
-            self.record(chain.path, kind, span, false, chain.root, element);
+            self.record(chain.path, kind, span, None, chain.root, element);
         }
         self.visit_chain_parts(target);
     }
@@ -358,7 +358,7 @@ impl Lowerer<'_> {
             {
                 Some(chain) => {
                     let span = self.span_of(expr);
-                    self.record_chain(chain, AccessKind::Iterate, span, false);
+                    self.record_chain(chain, AccessKind::Iterate, span, None);
                     self.visit_chain_parts(expr);
                 }
                 None => self.visit_expr(expr),
@@ -368,7 +368,7 @@ impl Lowerer<'_> {
                     match self.state_chain(&view.value) {
                         Some(chain) => {
                             let span = self.span_of(&*call.func);
-                            self.record_chain(chain, AccessKind::Iterate, span, true);
+                            self.record_chain(chain, AccessKind::Iterate, span, Some(view.attr.as_str()));
                             self.visit_chain_parts(&view.value);
                         }
                         None => self.visit_expr(expr),

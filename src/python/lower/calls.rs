@@ -10,7 +10,9 @@ impl Lowerer<'_> {
         if let Expr::Attribute(a) = &*call.func {
             if let Some(chain) = self.state_chain(&a.value) {
                 let method = a.attr.as_str();
-                let kind = if MUTATING_METHODS.contains(&method) {
+                let changes_nothing =
+                    call.arguments.is_empty() && MUTATING_WITH_ARGUMENTS.contains(&method);
+                let kind = if MUTATING_METHODS.contains(&method) && !changes_nothing {
                     AccessKind::Mutation
                 } else if COPYING_METHODS.contains(&method) && call.arguments.is_empty() {
                     AccessKind::Iterate
@@ -18,7 +20,7 @@ impl Lowerer<'_> {
                     AccessKind::Read
                 };
                 let span = self.span_of(&*call.func);
-                self.record_chain(chain, kind, span, true);
+                self.record_chain(chain, kind, span, Some(method));
             }
             self.visit_chain_parts(&a.value);
         } else if !matches!(&*call.func, Expr::Name(_)) {
@@ -304,7 +306,7 @@ impl Lowerer<'_> {
                 ) =>
             {
                 let span = self.span_of(expr);
-                self.record_chain(chain, AccessKind::Iterate, span, false);
+                self.record_chain(chain, AccessKind::Iterate, span, None);
                 self.visit_chain_parts(expr);
                 Arg::Other
             }

@@ -57,6 +57,25 @@ const MUTATING_METHODS: &[&str] = &[
     "__delitem__",
 ];
 
+/// Mutating methods that change a container only when given arguments: called with
+/// none (`client.update()`, `entity.add()`), the receiver is no builtin container but
+/// some other object, whose method racelint cannot see into.
+const MUTATING_WITH_ARGUMENTS: &[&str] = &[
+    "append",
+    "extend",
+    "insert",
+    "remove",
+    "update",
+    "setdefault",
+    "add",
+    "discard",
+    "appendleft",
+    "extendleft",
+    "difference_update",
+    "intersection_update",
+    "symmetric_difference_update",
+];
+
 /// Views that a `for` loop or comprehension iterates lazily over their receiver.
 const ITERATED_VIEWS: &[&str] = &["items", "keys", "values"];
 

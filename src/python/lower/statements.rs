@@ -132,7 +132,7 @@ impl Lowerer<'_> {
                                     self.qualify(n.id.as_str()),
                                     AccessKind::Rebind,
                                     span,
-                                    false,
+                                    None,
                                     None,
                                     false,
                                 );

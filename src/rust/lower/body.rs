@@ -613,7 +613,7 @@ impl Lowerer<'_> {
 
     /// Records an access when `expr` is a place in a static, lowering the index
     /// expressions inside it; false when it is no such place.
-    fn static_place(&mut self, expr: &Expr, kind: AccessKind, via_call: bool) -> bool {
+    fn static_place(&mut self, expr: &Expr, kind: AccessKind, method: Option<&str>) -> bool {
         let Some(path) = self.static_root(expr) else {
             return false;
         };
@@ -628,7 +628,7 @@ impl Lowerer<'_> {
             statement_lines,
             locks,
             async_locks,
-            via_call,
+            method: method.map(Box::from),
             checked_by: None,
             writes_constant: false,
             writes_new: false,
@@ -674,7 +674,7 @@ impl Lowerer<'_> {
                     AccessKind::Mutation
                 };
                 self.expr(&a.right);
-                if !self.static_place(&a.left, kind, false) {
+                if !self.static_place(&a.left, kind, None) {
                     self.expr(&a.left);
                 }
                 None
@@ -696,7 +696,7 @@ impl Lowerer<'_> {
             Expr::Binary(b) => {
                 if is_compound_assignment(&b.op) {
                     self.expr(&b.right);
-                    if !self.static_place(&b.left, AccessKind::ReadModifyWrite, false) {
+                    if !self.static_place(&b.left, AccessKind::ReadModifyWrite, None) {
                         self.expr(&b.left);
                     }
                 } else if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
@@ -730,7 +730,7 @@ impl Lowerer<'_> {
             // A place inside a guard (`m.lock()?.items`) keeps the guard's temporary:
             // `let v = &mut m.lock()?.items;` extends it to the end of the block.
             Expr::Field(f) => {
-                if self.static_place(expr, AccessKind::Read, false) {
+                if self.static_place(expr, AccessKind::Read, None) {
                     return None;
                 }
                 self.expr(&f.base)
@@ -751,7 +751,7 @@ impl Lowerer<'_> {
                 None
             }
             Expr::Index(i) => {
-                if self.static_place(expr, AccessKind::Read, false) {
+                if self.static_place(expr, AccessKind::Read, None) {
                     return None;
                 }
                 let guard = self.expr(&i.expr);
@@ -793,7 +793,7 @@ impl Lowerer<'_> {
             Expr::MethodCall(m) => self.method_call(m),
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Path(_) => {
-                self.static_place(expr, AccessKind::Read, false);
+                self.static_place(expr, AccessKind::Read, None);
                 None
             }
             Expr::Range(r) => {
@@ -805,7 +805,7 @@ impl Lowerer<'_> {
                     syn::PointerMutability::Mut(_) => AccessKind::Mutation,
                     syn::PointerMutability::Const(_) => AccessKind::Read,
                 };
-                if !self.static_place(&r.expr, kind, false) {
+                if !self.static_place(&r.expr, kind, None) {
                     self.expr(&r.expr);
                 }
                 None
@@ -816,7 +816,7 @@ impl Lowerer<'_> {
                 } else {
                     AccessKind::Read
                 };
-                if self.static_place(&r.expr, kind, false) {
+                if self.static_place(&r.expr, kind, None) {
                     return None;
                 }
                 self.expr(&r.expr)
@@ -957,7 +957,7 @@ impl Lowerer<'_> {
         } else {
             AccessKind::Read
         };
-        if !self.static_place(&call.receiver, kind, true) {
+        if !self.static_place(&call.receiver, kind, Some(&method)) {
             self.expr(&call.receiver);
         }
         let state = self.identity(&call.receiver);
@@ -1267,7 +1267,7 @@ impl Lowerer<'_> {
                 "addr_of" => Some(AccessKind::Read),
                 _ => None,
             };
-            if !kind.is_some_and(|kind| self.static_place(expr, kind, false)) {
+            if !kind.is_some_and(|kind| self.static_place(expr, kind, None)) {
                 self.expr(expr);
             }
         }
