@@ -101,6 +101,9 @@ pub struct EntryPoint {
     /// The position of the site call's first positional argument that the handoff
     /// passes to the target as its first parameter (`to_thread(f, job)`: 1).
     pub forwarded_from: Option<usize>,
+    /// The site registers the target (a route), which the framework then runs any
+    /// number of times: every run starts after the registration, however many overlap.
+    pub registered: bool,
 }
 
 /// How a function was first reached in one context: from which entry point, and the
@@ -270,6 +273,7 @@ impl Contexts {
                     fresh_receiver: false,
                     awaited: false,
                     forwarded_from: None,
+                    registered: false,
                 });
             }
             if function.program_root {
@@ -286,6 +290,7 @@ impl Contexts {
                     fresh_receiver: false,
                     awaited: false,
                     forwarded_from: None,
+                    registered: false,
                 });
             }
             if function.is_async {
@@ -297,6 +302,7 @@ impl Contexts {
                     fresh_receiver: false,
                     awaited: false,
                     forwarded_from: None,
+                    registered: false,
                 });
             }
             for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
@@ -373,6 +379,7 @@ impl Contexts {
                             fresh_receiver: false,
                             awaited: call.awaited && handover.waits,
                             forwarded_from: forwarded_from(&handover, call),
+                            registered: false,
                         });
                     }
                 }
@@ -401,7 +408,9 @@ impl Contexts {
                         file,
                         span: route.span,
                         text: route.text.clone(),
-                        caller: None,
+                        // A route defined in a function's body is registered when that
+                        // body reaches the `def`.
+                        caller: enclosing_function(program, file, function),
                     }),
                     // Requests are served in parallel: one task, or one pool thread,
                     // per request.
@@ -409,6 +418,7 @@ impl Contexts {
                     fresh_receiver: false,
                     awaited: false,
                     forwarded_from: None,
+                    registered: true,
                 };
                 // An async route is a coroutine entry already; it only tells that
                 // its runs overlap.
@@ -744,6 +754,7 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
                     fresh_receiver: thread_class.fresh_instance,
                     awaited: false,
                     forwarded_from: None,
+                    registered: false,
                 });
             }
         }
@@ -887,6 +898,25 @@ fn detach_handed_off_closures(
     }
 }
 
+/// The function whose body defines `function`, when it is a nested `def`.
+fn enclosing_function(
+    program: &Program,
+    file: FileId,
+    function: &crate::model::Function,
+) -> Option<FuncId> {
+    if !function.nested {
+        return None;
+    }
+    let (outer, _) = function.path.rsplit_once('.')?;
+    match program.resolve(file, outer) {
+        super::resolve::Resolved {
+            target: Target::Function(f),
+            residual: 0,
+        } => Some(f),
+        _ => None,
+    }
+}
+
 /// A function handed to worker threads at two or more places can run on two threads at
 /// once.
 fn mark_repeated_handoffs(entries: &mut [EntryPoint]) {
@@ -944,6 +974,7 @@ fn launched_tasks(
             fresh_receiver: false,
             awaited: false,
             forwarded_from: None,
+            registered: false,
         })
         .collect()
 }

@@ -73,6 +73,34 @@ impl Starter {
         match (self, other) {
             (Starter::Unreached, x) | (x, Starter::Unreached) => x.clone(),
             (a, b) if a == b => a.clone(),
+            // Two handoffs in one function that neither awaits nor waits for (a route
+            // registered by two decorators): what comes before the first comes before
+            // every run.
+            (
+                Starter::One {
+                    caller: a,
+                    span: first,
+                    awaited: false,
+                    serialised_by: x,
+                    waited_at: None,
+                    repeated_from: p,
+                },
+                Starter::One {
+                    caller: b,
+                    span: second,
+                    awaited: false,
+                    serialised_by: y,
+                    waited_at: None,
+                    repeated_from: q,
+                },
+            ) if a == b && x == y && p == q => Starter::One {
+                caller: *a,
+                span: *first.min(second),
+                awaited: false,
+                serialised_by: x.clone(),
+                waited_at: None,
+                repeated_from: *p,
+            },
             _ => Starter::Many,
         }
     }
@@ -123,7 +151,8 @@ impl Ordering {
                             repeated_from: call
                                 .filter(|c| c.in_loop && !c.awaited)
                                 .map(|c| c.loop_start.unwrap_or(u32::MAX))
-                                .or(entry.concurrent.then_some(u32::MAX)),
+                                .or((entry.concurrent && !entry.registered)
+                                    .then_some(u32::MAX)),
                         }
                     }
                     _ => Starter::Many,

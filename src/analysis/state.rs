@@ -370,10 +370,12 @@ pub fn collect<'m>(
             // On a container that synchronises some operations, those are atomic, and
             // so is a plain read (its truth value, its length, one item).
             let atomic = state.residual == 0
-                && ty.as_deref().is_some_and(|ty| match access.method.as_deref() {
-                    Some(method) => catalogue.is_atomic(ty, method),
-                    None => access.kind == AccessKind::Read && catalogue.has_atomic(ty),
-                });
+                && ty
+                    .as_deref()
+                    .is_some_and(|ty| match access.method.as_deref() {
+                        Some(method) => catalogue.is_atomic(ty, method),
+                        None => access.kind == AccessKind::Read && catalogue.has_atomic(ty),
+                    });
             if let StateKey::Attribute { class, name } = &state.key {
                 if !sharing.is_shared(program, *class, name) {
                     continue;

@@ -368,7 +368,12 @@ impl Lowerer<'_> {
                     match self.state_chain(&view.value) {
                         Some(chain) => {
                             let span = self.span_of(&*call.func);
-                            self.record_chain(chain, AccessKind::Iterate, span, Some(view.attr.as_str()));
+                            self.record_chain(
+                                chain,
+                                AccessKind::Iterate,
+                                span,
+                                Some(view.attr.as_str()),
+                            );
                             self.visit_chain_parts(&view.value);
                         }
                         None => self.visit_expr(expr),
