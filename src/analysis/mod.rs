@@ -59,17 +59,43 @@ impl<'m> Analysis<'m> {
     pub fn new(files: &'m [FileModel], catalogue: Catalogue) -> Self {
         let program = Program::new(files);
         let contexts = Contexts::compute(&program, &catalogue);
-        let locksets = Locksets::compute(&program, &catalogue, &contexts);
-        let sharing = Sharing::compute(&program, &catalogue, &contexts);
-        let ownership = Ownership::compute(&program, &contexts);
-        let state = state::collect(
-            &program, &catalogue, &contexts, &locksets, &sharing, &ownership,
+        // The analyses after contexts form a small graph; independent ones run on
+        // both cores (each is a pure function of its inputs, so results never depend
+        // on the schedule).
+        let ((locksets, sharing), (ownership, identity)) = rayon::join(
+            || {
+                rayon::join(
+                    || Locksets::compute(&program, &catalogue, &contexts),
+                    || Sharing::compute(&program, &catalogue, &contexts),
+                )
+            },
+            || {
+                rayon::join(
+                    || Ownership::compute(&program, &contexts),
+                    || Identity::compute(&program),
+                )
+            },
         );
-        let identity = Identity::compute(&program);
-        let containment = Containment::compute(&program, &contexts, &identity, &ownership);
-        let ordering = Ordering::compute(&program, &catalogue, &contexts, containment);
-        let programs = Programs::compute(&program, &contexts);
-        let receivers = Receivers::compute(&program, &contexts, &identity);
+        let (state, (receivers, (ordering, programs))) = rayon::join(
+            || {
+                state::collect(
+                    &program, &catalogue, &contexts, &locksets, &sharing, &ownership,
+                )
+            },
+            || {
+                rayon::join(
+                    || Receivers::compute(&program, &contexts, &identity),
+                    || {
+                        let containment =
+                            Containment::compute(&program, &contexts, &identity, &ownership);
+                        (
+                            Ordering::compute(&program, &catalogue, &contexts, containment),
+                            Programs::compute(&program, &contexts),
+                        )
+                    },
+                )
+            },
+        );
         Analysis {
             program,
             catalogue,

@@ -151,8 +151,7 @@ impl Ordering {
                             repeated_from: call
                                 .filter(|c| c.in_loop && !c.awaited)
                                 .map(|c| c.loop_start.unwrap_or(u32::MAX))
-                                .or((entry.concurrent && !entry.registered)
-                                    .then_some(u32::MAX)),
+                                .or((entry.concurrent && !entry.registered).then_some(u32::MAX)),
                         }
                     }
                     _ => Starter::Many,
