@@ -25,6 +25,9 @@ use crate::model::FileModel;
 /// The folder name at a project's root, as Ruff's `.ruff_cache`.
 pub const DEFAULT_DIR: &str = ".racelint_cache";
 
+/// The line of `CACHEDIR.TAG` that says racelint made the folder (`remove` checks it).
+const TAG_CREATOR: &str = "This file is a cache directory tag created by racelint.";
+
 /// First bytes of every entry; a file without them is not ours. Then the key (16 bytes),
 /// a checksum of the body (16 bytes), and the body: the model, as postcard writes it.
 const MAGIC: &[u8; 8] = b"rlcache1";
@@ -39,8 +42,12 @@ pub struct Cache {
 impl Cache {
     /// A cache in `dir` (created when the first entry is written) for this build of
     /// racelint and these lowering settings (`settings`: any text that changes when
-    /// they do). None when the running build cannot be identified.
+    /// they do). None when the running build cannot be identified, or when `dir` is a
+    /// folder racelint did not make (`is_foreign`).
     pub fn new(dir: PathBuf, settings: &str) -> Option<Cache> {
+        if is_foreign(&dir) {
+            return None;
+        }
         let salt = format!(
             "{}\0{}\0{}",
             env!("CARGO_PKG_VERSION"),
@@ -132,12 +139,40 @@ impl Cache {
                 let _ = fs::write(ignore, "# Automatically created by racelint.\n*\n");
                 let _ = fs::write(
                     self.dir.join("CACHEDIR.TAG"),
-                    "Signature: 8a477f597d28d172789f06886806bc55\n\
-                     # This file is a cache directory tag created by racelint.\n",
+                    format!("Signature: 8a477f597d28d172789f06886806bc55\n# {TAG_CREATOR}\n"),
                 );
             }
         });
     }
+}
+
+/// Whether `dir` is a folder with contents that racelint did not make (no
+/// `CACHEDIR.TAG` of its own): a `cache-dir` set by mistake to a source folder. Such
+/// a folder is never written to (its `.gitignore` would hide the sources from git) nor
+/// removed.
+pub fn is_foreign(dir: &Path) -> bool {
+    let Ok(mut contents) = fs::read_dir(dir) else {
+        return false;
+    };
+    contents.next().is_some()
+        && !fs::read_to_string(dir.join("CACHEDIR.TAG")).is_ok_and(|tag| tag.contains(TAG_CREATOR))
+}
+
+/// Removes the cache folder `dir`; false when there is none. A foreign folder
+/// (`is_foreign`) is refused, never emptied.
+pub fn remove(dir: &Path) -> Result<bool, String> {
+    if !dir.exists() {
+        return Ok(false);
+    }
+    if is_foreign(dir) {
+        return Err(format!(
+            "{} is not a racelint cache (it has no CACHEDIR.TAG of racelint's); not removed",
+            dir.display()
+        ));
+    }
+    fs::remove_dir_all(dir)
+        .map(|()| true)
+        .map_err(|e| format!("{}: {}", dir.display(), crate::discover::io_reason(&e)))
 }
 
 /// A new file in `folder` no other process writes: the process id and a counter name it.

@@ -33,6 +33,12 @@ enum Command {
     },
     /// List every rule.
     Rules,
+    /// Remove the cache of lowered files (`.racelint_cache`, or `cache-dir`).
+    Clean {
+        /// The configuration whose `cache-dir` to clean, instead of the nearest one.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
     /// Run the language server over stdio (diagnostics in editors).
     Server,
 }
@@ -132,6 +138,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Rules => list_rules(&mut out)
             .map(|_| ExitCode::SUCCESS)
             .map_err(|e| e.to_string()),
+        Command::Clean { config } => clean(config.as_deref(), &mut err),
         Command::Server => {
             // The protocol owns stdout.
             drop(out);
@@ -142,6 +149,20 @@ pub fn run(cli: Cli) -> ExitCode {
         let _ = writeln!(err, "racelint: error: {message}");
         ExitCode::from(EXIT_ERROR)
     })
+}
+
+/// `racelint clean`: removes the project's cache folder, and nothing that is not one.
+fn clean(config: Option<&std::path::Path>, err: &mut dyn Write) -> Result<ExitCode, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    let loaded = config::load(config, &cwd)?;
+    let dir = loaded.cache_dir(&cwd);
+    let message = match crate::cache::remove(&dir)? {
+        true => format!("racelint: removed {}", dir.display()),
+        false => format!("racelint: no cache at {}", dir.display()),
+    };
+    writeln!(err, "{message}").map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_rules(out: &mut dyn Write) -> std::io::Result<()> {
@@ -182,6 +203,15 @@ fn run_check(
     options.project_root =
         only_files(&args.paths).then(|| project_root(loaded.path.as_deref(), &cwd));
     if !args.no_cache {
+        let dir = loaded.cache_dir(&cwd);
+        if crate::cache::is_foreign(&dir) {
+            writeln!(
+                err,
+                "racelint: warning: {} is not a racelint cache folder; running without the cache",
+                dir.display()
+            )
+            .map_err(|e| e.to_string())?;
+        }
         options.cache = open_cache(&loaded, &cwd, &options.catalogue);
     }
     // Never in machine formats, whose readers parse what is written.

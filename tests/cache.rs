@@ -206,3 +206,55 @@ fn concurrent_runs_share_one_cache_safely() {
     );
     assert_eq!(findings(dir.path(), true), uncached);
 }
+
+#[test]
+fn clean_removes_the_cache_and_nothing_else() {
+    let dir = project();
+    findings(dir.path(), true);
+    assert!(dir.path().join(".racelint_cache").is_dir());
+    let cleaned = racelint_in(dir.path(), &["clean"]);
+    assert_eq!(cleaned.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&cleaned.stderr).contains("removed"));
+    assert!(!dir.path().join(".racelint_cache").exists());
+    let again = racelint_in(dir.path(), &["clean"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no cache"));
+    // A `cache-dir` set by mistake to a source folder: refused, the sources kept.
+    fs::write(
+        dir.path().join("racelint.toml"),
+        "cache-dir = \"service\"\n",
+    )
+    .expect("write");
+    let refused = racelint_in(dir.path(), &["clean"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a racelint cache"));
+    assert!(dir.path().join("service/app.py").is_file());
+}
+
+#[test]
+fn a_cache_dir_that_holds_other_files_is_never_written() {
+    let dir = project();
+    let uncached = findings(dir.path(), false);
+    fs::write(
+        dir.path().join("racelint.toml"),
+        "cache-dir = \"service\"\n",
+    )
+    .expect("write");
+    let before: Vec<_> = fs::read_dir(dir.path().join("service"))
+        .expect("service")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let output = racelint_in(
+        dir.path(),
+        &["check", "--select", "ALL", "--output-format", "json", "."],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), uncached);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a racelint cache folder"));
+    let after: Vec<_> = fs::read_dir(dir.path().join("service"))
+        .expect("service")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(after, before, "no .gitignore, no entries among the sources");
+}
