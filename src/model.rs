@@ -492,6 +492,8 @@ pub struct CallSite {
     /// setter when it resolves to a property, and is no call otherwise
     /// (`python::properties`).
     pub property: Option<PropertyUse>,
+    /// Python: in a branch only the event loop's thread takes (`Access::on_loop_thread`).
+    pub on_loop_thread: bool,
 }
 
 /// How an attribute that is a property is used.
@@ -657,4 +659,8 @@ pub struct Access {
     /// object: an element iterated (`for x in d[k]`) or changed (`d[k].append(x)`,
     /// `d[k][j] = v`), where `for x in d` and `d[k] = v` touch `d` itself.
     pub element: bool,
+    /// Python: in a branch that code which checks its thread takes only on the event
+    /// loop's thread: the other branch hands the work to the loop when called off it
+    /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
+    pub on_loop_thread: bool,
 }

@@ -441,6 +441,7 @@ impl Contexts {
             |e| e.context == Context::WorkerThread,
             private,
             &loop_only,
+            true,
         );
         drop_main_loop_entries(
             &mut entries,
@@ -462,6 +463,7 @@ impl Contexts {
                 |e| e.context == context,
                 coroutines,
                 barrier,
+                context == Context::WorkerThread,
             )
         });
         let reach: Vec<[Option<Reach>; 3]> = (0..count)
@@ -475,6 +477,7 @@ impl Contexts {
             |e| e.context == Context::WorkerThread,
             Coroutines::Never,
             &loop_only,
+            true,
         );
         let on_worker_loop = (0..count)
             .map(|f: usize| {
@@ -488,6 +491,7 @@ impl Contexts {
             |e| e.context == Context::WorkerThread && e.concurrent,
             private,
             &loop_only,
+            true,
         );
         let task_reach = propagate(
             program,
@@ -496,6 +500,7 @@ impl Contexts {
             |_| true,
             Coroutines::Always,
             &open,
+            false,
         );
         let request_reach = propagate(
             program,
@@ -504,6 +509,7 @@ impl Contexts {
             |_| true,
             Coroutines::Always,
             &open,
+            false,
         );
         let overlapping_runs = (0..count)
             .map(|f| task_reach[f].is_some() || request_reach[f].is_some())
@@ -778,7 +784,9 @@ enum Coroutines<'a> {
 /// Breadth-first from every entry point into the functions it calls (coroutines as
 /// `coroutines` says), so each recorded path is a shortest one.
 /// `barrier`: functions a run in these contexts does not enter (loop-only ones, on a
-/// worker thread: the call raises).
+/// worker thread: the call raises). `off_loop`: the contexts are off the event loop's
+/// thread, so calls in branches only its thread takes (`CallSite::on_loop_thread`)
+/// are not followed.
 fn propagate(
     program: &Program,
     entries: &[EntryPoint],
@@ -786,6 +794,7 @@ fn propagate(
     select: impl Fn(&EntryPoint) -> bool,
     coroutines: Coroutines,
     barrier: &[bool],
+    off_loop: bool,
 ) -> Vec<Option<Reach>> {
     let mut reach = vec![None; program.functions.len()];
     let mut queue = VecDeque::new();
@@ -806,6 +815,7 @@ fn propagate(
             if reach[callee].is_some()
                 || barrier[callee]
                 || constructs_self(program, function, callee)
+                || (off_loop && program.function(function).calls[call].on_loop_thread)
             {
                 continue;
             }

@@ -62,6 +62,7 @@ pub fn link(files: &mut [FileModel]) {
                         .collect(),
                     checked: Vec::new(),
                     property: Some(use_of(access.kind)),
+                    on_loop_thread: access.on_loop_thread,
                 })
                 .collect();
             function.calls.extend(uses);

@@ -40,6 +40,7 @@ where
 pub fn runs_in(analysis: &Analysis, access: &StateAccess, context: Context) -> bool {
     analysis.contexts.reach[access.function][context.index()].is_some()
         && !access.owned_in[context.index()]
+        && !(context == Context::WorkerThread && access.access.on_loop_thread)
 }
 
 /// "read", "mutated in place", … as messages say it.
@@ -503,10 +504,11 @@ pub fn worker_calls<'a>(
         .filter(|&f| analysis.contexts.reach[f][Context::WorkerThread.index()].is_some())
         .flat_map(move |function| {
             let file = program.file_of(function);
-            // A property read is no API call.
+            // A property read is no API call; a call in a branch only the loop's thread
+            // takes is not made on a worker.
             let calls = program.function(function).calls.iter();
             calls
-                .filter(|call| call.property.is_none())
+                .filter(|call| call.property.is_none() && !call.on_loop_thread)
                 .map(move |call| {
                     let target = resolve_call(program, file, &call.callee);
                     (function, file, call, api_call(program, call, &target))

@@ -41,6 +41,7 @@ impl Lowerer<'_> {
             reference_only: false,
             root,
             element,
+            on_loop_thread: scope.on_loop_thread > 0,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);

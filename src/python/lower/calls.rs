@@ -165,6 +165,7 @@ impl Lowerer<'_> {
                 .flat_map(|(paths, lines)| paths.iter().map(|p| (p.clone(), *lines)))
                 .collect(),
             property: None,
+            on_loop_thread: self.scope().on_loop_thread > 0,
         }
     }
 

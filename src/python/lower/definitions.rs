@@ -154,6 +154,7 @@ impl Lowerer<'_> {
             owned_args: Vec::new(),
             checked: Vec::new(),
             property: None,
+            on_loop_thread: false,
         })
     }
 

@@ -227,6 +227,9 @@ struct Scope {
     locks: Vec<HeldLock>,
     /// How many loops or comprehensions enclose the current point.
     loop_depth: usize,
+    /// How many enclosing branches only the event loop's thread takes
+    /// (`Access::on_loop_thread`).
+    on_loop_thread: usize,
     /// First line of the outermost enclosing loop, while `loop_depth > 0`.
     loop_start: u32,
     /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
@@ -406,6 +409,7 @@ impl Scope {
             rebound_params: HashSet::new(),
             locks: Vec::new(),
             loop_depth: 0,
+            on_loop_thread: 0,
             loop_start: 0,
             checks: Vec::new(),
             unset: Vec::new(),

@@ -29,9 +29,13 @@ impl Lowerer<'_> {
     pub(super) fn visit_body(&mut self, body: &[Stmt]) {
         let held_before = self.scope().locks.len();
         let unset_before = self.scope().unset.len();
+        let on_loop_thread = self.scope().on_loop_thread;
         for stmt in body {
             self.visit_stmt(stmt);
         }
+        // A branch after an early exit (`if off the loop: hand over; return`) lasts to
+        // the end of this block.
+        self.scope_mut().on_loop_thread = on_loop_thread;
         // What an early exit here showed unset stays so only to the end of this block.
         let unset = &mut self.scope_mut().unset;
         unset.truncate(unset_before.min(unset.len()));
@@ -291,7 +295,13 @@ impl Lowerer<'_> {
                 if let Some((path, true)) = &unset {
                     self.scope_mut().unset.push((path.clone(), locked));
                 }
+                let loop_thread = self.loop_thread_branch(i);
+                let body_on_loop = loop_thread == Some(LoopThreadBranch::Body);
+                self.scope_mut().on_loop_thread += usize::from(body_on_loop);
                 self.visit_body(&i.body);
+                self.scope_mut().on_loop_thread -= usize::from(body_on_loop);
+                let rest_on_loop = loop_thread == Some(LoopThreadBranch::Rest);
+                self.scope_mut().on_loop_thread += usize::from(rest_on_loop);
                 let unset_stack = &mut self.scope_mut().unset;
                 unset_stack.truncate(unset_before.min(unset_stack.len()));
                 if let Some(lock) = &lock {
@@ -309,6 +319,13 @@ impl Lowerer<'_> {
                         self.visit_expr(test);
                     }
                     self.visit_body(&clause.body);
+                }
+                // After a body that hands over and exits, the rest of the block is the
+                // loop's (`visit_body` of the enclosing block ends it); otherwise the
+                // count ends with the `else` clauses.
+                let exits_here = matches!(i.body.last(), Some(Stmt::Return(_) | Stmt::Raise(_)));
+                if rest_on_loop && !(exits_here && i.elif_else_clauses.is_empty()) {
+                    self.scope_mut().on_loop_thread -= 1;
                 }
                 self.scope_mut().checks.pop();
                 // `if x is not None: return`: the rest of the block runs with x unset.
@@ -384,6 +401,46 @@ impl Lowerer<'_> {
 }
 
 /// `__name__ == "__main__"`, either way round.
+/// Which part of an `if` only the event loop's thread runs, in code that checks which
+/// thread it is on and hands the work to the loop when it is not its thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LoopThreadBranch {
+    /// `if threading.get_ident() == tid: f(x) else: loop.call_soon_threadsafe(f, x)`.
+    Body,
+    /// `if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`:
+    /// the `elif`/`else` clauses, and after a body that ends in `return` or `raise`
+    /// with no `else`, the rest of the block.
+    Rest,
+}
+
+/// Calls that hand work to an event loop from any thread.
+const LOOP_HANDOVERS: &[&str] = &["call_soon_threadsafe", "run_coroutine_threadsafe"];
+
+/// Whether `body` hands work to an event loop (`LOOP_HANDOVERS`) anywhere in it.
+fn hands_to_loop(body: &[Stmt]) -> bool {
+    struct Finder(bool);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(call) = expr {
+                let name = match &*call.func {
+                    Expr::Attribute(a) => Some(a.attr.as_str()),
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    _ => None,
+                };
+                if name.is_some_and(|n| LOOP_HANDOVERS.contains(&n)) {
+                    self.0 = true;
+                }
+            }
+            walk_expr(self, expr);
+        }
+    }
+    let mut finder = Finder(false);
+    for stmt in body {
+        finder.visit_stmt(stmt);
+    }
+    finder.0
+}
+
 fn is_main_guard(test: &Expr) -> bool {
     let Expr::Compare(compare) = test else {
         return false;
@@ -398,7 +455,71 @@ fn is_main_guard(test: &Expr) -> bool {
             || (is_main(&compare.left) && is_name(right)))
 }
 
+/// Calls that name the thread they run on.
+const CURRENT_THREAD: &[&str] = &[
+    "threading.get_ident",
+    "threading.get_native_id",
+    "threading.current_thread",
+    "threading.currentThread",
+    "_thread.get_ident",
+];
+
 impl Lowerer<'_> {
+    /// The part of an `if` that only the event loop's thread runs: its test compares
+    /// the current thread with another (also as one condition of an `and`), and the
+    /// other side hands the work to the loop. By the code's own design, that side is
+    /// the one taken off the loop's thread.
+    pub(super) fn loop_thread_branch(
+        &self,
+        i: &ruff_python_ast::StmtIf,
+    ) -> Option<LoopThreadBranch> {
+        let off_thread = self.thread_test(&i.test)?;
+        let else_hands_over = matches!(&*i.elif_else_clauses,
+            [clause] if clause.test.is_none() && hands_to_loop(&clause.body));
+        match off_thread {
+            true if hands_to_loop(&i.body) => Some(LoopThreadBranch::Rest),
+            false if else_hands_over => Some(LoopThreadBranch::Body),
+            _ => None,
+        }
+    }
+
+    /// Whether `test` says the current thread is another one (`tid !=
+    /// threading.get_ident()`: true) or is that one (`==`: false).
+    fn thread_test(&self, test: &Expr) -> Option<bool> {
+        match test {
+            Expr::BoolOp(b) if b.op == ruff_python_ast::BoolOp::And => {
+                b.values.iter().find_map(|v| self.thread_test(v))
+            }
+            Expr::Compare(c) => {
+                let ([op], [right]) = (&*c.ops, &*c.comparators) else {
+                    return None;
+                };
+                if !self.is_current_thread(&c.left) && !self.is_current_thread(right) {
+                    return None;
+                }
+                match op {
+                    ruff_python_ast::CmpOp::NotEq | ruff_python_ast::CmpOp::IsNot => Some(true),
+                    ruff_python_ast::CmpOp::Eq | ruff_python_ast::CmpOp::Is => Some(false),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `threading.get_ident()`, `threading.current_thread()` (or its `.ident`).
+    fn is_current_thread(&self, expr: &Expr) -> bool {
+        let expr = match expr {
+            Expr::Attribute(a) if matches!(a.attr.as_str(), "ident" | "native_id") => &*a.value,
+            _ => expr,
+        };
+        let Expr::Call(call) = expr else {
+            return false;
+        };
+        matches!(self.callee_of(&call.func),
+            Some(Callee::Path(p)) if CURRENT_THREAD.contains(&p.as_str()))
+    }
+
     /// The body of `if __name__ == "__main__":` runs only when the module is a script:
     /// it is lowered as a function of its own (a program root on the main thread), not
     /// as import-time initialisation. Its names are still module names.

@@ -220,6 +220,7 @@ impl Lowerer<'_> {
             owned_args: Vec::new(),
             checked: Vec::new(),
             property: None,
+            on_loop_thread: false,
         });
     }
 
@@ -636,6 +637,7 @@ impl Lowerer<'_> {
             reference_only: false,
             root: None,
             element: false,
+            on_loop_thread: false,
         });
         true
     }
@@ -1164,6 +1166,7 @@ impl Lowerer<'_> {
             owned_args: Vec::new(),
             checked: Vec::new(),
             property: None,
+            on_loop_thread: false,
         };
         self.function_mut().calls.push(site);
     }
