@@ -213,7 +213,6 @@ impl Contexts {
             })
             .collect();
         let forwards = Forwards::compute(program, catalogue, &targets);
-        let mut dispatch = Dispatch::new(program);
         // Only calls of a listed name are worth matching in full.
         let checks = &catalogue.loop_thread_checks;
         let check_names: HashSet<&str> = checks
@@ -223,6 +222,7 @@ impl Contexts {
             .map(|c| c.rsplit('.').next().unwrap_or(c))
             .collect();
         let loop_only: Vec<bool> = (0..count)
+            .into_par_iter()
             .map(|id| {
                 program
                     .function(id)
@@ -241,192 +241,29 @@ impl Contexts {
             .collect();
         let open = vec![false; count];
 
-        #[allow(clippy::needless_range_loop)] // `id` indexes several tables at once
-        for id in 0..count {
-            let function = program.function(id);
-            let file = program.file_of(id);
-            let tasks = match program.files[file].language {
-                Language::Python => &catalogue.tasks,
-                Language::Rust => &catalogue.rust.tasks,
-            };
-            if let Some(declared) = function.declared_context {
-                entries.push(EntryPoint {
-                    context: match declared {
-                        DeclaredContext::WorkerThread => Context::WorkerThread,
-                        DeclaredContext::EventLoop => Context::EventLoop,
-                    },
-                    target: id,
-                    site: Some(Site {
-                        file,
-                        span: function.span,
-                        text: format!(
-                            "# racelint: {} on `{}`",
-                            match declared {
-                                DeclaredContext::WorkerThread => "worker-thread",
-                                DeclaredContext::EventLoop => "event-loop",
-                            },
-                            function.display
-                        ),
-                        caller: None,
-                    }),
-                    concurrent: false,
-                    fresh_receiver: false,
-                    awaited: false,
-                    forwarded_from: None,
-                    registered: false,
-                });
-            }
-            if function.program_root {
-                entries.push(EntryPoint {
-                    context: Context::MainThread,
-                    target: id,
-                    site: Some(Site {
-                        file,
-                        span: function.span,
-                        text: "if __name__ == \"__main__\"".to_string(),
-                        caller: None,
-                    }),
-                    concurrent: false,
-                    fresh_receiver: false,
-                    awaited: false,
-                    forwarded_from: None,
-                    registered: false,
-                });
-            }
-            if function.is_async {
-                entries.push(EntryPoint {
-                    context: Context::EventLoop,
-                    target: id,
-                    site: None,
-                    concurrent: false,
-                    fresh_receiver: false,
-                    awaited: false,
-                    forwarded_from: None,
-                    registered: false,
-                });
-            }
-            for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
-                if let CallTarget::Function(callee) = *target {
-                    callees[id].push((callee, index));
-                    callers[callee].push((id, index));
-                    // `self.refresh()` may run a subclass's override.
-                    if call.on_own_receiver() {
-                        for over in dispatch.overrides(program, callee, id) {
-                            callees[id].push((over, index));
-                            callers[over].push((id, index));
-                        }
-                    }
-                }
-                if call.property.is_some() {
-                    // A getter run by reading an attribute: no API to match.
-                    continue;
-                }
-                let api = api_call(program, call, target);
-                if tasks.matches(&api) {
-                    task_entries.extend(launched_tasks(program, file, id, call));
-                }
-                for hook in catalogue.startup.iter().filter(|h| h.matches(&api)) {
-                    let passed = hook
-                        .keyword
-                        .as_ref()
-                        .and_then(|k| call.keywords.iter().find(|(name, _)| name == k))
-                        .map(|(_, a)| a)
-                        .or_else(|| hook.arg.and_then(|i| call.args.get(i)));
-                    if let Some(Arg::Callable(callee)) = passed {
-                        if let CallTarget::Function(f) = resolve_call(program, file, callee) {
-                            startup.push(f);
-                        }
-                    }
-                }
-                if program.files[file].language == Language::Python
-                    && catalogue.loop_runners.matches(&api)
-                {
-                    runs.extend(
-                        launched_tasks(program, file, id, call)
-                            .into_iter()
-                            .map(|e| (id, e.target)),
-                    );
-                }
-                for handover in forwards.handovers(program, catalogue, id, &api, target) {
-                    let Some(first) = handover
-                        .argument(call)
-                        .and_then(|arg| callable_target(program, file, arg))
-                    else {
-                        continue;
-                    };
-                    // `to_thread(self.update)` may run a subclass's override.
-                    let mut started = vec![first];
-                    if call.hands_own_method(&program.function(first).name) {
-                        started.extend(dispatch.overrides(program, first, id));
-                    }
-                    for target in started {
-                        let context =
-                            match decorated_by(program, target, &handover.loop_if_decorated) {
-                                true => Context::EventLoop,
-                                false => handover.context,
-                            };
-                        entries.push(EntryPoint {
-                            context,
-                            target,
-                            site: Some(Site {
-                                file,
-                                span: call.span,
-                                text: call.text.clone(),
-                                caller: Some(id),
-                            }),
-                            concurrent: context == Context::WorkerThread
-                                && (handover.concurrent || (call.in_loop && !call.awaited)),
-                            fresh_receiver: false,
-                            awaited: call.awaited && handover.waits,
-                            forwarded_from: forwarded_from(&handover, call),
-                            registered: false,
-                        });
-                    }
-                }
-            }
-            if decorator_of(
-                program,
-                file,
-                &function.decorators,
-                &catalogue.startup_decorators,
+        // What each function contributes (its call edges, the entry points it starts,
+        // start-up hooks, loop runs): independent per function, so on all cores, each
+        // worker with its own memo of overrides; merged in function order.
+        let template = Dispatch::new(program);
+        let facts: Vec<FunctionFacts> = (0..count)
+            .into_par_iter()
+            .map_init(
+                || template.clone(),
+                |dispatch, id| {
+                    function_facts(program, catalogue, &targets, &forwards, dispatch, id)
+                },
             )
-            .is_some()
-            {
-                startup.push(id);
+            .collect();
+        for (id, facts) in facts.into_iter().enumerate() {
+            for &(callee, index) in &facts.callees {
+                callers[callee].push((id, index));
             }
-            if let Some(route) = decorator_of(program, file, &function.decorators, &catalogue.route)
-            {
-                let entry = EntryPoint {
-                    // A sync route runs in the framework's thread pool.
-                    context: if function.is_async {
-                        Context::EventLoop
-                    } else {
-                        Context::WorkerThread
-                    },
-                    target: id,
-                    site: Some(Site {
-                        file,
-                        span: route.span,
-                        text: route.text.clone(),
-                        // A route defined in a function's body is registered when that
-                        // body reaches the `def`.
-                        caller: enclosing_function(program, file, function),
-                    }),
-                    // Requests are served in parallel: one task, or one pool thread,
-                    // per request.
-                    concurrent: true,
-                    fresh_receiver: false,
-                    awaited: false,
-                    forwarded_from: None,
-                    registered: true,
-                };
-                // An async route is a coroutine entry already; it only tells that
-                // its runs overlap.
-                match function.is_async {
-                    true => request_entries.push(entry),
-                    false => entries.push(entry),
-                }
-            }
+            callees[id] = facts.callees;
+            entries.extend(facts.entries);
+            task_entries.extend(facts.task_entries);
+            request_entries.extend(facts.request_entries);
+            startup.extend(facts.startup);
+            runs.extend(facts.runs);
         }
         entries.extend(thread_class_entries(program, catalogue));
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
@@ -906,6 +743,213 @@ fn detach_handed_off_closures(
             callers[target].retain(|&(from, _)| from != caller);
         }
     }
+}
+
+/// What one function contributes to the call graph and the entry points.
+#[derive(Default)]
+struct FunctionFacts {
+    /// `(callee, call index)`, with the overrides a call on `self` may run.
+    callees: Vec<(FuncId, usize)>,
+    entries: Vec<EntryPoint>,
+    task_entries: Vec<EntryPoint>,
+    request_entries: Vec<EntryPoint>,
+    /// Functions an application runs at start-up.
+    startup: Vec<FuncId>,
+    /// `(caller, coroutine)` for the coroutines it runs on a loop of its own.
+    runs: Vec<(FuncId, FuncId)>,
+}
+
+fn function_facts(
+    program: &Program,
+    catalogue: &Catalogue,
+    targets: &[Vec<CallTarget>],
+    forwards: &Forwards,
+    dispatch: &mut Dispatch,
+    id: FuncId,
+) -> FunctionFacts {
+    let mut facts = FunctionFacts::default();
+    let function = program.function(id);
+    let file = program.file_of(id);
+    let tasks = match program.files[file].language {
+        Language::Python => &catalogue.tasks,
+        Language::Rust => &catalogue.rust.tasks,
+    };
+    if let Some(declared) = function.declared_context {
+        facts.entries.push(EntryPoint {
+            context: match declared {
+                DeclaredContext::WorkerThread => Context::WorkerThread,
+                DeclaredContext::EventLoop => Context::EventLoop,
+            },
+            target: id,
+            site: Some(Site {
+                file,
+                span: function.span,
+                text: format!(
+                    "# racelint: {} on `{}`",
+                    match declared {
+                        DeclaredContext::WorkerThread => "worker-thread",
+                        DeclaredContext::EventLoop => "event-loop",
+                    },
+                    function.display
+                ),
+                caller: None,
+            }),
+            concurrent: false,
+            fresh_receiver: false,
+            awaited: false,
+            forwarded_from: None,
+            registered: false,
+        });
+    }
+    if function.program_root {
+        facts.entries.push(EntryPoint {
+            context: Context::MainThread,
+            target: id,
+            site: Some(Site {
+                file,
+                span: function.span,
+                text: "if __name__ == \"__main__\"".to_string(),
+                caller: None,
+            }),
+            concurrent: false,
+            fresh_receiver: false,
+            awaited: false,
+            forwarded_from: None,
+            registered: false,
+        });
+    }
+    if function.is_async {
+        facts.entries.push(EntryPoint {
+            context: Context::EventLoop,
+            target: id,
+            site: None,
+            concurrent: false,
+            fresh_receiver: false,
+            awaited: false,
+            forwarded_from: None,
+            registered: false,
+        });
+    }
+    for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
+        if let CallTarget::Function(callee) = *target {
+            facts.callees.push((callee, index));
+            // `self.refresh()` may run a subclass's override.
+            if call.on_own_receiver() {
+                for over in dispatch.overrides(program, callee, id) {
+                    facts.callees.push((over, index));
+                }
+            }
+        }
+        if call.property.is_some() {
+            // A getter run by reading an attribute: no API to match.
+            continue;
+        }
+        let api = api_call(program, call, target);
+        if tasks.matches(&api) {
+            facts
+                .task_entries
+                .extend(launched_tasks(program, file, id, call));
+        }
+        for hook in catalogue.startup.iter().filter(|h| h.matches(&api)) {
+            let passed = hook
+                .keyword
+                .as_ref()
+                .and_then(|k| call.keywords.iter().find(|(name, _)| name == k))
+                .map(|(_, a)| a)
+                .or_else(|| hook.arg.and_then(|i| call.args.get(i)));
+            if let Some(Arg::Callable(callee)) = passed {
+                if let CallTarget::Function(f) = resolve_call(program, file, callee) {
+                    facts.startup.push(f);
+                }
+            }
+        }
+        if program.files[file].language == Language::Python && catalogue.loop_runners.matches(&api)
+        {
+            facts.runs.extend(
+                launched_tasks(program, file, id, call)
+                    .into_iter()
+                    .map(|e| (id, e.target)),
+            );
+        }
+        for handover in forwards.handovers(program, catalogue, id, &api, target) {
+            let Some(first) = handover
+                .argument(call)
+                .and_then(|arg| callable_target(program, file, arg))
+            else {
+                continue;
+            };
+            // `to_thread(self.update)` may run a subclass's override.
+            let mut started = vec![first];
+            if call.hands_own_method(&program.function(first).name) {
+                started.extend(dispatch.overrides(program, first, id));
+            }
+            for target in started {
+                let context = match decorated_by(program, target, &handover.loop_if_decorated) {
+                    true => Context::EventLoop,
+                    false => handover.context,
+                };
+                facts.entries.push(EntryPoint {
+                    context,
+                    target,
+                    site: Some(Site {
+                        file,
+                        span: call.span,
+                        text: call.text.clone(),
+                        caller: Some(id),
+                    }),
+                    concurrent: context == Context::WorkerThread
+                        && (handover.concurrent || (call.in_loop && !call.awaited)),
+                    fresh_receiver: false,
+                    awaited: call.awaited && handover.waits,
+                    forwarded_from: forwarded_from(&handover, call),
+                    registered: false,
+                });
+            }
+        }
+    }
+    if decorator_of(
+        program,
+        file,
+        &function.decorators,
+        &catalogue.startup_decorators,
+    )
+    .is_some()
+    {
+        facts.startup.push(id);
+    }
+    if let Some(route) = decorator_of(program, file, &function.decorators, &catalogue.route) {
+        let entry = EntryPoint {
+            // A sync route runs in the framework's thread pool.
+            context: if function.is_async {
+                Context::EventLoop
+            } else {
+                Context::WorkerThread
+            },
+            target: id,
+            site: Some(Site {
+                file,
+                span: route.span,
+                text: route.text.clone(),
+                // A route defined in a function's body is registered when that
+                // body reaches the `def`.
+                caller: enclosing_function(program, file, function),
+            }),
+            // Requests are served in parallel: one task, or one pool thread,
+            // per request.
+            concurrent: true,
+            fresh_receiver: false,
+            awaited: false,
+            forwarded_from: None,
+            registered: true,
+        };
+        // An async route is a coroutine entry already; it only tells that
+        // its runs overlap.
+        match function.is_async {
+            true => facts.request_entries.push(entry),
+            false => facts.entries.push(entry),
+        }
+    }
+    facts
 }
 
 /// The function whose body defines `function`, when it is a nested `def`.

@@ -8,6 +8,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::resolve::{ClassId, FuncId, Program};
 
+#[derive(Clone)]
 pub struct Dispatch {
     /// Direct project subclasses of each class.
     children: Vec<Vec<ClassId>>,
