@@ -106,6 +106,23 @@ pub struct EntryPoint {
     pub registered: bool,
 }
 
+impl EntryPoint {
+    /// An entry of `target` in `context` from `site`, run once at a time, not awaited,
+    /// forwarding and registering nothing; a caller sets what differs.
+    fn new(context: Context, target: FuncId, site: Option<Site>) -> EntryPoint {
+        EntryPoint {
+            context,
+            target,
+            site,
+            concurrent: false,
+            fresh_receiver: false,
+            awaited: false,
+            forwarded_from: None,
+            registered: false,
+        }
+    }
+}
+
 /// How a function was first reached in one context: from which entry point, and the
 /// caller and call (index into the caller's `calls`) that reached it.
 #[derive(Debug, Clone, Copy)]
@@ -585,8 +602,6 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
                     continue;
                 };
                 entries.push(EntryPoint {
-                    context: Context::WorkerThread,
-                    target: run,
                     site: Some(Site {
                         file,
                         span: model.span,
@@ -595,9 +610,7 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
                     }),
                     concurrent: thread_class.concurrent,
                     fresh_receiver: thread_class.fresh_instance,
-                    awaited: false,
-                    forwarded_from: None,
-                    registered: false,
+                    ..EntryPoint::new(Context::WorkerThread, run, None)
                 });
             }
         }
@@ -775,13 +788,13 @@ fn function_facts(
         Language::Rust => &catalogue.rust.tasks,
     };
     if let Some(declared) = function.declared_context {
-        facts.entries.push(EntryPoint {
-            context: match declared {
+        facts.entries.push(EntryPoint::new(
+            match declared {
                 DeclaredContext::WorkerThread => Context::WorkerThread,
                 DeclaredContext::EventLoop => Context::EventLoop,
             },
-            target: id,
-            site: Some(Site {
+            id,
+            Some(Site {
                 file,
                 span: function.span,
                 text: format!(
@@ -794,41 +807,24 @@ fn function_facts(
                 ),
                 caller: None,
             }),
-            concurrent: false,
-            fresh_receiver: false,
-            awaited: false,
-            forwarded_from: None,
-            registered: false,
-        });
+        ));
     }
     if function.program_root {
-        facts.entries.push(EntryPoint {
-            context: Context::MainThread,
-            target: id,
-            site: Some(Site {
+        facts.entries.push(EntryPoint::new(
+            Context::MainThread,
+            id,
+            Some(Site {
                 file,
                 span: function.span,
                 text: "if __name__ == \"__main__\"".to_string(),
                 caller: None,
             }),
-            concurrent: false,
-            fresh_receiver: false,
-            awaited: false,
-            forwarded_from: None,
-            registered: false,
-        });
+        ));
     }
     if function.is_async {
-        facts.entries.push(EntryPoint {
-            context: Context::EventLoop,
-            target: id,
-            site: None,
-            concurrent: false,
-            fresh_receiver: false,
-            awaited: false,
-            forwarded_from: None,
-            registered: false,
-        });
+        facts
+            .entries
+            .push(EntryPoint::new(Context::EventLoop, id, None));
     }
     for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
         if let CallTarget::Function(callee) = *target {
@@ -888,21 +884,18 @@ fn function_facts(
                     true => Context::EventLoop,
                     false => handover.context,
                 };
+                let site = Site {
+                    file,
+                    span: call.span,
+                    text: call.text.clone(),
+                    caller: Some(id),
+                };
                 facts.entries.push(EntryPoint {
-                    context,
-                    target,
-                    site: Some(Site {
-                        file,
-                        span: call.span,
-                        text: call.text.clone(),
-                        caller: Some(id),
-                    }),
                     concurrent: context == Context::WorkerThread
                         && (handover.concurrent || (call.in_loop && !call.awaited)),
-                    fresh_receiver: false,
                     awaited: call.awaited && handover.waits,
                     forwarded_from: forwarded_from(&handover, call),
-                    registered: false,
+                    ..EntryPoint::new(context, target, Some(site))
                 });
             }
         }
@@ -918,29 +911,26 @@ fn function_facts(
         facts.startup.push(id);
     }
     if let Some(route) = decorator_of(program, file, &function.decorators, &catalogue.route) {
+        // A sync route runs in the framework's thread pool.
+        let context = if function.is_async {
+            Context::EventLoop
+        } else {
+            Context::WorkerThread
+        };
+        let site = Site {
+            file,
+            span: route.span,
+            text: route.text.clone(),
+            // A route defined in a function's body is registered when that
+            // body reaches the `def`.
+            caller: enclosing_function(program, file, function),
+        };
         let entry = EntryPoint {
-            // A sync route runs in the framework's thread pool.
-            context: if function.is_async {
-                Context::EventLoop
-            } else {
-                Context::WorkerThread
-            },
-            target: id,
-            site: Some(Site {
-                file,
-                span: route.span,
-                text: route.text.clone(),
-                // A route defined in a function's body is registered when that
-                // body reaches the `def`.
-                caller: enclosing_function(program, file, function),
-            }),
             // Requests are served in parallel: one task, or one pool thread,
             // per request.
             concurrent: true,
-            fresh_receiver: false,
-            awaited: false,
-            forwarded_from: None,
             registered: true,
+            ..EntryPoint::new(context, id, Some(site))
         };
         // An async route is a coroutine entry already; it only tells that
         // its runs overlap.
@@ -1016,8 +1006,6 @@ fn launched_tasks(
             _ => None,
         })
         .map(|target| EntryPoint {
-            context: Context::EventLoop,
-            target,
             site: Some(Site {
                 file,
                 span: call.span,
@@ -1025,10 +1013,7 @@ fn launched_tasks(
                 caller: Some(caller),
             }),
             concurrent: true,
-            fresh_receiver: false,
-            awaited: false,
-            forwarded_from: None,
-            registered: false,
+            ..EntryPoint::new(Context::EventLoop, target, None)
         })
         .collect()
 }
