@@ -1021,7 +1021,7 @@ fn launched_tasks(
 /// `__init__` calling a method of its own class (`self.reset()`): that call works on an
 /// object nobody else holds yet, so it carries no context. Calls to anything else
 /// (module functions, other objects) run in the constructor's context as usual.
-fn constructs_self(program: &Program, caller: FuncId, callee: FuncId) -> bool {
+pub fn constructs_self(program: &Program, caller: FuncId, callee: FuncId) -> bool {
     let caller_model = program.function(caller);
     if !caller_model.is_initializer {
         return false;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
-use super::contexts::Contexts;
+use super::contexts::{constructs_self, Contexts};
 use super::resolve::{Program, Target};
 use super::state::{resolve_state, state_type, StateKey};
 use crate::model::{FileId, Language, LOCAL_LOCK, RETURNED};
@@ -47,6 +47,12 @@ impl Locksets {
                 }
                 let mut meet: Option<BTreeSet<StateKey>> = None;
                 for &(caller, call) in &contexts.callers[f] {
+                    // A constructor's call on its own class's method runs on the
+                    // object it builds, which no context reaches through that call
+                    // (`contexts::constructs_self`): it holds nothing back.
+                    if constructs_self(program, caller, f) {
+                        continue;
+                    }
                     let Some(caller_locks) = &inherited[caller] else {
                         continue;
                     };

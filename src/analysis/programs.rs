@@ -173,6 +173,22 @@ impl Programs {
         Programs { by_function }
     }
 
+    /// Whether one program may run both `a` and `b`, in any contexts: one program
+    /// reaches both, or, for a function no program reaches (a library's public API),
+    /// both are package code or one module's own.
+    pub fn may_run_both(&self, program: &Program, a: FuncId, b: FuncId) -> bool {
+        let reached = |f: FuncId| self.by_function[f].iter().any(|p| !p.is_empty());
+        if reached(a) && reached(b) {
+            return Context::ALL.into_iter().any(|ca| {
+                Context::ALL
+                    .into_iter()
+                    .any(|cb| self.together(a, ca, b, cb))
+            });
+        }
+        let (fa, fb) = (program.file_of(a), program.file_of(b));
+        fa == fb || !is_auxiliary(&program.files[fa]) && !is_auxiliary(&program.files[fb])
+    }
+
     /// Whether one program reaches `a` in context `ca` and `b` in context `cb`.
     pub fn together(&self, a: FuncId, ca: Context, b: FuncId, cb: Context) -> bool {
         let (x, y) = (

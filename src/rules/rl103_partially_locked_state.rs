@@ -39,7 +39,13 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .filter(|c| accesses.iter().any(|a| runs_in(analysis, a, *c)))
             .collect();
         finding.contexts.sort_by_key(|c| c.id());
-        if let Some(locked) = accesses.iter().find(|a| a.locks.contains(&lock)) {
+        let guarded = |a: &&crate::analysis::state::StateAccess| {
+            a.locks.contains(&lock)
+                && analysis
+                    .programs
+                    .may_run_both(&analysis.program, anchor.function, a.function)
+        };
+        if let Some(locked) = accesses.iter().find(guarded) {
             finding.related.push(Related {
                 file: locked.file,
                 span: locked.access.span,

@@ -229,8 +229,16 @@ pub fn partially_locked<'a, 'm>(
         }
         // RacerD's lock consistency: once the state is guarded somewhere, an unguarded
         // access races with anything that can run beside it without a common lock.
+        // Somewhere in a program that runs it: a test's lock says nothing of how the
+        // package guards the state.
+        let programs = &analysis.programs;
         let exposed: Vec<&StateAccess> = unlocked
             .into_iter()
+            .filter(|u| {
+                locked
+                    .iter()
+                    .any(|g| programs.may_run_both(&analysis.program, u.function, g.function))
+            })
             .filter(|u| !rebind_only || u.kind.is_write())
             .filter(|u| {
                 accesses.iter().any(|x| {
