@@ -494,6 +494,12 @@ pub struct CallSite {
     pub property: Option<PropertyUse>,
     /// Python: in a branch only the event loop's thread takes (`Access::on_loop_thread`).
     pub on_loop_thread: bool,
+    /// Python: the byte offset where the caller's first await of the result this call
+    /// gave, bound to a local, ends (`fut = loop.run_in_executor(None, load)` …
+    /// `await fut`, or the local passed to an awaited call: `await
+    /// asyncio.wait_for(fut, 5)`): from there on, the work the call started has
+    /// finished. An offset rather than a span: every call site carries it.
+    pub result_awaited_end: Option<u32>,
 }
 
 /// How an attribute that is a property is used.

@@ -9,7 +9,9 @@
 //!   publication, not races;
 //! - when the starter *awaits* the handoff (`await asyncio.to_thread(f)`,
 //!   `await loop.run_in_executor(None, f)`), the worker has finished before the
-//!   starter's following accesses run.
+//!   starter's following accesses run; so it has once the starter awaits the
+//!   handoff's result kept in a local (`fut = loop.run_in_executor(None, f)` …
+//!   `await fut`): what the starter does in between runs beside the worker.
 //!
 //! A synchronous starter that then waits (`t.join()`, `future.result()`,
 //! `executor.shutdown()`) orders the worker before what follows the wait, as it
@@ -54,6 +56,9 @@ enum Starter {
         span: Span,
         /// The caller waits for the worker to finish at the call.
         awaited: bool,
+        /// For a coroutine: where it first awaits the handoff's result, bound to a
+        /// local (`fut = loop.run_in_executor(None, f)` … `await fut`).
+        result_awaited_end: Option<u32>,
         /// `asyncio` locks held at the call: they serialise runs of the caller.
         serialised_by: BTreeSet<StateKey>,
         /// For a synchronous caller: the first call after the handoff that waits for
@@ -81,6 +86,7 @@ impl Starter {
                     caller: a,
                     span: first,
                     awaited: false,
+                    result_awaited_end: None,
                     serialised_by: x,
                     waited_at: None,
                     repeated_from: p,
@@ -89,6 +95,7 @@ impl Starter {
                     caller: b,
                     span: second,
                     awaited: false,
+                    result_awaited_end: None,
                     serialised_by: y,
                     waited_at: None,
                     repeated_from: q,
@@ -97,6 +104,7 @@ impl Starter {
                 caller: *a,
                 span: *first.min(second),
                 awaited: false,
+                result_awaited_end: None,
                 serialised_by: x.clone(),
                 waited_at: None,
                 repeated_from: *p,
@@ -144,6 +152,7 @@ impl Ordering {
                             caller,
                             span: site.span,
                             awaited: entry.awaited,
+                            result_awaited_end: call.and_then(|c| c.result_awaited_end),
                             serialised_by: call.map_or_else(BTreeSet::new, |c| {
                                 held_asyncio_locks(program, catalogue, file, &c.async_locks)
                             }),
@@ -216,6 +225,7 @@ impl Ordering {
             caller,
             span,
             awaited,
+            result_awaited_end,
             serialised_by,
             waited_at,
             repeated_from,
@@ -234,7 +244,11 @@ impl Ordering {
                 && receiver_of_method(program, &self.containment, *caller, other.receiver);
             let serialised =
                 |locks: &BTreeSet<StateKey>| sequential || !serialised_by.is_disjoint(locks);
-            let in_order = |at: Span| before(at, *span) || (*awaited && before(*span, at));
+            let in_order = |at: Span| {
+                before(at, *span)
+                    || (*awaited && before(*span, at))
+                    || result_awaited_end.is_some_and(|end| end as usize <= at.offset)
+            };
             if *caller == other.function {
                 return serialised(&other.asyncio_locks) && in_order(other.access.span);
             }

@@ -63,6 +63,7 @@ pub fn link(files: &mut [FileModel]) {
                     checked: Vec::new(),
                     property: Some(use_of(access.kind)),
                     on_loop_thread: access.on_loop_thread,
+                    result_awaited_end: None,
                 })
                 .collect();
             function.calls.extend(uses);

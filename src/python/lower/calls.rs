@@ -166,6 +166,7 @@ impl Lowerer<'_> {
                 .collect(),
             property: None,
             on_loop_thread: self.scope().on_loop_thread > 0,
+            result_awaited_end: None,
         }
     }
 
@@ -325,5 +326,56 @@ impl Lowerer<'_> {
             return None;
         }
         self.chain(&a.value).filter(|c| !c.inner).map(|c| c.path)
+    }
+}
+
+impl Lowerer<'_> {
+    /// `fut = call(…)`: the local now holds that call's result (any other assignment
+    /// to it forgets the call).
+    pub(super) fn note_result_bound(&mut self, targets: &[Expr], value: &Expr) {
+        for target in targets {
+            if let Expr::Name(n) = target {
+                self.scope_mut().results.remove(n.id.as_str());
+            }
+        }
+        let ([Expr::Name(n)], Expr::Call(_)) = (targets, value) else {
+            return;
+        };
+        let span = self.span_of(value);
+        let func = self.scope().func;
+        if let Some(index) = self.functions[func]
+            .calls
+            .iter()
+            .rposition(|c| c.span == span)
+        {
+            self.scope_mut().results.insert(n.id.to_string(), index);
+        }
+    }
+
+    /// `await fut`, or `await asyncio.wait_for(fut, 5)`: the first await of a call's
+    /// result bound to a local (`CallSite::result_awaited_end`).
+    pub(super) fn note_result_awaited(&mut self, operand: &Expr, span: Span) {
+        let names: Vec<&str> = match operand {
+            Expr::Name(n) => vec![n.id.as_str()],
+            Expr::Call(call) => call
+                .arguments
+                .args
+                .iter()
+                .filter_map(|arg| match arg {
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let func = self.scope().func;
+        for name in names {
+            if let Some(&index) = self.scope().results.get(name) {
+                let end = u32::try_from(span.offset + span.len).unwrap_or(u32::MAX);
+                self.functions[func].calls[index]
+                    .result_awaited_end
+                    .get_or_insert(end);
+            }
+        }
     }
 }

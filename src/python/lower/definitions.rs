@@ -155,6 +155,7 @@ impl Lowerer<'_> {
             checked: Vec::new(),
             property: None,
             on_loop_thread: false,
+            result_awaited_end: None,
         })
     }
 

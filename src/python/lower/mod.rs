@@ -222,6 +222,9 @@ struct Scope {
     returns_other: bool,
     /// Parameters the body rebinds: past that point the name is not the parameter.
     rebound_params: HashSet<String>,
+    /// Locals bound to a call's result, with the call's index in the function's calls
+    /// (`fut = loop.run_in_executor(…)`), until rebound: for `CallSite::result_awaited_end`.
+    results: HashMap<String, usize>,
     /// Lock expressions held, each with the lines of the `with` that took it, and
     /// whether it was taken with `async with` (then it cannot be a thread lock).
     locks: Vec<HeldLock>,
@@ -407,6 +410,7 @@ impl Scope {
             members_passed: HashMap::new(),
             returns_other: false,
             rebound_params: HashSet::new(),
+            results: HashMap::new(),
             locks: Vec::new(),
             loop_depth: 0,
             on_loop_thread: 0,
@@ -553,6 +557,7 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
             Expr::Await(awaited) => {
                 let span = self.span_of(expr);
                 self.record_await(span);
+                self.note_result_awaited(&awaited.value, span);
                 let outer = self
                     .awaited
                     .replace(awaited.value.range().start().to_usize());

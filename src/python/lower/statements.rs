@@ -68,6 +68,7 @@ impl Lowerer<'_> {
                 for target in &a.targets {
                     self.store(target, Some(&a.value));
                 }
+                self.note_result_bound(&a.targets, &a.value);
             }
             Stmt::AnnAssign(a) => {
                 let element = self.element_annotation(&a.annotation);

@@ -221,6 +221,7 @@ impl Lowerer<'_> {
             checked: Vec::new(),
             property: None,
             on_loop_thread: false,
+            result_awaited_end: None,
         });
     }
 
@@ -1167,6 +1168,7 @@ impl Lowerer<'_> {
             checked: Vec::new(),
             property: None,
             on_loop_thread: false,
+            result_awaited_end: None,
         };
         self.function_mut().calls.push(site);
     }
