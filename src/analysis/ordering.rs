@@ -30,6 +30,10 @@
 //! started from that one place: a function handed off elsewhere too, or in a loop
 //! without waiting, runs unordered.
 //!
+//! A closure cell (a local the starter shares with the nested function it hands off)
+//! is each run's own, so its runs never meet another run's worker: the order of one
+//! run is enough.
+//!
 //! Exclusion, not order: a worker awaited by a coroutine that holds an `asyncio.Lock`
 //! (`async with lock: await asyncio.to_thread(f)`) runs entirely while that lock is
 //! held, so no other coroutine holding the lock runs beside it, and no other worker
@@ -240,8 +244,10 @@ impl Ordering {
             // Runs of the starter on this object are sequential, or serialised by a lock
             // held both at the handoff and at `locks` (the access, or the call that
             // reaches it).
-            let sequential = !contexts.overlapping_runs[*caller]
-                && receiver_of_method(program, &self.containment, *caller, other.receiver);
+            // A closure cell is each run's own: no other run of the starter touches it.
+            let sequential = other.cell_local
+                || !contexts.overlapping_runs[*caller]
+                    && receiver_of_method(program, &self.containment, *caller, other.receiver);
             let serialised =
                 |locks: &BTreeSet<StateKey>| sequential || !serialised_by.is_disjoint(locks);
             let in_order = |at: Span| {

@@ -64,6 +64,8 @@ pub struct ResolvedState {
     pub ty: Option<(FileId, String)>,
     /// Path segments past the location (the access reached inside it).
     pub residual: usize,
+    /// A closure cell, or a location past one: each run of its function has its own.
+    pub cell: bool,
 }
 
 pub fn resolve_state(
@@ -81,6 +83,7 @@ pub fn resolve_state(
             },
             ty: None,
             residual: state.1,
+            cell: false,
         });
     }
     // An element of a container whose elements' type racelint does not know, or such an
@@ -93,6 +96,21 @@ pub fn resolve_state(
         return None;
     }
     let (key, ty, owner) = match resolved.target {
+        // A closure cell (`mod.main.results`, `python::lower::names`): a local of the
+        // function that the functions nested in it share.
+        Target::Function(function) if resolved.residual > 0 => {
+            let home = program.file_of(function);
+            let local = path.rsplitn(resolved.residual, '.').last().unwrap_or(path);
+            let module = &program.files[home].module;
+            let name = local
+                .strip_prefix(module.as_str())
+                .map_or(local, |rest| rest.trim_start_matches('.'));
+            let cell = StateKey::Global {
+                file: home,
+                name: name.to_string(),
+            };
+            return cell_state(program, cell, path, resolved.residual - 1);
+        }
         Target::Global { name, .. } if name == ELEMENT => return None,
         Target::Global { file, name, ty } => {
             (StateKey::Global { file, name }, ty.map(|t| (file, t)), file)
@@ -132,6 +150,36 @@ pub fn resolve_state(
         key,
         ty: if resolved.residual == 0 { ty } else { None },
         residual: resolved.residual,
+        cell: false,
+    })
+}
+
+/// A closure cell's state, or a location past it (`results.items` past the cell
+/// `main.results`, `residual` segments on): named as a module variable's would be.
+fn cell_state(
+    program: &Program,
+    cell: StateKey,
+    path: &str,
+    residual: usize,
+) -> Option<ResolvedState> {
+    let StateKey::Global { file, name } = &cell else {
+        return None;
+    };
+    if program.files[*file].language != crate::model::Language::Python {
+        return None;
+    }
+    let key = match residual {
+        0 => cell,
+        _ => StateKey::Global {
+            file: *file,
+            name: attribute_path(name, &path.rsplitn(residual + 1, '.').collect::<Vec<_>>()),
+        },
+    };
+    Some(ResolvedState {
+        key,
+        ty: None,
+        residual,
+        cell: true,
     })
 }
 
@@ -253,6 +301,12 @@ pub struct StateAccess<'m> {
     /// One atomic operation of a container that synchronises it (`deque.append`,
     /// `[[atomic-methods]]` in the catalogue): two such never interleave.
     pub atomic: bool,
+    /// Through a closure cell, in code of its function's own run: the function's body,
+    /// or a nested function it calls, not one it hands to a thread or a task
+    /// (`Contexts::started_elsewhere`). Each run has its own cell, so two such accesses
+    /// are one run's (one thread's) or two runs' with cells of their own: they never
+    /// race.
+    pub cell_local: bool,
 }
 
 /// For a creating write with no check of its own: the check of a caller in the same
@@ -415,6 +469,7 @@ pub fn collect<'m>(
                 owned_in,
                 initialises_once: false,
                 atomic,
+                cell_local: state.cell && !contexts.started_elsewhere[function],
             });
         }
     }

@@ -11,6 +11,8 @@ use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Stmt};
 pub struct Bindings {
     pub locals: HashSet<String>,
     pub globals: HashSet<String>,
+    /// Names declared `nonlocal` (also in `locals`: never module state).
+    pub nonlocals: HashSet<String>,
 }
 
 /// Names bound in `body` (not counting nested functions' and classes' own bodies).
@@ -46,6 +48,79 @@ pub fn declared_globals(body: &[Stmt]) -> HashSet<String> {
     globals.0
 }
 
+/// The locals of a function (`locals`) that a function or lambda nested in `body` names
+/// without binding its own (or declares `nonlocal`): closure cells, one variable shared
+/// by the function and every nested function that names it.
+pub fn captured(body: &[Stmt], locals: &HashSet<String>) -> HashSet<String> {
+    struct Free<'l> {
+        locals: &'l HashSet<String>,
+        /// The names each enclosing nested function binds itself.
+        shadowing: Vec<HashSet<String>>,
+        out: HashSet<String>,
+    }
+    impl Free<'_> {
+        fn nested(&mut self, own: HashSet<String>, visit: impl FnOnce(&mut Self)) {
+            self.shadowing.push(own);
+            visit(self);
+            self.shadowing.pop();
+        }
+    }
+    impl<'a> Visitor<'a> for Free<'_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    let bound = bindings(&f.body);
+                    let mut own: HashSet<String> =
+                        bound.locals.difference(&bound.nonlocals).cloned().collect();
+                    own.extend(f.parameters.iter().map(|p| p.name().as_str().to_string()));
+                    for name in &bound.nonlocals {
+                        if self.locals.contains(name) {
+                            self.out.insert(name.clone());
+                        }
+                    }
+                    self.nested(own, |free| {
+                        for stmt in &f.body {
+                            free.visit_stmt(stmt);
+                        }
+                    });
+                }
+                _ => walk_stmt(self, stmt),
+            }
+        }
+
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                Expr::Name(n)
+                    if !self.shadowing.is_empty()
+                        && self.locals.contains(n.id.as_str())
+                        && !self.shadowing.iter().any(|s| s.contains(n.id.as_str())) =>
+                {
+                    self.out.insert(n.id.to_string());
+                }
+                Expr::Lambda(l) => {
+                    let own = l
+                        .parameters
+                        .iter()
+                        .flat_map(|p| p.iter())
+                        .map(|p| p.name().as_str().to_string())
+                        .collect();
+                    self.nested(own, |free| free.visit_expr(&l.body));
+                }
+                _ => walk_expr(self, expr),
+            }
+        }
+    }
+    let mut free = Free {
+        locals,
+        shadowing: Vec::new(),
+        out: HashSet::new(),
+    };
+    for stmt in body {
+        free.visit_stmt(stmt);
+    }
+    free.out
+}
+
 #[derive(Default)]
 struct Collector {
     out: Bindings,
@@ -67,9 +142,9 @@ impl<'a> Visitor<'a> for Collector {
             }
             Stmt::Nonlocal(n) => {
                 // Enclosing-function variables: never module state, so treat as local.
-                self.out
-                    .locals
-                    .extend(n.names.iter().map(|n| n.as_str().to_string()));
+                let names = n.names.iter().map(|n| n.as_str().to_string());
+                self.out.locals.extend(names.clone());
+                self.out.nonlocals.extend(names);
             }
             Stmt::Import(i) => {
                 for alias in &i.names {

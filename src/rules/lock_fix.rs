@@ -665,8 +665,12 @@ fn new_lock_name(analysis: &Analysis, state: &StateKey) -> String {
                 attributes.chain(methods).collect(),
             )
         }
+        // A location past a module variable (`sys.modules`) or a closure cell
+        // (`main.results`): one identifier of its parts.
         StateKey::Global { file, name } => (
-            name.trim_start_matches('_').to_lowercase(),
+            name.trim_start_matches('_')
+                .replace('.', "_")
+                .to_lowercase(),
             program.files[*file]
                 .symbols
                 .iter()

@@ -120,6 +120,9 @@ pub fn may_race(
     if !analysis.programs.together(w.function, cw, l.function, cl) {
         return false;
     }
+    if w.cell_local && l.cell_local {
+        return false;
+    }
     if let (Some(a), Some(b)) = (w.receiver, l.receiver) {
         // Through `self`, the classes it can be in that context (`analysis::receivers`;
         // none when no call there can dispatch to the method); otherwise the
@@ -278,6 +281,7 @@ pub fn lazy_init_writes<'a, 'm>(
 /// lock held around every run (`analysis::ordering`) keeps them apart.
 fn runs_concurrently(analysis: &Analysis, a: &StateAccess) -> bool {
     analysis.contexts.concurrent[a.function].is_some()
+        && !a.cell_local
         && !a.owned_in[Context::WorkerThread.index()]
         && !analysis.ordering.exclusive(a.function, a.function)
 }

@@ -76,8 +76,10 @@ impl Lowerer<'_> {
         let bindings = scope::bindings(&def.body);
         let mut scope = Scope::new(index, false);
         scope.class = class;
+        scope.captured = scope::captured(&def.body, &bindings.locals);
         scope.locals = bindings.locals;
         scope.globals = bindings.globals;
+        scope.nonlocals = bindings.nonlocals;
         for param in def.parameters.iter() {
             let param_name = param.name().as_str().to_string();
             if let Some(ty) = param.annotation().and_then(|a| self.annotation_type(a)) {

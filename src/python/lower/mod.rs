@@ -53,6 +53,7 @@ const MUTATING_METHODS: &[&str] = &[
     "difference_update",
     "intersection_update",
     "symmetric_difference_update",
+    "move_to_end",
     "__setitem__",
     "__delitem__",
 ];
@@ -74,6 +75,7 @@ const MUTATING_WITH_ARGUMENTS: &[&str] = &[
     "difference_update",
     "intersection_update",
     "symmetric_difference_update",
+    "move_to_end",
 ];
 
 /// Views that a `for` loop or comprehension iterates lazily over their receiver.
@@ -192,6 +194,11 @@ struct Scope {
     self_name: Option<String>,
     locals: HashSet<String>,
     globals: HashSet<String>,
+    /// Locals declared `nonlocal`: the enclosing function's variables.
+    nonlocals: HashSet<String>,
+    /// Locals (not parameters) that a nested function or lambda names: closure cells,
+    /// state shared with whatever runs that nested function (`scope::captured`).
+    captured: HashSet<String>,
     /// Function-local imports and nested definitions.
     imports: HashMap<String, String>,
     /// Locals whose type we know (constructor call, annotation, `with X() as y`).
@@ -399,6 +406,8 @@ impl Scope {
             self_name: None,
             locals: HashSet::new(),
             globals: HashSet::new(),
+            nonlocals: HashSet::new(),
+            captured: HashSet::new(),
             imports: HashMap::new(),
             types: HashMap::new(),
             aliases: HashMap::new(),

@@ -133,9 +133,53 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The closure cell a name denotes here, if it is one (`mod.main.results` for the
+    /// local `results` of `main` that a nested function names): one variable for `main`
+    /// and the nested functions, whichever thread runs them. Not a parameter nor a
+    /// local bound to shared state (`job = jobs[k]`): those keep the identity of what
+    /// they hold.
+    fn cell_of(&self, name: &str) -> Option<String> {
+        for scope in self.scopes.iter().rev() {
+            if scope.is_module || scope.globals.contains(name) {
+                return None;
+            }
+            if scope.nonlocals.contains(name) {
+                continue;
+            }
+            if scope.locals.contains(name) {
+                let function = &self.functions[scope.func];
+                let cell = scope.captured.contains(name)
+                    && scope.self_name.as_deref() != Some(name)
+                    && !function.call_params.iter().any(|p| p == name)
+                    && !scope.aliases.contains_key(name);
+                return cell.then(|| format!("{}.{name}", function.path));
+            }
+        }
+        None
+    }
+
+    /// The location an expression names, as calls see it (a typed local by its type,
+    /// so that its methods resolve).
     pub(super) fn chain(&self, expr: &Expr) -> Option<Chain> {
+        self.chain_in(expr, false)
+    }
+
+    /// The location an expression names; with `cells`, a closure cell by the cell
+    /// (`cell_of`), which is what accesses touch.
+    fn chain_in(&self, expr: &Expr, cells: bool) -> Option<Chain> {
         match expr {
             Expr::Name(n) => {
+                if let Some(path) = self.cell_of(n.id.as_str()).filter(|_| cells) {
+                    return Some(Chain {
+                        path,
+                        inner: false,
+                        via_alias: false,
+                        bare_instance: false,
+                        private: false,
+                        root: None,
+                        depth: 0,
+                    });
+                }
                 let (path, via_alias, bare_instance, root, depth) = match self
                     .resolve_name(n.id.as_str())
                 {
@@ -171,7 +215,7 @@ impl Lowerer<'_> {
                 self.class_of_receiver(&c.arguments.args[0])
             }
             Expr::Attribute(a) => {
-                let mut chain = self.chain(&a.value)?;
+                let mut chain = self.chain_in(&a.value, cells)?;
                 // Only the fields of a parameter's own object are its own: what a field
                 // holds (`self.hass.data`, `data.x` after `data = self.data`) may have
                 // come from anywhere.
@@ -193,7 +237,7 @@ impl Lowerer<'_> {
                 Some(chain)
             }
             Expr::Subscript(s) => {
-                let mut chain = self.chain(&s.value)?;
+                let mut chain = self.chain_in(&s.value, cells)?;
                 chain.inner = true;
                 chain.depth = chain.depth.saturating_add(1);
                 Some(chain)
@@ -231,7 +275,8 @@ impl Lowerer<'_> {
 
     /// A chain that can denote shared state: not a typed local by itself.
     pub(super) fn state_chain(&self, expr: &Expr) -> Option<Chain> {
-        self.chain(expr).filter(|c| !c.bare_instance && !c.private)
+        self.chain_in(expr, true)
+            .filter(|c| !c.bare_instance && !c.private)
     }
 
     /// What a call's function expression refers to, if anything we can name.
