@@ -669,4 +669,10 @@ pub struct Access {
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
     pub on_loop_thread: bool,
+    /// Python: through an object the function built and then passed to the call that
+    /// starts at this byte offset, a call that may keep it (`Thread(target=fill,
+    /// args=(summary,))`, `executor.submit(fill, summary)`): the object is shared from
+    /// there on if that call hands it to another thread or task, which the analysis
+    /// tells from the catalogue; otherwise it stays the function's own.
+    pub handed_at: Option<u32>,
 }

@@ -30,8 +30,9 @@
 //! started from that one place: a function handed off elsewhere too, or in a loop
 //! without waiting, runs unordered.
 //!
-//! A closure cell (a local the starter shares with the nested function it hands off)
-//! is each run's own, so its runs never meet another run's worker: the order of one
+//! A closure cell (a local the starter shares with the nested function it hands off),
+//! and an object the starter built and handed to the worker (`Access::handed_at`),
+//! are each run's own, so its runs never meet another run's worker: the order of one
 //! run is enough.
 //!
 //! Exclusion, not order: a worker awaited by a coroutine that holds an `asyncio.Lock`
@@ -244,8 +245,11 @@ impl Ordering {
             // Runs of the starter on this object are sequential, or serialised by a lock
             // held both at the handoff and at `locks` (the access, or the call that
             // reaches it).
-            // A closure cell is each run's own: no other run of the starter touches it.
-            let sequential = other.cell_local
+            // A closure cell is each run's own: no other run of the starter touches it;
+            // so is an object the run built and handed to this very handoff.
+            let own_object = other.cell_local
+                || other.access.handed_at.map(|at| at as usize) == Some(span.offset);
+            let sequential = own_object
                 || !contexts.overlapping_runs[*caller]
                     && receiver_of_method(program, &self.containment, *caller, other.receiver);
             let serialised =

@@ -12,7 +12,7 @@
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::resolve::{ClassId, Program};
-use super::state::declared_name;
+use super::state::{declared_name, hands_off_at};
 use crate::model::{Arg, Callee, SymbolKind};
 
 pub struct Sharing {
@@ -62,6 +62,22 @@ impl Sharing {
             // Objects passed along with the callable (`to_thread(f, cache)`).
             if let Some((caller, call)) = entry.site.as_ref().and_then(|site| site.call(program)) {
                 mark_handed_objects(program, caller, call, &mut mark);
+            }
+        }
+        // An object a function built and handed to another thread or task
+        // (`Thread(target=fill, args=(summary,))`), by the class of what is accessed
+        // through it (`Access::handed_at`).
+        for function in 0..program.functions.len() {
+            let file = program.file_of(function);
+            for access in &program.function(function).accesses {
+                if access
+                    .handed_at
+                    .is_some_and(|offset| hands_off_at(contexts, function, offset))
+                {
+                    if let Some((object, _)) = access.path.rsplit_once('.') {
+                        mark(program.class_of_type(file, object));
+                    }
+                }
             }
         }
         // An object held by a shared object is shared too.

@@ -350,6 +350,16 @@ fn constructs_receiver(model: &crate::model::Function) -> bool {
         )
 }
 
+/// Whether the call of `function` at byte `offset` starts another thread or a task
+/// (an entry point's site): an object handed to it is shared from there on.
+pub fn hands_off_at(contexts: &Contexts, function: FuncId, offset: u32) -> bool {
+    contexts.entries.iter().any(|entry| {
+        entry.site.as_ref().is_some_and(|site| {
+            site.caller == Some(function) && site.span.offset == offset as usize
+        })
+    })
+}
+
 /// Every access to shared mutable state, grouped by location; a constructor's accesses
 /// to its own object are initialisation, not shared.
 pub fn collect<'m>(
@@ -377,6 +387,13 @@ pub fn collect<'m>(
         for access in &model.accesses {
             if constructing && access.root == Some(0) {
                 // The object under construction: nobody else holds it yet.
+                continue;
+            }
+            if access
+                .handed_at
+                .is_some_and(|offset| !hands_off_at(contexts, function, offset))
+            {
+                // Handed to a call that keeps it in this thread: still the function's own.
                 continue;
             }
             if ownership.owns(function, access) {

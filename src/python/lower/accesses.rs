@@ -42,6 +42,7 @@ impl Lowerer<'_> {
             root,
             element,
             on_loop_thread: scope.on_loop_thread > 0,
+            handed_at: None,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);
@@ -57,7 +58,18 @@ impl Lowerer<'_> {
         method: Option<&str>,
     ) {
         let element = chain.depth >= 1;
+        let handed_at = chain.handed_at;
         self.record(chain.path, kind, span, method, chain.root, element);
+        self.note_handed(handed_at);
+    }
+
+    /// The last access recorded goes through an object handed to the call at
+    /// `handed_at` (`Access::handed_at`).
+    fn note_handed(&mut self, handed_at: Option<u32>) {
+        let func = self.scope().func;
+        if let Some(access) = self.functions[func].accesses.last_mut() {
+            access.handed_at = handed_at;
+        }
     }
 
     /// Records a write, noting whether it stores a literal constant.
@@ -113,7 +125,9 @@ impl Lowerer<'_> {
             let span = self.span_of(target);
             // `d[k] += 1`, `del d[k]` change `d`; `d[k][j] += 1` changes `d[k]`.
             let element = chain.depth >= 2;
+            let handed_at = chain.handed_at;
             self.record(chain.path, kind, span, None, chain.root, element);
+            self.note_handed(handed_at);
         }
         self.visit_chain_parts(target);
     }
@@ -154,7 +168,9 @@ impl Lowerer<'_> {
                         self.detach_swapped_aliases(&chain.path);
                     }
                     let element = chain.depth >= 2;
+                    let handed_at = chain.handed_at;
                     self.record_write(chain.path, kind, span, value, chain.root, element);
+                    self.note_handed(handed_at);
                 }
                 self.visit_chain_parts(target);
             }
@@ -166,7 +182,7 @@ impl Lowerer<'_> {
     }
 
     /// Whether a local holds an object this function built with a class's constructor.
-    fn built_here(&self, name: &str) -> bool {
+    pub(super) fn built_here(&self, name: &str) -> bool {
         let scope = self.scope();
         scope.fresh.contains(name)
             && scope.types.get(name).is_some_and(|ty| {
@@ -247,6 +263,7 @@ impl Lowerer<'_> {
             scope.aliases.remove(name);
             scope.fresh.remove(name);
             scope.escaped.remove(name);
+            scope.handed.remove(name);
             scope.members_passed.remove(name);
             if let Some(ty) = ty {
                 scope.types.insert(name.to_string(), ty);

@@ -178,8 +178,12 @@ struct Chain {
     via_alias: bool,
     /// The chain is a typed local itself, with no attribute reached through it.
     bare_instance: bool,
-    /// The chain starts at an object the function constructed itself.
+    /// The chain starts at an object the function constructed itself and has not
+    /// handed to a call that may keep it.
     private: bool,
+    /// The chain starts at an object the function constructed itself and handed to the
+    /// call at this offset (`Access::handed_at`).
+    handed_at: Option<u32>,
     /// The parameter slot the chain starts at (see `Access::root`).
     root: Option<usize>,
     /// How many steps the expression reaches inside the location (`d` 0, `d[k]` 1,
@@ -196,6 +200,9 @@ struct Scope {
     globals: HashSet<String>,
     /// Locals declared `nonlocal`: the enclosing function's variables.
     nonlocals: HashSet<String>,
+    /// Fresh locals passed to a call that may keep them, with the first such call's
+    /// offset (`Access::handed_at`).
+    handed: HashMap<String, u32>,
     /// Locals (not parameters) that a nested function or lambda names: closure cells,
     /// state shared with whatever runs that nested function (`scope::captured`).
     captured: HashSet<String>,
@@ -407,6 +414,7 @@ impl Scope {
             locals: HashSet::new(),
             globals: HashSet::new(),
             nonlocals: HashSet::new(),
+            handed: HashMap::new(),
             captured: HashSet::new(),
             imports: HashMap::new(),
             types: HashMap::new(),

@@ -176,6 +176,7 @@ impl Lowerer<'_> {
                         via_alias: false,
                         bare_instance: false,
                         private: false,
+                        handed_at: None,
                         root: None,
                         depth: 0,
                     });
@@ -192,13 +193,18 @@ impl Lowerer<'_> {
                     }
                     Resolution::Local | Resolution::Unknown => return None,
                 };
-                let private = bare_instance && self.scope().fresh.contains(n.id.as_str());
+                let scope = self.scope();
+                let fresh = bare_instance && scope.fresh.contains(n.id.as_str());
+                // Handed to a call that may keep it: the analysis decides whether the
+                // object is shared from there on.
+                let handed_at = scope.handed.get(n.id.as_str()).copied().filter(|_| fresh);
                 Some(Chain {
                     path,
                     inner: false,
                     via_alias,
                     bare_instance,
-                    private,
+                    private: fresh && handed_at.is_none(),
+                    handed_at,
                     root,
                     depth,
                 })
@@ -268,6 +274,7 @@ impl Lowerer<'_> {
             via_alias: false,
             bare_instance: false,
             private: false,
+            handed_at: None,
             root: None,
             depth: 0,
         })

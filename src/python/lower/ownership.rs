@@ -104,8 +104,14 @@ impl Lowerer<'_> {
             Expr::Name(_) => true,
             Expr::Attribute(_) => {
                 field.is_some()
-                    || receiver.is_some_and(|r| {
-                        self.owner_of(r).is_some() || self.scope().self_name.as_deref() == Some(r)
+                    || receiver.is_some_and(|r| match self.owner_of(r) {
+                        // An object a factory returned (`loop = get_running_loop()`) may
+                        // be anyone's: its methods may keep what they are passed
+                        // (`loop.run_in_executor(None, load, batch)`). One this
+                        // function built with a class is analysed like the caller.
+                        Some(Owner::Fresh { .. }) => self.built_here(r),
+                        Some(_) => true,
+                        None => self.scope().self_name.as_deref() == Some(r),
                     })
             }
             _ => false,
@@ -184,7 +190,12 @@ impl Lowerer<'_> {
                 }
             }
         }
+        let offset = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
         for name in escaped {
+            let scope = self.scope_mut();
+            if scope.fresh.contains(&name) {
+                scope.handed.entry(name.clone()).or_insert(offset);
+            }
             self.escape(&name);
         }
         owned
