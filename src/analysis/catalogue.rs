@@ -122,6 +122,13 @@ pub struct TypeList {
     pub types: Vec<String>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopBound {
+    pub types: Vec<String>,
+    pub methods: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Catalogue {
@@ -151,6 +158,9 @@ pub struct Catalogue {
     /// one is loop-only, and a worker that calls it gets the exception.
     pub loop_thread_checks: CallList,
     pub asyncio_locks: TypeList,
+    /// asyncio objects bound to the loop that first waits on them (`asyncio.Event`,
+    /// `asyncio.Queue`), and their waiting methods.
+    pub loop_bound: LoopBound,
     pub blocking: CallList,
     pub deprecated_loop_getters: CallList,
     /// The Rust catalogue, from its own file.

@@ -11,9 +11,9 @@ use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::locks::held_asyncio_locks;
 use crate::analysis::resolve::FuncId;
-use crate::analysis::state::StateKey;
+use crate::analysis::state::{resolve_state, state_type, StateKey};
 use crate::analysis::Analysis;
-use crate::model::Span;
+use crate::model::{Callee, Span};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL105").expect("RL105 is registered");
@@ -101,15 +101,18 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     findings
 }
 
-/// Asyncio locks taken with `async with` both by a coroutine a worker thread runs on a
-/// loop of its own and by one on the main loop. An asyncio lock belongs to one loop: on
-/// the other it raises "bound to a different event loop", or fails to exclude.
+/// Asyncio locks taken with `async with`, and asyncio events and queues awaited
+/// (`await ready.wait()`, `await jobs.get()`), both by a coroutine a worker thread runs
+/// on a loop of its own and by one on the main loop. Such an object belongs to one
+/// loop: on the other it raises "bound to a different event loop", or fails to exclude.
 fn across_loops(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL105").expect("RL105 is registered");
     let program = &analysis.program;
-    // Per lock: the first `async with` on a private loop, and on the main loop.
+    // Per object: the first use on a private loop, and on the main loop; whether it is
+    // a lock (taken) or another loop-bound object (awaited).
     let mut uses: std::collections::BTreeMap<StateKey, [Option<(FuncId, Span)>; 2]> =
         Default::default();
+    let mut awaited: std::collections::BTreeSet<StateKey> = Default::default();
     for function in 0..program.functions.len() {
         let model = program.function(function);
         if !model.is_async {
@@ -138,6 +141,15 @@ fn across_loops(analysis: &Analysis) -> Vec<Finding> {
                 }
             }
         }
+        for (key, span) in loop_bound_waits(analysis, function) {
+            awaited.insert(key.clone());
+            let slots = uses.entry(key).or_default();
+            for side in 0..2 {
+                if sides[side] && slots[side].is_none() {
+                    slots[side] = Some((function, span));
+                }
+            }
+        }
     }
     let mut findings = Vec::new();
     for (key, slots) in uses {
@@ -146,21 +158,25 @@ fn across_loops(analysis: &Analysis) -> Vec<Finding> {
         };
         let name = key.display(program);
         let file = program.file_of(worker);
-        let mut finding = Finding::new(
-            rule,
-            file,
-            at,
-            format!(
-                "`{name}`, an asyncio lock, is taken here on a worker thread's own event loop and also on the main loop; an asyncio lock belongs to one loop"
+        let (message, label, main_message) = match awaited.contains(&key) {
+            false => (
+                format!("`{name}`, an asyncio lock, is taken here on a worker thread's own event loop and also on the main loop; an asyncio lock belongs to one loop"),
+                "asyncio lock taken on a second loop",
+                "taken on the main loop here",
             ),
-            "asyncio lock taken on a second loop".to_string(),
-        );
+            true => (
+                format!("`{name}`, an asyncio event or queue, is awaited here on a worker thread's own event loop and also on the main loop; it belongs to the loop that first waits on it"),
+                "asyncio object awaited on a second loop",
+                "awaited on the main loop here",
+            ),
+        };
+        let mut finding = Finding::new(rule, file, at, message, label.to_string());
         finding.state = Some(name.clone());
         finding.contexts = vec![Context::WorkerThread, Context::EventLoop];
         finding.related.push(Related {
             file: program.file_of(main),
             span: main_at,
-            message: "taken on the main loop here".to_string(),
+            message: main_message.to_string(),
         });
         finding
             .related
@@ -169,13 +185,16 @@ fn across_loops(analysis: &Analysis) -> Vec<Finding> {
             call_path(analysis, worker, Context::WorkerThread)
                 .map(|f| f.ending_at(file, at, &finding.label)),
         );
+        let otherwise = match awaited.contains(&key) {
+            false => "Or, if the lock is never held across an `await`, make it a `threading.Lock`.",
+            true => "Or give each loop an object of its own, created on that loop.",
+        };
         finding.fix = Some(Fix {
             description: format!(
                 "Run this coroutine on the main loop instead of a loop of the thread's own, so that \
-                 `{name}` is only ever taken there: from the thread, \
+                 `{name}` is only ever used there: from the thread, \
                  `asyncio.run_coroutine_threadsafe(coro, main_loop).result()` (capture `main_loop` \
-                 with `asyncio.get_running_loop()` on the main loop). Or, if the lock is never held \
-                 across an `await`, make it a `threading.Lock`."
+                 with `asyncio.get_running_loop()` on the main loop). {otherwise}"
             ),
             code: "future = asyncio.run_coroutine_threadsafe(coro, main_loop)\nresult = future.result()"
                 .to_string(),
@@ -183,6 +202,37 @@ fn across_loops(analysis: &Analysis) -> Vec<Finding> {
         findings.push(finding);
     }
     findings
+}
+
+/// The loop-bound objects (`[loop-bound]` in the catalogue) a coroutine awaits a
+/// waiting method of (`await self._ready.wait()`), with where.
+fn loop_bound_waits(analysis: &Analysis, function: FuncId) -> Vec<(StateKey, Span)> {
+    let program = &analysis.program;
+    let catalogue = &analysis.catalogue;
+    let file = program.file_of(function);
+    program
+        .function(function)
+        .calls
+        .iter()
+        .filter(|call| call.awaited)
+        .filter_map(|call| {
+            let Callee::Path(path) = &call.callee else {
+                return None;
+            };
+            let (receiver, method) = path.rsplit_once('.')?;
+            if !catalogue.loop_bound.methods.iter().any(|m| m == method) {
+                return None;
+            }
+            let state =
+                resolve_state(program, catalogue, file, receiver).filter(|s| s.residual == 0)?;
+            let ty = state_type(program, &state.ty)?;
+            catalogue
+                .loop_bound
+                .types
+                .contains(&ty)
+                .then_some((state.key, call.span))
+        })
+        .collect()
 }
 
 fn runs_in_context(analysis: &Analysis, function: FuncId, context: Context) -> bool {
