@@ -254,6 +254,30 @@ pub fn invariant<'m>(program: &Program<'m>, key: &StateKey) -> Option<&'m Invari
     }
 }
 
+/// A change in place, through `self`, of an object the class body assigned
+/// (`self.registry[key] = self` with `registry = {}` in the class): every instance
+/// shares that object, so a constructor changing it is no initialisation of its own
+/// object. Assigning `self.x` creates an instance attribute instead, which is, and so
+/// is a change of `self.x` in a constructor that assigns it anywhere (`self.tags =
+/// []; self.tags.append(t)`).
+fn mutates_class_object(
+    program: &Program,
+    catalogue: &Catalogue,
+    file: FileId,
+    constructor: &crate::model::Function,
+    access: &Access,
+) -> bool {
+    access.kind == AccessKind::Mutation
+        && !constructor
+            .accesses
+            .iter()
+            .any(|a| a.kind == AccessKind::Rebind && a.path == access.path)
+        && resolve_state(program, catalogue, file, &access.path).is_some_and(|state| {
+            matches!(&state.key, StateKey::Attribute { class, name }
+                if is_class_level(program, *class, name))
+        })
+}
+
 /// An attribute assigned in the class body: one object for every instance.
 fn is_class_level(program: &Program, class: ClassId, name: &str) -> bool {
     program
@@ -385,7 +409,10 @@ pub fn collect<'m>(
         }
         let constructing = constructs_receiver(model);
         for access in &model.accesses {
-            if constructing && access.root == Some(0) {
+            if constructing
+                && access.root == Some(0)
+                && !mutates_class_object(program, catalogue, file, model, access)
+            {
                 // The object under construction: nobody else holds it yet.
                 continue;
             }

@@ -191,6 +191,22 @@ struct Chain {
     depth: u8,
 }
 
+impl Chain {
+    /// A location named by its path itself, from no parameter: a class, a closure cell.
+    fn location(path: String) -> Chain {
+        Chain {
+            path,
+            inner: false,
+            via_alias: false,
+            bare_instance: false,
+            private: false,
+            handed_at: None,
+            root: None,
+            depth: 0,
+        }
+    }
+}
+
 struct Scope {
     func: usize,
     is_module: bool,

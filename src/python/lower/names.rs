@@ -170,16 +170,7 @@ impl Lowerer<'_> {
         match expr {
             Expr::Name(n) => {
                 if let Some(path) = self.cell_of(n.id.as_str()).filter(|_| cells) {
-                    return Some(Chain {
-                        path,
-                        inner: false,
-                        via_alias: false,
-                        bare_instance: false,
-                        private: false,
-                        handed_at: None,
-                        root: None,
-                        depth: 0,
-                    });
+                    return Some(Chain::location(path));
                 }
                 let (path, via_alias, bare_instance, root, depth) = match self
                     .resolve_name(n.id.as_str())
@@ -268,16 +259,7 @@ impl Lowerer<'_> {
         if scope.self_name.as_deref() != Some(n.id.as_str()) {
             return None;
         }
-        Some(Chain {
-            path: self.classes[scope.class?].path.clone(),
-            inner: false,
-            via_alias: false,
-            bare_instance: false,
-            private: false,
-            handed_at: None,
-            root: None,
-            depth: 0,
-        })
+        Some(Chain::location(self.classes[scope.class?].path.clone()))
     }
 
     /// A chain that can denote shared state: not a typed local by itself.
