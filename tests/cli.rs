@@ -818,6 +818,27 @@ fn a_file_over_its_time_budget_is_skipped_and_reported_and_the_run_goes_on() {
     assert!(stderr(&refused).contains("not a positive number of seconds"));
 }
 
+/// RL106 names every iteration that can meet a resize, not only the first.
+#[test]
+fn iteration_during_mutation_lists_each_racing_iteration() {
+    let document = json(&[
+        "check",
+        "fixtures/python/RL106/rl106_every_racing_iteration.py",
+        "--select",
+        "RL106",
+    ]);
+    let finding = &document["findings"][0];
+    assert_eq!(finding["line"], 16);
+    let also: Vec<u64> = finding["related"]
+        .as_array()
+        .expect("related places")
+        .iter()
+        .filter(|r| r["message"] == "also iterated here while another thread can resize it")
+        .map(|r| r["line"].as_u64().unwrap_or_default())
+        .collect();
+    assert_eq!(also, vec![17, 18]);
+}
+
 /// RL103 names every unguarded place of a partly-locked state, not only the first.
 #[test]
 fn partly_locked_state_lists_each_unguarded_place() {

@@ -9,6 +9,9 @@ use crate::analysis::state::{StateAccess, StateKey};
 use crate::analysis::Analysis;
 use crate::model::AccessKind;
 
+/// How many racing iterations besides the anchor a finding lists.
+const MORE_ITERATIONS: usize = 5;
+
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL106").expect("RL106 is registered");
     let mut findings = Vec::new();
@@ -29,18 +32,20 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         // (`d[k] = v`), iterating an element (`for x in d[k]`) meets a change of an
         // element (`d[k].append(x)`); across levels they are different objects.
         let resizes = ByLockset::new(&resizes, |m| m.access.element);
-        let pair = iterations.iter().find_map(|i| {
-            resizes
-                .first(
-                    &i.locks,
-                    |&element| element == i.access.element,
-                    |m| can_overlap(analysis, i, m),
-                )
-                .map(|m| (*i, m))
-        });
-        let Some((iteration, resize)) = pair else {
+        let racing = |i: &StateAccess| {
+            resizes.first(
+                &i.locks,
+                |&element| element == i.access.element,
+                |m| can_overlap(analysis, i, m),
+            )
+        };
+        let mut racing_iterations = iterations.iter().filter_map(|i| racing(i).map(|m| (*i, m)));
+        let Some((iteration, resize)) = racing_iterations.next() else {
             continue;
         };
+        // Every iteration that can meet a resize needs the snapshot, not only the
+        // first: the next few are listed, and the rest counted.
+        let others: Vec<&StateAccess> = racing_iterations.map(|(i, _)| i).collect();
         let name = state.display(&analysis.program);
         let mut finding = Finding::new(
             rule,
@@ -56,6 +61,18 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             span: resize.access.span,
             message: "changes its size here, on another thread".to_string(),
         });
+        let rest = others.len().saturating_sub(MORE_ITERATIONS);
+        for (index, other) in others.iter().take(MORE_ITERATIONS).enumerate() {
+            let more = match index + 1 == MORE_ITERATIONS && rest > 0 {
+                true => format!(" (and {rest} more places)"),
+                false => String::new(),
+            };
+            finding.related.push(Related {
+                file: other.file,
+                span: other.access.span,
+                message: format!("also iterated here while another thread can resize it{more}"),
+            });
+        }
         for (access, label) in [(iteration, "iterated here"), (resize, "resized here")] {
             for context in Context::ALL {
                 finding.flows.extend(
