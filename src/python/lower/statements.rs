@@ -143,7 +143,13 @@ impl Lowerer<'_> {
                                 );
                             }
                         }
-                        _ => self.write_through(target, AccessKind::Mutation),
+                        _ => {
+                            if let Expr::Subscript(s) = target {
+                                let span = self.span_of(target);
+                                self.protocol_call(&s.value, "__delitem__", span);
+                            }
+                            self.write_through(target, AccessKind::Mutation)
+                        }
                     }
                 }
             }
