@@ -235,12 +235,18 @@ pub fn partially_locked<'a, 'm>(
         // Somewhere in a program that runs it: a test's lock says nothing of how the
         // package guards the state.
         let programs = &analysis.programs;
+        // Asked once per pair of functions, not per pair of accesses: a widely used
+        // state has thousands of each.
+        let guarded_in: BTreeSet<FuncId> = locked.iter().map(|g| g.function).collect();
+        let mut evidence: BTreeMap<FuncId, bool> = BTreeMap::new();
         let exposed: Vec<&StateAccess> = unlocked
             .into_iter()
             .filter(|u| {
-                locked
-                    .iter()
-                    .any(|g| programs.may_run_both(&analysis.program, u.function, g.function))
+                *evidence.entry(u.function).or_insert_with(|| {
+                    guarded_in
+                        .iter()
+                        .any(|&g| programs.may_run_both(&analysis.program, u.function, g))
+                })
             })
             .filter(|u| !rebind_only || u.kind.is_write())
             .filter(|u| {
