@@ -314,6 +314,11 @@ pub struct Function {
     /// Python, constructors only: where a new first statement of the body goes (after
     /// the docstring): where a fix creates an instance's lock.
     pub body_start: Option<InsertionPoint>,
+    /// Python: callables this body keeps in state to be called later, by the canonical
+    /// path of the location (`self._on_done = on_done`, `HANDLERS = {"reload": reload}`,
+    /// `self._listeners.append(cb)`, `JOBS.put(job)`): what a call through the location
+    /// (`self._on_done(r)`, `HANDLERS[name]()`) may run (`analysis::stored_callables`).
+    pub stored_callables: Vec<(String, Arg)>,
 }
 
 impl Function {

@@ -8,6 +8,7 @@ use super::catalogue::{Catalogue, Route};
 use super::dispatch::Dispatch;
 use super::forwarding::{Forwards, Handover};
 use super::resolve::{FuncId, Program, Target};
+use super::stored_callables::StoredCallables;
 use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span};
 
 /// Where code runs. Ordered so that reports list the worker side first.
@@ -230,6 +231,7 @@ impl Contexts {
             })
             .collect();
         let forwards = Forwards::compute(program, catalogue, &targets);
+        let stored = StoredCallables::compute(program, &targets);
         // Only calls of a listed name are worth matching in full.
         let checks = &catalogue.loop_thread_checks;
         let check_names: HashSet<&str> = checks
@@ -267,7 +269,12 @@ impl Contexts {
             .map_init(
                 || template.clone(),
                 |dispatch, id| {
-                    function_facts(program, catalogue, &targets, &forwards, dispatch, id)
+                    let resolved = Resolved {
+                        targets: &targets,
+                        forwards: &forwards,
+                        stored: &stored,
+                    };
+                    function_facts(program, catalogue, &resolved, dispatch, id)
                 },
             )
             .collect();
@@ -772,14 +779,26 @@ struct FunctionFacts {
     runs: Vec<(FuncId, FuncId)>,
 }
 
+/// What every call means, resolved once for all functions.
+struct Resolved<'a> {
+    /// `targets[function][call]`.
+    targets: &'a [Vec<CallTarget>],
+    forwards: &'a Forwards,
+    stored: &'a StoredCallables,
+}
+
 fn function_facts(
     program: &Program,
     catalogue: &Catalogue,
-    targets: &[Vec<CallTarget>],
-    forwards: &Forwards,
+    resolved: &Resolved,
     dispatch: &mut Dispatch,
     id: FuncId,
 ) -> FunctionFacts {
+    let Resolved {
+        targets,
+        forwards,
+        stored,
+    } = *resolved;
     let mut facts = FunctionFacts::default();
     let function = program.function(id);
     let file = program.file_of(id);
@@ -827,14 +846,24 @@ fn function_facts(
             .push(EntryPoint::new(Context::EventLoop, id, None));
     }
     for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
-        if let CallTarget::Function(callee) = *target {
-            facts.callees.push((callee, index));
-            // `self.refresh()` may run a subclass's override.
-            if call.on_own_receiver() {
-                for over in dispatch.overrides(program, callee, id) {
-                    facts.callees.push((over, index));
+        match (target, &call.callee) {
+            (&CallTarget::Function(callee), _) => {
+                facts.callees.push((callee, index));
+                // `self.refresh()` may run a subclass's override.
+                if call.on_own_receiver() {
+                    for over in dispatch.overrides(program, callee, id) {
+                        facts.callees.push((over, index));
+                    }
                 }
             }
+            // A call through a location that holds callables (`self._on_done(r)`).
+            (_, Callee::Path(path)) if call.property.is_none() => facts.callees.extend(
+                stored
+                    .called(program, file, path)
+                    .iter()
+                    .map(|&callee| (callee, index)),
+            ),
+            _ => {}
         }
         if call.property.is_some() {
             // A getter run by reading an attribute: no API to match.
@@ -868,16 +897,18 @@ fn function_facts(
             );
         }
         for handover in forwards.handovers(program, catalogue, id, &api, target) {
-            let Some(first) = handover
-                .argument(call)
-                .and_then(|arg| callable_target(program, file, arg))
-            else {
+            let Some(arg) = handover.argument(call) else {
                 continue;
             };
-            // `to_thread(self.update)` may run a subclass's override.
-            let mut started = vec![first];
-            if call.hands_own_method(&program.function(first).name) {
-                started.extend(dispatch.overrides(program, first, id));
+            let mut started = Vec::new();
+            if let Some(first) = callable_target(program, file, arg) {
+                started.push(first);
+                // `to_thread(self.update)` may run a subclass's override.
+                if call.hands_own_method(&program.function(first).name) {
+                    started.extend(dispatch.overrides(program, first, id));
+                }
+            } else {
+                started.extend(stored.passed(program, file, arg));
             }
             for target in started {
                 let context = match decorated_by(program, target, &handover.loop_if_decorated) {

@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod rust_locks;
 pub mod sharing;
 pub mod state;
+pub mod stored_callables;
 
 use std::collections::BTreeMap;
 

@@ -82,6 +82,9 @@ impl Lowerer<'_> {
         root: Option<usize>,
         element: bool,
     ) {
+        if let Some(value) = value {
+            self.note_stored_value(&path, value);
+        }
         self.record(path, kind, span, None, root, element);
         let constant = value.is_some_and(is_literal);
         let new = value.is_some_and(|v| {

@@ -7,9 +7,12 @@ impl Lowerer<'_> {
     pub(super) fn call(&mut self, call: &ExprCall) {
         let callee = self.callee_of(&call.func);
         let owned_args = self.owned_args(call);
+        // The location and method of a call on shared state (`self._listeners.append`).
+        let mut on_state = None;
         if let Expr::Attribute(a) = &*call.func {
             if let Some(chain) = self.state_chain(&a.value) {
                 let method = a.attr.as_str();
+                on_state = Some((chain.path.clone(), method));
                 let changes_nothing =
                     call.arguments.is_empty() && MUTATING_WITH_ARGUMENTS.contains(&method);
                 let kind = if MUTATING_METHODS.contains(&method) && !changes_nothing {
@@ -50,6 +53,9 @@ impl Lowerer<'_> {
                 k.arg.as_ref().map(|name| (name.as_str().to_string(), arg))
             })
             .collect();
+        if let Some((path, method)) = on_state {
+            self.note_stored_argument(&path, method, &args);
+        }
         if matches!(&callee, Some(Callee::Path(p)) if p == "len") {
             if let [object] = &*call.arguments.args {
                 self.protocol_call(object, "__len__", self.span_of(call));
@@ -276,7 +282,7 @@ impl Lowerer<'_> {
 
     /// A parameter of the function being lowered that may hold a callable (untyped, or
     /// annotated `Callable`).
-    fn is_own_parameter(&self, name: &str) -> bool {
+    pub(super) fn is_own_parameter(&self, name: &str) -> bool {
         let scope = self.scope();
         !scope.is_module
             && scope

@@ -30,6 +30,7 @@ mod invariants;
 mod names;
 mod ownership;
 mod statements;
+mod stored;
 
 /// Methods of builtin containers (and common mutable types) that change the receiver.
 const MUTATING_METHODS: &[&str] = &[

@@ -293,6 +293,9 @@ impl Lowerer<'_> {
                     None => Some(Callee::Method(a.attr.as_str().to_string())),
                 },
             },
+            // A callable taken from a container and called (`HANDLERS[name](x)`,
+            // `self._routes.get(path)(request)`): an element of the container.
+            Expr::Subscript(_) | Expr::Call(_) => self.element_taken(func).map(Callee::Path),
             _ => None,
         }
     }
@@ -320,7 +323,8 @@ impl Lowerer<'_> {
     }
 
     /// The element a value takes from a container: `jobs[key]`, `jobs.get(key)`,
-    /// `jobs.pop(key)`, `jobs.setdefault(key, job)` (for a mapping, a value).
+    /// `jobs.pop(key)`, `jobs.setdefault(key, job)` (for a mapping, a value), `queue.get()`,
+    /// `pending.popleft()`.
     pub(super) fn element_taken(&self, value: &Expr) -> Option<String> {
         match value {
             Expr::Subscript(s) if !matches!(&*s.slice, Expr::Slice(_)) => {
@@ -330,6 +334,13 @@ impl Lowerer<'_> {
                 Expr::Attribute(a)
                     if matches!(a.attr.as_str(), "get" | "pop" | "setdefault")
                         && !call.arguments.args.is_empty() =>
+                {
+                    self.element_path(&a.value)
+                }
+                // A queue's or a deque's next item, a list's last.
+                Expr::Attribute(a)
+                    if matches!(a.attr.as_str(), "get" | "get_nowait" | "pop" | "popleft")
+                        && call.arguments.args.is_empty() =>
                 {
                     self.element_path(&a.value)
                 }

@@ -1,0 +1,292 @@
+//! Callables kept in state and called later: a callback stored in an attribute
+//! (`self._on_progress = on_progress` … `self._on_progress(i)`), a dispatch table
+//! (`HANDLERS = {"reload": reload_config}` … `HANDLERS[name]()`), listeners
+//! (`self._listeners.append(cb)` … `for cb in self._listeners: cb(event)`), a work queue
+//! (`JOBS.put(make_thumbs)` … `task = JOBS.get(); task()`), and a factory's closure
+//! (`Thread(target=make_checker(state))`).
+//!
+//! The answer is per location, flow-insensitive: a call through a module variable, or
+//! through a class's attribute (all instances together, as the location is named), may
+//! run every function the program ever stores there. A parameter stored
+//! (`self._cb = cb`) stands for what each call of its function passes, followed through
+//! wrappers that pass their own parameter on, and through bare decorators
+//! (`@bus.subscribe`). Coroutine functions are left out: calling one only builds a
+//! coroutine, which runs wherever it is awaited.
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use super::contexts::{resolve_call, CallTarget};
+use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
+use crate::model::{Arg, CallSite, Callee, FileId, ELEMENT};
+
+/// A location that can hold callables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot {
+    Global(FileId, String),
+    Attribute(ClassId, String),
+}
+
+/// A location filled from more places than this is a generic holder (a job wrapper, a
+/// debouncer, a subscription table): each instance holds what its own creator passed,
+/// so following every call through it to every function would make each function run
+/// wherever any of them runs.
+const MAX_ORIGINS: usize = 4;
+
+#[derive(Default)]
+struct Held {
+    functions: Vec<FuncId>,
+    /// The functions that put them there: the storing body, or for a stored parameter
+    /// the caller that passed the value.
+    origins: HashSet<FuncId>,
+}
+
+#[derive(Default)]
+pub struct StoredCallables {
+    by_slot: HashMap<Slot, Held>,
+    /// The last name of every location that holds something: most calls are of other
+    /// names, and are answered without resolving their path.
+    names: HashSet<String>,
+}
+
+impl StoredCallables {
+    /// What every location holds, given each function's calls resolved
+    /// (`targets[function][call]`), which tell what each call of a function passes for
+    /// a parameter it stores.
+    pub fn compute(program: &Program, targets: &[Vec<CallTarget>]) -> StoredCallables {
+        let mut stored = StoredCallables::default();
+        // (function, parameter) → the locations the parameter is stored in.
+        let mut parameters: HashMap<(FuncId, String), Vec<Slot>> = HashMap::default();
+        for function in 0..program.functions.len() {
+            let model = program.function(function);
+            if model.stored_callables.is_empty() {
+                continue;
+            }
+            let file = program.file_of(function);
+            for (path, value) in &model.stored_callables {
+                let Some(slot) = slot_of(program, file, path) else {
+                    continue;
+                };
+                match value {
+                    Arg::Parameter(name) => parameters
+                        .entry((function, name.clone()))
+                        .or_default()
+                        .push(slot),
+                    value => {
+                        for target in denoted(program, file, value) {
+                            stored.add(slot.clone(), target, function);
+                        }
+                    }
+                }
+            }
+        }
+        stored.follow_parameters(program, targets, parameters);
+        for held in stored.by_slot.values_mut() {
+            held.functions.sort_unstable();
+            held.functions.dedup();
+        }
+        stored
+    }
+
+    fn add(&mut self, slot: Slot, function: FuncId, origin: FuncId) {
+        let name = match &slot {
+            Slot::Global(_, name) | Slot::Attribute(_, name) => name.clone(),
+        };
+        self.names.insert(name);
+        let held = self.by_slot.entry(slot).or_default();
+        held.functions.push(function);
+        held.origins.insert(origin);
+    }
+
+    /// Stored parameters stand for what callers pass: a callable, or a parameter of the
+    /// caller's own, followed in turn (a worklist, so wrappers of wrappers count).
+    fn follow_parameters(
+        &mut self,
+        program: &Program,
+        targets: &[Vec<CallTarget>],
+        mut pending: HashMap<(FuncId, String), Vec<Slot>>,
+    ) {
+        let mut seen: HashSet<(FuncId, String, Slot)> = pending
+            .iter()
+            .flat_map(|((f, p), slots)| slots.iter().map(|s| (*f, p.clone(), s.clone())))
+            .collect();
+        while !pending.is_empty() {
+            let wanted = std::mem::take(&mut pending);
+            let callees: HashSet<FuncId> = wanted.keys().map(|(f, _)| *f).collect();
+            for (caller, caller_targets) in targets.iter().enumerate() {
+                let file = program.file_of(caller);
+                for (callee, passing) in passings(program, caller, caller_targets) {
+                    if !callees.contains(&callee) {
+                        continue;
+                    }
+                    let params = &program.function(callee).call_params;
+                    for ((_, name), slots) in wanted.iter().filter(|((f, _), _)| *f == callee) {
+                        let position = params.iter().position(|p| p == name);
+                        let passed = match passing {
+                            Passing::Decorates => {
+                                // The decorated function is the only argument.
+                                if position == Some(0) && !program.function(caller).is_async {
+                                    self.add_all(slots, caller, caller);
+                                }
+                                continue;
+                            }
+                            Passing::Call(call) => call
+                                .keywords
+                                .iter()
+                                .find(|(keyword, _)| keyword == name)
+                                .map(|(_, arg)| arg)
+                                .or_else(|| position.and_then(|i| call.args.get(i))),
+                        };
+                        match passed {
+                            Some(Arg::Parameter(outer)) => {
+                                for slot in slots {
+                                    if seen.insert((caller, outer.clone(), slot.clone())) {
+                                        pending
+                                            .entry((caller, outer.clone()))
+                                            .or_default()
+                                            .push(slot.clone());
+                                    }
+                                }
+                            }
+                            Some(arg) => {
+                                for function in denoted(program, file, arg) {
+                                    self.add_all(slots, function, caller);
+                                }
+                            }
+                            None => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_all(&mut self, slots: &[Slot], function: FuncId, origin: FuncId) {
+        for slot in slots {
+            self.add(slot.clone(), function, origin);
+        }
+    }
+
+    /// The functions a call of `path` may run when the path names a location, or an
+    /// element of one (`HANDLERS.__element__`), rather than a function.
+    pub fn called(&self, program: &Program, file: FileId, path: &str) -> &[FuncId] {
+        let location = path
+            .strip_suffix(ELEMENT)
+            .and_then(|p| p.strip_suffix('.'))
+            .unwrap_or(path);
+        let name = location.rsplit('.').next().unwrap_or(location);
+        if !self.names.contains(name) {
+            return &[];
+        }
+        slot_of(program, file, location)
+            .and_then(|slot| self.by_slot.get(&slot))
+            .filter(|held| held.origins.len() <= MAX_ORIGINS)
+            .map_or(&[], |held| held.functions.as_slice())
+    }
+
+    /// The functions an argument passed as a callable may be, beyond a function named
+    /// directly: one kept in a location (`Thread(target=self._on_tick)`), or the
+    /// closure a factory returns (`Thread(target=make_checker(state))`).
+    pub fn passed(&self, program: &Program, file: FileId, arg: &Arg) -> Vec<FuncId> {
+        match arg {
+            Arg::Callable(Callee::Path(path)) => self.called(program, file, path).to_vec(),
+            Arg::Coroutine(callee) => produced(program, file, callee),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// How a function passes arguments to a project function it calls.
+enum Passing<'m> {
+    Call(&'m CallSite),
+    /// As its bare decorator (`@bus.subscribe`): the function itself is the argument.
+    Decorates,
+}
+
+/// The project functions `caller` passes arguments to, and how.
+fn passings<'m>(
+    program: &Program<'m>,
+    caller: FuncId,
+    targets: &'m [CallTarget],
+) -> impl Iterator<Item = (FuncId, Passing<'m>)> + 'm {
+    let model = program.function(caller);
+    let file = program.file_of(caller);
+    let calls = model
+        .calls
+        .iter()
+        .zip(targets)
+        .filter_map(|(call, target)| match target {
+            CallTarget::Function(f) => Some((*f, Passing::Call(call))),
+            _ => None,
+        });
+    let decorators: Vec<(FuncId, Passing<'m>)> = model
+        .decorators
+        .iter()
+        .filter(|d| d.args.is_empty() && d.keywords.is_empty())
+        .filter_map(|d| match resolve_call(program, file, &d.callee) {
+            CallTarget::Function(f) => Some((f, Passing::Decorates)),
+            _ => None,
+        })
+        .collect();
+    calls.chain(decorators)
+}
+
+/// The location a path names, when it is one.
+fn slot_of(program: &Program, file: FileId, path: &str) -> Option<Slot> {
+    match program.resolve(file, path) {
+        Resolved {
+            target: Target::Global { file, name, .. },
+            residual: 0,
+        } => Some(Slot::Global(file, name)),
+        Resolved {
+            target: Target::Attribute { class, name, .. },
+            residual: 0,
+        } => Some(Slot::Attribute(class, name)),
+        _ => None,
+    }
+}
+
+/// The sync functions a stored value denotes: a function or bound method named, a
+/// lambda, what a factory returns, or an object's `__call__`.
+fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
+    let functions = match value {
+        Arg::Inline(index) => vec![program.function_id(file, *index)],
+        Arg::Callable(callee) => match resolve_call(program, file, callee) {
+            CallTarget::Function(f) => vec![f],
+            _ => Vec::new(),
+        },
+        Arg::Coroutine(callee) => produced(program, file, callee),
+        Arg::Instance(ty) => program
+            .class_of_value(file, ty)
+            .and_then(|class| program.method(class, "__call__"))
+            .into_iter()
+            .collect(),
+        Arg::Parameter(_) | Arg::Other => Vec::new(),
+    };
+    functions
+        .into_iter()
+        .filter(|&f| !program.function(f).is_async)
+        .collect()
+}
+
+/// The functions a sync factory returns (`return check`, a `def` in its body).
+fn produced(program: &Program, file: FileId, factory: &Callee) -> Vec<FuncId> {
+    let CallTarget::Function(factory) = resolve_call(program, file, factory) else {
+        return Vec::new();
+    };
+    let model = program.function(factory);
+    if model.is_async {
+        return Vec::new();
+    }
+    let file = program.file_of(factory);
+    model
+        .returns
+        .iter()
+        .filter_map(|path| match program.resolve(file, path) {
+            Resolved {
+                target: Target::Function(f),
+                residual: 0,
+            } if !program.function(f).is_async => Some(f),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,132 @@
+//! Callables kept in state: what a body stores in a location that a later call through
+//! the location runs (`Function::stored_callables`). Only the stores are lowered here;
+//! which functions they denote, and which calls run them, is whole-program work
+//! (`analysis::stored_callables`).
+
+use super::*;
+
+/// Container methods that keep their last argument as an element (`append(cb)`,
+/// `put(job)`, `setdefault(name, handler)`).
+const STORING_METHODS: &[&str] = &[
+    "append",
+    "appendleft",
+    "add",
+    "insert",
+    "put",
+    "put_nowait",
+    "setdefault",
+];
+
+impl Lowerer<'_> {
+    /// A write of `value` to the location `path`: keeps the callables the value denotes.
+    pub(super) fn note_stored_value(&mut self, path: &str, value: &Expr) {
+        let mut values = Vec::new();
+        self.callables_in(value, &mut values);
+        self.keep(path, values);
+    }
+
+    /// A call of a container method on the location `path` with its arguments lowered
+    /// (`self._listeners.append(cb)`): keeps the element it stores, when a callable.
+    pub(super) fn note_stored_argument(&mut self, path: &str, method: &str, args: &[Arg]) {
+        if !STORING_METHODS.contains(&method) {
+            return;
+        }
+        let Some(last) = args.last().filter(|a| is_callable_value(a)) else {
+            return;
+        };
+        self.keep(path, vec![last.clone()]);
+    }
+
+    fn keep(&mut self, path: &str, values: Vec<Arg>) {
+        let func = self.scope().func;
+        let stored = &mut self.functions[func].stored_callables;
+        stored.extend(values.into_iter().map(|v| (path.to_string(), v)));
+    }
+
+    /// The callables an expression may evaluate to, without visiting it (the statement
+    /// visits it): a function or bound method by name (`on_done`, `self._finish`), a
+    /// parameter that may hold one, a lambda (lowered already, found by its span),
+    /// `functools.partial(f, …)`, a factory's result (`make_handler(x)`; a capitalised
+    /// callee constructs an object instead), and the items of a container display
+    /// (`{"reload": reload_config}`, `[first, second]`).
+    fn callables_in(&self, expr: &Expr, out: &mut Vec<Arg>) {
+        match expr {
+            Expr::Name(n) if self.is_own_parameter(n.id.as_str()) => {
+                out.push(Arg::Parameter(n.id.to_string()));
+            }
+            // An object stored (`registry[key] = self`, `pending.append(job)`) runs its
+            // class's `__call__` when called.
+            Expr::Name(n) if self.is_receiver(n.id.as_str()) => {
+                let class = self.scopes.iter().rev().find_map(|s| s.class);
+                out.extend(class.map(|c| Arg::Instance(self.classes[c].path.clone())));
+            }
+            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
+                Resolution::Typed(ty) => out.extend(constructs(&ty).then_some(Arg::Instance(ty))),
+                _ => out.extend(self.callee_of(expr).map(Arg::Callable)),
+            },
+            Expr::Attribute(_) => out.extend(self.callee_of(expr).map(Arg::Callable)),
+            Expr::Lambda(_) => {
+                let span = self.span_of(expr);
+                let lambda = self
+                    .functions
+                    .iter()
+                    .rposition(|f| f.name == "<lambda>" && f.span == span);
+                out.extend(lambda.map(Arg::Inline));
+            }
+            Expr::Call(call) => match self.callee_of(&call.func) {
+                Some(Callee::Path(p)) if p == "functools.partial" => {
+                    if let Some(inner) = call.arguments.args.first() {
+                        self.callables_in(inner, out);
+                    }
+                }
+                Some(Callee::Path(p)) if !constructs(&p) => {
+                    out.push(Arg::Coroutine(Callee::Path(p)))
+                }
+                _ => {}
+            },
+            Expr::Dict(d) => d
+                .items
+                .iter()
+                .for_each(|item| self.callables_in(&item.value, out)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.callables_in(e, out)),
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.callables_in(e, out)),
+            Expr::Set(s) => s.elts.iter().for_each(|e| self.callables_in(e, out)),
+            _ => {}
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    /// Whether a name is the receiver (`self`) of the method being lowered, or of the
+    /// method a nested function is written in.
+    fn is_receiver(&self, name: &str) -> bool {
+        self.scopes
+            .iter()
+            .rev()
+            .take_while(|s| !s.is_module)
+            .find(|s| s.self_name.as_deref() == Some(name) || s.locals.contains(name))
+            .is_some_and(|s| s.self_name.as_deref() == Some(name))
+    }
+}
+
+/// An argument as `lower_arg` gives it that may be a callable to keep (an object may be
+/// one, through its class's `__call__`): not an opaque value, and not a constructor's
+/// result.
+fn is_callable_value(arg: &Arg) -> bool {
+    match arg {
+        Arg::Callable(_) | Arg::Inline(_) | Arg::Parameter(_) => true,
+        Arg::Instance(ty) => constructs(ty),
+        Arg::Coroutine(Callee::Path(p)) => !constructs(p),
+        Arg::Coroutine(Callee::Method(_)) | Arg::Other => false,
+    }
+}
+
+/// A capitalised name is a class (classes are named so): calling it builds an object,
+/// which is no callable kept for later, and an instance of a builtin (`str`, `int`)
+/// has no `__call__`.
+fn constructs(path: &str) -> bool {
+    path.rsplit('.')
+        .next()
+        .and_then(|last| last.chars().next())
+        .is_some_and(char::is_uppercase)
+}
