@@ -163,6 +163,11 @@ pub struct Catalogue {
     pub loop_bound: LoopBound,
     pub blocking: CallList,
     pub deprecated_loop_getters: CallList,
+    /// What a library call returns, by type (`concurrent.futures.ThreadPoolExecutor.submit`
+    /// gives a `concurrent.futures.Future`): a method called on the result resolves
+    /// through that type (`fut.add_done_callback(cb)`).
+    #[serde(default)]
+    pub returns: std::collections::BTreeMap<String, String>,
     /// The Rust catalogue, from its own file.
     #[serde(skip)]
     pub rust: RustCatalogue,
@@ -336,6 +341,11 @@ impl Handoff {
     pub fn matches(&self, call: &ApiCall) -> bool {
         listed(&self.calls, &self.methods, call)
             && (self.after.is_empty() || call.chain.iter().any(|m| self.after.contains(m)))
+    }
+
+    /// Whether the call matches this entry by its path, not only by the method's name.
+    pub fn matches_path(&self, call: &ApiCall) -> bool {
+        self.matches(call) && call.paths.iter().any(|p| self.calls.contains(p))
     }
 }
 

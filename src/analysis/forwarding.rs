@@ -138,14 +138,25 @@ impl Forwards {
             Language::Python => (&catalogue.worker, &catalogue.loop_),
             Language::Rust => (&catalogue.rust.worker, &catalogue.rust.loop_),
         };
-        let mut out: Vec<Handover> = [(Context::WorkerThread, worker), (Context::EventLoop, loop_)]
+        let matched: Vec<(Context, &Handoff)> =
+            [(Context::WorkerThread, worker), (Context::EventLoop, loop_)]
+                .into_iter()
+                .flat_map(|(context, handoffs)| {
+                    handoffs
+                        .iter()
+                        .filter(|h| h.matches(api))
+                        .map(move |h| (context, h))
+                })
+                .collect();
+        // An entry that names the call's path is more specific than one that names its
+        // method: `concurrent.futures.Future.add_done_callback` runs the callback on the
+        // worker that completes the future, whatever an asyncio future's method of that
+        // name does.
+        let by_path = matched.iter().any(|(_, h)| h.matches_path(api));
+        let mut out: Vec<Handover> = matched
             .into_iter()
-            .flat_map(|(context, handoffs)| {
-                handoffs
-                    .iter()
-                    .filter(|h| h.matches(api))
-                    .map(move |h| Handover::from_catalogue(context, h))
-            })
+            .filter(|(_, h)| !by_path || h.matches_path(api))
+            .map(|(context, h)| Handover::from_catalogue(context, h))
             .collect();
         // A catalogued API is what the catalogue says, even when the project defines
         // it (an application's own `async_add_executor_job`): its summary as a

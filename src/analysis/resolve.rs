@@ -3,6 +3,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::model::{FileId, FileModel, Language, SymbolKind, ELEMENT};
@@ -70,6 +71,9 @@ pub struct Program<'m> {
     /// Per class (by `ClassId`), its members by name: a registry class of N methods
     /// would otherwise be scanned once per `self.method()` resolved in it.
     members: Vec<Members<'m>>,
+    /// What library calls return, by type (`Catalogue::returns`): a member of such a
+    /// call's result is the type's member.
+    external_returns: BTreeMap<String, String>,
 }
 
 /// A class's methods (name to index in its file's functions) and attributes (name to
@@ -108,7 +112,9 @@ fn last_bindings(file: &FileModel) -> HashMap<&str, usize> {
 }
 
 impl<'m> Program<'m> {
-    pub fn new(files: &'m [FileModel]) -> Self {
+    /// The program of `files`, where library calls return what `external_returns`
+    /// says (`Catalogue::returns`).
+    pub fn new(files: &'m [FileModel], external_returns: BTreeMap<String, String>) -> Self {
         let mut program = Program {
             files,
             functions: Vec::new(),
@@ -122,6 +128,7 @@ impl<'m> Program<'m> {
             symbols: Vec::with_capacity(files.len()),
             members: Vec::new(),
             root_ids: Vec::with_capacity(files.len()),
+            external_returns,
         };
         let mut roots: HashMap<&Path, FileId> = HashMap::default();
         for (file_id, file) in files.iter().enumerate() {
@@ -273,9 +280,21 @@ impl<'m> Program<'m> {
             }
         }
         Resolved {
-            target: Target::External(path.to_string()),
+            target: self.external(path),
             residual: 0,
         }
+    }
+
+    /// A path outside the project, through the type a library call in it returns
+    /// (`concurrent.futures.ThreadPoolExecutor.submit.add_done_callback` is
+    /// `concurrent.futures.Future.add_done_callback`).
+    fn external(&self, path: &str) -> Target {
+        let returned = path.match_indices('.').find_map(|(end, _)| {
+            self.external_returns
+                .get(&path[..end])
+                .map(|ty| format!("{ty}{}", &path[end..]))
+        });
+        Target::External(returned.unwrap_or_else(|| path.to_string()))
     }
 
     fn walk(&self, start: Target, segments: &[&str], depth: usize) -> Resolved {
@@ -312,7 +331,7 @@ impl<'m> Program<'m> {
                 ty: Some(ty),
                 ..
             } => self.instance_member(self.class_file(*class), ty, name, depth),
-            Target::External(path) => Some(Target::External(format!("{path}.{name}"))),
+            Target::External(path) => Some(self.external(&format!("{path}.{name}"))),
             // A definition nested in the function, or else a member of what calling it
             // returns, by its declared type (`runtime.stats().register`, written
             // `…stats.register`; a property's value reads the same way). A coroutine
@@ -458,7 +477,7 @@ impl<'m> Program<'m> {
             Resolved {
                 target: Target::External(path),
                 ..
-            } => Some(Target::External(format!("{path}.{name}"))),
+            } => Some(self.external(&format!("{path}.{name}"))),
             _ => None,
         }
     }

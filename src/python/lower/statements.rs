@@ -514,7 +514,10 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `threading.get_ident()`, `threading.current_thread()` (or its `.ident`).
+    /// `threading.get_ident()`, `threading.current_thread()` (or its `.ident`), or the
+    /// loop running on this thread (`asyncio.get_running_loop()`, or a project helper
+    /// of that name that returns it or `None`): compared with the loop's thread, or
+    /// with the loop the code hands work to, it tells whether this is that thread.
     fn is_current_thread(&self, expr: &Expr) -> bool {
         let expr = match expr {
             Expr::Attribute(a) if matches!(a.attr.as_str(), "ident" | "native_id") => &*a.value,
@@ -524,7 +527,8 @@ impl Lowerer<'_> {
             return false;
         };
         matches!(self.callee_of(&call.func),
-            Some(Callee::Path(p)) if CURRENT_THREAD.contains(&p.as_str()))
+            Some(Callee::Path(p)) if CURRENT_THREAD.contains(&p.as_str())
+                || p.rsplit('.').next() == Some("get_running_loop"))
     }
 
     /// The body of `if __name__ == "__main__":` runs only when the module is a script:
