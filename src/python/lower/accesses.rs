@@ -177,10 +177,34 @@ impl Lowerer<'_> {
                 }
                 self.visit_chain_parts(target);
             }
-            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.store(e, None)),
+            Expr::Tuple(t) => {
+                t.elts.iter().for_each(|e| self.store(e, None));
+                // `fn, args = JOBS.get()`: each part of an element taken from a
+                // location is a part of what was stored there (`JOBS.put((fn, args))`).
+                let taken = value.and_then(|v| self.element_taken(v));
+                if let Some(element) = taken.filter(|e| e.ends_with(ELEMENT)) {
+                    self.bind_parts(&t.elts, &element);
+                }
+            }
             Expr::List(l) => l.elts.iter().for_each(|e| self.store(e, None)),
             Expr::Starred(s) => self.store(&s.value, None),
             other => self.visit_expr(other),
+        }
+    }
+
+    /// Types the names of an unpacking target (`fn, args = …`, `for cb, args in …`) as
+    /// parts of a location's element, when they are locals.
+    pub(super) fn bind_parts(&mut self, parts: &[Expr], element: &str) {
+        if self.scope().is_module {
+            return;
+        }
+        for part in parts {
+            if let Expr::Name(n) = part {
+                if !self.scope().globals.contains(n.id.as_str()) {
+                    let name = n.id.to_string();
+                    self.scope_mut().types.insert(name, element.to_string());
+                }
+            }
         }
     }
 

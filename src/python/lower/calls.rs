@@ -54,7 +54,7 @@ impl Lowerer<'_> {
             })
             .collect();
         if let Some((path, method)) = on_state {
-            self.note_stored_argument(&path, method, &args);
+            self.note_stored_argument(&path, method, &call.arguments.args, &args);
         }
         if matches!(&callee, Some(Callee::Path(p)) if p == "len") {
             if let [object] = &*call.arguments.args {

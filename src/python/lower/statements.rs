@@ -564,6 +564,11 @@ impl Lowerer<'_> {
                 [_, Expr::Name(n)] => (n.id.as_str(), element),
                 _ => return,
             },
+            // `for cb, args in self._pending:`: parts of what was stored there.
+            (Expr::Tuple(t), Some(element), None) if element.ends_with(ELEMENT) => {
+                self.bind_parts(&t.elts, &element);
+                return;
+            }
             _ => return,
         };
         if !self.scope().is_module {

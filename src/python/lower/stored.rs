@@ -25,16 +25,32 @@ impl Lowerer<'_> {
         self.keep(path, values);
     }
 
-    /// A call of a container method on the location `path` with its arguments lowered
-    /// (`self._listeners.append(cb)`): keeps the element it stores, when a callable.
-    pub(super) fn note_stored_argument(&mut self, path: &str, method: &str, args: &[Arg]) {
+    /// A call of a container method on the location `path` (`self._listeners.append(cb)`,
+    /// `JOBS.put((fn, args))`), with its arguments as written and as lowered: keeps the
+    /// element it stores, when a callable or a display holding some.
+    pub(super) fn note_stored_argument(
+        &mut self,
+        path: &str,
+        method: &str,
+        written: &[Expr],
+        args: &[Arg],
+    ) {
         if !STORING_METHODS.contains(&method) {
             return;
         }
-        let Some(last) = args.last().filter(|a| is_callable_value(a)) else {
-            return;
+        let values = match (written.last(), args.last()) {
+            (
+                Some(display @ (Expr::Tuple(_) | Expr::List(_) | Expr::Dict(_) | Expr::Set(_))),
+                _,
+            ) => {
+                let mut values = Vec::new();
+                self.callables_in(display, &mut values);
+                values
+            }
+            (_, Some(last)) if is_callable_value(last) => vec![last.clone()],
+            _ => return,
         };
-        self.keep(path, vec![last.clone()]);
+        self.keep(path, values);
     }
 
     fn keep(&mut self, path: &str, values: Vec<Arg>) {
