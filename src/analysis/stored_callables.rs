@@ -13,6 +13,7 @@
 //! (`@bus.subscribe`). Coroutine functions are left out: calling one only builds a
 //! coroutine, which runs wherever it is awaited.
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::contexts::{resolve_call, CallTarget};
@@ -105,55 +106,53 @@ impl StoredCallables {
         targets: &[Vec<CallTarget>],
         mut pending: HashMap<(FuncId, String), Vec<Slot>>,
     ) {
+        let callers = callers_of(program, targets, pending.keys().map(|(f, _)| *f));
         let mut seen: HashSet<(FuncId, String, Slot)> = pending
             .iter()
             .flat_map(|((f, p), slots)| slots.iter().map(|s| (*f, p.clone(), s.clone())))
             .collect();
         while !pending.is_empty() {
             let wanted = std::mem::take(&mut pending);
-            let callees: HashSet<FuncId> = wanted.keys().map(|(f, _)| *f).collect();
-            for (caller, caller_targets) in targets.iter().enumerate() {
-                let file = program.file_of(caller);
-                for (callee, passing) in passings(program, caller, caller_targets) {
-                    if !callees.contains(&callee) {
-                        continue;
-                    }
-                    let params = &program.function(callee).call_params;
-                    for ((_, name), slots) in wanted.iter().filter(|((f, _), _)| *f == callee) {
-                        let position = params.iter().position(|p| p == name);
-                        let passed = match passing {
-                            Passing::Decorates => {
-                                // The decorated function is the only argument.
-                                if position == Some(0) && !program.function(caller).is_async {
-                                    self.add_all(slots, caller, caller);
-                                }
-                                continue;
+            for ((callee, name), slots) in &wanted {
+                let position = program
+                    .function(*callee)
+                    .call_params
+                    .iter()
+                    .position(|p| p == name);
+                for &(caller, ref passing) in callers.get(callee).into_iter().flatten() {
+                    let file = program.file_of(caller);
+                    let passed = match passing {
+                        Passing::Decorates => {
+                            // The decorated function is the only argument.
+                            if position == Some(0) && !program.function(caller).is_async {
+                                self.add_all(slots, caller, caller);
                             }
-                            Passing::Call(call) => call
-                                .keywords
-                                .iter()
-                                .find(|(keyword, _)| keyword == name)
-                                .map(|(_, arg)| arg)
-                                .or_else(|| position.and_then(|i| call.args.get(i))),
-                        };
-                        match passed {
-                            Some(Arg::Parameter(outer)) => {
-                                for slot in slots {
-                                    if seen.insert((caller, outer.clone(), slot.clone())) {
-                                        pending
-                                            .entry((caller, outer.clone()))
-                                            .or_default()
-                                            .push(slot.clone());
-                                    }
-                                }
-                            }
-                            Some(arg) => {
-                                for function in denoted(program, file, arg) {
-                                    self.add_all(slots, function, caller);
-                                }
-                            }
-                            None => {}
+                            continue;
                         }
+                        Passing::Call(call) => call
+                            .keywords
+                            .iter()
+                            .find(|(keyword, _)| keyword == name)
+                            .map(|(_, arg)| arg)
+                            .or_else(|| position.and_then(|i| call.args.get(i))),
+                    };
+                    match passed {
+                        Some(Arg::Parameter(outer)) => {
+                            for slot in slots {
+                                if seen.insert((caller, outer.clone(), slot.clone())) {
+                                    pending
+                                        .entry((caller, outer.clone()))
+                                        .or_default()
+                                        .push(slot.clone());
+                                }
+                            }
+                        }
+                        Some(arg) => {
+                            for function in denoted(program, file, arg) {
+                                self.add_all(slots, function, caller);
+                            }
+                        }
+                        None => {}
                     }
                 }
             }
@@ -200,6 +199,41 @@ enum Passing<'m> {
     Call(&'m CallSite),
     /// As its bare decorator (`@bus.subscribe`): the function itself is the argument.
     Decorates,
+}
+
+/// Who passes arguments to the functions a stored parameter can be followed into: the
+/// functions that store one (`stored`), and every function that passes a parameter of
+/// its own on (a wrapper, which the worklist may reach). Indexed once, on all cores, as
+/// the worklist visits each function's callers again at every step.
+fn callers_of<'m>(
+    program: &Program<'m>,
+    targets: &'m [Vec<CallTarget>],
+    stored: impl Iterator<Item = FuncId>,
+) -> HashMap<FuncId, Vec<(FuncId, Passing<'m>)>> {
+    let mut relevant: HashSet<FuncId> = stored.collect();
+    relevant.extend((0..program.functions.len()).filter(|&f| {
+        program.function(f).calls.iter().any(|call| {
+            call.args
+                .iter()
+                .chain(call.keywords.iter().map(|(_, a)| a))
+                .any(|a| matches!(a, Arg::Parameter(_)))
+        })
+    }));
+    let edges: Vec<Vec<(FuncId, FuncId, Passing<'m>)>> = targets
+        .par_iter()
+        .enumerate()
+        .map(|(caller, caller_targets)| {
+            passings(program, caller, caller_targets)
+                .filter(|(callee, _)| relevant.contains(callee))
+                .map(|(callee, passing)| (callee, caller, passing))
+                .collect()
+        })
+        .collect();
+    let mut callers: HashMap<FuncId, Vec<(FuncId, Passing<'m>)>> = HashMap::default();
+    for (callee, caller, passing) in edges.into_iter().flatten() {
+        callers.entry(callee).or_default().push((caller, passing));
+    }
+    callers
 }
 
 /// The project functions `caller` passes arguments to, and how.
