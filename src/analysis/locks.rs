@@ -5,82 +5,159 @@ use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
 use super::contexts::{constructs_self, Contexts};
-use super::resolve::{Program, Target};
+use super::resolve::{FuncId, Program, Target};
 use super::state::{resolve_state, state_type, StateKey};
-use crate::model::{FileId, Language, LOCAL_LOCK, RETURNED};
+use crate::model::{CallSite, FileId, Language, LOCAL_LOCK, RETURNED};
 
 pub struct Locksets {
-    /// Per function: locks held at *every* call of it (for functions only their calls
-    /// run: see `inherits`).
+    /// Per function: thread locks held at *every* call of it (for functions only their
+    /// calls run: see `inherits`).
     pub inherited: Vec<BTreeSet<StateKey>>,
+    /// Per function: `asyncio` locks held at every call of it that runs it then: a sync
+    /// function called, or a coroutine awaited, inside `async with lock:` (for
+    /// functions only such calls run: `inherits`, and for a coroutine
+    /// `runs_only_when_awaited`). A helper coroutine awaited under the lock holds it
+    /// for all it does, including the worker it awaits.
+    pub inherited_async: Vec<BTreeSet<StateKey>>,
 }
 
 impl Locksets {
     pub fn compute(program: &Program, catalogue: &Catalogue, contexts: &Contexts) -> Locksets {
         let count = program.functions.len();
-        // `None` is "every lock" (not yet constrained): the greatest fixpoint starts there.
-        let mut inherited: Vec<Option<BTreeSet<StateKey>>> = (0..count)
-            .map(|f| {
-                if inherits(program, contexts, f) {
-                    None
-                } else {
-                    Some(BTreeSet::new())
-                }
-            })
-            .collect();
-        let site_locks: Vec<Vec<BTreeSet<StateKey>>> = (0..count)
-            .map(|f| {
-                let file = program.file_of(f);
-                program
-                    .function(f)
-                    .calls
-                    .iter()
-                    .map(|call| held_thread_locks(program, catalogue, file, &call.locks))
+        let site_locks =
+            |held: fn(&CallSite) -> &[String], lock: LockKind| -> Vec<Vec<BTreeSet<StateKey>>> {
+                (0..count)
+                    .map(|f| {
+                        let file = program.file_of(f);
+                        program
+                            .function(f)
+                            .calls
+                            .iter()
+                            .map(|call| match lock {
+                                LockKind::Thread => {
+                                    held_thread_locks(program, catalogue, file, held(call))
+                                }
+                                LockKind::Asyncio => {
+                                    held_asyncio_locks(program, catalogue, file, held(call))
+                                }
+                            })
+                            .collect()
+                    })
                     .collect()
-            })
-            .collect();
-        loop {
-            let mut changed = false;
-            for f in 0..count {
-                if !inherits(program, contexts, f) {
-                    continue;
-                }
-                let mut meet: Option<BTreeSet<StateKey>> = None;
-                for &(caller, call) in &contexts.callers[f] {
-                    // A constructor's call on its own class's method runs on the
-                    // object it builds, which no context reaches through that call
-                    // (`contexts::constructs_self`): it holds nothing back.
-                    if constructs_self(program, caller, f) {
-                        continue;
-                    }
-                    let Some(caller_locks) = &inherited[caller] else {
-                        continue;
-                    };
-                    let held: BTreeSet<StateKey> = site_locks[caller][call]
-                        .union(caller_locks)
-                        .cloned()
-                        .collect();
-                    meet = Some(match meet {
-                        None => held,
-                        Some(acc) => acc.intersection(&held).cloned().collect(),
-                    });
-                }
-                if meet.is_some() && meet != inherited[f] {
-                    inherited[f] = meet;
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
+            };
+        let thread_sites = site_locks(|c| &c.locks, LockKind::Thread);
+        let inherited = meet_over_callers(
+            program,
+            contexts,
+            &thread_sites,
+            |f| inherits(program, contexts, f),
+            |_, _| true,
+        );
+        let async_sites = site_locks(|c| &c.async_locks, LockKind::Asyncio);
+        let tasks: BTreeSet<FuncId> = contexts.task_entries.iter().map(|e| e.target).collect();
+        let inherited_async = meet_over_callers(
+            program,
+            contexts,
+            &async_sites,
+            |f| match program.function(f).is_async {
+                true => runs_only_when_awaited(program, contexts, &tasks, f),
+                false => inherits(program, contexts, f),
+            },
+            // Calling a coroutine function without awaiting it only builds the
+            // coroutine, which runs later, outside the caller's lock.
+            |f, call| !program.function(f).is_async || call.awaited,
+        );
         Locksets {
-            inherited: inherited
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect(),
+            inherited,
+            inherited_async,
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum LockKind {
+    Thread,
+    Asyncio,
+}
+
+/// The locks held at every call of each function that `inherits` (the others get
+/// none): the greatest fixpoint of the meet, over callers, of the locks held at the call
+/// site and those the caller inherits. A call `runs` says whether the callee runs
+/// inside the call at all.
+fn meet_over_callers(
+    program: &Program,
+    contexts: &Contexts,
+    site_locks: &[Vec<BTreeSet<StateKey>>],
+    inherits: impl Fn(FuncId) -> bool,
+    runs: impl Fn(FuncId, &CallSite) -> bool,
+) -> Vec<BTreeSet<StateKey>> {
+    let count = program.functions.len();
+    let candidate: Vec<bool> = (0..count).map(&inherits).collect();
+    // `None` is "every lock" (not yet constrained): the greatest fixpoint starts there.
+    let mut inherited: Vec<Option<BTreeSet<StateKey>>> = candidate
+        .iter()
+        .map(|&c| if c { None } else { Some(BTreeSet::new()) })
+        .collect();
+    loop {
+        let mut changed = false;
+        for f in (0..count).filter(|&f| candidate[f]) {
+            let mut meet: Option<BTreeSet<StateKey>> = None;
+            for &(caller, call) in &contexts.callers[f] {
+                // A constructor's call on its own class's method runs on the
+                // object it builds, which no context reaches through that call
+                // (`contexts::constructs_self`): it holds nothing back.
+                if constructs_self(program, caller, f) {
+                    continue;
+                }
+                let Some(caller_locks) = &inherited[caller] else {
+                    continue;
+                };
+                let held: BTreeSet<StateKey> = match runs(f, &program.function(caller).calls[call])
+                {
+                    true => site_locks[caller][call]
+                        .union(caller_locks)
+                        .cloned()
+                        .collect(),
+                    false => BTreeSet::new(),
+                };
+                meet = Some(match meet {
+                    None => held,
+                    Some(acc) => acc.intersection(&held).cloned().collect(),
+                });
+            }
+            if meet.is_some() && meet != inherited[f] {
+                inherited[f] = meet;
+                changed = true;
+            }
+        }
+        if !changed {
+            return inherited
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect();
+        }
+    }
+}
+
+/// A coroutine that runs only where a caller awaits it: named as a private helper (or
+/// nested, or never passed as a value), called in the project, and never launched as a
+/// task, handed off, served as a route or decorated.
+fn runs_only_when_awaited(
+    program: &Program,
+    contexts: &Contexts,
+    tasks: &BTreeSet<FuncId>,
+    function: FuncId,
+) -> bool {
+    let model = program.function(function);
+    let private =
+        model.name.starts_with('_') || model.nested || contexts.callable_passes[function] == 0;
+    private
+        && !model.name.starts_with("__")
+        && model.decorators.is_empty()
+        && program.files[program.file_of(function)].language == Language::Python
+        && !contexts.callers[function].is_empty()
+        && !contexts.started_elsewhere[function]
+        && !tasks.contains(&function)
 }
 
 /// The thread locks among the lock expressions held at some point of `file`.

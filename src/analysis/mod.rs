@@ -90,7 +90,13 @@ impl<'m> Analysis<'m> {
                         let containment =
                             Containment::compute(&program, &contexts, &identity, &ownership);
                         (
-                            Ordering::compute(&program, &catalogue, &contexts, containment),
+                            Ordering::compute(
+                                &program,
+                                &catalogue,
+                                &contexts,
+                                &locksets,
+                                containment,
+                            ),
                             Programs::compute(&program, &contexts),
                         )
                     },

@@ -46,7 +46,7 @@ use std::collections::{BTreeSet, VecDeque};
 use super::catalogue::Catalogue;
 use super::containment::Containment;
 use super::contexts::{resolve_call, CallTarget, Context, Contexts};
-use super::locks::held_asyncio_locks;
+use super::locks::{held_asyncio_locks, Locksets};
 use super::resolve::{FuncId, Program};
 use super::state::{StateAccess, StateKey};
 use crate::model::{AccessKind, Arg, Callee, Span};
@@ -133,6 +133,7 @@ impl Ordering {
         program: &Program,
         catalogue: &Catalogue,
         contexts: &Contexts,
+        locksets: &Locksets,
         containment: Containment,
     ) -> Ordering {
         let mut starter = vec![Starter::Unreached; program.functions.len()];
@@ -159,7 +160,10 @@ impl Ordering {
                             awaited: entry.awaited,
                             result_awaited_end: call.and_then(|c| c.result_awaited_end),
                             serialised_by: call.map_or_else(BTreeSet::new, |c| {
-                                held_asyncio_locks(program, catalogue, file, &c.async_locks)
+                                let mut held =
+                                    held_asyncio_locks(program, catalogue, file, &c.async_locks);
+                                held.extend(locksets.inherited_async[caller].iter().cloned());
+                                held
                             }),
                             waited_at,
                             repeated_from: call
@@ -193,7 +197,7 @@ impl Ordering {
                 }
             }
         }
-        let awaited_under = awaited_under(program, catalogue, contexts);
+        let awaited_under = awaited_under(program, catalogue, contexts, locksets);
         Ordering {
             starter,
             containment,
@@ -392,6 +396,7 @@ fn awaited_under(
     program: &Program,
     catalogue: &Catalogue,
     contexts: &Contexts,
+    locksets: &Locksets,
 ) -> Vec<BTreeSet<StateKey>> {
     let count = program.functions.len();
     // `None` is "every lock": not yet constrained.
@@ -418,7 +423,10 @@ fn awaited_under(
             .and_then(|site| site.call(program))
             .filter(|(caller, _)| program.function(*caller).is_async);
         let locks = call.map_or_else(BTreeSet::new, |(caller, c)| {
-            held_asyncio_locks(program, catalogue, program.file_of(caller), &c.async_locks)
+            let mut held =
+                held_asyncio_locks(program, catalogue, program.file_of(caller), &c.async_locks);
+            held.extend(locksets.inherited_async[caller].iter().cloned());
+            held
         });
         if meet(&mut under[entry.target], &locks) {
             queue.push_back(entry.target);

@@ -486,7 +486,9 @@ pub fn collect<'m>(
             }
             let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
             locks.extend(locksets.inherited[function].iter().cloned());
-            let asyncio_locks = held_asyncio_locks(program, catalogue, file, &access.async_locks);
+            let mut asyncio_locks =
+                held_asyncio_locks(program, catalogue, file, &access.async_locks);
+            asyncio_locks.extend(locksets.inherited_async[function].iter().cloned());
             let receiver = match &state.key {
                 StateKey::Attribute { class, name } if !is_class_level(program, *class, name) => {
                     let receiver = access
