@@ -92,7 +92,23 @@ fn meet_over_callers(
     runs: impl Fn(FuncId, &CallSite) -> bool,
 ) -> Vec<BTreeSet<StateKey>> {
     let count = program.functions.len();
-    let candidate: Vec<bool> = (0..count).map(&inherits).collect();
+    // Only what some call made under a lock reaches can inherit one: the rest start,
+    // and stay, at none (most functions; locks are rare, and the meet is not cheap).
+    let mut under_lock = vec![false; count];
+    let mut stack: Vec<FuncId> = (0..count)
+        .flat_map(|caller| {
+            contexts.callees[caller]
+                .iter()
+                .filter(move |&&(_, call)| !site_locks[caller][call].is_empty())
+                .map(|&(callee, _)| callee)
+        })
+        .collect();
+    while let Some(f) = stack.pop() {
+        if !std::mem::replace(&mut under_lock[f], true) {
+            stack.extend(contexts.callees[f].iter().map(|&(callee, _)| callee));
+        }
+    }
+    let candidate: Vec<bool> = (0..count).map(|f| under_lock[f] && inherits(f)).collect();
     // `None` is "every lock" (not yet constrained): the greatest fixpoint starts there.
     let mut inherited: Vec<Option<BTreeSet<StateKey>>> = candidate
         .iter()
