@@ -148,6 +148,11 @@ pub struct Contexts {
     pub callees: Vec<Vec<(FuncId, usize)>>,
     /// For each function, who calls it (caller, call index in the caller).
     pub callers: Vec<Vec<(FuncId, usize)>>,
+    /// The call edges `(caller, call index)` that run a callable kept in a location
+    /// (`self._on_click()` running `Controller.handle`): the call's receiver is not the
+    /// callee's `self`, nor are its arguments aligned with the callee's parameters
+    /// past what the location's store says.
+    pub through_location: HashSet<(FuncId, usize)>,
     /// Per function, per context: how it is reached, if it is.
     pub reach: Vec<[Option<Reach>; 3]>,
     /// Per function: how it is reached from a worker entry point that runs on several
@@ -179,7 +184,8 @@ pub struct Contexts {
     /// or module import code, directly or through other such functions).
     pub init_only: Vec<bool>,
     /// Per function: how many calls pass it as a callable value (to a handoff, to a
-    /// library that calls it back, to anything).
+    /// library that calls it back, to anything), counting one more when a location
+    /// keeps it (`analysis::stored_callables`).
     pub callable_passes: Vec<usize>,
     /// Per function: loop-only, as it makes a call that raises off the event loop's
     /// thread (`Catalogue::loop_thread_checks`). Worker threads do not run into it: the
@@ -199,6 +205,7 @@ impl Contexts {
         let mut startup = Vec::new();
         // (caller, coroutine) for `asyncio.run(coroutine())` and the like.
         let mut runs: HashSet<(FuncId, FuncId)> = HashSet::new();
+        let mut through_location: HashSet<(FuncId, usize)> = HashSet::new();
 
         // Resolution is most of the cost, and each call's is independent: all cores.
         let targets: Vec<Vec<CallTarget>> = (0..count)
@@ -288,6 +295,7 @@ impl Contexts {
             request_entries.extend(facts.request_entries);
             startup.extend(facts.startup);
             runs.extend(facts.runs);
+            through_location.extend(facts.through_location.into_iter().map(|call| (id, call)));
         }
         entries.extend(thread_class_entries(program, catalogue));
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
@@ -386,6 +394,7 @@ impl Contexts {
             entries,
             callees,
             callers,
+            through_location,
             reach,
             concurrent,
             task_entries,
@@ -396,7 +405,7 @@ impl Contexts {
             started_elsewhere,
             overlapping_runs,
             init_only,
-            callable_passes: callable_passes(program),
+            callable_passes: callable_passes(program, &stored),
             loop_only,
         }
     }
@@ -777,6 +786,8 @@ struct FunctionFacts {
     startup: Vec<FuncId>,
     /// `(caller, coroutine)` for the coroutines it runs on a loop of its own.
     runs: Vec<(FuncId, FuncId)>,
+    /// Calls (indices) that run a callable kept in a location.
+    through_location: Vec<usize>,
 }
 
 /// What every call means, resolved once for all functions.
@@ -857,12 +868,15 @@ fn function_facts(
                 }
             }
             // A call through a location that holds callables (`self._on_done(r)`).
-            (_, Callee::Path(path)) if call.property.is_none() => facts.callees.extend(
-                stored
-                    .called(program, file, path)
-                    .iter()
-                    .map(|&callee| (callee, index)),
-            ),
+            (_, Callee::Path(path)) if call.property.is_none() => {
+                let called = stored.called(program, file, path);
+                if !called.is_empty() {
+                    facts.through_location.push(index);
+                }
+                facts
+                    .callees
+                    .extend(called.iter().map(|&callee| (callee, index)));
+            }
             _ => {}
         }
         if call.property.is_some() {
@@ -1111,9 +1125,12 @@ fn init_only(
     }
 }
 
-/// How often each function is passed as a callable value (a property's getter never is).
-fn callable_passes(program: &Program) -> Vec<usize> {
-    let mut passes = vec![0; program.functions.len()];
+/// How often each function is passed as a callable value (a property's getter never is),
+/// and once more when some location keeps it.
+fn callable_passes(program: &Program, stored: &StoredCallables) -> Vec<usize> {
+    let mut passes: Vec<usize> = (0..program.functions.len())
+        .map(|f| usize::from(stored.keeps(f)))
+        .collect();
     for f in 0..program.functions.len() {
         let file = program.file_of(f);
         if program.files[file].language != Language::Python {

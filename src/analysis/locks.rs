@@ -155,8 +155,9 @@ fn meet_over_callers(
     }
 }
 
-/// A coroutine that runs only where a caller awaits it: named as a private helper (or
-/// nested, or never passed as a value), called in the project, and never launched as a
+/// A coroutine that runs only where a caller awaits it: called in the project, never
+/// passed as a value or kept in a location (whatever its name: a private coroutine
+/// handed to a library runs where the library awaits it), and never launched as a
 /// task, handed off, served as a route or decorated.
 fn runs_only_when_awaited(
     program: &Program,
@@ -165,9 +166,7 @@ fn runs_only_when_awaited(
     function: FuncId,
 ) -> bool {
     let model = program.function(function);
-    let private =
-        model.name.starts_with('_') || model.nested || contexts.callable_passes[function] == 0;
-    private
+    contexts.callable_passes[function] == 0
         && !model.name.starts_with("__")
         && model.decorators.is_empty()
         && program.files[program.file_of(function)].language == Language::Python

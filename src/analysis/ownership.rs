@@ -232,7 +232,9 @@ fn every_call_passes_owned(
     (seeded || calls.peek().is_some())
         && calls.all(|&(caller, index)| {
             let call = &program.function(caller).calls[index];
+            // A call through a location passes what the store kept, not its receiver.
             !passing.launched.contains(&(caller, index))
+                && !contexts.through_location.contains(&(caller, index))
                 && call
                     .owned_args
                     .iter()

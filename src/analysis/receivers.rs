@@ -93,6 +93,12 @@ impl Receivers {
                             continue;
                         }
                         let call = &program.function(caller).calls[index];
+                        // A bound method kept in a location runs on its own object, of
+                        // whatever class stored it: the call's receiver is the holder.
+                        if contexts.through_location.contains(&(caller, index)) {
+                            add(&[own]);
+                            continue;
+                        }
                         match class_of[caller].filter(|_| call.on_own_receiver()) {
                             Some(_) => add(&bounds[caller]),
                             None => add(&[typed.get(&(caller, index)).copied().unwrap_or(own)]),

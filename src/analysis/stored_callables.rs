@@ -47,6 +47,9 @@ pub struct StoredCallables {
     /// The last name of every location that holds something: most calls are of other
     /// names, and are answered without resolving their path.
     names: HashSet<String>,
+    /// Every function some location keeps, coroutine functions included: each is
+    /// called from wherever the location is, seen or not.
+    kept: HashSet<FuncId>,
 }
 
 impl StoredCallables {
@@ -74,7 +77,7 @@ impl StoredCallables {
                         .push(slot),
                     value => {
                         for target in denoted(program, file, value) {
-                            stored.add(slot.clone(), target, function);
+                            stored.add(program, slot.clone(), target, function);
                         }
                     }
                 }
@@ -88,7 +91,18 @@ impl StoredCallables {
         stored
     }
 
-    fn add(&mut self, slot: Slot, function: FuncId, origin: FuncId) {
+    /// Whether some location keeps `function` (`self._on_force = self._update`).
+    pub fn keeps(&self, function: FuncId) -> bool {
+        self.kept.contains(&function)
+    }
+
+    /// Keeps `function` in `slot`, put there by `origin`. A coroutine function is only
+    /// noted as kept: calling it builds a coroutine, which runs wherever it is awaited.
+    fn add(&mut self, program: &Program, slot: Slot, function: FuncId, origin: FuncId) {
+        self.kept.insert(function);
+        if program.function(function).is_async {
+            return;
+        }
         let name = match &slot {
             Slot::Global(_, name) | Slot::Attribute(_, name) => name.clone(),
         };
@@ -124,17 +138,20 @@ impl StoredCallables {
                     let passed = match passing {
                         Passing::Decorates => {
                             // The decorated function is the only argument.
-                            if position == Some(0) && !program.function(caller).is_async {
-                                self.add_all(slots, caller, caller);
+                            if position == Some(0) {
+                                self.add_all(program, slots, caller, caller);
                             }
                             continue;
                         }
-                        Passing::Call(call) => call
-                            .keywords
-                            .iter()
-                            .find(|(keyword, _)| keyword == name)
-                            .map(|(_, arg)| arg)
-                            .or_else(|| position.and_then(|i| call.args.get(i))),
+                        Passing::Call(call) => {
+                            let receiver =
+                                usize::from(passes_receiver(program, caller, call, *callee));
+                            call.keywords
+                                .iter()
+                                .find(|(keyword, _)| keyword == name)
+                                .map(|(_, arg)| arg)
+                                .or_else(|| position.and_then(|i| call.args.get(i + receiver)))
+                        }
                     };
                     match passed {
                         Some(Arg::Parameter(outer)) => {
@@ -149,7 +166,7 @@ impl StoredCallables {
                         }
                         Some(arg) => {
                             for function in denoted(program, file, arg) {
-                                self.add_all(slots, function, caller);
+                                self.add_all(program, slots, function, caller);
                             }
                         }
                         None => {}
@@ -159,9 +176,9 @@ impl StoredCallables {
         }
     }
 
-    fn add_all(&mut self, slots: &[Slot], function: FuncId, origin: FuncId) {
+    fn add_all(&mut self, program: &Program, slots: &[Slot], function: FuncId, origin: FuncId) {
         for slot in slots {
-            self.add(slot.clone(), function, origin);
+            self.add(program, slot.clone(), function, origin);
         }
     }
 
@@ -264,6 +281,30 @@ fn passings<'m>(
     calls.chain(decorators)
 }
 
+/// Whether a call of a method passes its receiver as the first argument: called through
+/// its class (`Base.__init__(self, cb)`), where `call_params` leave the receiver out.
+fn passes_receiver(program: &Program, caller: FuncId, call: &CallSite, method: FuncId) -> bool {
+    let model = program.function(method);
+    let bound = model.class.is_some()
+        && !model.decorators.iter().any(|d| {
+            matches!(&d.callee, Callee::Path(p)
+                if p.ends_with("staticmethod") || p.ends_with("classmethod"))
+        });
+    let Callee::Path(path) = &call.callee else {
+        return false;
+    };
+    bound
+        && path.rsplit_once('.').is_some_and(|(owner, _)| {
+            matches!(
+                program.resolve(program.file_of(caller), owner),
+                Resolved {
+                    target: Target::Class(_),
+                    residual: 0,
+                }
+            )
+        })
+}
+
 /// The location a path names, when it is one.
 fn slot_of(program: &Program, file: FileId, path: &str) -> Option<Slot> {
     match program.resolve(file, path) {
@@ -279,10 +320,10 @@ fn slot_of(program: &Program, file: FileId, path: &str) -> Option<Slot> {
     }
 }
 
-/// The sync functions a stored value denotes: a function or bound method named, a
-/// lambda, what a factory returns, or an object's `__call__`.
+/// The functions a stored value denotes: a function or bound method named, a lambda,
+/// what a factory returns, or an object's `__call__`.
 fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
-    let functions = match value {
+    match value {
         Arg::Inline(index) => vec![program.function_id(file, *index)],
         Arg::Callable(callee) => match resolve_call(program, file, callee) {
             CallTarget::Function(f) => vec![f],
@@ -295,11 +336,7 @@ fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
             .into_iter()
             .collect(),
         Arg::Parameter(_) | Arg::Other => Vec::new(),
-    };
-    functions
-        .into_iter()
-        .filter(|&f| !program.function(f).is_async)
-        .collect()
+    }
 }
 
 /// The functions a sync factory returns (`return check`, a `def` in its body).

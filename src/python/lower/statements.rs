@@ -515,9 +515,11 @@ impl Lowerer<'_> {
     }
 
     /// `threading.get_ident()`, `threading.current_thread()` (or its `.ident`), or the
-    /// loop running on this thread (`asyncio.get_running_loop()`, or a project helper
-    /// of that name that returns it or `None`): compared with the loop's thread, or
-    /// with the loop the code hands work to, it tells whether this is that thread.
+    /// loop running on this thread, by the name of the call that gives it
+    /// (`asyncio.get_running_loop()`, `asyncio._get_running_loop()`, which gives `None`
+    /// on a thread with no loop, or a project helper named either way): compared with
+    /// the loop's thread, or with the loop the code hands work to, it tells whether
+    /// this is that thread.
     fn is_current_thread(&self, expr: &Expr) -> bool {
         let expr = match expr {
             Expr::Attribute(a) if matches!(a.attr.as_str(), "ident" | "native_id") => &*a.value,
@@ -528,7 +530,7 @@ impl Lowerer<'_> {
         };
         matches!(self.callee_of(&call.func),
             Some(Callee::Path(p)) if CURRENT_THREAD.contains(&p.as_str())
-                || p.rsplit('.').next() == Some("get_running_loop"))
+                || matches!(p.rsplit('.').next(), Some("get_running_loop" | "_get_running_loop")))
     }
 
     /// The body of `if __name__ == "__main__":` runs only when the module is a script:
