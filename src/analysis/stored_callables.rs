@@ -137,9 +137,13 @@ impl StoredCallables {
                     let file = program.file_of(caller);
                     let passed = match passing {
                         Passing::Decorates => {
-                            // The decorated function is the only argument.
+                            // The decorated function is the only argument, passed by
+                            // the module as it runs the definitions: one place for all
+                            // the functions a module registers (`@bus.subscribe` on
+                            // each).
                             if position == Some(0) {
-                                self.add_all(program, slots, caller, caller);
+                                let module = module_code(program, caller).unwrap_or(caller);
+                                self.add_all(program, slots, caller, module);
                             }
                             continue;
                         }
@@ -279,6 +283,13 @@ fn passings<'m>(
         })
         .collect();
     calls.chain(decorators)
+}
+
+/// The function that runs a file's module-level code (`<module>`, the first one the
+/// front-end lowers), for the file `function` is in.
+fn module_code(program: &Program, function: FuncId) -> Option<FuncId> {
+    let module = program.function_id(program.file_of(function), 0);
+    (program.function(module).name == "<module>").then_some(module)
 }
 
 /// Whether a call of a method passes its receiver as the first argument: called through
