@@ -116,6 +116,20 @@ impl Catalogue {
     }
 }
 
+/// How a thread comes to run an event loop of its own, and how other threads hand it
+/// work (`analysis::private_loops`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateLoopApis {
+    /// Loop methods that run the loop on the calling thread (`run_forever`).
+    pub runners: Vec<String>,
+    /// Calls that give the calling thread's loop (`asyncio.get_running_loop`).
+    pub current: Vec<String>,
+    /// Calls `submit(coroutine, loop)` that run a coroutine on `loop` from any thread;
+    /// their result's `result()` blocks until it is done.
+    pub submit: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypeList {
@@ -143,6 +157,8 @@ pub struct Catalogue {
     pub thread_locks: TypeList,
     /// Calls that run a coroutine to completion on the calling thread's loop.
     pub loop_runners: CallList,
+    /// Event loops worker threads run of their own, and how code reaches them.
+    pub private_loops: PrivateLoopApis,
     /// Application start-up hooks (`FastAPI(lifespan=...)`): the function passed runs
     /// before requests are served, as initialisation.
     pub startup: Vec<Handoff>,

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::catalogue::{Catalogue, Route};
 use super::dispatch::Dispatch;
 use super::forwarding::{Forwards, Handover};
+use super::private_loops::PrivateLoops;
 use super::resolve::{FuncId, Program, Target};
 use super::stored_callables::StoredCallables;
 use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span};
@@ -110,7 +111,7 @@ pub struct EntryPoint {
 impl EntryPoint {
     /// An entry of `target` in `context` from `site`, run once at a time, not awaited,
     /// forwarding and registering nothing; a caller sets what differs.
-    fn new(context: Context, target: FuncId, site: Option<Site>) -> EntryPoint {
+    pub(super) fn new(context: Context, target: FuncId, site: Option<Site>) -> EntryPoint {
         EntryPoint {
             context,
             target,
@@ -303,19 +304,38 @@ impl Contexts {
         mark_repeated_handoffs(&mut entries);
         let private = Coroutines::PrivateLoops(&runs);
 
-        let worker = propagate(
-            program,
-            &entries,
-            &callees,
-            |e| e.context == Context::WorkerThread,
-            private,
-            &loop_only,
-            true,
-        );
-        drop_main_loop_entries(
-            &mut entries,
-            &private_loop_only(program, &worker, &callers, &runs),
-        );
+        let worker_reach = |entries: &[EntryPoint]| {
+            propagate(
+                program,
+                entries,
+                &callees,
+                |e| e.context == Context::WorkerThread,
+                private,
+                &loop_only,
+                true,
+            )
+        };
+        let mut worker = worker_reach(&entries);
+        let mut worker_loop_only =
+            private_loop_only(program, &worker, &callers, &runs, &HashSet::new());
+        // Loops that workers run of their own take what is handed to them off the
+        // main loop; then the workers reach further.
+        let handed = PrivateLoops::find(program, catalogue, &worker, &worker_loop_only)
+            .handoffs(program, catalogue, &targets);
+        if !handed.entries.is_empty() || !handed.moved.is_empty() {
+            entries.retain(|e| {
+                e.context != Context::EventLoop
+                    || !e.site.as_ref().is_some_and(|site| {
+                        site.caller
+                            .is_some_and(|caller| handed.moved.contains(&(caller, site.span)))
+                    })
+            });
+            entries.extend(handed.entries);
+            worker = worker_reach(&entries);
+            worker_loop_only =
+                private_loop_only(program, &worker, &callers, &runs, &handed.submitted);
+        }
+        drop_main_loop_entries(&mut entries, &worker_loop_only);
         let reach = Context::ALL.map(|context| {
             let coroutines = match context {
                 Context::WorkerThread => private,
@@ -323,7 +343,8 @@ impl Contexts {
             };
             let barrier = match context {
                 Context::WorkerThread => &loop_only,
-                _ => &open,
+                Context::EventLoop => &handed.off_loop,
+                Context::MainThread => &open,
             };
             propagate(
                 program,
@@ -343,7 +364,7 @@ impl Contexts {
             program,
             &entries,
             &callees,
-            |e| e.context == Context::WorkerThread,
+            |e| e.context == Context::WorkerThread && !program.function(e.target).is_async,
             Coroutines::Never,
             &loop_only,
             true,
@@ -664,8 +685,15 @@ fn propagate(
 ) -> Vec<Option<Reach>> {
     let mut reach = vec![None; program.functions.len()];
     let mut queue = VecDeque::new();
+    // Off the loop's thread, a coroutine runs on a worker's own loop, where loop-only
+    // calls work: there the barrier holds for plain functions called outside one.
+    let barred = |caller: Option<FuncId>, callee: FuncId| {
+        let on_worker_loop = program.function(callee).is_async
+            || caller.is_some_and(|c| program.function(c).is_async);
+        barrier[callee] && !(off_loop && on_worker_loop)
+    };
     for (index, entry) in entries.iter().enumerate() {
-        if select(entry) && reach[entry.target].is_none() && !barrier[entry.target] {
+        if select(entry) && reach[entry.target].is_none() && !barred(None, entry.target) {
             reach[entry.target] = Some(Reach {
                 entry: index,
                 via: None,
@@ -679,7 +707,7 @@ fn propagate(
         };
         for &(callee, call) in &callees[function] {
             if reach[callee].is_some()
-                || barrier[callee]
+                || barred(Some(function), callee)
                 || constructs_self(program, function, callee)
                 || (off_loop && program.function(function).calls[call].on_loop_thread)
             {
@@ -722,6 +750,7 @@ fn private_loop_only(
     worker: &[Option<Reach>],
     callers: &[Vec<(FuncId, usize)>],
     runs: &HashSet<(FuncId, FuncId)>,
+    submitted: &HashSet<(FuncId, FuncId)>,
 ) -> Vec<bool> {
     let mut only: Vec<bool> = (0..program.functions.len())
         .map(|f| program.function(f).is_async && worker[f].is_some() && !callers[f].is_empty())
@@ -731,7 +760,9 @@ fn private_loop_only(
         for f in 0..only.len() {
             if only[f]
                 && !callers[f].iter().all(|&(caller, _)| {
-                    only[caller] || (runs.contains(&(caller, f)) && worker[caller].is_some())
+                    only[caller]
+                        || (runs.contains(&(caller, f)) && worker[caller].is_some())
+                        || submitted.contains(&(caller, f))
                 })
             {
                 only[f] = false;

@@ -12,6 +12,7 @@ pub mod import_order;
 pub mod locks;
 pub mod ordering;
 pub mod ownership;
+pub mod private_loops;
 pub mod programs;
 pub mod receivers;
 pub mod resolve;

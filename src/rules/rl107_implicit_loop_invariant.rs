@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::lock_fix::display_path;
 use super::shared::{by_anchor_order, call_path_in, declaration_fix, definition, runs_in};
 use super::{find, Finding, Fix, Related};
-use crate::analysis::contexts::{chain_to, Context};
+use crate::analysis::contexts::{chain_to, Context, Site};
 use crate::analysis::state::invariant;
 use crate::analysis::Analysis;
 use crate::model::AccessKind;
@@ -15,12 +15,7 @@ use crate::model::AccessKind;
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL107").expect("RL107 is registered");
     let contexts = &analysis.contexts;
-    let offloading: BTreeSet<usize> = contexts
-        .entries
-        .iter()
-        .filter(|e| e.context == Context::WorkerThread)
-        .filter_map(|e| e.site.as_ref().map(|s| s.file))
-        .collect();
+    let offloading: BTreeSet<usize> = offloads(analysis).map(|s| s.file).collect();
     let mut findings = Vec::new();
     for (state, accesses) in &analysis.state {
         if invariant(&analysis.program, state).is_some()
@@ -70,12 +65,8 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             span: launch.span,
             message: format!("launched concurrently here: `{}`", launch.text),
         });
-        if let Some(offload) = contexts
-            .entries
-            .iter()
-            .filter(|e| e.context == Context::WorkerThread)
-            .filter_map(|e| e.site.as_ref())
-            .find(|s| s.file == definition_file || s.file == launch.file)
+        if let Some(offload) =
+            offloads(analysis).find(|s| s.file == definition_file || s.file == launch.file)
         {
             finding.related.push(Related {
                 file: offload.file,
@@ -109,4 +100,20 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         findings.push(finding);
     }
     findings
+}
+
+/// Where work is handed to a thread. An entry whose site is its own definition (a
+/// declaration, or a bridge that threads call) hands nothing to one.
+fn offloads<'a>(analysis: &'a Analysis) -> impl Iterator<Item = &'a Site> {
+    analysis
+        .contexts
+        .entries
+        .iter()
+        .filter(|e| e.context == Context::WorkerThread)
+        .filter_map(|e| {
+            let site = e.site.as_ref()?;
+            let own =
+                site.caller.is_none() && site.span == analysis.program.function(e.target).span;
+            (!own).then_some(site)
+        })
 }

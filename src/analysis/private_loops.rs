@@ -1,0 +1,306 @@
+//! Event loops that worker threads run of their own, and the sync bridges into loops.
+//!
+//! A program may run more than one event loop: a class that keeps a loop on a thread
+//! of its own (`Thread(target=self._loop.run_forever)`), a thread whose function runs
+//! `self._loop.run_forever()`, or a coroutine that a thread runs with `asyncio.run(…)`
+//! and that keeps its running loop (`self._loop = asyncio.get_running_loop()`). Such a
+//! loop is a worker's *private* loop, named by the location that holds it
+//! (`Publisher._loop`, a module's `LOOP`). What other threads hand to it
+//! (`asyncio.run_coroutine_threadsafe(coro, self._loop)`, `self._loop.call_soon_threadsafe(f)`,
+//! `self._loop.create_task(coro)`) runs on that worker's thread, beside the main loop,
+//! not on it: racelint starts it there (`Context::WorkerThread`, with coroutines on the
+//! worker's loop), instead of on the event loop.
+//!
+//! A sync function that blocks on a submission's result
+//! (`asyncio.run_coroutine_threadsafe(coro, loop).result()`) is a *bridge*: it waits for
+//! a loop that runs on another thread, so threads other than that loop's call it. It
+//! is a worker entry point, and it never runs on the event loop when the loop it waits
+//! for is the main one (there it would wait for itself). A public method of a class
+//! that owns the private loop it bridges to is that class's sync API, which any number
+//! of threads may call at once (as Infer's RacerD takes a class that synchronises to be
+//! meant for concurrent use).
+//!
+//! The API names are catalogue data (`[private-loops]` in `rules/python-apis.toml`).
+
+use std::collections::HashSet;
+
+use super::catalogue::Catalogue;
+use super::contexts::{api_call, resolve_call, CallTarget, Context, EntryPoint, Reach, Site};
+use super::resolve::{FuncId, Program, Target};
+use crate::model::{Arg, CallSite, Callee, FileId, Language, Span};
+
+/// The locations that hold a worker's private loop.
+pub struct PrivateLoops {
+    loops: HashSet<String>,
+}
+
+/// What the program hands to private loops, and its bridges.
+#[derive(Default)]
+pub struct LoopHandoffs {
+    /// Worker entry points: callables and coroutines handed to a private loop, and
+    /// bridges.
+    pub entries: Vec<EntryPoint>,
+    /// `(caller, call span)` of handoffs to a loop that is a private one: the event
+    /// loop entries the catalogue made of them are not the main loop's.
+    pub moved: HashSet<(FuncId, Span)>,
+    /// `(caller, coroutine)` for each coroutine a function creates to hand to a
+    /// private loop: that call does not put the coroutine on the main loop.
+    pub submitted: HashSet<(FuncId, FuncId)>,
+    /// Per function: a bridge into the main loop, which never runs on the event loop.
+    pub off_loop: Vec<bool>,
+}
+
+impl PrivateLoops {
+    /// The private loops, given where worker threads reach (`worker`) and the
+    /// coroutines only workers' loops run (`worker_loop_only`).
+    pub fn find(
+        program: &Program,
+        catalogue: &Catalogue,
+        worker: &[Option<Reach>],
+        worker_loop_only: &[bool],
+    ) -> PrivateLoops {
+        let apis = &catalogue.private_loops;
+        let mut loops = HashSet::default();
+        for id in 0..program.functions.len() {
+            let file = program.file_of(id);
+            if program.files[file].language != Language::Python {
+                continue;
+            }
+            let function = program.function(id);
+            for call in &function.calls {
+                // `Thread(target=self._loop.run_forever)`: whoever runs it runs the loop.
+                for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
+                    if let Arg::Callable(Callee::Path(path)) = arg {
+                        loops.extend(run_loop(program, file, path, &apis.runners));
+                    }
+                }
+                // `self._loop.run_forever()` on a worker thread outside any loop.
+                if worker[id].is_some() && !function.is_async {
+                    if let Callee::Path(path) = &call.callee {
+                        loops.extend(run_loop(program, file, path, &apis.runners));
+                    }
+                }
+            }
+            // A coroutine on a worker's loop keeping that loop.
+            if worker_loop_only[id] {
+                for (location, value) in &function.stored_callables {
+                    if let Arg::Coroutine(callee) = value {
+                        if let CallTarget::External(path) = resolve_call(program, file, callee) {
+                            if apis.current.contains(&path) && is_location(program, file, location)
+                            {
+                                loops.insert(location.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        PrivateLoops { loops }
+    }
+
+    /// The handoffs to private loops and the bridges, from every call's resolved
+    /// target (`targets[function][call]`).
+    pub fn handoffs(
+        &self,
+        program: &Program,
+        catalogue: &Catalogue,
+        targets: &[Vec<CallTarget>],
+    ) -> LoopHandoffs {
+        let mut found = LoopHandoffs {
+            off_loop: vec![false; program.functions.len()],
+            ..LoopHandoffs::default()
+        };
+        let submit = &catalogue.private_loops.submit;
+        for (id, targets) in targets.iter().enumerate() {
+            let file = program.file_of(id);
+            if program.files[file].language != Language::Python {
+                continue;
+            }
+            let function = program.function(id);
+            // The loops this function's submissions name, private or not.
+            let mut bridged: Vec<Option<&str>> = Vec::new();
+            let mut blocks = false;
+            for (call, target) in function.calls.iter().zip(targets) {
+                let api = api_call(program, call, target);
+                if api.paths.iter().any(|p| submit.contains(p)) {
+                    let lp = loop_argument(call);
+                    bridged.push(lp);
+                    if lp.is_some_and(|l| self.loops.contains(l)) {
+                        if let Some(Arg::Coroutine(callee)) = call.args.first() {
+                            self.submit_coroutine(program, id, call, callee, &mut found);
+                        }
+                    }
+                    continue;
+                }
+                if let Callee::Path(path) = &call.callee {
+                    if api.paths.iter().any(|p| {
+                        p.strip_suffix(".result")
+                            .is_some_and(|s| submit.iter().any(|x| x == s))
+                    }) {
+                        blocks = true;
+                        continue;
+                    }
+                    let Some((receiver, method)) = path.rsplit_once('.') else {
+                        continue;
+                    };
+                    if !self.loops.contains(receiver) {
+                        continue;
+                    }
+                    self.hand_to_loop(program, catalogue, id, call, method, &mut found);
+                }
+            }
+            if blocks && !function.is_async {
+                self.bridge(program, id, &bridged, &mut found);
+            }
+        }
+        found
+    }
+
+    /// `self._loop.call_soon_threadsafe(f)`, `self._loop.create_task(coro)` on a
+    /// private loop.
+    fn hand_to_loop(
+        &self,
+        program: &Program,
+        catalogue: &Catalogue,
+        id: FuncId,
+        call: &CallSite,
+        method: &str,
+        found: &mut LoopHandoffs,
+    ) {
+        let file = program.file_of(id);
+        if catalogue.tasks.methods.iter().any(|m| m == method) {
+            if let Some(Arg::Coroutine(callee)) = call.args.first() {
+                self.submit_coroutine(program, id, call, callee, found);
+            }
+            return;
+        }
+        for handoff in catalogue
+            .loop_
+            .iter()
+            .filter(|h| h.methods.iter().any(|m| m == method))
+        {
+            let Some(arg) = handoff.arg.and_then(|i| call.args.get(i)) else {
+                continue;
+            };
+            let target = match arg {
+                Arg::Inline(index) => Some(program.function_id(file, *index)),
+                Arg::Callable(callee) => match resolve_call(program, file, callee) {
+                    CallTarget::Function(f) => Some(f),
+                    _ => None,
+                },
+                _ => None,
+            };
+            found.moved.insert((id, call.span));
+            if let Some(target) = target.filter(|&f| !program.function(f).is_async) {
+                found.entries.push(EntryPoint::new(
+                    Context::WorkerThread,
+                    target,
+                    Some(site(program, id, call)),
+                ));
+            }
+        }
+    }
+
+    fn submit_coroutine(
+        &self,
+        program: &Program,
+        id: FuncId,
+        call: &CallSite,
+        coroutine: &Callee,
+        found: &mut LoopHandoffs,
+    ) {
+        let file = program.file_of(id);
+        let CallTarget::Function(target) = resolve_call(program, file, coroutine) else {
+            return;
+        };
+        if !program.function(target).is_async {
+            return;
+        }
+        found.submitted.insert((id, target));
+        found.entries.push(EntryPoint::new(
+            Context::WorkerThread,
+            target,
+            Some(site(program, id, call)),
+        ));
+    }
+
+    /// A sync function blocking on what it submitted to `loops`.
+    fn bridge(
+        &self,
+        program: &Program,
+        id: FuncId,
+        loops: &[Option<&str>],
+        found: &mut LoopHandoffs,
+    ) {
+        let function = program.function(id);
+        let private: Vec<&str> = loops
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|l| self.loops.contains(*l))
+            .collect();
+        // Bridging into the main loop, it would wait for itself on the loop.
+        found.off_loop[id] = private.is_empty();
+        // A public method of the class that owns the loop: its sync API.
+        let api = function.class.as_ref().is_some_and(|class| {
+            !function.name.starts_with('_')
+                && private.iter().any(|l| {
+                    l.strip_prefix(class.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+                })
+        });
+        let file = program.file_of(id);
+        let site = Site {
+            file,
+            span: function.span,
+            text: format!("`{}` blocks on a loop on another thread", function.display),
+            caller: None,
+        };
+        found.entries.push(EntryPoint {
+            concurrent: api,
+            ..EntryPoint::new(Context::WorkerThread, id, Some(site))
+        });
+    }
+}
+
+/// `self._loop` of `self._loop.run_forever`, when it names a location.
+fn run_loop(program: &Program, file: FileId, path: &str, runners: &[String]) -> Option<String> {
+    let (receiver, method) = path.rsplit_once('.')?;
+    (runners.iter().any(|r| r == method) && is_location(program, file, receiver))
+        .then(|| receiver.to_string())
+}
+
+/// Whether `path` names a module variable or an attribute of a project class: a loop
+/// that code elsewhere can name. A local is typed by the call that made it
+/// (`asyncio.new_event_loop`), which names every such loop at once.
+fn is_location(program: &Program, file: FileId, path: &str) -> bool {
+    let resolved = program.resolve(file, path);
+    resolved.residual == 0
+        && matches!(
+            resolved.target,
+            Target::Global { .. } | Target::Attribute { .. }
+        )
+}
+
+/// The loop a `submit(coroutine, loop)` call names, by location.
+fn loop_argument(call: &CallSite) -> Option<&str> {
+    let arg = call.args.get(1).or_else(|| {
+        call.keywords
+            .iter()
+            .find(|(k, _)| k == "loop")
+            .map(|(_, a)| a)
+    })?;
+    match arg {
+        Arg::Callable(Callee::Path(path)) => Some(path),
+        _ => None,
+    }
+}
+
+fn site(program: &Program, caller: FuncId, call: &CallSite) -> Site {
+    Site {
+        file: program.file_of(caller),
+        span: call.span,
+        text: call.text.clone(),
+        caller: Some(caller),
+    }
+}
