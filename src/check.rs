@@ -177,6 +177,7 @@ pub fn check(paths: &[PathBuf], options: Options) -> Result<CheckResult, String>
         }
     }
     crate::python::properties::link(&mut files);
+    crate::python::console_scripts::link(&mut files);
     let findings = {
         let analysis = Analysis::new(&files, options.catalogue);
         rules::run(&analysis, selected)

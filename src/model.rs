@@ -287,6 +287,11 @@ pub struct Function {
     /// The body of a module's `if __name__ == "__main__":` block: a program of its
     /// own, run on the main thread when the module is run as a script.
     pub program_root: bool,
+    /// Python: the command a package's manifest installs to run this function
+    /// (`[project.scripts]`, set by `python::console_scripts`): a program of its own,
+    /// on the main thread, as a script's main block is.
+    #[serde(skip)]
+    pub console_script: Option<String>,
     /// Python: parameter names in the order a caller passes them positionally (a
     /// method's receiver excluded): how a call's arguments meet `Arg::Parameter`.
     pub call_params: Vec<String>,

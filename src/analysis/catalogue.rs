@@ -165,6 +165,9 @@ pub struct Catalogue {
     /// Decorators that register the function as a start-up or shutdown hook
     /// (`@app.on_event("startup")`).
     pub startup_decorators: Vec<Route>,
+    /// Decorators that make a function a command-line command, run on the main thread
+    /// (`@click.command()`), and the methods a group they make names its commands by.
+    pub cli_commands: Vec<Route>,
     pub tasks: CallList,
     /// Application-wide objects a framework hands to every request or callback
     /// (`request.app.state`, `hass.data`): one object however it is reached.

@@ -184,6 +184,11 @@ pub struct Contexts {
     /// Functions that only ever run during construction (called only from `__init__`
     /// or module import code, directly or through other such functions).
     pub init_only: Vec<bool>,
+    /// Per function: for module code that starts a worker thread itself, the byte
+    /// offset of its first such handoff. What the module does from there on runs on
+    /// the importing thread beside that worker (a script's main loop), not as
+    /// initialisation (`script_code`).
+    pub script_from: Vec<Option<usize>>,
     /// Per function: how many calls pass it as a callable value (to a handoff, to a
     /// library that calls it back, to anything), counting one more when a location
     /// keeps it (`analysis::stored_callables`).
@@ -336,6 +341,7 @@ impl Contexts {
                 private_loop_only(program, &worker, &callers, &runs, &handed.submitted);
         }
         drop_main_loop_entries(&mut entries, &worker_loop_only);
+        let script_from = script_code(program, &mut entries);
         let reach = Context::ALL.map(|context| {
             let coroutines = match context {
                 Context::WorkerThread => private,
@@ -410,7 +416,7 @@ impl Contexts {
             is_entry[entry.target] = true;
             started_elsewhere[entry.target] |= entry.site.is_some();
         }
-        let init_only = init_only(program, &is_entry, &callers, &startup);
+        let init_only = init_only(program, &is_entry, &callers, &startup, &script_from);
         Contexts {
             entries,
             callees,
@@ -426,6 +432,7 @@ impl Contexts {
             started_elsewhere,
             overlapping_runs,
             init_only,
+            script_from,
             callable_passes: callable_passes(program, &stored),
             loop_only,
         }
@@ -598,6 +605,48 @@ fn decorated_by(program: &Program, function: FuncId, paths: &[String]) -> bool {
                 };
                 paths.contains(&path)
             })
+}
+
+/// The decorator that makes `function` a command-line command: one of `commands`
+/// (`@click.command()`), or a command method of a project function that is itself a
+/// command group (`@cli.command()` where `cli` is decorated `@click.group()`).
+fn cli_command<'a>(
+    program: &Program,
+    file: FileId,
+    function: &'a crate::model::Function,
+    commands: &[Route],
+) -> Option<&'a CallSite> {
+    if let Some(decorator) = decorator_of(program, file, &function.decorators, commands) {
+        return Some(decorator);
+    }
+    function.decorators.iter().find(|decorator| {
+        let Callee::Path(path) = &decorator.callee else {
+            return false;
+        };
+        let Some((group, method)) = path.rsplit_once('.') else {
+            return false;
+        };
+        if !commands
+            .iter()
+            .any(|c| c.methods.iter().any(|m| m == method))
+        {
+            return false;
+        }
+        let resolved = program.resolve(file, group);
+        let Target::Function(group) = resolved.target else {
+            return false;
+        };
+        resolved.residual == 0 && {
+            let group_file = program.file_of(group);
+            decorator_of(
+                program,
+                group_file,
+                &program.function(group).decorators,
+                commands,
+            )
+            .is_some()
+        }
+    })
 }
 
 fn decorator_of<'a>(
@@ -870,14 +919,20 @@ fn function_facts(
             }),
         ));
     }
-    if function.program_root {
+    let root = match &function.console_script {
+        Some(command) => Some(format!("console script `{command}`")),
+        None if function.program_root => Some("if __name__ == \"__main__\"".to_string()),
+        None => cli_command(program, file, function, &catalogue.cli_commands)
+            .map(|decorator| format!("command-line command `{}`", decorator.text)),
+    };
+    if let Some(text) = root {
         facts.entries.push(EntryPoint::new(
             Context::MainThread,
             id,
             Some(Site {
                 file,
                 span: function.span,
-                text: "if __name__ == \"__main__\"".to_string(),
+                text,
                 caller: None,
             }),
         ));
@@ -1115,9 +1170,55 @@ pub fn constructs_self(program: &Program, caller: FuncId, callee: FuncId) -> boo
 
 /// A call made while building something nobody else holds: import-time module code, or
 /// a constructor calling its own class's methods.
-fn initialises(program: &Program, caller: FuncId, callee: FuncId) -> bool {
+fn initialises(
+    program: &Program,
+    caller: FuncId,
+    call: usize,
+    callee: FuncId,
+    script_from: &[Option<usize>],
+) -> bool {
     let model = program.function(caller);
-    (model.is_initializer && model.class.is_none()) || constructs_self(program, caller, callee)
+    let after_start = script_from[caller].is_some_and(|at| model.calls[call].span.offset > at);
+    (model.is_initializer && model.class.is_none() && !after_start)
+        || constructs_self(program, caller, callee)
+}
+
+/// Module code that starts a worker thread (`threading.Thread(target=watch).start()`
+/// at the top level of a script) goes on running beside it on the importing thread,
+/// the main thread of a script: such module code is a main-thread entry, and what it
+/// does after its first handoff is no initialisation. Returns, per function, that
+/// handoff's offset.
+fn script_code(program: &Program, entries: &mut Vec<EntryPoint>) -> Vec<Option<usize>> {
+    let mut first: Vec<Option<(usize, Site)>> = vec![None; program.functions.len()];
+    for entry in entries.iter() {
+        let Some(site) = &entry.site else { continue };
+        let Some(caller) = site.caller else { continue };
+        let model = program.function(caller);
+        if entry.context != Context::WorkerThread
+            || !(model.is_initializer && model.class.is_none())
+            || program.files[site.file].language != Language::Python
+            || first[caller]
+                .as_ref()
+                .is_some_and(|(at, _)| *at <= site.span.offset)
+        {
+            continue;
+        }
+        first[caller] = Some((site.span.offset, site.clone()));
+    }
+    for (module, handoff) in first.iter().enumerate() {
+        if let Some((_, site)) = handoff {
+            entries.push(EntryPoint::new(
+                Context::MainThread,
+                module,
+                Some(Site {
+                    text: format!("module code goes on after `{}`", site.text),
+                    caller: None,
+                    ..site.clone()
+                }),
+            ));
+        }
+    }
+    first.into_iter().map(|f| f.map(|(at, _)| at)).collect()
 }
 
 /// Greatest fixpoint: a function is construction-only when it is no entry point, has
@@ -1129,6 +1230,7 @@ fn init_only(
     is_entry: &[bool],
     callers: &[Vec<(FuncId, usize)>],
     startup: &[FuncId],
+    script_from: &[Option<usize>],
 ) -> Vec<bool> {
     let mut root = vec![false; program.functions.len()];
     for &f in startup {
@@ -1142,9 +1244,9 @@ fn init_only(
         for f in 0..result.len() {
             if result[f]
                 && !root[f]
-                && !callers[f]
-                    .iter()
-                    .all(|&(caller, _)| initialises(program, caller, f) || result[caller])
+                && !callers[f].iter().all(|&(caller, call)| {
+                    initialises(program, caller, call, f, script_from) || result[caller]
+                })
             {
                 result[f] = false;
                 changed = true;

@@ -6,8 +6,10 @@
 //! program reaches both: the package's own entry points form one program; each
 //! auxiliary module (a file under `tests/`, `test/`, `testing/`, `examples/`,
 //! `docs/`, `benchmarks/`, `scripts/`, or named `test_*.py`, `*_test.py`,
-//! `conftest.py`) is a program of its own, and so is each module's
-//! `if __name__ == "__main__":` block (the module run as a script). A program is its
+//! `conftest.py`) is a program of its own, and so is each main-thread root: a
+//! module's `if __name__ == "__main__":` block (the module run as a script), a
+//! console script, a command-line command, a script's module code that starts a
+//! thread (`Contexts::script_from`). A program is its
 //! roots, the code they call, and the threads and tasks that code starts.
 //!
 //! Within an auxiliary module, a test runner runs one test function (`test_*`, or a
@@ -102,7 +104,11 @@ impl Programs {
                 .as_ref()
                 .map_or_else(|| program.file_of(entry.target), |s| s.file);
             let auxiliary = is_auxiliary(&program.files[file]);
-            let own = program.function(entry.target).program_root || auxiliary;
+            // The main thread's roots (a script's main block or module code, a console
+            // script, a command) start a process of their own.
+            let main_root = entry.context == Context::MainThread
+                && entry.site.as_ref().is_none_or(|s| s.caller.is_none());
+            let own = main_root || auxiliary;
             let key = if own { file as u32 + 1 } else { PACKAGE };
             let anchor = entry
                 .site

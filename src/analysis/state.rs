@@ -402,13 +402,21 @@ pub fn collect<'m>(
         // Module code runs at import, and start-up hooks and what they call before
         // anything is served (`Contexts::init_only`).
         if program.files[file].language == Language::Rust
-            || (model.is_initializer && model.class.is_none())
+            || (model.is_initializer
+                && model.class.is_none()
+                && contexts.script_from[function].is_none())
             || contexts.init_only[function]
         {
             continue;
         }
+        // A script's module code: what it does before starting its first worker is
+        // initialisation.
+        let script_from = contexts.script_from[function];
         let constructing = constructs_receiver(model);
         for access in &model.accesses {
+            if script_from.is_some_and(|at| access.span.offset <= at) {
+                continue;
+            }
             if constructing
                 && access.root == Some(0)
                 && !mutates_class_object(program, catalogue, file, model, access)

@@ -4,6 +4,7 @@
 //! recovers from errors so a broken file is still analysed, and is fast. An upgrade of
 //! the parser touches this folder only.
 
+pub mod console_scripts;
 mod decode;
 mod lower;
 mod module_name;
