@@ -1,16 +1,39 @@
 //! RL201 loop-api-from-thread: a non-thread-safe event-loop API called on a worker
 //! thread (`loop.call_soon`, `asyncio.create_task`, `future.set_result`, …).
 
+use std::collections::HashSet;
+
 use super::shared::{call_path, worker_calls};
 use super::{find, Autofix, Edit, Finding, Fix};
 use crate::analysis::contexts::{resolve_call, CallTarget, Context};
 use crate::analysis::Analysis;
-use crate::model::FileId;
+use crate::model::{FileId, Language};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL201").expect("RL201 is registered");
     let program = &analysis.program;
     let mut findings = Vec::new();
+    // Methods the project's own classes define: on a receiver whose type racelint
+    // cannot see, such a name may be the project's (a thread-safe `call_later` of its
+    // own event bus), so the name alone says nothing of asyncio. A receiver typed as
+    // an asyncio loop still matches.
+    let project_methods: HashSet<&str> = (0..program.functions.len())
+        .filter(|&f| program.files[program.file_of(f)].language == Language::Python)
+        // asyncio's own loop classes (the standard library analysed as the project)
+        // and their subclasses are the API itself.
+        .filter(|&f| {
+            program.class_of_method(f).is_some_and(|class| {
+                let own = &program.class(class).path;
+                !own.starts_with("asyncio.")
+                    && !program
+                        .ancestors(class)
+                        .iter()
+                        .any(|a| a.starts_with("asyncio."))
+            })
+        })
+        .map(|f| program.function(f).name.as_str())
+        .collect();
+    let unsafe_calls = &analysis.catalogue.loop_unsafe.calls;
     for (function, file, call, api) in worker_calls(analysis) {
         // A coroutine on a worker thread runs on the loop that thread runs
         // (`asyncio.run(...)`), and so does what only such coroutines call: loop APIs
@@ -18,9 +41,14 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         // application's own loop thread, which no worker is.
         let on_own_loop =
             program.function(function).is_async || analysis.contexts.on_worker_loop[function];
-        let loop_only = matches!(resolve_call(program, file, &call.callee),
-            CallTarget::Function(f) if analysis.contexts.loop_only[f]);
-        let unsafe_api = analysis.catalogue.loop_unsafe.matches(&api) && !on_own_loop;
+        let target = resolve_call(program, file, &call.callee);
+        let loop_only = matches!(target, CallTarget::Function(f) if analysis.contexts.loop_only[f]);
+        // Matched by the method's name alone, on a receiver of unknown type.
+        let by_name_only = matches!(target, CallTarget::Method(_))
+            && !api.paths.iter().any(|p| unsafe_calls.contains(p));
+        let unsafe_api = analysis.catalogue.loop_unsafe.matches(&api)
+            && !on_own_loop
+            && !(by_name_only && project_methods.contains(api.method.as_str()));
         if !unsafe_api && !loop_only {
             continue;
         }

@@ -263,6 +263,9 @@ impl Lowerer<'_> {
             !scope.is_module && !scope.globals.contains(name)
         };
         if is_local {
+            if value.is_some_and(|v| self.is_current_thread(v)) {
+                self.scope_mut().running_loops.insert(name.to_string());
+            }
             // An element taken from a typed container (`job = jobs.get(key)`) is of its
             // element type, not an object this function built.
             let taken = value.and_then(|v| self.element_taken(v));

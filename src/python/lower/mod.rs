@@ -264,6 +264,10 @@ struct Scope {
     /// How many enclosing branches only the event loop's thread takes
     /// (`Access::on_loop_thread`).
     on_loop_thread: usize,
+    /// Locals ever bound to the running loop (`running = asyncio.get_running_loop()`),
+    /// whatever a fallback binds them to (`except RuntimeError: running = None`):
+    /// comparing one with the loop work is handed to tells which thread this is.
+    running_loops: HashSet<String>,
     /// First line of the outermost enclosing loop, while `loop_depth > 0`.
     loop_start: u32,
     /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
@@ -448,6 +452,7 @@ impl Scope {
             locks: Vec::new(),
             loop_depth: 0,
             on_loop_thread: 0,
+            running_loops: HashSet::new(),
             loop_start: 0,
             checks: Vec::new(),
             unset: Vec::new(),

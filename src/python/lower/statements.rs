@@ -375,6 +375,9 @@ impl Lowerer<'_> {
                     }
                 }
             }
+            Stmt::Try(t) if !self.scope().is_module && self.probes_running_loop(t) => {
+                self.loop_probe(t);
+            }
             Stmt::Try(t) if self.scope().is_module => {
                 for s in &t.body {
                     self.visit_stmt(s);
@@ -403,6 +406,74 @@ impl Lowerer<'_> {
             }
             Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) => {}
             _ => walk_stmt(self, stmt),
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    /// `try: asyncio.get_running_loop() … except RuntimeError: loop.call_soon_threadsafe(…)`:
+    /// the probe raises off a loop's thread, and the handler hands the work to the
+    /// loop, so by the code's own design the rest of the `try` body and its `else`
+    /// run on the loop's thread, and so does the rest of the block when the handler
+    /// exits (`return`, `raise`).
+    fn probes_running_loop(&self, t: &ruff_python_ast::StmtTry) -> bool {
+        self.probe_index(&t.body).is_some() && self.handover_handler(t).is_some()
+    }
+
+    /// The statement of `body` that probes for the running loop, if one does.
+    fn probe_index(&self, body: &[Stmt]) -> Option<usize> {
+        body.iter().position(|stmt| match stmt {
+            Stmt::Expr(e) => self.is_current_thread(&e.value),
+            Stmt::Assign(a) => self.is_current_thread(&a.value),
+            Stmt::Return(r) => r
+                .value
+                .as_deref()
+                .is_some_and(|v| self.is_current_thread(v)),
+            _ => false,
+        })
+    }
+
+    /// The `except RuntimeError:` clause (alone or in a tuple) that hands to a loop.
+    fn handover_handler<'t>(
+        &self,
+        t: &'t ruff_python_ast::StmtTry,
+    ) -> Option<&'t ruff_python_ast::ExceptHandlerExceptHandler> {
+        t.handlers
+            .iter()
+            .find_map(|ExceptHandler::ExceptHandler(h)| {
+                let names_runtime_error =
+                    |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "RuntimeError");
+                let catches = match h.type_.as_deref() {
+                    Some(Expr::Tuple(t)) => t.elts.iter().any(names_runtime_error),
+                    Some(e) => names_runtime_error(e),
+                    None => false,
+                };
+                (catches && hands_to_loop(&h.body)).then_some(h)
+            })
+    }
+
+    fn loop_probe(&mut self, t: &ruff_python_ast::StmtTry) {
+        let probe = self.probe_index(&t.body).unwrap_or(0);
+        for (index, stmt) in t.body.iter().enumerate() {
+            let on_loop = index > probe;
+            self.scope_mut().on_loop_thread += usize::from(on_loop);
+            self.visit_stmt(stmt);
+            self.scope_mut().on_loop_thread -= usize::from(on_loop);
+        }
+        for ExceptHandler::ExceptHandler(h) in &t.handlers {
+            self.visit_body(&h.body);
+        }
+        self.scope_mut().on_loop_thread += 1;
+        self.visit_body(&t.orelse);
+        self.scope_mut().on_loop_thread -= 1;
+        self.visit_body(&t.finalbody);
+        // After a handler that hands over and exits, the rest of the block is the
+        // loop's (`visit_body` of the enclosing block ends it).
+        let exits = self
+            .handover_handler(t)
+            .is_some_and(|h| matches!(h.body.last(), Some(Stmt::Return(_) | Stmt::Raise(_))));
+        if exits {
+            self.scope_mut().on_loop_thread += 1;
         }
     }
 }
@@ -514,17 +585,21 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `threading.get_ident()`, `threading.current_thread()` (or its `.ident`), or the
-    /// loop running on this thread, by the name of the call that gives it
+    /// `threading.get_ident()`, `threading.current_thread()` (or its `.ident`), a local
+    /// bound to the running loop (`Scope::running_loops`), or the loop running on this
+    /// thread, by the name of the call that gives it
     /// (`asyncio.get_running_loop()`, `asyncio._get_running_loop()`, which gives `None`
     /// on a thread with no loop, or a project helper named either way): compared with
     /// the loop's thread, or with the loop the code hands work to, it tells whether
     /// this is that thread.
-    fn is_current_thread(&self, expr: &Expr) -> bool {
+    pub(super) fn is_current_thread(&self, expr: &Expr) -> bool {
         let expr = match expr {
             Expr::Attribute(a) if matches!(a.attr.as_str(), "ident" | "native_id") => &*a.value,
             _ => expr,
         };
+        if let Expr::Name(name) = expr {
+            return self.scope().running_loops.contains(name.id.as_str());
+        }
         let Expr::Call(call) = expr else {
             return false;
         };
