@@ -246,10 +246,11 @@ fn thread_lock(
     }
     let state = resolve_state(program, catalogue, file, path).filter(|s| s.residual == 0)?;
     let is_lock = match state_type(program, &state.ty) {
-        Some(ty) => catalogue.is_thread_lock(&ty),
+        Some(ty) if !is_factory(&ty) => catalogue.is_thread_lock(&ty),
         // Untyped, or built by something we cannot name as a class
-        // (`_once_lock = _allocate_lock()` through a module alias): trust the name.
-        None => named_like_a_lock(&state.key),
+        // (`_once_lock = _allocate_lock()` through a module alias, `self._lock =
+        // make_lock()` from a library): trust the name.
+        _ => named_like_a_lock(&state.key),
     };
     is_lock.then_some(state.key)
 }
@@ -282,6 +283,15 @@ fn returned_lock(
                     .map(|s| s.key)
             })
         })
+}
+
+/// A type known only as the function that made the object (`mylib.make_lock`): a
+/// factory, whose result's class racelint cannot name.
+fn is_factory(ty: &str) -> bool {
+    ty.rsplit('.')
+        .next()
+        .and_then(|name| name.trim_start_matches('_').chars().next())
+        .is_some_and(char::is_lowercase)
 }
 
 fn named_like_a_lock(key: &StateKey) -> bool {
