@@ -24,6 +24,12 @@ impl Lowerer<'_> {
                         self.module_names.insert(name, path);
                     }
                 }
+                Stmt::TypeAlias(t) => {
+                    if let Expr::Name(name) = &*t.name {
+                        let path = self.qualify(name.id.as_str());
+                        self.module_names.insert(name.id.as_str().to_string(), path);
+                    }
+                }
                 Stmt::If(s) => {
                     self.collect_module_names(&s.body);
                     for clause in &s.elif_else_clauses {

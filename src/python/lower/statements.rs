@@ -63,6 +63,18 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::ClassDef(def) => self.class_def(def),
+            Stmt::Assign(a) if self.scope().is_module && self.type_alias(&a.targets, &a.value) => {
+                self.visit_expr(&a.value);
+            }
+            Stmt::AnnAssign(a)
+                if self.scope().is_module
+                    && is_type_alias_annotation(&a.annotation)
+                    && a.value
+                        .as_deref()
+                        .is_some_and(|v| self.type_alias(std::slice::from_ref(&*a.target), v)) => {}
+            Stmt::TypeAlias(t) if self.scope().is_module => {
+                self.type_alias(std::slice::from_ref(&*t.name), &t.value);
+            }
             Stmt::Assign(a) => {
                 self.visit_expr(&a.value);
                 for target in &a.targets {
@@ -475,6 +487,51 @@ impl Lowerer<'_> {
         if exits {
             self.scope_mut().on_loop_thread += 1;
         }
+    }
+}
+
+impl Lowerer<'_> {
+    /// `JobQueue = asyncio.Queue` (or `asyncio.Queue[str]`, `JobQueue: TypeAlias =
+    /// …`, `type JobQueue = …`) at module level: a class-like name bound to a class-like
+    /// path is another name for that class, recorded as an alias (an annotation
+    /// `jobs: JobQueue` is an `asyncio.Queue`). Returns whether it was one.
+    fn type_alias(&mut self, targets: &[Expr], value: &Expr) -> bool {
+        let [Expr::Name(name)] = targets else {
+            return false;
+        };
+        let value = match value {
+            Expr::Subscript(s) => &*s.value,
+            other => other,
+        };
+        if !matches!(value, Expr::Name(_) | Expr::Attribute(_)) {
+            return false;
+        }
+        let Some(Callee::Path(path)) = self.callee_of(value) else {
+            return false;
+        };
+        let class_like = |n: &str| {
+            n.chars().next().is_some_and(char::is_uppercase) && n.chars().any(char::is_lowercase)
+        };
+        if !class_like(name.id.as_str()) || !class_like(path.rsplit('.').next().unwrap_or(&path)) {
+            return false;
+        }
+        let span = self.span_of(&targets[0]);
+        self.symbols.push(Symbol {
+            name: name.id.as_str().to_string(),
+            kind: SymbolKind::Alias(path),
+            span,
+            invariant: None,
+        });
+        true
+    }
+}
+
+/// `TypeAlias` or `typing.TypeAlias` as an annotation.
+fn is_type_alias_annotation(annotation: &Expr) -> bool {
+    match annotation {
+        Expr::Name(n) => n.id.as_str() == "TypeAlias",
+        Expr::Attribute(a) => a.attr.as_str() == "TypeAlias",
+        _ => false,
     }
 }
 
