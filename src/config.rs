@@ -431,6 +431,7 @@ impl Config {
                         methods: vec![method.clone()],
                         concurrent: false,
                         fresh_instance: false,
+                        concurrent_servers: Vec::new(),
                     })
                 }
             }

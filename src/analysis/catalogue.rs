@@ -75,6 +75,11 @@ pub struct ThreadClass {
     /// handler per request): the instance is not shared by being called there.
     #[serde(default, rename = "fresh-instance")]
     pub fresh_instance: bool,
+    /// Servers (or their project subclasses) that run each request on a thread of its
+    /// own: a class passed to their constructor as the handler class runs concurrently
+    /// with itself.
+    #[serde(default, rename = "concurrent-servers")]
+    pub concurrent_servers: Vec<String>,
 }
 
 /// A container type's operations that are atomic (`collections.deque.append`).

@@ -8,7 +8,7 @@ use super::catalogue::{Catalogue, Route};
 use super::dispatch::Dispatch;
 use super::forwarding::{Forwards, Handover};
 use super::private_loops::PrivateLoops;
-use super::resolve::{FuncId, Program, Target};
+use super::resolve::{ClassId, FuncId, Program, Target};
 use super::stored_callables::StoredCallables;
 use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span};
 
@@ -303,7 +303,7 @@ impl Contexts {
             runs.extend(facts.runs);
             through_location.extend(facts.through_location.into_iter().map(|call| (id, call)));
         }
-        entries.extend(thread_class_entries(program, catalogue));
+        entries.extend(thread_class_entries(program, catalogue, &targets));
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
 
         mark_repeated_handoffs(&mut entries);
@@ -669,11 +669,16 @@ fn decorator_of<'a>(
     })
 }
 
-fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPoint> {
+fn thread_class_entries(
+    program: &Program,
+    catalogue: &Catalogue,
+    targets: &[Vec<CallTarget>],
+) -> Vec<EntryPoint> {
     let mut entries = Vec::new();
-    for class in 0..program.classes.len() {
-        let ancestors = program.ancestors(class);
-        for thread_class in &catalogue.thread_class {
+    for thread_class in &catalogue.thread_class {
+        let served = concurrently_served(program, targets, &thread_class.concurrent_servers);
+        for class in 0..program.classes.len() {
+            let ancestors = program.ancestors(class);
             let Some(base) = thread_class.bases.iter().find(|b| ancestors.contains(b)) else {
                 continue;
             };
@@ -694,7 +699,7 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
                         text: format!("class {}({base})", model.name),
                         caller: None,
                     }),
-                    concurrent: thread_class.concurrent,
+                    concurrent: thread_class.concurrent || served.contains(&class),
                     fresh_receiver: thread_class.fresh_instance,
                     ..EntryPoint::new(Context::WorkerThread, run, None)
                 });
@@ -702,6 +707,58 @@ fn thread_class_entries(program: &Program, catalogue: &Catalogue) -> Vec<EntryPo
         }
     }
     entries
+}
+
+/// The project classes a threading server serves: passed as the handler class (the
+/// second argument, or `RequestHandlerClass=`) to the constructor of one of `servers`
+/// or of a project class deriving from one, with their project bases, whose methods
+/// those requests run too.
+fn concurrently_served(
+    program: &Program,
+    targets: &[Vec<CallTarget>],
+    servers: &[String],
+) -> HashSet<ClassId> {
+    let mut served = HashSet::new();
+    if servers.is_empty() {
+        return served;
+    }
+    for (id, targets) in targets.iter().enumerate() {
+        let file = program.file_of(id);
+        for (call, target) in program.function(id).calls.iter().zip(targets) {
+            let threading = match (target, &call.callee) {
+                (CallTarget::External(path), _) => servers.contains(path),
+                (_, Callee::Path(path)) => match program.resolve(file, path).target {
+                    Target::Class(class) => {
+                        let ancestors = program.ancestors(class);
+                        servers.iter().any(|s| ancestors.contains(s))
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            if !threading {
+                continue;
+            }
+            let handler = call.args.get(1).or_else(|| {
+                call.keywords
+                    .iter()
+                    .find(|(k, _)| k == "RequestHandlerClass")
+                    .map(|(_, a)| a)
+            });
+            let Some(Arg::Callable(Callee::Path(path))) = handler else {
+                continue;
+            };
+            if let Target::Class(class) = program.resolve(file, path).target {
+                let mut stack = vec![class];
+                while let Some(class) = stack.pop() {
+                    if served.insert(class) {
+                        stack.extend(program.base_classes(class));
+                    }
+                }
+            }
+        }
+    }
+    served
 }
 
 /// Which coroutine calls a propagation follows.
