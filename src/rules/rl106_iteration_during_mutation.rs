@@ -25,7 +25,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         );
         let resizes = by_anchor_order(
             analysis,
-            accesses.iter().filter(|a| a.kind == AccessKind::Mutation),
+            // A read-modify-write of the container resizes it too (`d[k] = d.get(k, 0)
+            // + 1` inserts `k`, `items += more` extends).
+            accesses
+                .iter()
+                .filter(|a| matches!(a.kind, AccessKind::Mutation | AccessKind::ReadModifyWrite)),
         );
         // Grouped by lockset: thousands of accesses under one lock compare as one. And
         // by level: iterating the container (`for k in d`) meets an insert into it
