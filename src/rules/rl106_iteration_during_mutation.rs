@@ -26,10 +26,13 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         let resizes = by_anchor_order(
             analysis,
             // A read-modify-write of the container resizes it too (`d[k] = d.get(k, 0)
-            // + 1` inserts `k`, `items += more` extends).
-            accesses
-                .iter()
-                .filter(|a| matches!(a.kind, AccessKind::Mutation | AccessKind::ReadModifyWrite)),
+            // + 1` inserts `k`, `items += more` extends), unless the item must exist
+            // (`d[k] += 1`).
+            accesses.iter().filter(|a| match a.kind {
+                AccessKind::Mutation => true,
+                AccessKind::ReadModifyWrite => !a.access.keeps_size,
+                _ => false,
+            }),
         );
         // Grouped by lockset: thousands of accesses under one lock compare as one. And
         // by level: iterating the container (`for k in d`) meets an insert into it
