@@ -675,10 +675,17 @@ fn thread_class_entries(
     targets: &[Vec<CallTarget>],
 ) -> Vec<EntryPoint> {
     let mut entries = Vec::new();
+    let ancestors: Vec<Vec<String>> = (0..program.classes.len())
+        .map(|class| program.ancestors(class))
+        .collect();
     for thread_class in &catalogue.thread_class {
-        let served = concurrently_served(program, targets, &thread_class.concurrent_servers);
-        for class in 0..program.classes.len() {
-            let ancestors = program.ancestors(class);
+        let served = concurrently_served(
+            program,
+            targets,
+            &ancestors,
+            &thread_class.concurrent_servers,
+        );
+        for (class, ancestors) in ancestors.iter().enumerate() {
             let Some(base) = thread_class.bases.iter().find(|b| ancestors.contains(b)) else {
                 continue;
             };
@@ -716,44 +723,73 @@ fn thread_class_entries(
 fn concurrently_served(
     program: &Program,
     targets: &[Vec<CallTarget>],
+    ancestors: &[Vec<String>],
     servers: &[String],
 ) -> HashSet<ClassId> {
     let mut served = HashSet::new();
     if servers.is_empty() {
         return served;
     }
-    for (id, targets) in targets.iter().enumerate() {
+    // Only a call named like one of these servers, or like a project class deriving
+    // from one, is worth resolving.
+    let mut names: HashSet<&str> = servers
+        .iter()
+        .map(|s| s.rsplit('.').next().unwrap_or(s))
+        .collect();
+    for (class, ancestors) in ancestors.iter().enumerate() {
+        if servers.iter().any(|s| ancestors.contains(s)) {
+            names.insert(program.class(class).name.as_str());
+        }
+    }
+    // The calls naming one, found on all cores.
+    let candidates: Vec<(FuncId, usize)> = targets
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(id, _)| {
+            let names = &names;
+            program
+                .function(id)
+                .calls
+                .iter()
+                .enumerate()
+                .filter(move |(_, call)| match &call.callee {
+                    Callee::Path(written) => {
+                        names.contains(written.rsplit('.').next().unwrap_or(written))
+                    }
+                    Callee::Method(_) => false,
+                })
+                .map(move |(index, _)| (id, index))
+        })
+        .collect();
+    for (id, index) in candidates {
         let file = program.file_of(id);
-        for (call, target) in program.function(id).calls.iter().zip(targets) {
-            let threading = match (target, &call.callee) {
-                (CallTarget::External(path), _) => servers.contains(path),
-                (_, Callee::Path(path)) => match program.resolve(file, path).target {
-                    Target::Class(class) => {
-                        let ancestors = program.ancestors(class);
-                        servers.iter().any(|s| ancestors.contains(s))
-                    }
-                    _ => false,
-                },
+        let call = &program.function(id).calls[index];
+        let target = &targets[id][index];
+        let threading = match (target, &call.callee) {
+            (CallTarget::External(path), _) => servers.contains(path),
+            (_, Callee::Path(path)) => match program.resolve(file, path).target {
+                Target::Class(class) => servers.iter().any(|s| ancestors[class].contains(s)),
                 _ => false,
-            };
-            if !threading {
-                continue;
-            }
-            let handler = call.args.get(1).or_else(|| {
-                call.keywords
-                    .iter()
-                    .find(|(k, _)| k == "RequestHandlerClass")
-                    .map(|(_, a)| a)
-            });
-            let Some(Arg::Callable(Callee::Path(path))) = handler else {
-                continue;
-            };
-            if let Target::Class(class) = program.resolve(file, path).target {
-                let mut stack = vec![class];
-                while let Some(class) = stack.pop() {
-                    if served.insert(class) {
-                        stack.extend(program.base_classes(class));
-                    }
+            },
+            _ => false,
+        };
+        if !threading {
+            continue;
+        }
+        let handler = call.args.get(1).or_else(|| {
+            call.keywords
+                .iter()
+                .find(|(k, _)| k == "RequestHandlerClass")
+                .map(|(_, a)| a)
+        });
+        let Some(Arg::Callable(Callee::Path(path))) = handler else {
+            continue;
+        };
+        if let Target::Class(class) = program.resolve(file, path).target {
+            let mut stack = vec![class];
+            while let Some(class) = stack.pop() {
+                if served.insert(class) {
+                    stack.extend(program.base_classes(class));
                 }
             }
         }
@@ -794,9 +830,10 @@ fn propagate(
     // Off the loop's thread, a coroutine runs on a worker's own loop, where loop-only
     // calls work: there the barrier holds for plain functions called outside one.
     let barred = |caller: Option<FuncId>, callee: FuncId| {
-        let on_worker_loop = program.function(callee).is_async
-            || caller.is_some_and(|c| program.function(c).is_async);
-        barrier[callee] && !(off_loop && on_worker_loop)
+        barrier[callee]
+            && !(off_loop
+                && (program.function(callee).is_async
+                    || caller.is_some_and(|c| program.function(c).is_async)))
     };
     for (index, entry) in entries.iter().enumerate() {
         if select(entry) && reach[entry.target].is_none() && !barred(None, entry.target) {

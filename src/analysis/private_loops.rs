@@ -24,6 +24,8 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use super::catalogue::Catalogue;
 use super::contexts::{api_call, resolve_call, CallTarget, Context, EntryPoint, Reach, Site};
 use super::resolve::{FuncId, Program, Target};
@@ -60,41 +62,47 @@ impl PrivateLoops {
         worker_loop_only: &[bool],
     ) -> PrivateLoops {
         let apis = &catalogue.private_loops;
-        let mut loops = HashSet::default();
-        for id in 0..program.functions.len() {
-            let file = program.file_of(id);
-            if program.files[file].language != Language::Python {
-                continue;
-            }
-            let function = program.function(id);
-            for call in &function.calls {
-                // `Thread(target=self._loop.run_forever)`: whoever runs it runs the loop.
-                for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
-                    if let Arg::Callable(Callee::Path(path)) = arg {
-                        loops.extend(run_loop(program, file, path, &apis.runners));
+        // Each function's loops, on all cores.
+        let loops = (0..program.functions.len())
+            .into_par_iter()
+            .flat_map_iter(|id| {
+                let file = program.file_of(id);
+                let function = program.function(id);
+                let mut loops = Vec::new();
+                if program.files[file].language != Language::Python {
+                    return loops;
+                }
+                for call in &function.calls {
+                    // `Thread(target=self._loop.run_forever)`: whoever runs it runs the loop.
+                    for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
+                        if let Arg::Callable(Callee::Path(path)) = arg {
+                            loops.extend(run_loop(program, file, path, &apis.runners));
+                        }
+                    }
+                    // `self._loop.run_forever()` on a worker thread outside any loop.
+                    if worker[id].is_some() && !function.is_async {
+                        if let Callee::Path(path) = &call.callee {
+                            loops.extend(run_loop(program, file, path, &apis.runners));
+                        }
                     }
                 }
-                // `self._loop.run_forever()` on a worker thread outside any loop.
-                if worker[id].is_some() && !function.is_async {
-                    if let Callee::Path(path) = &call.callee {
-                        loops.extend(run_loop(program, file, path, &apis.runners));
-                    }
-                }
-            }
-            // A coroutine on a worker's loop keeping that loop.
-            if worker_loop_only[id] {
-                for (location, value) in &function.stored_callables {
-                    if let Arg::Coroutine(callee) = value {
+                // A coroutine on a worker's loop keeping that loop.
+                if worker_loop_only[id] {
+                    for (location, value) in &function.stored_callables {
+                        let Arg::Coroutine(callee) = value else {
+                            continue;
+                        };
                         if let CallTarget::External(path) = resolve_call(program, file, callee) {
                             if apis.current.contains(&path) && is_location(program, file, location)
                             {
-                                loops.insert(location.clone());
+                                loops.push(location.clone());
                             }
                         }
                     }
                 }
-            }
-        }
+                loops
+            })
+            .collect();
         PrivateLoops { loops }
     }
 
@@ -111,16 +119,38 @@ impl PrivateLoops {
             ..LoopHandoffs::default()
         };
         let submit = &catalogue.private_loops.submit;
-        for (id, targets) in targets.iter().enumerate() {
-            let file = program.file_of(id);
-            if program.files[file].language != Language::Python {
-                continue;
-            }
+        // Only calls with these last names can submit, block on a submission, or hand
+        // work to a loop: the rest are not worth matching.
+        let mut names: HashSet<&str> = submit
+            .iter()
+            .map(|s| s.rsplit('.').next().unwrap_or(s))
+            .collect();
+        names.insert("result");
+        names.extend(catalogue.tasks.methods.iter().map(String::as_str));
+        names.extend(
+            catalogue
+                .loop_
+                .iter()
+                .flat_map(|h| h.methods.iter().map(String::as_str)),
+        );
+        let named = |call: &CallSite| names.contains(last_name(&call.callee));
+        // The functions making such a call, found on all cores.
+        let relevant: Vec<FuncId> = (0..targets.len())
+            .into_par_iter()
+            .filter(|&id| {
+                program.files[program.file_of(id)].language == Language::Python
+                    && program.function(id).calls.iter().any(named)
+            })
+            .collect();
+        for id in relevant {
             let function = program.function(id);
             // The loops this function's submissions name, private or not.
             let mut bridged: Vec<Option<&str>> = Vec::new();
             let mut blocks = false;
-            for (call, target) in function.calls.iter().zip(targets) {
+            for (call, target) in function.calls.iter().zip(&targets[id]) {
+                if !named(call) {
+                    continue;
+                }
                 let api = api_call(program, call, target);
                 if api.paths.iter().any(|p| submit.contains(p)) {
                     let lp = loop_argument(call);
@@ -260,6 +290,14 @@ impl PrivateLoops {
             concurrent: api,
             ..EntryPoint::new(Context::WorkerThread, id, Some(site))
         });
+    }
+}
+
+/// The name a call ends with: `put` of `self._queue.put`.
+fn last_name(callee: &Callee) -> &str {
+    match callee {
+        Callee::Path(path) => path.rsplit('.').next().unwrap_or(path),
+        Callee::Method(method) => method,
     }
 }
 

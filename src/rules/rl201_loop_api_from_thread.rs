@@ -17,19 +17,23 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     // cannot see, such a name may be the project's (a thread-safe `call_later` of its
     // own event bus), so the name alone says nothing of asyncio. A receiver typed as
     // an asyncio loop still matches.
+    // asyncio's own loop classes (the standard library analysed as the project) and
+    // their subclasses are the API itself.
+    let asyncio_class: Vec<bool> = (0..program.classes.len())
+        .map(|class| {
+            program.class(class).path.starts_with("asyncio.")
+                || program
+                    .ancestors(class)
+                    .iter()
+                    .any(|a| a.starts_with("asyncio."))
+        })
+        .collect();
     let project_methods: HashSet<&str> = (0..program.functions.len())
         .filter(|&f| program.files[program.file_of(f)].language == Language::Python)
-        // asyncio's own loop classes (the standard library analysed as the project)
-        // and their subclasses are the API itself.
         .filter(|&f| {
-            program.class_of_method(f).is_some_and(|class| {
-                let own = &program.class(class).path;
-                !own.starts_with("asyncio.")
-                    && !program
-                        .ancestors(class)
-                        .iter()
-                        .any(|a| a.starts_with("asyncio."))
-            })
+            program
+                .class_of_method(f)
+                .is_some_and(|c| !asyncio_class[c])
         })
         .map(|f| program.function(f).name.as_str())
         .collect();

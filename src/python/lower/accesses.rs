@@ -270,7 +270,9 @@ impl Lowerer<'_> {
             !scope.is_module && !scope.globals.contains(name)
         };
         if is_local {
-            if value.is_some_and(|v| self.is_current_thread(v)) {
+            if value.is_some_and(|v| {
+                super::statements::names_running_loop(v) && self.is_current_thread(v)
+            }) {
                 self.scope_mut().running_loops.insert(name.to_string());
             }
             // An element taken from a typed container (`job = jobs.get(key)`) is of its

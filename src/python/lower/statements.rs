@@ -434,13 +434,11 @@ impl Lowerer<'_> {
 
     /// The statement of `body` that probes for the running loop, if one does.
     fn probe_index(&self, body: &[Stmt]) -> Option<usize> {
+        let probes = |e: &Expr| names_running_loop(e) && self.is_current_thread(e);
         body.iter().position(|stmt| match stmt {
-            Stmt::Expr(e) => self.is_current_thread(&e.value),
-            Stmt::Assign(a) => self.is_current_thread(&a.value),
-            Stmt::Return(r) => r
-                .value
-                .as_deref()
-                .is_some_and(|v| self.is_current_thread(v)),
+            Stmt::Expr(e) => probes(&e.value),
+            Stmt::Assign(a) => probes(&a.value),
+            Stmt::Return(r) => r.value.as_deref().is_some_and(probes),
             _ => false,
         })
     }
@@ -709,4 +707,18 @@ impl Lowerer<'_> {
             self.scope_mut().types.insert(name.to_string(), element);
         }
     }
+}
+
+/// Whether `value` is a call named like the running-loop getters
+/// (`asyncio.get_running_loop()`): a cheap test before resolving it.
+pub(super) fn names_running_loop(value: &Expr) -> bool {
+    let Expr::Call(call) = value else {
+        return false;
+    };
+    let name = match &*call.func {
+        Expr::Attribute(a) => a.attr.as_str(),
+        Expr::Name(n) => n.id.as_str(),
+        _ => return false,
+    };
+    matches!(name, "get_running_loop" | "_get_running_loop")
 }
