@@ -558,6 +558,18 @@ pub fn resolve_call(program: &Program, file: FileId, callee: &Callee) -> CallTar
                     None => CallTarget::Unknown,
                 },
                 Target::External(path) => CallTarget::External(path),
+                // Calling a module's object runs its class's `__call__` (`LIMIT()`).
+                Target::Global {
+                    file: home,
+                    ty: Some(ty),
+                    ..
+                } => match program
+                    .class_of_value(home, &ty)
+                    .and_then(|class| program.method(class, "__call__"))
+                {
+                    Some(call) => CallTarget::Function(call),
+                    None => CallTarget::Unknown,
+                },
                 _ => CallTarget::Unknown,
             }
         }
