@@ -679,9 +679,11 @@ pub struct Access {
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
     pub on_loop_thread: bool,
-    /// Python: a read-modify-write of an item that must exist (`d[k] += 1` raises on a
-    /// missing key): it changes the item, not the container's size.
-    pub keeps_size: bool,
+    /// Python: a read-modify-write that stores an item (`d[k] = d.get(k, 0) + 1`): it
+    /// may add the key, changing the container's size. An augmented one (`d[k] += 1`)
+    /// needs the key already there, and a rebinding (`X = [s for s in X if s]`) leaves
+    /// the old object as it was.
+    pub inserts: bool,
     /// Python: through an object the function built and then passed to the call that
     /// starts at this byte offset, a call that may keep it (`Thread(target=fill,
     /// args=(summary,))`, `executor.submit(fill, summary)`): the object is shared from

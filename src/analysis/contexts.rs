@@ -106,6 +106,9 @@ pub struct EntryPoint {
     /// The site registers the target (a route), which the framework then runs any
     /// number of times: every run starts after the registration, however many overlap.
     pub registered: bool,
+    /// Handed to a loop a worker thread runs (`analysis::private_loops`): it runs on that
+    /// thread, with the loop running, as a coroutine there does.
+    pub on_private_loop: bool,
 }
 
 impl EntryPoint {
@@ -121,6 +124,7 @@ impl EntryPoint {
             awaited: false,
             forwarded_from: None,
             registered: false,
+            on_private_loop: false,
         }
     }
 }
@@ -307,6 +311,7 @@ impl Contexts {
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
 
         mark_repeated_handoffs(&mut entries);
+        let script_from = script_code(program, &mut entries, &mut callees);
         let private = Coroutines::PrivateLoops(&runs);
 
         let worker_reach = |entries: &[EntryPoint]| {
@@ -325,23 +330,27 @@ impl Contexts {
             private_loop_only(program, &worker, &callers, &runs, &HashSet::new());
         // Loops that workers run of their own take what is handed to them off the
         // main loop; then the workers reach further.
-        let handed = PrivateLoops::find(program, catalogue, &worker, &worker_loop_only)
+        let handed = PrivateLoops::find(program, catalogue, &targets, &worker, &worker_loop_only)
             .handoffs(program, catalogue, &targets);
         if !handed.entries.is_empty() || !handed.moved.is_empty() {
-            entries.retain(|e| {
-                e.context != Context::EventLoop
-                    || !e.site.as_ref().is_some_and(|site| {
-                        site.caller
-                            .is_some_and(|caller| handed.moved.contains(&(caller, site.span)))
-                    })
-            });
+            // What the catalogue started on the loop from a call on a private loop runs
+            // on that loop's worker.
+            for entry in &mut entries {
+                let moved = entry.site.as_ref().is_some_and(|site| {
+                    site.caller
+                        .is_some_and(|caller| handed.moved.contains(&(caller, site.span)))
+                });
+                if entry.context == Context::EventLoop && moved {
+                    entry.context = Context::WorkerThread;
+                    entry.on_private_loop = true;
+                }
+            }
             entries.extend(handed.entries);
             worker = worker_reach(&entries);
             worker_loop_only =
                 private_loop_only(program, &worker, &callers, &runs, &handed.submitted);
         }
         drop_main_loop_entries(&mut entries, &worker_loop_only);
-        let script_from = script_code(program, &mut entries);
         let reach = Context::ALL.map(|context| {
             let coroutines = match context {
                 Context::WorkerThread => private,
@@ -370,7 +379,11 @@ impl Contexts {
             program,
             &entries,
             &callees,
-            |e| e.context == Context::WorkerThread && !program.function(e.target).is_async,
+            |e| {
+                e.context == Context::WorkerThread
+                    && !e.on_private_loop
+                    && !program.function(e.target).is_async
+            },
             Coroutines::Never,
             &loop_only,
             true,
@@ -839,16 +852,8 @@ fn propagate(
 ) -> Vec<Option<Reach>> {
     let mut reach = vec![None; program.functions.len()];
     let mut queue = VecDeque::new();
-    // Off the loop's thread, a coroutine runs on a worker's own loop, where loop-only
-    // calls work: there the barrier holds for plain functions called outside one.
-    let barred = |caller: Option<FuncId>, callee: FuncId| {
-        barrier[callee]
-            && !(off_loop
-                && (program.function(callee).is_async
-                    || caller.is_some_and(|c| program.function(c).is_async)))
-    };
     for (index, entry) in entries.iter().enumerate() {
-        if select(entry) && reach[entry.target].is_none() && !barred(None, entry.target) {
+        if select(entry) && reach[entry.target].is_none() && !barrier[entry.target] {
             reach[entry.target] = Some(Reach {
                 entry: index,
                 via: None,
@@ -862,7 +867,7 @@ fn propagate(
         };
         for &(callee, call) in &callees[function] {
             if reach[callee].is_some()
-                || barred(Some(function), callee)
+                || barrier[callee]
                 || constructs_self(program, function, callee)
                 || (off_loop && program.function(function).calls[call].on_loop_thread)
             {
@@ -1289,13 +1294,20 @@ fn initialises(
         || constructs_self(program, caller, callee)
 }
 
-/// Module code that starts a worker thread (`threading.Thread(target=watch).start()`
-/// at the top level of a script) goes on running beside it on the importing thread,
-/// the main thread of a script: such module code is a main-thread entry, and what it
-/// does after its first handoff is no initialisation. Returns, per function, that
-/// handoff's offset.
-fn script_code(program: &Program, entries: &mut Vec<EntryPoint>) -> Vec<Option<usize>> {
-    let mut first: Vec<Option<(usize, Site)>> = vec![None; program.functions.len()];
+/// Module code that starts a worker thread itself (`threading.Thread(target=watch)
+/// .start()` at the top level of a script) goes on running beside it on the importing
+/// thread, the main thread of a script: such module code is a main-thread entry, and
+/// what it does after the start is no initialisation. The start is a module-level
+/// `.start()` at or after a module-level worker handoff (building a thread, or wrapping
+/// a function with `sync_to_async`, starts nothing). Calls made before it carry no
+/// context (their edges are dropped from `callees`). Returns, per function, the
+/// start's offset.
+fn script_code(
+    program: &Program,
+    entries: &mut Vec<EntryPoint>,
+    callees: &mut [Vec<(FuncId, usize)>],
+) -> Vec<Option<usize>> {
+    let mut handoff: Vec<Option<Site>> = vec![None; program.functions.len()];
     for entry in entries.iter() {
         let Some(site) = &entry.site else { continue };
         let Some(caller) = site.caller else { continue };
@@ -1303,28 +1315,38 @@ fn script_code(program: &Program, entries: &mut Vec<EntryPoint>) -> Vec<Option<u
         if entry.context != Context::WorkerThread
             || !(model.is_initializer && model.class.is_none())
             || program.files[site.file].language != Language::Python
-            || first[caller]
+            || handoff[caller]
                 .as_ref()
-                .is_some_and(|(at, _)| *at <= site.span.offset)
+                .is_some_and(|first| first.span.offset <= site.span.offset)
         {
             continue;
         }
-        first[caller] = Some((site.span.offset, site.clone()));
+        handoff[caller] = Some(site.clone());
     }
-    for (module, handoff) in first.iter().enumerate() {
-        if let Some((_, site)) = handoff {
-            entries.push(EntryPoint::new(
-                Context::MainThread,
-                module,
-                Some(Site {
-                    text: format!("module code goes on after `{}`", site.text),
-                    caller: None,
-                    ..site.clone()
-                }),
-            ));
-        }
+    let mut script_from = vec![None; program.functions.len()];
+    for (module, site) in handoff.into_iter().enumerate() {
+        let Some(site) = site else { continue };
+        let calls = &program.function(module).calls;
+        let Some(start) = calls.iter().find(|call| {
+            call.span.offset >= site.span.offset
+                && matches!(&call.callee, Callee::Path(p) if p.rsplit('.').next() == Some("start"))
+        }) else {
+            continue;
+        };
+        let at = start.span.offset;
+        script_from[module] = Some(at);
+        callees[module].retain(|&(_, call)| calls[call].span.offset > at);
+        entries.push(EntryPoint::new(
+            Context::MainThread,
+            module,
+            Some(Site {
+                text: format!("module code goes on after `{}`", site.text),
+                caller: None,
+                ..site
+            }),
+        ));
     }
-    first.into_iter().map(|f| f.map(|(at, _)| at)).collect()
+    script_from
 }
 
 /// Greatest fixpoint: a function is construction-only when it is no entry point, has

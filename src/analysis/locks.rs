@@ -246,11 +246,14 @@ fn thread_lock(
     }
     let state = resolve_state(program, catalogue, file, path).filter(|s| s.residual == 0)?;
     let is_lock = match state_type(program, &state.ty) {
-        Some(ty) if !is_factory(&ty) => catalogue.is_thread_lock(&ty),
+        // A factory the catalogue does not list (`self._lock = make_lock()` from a
+        // library) makes an object whose class racelint cannot name: trust the name.
+        Some(ty) => {
+            catalogue.is_thread_lock(&ty) || (is_factory(&ty) && named_like_a_lock(&state.key))
+        }
         // Untyped, or built by something we cannot name as a class
-        // (`_once_lock = _allocate_lock()` through a module alias, `self._lock =
-        // make_lock()` from a library): trust the name.
-        _ => named_like_a_lock(&state.key),
+        // (`_once_lock = _allocate_lock()` through a module alias): trust the name.
+        None => named_like_a_lock(&state.key),
     };
     is_lock.then_some(state.key)
 }

@@ -39,8 +39,7 @@ pub struct PrivateLoops {
 /// What the program hands to private loops, and its bridges.
 #[derive(Default)]
 pub struct LoopHandoffs {
-    /// Worker entry points: callables and coroutines handed to a private loop, and
-    /// bridges.
+    /// Worker entry points: coroutines handed to a private loop, and bridges.
     pub entries: Vec<EntryPoint>,
     /// `(caller, call span)` of handoffs to a loop that is a private one: the event
     /// loop entries the catalogue made of them are not the main loop's.
@@ -58,6 +57,7 @@ impl PrivateLoops {
     pub fn find(
         program: &Program,
         catalogue: &Catalogue,
+        targets: &[Vec<CallTarget>],
         worker: &[Option<Reach>],
         worker_loop_only: &[bool],
     ) -> PrivateLoops {
@@ -72,11 +72,24 @@ impl PrivateLoops {
                 if program.files[file].language != Language::Python {
                     return loops;
                 }
-                for call in &function.calls {
-                    // `Thread(target=self._loop.run_forever)`: whoever runs it runs the loop.
-                    for arg in call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)) {
-                        if let Arg::Callable(Callee::Path(path)) = arg {
-                            loops.extend(run_loop(program, file, path, &apis.runners));
+                for (call, target) in function.calls.iter().zip(&targets[id]) {
+                    // `Thread(target=self._loop.run_forever)`: the worker runs the loop.
+                    let runs_loop = |arg: &Arg| match arg {
+                        Arg::Callable(Callee::Path(path)) => {
+                            run_loop(program, file, path, &apis.runners)
+                        }
+                        _ => None,
+                    };
+                    let handed: Vec<String> = call
+                        .args
+                        .iter()
+                        .chain(call.keywords.iter().map(|(_, a)| a))
+                        .filter_map(runs_loop)
+                        .collect();
+                    if !handed.is_empty() {
+                        let api = api_call(program, call, target);
+                        if catalogue.worker.iter().any(|h| h.matches(&api)) {
+                            loops.extend(handed);
                         }
                     }
                     // `self._loop.run_forever()` on a worker thread outside any loop.
@@ -187,7 +200,8 @@ impl PrivateLoops {
     }
 
     /// `self._loop.call_soon_threadsafe(f)`, `self._loop.create_task(coro)` on a
-    /// private loop.
+    /// private loop: the catalogue's event-loop entries from this call are the
+    /// worker's (`LoopHandoffs::moved`), and a task's coroutine starts there.
     fn hand_to_loop(
         &self,
         program: &Program,
@@ -197,37 +211,18 @@ impl PrivateLoops {
         method: &str,
         found: &mut LoopHandoffs,
     ) {
-        let file = program.file_of(id);
         if catalogue.tasks.methods.iter().any(|m| m == method) {
             if let Some(Arg::Coroutine(callee)) = call.args.first() {
                 self.submit_coroutine(program, id, call, callee, found);
             }
             return;
         }
-        for handoff in catalogue
+        if catalogue
             .loop_
             .iter()
-            .filter(|h| h.methods.iter().any(|m| m == method))
+            .any(|h| h.methods.iter().any(|m| m == method))
         {
-            let Some(arg) = handoff.arg.and_then(|i| call.args.get(i)) else {
-                continue;
-            };
-            let target = match arg {
-                Arg::Inline(index) => Some(program.function_id(file, *index)),
-                Arg::Callable(callee) => match resolve_call(program, file, callee) {
-                    CallTarget::Function(f) => Some(f),
-                    _ => None,
-                },
-                _ => None,
-            };
             found.moved.insert((id, call.span));
-            if let Some(target) = target.filter(|&f| !program.function(f).is_async) {
-                found.entries.push(EntryPoint::new(
-                    Context::WorkerThread,
-                    target,
-                    Some(site(program, id, call)),
-                ));
-            }
         }
     }
 

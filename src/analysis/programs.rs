@@ -16,7 +16,8 @@
 //! method of a test class) at a time: the threads and tasks a test starts run beside
 //! that test, not beside another test. Each test function is a program of its own,
 //! joined by the module's other roots (module-level code, fixtures and helpers, which
-//! any test may use).
+//! any test may use). So is each command of a command line (a console script, a click
+//! or typer command): one invocation runs one command.
 
 use std::collections::VecDeque;
 
@@ -115,7 +116,13 @@ impl Programs {
                 .as_ref()
                 .and_then(|s| s.caller)
                 .unwrap_or(entry.target);
-            match test_function(program, anchor).filter(|_| auxiliary) {
+            // Each command of a command line (a console script, a click command) runs
+            // in a process of its own: a program like a test's, joined by its module's
+            // other roots.
+            let target = program.function(entry.target);
+            let command = (main_root && !target.program_root && target.name != "<module>")
+                .then_some(target.path.as_str());
+            match command.or_else(|| test_function(program, anchor).filter(|_| auxiliary)) {
                 Some(test) => tests.entry(key).or_default().push((test, index)),
                 None => roots.entry(key).or_default().push(index),
             }

@@ -25,12 +25,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         );
         let resizes = by_anchor_order(
             analysis,
-            // A read-modify-write of the container resizes it too (`d[k] = d.get(k, 0)
-            // + 1` inserts `k`, `items += more` extends), unless the item must exist
-            // (`d[k] += 1`).
+            // A read-modify-write that stores an item may insert it (`d[k] = d.get(k,
+            // 0) + 1`).
             accesses.iter().filter(|a| match a.kind {
                 AccessKind::Mutation => true,
-                AccessKind::ReadModifyWrite => !a.access.keeps_size,
+                AccessKind::ReadModifyWrite => a.access.inserts,
                 _ => false,
             }),
         );

@@ -42,7 +42,7 @@ impl Lowerer<'_> {
             root,
             element,
             on_loop_thread: scope.on_loop_thread > 0,
-            keeps_size: false,
+            inserts: false,
             handed_at: None,
         };
         let func = scope.func;
@@ -132,12 +132,6 @@ impl Lowerer<'_> {
             let handed_at = chain.handed_at;
             self.record(chain.path, kind, span, None, chain.root, element);
             self.note_handed(handed_at);
-            if matches!(target, Expr::Subscript(_)) && kind == AccessKind::ReadModifyWrite {
-                let func = self.scope().func;
-                if let Some(access) = self.functions[func].accesses.last_mut() {
-                    access.keeps_size = true;
-                }
-            }
         }
         self.visit_chain_parts(target);
     }
@@ -181,6 +175,12 @@ impl Lowerer<'_> {
                     let handed_at = chain.handed_at;
                     self.record_write(chain.path, kind, span, value, chain.root, element);
                     self.note_handed(handed_at);
+                    if matches!(target, Expr::Subscript(_)) && kind == AccessKind::ReadModifyWrite {
+                        let func = self.scope().func;
+                        if let Some(access) = self.functions[func].accesses.last_mut() {
+                            access.inserts = true;
+                        }
+                    }
                 }
                 self.visit_chain_parts(target);
             }

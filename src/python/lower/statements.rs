@@ -176,27 +176,19 @@ impl Lowerer<'_> {
                 self.store(&f.target, None);
                 self.bind_iterated(&f.target, &f.iter);
                 self.enter_loop();
-                for s in &f.body {
-                    self.visit_stmt(s);
-                }
+                self.visit_body(&f.body);
                 self.scope_mut().loop_depth -= 1;
-                for s in &f.orelse {
-                    self.visit_stmt(s);
-                }
+                self.visit_body(&f.orelse);
             }
             Stmt::While(w) => {
                 self.visit_expr(&w.test);
                 let checked = (self.test_paths(&w.test), self.statement_lines);
                 self.scope_mut().checks.push(checked);
                 self.enter_loop();
-                for s in &w.body {
-                    self.visit_stmt(s);
-                }
+                self.visit_body(&w.body);
                 self.scope_mut().loop_depth -= 1;
                 self.scope_mut().checks.pop();
-                for s in &w.orelse {
-                    self.visit_stmt(s);
-                }
+                self.visit_body(&w.orelse);
             }
             Stmt::Return(r) => {
                 self.note_returned(r.value.as_deref());
@@ -434,7 +426,13 @@ impl Lowerer<'_> {
 
     /// The statement of `body` that probes for the running loop, if one does.
     fn probe_index(&self, body: &[Stmt]) -> Option<usize> {
-        let probes = |e: &Expr| names_running_loop(e) && self.is_current_thread(e);
+        // `asyncio._get_running_loop()` gives `None` instead of raising: no probe.
+        let probes = |e: &Expr| {
+            matches!(e, Expr::Call(c) if matches!(&*c.func,
+                Expr::Attribute(a) if a.attr.as_str() == "get_running_loop")
+                || matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "get_running_loop"))
+                && self.is_current_thread(e)
+        };
         body.iter().position(|stmt| match stmt {
             Stmt::Expr(e) => probes(&e.value),
             Stmt::Assign(a) => probes(&a.value),
@@ -628,6 +626,12 @@ impl Lowerer<'_> {
                     return None;
                 };
                 if !self.is_current_thread(&c.left) && !self.is_current_thread(right) {
+                    return None;
+                }
+                // `running is not None` says a loop runs here, not which one: only a
+                // comparison with the loop work is handed to tells its thread.
+                if matches!(right, Expr::NoneLiteral(_)) || matches!(&*c.left, Expr::NoneLiteral(_))
+                {
                     return None;
                 }
                 match op {

@@ -639,7 +639,7 @@ impl Lowerer<'_> {
             root: None,
             element: false,
             on_loop_thread: false,
-            keeps_size: false,
+            inserts: false,
             handed_at: None,
         });
         true
