@@ -28,12 +28,12 @@ use rayon::prelude::*;
 
 use super::catalogue::Catalogue;
 use super::contexts::{api_call, resolve_call, CallTarget, Context, EntryPoint, Reach, Site};
-use super::resolve::{FuncId, Program, Target};
+use super::resolve::{ClassId, FuncId, Program, Target};
 use crate::model::{Arg, CallSite, Callee, FileId, Language, Span};
 
 /// The locations that hold a worker's private loop.
 pub struct PrivateLoops {
-    loops: HashSet<String>,
+    loops: HashSet<Location>,
 }
 
 /// What the program hands to private loops, and its bridges.
@@ -80,7 +80,7 @@ impl PrivateLoops {
                         }
                         _ => None,
                     };
-                    let handed: Vec<String> = call
+                    let handed: Vec<Location> = call
                         .args
                         .iter()
                         .chain(call.keywords.iter().map(|(_, a)| a))
@@ -106,9 +106,8 @@ impl PrivateLoops {
                             continue;
                         };
                         if let CallTarget::External(path) = resolve_call(program, file, callee) {
-                            if apis.current.contains(&path) && is_location(program, file, location)
-                            {
-                                loops.push(location.clone());
+                            if apis.current.contains(&path) {
+                                loops.extend(self::location(program, file, location));
                             }
                         }
                     }
@@ -157,8 +156,11 @@ impl PrivateLoops {
             .collect();
         for id in relevant {
             let function = program.function(id);
-            // The loops this function's submissions name, private or not.
-            let mut bridged: Vec<Option<&str>> = Vec::new();
+            let file = program.file_of(id);
+            let private =
+                |path: &str| location(program, file, path).filter(|l| self.loops.contains(l));
+            // The private loops this function's submissions name (`None` for another).
+            let mut bridged: Vec<Option<Location>> = Vec::new();
             let mut blocks = false;
             for (call, target) in function.calls.iter().zip(&targets[id]) {
                 if !named(call) {
@@ -166,9 +168,10 @@ impl PrivateLoops {
                 }
                 let api = api_call(program, call, target);
                 if api.paths.iter().any(|p| submit.contains(p)) {
-                    let lp = loop_argument(call);
+                    let lp = loop_argument(call).and_then(private);
+                    let submitted = lp.is_some();
                     bridged.push(lp);
-                    if lp.is_some_and(|l| self.loops.contains(l)) {
+                    if submitted {
                         if let Some(Arg::Coroutine(callee)) = call.args.first() {
                             self.submit_coroutine(program, id, call, callee, &mut found);
                         }
@@ -186,7 +189,7 @@ impl PrivateLoops {
                     let Some((receiver, method)) = path.rsplit_once('.') else {
                         continue;
                     };
-                    if !self.loops.contains(receiver) {
+                    if private(receiver).is_none() {
                         continue;
                     }
                     self.hand_to_loop(program, catalogue, id, call, method, &mut found);
@@ -254,26 +257,24 @@ impl PrivateLoops {
         &self,
         program: &Program,
         id: FuncId,
-        loops: &[Option<&str>],
+        loops: &[Option<Location>],
         found: &mut LoopHandoffs,
     ) {
         let function = program.function(id);
-        let private: Vec<&str> = loops
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|l| self.loops.contains(*l))
-            .collect();
+        let private: Vec<&Location> = loops.iter().flatten().collect();
         // Bridging into the main loop, it would wait for itself on the loop.
         found.off_loop[id] = private.is_empty();
-        // A public method of the class that owns the loop: its sync API.
-        let api = function.class.as_ref().is_some_and(|class| {
-            !function.name.starts_with('_')
-                && private.iter().any(|l| {
-                    l.strip_prefix(class.as_str())
-                        .is_some_and(|rest| rest.starts_with('.'))
+        // A public method of the class that owns the loop (or inherits it): its sync API.
+        let api = !function.name.starts_with('_')
+            && program.class_of_method(id).is_some_and(|own| {
+                let ancestors = program.ancestors(own);
+                private.iter().any(|l| match l {
+                    Location::Attribute(class, _) => {
+                        *class == own || ancestors.contains(&program.class(*class).path)
+                    }
+                    Location::Global(..) => false,
                 })
-        });
+            });
         let file = program.file_of(id);
         let site = Site {
             file,
@@ -296,23 +297,37 @@ fn last_name(callee: &Callee) -> &str {
     }
 }
 
-/// `self._loop` of `self._loop.run_forever`, when it names a location.
-fn run_loop(program: &Program, file: FileId, path: &str, runners: &[String]) -> Option<String> {
-    let (receiver, method) = path.rsplit_once('.')?;
-    (runners.iter().any(|r| r == method) && is_location(program, file, receiver))
-        .then(|| receiver.to_string())
+/// Where a loop is kept: a module variable, or an attribute by the class that declares
+/// it (so a loop a base class starts is the one its subclasses' methods name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Location {
+    Global(FileId, String),
+    Attribute(ClassId, String),
 }
 
-/// Whether `path` names a module variable or an attribute of a project class: a loop
-/// that code elsewhere can name. A local is typed by the call that made it
+/// `self._loop` of `self._loop.run_forever`, when it names a location.
+fn run_loop(program: &Program, file: FileId, path: &str, runners: &[String]) -> Option<Location> {
+    let (receiver, method) = path.rsplit_once('.')?;
+    runners
+        .iter()
+        .any(|r| r == method)
+        .then(|| location(program, file, receiver))
+        .flatten()
+}
+
+/// The location `path` names: a module variable or an attribute of a project class, a
+/// loop that code elsewhere can name. A local is typed by the call that made it
 /// (`asyncio.new_event_loop`), which names every such loop at once.
-fn is_location(program: &Program, file: FileId, path: &str) -> bool {
+fn location(program: &Program, file: FileId, path: &str) -> Option<Location> {
     let resolved = program.resolve(file, path);
-    resolved.residual == 0
-        && matches!(
-            resolved.target,
-            Target::Global { .. } | Target::Attribute { .. }
-        )
+    if resolved.residual != 0 {
+        return None;
+    }
+    match resolved.target {
+        Target::Global { file, name, .. } => Some(Location::Global(file, name)),
+        Target::Attribute { class, name, .. } => Some(Location::Attribute(class, name)),
+        _ => None,
+    }
 }
 
 /// The loop a `submit(coroutine, loop)` call names, by location.
