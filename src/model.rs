@@ -322,7 +322,9 @@ pub struct Function {
     /// Python: callables this body keeps in state to be called later, by the canonical
     /// path of the location (`self._on_done = on_done`, `HANDLERS = {"reload": reload}`,
     /// `self._listeners.append(cb)`, `JOBS.put(job)`): what a call through the location
-    /// (`self._on_done(r)`, `HANDLERS[name]()`) may run (`analysis::stored_callables`).
+    /// (`self._on_done(r)`, `HANDLERS[name]()`) may run (`analysis::stored_callables`);
+    /// and objects (`self.backend = MemoryBackend()`, as an `Arg::Instance`), whose
+    /// class's methods a call through the location runs.
     pub stored_callables: Vec<(String, Arg)>,
 }
 

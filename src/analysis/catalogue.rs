@@ -192,6 +192,10 @@ pub struct Catalogue {
     /// through that type (`fut.add_done_callback(cb)`).
     #[serde(default)]
     pub returns: std::collections::BTreeMap<String, String>,
+    /// Holders of one value of their annotation's type argument (`ContextVar[Queue]`,
+    /// `weakref.ref[Manager]`), and the methods that read it (`__call__` for a call).
+    #[serde(default)]
+    pub element_readers: std::collections::BTreeMap<String, Vec<String>>,
     /// The Rust catalogue, from its own file.
     #[serde(skip)]
     pub rust: RustCatalogue,

@@ -158,6 +158,13 @@ pub struct Contexts {
     /// callee's `self`, nor are its arguments aligned with the callee's parameters
     /// past what the location's store says.
     pub through_location: HashSet<(FuncId, usize)>,
+    /// The call edges `(caller, call index, callee)` that run a method of an object kept
+    /// in the location the call's receiver names (`self.backend.write()` running
+    /// `MemoryBackend.write`): the callee's `self` is an object of its own class,
+    /// whatever the receiver's annotation says.
+    pub through_holder: HashSet<(FuncId, usize, FuncId)>,
+    /// What locations hold: callables and project objects.
+    pub stored: StoredCallables,
     /// Per function, per context: how it is reached, if it is.
     pub reach: Vec<[Option<Reach>; 3]>,
     /// Per function: how it is reached from a worker entry point that runs on several
@@ -216,6 +223,7 @@ impl Contexts {
         // (caller, coroutine) for `asyncio.run(coroutine())` and the like.
         let mut runs: HashSet<(FuncId, FuncId)> = HashSet::new();
         let mut through_location: HashSet<(FuncId, usize)> = HashSet::new();
+        let mut through_holder: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
 
         // Resolution is most of the cost, and each call's is independent: all cores.
         let targets: Vec<Vec<CallTarget>> = (0..count)
@@ -306,6 +314,12 @@ impl Contexts {
             startup.extend(facts.startup);
             runs.extend(facts.runs);
             through_location.extend(facts.through_location.into_iter().map(|call| (id, call)));
+            through_holder.extend(
+                facts
+                    .through_holder
+                    .into_iter()
+                    .map(|(call, callee)| (id, call, callee)),
+            );
         }
         entries.extend(thread_class_entries(program, catalogue, &targets));
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
@@ -435,6 +449,7 @@ impl Contexts {
             callees,
             callers,
             through_location,
+            through_holder,
             reach,
             concurrent,
             task_entries,
@@ -448,6 +463,7 @@ impl Contexts {
             script_from,
             callable_passes: callable_passes(program, &stored),
             loop_only,
+            stored,
         }
     }
 
@@ -979,6 +995,8 @@ struct FunctionFacts {
     runs: Vec<(FuncId, FuncId)>,
     /// Calls (indices) that run a callable kept in a location.
     through_location: Vec<usize>,
+    /// `(call index, callee)`: methods run on an object kept in a location.
+    through_holder: Vec<(usize, FuncId)>,
 }
 
 /// What every call means, resolved once for all functions.
@@ -1075,6 +1093,16 @@ fn function_facts(
                     .extend(called.iter().map(|&callee| (callee, index)));
             }
             _ => {}
+        }
+        // `self.backend.write(line)` runs the `write` of each class whose objects the
+        // program keeps in `self.backend`.
+        if let (Callee::Path(path), None) = (&call.callee, call.property) {
+            for callee in stored.dispatched(program, file, path) {
+                if !matches!(target, &CallTarget::Function(f) if f == callee) {
+                    facts.callees.push((callee, index));
+                    facts.through_holder.push((index, callee));
+                }
+            }
         }
         if call.property.is_some() {
             // A getter run by reading an attribute: no API to match.

@@ -59,7 +59,11 @@ pub struct Analysis<'m> {
 
 impl<'m> Analysis<'m> {
     pub fn new(files: &'m [FileModel], catalogue: Catalogue) -> Self {
-        let program = Program::new(files, catalogue.returns.clone());
+        let program = Program::new(
+            files,
+            catalogue.returns.clone(),
+            catalogue.element_readers.clone(),
+        );
         let contexts = Contexts::compute(&program, &catalogue);
         // The analyses after contexts form a small graph; independent ones run on
         // both cores (each is a pure function of its inputs, so results never depend

@@ -95,7 +95,10 @@ impl Receivers {
                         let call = &program.function(caller).calls[index];
                         // A bound method kept in a location runs on its own object, of
                         // whatever class stored it: the call's receiver is the holder.
-                        if contexts.through_location.contains(&(caller, index)) {
+                        // So does a method of an object kept in the receiver's location.
+                        if contexts.through_location.contains(&(caller, index))
+                            || contexts.through_holder.contains(&(caller, index, f))
+                        {
                             add(&[own]);
                             continue;
                         }

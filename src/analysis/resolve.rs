@@ -74,6 +74,8 @@ pub struct Program<'m> {
     /// What library calls return, by type (`Catalogue::returns`): a member of such a
     /// call's result is the type's member.
     external_returns: BTreeMap<String, String>,
+    /// Holders of one value and the methods that read it (`Catalogue::element_readers`).
+    element_readers: BTreeMap<String, Vec<String>>,
 }
 
 /// A class's methods (name to index in its file's functions) and attributes (name to
@@ -113,8 +115,13 @@ fn last_bindings(file: &FileModel) -> HashMap<&str, usize> {
 
 impl<'m> Program<'m> {
     /// The program of `files`, where library calls return what `external_returns`
-    /// says (`Catalogue::returns`).
-    pub fn new(files: &'m [FileModel], external_returns: BTreeMap<String, String>) -> Self {
+    /// says (`Catalogue::returns`), and reading a one-value holder gives its annotated
+    /// value (`Catalogue::element_readers`).
+    pub fn new(
+        files: &'m [FileModel],
+        external_returns: BTreeMap<String, String>,
+        element_readers: BTreeMap<String, Vec<String>>,
+    ) -> Self {
         let mut program = Program {
             files,
             functions: Vec::new(),
@@ -129,6 +136,7 @@ impl<'m> Program<'m> {
             members: Vec::new(),
             root_ids: Vec::with_capacity(files.len()),
             external_returns,
+            element_readers,
         };
         let mut roots: HashMap<&Path, FileId> = HashMap::default();
         for (file_id, file) in files.iter().enumerate() {
@@ -325,12 +333,16 @@ impl<'m> Program<'m> {
             Target::Class(class) => self.class_member(*class, name, depth),
             Target::Global {
                 file, ty: Some(ty), ..
-            } => self.instance_member(*file, ty, name, depth),
+            } => self
+                .held_value_member(of, ty, name, depth)
+                .or_else(|| self.instance_member(*file, ty, name, depth)),
             Target::Attribute {
                 class,
                 ty: Some(ty),
                 ..
-            } => self.instance_member(self.class_file(*class), ty, name, depth),
+            } => self
+                .held_value_member(of, ty, name, depth)
+                .or_else(|| self.instance_member(self.class_file(*class), ty, name, depth)),
             Target::External(path) => Some(self.external(&format!("{path}.{name}"))),
             // A definition nested in the function, or else a member of what calling it
             // returns, by its declared type (`runtime.stats().register`, written
@@ -347,6 +359,28 @@ impl<'m> Program<'m> {
             }
             _ => None,
         }
+    }
+
+    /// A read of the value a one-value holder keeps (`OUTBOX.get()` of a
+    /// `ContextVar[Queue]`: the `Queue`), or, for a holder read by calling it
+    /// (`weakref.ref[Manager]`), a member of the value (`self._manager().beat`, written
+    /// `…_manager.beat`).
+    fn held_value_member(
+        &self,
+        holder: &Target,
+        ty: &str,
+        name: &str,
+        depth: usize,
+    ) -> Option<Target> {
+        let readers = self.element_readers.get(ty)?;
+        if readers.iter().any(|r| r == name) {
+            return self.element_of(holder);
+        }
+        let called = readers.iter().any(|r| r == "__call__") && !name.starts_with("__");
+        called
+            .then(|| self.element_of(holder))
+            .flatten()
+            .and_then(|value| self.member(&value, name, depth + 1))
     }
 
     /// One element of a container variable or attribute annotated with its elements'

@@ -4,7 +4,8 @@
 //! class would be "the same", and objects built and used inside one call (a parser's
 //! tokenizer, an `ExitStack`) would race with themselves. An instance attribute counts
 //! only when an instance of its class is observably shared: stored in module or class
-//! state (or in an attribute of a shared object), or held in a container there that is
+//! state (or in an attribute of a shared object), as annotated or as the program stores
+//! it there (`analysis::stored_callables`), or held in a container there that is
 //! annotated with its elements' type (`JOBS: dict[str, Job]`), handed to a thread or loop API as a
 //! bound method or argument, or a `threading.Thread` subclass. Class-level attributes
 //! are one object for all instances and always count.
@@ -80,6 +81,15 @@ impl Sharing {
                 }
             }
         }
+        // Objects a module variable holds (`LOGGER = Logger(...)`), and, below, those a
+        // shared object's attribute holds (`self.backend = backend`), as stored.
+        let mut held_by: Vec<Vec<ClassId>> = vec![Vec::new(); count];
+        for (owner, classes) in contexts.stored.holdings() {
+            match owner {
+                None => classes.iter().for_each(|&c| mark(Some(c))),
+                Some(owner) => held_by[owner].extend_from_slice(classes),
+            }
+        }
         // An object held by a shared object is shared too.
         loop {
             let mut changed = false;
@@ -88,13 +98,15 @@ impl Sharing {
                     continue;
                 }
                 let file = program.class_file(class);
-                for attribute in &program.class(class).attributes {
-                    let held = attribute.ty.iter().chain(&attribute.element);
-                    for held in held.filter_map(|ty| program.class_of_value(file, ty)) {
-                        if !shared[held] {
-                            shared[held] = true;
-                            changed = true;
-                        }
+                let declared = program.class(class).attributes.iter().flat_map(|a| {
+                    a.ty.iter()
+                        .chain(&a.element)
+                        .filter_map(|ty| program.class_of_value(file, ty))
+                });
+                for held in declared.chain(held_by[class].iter().copied()) {
+                    if !shared[held] {
+                        shared[held] = true;
+                        changed = true;
                     }
                 }
             }

@@ -469,6 +469,17 @@ pub fn collect<'m>(
                     }
                 }
             }
+            // `self.sink.add(x)` on a location that keeps project objects whose class
+            // defines `add`: the method's own accesses count here too.
+            if let Some(method) = access.method.as_deref().filter(|_| state.residual == 0) {
+                if !contexts
+                    .stored
+                    .held_methods(program, file, &access.path, method)
+                    .is_empty()
+                {
+                    continue;
+                }
+            }
             let ty = state_type(program, &state.ty);
             if ty.as_deref().is_some_and(|t| catalogue.is_thread_safe(t)) {
                 continue;

@@ -12,11 +12,19 @@
 //! wrappers that pass their own parameter on, and through bare decorators
 //! (`@bus.subscribe`). Coroutine functions are left out: calling one only builds a
 //! coroutine, which runs wherever it is awaited.
+//!
+//! The same stores say which project classes' objects a location holds
+//! (`self.backend = backend`, given a `MemoryBackend()` by `Logger(MemoryBackend())`):
+//! a method called through the location (`self.backend.write(line)`) runs that class's
+//! method, whatever the annotation names (an abstract base, a `Protocol`), and an
+//! object held by a shared one is shared. Only classes the program stores there count,
+//! not every subclass of the annotation: dispatch by type flow, not by the hierarchy.
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::contexts::{resolve_call, CallTarget};
+use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use crate::model::{Arg, CallSite, Callee, FileId, ELEMENT};
 
@@ -25,6 +33,15 @@ use crate::model::{Arg, CallSite, Callee, FileId, ELEMENT};
 enum Slot {
     Global(FileId, String),
     Attribute(ClassId, String),
+}
+
+/// Where a store puts a value: in the location itself (`self.backend = b`), or among
+/// its elements (`self._listeners.append(cb)`, `HANDLERS[name] = fn`), which a call
+/// through an element runs but which do not make the location an object of their class.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Place {
+    slot: Slot,
+    element: bool,
 }
 
 /// A location filled from more places than this is a generic holder (a job wrapper, a
@@ -36,6 +53,8 @@ const MAX_ORIGINS: usize = 4;
 #[derive(Default)]
 struct Held {
     functions: Vec<FuncId>,
+    /// The project classes of the objects stored there.
+    classes: Vec<ClassId>,
     /// The functions that put them there: the storing body, or for a stored parameter
     /// the caller that passed the value.
     origins: HashSet<FuncId>,
@@ -50,6 +69,8 @@ pub struct StoredCallables {
     /// Every function some location keeps, coroutine functions included: each is
     /// called from wherever the location is, seen or not.
     kept: HashSet<FuncId>,
+    /// The last name of every location that holds a project class's object.
+    holder_names: HashSet<String>,
 }
 
 impl StoredCallables {
@@ -59,7 +80,7 @@ impl StoredCallables {
     pub fn compute(program: &Program, targets: &[Vec<CallTarget>]) -> StoredCallables {
         let mut stored = StoredCallables::default();
         // (function, parameter) → the locations the parameter is stored in.
-        let mut parameters: HashMap<(FuncId, String), Vec<Slot>> = HashMap::default();
+        let mut parameters: HashMap<(FuncId, String), Vec<Place>> = HashMap::default();
         for function in 0..program.functions.len() {
             let model = program.function(function);
             if model.stored_callables.is_empty() {
@@ -67,19 +88,21 @@ impl StoredCallables {
             }
             let file = program.file_of(function);
             for (path, value) in &model.stored_callables {
-                let Some(slot) = slot_of(program, file, path) else {
+                let (location, element) =
+                    match path.strip_suffix(ELEMENT).and_then(|p| p.strip_suffix('.')) {
+                        Some(container) => (container, true),
+                        None => (path.as_str(), false),
+                    };
+                let Some(slot) = slot_of(program, file, location) else {
                     continue;
                 };
+                let place = Place { slot, element };
                 match value {
                     Arg::Parameter(name) => parameters
                         .entry((function, name.clone()))
                         .or_default()
-                        .push(slot),
-                    value => {
-                        for target in denoted(program, file, value) {
-                            stored.add(program, slot.clone(), target, function);
-                        }
-                    }
+                        .push(place),
+                    value => stored.add_value(program, file, &[place], value, function),
                 }
             }
         }
@@ -87,6 +110,8 @@ impl StoredCallables {
         for held in stored.by_slot.values_mut() {
             held.functions.sort_unstable();
             held.functions.dedup();
+            held.classes.sort_unstable();
+            held.classes.dedup();
         }
         stored
     }
@@ -118,10 +143,10 @@ impl StoredCallables {
         &mut self,
         program: &Program,
         targets: &[Vec<CallTarget>],
-        mut pending: HashMap<(FuncId, String), Vec<Slot>>,
+        mut pending: HashMap<(FuncId, String), Vec<Place>>,
     ) {
         let callers = callers_of(program, targets, pending.keys().map(|(f, _)| *f));
-        let mut seen: HashSet<(FuncId, String, Slot)> = pending
+        let mut seen: HashSet<(FuncId, String, Place)> = pending
             .iter()
             .flat_map(|((f, p), slots)| slots.iter().map(|s| (*f, p.clone(), s.clone())))
             .collect();
@@ -143,7 +168,9 @@ impl StoredCallables {
                             // each).
                             if position == Some(0) {
                                 let module = module_code(program, caller).unwrap_or(caller);
-                                self.add_all(program, slots, caller, module);
+                                for place in slots {
+                                    self.add(program, place.slot.clone(), caller, module);
+                                }
                             }
                             continue;
                         }
@@ -168,11 +195,7 @@ impl StoredCallables {
                                 }
                             }
                         }
-                        Some(arg) => {
-                            for function in denoted(program, file, arg) {
-                                self.add_all(program, slots, function, caller);
-                            }
-                        }
+                        Some(arg) => self.add_value(program, file, slots, arg, caller),
                         None => {}
                     }
                 }
@@ -180,10 +203,99 @@ impl StoredCallables {
         }
     }
 
-    fn add_all(&mut self, program: &Program, slots: &[Slot], function: FuncId, origin: FuncId) {
-        for slot in slots {
-            self.add(program, slot.clone(), function, origin);
+    /// Keeps what a value written in `file` denotes in each of `places`, put there by
+    /// `origin`: the functions it is, and the project class of the object it is when
+    /// it is the location's own value. A test or example module storing into another
+    /// module's location (`os.environ = EnvironmentVarGuard()`) changes that location
+    /// in its own program only, so its objects are not the location's.
+    fn add_value(
+        &mut self,
+        program: &Program,
+        file: FileId,
+        places: &[Place],
+        value: &Arg,
+        origin: FuncId,
+    ) {
+        for function in denoted(program, file, value) {
+            for place in places {
+                self.add(program, place.slot.clone(), function, origin);
+            }
         }
+        let Some(class) = instance_class(program, file, value) else {
+            return;
+        };
+        let origin_file = program.file_of(origin);
+        let auxiliary = is_auxiliary(&program.files[origin_file]);
+        for place in places.iter().filter(|p| !p.element) {
+            let (home, name) = match &place.slot {
+                Slot::Global(home, name) => (*home, name),
+                Slot::Attribute(class, name) => (program.class_file(*class), name),
+            };
+            if auxiliary && home != origin_file {
+                continue;
+            }
+            self.holder_names.insert(name.clone());
+            let held = self.by_slot.entry(place.slot.clone()).or_default();
+            held.classes.push(class);
+            held.origins.insert(origin);
+        }
+    }
+
+    /// The methods a call of `path` runs on the objects kept in the location its
+    /// receiver names (`self.backend.write(line)` runs `MemoryBackend.write` when a
+    /// `MemoryBackend` is stored in `Logger.backend`). A location filled from many
+    /// places is a generic holder, as for callables, and is not followed.
+    pub fn dispatched(&self, program: &Program, file: FileId, path: &str) -> Vec<FuncId> {
+        match path.rsplit_once('.') {
+            Some((receiver, method)) => self.held_methods(program, file, receiver, method),
+            None => Vec::new(),
+        }
+    }
+
+    /// The methods named `method` of the objects kept in the location `receiver`.
+    pub fn held_methods(
+        &self,
+        program: &Program,
+        file: FileId,
+        receiver: &str,
+        method: &str,
+    ) -> Vec<FuncId> {
+        let name = receiver.rsplit('.').next().unwrap_or(receiver);
+        if !self.holder_names.contains(name) {
+            return Vec::new();
+        }
+        let Some(held) = slot_of(program, file, receiver)
+            .and_then(|slot| self.by_slot.get(&slot))
+            .filter(|held| held.origins.len() <= MAX_ORIGINS)
+        else {
+            return Vec::new();
+        };
+        // A method the class defines or inherits; not its `__getattr__`, which stands
+        // for any name (a lazy proxy's), whose calls the object's own path decides.
+        let mut methods: Vec<FuncId> = held
+            .classes
+            .iter()
+            .filter_map(|&class| program.method(class, method))
+            .filter(|&f| program.function(f).name == method)
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        methods
+    }
+
+    /// Per location that holds project objects, the class whose attribute it is (none
+    /// for a module variable) and the classes of the objects held.
+    pub fn holdings(&self) -> impl Iterator<Item = (Option<ClassId>, &[ClassId])> {
+        self.by_slot
+            .iter()
+            .filter(|(_, held)| !held.classes.is_empty())
+            .map(|(slot, held)| {
+                let owner = match slot {
+                    Slot::Global(..) => None,
+                    Slot::Attribute(class, _) => Some(*class),
+                };
+                (owner, held.classes.as_slice())
+            })
     }
 
     /// The functions a call of `path` may run when the path names a location, or an
@@ -347,6 +459,17 @@ fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
             .into_iter()
             .collect(),
         Arg::Parameter(_) | Arg::Other => Vec::new(),
+    }
+}
+
+/// The project class of the object a stored value is: a typed local or parameter
+/// (`Instance`), or an object constructed in place (`MemoryBackend()`, lowered as the
+/// call it is).
+fn instance_class(program: &Program, file: FileId, value: &Arg) -> Option<ClassId> {
+    match value {
+        Arg::Instance(ty) => program.class_of_value(file, ty),
+        Arg::Coroutine(Callee::Path(path)) => program.class_of_type(file, path),
+        _ => None,
     }
 }
 

@@ -83,9 +83,6 @@ impl Lowerer<'_> {
         root: Option<usize>,
         element: bool,
     ) {
-        if let Some(value) = value {
-            self.note_stored_value(&path, value);
-        }
         self.record(path, kind, span, None, root, element);
         let constant = value.is_some_and(is_literal);
         let new = value.is_some_and(|v| {
@@ -173,6 +170,10 @@ impl Lowerer<'_> {
                     }
                     let element = chain.depth >= 2;
                     let handed_at = chain.handed_at;
+                    if let Some(value) = value {
+                        // `d[k] = v` stores among the location's elements.
+                        self.note_stored_value(&chain.path, value, chain.inner);
+                    }
                     self.record_write(chain.path, kind, span, value, chain.root, element);
                     self.note_handed(handed_at);
                     if matches!(target, Expr::Subscript(_)) && kind == AccessKind::ReadModifyWrite {
@@ -326,6 +327,9 @@ impl Lowerer<'_> {
             self.set_variable(name, ty, self.span_of(target));
         }
         let span = self.span_of(target);
+        if let Some(value) = value {
+            self.note_stored_value(&path, value, false);
+        }
         self.record_write(path, kind, span, value, None, false);
     }
 

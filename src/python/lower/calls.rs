@@ -283,12 +283,19 @@ impl Lowerer<'_> {
     /// A parameter of the function being lowered that may hold a callable (untyped, or
     /// annotated `Callable`).
     pub(super) fn is_own_parameter(&self, name: &str) -> bool {
-        let scope = self.scope();
-        !scope.is_module
-            && scope
+        self.is_call_parameter(name)
+            && self
+                .scope()
                 .types
                 .get(name)
                 .is_none_or(|t| t.ends_with("Callable"))
+    }
+
+    /// A parameter of the function being lowered, still bound to what its caller passed
+    /// (whatever its annotation says).
+    pub(super) fn is_call_parameter(&self, name: &str) -> bool {
+        let scope = self.scope();
+        !scope.is_module
             && !scope.aliases.contains_key(name)
             && self.functions[scope.func]
                 .call_params

@@ -413,10 +413,16 @@ impl Lowerer<'_> {
 
     /// The type of the elements of a container annotation (`dict[str, Job]`,
     /// `list[Job]`, `Optional[set[Job]]` → `Job`): what iterating it, indexing it or
-    /// `.get()` gives, for a mapping its values.
+    /// `.get()` gives, for a mapping its values; and of the value a one-value holder
+    /// keeps (`ContextVar[Queue]`, `weakref.ref[Manager]`).
     pub(super) fn element_annotation(&self, annotation: &Expr) -> Option<String> {
         let Expr::Subscript(s) = annotation else {
             return match annotation {
+                // A forward reference: `"weakref.ref[Manager]"`.
+                Expr::StringLiteral(text) => {
+                    let parsed = ruff_python_parser::parse_expression(text.value.to_str()).ok()?;
+                    self.element_annotation(parsed.expr())
+                }
                 Expr::BinOp(b) => match (&*b.left, &*b.right) {
                     (other, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), other) => {
                         self.element_annotation(other)
@@ -453,6 +459,16 @@ impl Lowerer<'_> {
                 [element],
             ) => element,
             ("tuple" | "Tuple", [element, Expr::EllipsisLiteral(_)]) => element,
+            // Holders of one value, which reading gives (`[element-readers]` in the
+            // catalogue): `ContextVar[Queue]`'s `.get()`, `weakref.ref[Manager]`'s call.
+            (_, [element])
+                if matches!(
+                    outer.as_str(),
+                    "contextvars.ContextVar" | "weakref.ref" | "weakref.ReferenceType"
+                ) =>
+            {
+                element
+            }
             _ => return None,
         };
         self.annotation_type(element)

@@ -1,7 +1,8 @@
-//! Callables kept in state: what a body stores in a location that a later call through
-//! the location runs (`Function::stored_callables`). Only the stores are lowered here;
-//! which functions they denote, and which calls run them, is whole-program work
-//! (`analysis::stored_callables`).
+//! Callables and objects kept in state: what a body stores in a location that a later
+//! call through the location runs (`Function::stored_callables`): a callable, or an
+//! object whose class's methods run (`self.backend = MemoryBackend()`). Only the stores
+//! are lowered here; which functions and classes they denote, and which calls run them,
+//! is whole-program work (`analysis::stored_callables`).
 
 use super::*;
 
@@ -18,11 +19,12 @@ const STORING_METHODS: &[&str] = &[
 ];
 
 impl Lowerer<'_> {
-    /// A write of `value` to the location `path`: keeps the callables the value denotes.
-    pub(super) fn note_stored_value(&mut self, path: &str, value: &Expr) {
+    /// A write of `value` to the location `path`, or to an element of it (`d[k] = v`):
+    /// keeps the callables the value denotes.
+    pub(super) fn note_stored_value(&mut self, path: &str, value: &Expr, element: bool) {
         let mut values = Vec::new();
         self.callables_in(value, &mut values);
-        self.keep(path, values);
+        self.keep(path, values, element);
     }
 
     /// A call of a container method on the location `path` (`self._listeners.append(cb)`,
@@ -50,21 +52,31 @@ impl Lowerer<'_> {
             (_, Some(last)) if is_callable_value(last) => vec![last.clone()],
             _ => return,
         };
-        self.keep(path, values);
+        self.keep(path, values, true);
     }
 
-    fn keep(&mut self, path: &str, values: Vec<Arg>) {
+    /// Keeps `values` as stored in the location `path`, or among its elements (kept at
+    /// `path.__element__`: they are no value of the location itself).
+    fn keep(&mut self, path: &str, values: Vec<Arg>, element: bool) {
+        if values.is_empty() {
+            return;
+        }
+        let path = match element {
+            true => format!("{path}.{ELEMENT}"),
+            false => path.to_string(),
+        };
         let func = self.scope().func;
         let stored = &mut self.functions[func].stored_callables;
-        stored.extend(values.into_iter().map(|v| (path.to_string(), v)));
+        stored.extend(values.into_iter().map(|v| (path.clone(), v)));
     }
 
     /// The callables an expression may evaluate to, without visiting it (the statement
     /// visits it): a function or bound method by name (`on_done`, `self._finish`), a
     /// parameter that may hold one, a lambda (lowered already, found by its span),
     /// `functools.partial(f, …)`, a factory's result (`make_handler(x)`; a capitalised
-    /// callee constructs an object instead), and the items of a container display
-    /// (`{"reload": reload_config}`, `[first, second]`).
+    /// callee constructs an object instead, kept as an `Instance`), and the items of a
+    /// container display (`{"reload": reload_config}`, `[first, second]`). A parameter
+    /// is kept whatever its annotation: callers may pass a subclass's object.
     fn callables_in(&self, expr: &Expr, out: &mut Vec<Arg>) {
         match expr {
             Expr::Name(n) if self.is_own_parameter(n.id.as_str()) => {
@@ -76,10 +88,19 @@ impl Lowerer<'_> {
                 let class = self.scopes.iter().rev().find_map(|s| s.class);
                 out.extend(class.map(|c| Arg::Instance(self.classes[c].path.clone())));
             }
-            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
-                Resolution::Typed(ty) => out.extend(constructs(&ty).then_some(Arg::Instance(ty))),
-                _ => out.extend(self.callee_of(expr).map(Arg::Callable)),
-            },
+            Expr::Name(n) => {
+                // An annotated parameter holds what callers pass, of the annotated
+                // class or another (`backend: Backend` given a `MemoryBackend()`).
+                if self.is_call_parameter(n.id.as_str()) {
+                    out.push(Arg::Parameter(n.id.to_string()));
+                }
+                match self.resolve_name(n.id.as_str()) {
+                    Resolution::Typed(ty) => {
+                        out.extend(constructs(&ty).then_some(Arg::Instance(ty)))
+                    }
+                    _ => out.extend(self.callee_of(expr).map(Arg::Callable)),
+                }
+            }
             Expr::Attribute(_) => out.extend(self.callee_of(expr).map(Arg::Callable)),
             Expr::Lambda(_) => {
                 let span = self.span_of(expr);
@@ -98,6 +119,9 @@ impl Lowerer<'_> {
                 Some(Callee::Path(p)) if !constructs(&p) => {
                     out.push(Arg::Coroutine(Callee::Path(p)))
                 }
+                // An object constructed (`self.backend = MemoryBackend()`): calls
+                // through the location run its class's methods.
+                Some(Callee::Path(p)) => out.push(Arg::Instance(p)),
                 _ => {}
             },
             Expr::Dict(d) => d
