@@ -178,6 +178,8 @@ pub struct Catalogue {
     /// (`request.app.state`, `hass.data`): one object however it is reached.
     pub framework_state: Vec<FrameworkState>,
     pub loop_unsafe: CallList,
+    /// The thread-safe ways to hand work to a loop (`call_soon_threadsafe`).
+    pub loop_threadsafe: CallList,
     /// Calls that raise unless made on the event loop's thread: a function that makes
     /// one is loop-only, and a worker that calls it gets the exception.
     pub loop_thread_checks: CallList,

@@ -20,6 +20,7 @@ pub mod rust_locks;
 pub mod sharing;
 pub mod state;
 pub mod stored_callables;
+pub mod threadsafe_use;
 
 use std::collections::BTreeMap;
 

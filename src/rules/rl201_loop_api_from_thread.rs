@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 
 use super::shared::{call_path, worker_calls};
-use super::{find, Autofix, Edit, Finding, Fix};
-use crate::analysis::contexts::{resolve_call, CallTarget, Context};
+use super::{find, Autofix, Edit, Finding, Fix, Related};
+use crate::analysis::contexts::{api_call, resolve_call, CallTarget, Context};
 use crate::analysis::programs::is_auxiliary;
+use crate::analysis::threadsafe_use::ThreadsafeUse;
 use crate::analysis::Analysis;
-use crate::model::{FileId, Language};
+use crate::model::{Callee, FileId, Language};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL201").expect("RL201 is registered");
@@ -87,6 +88,90 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         finding.fix = Some(threadsafe_call(text, method));
         finding.autofix = threadsafe_edit(text, method, file, call.span.offset);
         findings.push(finding);
+    }
+    findings.extend(inconsistent_calls(analysis, &project_methods));
+    findings
+}
+
+/// Loop-unsafe calls in a sync method on a loop or asyncio object that another method
+/// of the class hands work to thread-safely (`analysis::threadsafe_use`): the class is
+/// called from other threads, so the call is reported in its public methods whoever
+/// calls them (a private method's callers decide where it runs). Not in methods
+/// racelint sees run on a worker (reported above) or on the loop (loop code).
+fn inconsistent_calls(analysis: &Analysis, project_methods: &HashSet<&str>) -> Vec<Finding> {
+    let rule = find("RL201").expect("RL201 is registered");
+    let program = &analysis.program;
+    let contexts = &analysis.contexts;
+    let threadsafe = ThreadsafeUse::compute(program, &analysis.catalogue);
+    let mut findings = Vec::new();
+    for function in 0..program.functions.len() {
+        let model = program.function(function);
+        let reach = &contexts.reach[function];
+        if model.is_async
+            || model.class.is_none()
+            || model.name.starts_with('_')
+            || reach[Context::WorkerThread.index()].is_some()
+            || reach[Context::EventLoop.index()].is_some()
+            || contexts.on_worker_loop[function]
+            || contexts.loop_only[function]
+        {
+            continue;
+        }
+        let file = program.file_of(function);
+        for call in model
+            .calls
+            .iter()
+            .filter(|call| call.property.is_none() && !call.on_loop_thread)
+        {
+            let Callee::Path(path) = &call.callee else {
+                continue;
+            };
+            let Some((receiver, _)) = path.rsplit_once('.') else {
+                continue;
+            };
+            let target = resolve_call(program, file, &call.callee);
+            let api = api_call(program, call, &target);
+            let by_name_only = matches!(target, CallTarget::Method(_))
+                && !api
+                    .paths
+                    .iter()
+                    .any(|p| analysis.catalogue.loop_unsafe.calls.contains(p));
+            if !analysis.catalogue.loop_unsafe.matches(&api)
+                || (by_name_only && project_methods.contains(api.method.as_str()))
+            {
+                continue;
+            }
+            let Some((other, index)) = threadsafe
+                .handoff_to(program, function, receiver)
+                .filter(|&(other, _)| other != function)
+            else {
+                continue;
+            };
+            let method = api.method.as_str();
+            let handoff = &program.function(other).calls[index];
+            let mut finding = Finding::new(
+                rule,
+                file,
+                call.span,
+                format!(
+                    "`{method}` is not thread-safe, and `{}` hands work to the same object with a thread-safe call: this class is called from other threads",
+                    program.function(other).display
+                ),
+                "event-loop API called off the loop".to_string(),
+            );
+            finding.related.push(Related {
+                file: program.file_of(other),
+                span: handoff.span,
+                message: "handed over thread-safely here".to_string(),
+            });
+            let text = program.files[file]
+                .source
+                .get(call.span.offset..call.span.offset + call.span.len)
+                .unwrap_or("");
+            finding.fix = Some(threadsafe_call(text, method));
+            finding.autofix = threadsafe_edit(text, method, file, call.span.offset);
+            findings.push(finding);
+        }
     }
     findings
 }
