@@ -622,6 +622,22 @@ impl<'m> Program<'m> {
     }
 
     /// The project classes a class directly derives from.
+    /// Whether `class` is `base` or derives from it through project classes.
+    pub fn derives_from(&self, class: ClassId, base: ClassId) -> bool {
+        let mut stack = vec![class];
+        let mut seen = Vec::new();
+        while let Some(next) = stack.pop() {
+            if next == base {
+                return true;
+            }
+            if !seen.contains(&next) {
+                seen.push(next);
+                stack.extend(self.base_classes(next));
+            }
+        }
+        false
+    }
+
     pub fn base_classes(&self, class: ClassId) -> Vec<ClassId> {
         let file = self.class_file(class);
         self.class(class)

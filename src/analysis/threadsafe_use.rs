@@ -127,23 +127,7 @@ fn own_location(
                 class: owner, name, ..
             },
             residual: 0,
-        } if derives_from(program, class, owner) => Some((owner, name)),
+        } if program.derives_from(class, owner) => Some((owner, name)),
         _ => None,
     }
-}
-
-/// Whether `class` is `base` or one of its project subclasses.
-fn derives_from(program: &Program, class: ClassId, base: ClassId) -> bool {
-    let mut stack = vec![class];
-    let mut seen = Vec::new();
-    while let Some(next) = stack.pop() {
-        if next == base {
-            return true;
-        }
-        if !seen.contains(&next) {
-            seen.push(next);
-            stack.extend(program.base_classes(next));
-        }
-    }
-    false
 }
