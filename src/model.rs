@@ -297,8 +297,9 @@ pub struct Function {
     pub call_params: Vec<String>,
     /// Python: the state each `return` statement hands back, by canonical path
     /// (`return self._lock`; `return self._locks[key]` and
-    /// `return self._locks.setdefault(key, Lock())` give the container): what a
-    /// `with helper():` holds when the helper returns a lock.
+    /// `return self._locks.setdefault(key, Lock())` give the container), or a parameter
+    /// returned as it was passed (`returned_parameter`): what a `with helper():` holds
+    /// when the helper returns a lock.
     pub returns: Vec<String>,
     /// Python: parameter slots (as in `Access::root`) whose object the body lets escape:
     /// stores it, hands it to another object's method or to a thread, captures it. A
@@ -618,8 +619,16 @@ impl AccessKind {
 }
 
 /// Suffix of a held lock's path that stands for what a call returns
-/// (`pkg.Store._lock_for()` for `with self._lock_for(key):`).
+/// (`pkg.Store._lock_for()` for `with self._lock_for(key):`). A call whose first
+/// argument is a location names it inside (`pkg.held(pkg._LOCK)` for
+/// `with held(_LOCK):`), for a helper that returns its parameter.
 pub const RETURNED: &str = "()";
+
+/// What `Function::returns` holds for a `return` of the function's own parameter `k`
+/// (`call_params[k]`): `(k)`, a form no location's path takes.
+pub fn returned_parameter(index: usize) -> String {
+    format!("({index})")
+}
 
 /// Path segment that stands for one element of the container before it
 /// (`mod.JOBS.__element__.cancel` for `JOBS[key].cancel()`): the analysis reads its

@@ -7,7 +7,7 @@ use super::catalogue::Catalogue;
 use super::contexts::{constructs_self, Contexts};
 use super::resolve::{FuncId, Program, Target};
 use super::state::{resolve_state, state_type, StateKey};
-use crate::model::{CallSite, FileId, Language, LOCAL_LOCK, RETURNED};
+use crate::model::{returned_parameter, CallSite, FileId, Language, LOCAL_LOCK};
 
 pub struct Locksets {
     /// Per function: thread locks held at *every* call of it (for functions only their
@@ -234,8 +234,8 @@ fn thread_lock(
     file: FileId,
     path: &str,
 ) -> Option<StateKey> {
-    if let Some(helper) = path.strip_suffix(RETURNED) {
-        return returned_lock(program, catalogue, file, helper);
+    if let Some((helper, first)) = returned_call(path) {
+        return returned_lock(program, catalogue, file, helper, first);
     }
     if let Some(local) = path.strip_suffix(LOCAL_LOCK) {
         // One function's own name: no other function holds the same lock by it.
@@ -258,25 +258,38 @@ fn thread_lock(
     is_lock.then_some(state.key)
 }
 
+/// `pkg.held(pkg._LOCK)` → (`pkg.held`, `pkg._LOCK`); `pkg.Store._lock_for()` →
+/// (`pkg.Store._lock_for`, ``): a held call (`model::RETURNED`).
+fn returned_call(path: &str) -> Option<(&str, &str)> {
+    let inner = path.strip_suffix(')')?;
+    let (helper, first) = inner.split_once('(')?;
+    Some((helper, first))
+}
+
 /// `with self._lock_for(key):` holds the thread lock the helper returns: the one its
 /// `return` statements hand back (`return self._lock`), or the container named like
 /// locks they take it from (`return self._locks.setdefault(key, Lock())`: one lock per
-/// key, which guards what that key guards). Helpers of helpers are not followed.
+/// key, which guards what that key guards), or, for an identity helper that returns its
+/// first parameter (`def held(lock): return lock`), the lock passed (`first`, written
+/// in `file`). Helpers of helpers are not followed.
 fn returned_lock(
     program: &Program,
     catalogue: &Catalogue,
     file: FileId,
     helper: &str,
+    first: &str,
 ) -> Option<StateKey> {
     let Target::Function(function) = program.resolve(file, helper).target else {
         return None;
     };
     let home = program.file_of(function);
-    program
-        .function(function)
-        .returns
+    let returns = &program.function(function).returns;
+    if !first.is_empty() && returns.iter().any(|r| *r == returned_parameter(0)) {
+        return thread_lock(program, catalogue, file, first);
+    }
+    returns
         .iter()
-        .filter(|returned| !returned.ends_with(RETURNED))
+        .filter(|returned| returned_call(returned).is_none())
         .find_map(|returned| {
             thread_lock(program, catalogue, home, returned).or_else(|| {
                 // A container of locks (`self._locks: dict[str, Lock]`): its type is

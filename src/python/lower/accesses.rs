@@ -232,6 +232,15 @@ impl Lowerer<'_> {
     /// on one (`self._locks.setdefault(key, Lock())` gives `self._locks`).
     pub(super) fn returned_state(&self, value: &Expr) -> Option<String> {
         match value {
+            // An identity helper (`def held(lock): return lock`).
+            Expr::Name(n) if self.is_call_parameter(n.id.as_str()) => {
+                let func = self.scope().func;
+                let params = &self.functions[func].call_params;
+                params
+                    .iter()
+                    .position(|p| p == n.id.as_str())
+                    .map(returned_parameter)
+            }
             Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {
                 self.chain(value).map(|c| c.path)
             }

@@ -17,9 +17,9 @@ use ruff_text_size::Ranged;
 use super::scope;
 
 use crate::model::{
-    Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext,
-    FileModel, Function, HeldField, InsertionPoint, Invariant, OwnedArg, Owner, Span, Symbol,
-    SymbolKind, ELEMENT, LOCAL_LOCK, RETURNED,
+    returned_parameter, Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee,
+    Class, DeclaredContext, FileModel, Function, HeldField, InsertionPoint, Invariant, OwnedArg,
+    Owner, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK,
 };
 use crate::source::LineIndex;
 

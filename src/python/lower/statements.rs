@@ -229,9 +229,22 @@ impl Lowerer<'_> {
                             .filter(|c| !c.inner)
                             .map(|c| c.path),
                         // `with self._lock_for(key):` holds what the helper returns; the
-                        // analysis decides whether that is a lock (`returned_lock`).
+                        // analysis decides whether that is a lock (`returned_lock`). A
+                        // location passed first is named inside, for a helper that
+                        // returns it (`with held(_LOCK):` → `mod.held(mod._LOCK)`).
                         Expr::Call(call) => match self.callee_of(&call.func) {
-                            Some(Callee::Path(path)) => Some(format!("{path}{RETURNED}")),
+                            Some(Callee::Path(path)) => {
+                                let first = call
+                                    .arguments
+                                    .args
+                                    .first()
+                                    .filter(|a| matches!(a, Expr::Name(_) | Expr::Attribute(_)))
+                                    .and_then(|a| self.chain(a))
+                                    .filter(|c| !c.inner)
+                                    .map(|c| c.path)
+                                    .unwrap_or_default();
+                                Some(format!("{path}({first})"))
+                            }
                             _ => None,
                         },
                         _ => None,
