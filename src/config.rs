@@ -168,6 +168,7 @@ impl CatalogueExtension {
             forwards_arguments: false,
             after: Vec::new(),
             loop_if_decorated: Vec::new(),
+            loop_if_async: false,
         };
         if !self.extra_offloads.is_empty() {
             worker.push(handoff(&self.extra_offloads));
@@ -424,6 +425,7 @@ impl Config {
                     forwards_arguments: false,
                     after: Vec::new(),
                     loop_if_decorated: Vec::new(),
+                    loop_if_async: false,
                 }),
                 WorkerCallback::Method { class, method } => {
                     catalogue.thread_class.push(ThreadClass {

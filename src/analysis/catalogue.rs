@@ -30,6 +30,10 @@ pub struct Handoff {
     /// paths) on the event loop instead, as Home Assistant runs an `@callback`.
     #[serde(default, rename = "loop-if-decorated")]
     pub loop_if_decorated: Vec<String>,
+    /// A coroutine function handed over runs on the event loop instead (a framework
+    /// serving async views on its loop and sync ones on threads).
+    #[serde(default, rename = "loop-if-async")]
+    pub loop_if_async: bool,
 }
 
 /// Calls matched by canonical path or, on untyped receivers, by method name.

@@ -1150,7 +1150,9 @@ fn function_facts(
                 started.extend(stored.passed(program, file, arg));
             }
             for target in started {
-                let context = match decorated_by(program, target, &handover.loop_if_decorated) {
+                let on_loop = decorated_by(program, target, &handover.loop_if_decorated)
+                    || (handover.loop_if_async && program.function(target).is_async);
+                let context = match on_loop {
                     true => Context::EventLoop,
                     false => handover.context,
                 };

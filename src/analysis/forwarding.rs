@@ -38,6 +38,8 @@ pub struct Handover {
     /// A callable decorated with one of these runs on the event loop instead
     /// (`Handoff::loop_if_decorated`).
     pub loop_if_decorated: Vec<String>,
+    /// A coroutine function runs on the event loop instead (`Handoff::loop_if_async`).
+    pub loop_if_async: bool,
 }
 
 impl Handover {
@@ -50,6 +52,7 @@ impl Handover {
             forwards_arguments: handoff.forwards_arguments,
             waits: true,
             loop_if_decorated: handoff.loop_if_decorated.clone(),
+            loop_if_async: handoff.loop_if_async,
         }
     }
 
@@ -109,6 +112,7 @@ impl Forwards {
                             forwards_arguments: false,
                             waits: handover.waits && (call.awaited || !model.is_async),
                             loop_if_decorated: handover.loop_if_decorated.clone(),
+                            loop_if_async: handover.loop_if_async,
                         };
                         if !forwards.by_function[function].contains(&summary) {
                             forwards.by_function[function].push(summary);
