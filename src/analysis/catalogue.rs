@@ -68,8 +68,11 @@ pub struct Route {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadClass {
+    /// Base classes by canonical path; `*` matches any run of characters
+    /// (`*_pb2_grpc.*Servicer`, a base generated per service).
     pub bases: Vec<String>,
-    /// Methods of a subclass that the library calls on a thread of its own.
+    /// Methods of a subclass that the library calls on a thread of its own; `["*"]`
+    /// for every public sync method the subclass defines.
     pub methods: Vec<String>,
     /// The library calls them from several threads at once (a logging handler is
     /// called by every thread that logs, a threading server runs a thread per request).
@@ -84,6 +87,29 @@ pub struct ThreadClass {
     /// with itself.
     #[serde(default, rename = "concurrent-servers")]
     pub concurrent_servers: Vec<String>,
+}
+
+impl ThreadClass {
+    /// Whether the base pattern `pattern` names the class `path` (`*` matches any run of
+    /// characters).
+    pub fn names(pattern: &str, path: &str) -> bool {
+        let mut parts = pattern.split('*');
+        let first = parts.next().unwrap_or_default();
+        let Some(mut rest) = path.strip_prefix(first) else {
+            return false;
+        };
+        let parts: Vec<&str> = parts.collect();
+        let Some((last, middle)) = parts.split_last() else {
+            return rest.is_empty();
+        };
+        for part in middle {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+        rest.len() >= last.len() && rest.ends_with(last)
+    }
 }
 
 /// A container type's operations that are atomic (`collections.deque.append`).

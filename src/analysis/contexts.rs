@@ -4,7 +4,7 @@ use std::collections::{HashSet, VecDeque};
 
 use rayon::prelude::*;
 
-use super::catalogue::{Catalogue, Route};
+use super::catalogue::{Catalogue, Route, ThreadClass};
 use super::dispatch::Dispatch;
 use super::forwarding::{Forwards, Handover};
 use super::private_loops::PrivateLoops;
@@ -727,19 +727,35 @@ fn thread_class_entries(
             &thread_class.concurrent_servers,
         );
         for (class, ancestors) in ancestors.iter().enumerate() {
-            let Some(base) = thread_class.bases.iter().find(|b| ancestors.contains(b)) else {
+            let Some(base) = thread_class
+                .bases
+                .iter()
+                .find(|b| ancestors.iter().any(|a| ThreadClass::names(b, a)))
+            else {
                 continue;
             };
             let model = program.class(class);
             let file = program.class_file(class);
-            for method in &thread_class.methods {
-                // Only the subclass's own override: the library's base method is not ours.
-                let Some(run) = program
-                    .method(class, method)
+            // Only the subclass's own overrides: the library's base methods are not ours.
+            // `*`: every public sync method the class defines (a generated gRPC
+            // servicer's base names the service's calls, which racelint does not see).
+            let runs: Vec<FuncId> = match thread_class.methods.as_slice() {
+                [all] if all == "*" => model
+                    .methods
+                    .iter()
+                    .map(|(_, index)| program.function_id(file, *index))
+                    .filter(|&f| {
+                        let function = program.function(f);
+                        !function.is_async && !function.name.starts_with('_')
+                    })
+                    .collect(),
+                methods => methods
+                    .iter()
+                    .filter_map(|method| program.method(class, method))
                     .filter(|&f| program.function(f).class.as_deref() == Some(&model.path))
-                else {
-                    continue;
-                };
+                    .collect(),
+            };
+            for run in runs {
                 entries.push(EntryPoint {
                     site: Some(Site {
                         file,
