@@ -184,9 +184,6 @@ pub struct Catalogue {
     pub worker: Vec<Handoff>,
     #[serde(rename = "loop")]
     pub loop_: Vec<Handoff>,
-    /// Python: APIs whose callable runs on the main thread (exit handlers).
-    #[serde(default)]
-    pub main_thread: Vec<Handoff>,
     pub route: Vec<Route>,
     pub thread_class: Vec<ThreadClass>,
     pub thread_safe: TypeList,

@@ -138,24 +138,20 @@ impl Forwards {
         api: &ApiCall,
         target: &CallTarget,
     ) -> Vec<Handover> {
-        let (worker, loop_, main): (_, _, &[Handoff]) =
-            match program.files[program.file_of(function)].language {
-                Language::Python => (&catalogue.worker, &catalogue.loop_, &catalogue.main_thread),
-                Language::Rust => (&catalogue.rust.worker, &catalogue.rust.loop_, &[]),
-            };
-        let matched: Vec<(Context, &Handoff)> = [
-            (Context::WorkerThread, worker.as_slice()),
-            (Context::EventLoop, loop_.as_slice()),
-            (Context::MainThread, main),
-        ]
-        .into_iter()
-        .flat_map(|(context, handoffs)| {
-            handoffs
-                .iter()
-                .filter(|h| h.matches(api))
-                .map(move |h| (context, h))
-        })
-        .collect();
+        let (worker, loop_) = match program.files[program.file_of(function)].language {
+            Language::Python => (&catalogue.worker, &catalogue.loop_),
+            Language::Rust => (&catalogue.rust.worker, &catalogue.rust.loop_),
+        };
+        let matched: Vec<(Context, &Handoff)> =
+            [(Context::WorkerThread, worker), (Context::EventLoop, loop_)]
+                .into_iter()
+                .flat_map(|(context, handoffs)| {
+                    handoffs
+                        .iter()
+                        .filter(|h| h.matches(api))
+                        .map(move |h| (context, h))
+                })
+                .collect();
         // An entry that names the call's path is more specific than one that names its
         // method: `concurrent.futures.Future.add_done_callback` runs the callback on the
         // worker that completes the future, whatever an asyncio future's method of that
