@@ -10,7 +10,9 @@ use super::forwarding::{Forwards, Handover};
 use super::private_loops::PrivateLoops;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::stored_callables::StoredCallables;
-use crate::model::{Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span};
+use crate::model::{
+    Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span, ELEMENT,
+};
 
 /// Where code runs. Ordered so that reports list the worker side first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -587,12 +589,13 @@ pub fn resolve_call(program: &Program, file: FileId, callee: &Callee) -> CallTar
                     None => CallTarget::Unknown,
                 },
                 Target::External(path) => CallTarget::External(path),
-                // Calling a module's object runs its class's `__call__` (`LIMIT()`).
+                // Calling a module's object runs its class's `__call__` (`LIMIT()`); a
+                // holder's read (`CURRENT.get()`, resolved to the value) calls nothing.
                 Target::Global {
                     file: home,
                     ty: Some(ty),
-                    ..
-                } => match program
+                    name,
+                } if name != ELEMENT => match program
                     .class_of_value(home, &ty)
                     .and_then(|class| program.method(class, "__call__"))
                 {

@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use super::catalogue::Catalogue;
 use super::contexts::{api_call, resolve_call, CallTarget, Context, EntryPoint, Reach, Site};
 use super::resolve::{ClassId, FuncId, Program, Target};
-use crate::model::{Arg, CallSite, Callee, FileId, Language, Span};
+use crate::model::{Arg, CallSite, Callee, FileId, Language, Span, ELEMENT};
 
 /// The locations that hold a worker's private loop.
 pub struct PrivateLoops {
@@ -105,6 +105,10 @@ impl PrivateLoops {
                         let Arg::Coroutine(callee) = value else {
                             continue;
                         };
+                        // Kept among a container's elements: no one location.
+                        if location.ends_with(ELEMENT) {
+                            continue;
+                        }
                         if let CallTarget::External(path) = resolve_call(program, file, callee) {
                             if apis.current.contains(&path) {
                                 loops.extend(self::location(program, file, location));

@@ -621,7 +621,6 @@ impl<'m> Program<'m> {
         }
     }
 
-    /// The project classes a class directly derives from.
     /// Whether `class` is `base` or derives from it through project classes.
     pub fn derives_from(&self, class: ClassId, base: ClassId) -> bool {
         let mut stack = vec![class];
@@ -638,6 +637,7 @@ impl<'m> Program<'m> {
         false
     }
 
+    /// The project classes a class directly derives from.
     pub fn base_classes(&self, class: ClassId) -> Vec<ClassId> {
         let file = self.class_file(class);
         self.class(class)

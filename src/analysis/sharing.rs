@@ -34,7 +34,13 @@ impl Sharing {
         for (file_id, file) in program.files.iter().enumerate() {
             for symbol in &file.symbols {
                 if let SymbolKind::Variable { ty, element } = &symbol.kind {
-                    // The variable's object, or the elements of the container it holds.
+                    // The variable's object, or the elements of the container it holds;
+                    // not the value of a one-value holder (a `ContextVar`'s value is
+                    // each context's own).
+                    let holder = ty
+                        .as_deref()
+                        .is_some_and(|t| catalogue.element_readers.contains_key(t));
+                    let element = element.iter().filter(|_| !holder);
                     for ty in ty.iter().chain(element) {
                         mark(program.class_of_value(file_id, ty));
                     }

@@ -448,8 +448,10 @@ fn slot_of(program: &Program, file: FileId, path: &str) -> Option<Slot> {
 fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
     match value {
         Arg::Inline(index) => vec![program.function_id(file, *index)],
+        // A property named (`self.headers`) stores the value its getter gives, not the
+        // getter.
         Arg::Callable(callee) => match resolve_call(program, file, callee) {
-            CallTarget::Function(f) => vec![f],
+            CallTarget::Function(f) if !program.function(f).is_property() => vec![f],
             _ => Vec::new(),
         },
         Arg::Coroutine(callee) => produced(program, file, callee),

@@ -103,7 +103,15 @@ impl ThreadsafeUse {
         }
         let class = program.class_of_method(method)?;
         let location = own_location(program, file, receiver, class)?;
-        self.by_location.get(&location).copied()
+        // A sibling subclass's handoff says nothing of this class's own use.
+        self.by_location
+            .get(&location)
+            .copied()
+            .filter(|&(other, _)| {
+                program.class_of_method(other).is_some_and(|o| {
+                    program.derives_from(class, o) || program.derives_from(o, class)
+                })
+            })
     }
 }
 
