@@ -131,6 +131,10 @@ pub struct Lowerer<'s> {
     directives: &'s HashMap<u32, Directive>,
     /// Start offset of the expression an enclosing `await` awaits directly.
     awaited: Option<usize>,
+    /// The module's functions that give the loop running on this thread or `None`
+    /// (`def _running(): try: return asyncio.get_running_loop() except RuntimeError:
+    /// return None`), by canonical path: calling one is a running-loop probe.
+    running_loop_helpers: HashSet<String>,
 }
 
 /// A `# racelint: <invariant>` comment, before it is tied to a definition.
@@ -308,11 +312,21 @@ impl<'s> Lowerer<'s> {
             statement_lines: (0, 0),
             directives,
             awaited: None,
+            running_loop_helpers: HashSet::new(),
         }
     }
 
     pub fn lower_module(&mut self, body: &[Stmt]) {
         self.collect_module_names(body);
+        self.running_loop_helpers = body
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::FunctionDef(f) if !f.is_async && statements::gives_running_loop(&f.body) => {
+                    Some(self.qualify(f.name.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
         for name in scope::declared_globals(body) {
             let path = self.qualify(&name);
             self.module_names.entry(name).or_insert(path);

@@ -677,7 +677,8 @@ impl Lowerer<'_> {
         };
         matches!(self.callee_of(&call.func),
             Some(Callee::Path(p)) if CURRENT_THREAD.contains(&p.as_str())
-                || matches!(p.rsplit('.').next(), Some("get_running_loop" | "_get_running_loop")))
+                || matches!(p.rsplit('.').next(), Some("get_running_loop" | "_get_running_loop"))
+                || self.running_loop_helpers.contains(&p))
     }
 
     /// The body of `if __name__ == "__main__":` runs only when the module is a script:
@@ -724,6 +725,42 @@ impl Lowerer<'_> {
             self.scope_mut().types.insert(name.to_string(), element);
         }
     }
+}
+
+/// Whether a function body gives the loop running on this thread or nothing: every
+/// `return` it makes (outside nested definitions) returns a running-loop getter's
+/// result or `None`, and one returns the getter's.
+pub(super) fn gives_running_loop(body: &[Stmt]) -> bool {
+    fn returns<'b>(body: &'b [Stmt], out: &mut Vec<Option<&'b Expr>>) {
+        for stmt in body {
+            match stmt {
+                Stmt::Return(r) => out.push(r.value.as_deref()),
+                Stmt::Try(t) => {
+                    returns(&t.body, out);
+                    for ExceptHandler::ExceptHandler(h) in &t.handlers {
+                        returns(&h.body, out);
+                    }
+                    returns(&t.orelse, out);
+                    returns(&t.finalbody, out);
+                }
+                Stmt::If(i) => {
+                    returns(&i.body, out);
+                    for clause in &i.elif_else_clauses {
+                        returns(&clause.body, out);
+                    }
+                }
+                Stmt::With(w) => returns(&w.body, out),
+                _ => {}
+            }
+        }
+    }
+    let mut found = Vec::new();
+    returns(body, &mut found);
+    found.iter().any(|r| r.is_some_and(names_running_loop))
+        && found.iter().all(|r| match r {
+            None => true,
+            Some(value) => matches!(value, Expr::NoneLiteral(_)) || names_running_loop(value),
+        })
 }
 
 /// Whether `value` is a call named like the running-loop getters
