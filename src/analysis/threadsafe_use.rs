@@ -90,6 +90,11 @@ impl ThreadsafeUse {
         found
     }
 
+    /// Whether no class hands work to a loop of its own thread-safely.
+    pub fn is_empty(&self) -> bool {
+        self.by_location.is_empty()
+    }
+
     /// The thread-safe handoff to the location a call's receiver in `method` names
     /// (`mod.Scheduler._loop` for `self._loop.call_later(…)`), when the location is the
     /// method's class's own and the class makes one.

@@ -9,10 +9,9 @@ use crate::analysis::contexts::{api_call, resolve_call, CallTarget, Context};
 use crate::analysis::programs::is_auxiliary;
 use crate::analysis::threadsafe_use::ThreadsafeUse;
 use crate::analysis::Analysis;
-use crate::model::{Callee, FileId, Language};
+use crate::model::{CallSite, Callee, FileId, Language};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
-    let rule = find("RL201").expect("RL201 is registered");
     let program = &analysis.program;
     let mut findings = Vec::new();
     // Methods the project's own classes define: on a receiver whose type racelint
@@ -63,30 +62,18 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             continue;
         }
         let method = api.method.as_str();
-        let source = &program.files[file].source;
-        let text = source
-            .get(call.span.offset..call.span.offset + call.span.len)
-            .unwrap_or("");
         let message = match loop_only {
             true => format!(
                 "`{method}` raises unless called on the event loop's thread, and this runs on a worker thread"
             ),
             false => format!("`{method}` is not thread-safe, and this runs on a worker thread"),
         };
-        let mut finding = Finding::new(
-            rule,
-            file,
-            call.span,
-            message,
-            "event-loop API called off the loop".to_string(),
-        );
+        let mut finding = loop_call_finding(analysis, file, call, method, message);
         finding.contexts = vec![Context::WorkerThread];
         finding.flows.extend(
             call_path(analysis, function, Context::WorkerThread)
                 .map(|f| f.ending_at(file, call.span, &finding.label)),
         );
-        finding.fix = Some(threadsafe_call(text, method));
-        finding.autofix = threadsafe_edit(text, method, file, call.span.offset);
         findings.push(finding);
     }
     findings.extend(inconsistent_calls(analysis, &project_methods));
@@ -99,10 +86,20 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 /// calls them (a private method's callers decide where it runs). Not in methods
 /// racelint sees run on a worker (reported above) or on the loop (loop code).
 fn inconsistent_calls(analysis: &Analysis, project_methods: &HashSet<&str>) -> Vec<Finding> {
-    let rule = find("RL201").expect("RL201 is registered");
     let program = &analysis.program;
     let contexts = &analysis.contexts;
     let threadsafe = ThreadsafeUse::compute(program, &analysis.catalogue);
+    if threadsafe.is_empty() {
+        return Vec::new();
+    }
+    let unsafe_apis = &analysis.catalogue.loop_unsafe;
+    // Only calls of a listed name are worth resolving.
+    let names: HashSet<&str> = unsafe_apis
+        .calls
+        .iter()
+        .chain(&unsafe_apis.methods)
+        .map(|c| c.rsplit('.').next().unwrap_or(c))
+        .collect();
     let mut findings = Vec::new();
     for function in 0..program.functions.len() {
         let model = program.function(function);
@@ -126,9 +123,12 @@ fn inconsistent_calls(analysis: &Analysis, project_methods: &HashSet<&str>) -> V
             let Callee::Path(path) = &call.callee else {
                 continue;
             };
-            let Some((receiver, _)) = path.rsplit_once('.') else {
+            let Some((receiver, name)) = path.rsplit_once('.') else {
                 continue;
             };
+            if !names.contains(name) {
+                continue;
+            }
             let target = resolve_call(program, file, &call.callee);
             let api = api_call(program, call, &target);
             let by_name_only = matches!(target, CallTarget::Method(_))
@@ -148,32 +148,45 @@ fn inconsistent_calls(analysis: &Analysis, project_methods: &HashSet<&str>) -> V
                 continue;
             };
             let method = api.method.as_str();
-            let handoff = &program.function(other).calls[index];
-            let mut finding = Finding::new(
-                rule,
-                file,
-                call.span,
-                format!(
-                    "`{method}` is not thread-safe, and `{}` hands work to the same object with a thread-safe call: this class is called from other threads",
-                    program.function(other).display
-                ),
-                "event-loop API called off the loop".to_string(),
+            let message = format!(
+                "`{method}` is not thread-safe, and `{}` hands work to the same object with a thread-safe call: this class is called from other threads",
+                program.function(other).display
             );
+            let mut finding = loop_call_finding(analysis, file, call, method, message);
             finding.related.push(Related {
                 file: program.file_of(other),
-                span: handoff.span,
+                span: program.function(other).calls[index].span,
                 message: "handed over thread-safely here".to_string(),
             });
-            let text = program.files[file]
-                .source
-                .get(call.span.offset..call.span.offset + call.span.len)
-                .unwrap_or("");
-            finding.fix = Some(threadsafe_call(text, method));
-            finding.autofix = threadsafe_edit(text, method, file, call.span.offset);
             findings.push(finding);
         }
     }
     findings
+}
+
+/// An RL201 finding at a loop-unsafe call, with the thread-safe call as its fix.
+fn loop_call_finding(
+    analysis: &Analysis,
+    file: FileId,
+    call: &CallSite,
+    method: &str,
+    message: String,
+) -> Finding {
+    let rule = find("RL201").expect("RL201 is registered");
+    let text = analysis.program.files[file]
+        .source
+        .get(call.span.offset..call.span.offset + call.span.len)
+        .unwrap_or("");
+    let mut finding = Finding::new(
+        rule,
+        file,
+        call.span,
+        message,
+        "event-loop API called off the loop".to_string(),
+    );
+    finding.fix = Some(threadsafe_call(text, method));
+    finding.autofix = threadsafe_edit(text, method, file, call.span.offset);
+    finding
 }
 
 /// The same call, made thread-safe.
