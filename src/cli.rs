@@ -192,7 +192,7 @@ fn run_check(
 ) -> Result<ExitCode, String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
-    let loaded = config::load(args.config.as_deref(), &cwd)?;
+    let loaded = config::load(args.config.as_deref(), &config_start(&args.paths, &cwd))?;
     let selection = Selection::new(&loaded, &args.select, &args.ignore)?;
     let selected = |rule: &Rule| selection.selected(rule);
     let mut options = Options::from_config(&loaded, &selected)?;
@@ -289,23 +289,31 @@ fn run_check(
         .map_err(|e| e.to_string())?;
     }
     if args.statistics {
-        return statistics(&result, out)
-            .map_err(|e| format!("cannot write the report: {e}"))
+        return report_written(statistics(&result, out))
             .map(|_| exit_code(&result, args.exit_zero));
     }
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
     let status = exit_status(&result, args.exit_zero);
-    render(
+    report_written(render(
         args.output_format,
         &result,
         color,
         i32::from(status),
         out,
         err,
-    )
-    .map_err(|e| format!("cannot write the report: {e}"))?;
+    ))?;
     Ok(ExitCode::from(status))
+}
+
+/// A reader that stops early (`racelint check | head`) closes the pipe: the rest of the
+/// report is not wanted, which is no error (Ruff and the coreutils say nothing either);
+/// the exit status still tells what was found.
+fn report_written(result: std::io::Result<()>) -> Result<(), String> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| format!("cannot write the report: {e}")),
+    }
 }
 
 /// Passes of `--fix` at most: each re-checks the fixed files and applies what is left
@@ -345,6 +353,34 @@ fn fixes_left(plan: &fix::Plan, diff: bool) -> String {
 }
 
 /// Files named one by one (as pre-commit does) rather than folders.
+/// Where the configuration is looked for: the deepest folder holding every path named
+/// (a file's own folder), so `racelint check services/api` run from a monorepo's root
+/// uses `services/api/pyproject.toml`, the configuration closest to the code, as Ruff
+/// does; the current folder when no path is named. The search goes on upwards from
+/// there, so a configuration beside the current folder still applies to its subfolders.
+fn config_start(paths: &[PathBuf], cwd: &std::path::Path) -> PathBuf {
+    let folder = |path: &PathBuf| {
+        let absolute = cwd.join(path);
+        let absolute = absolute.canonicalize().unwrap_or(absolute);
+        match absolute.is_dir() {
+            true => absolute,
+            false => absolute
+                .parent()
+                .map_or(absolute.clone(), |p| p.to_path_buf()),
+        }
+    };
+    let mut folders = paths.iter().map(folder);
+    let Some(first) = folders.next() else {
+        return cwd.to_path_buf();
+    };
+    folders.fold(first, |common, next| {
+        common
+            .ancestors()
+            .find(|a| next.starts_with(a))
+            .map_or_else(|| cwd.to_path_buf(), std::path::Path::to_path_buf)
+    })
+}
+
 fn only_files(paths: &[PathBuf]) -> bool {
     !paths.is_empty() && paths.iter().all(|p| p.is_file())
 }

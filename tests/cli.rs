@@ -118,6 +118,24 @@ fn concise_is_one_line_a_finding() {
 }
 
 #[test]
+fn a_reader_that_stops_early_is_no_error() {
+    // The fixtures' full report is far more than a pipe holds: with the reading end
+    // closed, writing it fails with a broken pipe, as `racelint check | head` does.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_racelint"))
+        .args(["check", "fixtures", "--select", "ALL", "--no-cache"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("racelint runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("racelint ends");
+    assert_eq!(stderr(&output), "");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
 fn json_document_has_the_documented_schema() {
     let document = json(&["check", RACY, "--select", "RL101"]);
     assert_eq!(document["version"], 1);
@@ -526,6 +544,33 @@ fn catalogue_extensions_from_configuration_create_entry_points() {
 }
 
 #[test]
+fn the_configuration_closest_to_the_named_paths_applies() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let service = root.join("services/api");
+    std::fs::create_dir_all(&service).unwrap();
+    std::fs::write(
+        service.join("app.py"),
+        "from mylib import run_sync\n\nCACHE: dict[str, int] = {}\n\n\ndef fill() -> None:\n    CACHE[\"a\"] = 1\n\n\nasync def main() -> int:\n    await run_sync(fill)\n    return len(CACHE)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        service.join("racelint.toml"),
+        "select = [\"RL101\"]\n[python]\nextra-offloads = [\"mylib.run_sync\"]\n",
+    )
+    .unwrap();
+    // Run from the repository's root, as a CI job does: the service's own
+    // configuration applies to the service, named as a folder or as a file.
+    for path in ["services/api", "services/api/app.py", "services"] {
+        let expected: &[&str] = match path {
+            "services" => &[],
+            _ => &["RL101"],
+        };
+        assert_eq!(codes(&json_in(root, &["check", path])), expected, "{path}");
+    }
+}
+
+#[test]
 fn shared_objects_from_configuration_are_one_object() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
@@ -779,6 +824,38 @@ fn a_binary_crate_resolves_its_modules_from_relative_paths() {
         pairs(&document, "findings", "code", "path"),
         [("RL303".to_string(), "src/stats.rs".to_string())]
     );
+}
+
+#[test]
+fn a_package_checked_from_inside_itself_keeps_its_module_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let package = dir.path().join("pkg");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("__init__.py"), "").unwrap();
+    std::fs::write(
+        package.join("state.py"),
+        "CACHE = {}\n\n\ndef remember(key, value):\n    CACHE[key] = value\n",
+    )
+    .unwrap();
+    std::fs::write(
+        package.join("app.py"),
+        "import asyncio\n\nfrom pkg.state import remember\n\n\ndef work():\n    remember(\"a\", 1)\n\n\nasync def main():\n    await asyncio.to_thread(work)\n\n\nasync def handler():\n    remember(\"b\", 2)\n",
+    )
+    .unwrap();
+    // `pkg/app.py` imports `pkg.state`: run from inside `pkg/`, the relative path
+    // `state.py` is still module `pkg.state`, so the import resolves.
+    for (cwd, path, shown) in [
+        (dir.path(), "pkg", "pkg/state.py"),
+        (package.as_path(), ".", "state.py"),
+    ] {
+        let document = json_in(cwd, &["check", "--select", "RL101", path]);
+        assert_eq!(
+            pairs(&document, "findings", "code", "path"),
+            [("RL101".to_string(), shown.to_string())],
+            "run from {}",
+            cwd.display()
+        );
+    }
 }
 
 #[test]

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 /// `pkg/sub/mod.py` with `pkg/__init__.py` and `pkg/sub/__init__.py` gives
 /// (`<parent of pkg>`, `pkg.sub.mod`); `pkg/__init__.py` itself is `pkg`.
 pub fn module_name(file: &Path) -> (PathBuf, String) {
+    // Discovery gives paths relative to the current folder, which may be inside the
+    // package: `app.py` run from `pkg/` is still `pkg.app`.
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let file = absolute.as_path();
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
