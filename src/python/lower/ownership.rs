@@ -116,7 +116,23 @@ impl Lowerer<'_> {
             }
             _ => false,
         };
-        if let Some(owner) = receiver.and_then(|r| self.owner_of(r)).or(field) {
+        // A method called on an object built in the same expression
+        // (`Changed(self).set_sender(self)`) runs on an object nobody else holds yet.
+        let temporary = match &*call.func {
+            Expr::Attribute(a) if matches!(&*a.value, Expr::Call(_)) && !self.scope().is_module => {
+                self.constructor_of(&a.value)
+                    .map(|constructor| Owner::Fresh {
+                        constructor,
+                        members_passed: Vec::new(),
+                    })
+            }
+            _ => None,
+        };
+        if let Some(owner) = receiver
+            .and_then(|r| self.owner_of(r))
+            .or(field)
+            .or(temporary)
+        {
             owned.push(OwnedArg {
                 slot: ArgSlot::Receiver,
                 owner,
@@ -174,6 +190,27 @@ impl Lowerer<'_> {
                     }
                 }
                 Expr::Attribute(_) => self.pass_member(slot, arg, &mut owned, &mut escaped),
+                // An object built in the argument itself (`render(Page(title))`): the
+                // caller keeps no reference, so it is passed like a fresh local.
+                Expr::Call(_)
+                    if !self.scope().is_module
+                        && (positional || matches!(slot, ArgSlot::Keyword(_))) =>
+                {
+                    if let Some(constructor) = self.constructor_of(arg) {
+                        if keeps || awaited {
+                            owned.push(OwnedArg {
+                                slot,
+                                owner: Owner::Fresh {
+                                    constructor,
+                                    members_passed: Vec::new(),
+                                },
+                                member: None,
+                                member_of: None,
+                                lent: !keeps,
+                            });
+                        }
+                    }
+                }
                 // Objects packed into a container or unpacked into the call
                 // (`Thread(target=work, args=(job,))`) go wherever the callee puts them.
                 other => {

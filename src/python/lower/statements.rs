@@ -193,7 +193,15 @@ impl Lowerer<'_> {
             Stmt::Return(r) => {
                 self.note_returned(r.value.as_deref());
                 if let Some(value) = &r.value {
-                    self.visit_expr(value);
+                    match &**value {
+                        // A parameter handed back (`return self` in a fluent setter)
+                        // goes back to the caller that passed it: ownership stays
+                        // with the caller, so the callee lets nothing escape.
+                        Expr::Name(n) if self.parameter_slot(n.id.as_str()).is_some() => {
+                            self.load(value)
+                        }
+                        _ => self.visit_expr(value),
+                    }
                     if let Some(path) = self.returned_state(value) {
                         let func = self.scope().func;
                         self.functions[func].returns.push(path);
