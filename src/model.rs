@@ -301,6 +301,12 @@ pub struct Function {
     /// returned as it was passed (`returned_parameter`): what a `with helper():` holds
     /// when the helper returns a lock.
     pub returns: Vec<String>,
+    /// Python: the thread-lock expressions this function leaves held for the body of
+    /// a `with` that uses it: those held at a generator's first `yield` (a
+    /// `@contextmanager`: `with self._lock: yield`), or, for an `__enter__`, acquired
+    /// and not released when it returns (`self._lock.acquire()`). `with
+    /// self.locked():` and `with Guard(x):` then hold them (`analysis::locks`).
+    pub leaves_held: Vec<String>,
     /// Python: parameter slots (as in `Access::root`) whose object the body lets escape:
     /// stores it, hands it to another object's method or to a thread, captures it. A
     /// bound method passed to an awaited call is not counted here: whether it escapes

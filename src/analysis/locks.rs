@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
 use super::contexts::{constructs_self, Contexts};
-use super::resolve::{FuncId, Program, Target};
+use super::resolve::{ClassId, FuncId, Program, Target};
 use super::state::{resolve_state, state_type, StateKey};
 use crate::model::{returned_parameter, CallSite, FileId, Language, LOCAL_LOCK};
 
@@ -183,7 +183,7 @@ pub fn held_thread_locks(
     held: &[String],
 ) -> BTreeSet<StateKey> {
     held.iter()
-        .filter_map(|path| thread_lock(program, catalogue, file, path))
+        .filter_map(|path| thread_lock(program, catalogue, file, path, 0))
         .collect()
 }
 
@@ -233,9 +233,10 @@ fn thread_lock(
     catalogue: &Catalogue,
     file: FileId,
     path: &str,
+    depth: usize,
 ) -> Option<StateKey> {
     if let Some((helper, first)) = returned_call(path) {
-        return returned_lock(program, catalogue, file, helper, first);
+        return returned_lock(program, catalogue, file, helper, first, depth);
     }
     if let Some(local) = path.strip_suffix(LOCAL_LOCK) {
         // One function's own name: no other function holds the same lock by it.
@@ -245,6 +246,13 @@ fn thread_lock(
         });
     }
     let state = resolve_state(program, catalogue, file, path).filter(|s| s.residual == 0)?;
+    // An object whose `__enter__` takes a lock (`with self._guard:`) holds that lock.
+    if let Some(lock) = state_type(program, &state.ty)
+        .and_then(|ty| program.class_of_type(file, &ty))
+        .and_then(|class| entered_lock(program, catalogue, class, depth))
+    {
+        return Some(lock);
+    }
     let is_lock = match state_type(program, &state.ty) {
         // A factory the catalogue does not list (`self._lock = make_lock()` from a
         // library) makes an object whose class racelint cannot name: trust the name.
@@ -278,20 +286,28 @@ fn returned_lock(
     file: FileId,
     helper: &str,
     first: &str,
+    depth: usize,
 ) -> Option<StateKey> {
-    let Target::Function(function) = program.resolve(file, helper).target else {
-        return None;
+    let function = match program.resolve(file, helper).target {
+        Target::Function(function) => function,
+        // `with Guard(key):` holds what the class's `__enter__` takes.
+        Target::Class(class) => return entered_lock(program, catalogue, class, depth),
+        _ => return None,
     };
     let home = program.file_of(function);
+    // A `@contextmanager` that yields with a lock held (`with self._lock: yield`).
+    if let Some(lock) = left_held(program, catalogue, function, depth) {
+        return Some(lock);
+    }
     let returns = &program.function(function).returns;
     if !first.is_empty() && returns.iter().any(|r| *r == returned_parameter(0)) {
-        return thread_lock(program, catalogue, file, first);
+        return thread_lock(program, catalogue, file, first, depth);
     }
     returns
         .iter()
         .filter(|returned| returned_call(returned).is_none())
         .find_map(|returned| {
-            thread_lock(program, catalogue, home, returned).or_else(|| {
+            thread_lock(program, catalogue, home, returned, depth).or_else(|| {
                 // A container of locks (`self._locks: dict[str, Lock]`): its type is
                 // the container's, so trust the name.
                 resolve_state(program, catalogue, home, returned)
@@ -299,6 +315,45 @@ fn returned_lock(
                     .map(|s| s.key)
             })
         })
+}
+
+const MAX_GUARD_DEPTH: usize = 3;
+
+/// The thread lock a function leaves held for the body of the `with` that uses it
+/// (`Function::leaves_held`: held at a generator's `yield`, or acquired by an
+/// `__enter__`), resolved where the function is written.
+fn left_held(
+    program: &Program,
+    catalogue: &Catalogue,
+    function: FuncId,
+    depth: usize,
+) -> Option<StateKey> {
+    // Guards built on guards are followed a few deep (and cycles not at all).
+    if depth >= MAX_GUARD_DEPTH {
+        return None;
+    }
+    let home = program.file_of(function);
+    program
+        .function(function)
+        .leaves_held
+        .iter()
+        .find_map(|held| thread_lock(program, catalogue, home, held, depth + 1))
+}
+
+/// The thread lock `with obj:` takes for an object of `class`: what its `__enter__`
+/// (its own or inherited) leaves held.
+fn entered_lock(
+    program: &Program,
+    catalogue: &Catalogue,
+    class: ClassId,
+    depth: usize,
+) -> Option<StateKey> {
+    left_held(
+        program,
+        catalogue,
+        program.method(class, "__enter__")?,
+        depth,
+    )
 }
 
 /// A type known only as the function that made the object (`mylib.make_lock`): a

@@ -109,6 +109,11 @@ impl Lowerer<'_> {
         for stmt in &def.body {
             self.visit_stmt(stmt);
         }
+        // An `__enter__` that acquires a lock and returns leaves it held for the body
+        // of the `with` (its `__exit__` releases it).
+        if class.is_some() && name == "__enter__" && self.functions[index].leaves_held.is_empty() {
+            self.functions[index].leaves_held = self.scope().held();
+        }
         if self.scopes.pop().is_some_and(|scope| scope.returns_other) {
             self.functions[index].returns_fresh.clear();
         }

@@ -560,6 +560,15 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
         }
         self.depth += 1;
         match expr {
+            // A generator suspended at its first `yield` with a lock held hands that
+            // lock to the body of the `with` that entered it (`@contextmanager`).
+            Expr::Yield(_) | Expr::YieldFrom(_) if !self.scope().is_module => {
+                let func = self.scope().func;
+                if self.functions[func].leaves_held.is_empty() {
+                    self.functions[func].leaves_held = self.scope().held();
+                }
+                walk_expr(self, expr);
+            }
             Expr::Name(n) if n.ctx == ExprContext::Load => {
                 // A bare name used as a value (stored, returned, put in a container,
                 // captured): the object it names may now be held elsewhere.
