@@ -63,7 +63,9 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::ClassDef(def) => self.class_def(def),
-            Stmt::Assign(a) if self.scope().is_module && self.type_alias(&a.targets, &a.value) => {
+            Stmt::Assign(a)
+                if self.scope().is_module && self.type_alias(&a.targets, &a.value, false) =>
+            {
                 self.visit_expr(&a.value);
             }
             Stmt::AnnAssign(a)
@@ -71,9 +73,11 @@ impl Lowerer<'_> {
                     && is_type_alias_annotation(&a.annotation)
                     && a.value
                         .as_deref()
-                        .is_some_and(|v| self.type_alias(std::slice::from_ref(&*a.target), v)) => {}
+                        .is_some_and(|v| {
+                            self.type_alias(std::slice::from_ref(&*a.target), v, true)
+                        }) => {}
             Stmt::TypeAlias(t) if self.scope().is_module => {
-                self.type_alias(std::slice::from_ref(&*t.name), &t.value);
+                self.type_alias(std::slice::from_ref(&*t.name), &t.value, true);
             }
             Stmt::Assign(a) => {
                 self.visit_expr(&a.value);
@@ -511,19 +515,30 @@ impl Lowerer<'_> {
     /// `JobQueue = asyncio.Queue` (or `asyncio.Queue[str]`, `JobQueue: TypeAlias =
     /// …`, `type JobQueue = …`) at module level: a class-like name bound to a class-like
     /// path is another name for that class, recorded as an alias (an annotation
-    /// `jobs: JobQueue` is an `asyncio.Queue`). Returns whether it was one.
-    fn type_alias(&mut self, targets: &[Expr], value: &Expr) -> bool {
+    /// `jobs: JobQueue` is an `asyncio.Queue`). A declared alias (`TypeAlias`, `type`)
+    /// may also be written as a string (`JobQueue: TypeAlias = "asyncio.Queue[str]"`).
+    /// Returns whether it was one.
+    fn type_alias(&mut self, targets: &[Expr], value: &Expr, declared: bool) -> bool {
         let [Expr::Name(name)] = targets else {
             return false;
         };
-        let value = match value {
-            Expr::Subscript(s) => &*s.value,
-            other => other,
+        let path = match value {
+            Expr::StringLiteral(_) if declared => self.annotation_type(value),
+            _ => {
+                let value = match value {
+                    Expr::Subscript(s) => &*s.value,
+                    other => other,
+                };
+                match value {
+                    Expr::Name(_) | Expr::Attribute(_) => match self.callee_of(value) {
+                        Some(Callee::Path(path)) => Some(path),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
         };
-        if !matches!(value, Expr::Name(_) | Expr::Attribute(_)) {
-            return false;
-        }
-        let Some(Callee::Path(path)) = self.callee_of(value) else {
+        let Some(path) = path else {
             return false;
         };
         let class_like = |n: &str| {
