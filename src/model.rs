@@ -670,9 +670,11 @@ pub struct Access {
     /// For a write: the lines of an enclosing `if`/`while` whose test read the same
     /// location (`if k not in cache: cache[k] = …`), a check-then-act.
     pub checked_by: Option<(u32, u32)>,
-    /// A write of a literal constant (`inited = True`): idempotent, so two threads doing
-    /// it lose nothing.
-    pub writes_constant: bool,
+    /// A write of a literal constant (`inited = True`), as a hash of the literal's text:
+    /// writes of one constant are idempotent, so two threads doing them lose nothing,
+    /// while writes of different constants (`running = True` here, `False` there) race
+    /// over which one stays.
+    pub writes_constant: Option<u32>,
     /// A write of a value built right there (a call, a container display): what a lazy
     /// initialisation creates.
     pub writes_new: bool,

@@ -38,12 +38,16 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .iter()
             .filter(|a| a.kind.is_write())
             .all(|a| a.kind == AccessKind::Rebind);
-        let constant_flags = accesses
-            .iter()
-            .filter(|a| a.kind.is_write())
-            .all(|a| a.kind == AccessKind::Rebind && a.access.writes_constant);
-        if constant_flags {
+        let mut constants = accesses.iter().filter(|a| a.kind.is_write()).map(|a| {
+            (a.kind == AccessKind::Rebind)
+                .then_some(a.access.writes_constant)
+                .flatten()
+        });
+        let first = constants.next().flatten();
+        if first.is_some() && constants.all(|c| c == first) {
             // `inited = True` from two threads: whoever wins, the flag ends the same.
+            // (`running = True` on one side and `False` on the other is a race over
+            // which one stays.)
             continue;
         }
         // The event loop first; then the main thread of a script, which runs beside

@@ -300,7 +300,9 @@ pub fn concurrent_updates<'a, 'm>(
 ) -> Vec<&'a StateAccess<'m>> {
     let updates = accesses.iter().filter(|a| {
         (a.kind == AccessKind::ReadModifyWrite
-            || (a.kind.is_write() && a.access.checked_by.is_some() && !a.access.writes_constant))
+            || (a.kind.is_write()
+                && a.access.checked_by.is_some()
+                && a.access.writes_constant.is_none()))
             && a.locks.is_empty()
             && runs_concurrently(analysis, a)
             && !initialised_at_import(analysis, a)

@@ -35,7 +35,7 @@ impl Lowerer<'_> {
             async_locks: scope.held_async(),
             method: method.map(Box::from),
             checked_by,
-            writes_constant: false,
+            writes_constant: None,
             writes_new: false,
             initialises,
             reference_only: false,
@@ -84,7 +84,9 @@ impl Lowerer<'_> {
         element: bool,
     ) {
         self.record(path, kind, span, None, root, element);
-        let constant = value.is_some_and(is_literal);
+        let constant = value
+            .filter(|v| is_literal(v))
+            .map(|v| literal_hash(self.text_of(v)));
         let new = value.is_some_and(|v| {
             matches!(
                 v,

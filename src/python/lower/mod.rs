@@ -509,6 +509,16 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
     }
 }
 
+/// A literal's identity for `Access::writes_constant`: FNV-1a over its text, with no
+/// whitespace (`- 1` and `-1` are one constant).
+fn literal_hash(text: &str) -> u32 {
+    text.bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .fold(0x811c_9dc5_u32, |hash, byte| {
+            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+        })
+}
+
 fn is_literal(expr: &Expr) -> bool {
     match expr {
         Expr::NumberLiteral(_)

@@ -71,11 +71,9 @@ impl Lowerer<'_> {
             Stmt::AnnAssign(a)
                 if self.scope().is_module
                     && is_type_alias_annotation(&a.annotation)
-                    && a.value
-                        .as_deref()
-                        .is_some_and(|v| {
-                            self.type_alias(std::slice::from_ref(&*a.target), v, true)
-                        }) => {}
+                    && a.value.as_deref().is_some_and(|v| {
+                        self.type_alias(std::slice::from_ref(&*a.target), v, true)
+                    }) => {}
             Stmt::TypeAlias(t) if self.scope().is_module => {
                 self.type_alias(std::slice::from_ref(&*t.name), &t.value, true);
             }

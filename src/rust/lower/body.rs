@@ -632,7 +632,7 @@ impl Lowerer<'_> {
             async_locks,
             method: method.map(Box::from),
             checked_by: None,
-            writes_constant: false,
+            writes_constant: None,
             writes_new: false,
             initialises: false,
             reference_only: false,
