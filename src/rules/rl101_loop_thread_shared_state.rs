@@ -16,6 +16,18 @@ use crate::analysis::Analysis;
 use crate::model::{Access, AccessKind};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Whether every write among `accesses` rebinds the location to one and the same
+/// literal (`Access::writes_constant`).
+fn one_literal<'a, 'm: 'a>(accesses: impl Iterator<Item = &'a StateAccess<'m>>) -> bool {
+    let mut literals = accesses.filter(|a| a.kind.is_write()).map(|a| {
+        (a.kind == AccessKind::Rebind)
+            .then_some(a.access.writes_constant)
+            .flatten()
+    });
+    let first = literals.next().flatten();
+    first.is_some() && literals.all(|c| c == first)
+}
+
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL101").expect("RL101 is registered");
     let mut findings = Vec::new();
@@ -38,13 +50,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .iter()
             .filter(|a| a.kind.is_write())
             .all(|a| a.kind == AccessKind::Rebind);
-        let mut constants = accesses.iter().filter(|a| a.kind.is_write()).map(|a| {
-            (a.kind == AccessKind::Rebind)
-                .then_some(a.access.writes_constant)
-                .flatten()
-        });
-        let first = constants.next().flatten();
-        if first.is_some() && constants.all(|c| c == first) {
+        if one_literal(accesses.iter()) {
             // `inited = True` from two threads: whoever wins, the flag ends the same.
             // (`running = True` on one side and `False` on the other is a race over
             // which one stays.)
@@ -61,6 +67,15 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 first_conflict(&worker, &on(other), rebind_only, races).map(|(w, l)| (w, l, other))
             });
         let Some((w, l, other)) = pair else { continue };
+        // The same, among the writes a program running the pair makes: a test that
+        // resets the flag to `False` is a program of its own.
+        let programs = &analysis.programs;
+        if one_literal(accesses.iter().filter(|a| {
+            programs.may_run_both(&analysis.program, w.function, a.function)
+                && programs.may_run_both(&analysis.program, l.function, a.function)
+        })) {
+            continue;
+        }
 
         let name = state.display(&analysis.program);
         let mut finding = Finding::new(
