@@ -674,7 +674,7 @@ pub struct Access {
     /// writes of one constant are idempotent, so two threads doing them lose nothing,
     /// while writes of different constants (`running = True` here, `False` there) race
     /// over which one stays.
-    pub writes_constant: Option<u32>,
+    pub writes_constant: Option<std::num::NonZeroU32>,
     /// A write of a value built right there (a call, a container display): what a lazy
     /// initialisation creates.
     pub writes_new: bool,

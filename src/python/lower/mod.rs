@@ -511,12 +511,14 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
 
 /// A literal's identity for `Access::writes_constant`: FNV-1a over its text, with no
 /// whitespace (`- 1` and `-1` are one constant).
-fn literal_hash(text: &str) -> u32 {
-    text.bytes()
+fn literal_hash(text: &str) -> std::num::NonZeroU32 {
+    let hash = text
+        .bytes()
         .filter(|b| !b.is_ascii_whitespace())
         .fold(0x811c_9dc5_u32, |hash, byte| {
             (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-        })
+        });
+    std::num::NonZeroU32::new(hash).unwrap_or(std::num::NonZeroU32::MIN)
 }
 
 fn is_literal(expr: &Expr) -> bool {

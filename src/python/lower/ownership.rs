@@ -121,6 +121,7 @@ impl Lowerer<'_> {
         let temporary = match &*call.func {
             Expr::Attribute(a) if matches!(&*a.value, Expr::Call(_)) && !self.scope().is_module => {
                 self.constructor_of(&a.value)
+                    .filter(|constructor| class_like(constructor))
                     .map(|constructor| Owner::Fresh {
                         constructor,
                         members_passed: Vec::new(),
@@ -196,7 +197,7 @@ impl Lowerer<'_> {
                     if !self.scope().is_module
                         && (positional || matches!(slot, ArgSlot::Keyword(_))) =>
                 {
-                    if let Some(constructor) = self.constructor_of(arg) {
+                    if let Some(constructor) = self.constructor_of(arg).filter(|c| class_like(c)) {
                         if keeps || awaited {
                             owned.push(OwnedArg {
                                 slot,
@@ -347,6 +348,16 @@ impl Lowerer<'_> {
 
 /// The names and attribute chains a tuple, list, set, dict or starred argument packs,
 /// at any depth. A call inside is lowered on its own.
+/// A constructor named like a class (`Page`, `events.Key`): only a class builds an
+/// object in place; a call like `get_logger()` may hand back anyone's.
+fn class_like(constructor: &str) -> bool {
+    constructor
+        .rsplit('.')
+        .next()
+        .and_then(|last| last.trim_start_matches('_').chars().next())
+        .is_some_and(char::is_uppercase)
+}
+
 fn contained<'e>(expr: &'e Expr, found: &mut Vec<&'e Expr>) {
     let elements: Vec<&Expr> = match expr {
         Expr::Name(_) | Expr::Attribute(_) => {
