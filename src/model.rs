@@ -333,6 +333,71 @@ pub struct Function {
     /// and objects (`self.backend = MemoryBackend()`, as an `Arg::Instance`), whose
     /// class's methods a call through the location runs.
     pub stored_callables: Vec<(String, Arg)>,
+    /// Python: code of this body that runs only when a platform test holds (`if
+    /// sys.platform == "win32":`, its `else`, the rest of a block after `if
+    /// os.name == "nt": return`), by byte range in the file.
+    pub platform_branches: Vec<PlatformBranch>,
+    /// Python: the platform tests in force where this function is defined (a `def` in
+    /// an `if sys.platform == "win32":` block exists only on Windows).
+    pub defined_under: Vec<PlatformTest>,
+}
+
+/// A test of the platform the process runs on, constant for its whole life:
+/// `sys.platform == "win32"` (`variable` `sys.platform`, `value` `win32`), `os.name !=
+/// "nt"` (`holds` false), `sys.platform.startswith("linux")` (`prefix`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PlatformTest {
+    pub variable: String,
+    pub value: String,
+    pub prefix: bool,
+    pub holds: bool,
+}
+
+impl PlatformTest {
+    /// The test that holds exactly when this one fails.
+    pub fn negated(&self) -> PlatformTest {
+        PlatformTest {
+            holds: !self.holds,
+            ..self.clone()
+        }
+    }
+
+    /// Whether no process passes both tests: one platform value cannot be `win32` and
+    /// `linux`, nor `win32` and not `win32`, nor start with `win` and be `linux`.
+    pub fn excludes(&self, other: &PlatformTest) -> bool {
+        if self.variable != other.variable {
+            return false;
+        }
+        // Whether every value this test admits fails `other`, for a test that holds.
+        let disjoint = |a: &PlatformTest, b: &PlatformTest| match (a.prefix, b.prefix) {
+            (false, false) => a.value != b.value,
+            (false, true) => !a.value.starts_with(&b.value),
+            (true, false) => !b.value.starts_with(&a.value),
+            (true, true) => !a.value.starts_with(&b.value) && !b.value.starts_with(&a.value),
+        };
+        // What a failing test admits: every value but one (`!= "nt"`), or every value
+        // without a prefix.
+        let covered_by_negation =
+            |held: &PlatformTest, failed: &PlatformTest| match (held.prefix, failed.prefix) {
+                (_, true) => held.value.starts_with(&failed.value),
+                (false, false) => held.value == failed.value,
+                (true, false) => false,
+            };
+        match (self.holds, other.holds) {
+            (true, true) => disjoint(self, other),
+            (true, false) => covered_by_negation(self, other),
+            (false, true) => covered_by_negation(other, self),
+            (false, false) => false,
+        }
+    }
+}
+
+/// A byte range of a function's body that runs only when `test` holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformBranch {
+    pub start: usize,
+    pub end: usize,
+    pub test: PlatformTest,
 }
 
 impl Function {

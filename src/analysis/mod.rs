@@ -12,6 +12,7 @@ pub mod import_order;
 pub mod locks;
 pub mod ordering;
 pub mod ownership;
+pub mod platforms;
 pub mod private_loops;
 pub mod programs;
 pub mod receivers;
@@ -32,6 +33,7 @@ use identity::Identity;
 use locks::Locksets;
 use ordering::Ordering;
 use ownership::Ownership;
+use platforms::Platforms;
 use programs::Programs;
 use receivers::Receivers;
 use resolve::Program;
@@ -53,6 +55,8 @@ pub struct Analysis<'m> {
     pub receivers: Receivers,
     /// Which programs (the package, each test or example module) reach each function.
     pub programs: Programs,
+    /// Which functions run only under a platform test (`sys.platform == "win32"`).
+    pub platforms: Platforms,
     pub state: BTreeMap<StateKey, Vec<StateAccess<'m>>>,
     /// Which classes' instances may be copied or pickled (asked by fixes only).
     pub copying: Copying,
@@ -83,7 +87,7 @@ impl<'m> Analysis<'m> {
                 )
             },
         );
-        let (state, (receivers, (ordering, programs))) = rayon::join(
+        let (state, (receivers, (ordering, (programs, platforms)))) = rayon::join(
             || {
                 state::collect(
                     &program, &catalogue, &contexts, &locksets, &sharing, &ownership,
@@ -103,7 +107,10 @@ impl<'m> Analysis<'m> {
                                 &locksets,
                                 containment,
                             ),
-                            Programs::compute(&program, &contexts),
+                            (
+                                Programs::compute(&program, &contexts),
+                                Platforms::compute(&program, &contexts),
+                            ),
                         )
                     },
                 )
@@ -115,6 +122,7 @@ impl<'m> Analysis<'m> {
             contexts,
             ordering,
             programs,
+            platforms,
             identity,
             receivers,
             state,

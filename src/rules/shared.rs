@@ -123,6 +123,13 @@ pub fn may_race(
     if w.cell_local && l.cell_local {
         return false;
     }
+    // `if sys.platform == "win32":` on one side and its `else` on the other.
+    if analysis
+        .platforms
+        .exclusive(&analysis.program, w, cw, l, cl)
+    {
+        return false;
+    }
     if let (Some(a), Some(b)) = (w.receiver, l.receiver) {
         // Through `self`, the classes it can be in that context (`analysis::receivers`;
         // none when no call there can dispatch to the method); otherwise the

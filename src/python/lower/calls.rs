@@ -1,6 +1,7 @@
 //! Call sites: what they call, which arguments may be callables or coroutines, the
 //! receivers they read or mutate, and `acquire()`/`release()` lock calls.
 
+use super::ownership::class_like;
 use super::*;
 
 impl Lowerer<'_> {
@@ -97,15 +98,36 @@ impl Lowerer<'_> {
                 Resolution::Path(_) | Resolution::Typed(_)
             ),
             Expr::Attribute(_) => true,
+            // An object built right there (`with Telnet() as tn:`), of a class.
+            Expr::Call(_) => self
+                .constructor_of(receiver)
+                .is_some_and(|c| class_like(&c)),
             _ => false,
         };
         if !typed {
             return;
         }
-        let Some(Callee::Path(path)) = self.callee_of(receiver) else {
+        let path = match receiver {
+            Expr::Call(_) => self.constructor_of(receiver),
+            _ => match self.callee_of(receiver) {
+                Some(Callee::Path(path)) => Some(path),
+                _ => None,
+            },
+        };
+        let Some(path) = path else {
             return;
         };
         let owned_args = match receiver {
+            Expr::Call(_) => vec![OwnedArg {
+                slot: ArgSlot::Receiver,
+                owner: Owner::Fresh {
+                    constructor: path.clone(),
+                    members_passed: Vec::new(),
+                },
+                member: None,
+                member_of: None,
+                lent: false,
+            }],
             Expr::Name(n) => self
                 .owner_of(n.id.as_str())
                 .map(|owner| OwnedArg {

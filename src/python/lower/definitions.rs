@@ -105,7 +105,10 @@ impl Lowerer<'_> {
                 scope.private_fields = ownership::private_fields(&def.body, receiver);
             }
         }
+        self.functions[index].defined_under =
+            self.platform_tests_at(def.range().start().to_usize());
         self.scopes.push(scope);
+        self.note_platform_exits(&def.body);
         for stmt in &def.body {
             self.visit_stmt(stmt);
         }

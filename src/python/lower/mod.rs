@@ -10,7 +10,7 @@ use ruff_python_ast::helpers::any_over_expr;
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{
     CmpOp, Comprehension, ExceptHandler, Expr, ExprCall, ExprContext, Parameters, Stmt,
-    StmtClassDef, StmtFunctionDef,
+    StmtClassDef, StmtFunctionDef, StmtIf, UnaryOp,
 };
 use ruff_text_size::Ranged;
 
@@ -29,6 +29,7 @@ mod definitions;
 mod invariants;
 mod names;
 mod ownership;
+mod platforms;
 mod statements;
 mod stored;
 
@@ -347,6 +348,7 @@ impl<'s> Lowerer<'s> {
             ..Function::default()
         });
         self.scopes.push(Scope::new(module_fn, true));
+        self.note_platform_exits(body);
         for stmt in body {
             self.visit_stmt(stmt);
         }

@@ -27,6 +27,7 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn visit_body(&mut self, body: &[Stmt]) {
+        self.note_platform_exits(body);
         let held_before = self.scope().locks.len();
         let unset_before = self.scope().unset.len();
         let on_loop_thread = self.scope().on_loop_thread;
@@ -304,6 +305,7 @@ impl Lowerer<'_> {
                 self.main_block(i);
             }
             Stmt::If(i) => {
+                self.note_platform_if(i);
                 self.visit_expr(&i.test);
                 // Every branch acts on what the test saw: writes there are checked.
                 let mut tested = self.test_paths(&i.test);
