@@ -122,22 +122,19 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => run_check(args, &mut out, &mut err),
         Command::Rule { code } => match rules::find(&code) {
-            Some(rule) => writeln!(
+            Some(rule) => report_written(writeln!(
                 out,
                 "# {} ({})\n\n{}",
                 rule.code(),
                 rule.meta().name,
                 rule.body()
-            )
-            .map(|_| ExitCode::SUCCESS)
-            .map_err(|e| e.to_string()),
+            ))
+            .map(|_| ExitCode::SUCCESS),
             None => Err(format!(
                 "unknown rule `{code}`; `racelint rules` lists them"
             )),
         },
-        Command::Rules => list_rules(&mut out)
-            .map(|_| ExitCode::SUCCESS)
-            .map_err(|e| e.to_string()),
+        Command::Rules => report_written(list_rules(&mut out)).map(|_| ExitCode::SUCCESS),
         Command::Clean { config } => clean(config.as_deref(), &mut err),
         Command::Server => {
             // The protocol owns stdout.
@@ -192,7 +189,10 @@ fn run_check(
 ) -> Result<ExitCode, String> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
-    let loaded = config::load(args.config.as_deref(), &config_start(&args.paths, &cwd))?;
+    let mut loaded = config::load(args.config.as_deref(), &cwd)?;
+    if loaded.path.is_none() {
+        loaded = config::load(None, &config_start(&args.paths, &cwd))?;
+    }
     let selection = Selection::new(&loaded, &args.select, &args.ignore)?;
     let selected = |rule: &Rule| selection.selected(rule);
     let mut options = Options::from_config(&loaded, &selected)?;
@@ -240,7 +240,7 @@ fn run_check(
     if args.diff {
         let plan = fix::plan(&result, unsafe_fixes, &fix::Applied::new());
         for file in &plan.files {
-            write!(out, "{}", fix::unified_diff(file)).map_err(|e| e.to_string())?;
+            report_written(write!(out, "{}", fix::unified_diff(file)))?;
         }
         writeln!(
             err,
@@ -352,12 +352,10 @@ fn fixes_left(plan: &fix::Plan, diff: bool) -> String {
     left
 }
 
-/// Files named one by one (as pre-commit does) rather than folders.
-/// Where the configuration is looked for: the deepest folder holding every path named
-/// (a file's own folder), so `racelint check services/api` run from a monorepo's root
-/// uses `services/api/pyproject.toml`, the configuration closest to the code, as Ruff
-/// does; the current folder when no path is named. The search goes on upwards from
-/// there, so a configuration beside the current folder still applies to its subfolders.
+/// Where the configuration is looked for when none is found from the current folder
+/// upwards: the deepest folder holding every path named (a file's own folder), so
+/// `racelint check services/api` run from a monorepo's root that has none uses
+/// `services/api/pyproject.toml`.
 fn config_start(paths: &[PathBuf], cwd: &std::path::Path) -> PathBuf {
     let folder = |path: &PathBuf| {
         let absolute = cwd.join(path);
@@ -381,6 +379,7 @@ fn config_start(paths: &[PathBuf], cwd: &std::path::Path) -> PathBuf {
     })
 }
 
+/// Files named one by one (as pre-commit does) rather than folders.
 fn only_files(paths: &[PathBuf]) -> bool {
     !paths.is_empty() && paths.iter().all(|p| p.is_file())
 }

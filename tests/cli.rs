@@ -847,6 +847,7 @@ fn a_package_checked_from_inside_itself_keeps_its_module_names() {
     for (cwd, path, shown) in [
         (dir.path(), "pkg", "pkg/state.py"),
         (package.as_path(), ".", "state.py"),
+        (package.as_path(), "../pkg", "../pkg/state.py"),
     ] {
         let document = json_in(cwd, &["check", "--select", "RL101", path]);
         assert_eq!(

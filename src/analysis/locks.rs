@@ -246,12 +246,17 @@ fn thread_lock(
         });
     }
     let state = resolve_state(program, catalogue, file, path).filter(|s| s.residual == 0)?;
-    // An object whose `__enter__` takes a lock (`with self._guard:`) holds that lock.
+    // An object whose `__enter__` takes a lock (`with self._guard:`) holds it: one
+    // lock for every guard (a module's, a class-level one) is that lock; a lock each
+    // guard has of its own is known by the guard's location.
     if let Some(lock) = state_type(program, &state.ty)
         .and_then(|ty| program.class_of_type(file, &ty))
         .and_then(|class| entered_lock(program, catalogue, class, depth))
     {
-        return Some(lock);
+        return Some(match is_instance_attribute(program, &lock) {
+            true => state.key,
+            false => lock,
+        });
     }
     let is_lock = match state_type(program, &state.ty) {
         // A factory the catalogue does not list (`self._lock = make_lock()` from a
@@ -290,8 +295,13 @@ fn returned_lock(
 ) -> Option<StateKey> {
     let function = match program.resolve(file, helper).target {
         Target::Function(function) => function,
-        // `with Guard(key):` holds what the class's `__enter__` takes.
-        Target::Class(class) => return entered_lock(program, catalogue, class, depth),
+        // `with Guard():` holds what the class's `__enter__` takes, when that is one
+        // lock for every guard: a guard built right there with a lock of its own (or
+        // one passed in) excludes nobody else.
+        Target::Class(class) => {
+            return entered_lock(program, catalogue, class, depth)
+                .filter(|lock| !is_instance_attribute(program, lock))
+        }
         _ => return None,
     };
     let home = program.file_of(function);
@@ -354,6 +364,18 @@ fn entered_lock(
         program.method(class, "__enter__")?,
         depth,
     )
+}
+
+/// Whether `key` is an attribute each instance has its own of (not a class-level one).
+fn is_instance_attribute(program: &Program, key: &StateKey) -> bool {
+    match key {
+        StateKey::Attribute { class, name } => !program
+            .class(*class)
+            .attributes
+            .iter()
+            .any(|a| a.name == *name && a.class_level),
+        _ => false,
+    }
 }
 
 /// A type known only as the function that made the object (`mylib.make_lock`): a

@@ -32,7 +32,9 @@ use std::collections::HashSet;
 
 use super::contexts::{resolve_call, CallTarget, Context, Contexts, EntryPoint};
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
-use crate::model::{Access, Arg, ArgSlot, CallSite, FileId, Language, OwnedArg, Owner, Span};
+use crate::model::{
+    Access, Arg, ArgSlot, CallSite, Callee, FileId, Language, OwnedArg, Owner, Span,
+};
 
 pub struct Ownership {
     /// Per function, per parameter slot (0 is the receiver): whether it is owned.
@@ -263,17 +265,30 @@ fn built_classes(
     classes: &mut Vec<ClassId>,
 ) -> bool {
     match program.resolve(file, constructor) {
+        // A class whose construction may hand back an object someone else holds: its
+        // `__new__` (a singleton, a cache), or an `__init__` that lets `self` escape
+        // (`REGISTRY.append(self)`), builds nothing private.
         Resolved {
             target: Target::Class(class),
             residual: 0,
         } => {
+            let shared = program.method(class, "__new__").is_some()
+                || program
+                    .method(class, "__init__")
+                    .is_some_and(|init| program.function(init).escaping_params.contains(&0));
             classes.push(class);
-            true
+            !shared
         }
+        // A decorated factory (`@lru_cache`) may hand back what it gave before; a
+        // class or static method is called as written.
         Resolved {
             target: Target::Function(factory),
             residual: 0,
-        } if depth < 3 => {
+        } if depth < 3
+            && program.function(factory).decorators.iter().all(|d| {
+                matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod")
+            }) =>
+        {
             let built = &program.function(factory).returns_fresh;
             let file = program.file_of(factory);
             !built.is_empty()

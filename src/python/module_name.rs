@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub fn module_name(file: &Path) -> (PathBuf, String) {
     // Discovery gives paths relative to the current folder, which may be inside the
     // package: `app.py` run from `pkg/` is still `pkg.app`.
-    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let absolute = normalised(&std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()));
     let file = absolute.as_path();
     let stem = file
         .file_stem()
@@ -33,4 +33,20 @@ pub fn module_name(file: &Path) -> (PathBuf, String) {
     }
     parts.reverse();
     (dir, parts.join("."))
+}
+
+/// `a/b/../c` as `a/c`: `racelint check ..` names its files through `..`, which is no
+/// package's name.
+fn normalised(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

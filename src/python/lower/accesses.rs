@@ -84,9 +84,19 @@ impl Lowerer<'_> {
         element: bool,
     ) {
         self.record(path, kind, span, None, root, element);
-        let constant = value
-            .filter(|v| is_literal(v))
-            .map(|v| literal_hash(self.text_of(v)));
+        let constant = value.filter(|v| is_literal(v)).map(|v| match v {
+            // A string's value, however it is quoted (`'x'` is `"x"`).
+            Expr::StringLiteral(s) => literal_hash(&format!("'{}", s.value.to_str())),
+            // A number's digits (`- 1` is `-1`, `1_000` is `1000`).
+            Expr::NumberLiteral(_) | Expr::UnaryOp(_) => literal_hash(
+                &self
+                    .text_of(v)
+                    .chars()
+                    .filter(|c| !c.is_whitespace() && *c != '_')
+                    .collect::<String>(),
+            ),
+            _ => literal_hash(self.text_of(v)),
+        });
         let new = value.is_some_and(|v| {
             matches!(
                 v,

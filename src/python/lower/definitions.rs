@@ -113,11 +113,18 @@ impl Lowerer<'_> {
             self.visit_stmt(stmt);
         }
         // An `__enter__` that acquires a lock and returns leaves it held for the body
-        // of the `with` (its `__exit__` releases it).
-        if class.is_some() && name == "__enter__" && self.functions[index].leaves_held.is_empty() {
-            self.functions[index].leaves_held = self.scope().held();
+        // of the `with` (its `__exit__` releases it): only an `acquire()` that every
+        // run makes, a statement of the body itself before any `return`.
+        if class.is_some() && name == "__enter__" {
+            self.functions[index].leaves_held = self.unconditional_acquires(&def.body);
         }
-        if self.scopes.pop().is_some_and(|scope| scope.returns_other) {
+        let scope = self.scopes.pop();
+        if !def.is_async {
+            if let Some(held) = scope.as_ref().and_then(|s| s.held_at_yields.clone()) {
+                self.functions[index].leaves_held = held;
+            }
+        }
+        if scope.is_some_and(|scope| scope.returns_other) {
             self.functions[index].returns_fresh.clear();
         }
         index

@@ -258,6 +258,8 @@ struct Scope {
     returns_other: bool,
     /// Parameters the body rebinds: past that point the name is not the parameter.
     rebound_params: HashSet<String>,
+    /// The thread locks held at every `yield` so far (`None` before the first).
+    held_at_yields: Option<Vec<String>>,
     /// Locals bound to a call's result, with the call's index in the function's calls
     /// (`fut = loop.run_in_executor(…)`), until rebound: for `CallSite::result_awaited_end`.
     results: HashMap<String, usize>,
@@ -464,6 +466,7 @@ impl Scope {
             members_passed: HashMap::new(),
             returns_other: false,
             rebound_params: HashSet::new(),
+            held_at_yields: None,
             results: HashMap::new(),
             locks: Vec::new(),
             loop_depth: 0,
@@ -511,15 +514,13 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
     }
 }
 
-/// A literal's identity for `Access::writes_constant`: FNV-1a over its text, with no
-/// whitespace (`- 1` and `-1` are one constant).
+/// A literal's identity for `Access::writes_constant`: FNV-1a over its normalised
+/// text (two different literals may share one, a 32-bit hash, which only ever hides a
+/// race between those two values).
 fn literal_hash(text: &str) -> std::num::NonZeroU32 {
-    let hash = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .fold(0x811c_9dc5_u32, |hash, byte| {
-            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-        });
+    let hash = text.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
     std::num::NonZeroU32::new(hash).unwrap_or(std::num::NonZeroU32::MIN)
 }
 
@@ -574,13 +575,16 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
         }
         self.depth += 1;
         match expr {
-            // A generator suspended at its first `yield` with a lock held hands that
-            // lock to the body of the `with` that entered it (`@contextmanager`).
+            // A generator suspended at a `yield` with a lock held hands that lock to
+            // the body of the `with` that entered it (`@contextmanager`): the locks
+            // held at every `yield` it has.
             Expr::Yield(_) | Expr::YieldFrom(_) if !self.scope().is_module => {
-                let func = self.scope().func;
-                if self.functions[func].leaves_held.is_empty() {
-                    self.functions[func].leaves_held = self.scope().held();
-                }
+                let held = self.scope().held();
+                let scope = self.scope_mut();
+                scope.held_at_yields = Some(match scope.held_at_yields.take() {
+                    None => held,
+                    Some(before) => before.into_iter().filter(|l| held.contains(l)).collect(),
+                });
                 walk_expr(self, expr);
             }
             Expr::Name(n) if n.ctx == ExprContext::Load => {

@@ -799,3 +799,47 @@ pub(super) fn names_running_loop(value: &Expr) -> bool {
     };
     matches!(name, "get_running_loop" | "_get_running_loop")
 }
+
+impl Lowerer<'_> {
+    /// The locks an `__enter__` body acquires on every run: `x.acquire()` statements of
+    /// the body itself (not in a branch), before any statement that may `return`, and
+    /// not released after.
+    pub(super) fn unconditional_acquires(&self, body: &[Stmt]) -> Vec<String> {
+        let mut held = Vec::new();
+        for stmt in body {
+            if let Stmt::Expr(e) = stmt {
+                if let Some(lock) = self.lock_call(&e.value, "acquire") {
+                    held.push(lock);
+                    continue;
+                }
+                if let Some(lock) = self.lock_call(&e.value, "release") {
+                    held.retain(|l| *l != lock);
+                    continue;
+                }
+            }
+            if may_return(stmt) {
+                break;
+            }
+        }
+        held
+    }
+}
+
+/// Whether a statement contains a `return` of its own function (not of a nested
+/// `def` or `lambda`).
+fn may_return(stmt: &Stmt) -> bool {
+    struct Returns(bool);
+    impl<'a> Visitor<'a> for Returns {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::Return(_) => self.0 = true,
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                _ => walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, _: &'a Expr) {}
+    }
+    let mut returns = Returns(false);
+    returns.visit_stmt(stmt);
+    returns.0
+}
