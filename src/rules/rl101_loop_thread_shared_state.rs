@@ -56,6 +56,19 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             // which one stays.)
             continue;
         }
+        // The same, among the writes a program running a pair makes: a test that
+        // resets the flag to `False` is a program of its own.
+        let literals = accesses
+            .iter()
+            .any(|a| a.kind.is_write() && a.access.writes_constant.is_some());
+        let programs = &analysis.programs;
+        let one_literal_between = |w: &StateAccess, l: &StateAccess| {
+            literals
+                && one_literal(accesses.iter().filter(|a| {
+                    programs.may_run_both(&analysis.program, w.function, a.function)
+                        && programs.may_run_both(&analysis.program, l.function, a.function)
+                }))
+        };
         // The event loop first; then the main thread of a script, which runs beside
         // the threads it starts just the same.
         let pair = [Context::EventLoop, Context::MainThread]
@@ -63,19 +76,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .find_map(|other| {
                 let races = |w: &StateAccess, l: &StateAccess| {
                     may_race(analysis, w, Context::WorkerThread, l, other)
+                        && !one_literal_between(w, l)
                 };
                 first_conflict(&worker, &on(other), rebind_only, races).map(|(w, l)| (w, l, other))
             });
         let Some((w, l, other)) = pair else { continue };
-        // The same, among the writes a program running the pair makes: a test that
-        // resets the flag to `False` is a program of its own.
-        let programs = &analysis.programs;
-        if one_literal(accesses.iter().filter(|a| {
-            programs.may_run_both(&analysis.program, w.function, a.function)
-                && programs.may_run_both(&analysis.program, l.function, a.function)
-        })) {
-            continue;
-        }
 
         let name = state.display(&analysis.program);
         let mut finding = Finding::new(

@@ -523,7 +523,10 @@ impl Lowerer<'_> {
             return false;
         };
         let path = match value {
-            Expr::StringLiteral(_) if declared => self.annotation_type(value),
+            // A union (`"A | B"`) names no one class.
+            Expr::StringLiteral(s) if declared && !s.value.to_str().contains('|') => {
+                self.annotation_type(value)
+            }
             _ => {
                 let value = match value {
                     Expr::Subscript(s) => &*s.value,
