@@ -16,7 +16,10 @@
 //! A synchronous starter that then waits (`t.join()`, `future.result()`,
 //! `executor.shutdown()`) orders the worker before what follows the wait, as it
 //! orders what preceded the handoff, since the waiting function's runs cannot overlap
-//! each other's workers.
+//! each other's workers. On a script's main thread the order reaches up the single
+//! chain of calls from a root that runs once (a `__main__` block, a console script)
+//! to the starter: what the root and each function on the chain do before the call
+//! that continues it comes before the worker (`spine`).
 //!
 //! For a coroutine, both hold for one run of the coroutine; a second run's accesses
 //! meet the first run's worker only if two runs can be in progress at once. They can
@@ -300,11 +303,91 @@ impl Ordering {
             return outside(other.access.span);
         }
         let callers = &contexts.callers[other.function];
-        !callers.is_empty()
+        if !callers.is_empty()
             && callers.iter().all(|&(from, call)| {
                 from == *caller && outside(program.function(from).calls[call].span)
             })
+        {
+            return true;
+        }
+        // What a script's main thread did before the call that leads to the handoff.
+        published
+            && repeated_from.is_none()
+            && spine(program, contexts, *caller, *span).is_some_and(|spine| {
+                before_spine(
+                    program,
+                    contexts,
+                    &spine,
+                    other.function,
+                    other.access.span,
+                    0,
+                )
+            })
     }
+}
+
+/// How deep `spine` climbs and `before_spine` follows callers.
+const MAX_SPINE: usize = 8;
+
+/// The calls a script's main thread makes, once each, to reach a synchronous
+/// `starter`'s handoff at `handoff`: the starter has one caller, which has one caller,
+/// … up to a root that runs once (a `__main__` block, a console script), no call in a
+/// loop, no coroutine on the way. Each element is a function and where in it the
+/// path to the handoff continues. `None` when the handoff may run more than once or
+/// from elsewhere.
+fn spine(
+    program: &Program,
+    contexts: &Contexts,
+    starter: FuncId,
+    handoff: Span,
+) -> Option<Vec<(FuncId, Span)>> {
+    let mut spine = vec![(starter, handoff)];
+    let mut current = starter;
+    for _ in 0..MAX_SPINE {
+        if program.function(current).is_async {
+            return None;
+        }
+        match contexts.callers[current][..] {
+            [] => {
+                let root = program.function(current);
+                return (root.program_root || root.console_script.is_some()).then_some(spine);
+            }
+            [(caller, index)] => {
+                let call = &program.function(caller).calls[index];
+                if call.in_loop || spine.iter().any(|&(f, _)| f == caller) {
+                    return None;
+                }
+                spine.push((caller, call.span));
+                current = caller;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Whether an access at `at` in `function` runs, on the script's main thread, only
+/// before the `spine` reaches its handoff: in a function of the spine before the call
+/// that continues it, or in a synchronous function every call of which is such code.
+fn before_spine(
+    program: &Program,
+    contexts: &Contexts,
+    spine: &[(FuncId, Span)],
+    function: FuncId,
+    at: Span,
+    depth: usize,
+) -> bool {
+    if let Some(&(_, next)) = spine.iter().find(|&&(f, _)| f == function) {
+        return before(at, next);
+    }
+    let callers = &contexts.callers[function];
+    depth < MAX_SPINE
+        && !program.function(function).is_async
+        && !callers.is_empty()
+        && callers.iter().all(|&(caller, index)| {
+            let call = program.function(caller).calls[index].span;
+            before_spine(program, contexts, spine, caller, call, depth + 1)
+        })
 }
 
 /// Whether every run of `function` off worker threads (on the loop or the main thread)

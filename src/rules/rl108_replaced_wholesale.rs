@@ -22,33 +22,36 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         if writes.is_empty() || !writes.iter().all(|a| a.kind == AccessKind::Rebind) {
             continue;
         }
-        let writes_on = |c: Context| writes.iter().any(|a| runs_in(analysis, a, c));
-        let touched_on = |c: Context| accesses.iter().any(|a| runs_in(analysis, a, c));
-        let (writer, reader) = match (
-            writes_on(Context::WorkerThread),
-            writes_on(Context::EventLoop),
+        // Writes in one context only; reads in one that runs beside it: worker threads
+        // beside the event loop or a script's main thread (which never runs beside its
+        // own loop).
+        const BESIDE_WORKERS: [Context; 2] = [Context::EventLoop, Context::MainThread];
+        let writes_on = |c: &Context| writes.iter().any(|a| runs_in(analysis, a, *c));
+        let (writers, readers): (&[Context], &[Context]) = match (
+            writes_on(&Context::WorkerThread),
+            BESIDE_WORKERS.iter().any(writes_on),
         ) {
-            (true, false) if touched_on(Context::EventLoop) => {
-                (Context::WorkerThread, Context::EventLoop)
-            }
-            (false, true) if touched_on(Context::WorkerThread) => {
-                (Context::EventLoop, Context::WorkerThread)
-            }
+            (true, false) => (&[Context::WorkerThread], &BESIDE_WORKERS),
+            (false, true) => (&BESIDE_WORKERS, &[Context::WorkerThread]),
             _ => continue,
         };
         // The first write and read that can meet: a write published before the worker
         // starts, or a test's own thread, is no sharing.
-        let pair = writes
-            .iter()
-            .filter(|a| runs_in(analysis, a, writer))
-            .find_map(|w| {
-                accesses
-                    .iter()
-                    .filter(|a| runs_in(analysis, a, reader))
-                    .find(|r| may_race(analysis, w, writer, r, reader))
-                    .map(|r| (*w, r))
-            });
-        let Some((write, read)) = pair else {
+        let pair = writes.iter().find_map(|w| {
+            writers
+                .iter()
+                .filter(|&&writer| runs_in(analysis, w, writer))
+                .find_map(|&writer| {
+                    readers.iter().find_map(|&reader| {
+                        accesses
+                            .iter()
+                            .filter(|a| runs_in(analysis, a, reader))
+                            .find(|r| may_race(analysis, w, writer, r, reader))
+                            .map(|r| (*w, writer, r, reader))
+                    })
+                })
+        });
+        let Some((write, writer, read, reader)) = pair else {
             continue;
         };
         let name = state.display(&analysis.program);
@@ -65,7 +68,13 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             "replaced wholesale".to_string(),
         );
         finding.state = Some(name.clone());
-        finding.contexts = vec![Context::EventLoop, Context::WorkerThread];
+        // The context beside the workers first, as RL101 lists them.
+        let other = if writer == Context::WorkerThread {
+            reader
+        } else {
+            writer
+        };
+        finding.contexts = vec![other, Context::WorkerThread];
         finding.related.push(Related {
             file: read.file,
             span: read.access.span,
