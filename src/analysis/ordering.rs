@@ -395,7 +395,9 @@ fn before_spine(
 /// path ends at such a call in the starter. A function nobody calls counts when the
 /// starter alone registers it, at such a call, as a callback
 /// (`async_track_state_change(hass, ids, self._changed)` after the awaited handoff):
-/// it cannot run before it is registered. A coroutine created without being awaited
+/// it cannot run before it is registered; so does one called only through a location
+/// such a registration fills (a project `track(self._changed)` keeping it in a registry
+/// a dispatcher calls). A coroutine created without being awaited
 /// (`create_task(self._refresh())`) runs later too, so a path through such a call is
 /// in order only as a registration is. Callers that run only on worker threads do not
 /// place the function off them, and are skipped.
@@ -436,8 +438,10 @@ fn reached_only_through(
         if other_starts {
             return false;
         }
-        if callers.is_empty() {
-            // A callback: registered only by the starter, in order.
+        // A callback: registered only by the starter, in order. Calls through the
+        // location a registration fills (`for listener in LISTENERS: listener(x)`) run
+        // it only after that registration.
+        let registered_in_order = || {
             let registered = starter_calls
                 .iter()
                 .filter(|c| {
@@ -448,13 +452,17 @@ fn reached_only_through(
                             if matches!(resolve_call(program, file, callee), CallTarget::Function(t) if t == g)))
                 })
                 .collect::<Vec<_>>();
-            if registered.is_empty()
-                || registered.len() != contexts.callable_passes[g]
-                || !registered.iter().all(|c| in_order(c, true))
-            {
-                return false;
-            }
-            continue;
+            // A location the registration fills counts among the passes once more.
+            let kept = usize::from(contexts.stored.keeps_only_as_passed(g));
+            !registered.is_empty()
+                && registered.len() + kept == contexts.callable_passes[g]
+                && registered.iter().all(|c| in_order(c, true))
+        };
+        let (through_location, callers): (Vec<_>, Vec<_>) = callers
+            .into_iter()
+            .partition(|&&(from, index)| contexts.through_location.contains(&(from, index)));
+        if (callers.is_empty() || !through_location.is_empty()) && !registered_in_order() {
+            return false;
         }
         for &&(from, index) in &callers {
             let call = &program.function(from).calls[index];

@@ -69,6 +69,9 @@ pub struct StoredCallables {
     /// Every function some location keeps, coroutine functions included: each is
     /// called from wherever the location is, seen or not.
     kept: HashSet<FuncId>,
+    /// The functions a store names itself (`self._on_force = self._update`), rather
+    /// than a parameter some call fills.
+    kept_by_name: HashSet<FuncId>,
     /// The last name of every location that holds a project class's object.
     holder_names: HashSet<String>,
 }
@@ -102,7 +105,10 @@ impl StoredCallables {
                         .entry((function, name.clone()))
                         .or_default()
                         .push(place),
-                    value => stored.add_value(program, file, &[place], value, function),
+                    value => {
+                        stored.add_value(program, file, &[place], value, function);
+                        stored.kept_by_name.extend(denoted(program, file, value));
+                    }
                 }
             }
         }
@@ -119,6 +125,13 @@ impl StoredCallables {
     /// Whether some location keeps `function` (`self._on_force = self._update`).
     pub fn keeps(&self, function: FuncId) -> bool {
         self.kept.contains(&function)
+    }
+
+    /// Whether a location keeps `function` only as the value of a parameter some call
+    /// fills (`track(hass, self._changed)` storing its `action`): each such call
+    /// passes it as a callable, where its start is decided.
+    pub fn keeps_only_as_passed(&self, function: FuncId) -> bool {
+        self.kept.contains(&function) && !self.kept_by_name.contains(&function)
     }
 
     /// Keeps `function` in `slot`, put there by `origin`. A coroutine function is only
