@@ -307,12 +307,11 @@ pub struct Function {
     /// and not released when it returns (`self._lock.acquire()`). `with
     /// self.locked():` and `with Guard(x):` then hold them (`analysis::locks`).
     pub leaves_held: Vec<String>,
-    /// Python: parameters (slots as in `Access::root`) whose object the body lets
-    /// escape: stores it, hands it to another object's method or to a thread, captures
-    /// it; each with the line from which on it may be held elsewhere. A bound method
-    /// passed to a call is not counted here: whether it escapes depends on what the
-    /// call is (`OwnedArg::member`, `analysis::ownership`).
-    pub escaping_params: Vec<ParamEscape>,
+    /// Python: parameter slots (as in `Access::root`) whose object the body lets escape:
+    /// stores it, hands it to another object's method or to a thread, captures it. A
+    /// bound method passed to an awaited call is not counted here: whether it escapes
+    /// depends on what the call is (`OwnedArg::bound`, `analysis::ownership`).
+    pub escaping_params: Vec<usize>,
     /// A sync function declared to return a `RefCell` borrow (`-> Ref<'_, T>`, `RefMut`).
     pub returns_borrow: bool,
     /// Rust: the parameters in order (`self` first for methods), so that the analysis
@@ -415,14 +414,6 @@ impl Function {
     pub fn is_property_setter(&self) -> bool {
         let setter = format!("@{}.setter", self.name);
         self.decorators.iter().any(|d| d.text == setter)
-    }
-
-    /// Python: the line from which on the body lets parameter `slot` escape, if it does.
-    pub fn escapes_from(&self, slot: usize) -> Option<u32> {
-        self.escaping_params
-            .iter()
-            .find(|e| e.slot == slot)
-            .map(|e| e.from_line)
     }
 }
 
@@ -643,18 +634,6 @@ pub struct OwnedArg {
     /// handoff the worker has it only while the caller waits, which
     /// `analysis::ownership` tells from the catalogue. No other call counts it.
     pub lent: bool,
-}
-
-/// Where a function lets one of its parameters escape (`Function::escaping_params`).
-/// Ownership is flow-sensitive, as in RacerD: before this point nobody else holds the
-/// object, whatever happens to it afterwards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParamEscape {
-    pub slot: usize,
-    /// The first line of the statement that lets it escape, or of the outermost loop
-    /// around that statement (the next iteration runs after it): accesses and calls on
-    /// earlier lines come first.
-    pub from_line: u32,
 }
 
 /// Where a call passes a value.

@@ -11,22 +11,11 @@
 //! another object's method or to a thread, captured; `Function::escaping_params`), and
 //! per access the parameter its chain starts from (`Access::root`).
 //!
-//! Ownership is flow-sensitive, as in RacerD: an object is owned until it escapes.
-//! A parameter owned when the function starts stays owned for the accesses and calls
-//! before the line where the body lets it escape (`ParamEscape`; a loop around the
-//! escape counts from its first line, since the next iteration runs after it), so a
-//! method that sets fields and then starts a thread on `self` initialises an object
-//! nobody else holds yet. A call passing the parameter to a callee that lets it
-//! escape, or to a coroutine launched as a task, is an escape at that call; after an
-//! object the caller built was passed to such a callee, later calls pass a shared one
-//! (`FreshEscape`).
-//!
 //! A function qualifies only when the project calls it and nothing else can: it is no
 //! entry point started another way (a handoff, a route, a thread class), it is not
 //! passed as a callable, decorated (but a property's getter or setter is called by
 //! each use of the attribute, which the call graph holds: `python::properties`), or a
-//! dunder method other than those a statement or operator runs (`PROTOCOL_METHODS`:
-//! `with`, `in`, `for`, subscripts, `len`, which the front-end lowers as calls). A call on
+//! dunder method (called by protocols). A call on
 //! a receiver whose type racelint cannot see is not held against a method of the same
 //! name: ownership is judged over the call graph that places accesses in contexts, and
 //! a call that graph does not resolve places the method nowhere either.
@@ -39,32 +28,13 @@
 //! touches a private object on both sides, even though other callers elsewhere pass
 //! shared ones; its accesses do not run, as shared state, in either context.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
 use super::contexts::{resolve_call, CallTarget, Context, Contexts, EntryPoint};
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use crate::model::{
-    Access, Arg, ArgSlot, CallSite, Callee, FileId, Language, OwnedArg, Owner, ParamEscape, Span,
+    Access, Arg, ArgSlot, CallSite, Callee, FileId, Language, OwnedArg, Owner, Span,
 };
-
-/// The dunder methods Python runs for a statement or operator that the front-end
-/// lowers as a call (`with Guard():` runs `__enter__`, `x in box` runs
-/// `__contains__`): the call graph holds their calls as it holds any method's.
-/// Other dunders run where no call shows (`__del__` on the collector's whim, `__eq__`
-/// inside a dict lookup) and never qualify.
-const PROTOCOL_METHODS: [&str; 11] = [
-    "__enter__",
-    "__exit__",
-    "__aenter__",
-    "__aexit__",
-    "__iter__",
-    "__aiter__",
-    "__len__",
-    "__contains__",
-    "__getitem__",
-    "__setitem__",
-    "__delitem__",
-];
 
 pub struct Ownership {
     /// Per function, per parameter slot (0 is the receiver): whether it is owned.
@@ -72,20 +42,23 @@ pub struct Ownership {
     /// Per context, per function, per parameter slot: whether every call made in that
     /// context passes an owned object.
     owned_in: [Vec<Vec<bool>>; 3],
-    /// Per function, where its parameters escape (`Passing::escapes`).
-    escapes: Vec<Vec<ParamEscape>>,
+    /// Per function: whether its receiver escapes (`Passing::receiver_escapes`).
+    receiver_escapes: Vec<bool>,
 }
 
 impl Ownership {
     pub fn compute(program: &Program, contexts: &Contexts) -> Ownership {
         let count = program.functions.len();
         let passes = &contexts.callable_passes;
-        let launched = launched_calls(program, contexts);
-        let escapes = escapes(program, contexts, &launched);
+        let escaping_members = member_escapes(program, contexts);
         let passing = Passing {
-            fresh_escapes: fresh_escapes(program, contexts, &escapes.handed_off),
-            escapes: escapes.all,
-            launched,
+            launched: launched_calls(program, contexts),
+            receiver_escapes: (0..count)
+                .map(|f| {
+                    program.function(f).escaping_params.contains(&0)
+                        || escaping_members[f].contains(&0)
+                })
+                .collect(),
         };
         // Whether nothing can call a function in a way the call graph does not show.
         let known: Vec<bool> = (0..count)
@@ -95,16 +68,18 @@ impl Ownership {
                     && (model.decorators.is_empty()
                         || model.decorators.len() == 1
                             && (model.is_property() || model.is_property_setter()))
-                    && (!model.name.starts_with("__")
-                        || PROTOCOL_METHODS.contains(&model.name.as_str()))
+                    && !model.name.starts_with("__")
             })
             .collect();
-        // Owned when the function starts; where it lets the object escape,
-        // `Passing::escaped_at` tells.
         let slots = |f: FuncId, qualifies: bool| -> Vec<bool> {
             let model = program.function(f);
             (0..=model.call_params.len())
-                .map(|slot| qualifies && (slot > 0 || model.class.is_some()))
+                .map(|slot| {
+                    qualifies
+                        && (slot > 0 || model.class.is_some())
+                        && !model.escaping_params.contains(&slot)
+                        && !escaping_members[f].contains(&slot)
+                })
                 .collect()
         };
         let owned = greatest_fixpoint(
@@ -173,48 +148,32 @@ impl Ownership {
         Ownership {
             owned,
             owned_in,
-            escapes: passing.escapes,
+            receiver_escapes: passing.receiver_escapes,
         }
     }
 
     /// Whether `function` lets its receiver escape: stores or passes `self`, or hands on
     /// a bound method of it.
     pub fn receiver_escapes(&self, function: FuncId) -> bool {
-        self.escapes[function].iter().any(|e| e.slot == 0)
+        self.receiver_escapes[function]
     }
 
-    /// Whether `access`, made in `function`, goes through an object the function owns
-    /// there: owned when the function starts, and not yet let escape.
+    /// Whether `access`, made in `function`, goes through an object the function owns.
     pub fn owns(&self, function: FuncId, access: &Access) -> bool {
-        self.owned_slot(&self.owned, function, access)
+        owned_slot(&self.owned, function, access)
     }
 
     /// Whether, in `context`, `access` goes through an object that each run of the
     /// function there owns: the access touches nothing another run can reach.
     pub fn owns_in(&self, context: Context, function: FuncId, access: &Access) -> bool {
-        self.owned_slot(&self.owned_in[context.index()], function, access)
-    }
-
-    fn owned_slot(&self, owned: &[Vec<bool>], function: FuncId, access: &Access) -> bool {
-        access.root.is_some_and(|slot| {
-            owned[function].get(slot).copied().unwrap_or(false)
-                && !escaped_at(&self.escapes[function], slot, access.span.start.line)
-        })
+        owned_slot(&self.owned_in[context.index()], function, access)
     }
 }
 
-/// Whether parameter `slot` has escaped by `line` (`ParamEscape::from_line`).
-fn escaped_at(escapes: &[ParamEscape], slot: usize, line: u32) -> bool {
-    escapes
-        .iter()
-        .any(|e| e.slot == slot && e.from_line <= line)
-}
-
-/// Where a call runs, for ordering it with escapes: its statement's first line, or the
-/// first line of the outermost loop around it (every iteration after the first runs
-/// after whatever the loop's body lets escape).
-fn position(call: &CallSite) -> u32 {
-    call.loop_start.unwrap_or(call.statement_lines.0)
+fn owned_slot(owned: &[Vec<bool>], function: FuncId, access: &Access) -> bool {
+    access
+        .root
+        .is_some_and(|slot| owned[function].get(slot).copied().unwrap_or(false))
 }
 
 /// Drops a slot as soon as one call (from a caller `counts` admits) passes something
@@ -288,7 +247,7 @@ fn every_call_passes_owned(
                         ArgSlot::Keyword(name) => slot > 0 && params.get(slot - 1) == Some(name),
                     })
                     .is_some_and(|arg| {
-                        owner_owns(program, passing, caller, call, &arg.owner, |q| {
+                        owner_owns(program, passing, caller, &arg.owner, |q| {
                             owned[caller].get(q).copied().unwrap_or(false)
                         })
                     })
@@ -316,7 +275,7 @@ fn built_classes(
             let shared = program.method(class, "__new__").is_some()
                 || program
                     .method(class, "__init__")
-                    .is_some_and(|init| program.function(init).escapes_from(0).is_some());
+                    .is_some_and(|init| program.function(init).escaping_params.contains(&0));
             classes.push(class);
             !shared
         }
@@ -364,29 +323,16 @@ fn launched_calls(program: &Program, contexts: &Contexts) -> HashSet<(FuncId, us
         .collect()
 }
 
-/// Whether `owner`, passed by `call` in `caller`, is an object the caller still owns
-/// there: one it built with a project class's constructor and has not passed to a
-/// callee that lets it escape before, or a parameter `parameter_owned` says is owned
-/// when the caller starts and that has not escaped before the call.
+/// Whether `owner`, in `caller`, is an object the caller owns: one it built with a
+/// project class's constructor, or a parameter `parameter_owned` says is owned.
 fn owner_owns(
     program: &Program,
     passing: &Passing,
     caller: FuncId,
-    call: &CallSite,
     owner: &Owner,
     parameter_owned: impl Fn(usize) -> bool,
 ) -> bool {
     match owner {
-        Owner::Parameter(q) => {
-            parameter_owned(*q) && !escaped_at(&passing.escapes[caller], *q, position(call))
-        }
-        Owner::Fresh { constructor, .. }
-            if passing.fresh_escapes[caller]
-                .iter()
-                .any(|e| e.escaped_before(constructor, call)) =>
-        {
-            false
-        }
         Owner::Fresh {
             constructor,
             members_passed,
@@ -404,10 +350,11 @@ fn owner_owns(
                     .all(|member| program.is_value_member(class, member))
             })
         }
+        Owner::Parameter(q) => parameter_owned(*q),
         // Nobody else can reach the field while the object is built, unless the
         // object itself escapes in `__init__` (`register(self)`, `Thread(target=self.run)`).
         Owner::ConstructedField { constructor } => {
-            !passing.escapes[caller].iter().any(|e| e.slot == 0)
+            !passing.receiver_escapes[caller]
                 && built_classes(
                     program,
                     program.file_of(caller),
@@ -420,81 +367,12 @@ fn owner_owns(
 }
 
 /// What decides, besides its arguments, whether a call passes an owned object.
-struct Passing<'m> {
+struct Passing {
     /// Calls that create a coroutine launched as a task (`launched_calls`).
     launched: HashSet<(FuncId, usize)>,
-    /// Per function, where it lets each of its parameters escape: stored, passed,
-    /// captured, or a bound method of it passed on (`escapes`).
-    escapes: Vec<Vec<ParamEscape>>,
-    /// Per function, the calls passing an object it built to a callee that lets it
-    /// escape (`fresh_escapes`).
-    fresh_escapes: Vec<Vec<FreshEscape<'m>>>,
-}
-
-/// A call passing an object its caller built to a callee that hands it to another
-/// thread or task (`job.start()` handing `self.run` to a thread): later calls passing
-/// that object pass a shared one. The object is known by its constructor (all the caller's
-/// objects built by it count).
-struct FreshEscape<'m> {
-    constructor: &'m str,
-    from_line: u32,
-    call: &'m CallSite,
-}
-
-impl FreshEscape<'_> {
-    /// Whether an object built by `constructor` and passed by `call` may have escaped
-    /// through this call before: an earlier call, or this very call in a loop (its
-    /// previous iteration).
-    fn escaped_before(&self, constructor: &str, call: &CallSite) -> bool {
-        self.constructor == constructor
-            && match std::ptr::eq(self.call, call) {
-                true => call.in_loop,
-                false => self.from_line <= position(call),
-            }
-    }
-}
-
-/// Per function, the calls passing an object it built (`Owner::Fresh`) to a slot the
-/// callee hands to another thread or task (`Escapes::handed_off`).
-fn fresh_escapes<'m>(
-    program: &Program<'m>,
-    contexts: &Contexts,
-    escapes: &[Vec<ParamEscape>],
-) -> Vec<Vec<FreshEscape<'m>>> {
-    (0..program.functions.len())
-        .map(|f| {
-            let calls = &program.function(f).calls;
-            contexts.callees[f]
-                .iter()
-                .filter(|&&(_, index)| !contexts.through_location.contains(&(f, index)))
-                .flat_map(|&(callee, index)| {
-                    let call = &calls[index];
-                    let params = &program.function(callee).call_params;
-                    call.owned_args.iter().filter_map(move |arg| {
-                        let Owner::Fresh { constructor, .. } = &arg.owner else {
-                            return None;
-                        };
-                        let slot = parameter_slot(&arg.slot, params)?;
-                        (arg.member.is_none() && escapes[callee].iter().any(|e| e.slot == slot))
-                            .then(|| FreshEscape {
-                                constructor,
-                                from_line: position(call),
-                                call,
-                            })
-                    })
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The callee's parameter slot (as in `Access::root`) an argument is passed in.
-fn parameter_slot(slot: &ArgSlot, params: &[String]) -> Option<usize> {
-    match slot {
-        ArgSlot::Receiver => Some(0),
-        ArgSlot::Position(i) => Some(i + 1),
-        ArgSlot::Keyword(name) => params.iter().position(|p| p == name).map(|k| k + 1),
-    }
+    /// Per function, whether its receiver escapes: stored, passed, captured, or a
+    /// bound method of it passed on.
+    receiver_escapes: Vec<bool>,
 }
 
 /// Per context, per function, the parameter slots owned because every start of the
@@ -514,8 +392,8 @@ fn awaited_handoff_seeds(
     started: &[Vec<usize>; 3],
 ) -> [Vec<Vec<bool>>; 3] {
     let count = program.functions.len();
-    let owned_by_starter = |caller: FuncId, call: &CallSite, owner: &Owner| {
-        owner_owns(program, passing, caller, call, owner, |q| {
+    let owned_by_starter = |caller: FuncId, owner: &Owner| {
+        owner_owns(program, passing, caller, owner, |q| {
             contexts
                 .contexts_of(caller)
                 .all(|c| owned_in[c.index()][caller].get(q).copied().unwrap_or(false))
@@ -529,8 +407,8 @@ fn awaited_handoff_seeds(
     let mut bases: Vec<Vec<FuncId>> = vec![Vec::new(); count];
     // An entry counts once, however many of its arguments name the method.
     let mut counted = HashSet::new();
-    for (entry, caller, call, arg, method) in awaited_bound_starts(program, contexts) {
-        if owned_by_starter(caller, call, &arg.owner) && counted.insert(std::ptr::from_ref(entry)) {
+    for (entry, caller, _, arg, method) in awaited_bound_starts(program, contexts) {
+        if owned_by_starter(caller, &arg.owner) && counted.insert(std::ptr::from_ref(entry)) {
             qualifying[entry.context.index()][entry.target] += 1;
             if method == entry.target {
                 named[method] += 1;
@@ -559,7 +437,7 @@ fn awaited_handoff_seeds(
             let slot = (i + 1)
                 .checked_sub(first)
                 .filter(|&s| s >= 1 && s <= params);
-            if let Some(slot) = slot.filter(|_| owned_by_starter(caller, call, &arg.owner)) {
+            if let Some(slot) = slot.filter(|_| owned_by_starter(caller, &arg.owner)) {
                 counts[slot] += 1;
             }
         }
@@ -628,154 +506,41 @@ fn awaited_bound_starts<'p, 'm>(
     })
 }
 
-/// Where each function lets its parameters escape (the earliest point per slot), and,
-/// among those, where it hands them to another thread or task.
-struct Escapes {
-    /// The body's own escapes (`Function::escaping_params`); the calls passing a
-    /// member of the parameter where the callee may keep the object: a bound method
-    /// (`register(self.on_event)`), or a member racelint cannot tell from one, unless
-    /// the call is an awaited handoff starting that very method (`await
-    /// asyncio.to_thread(self.load)`); and the calls passing it to a callee that hands
-    /// it to another thread or task. An attribute's value (`render(self.hass)`) is
-    /// another object: the parameter's own does not escape with it.
-    all: Vec<Vec<ParamEscape>>,
-    /// Escapes at a handoff to another thread or context (`Thread(target=self.run)`,
-    /// `executor.submit(work, job)`), at a launch of a task, or at a call passing the
-    /// parameter to a callee that lets it escape so. Only these carry over to the
-    /// callers: an object a callee merely stores in another object
-    /// (`Connection(self)`) is still reachable from nowhere else the analysis sees
-    /// run concurrently.
-    handed_off: Vec<Vec<ParamEscape>>,
-}
-
-fn escapes(program: &Program, contexts: &Contexts, launched: &HashSet<(FuncId, usize)>) -> Escapes {
-    let count = program.functions.len();
+/// Per function, the parameters whose member it passes where the callee may keep the
+/// object: a bound method (`register(self.on_event)`), or a member racelint cannot
+/// tell from one, unless the call is an awaited handoff starting that very method
+/// (`await asyncio.to_thread(self.load)`). An attribute's value (`render(self.hass)`)
+/// is another object: the parameter's own does not escape with it.
+fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
     let started: HashSet<(FuncId, Span, &ArgSlot)> = awaited_bound_starts(program, contexts)
         .map(|(_, caller, call, arg, _)| (caller, call.span, &arg.slot))
         .collect();
     let started = &started;
-    let mut all: Vec<Vec<ParamEscape>> = (0..count)
+    (0..program.functions.len())
         .map(|f| {
             let model = program.function(f);
             let class = program.class_of_method(f);
-            let members = model.calls.iter().flat_map(|call| {
-                call.owned_args.iter().filter_map(move |arg| {
-                    let (Owner::Parameter(q), Some(member)) = (&arg.owner, &arg.member) else {
-                        return None;
-                    };
-                    let class = match *q {
-                        0 => class,
-                        _ => arg
-                            .member_of
-                            .as_ref()
-                            .and_then(|ty| program.class_of_type(program.file_of(f), ty)),
-                    };
-                    let attribute = class.is_some_and(|c| program.is_value_member(c, member));
-                    let lent = started.contains(&(f, call.span, &arg.slot));
-                    (!attribute && !lent).then_some(ParamEscape {
-                        slot: *q,
-                        from_line: position(call),
+            model
+                .calls
+                .iter()
+                .flat_map(|call| {
+                    call.owned_args.iter().filter_map(move |arg| {
+                        let (Owner::Parameter(q), Some(member)) = (&arg.owner, &arg.member) else {
+                            return None;
+                        };
+                        let class = match *q {
+                            0 => class,
+                            _ => arg
+                                .member_of
+                                .as_ref()
+                                .and_then(|ty| program.class_of_type(program.file_of(f), ty)),
+                        };
+                        let attribute = class.is_some_and(|c| program.is_value_member(c, member));
+                        let lent = started.contains(&(f, call.span, &arg.slot));
+                        (!attribute && !lent).then_some(*q)
                     })
                 })
-            });
-            let mut first: Vec<ParamEscape> = Vec::new();
-            for escape in model.escaping_params.iter().copied().chain(members) {
-                note_escape(&mut first, escape);
-            }
-            first
+                .collect()
         })
-        .collect();
-    // The handoffs and launches: what such a call passes of the parameter (itself, a
-    // member, or packed into its arguments: an escape the body records on that line).
-    // An awaited handoff only lends it: the worker is done when the await returns.
-    let mut handed_off: Vec<Vec<ParamEscape>> = vec![Vec::new(); count];
-    let handoff_calls = contexts
-        .entries
-        .iter()
-        .filter(|entry| !entry.awaited)
-        .filter_map(|entry| entry.site.as_ref()?.call(program))
-        .chain(
-            launched
-                .iter()
-                .map(|&(caller, index)| (caller, &program.function(caller).calls[index])),
-        );
-    for (caller, call) in handoff_calls {
-        let at = position(call);
-        let passed = call.owned_args.iter().filter_map(|arg| match arg.owner {
-            Owner::Parameter(q) => Some(q),
-            _ => None,
-        });
-        let packed = program
-            .function(caller)
-            .escaping_params
-            .iter()
-            .filter(|e| e.from_line == at)
-            .map(|e| e.slot);
-        for q in passed.chain(packed).collect::<Vec<_>>() {
-            note_escape(
-                &mut handed_off[caller],
-                ParamEscape {
-                    slot: q,
-                    from_line: at,
-                },
-            );
-        }
-    }
-    // A parameter passed on to a callee that hands it off is handed off at that call.
-    let mut queued: Vec<bool> = handed_off.iter().map(|e| !e.is_empty()).collect();
-    let mut queue: VecDeque<FuncId> = (0..count).filter(|&f| queued[f]).collect();
-    while let Some(callee) = queue.pop_front() {
-        queued[callee] = false;
-        let params = &program.function(callee).call_params;
-        for &(caller, index) in &contexts.callers[callee] {
-            if contexts.through_location.contains(&(caller, index)) {
-                continue;
-            }
-            let call = &program.function(caller).calls[index];
-            for (slot, q) in passed_parameters(call) {
-                let escape = ParamEscape {
-                    slot: q,
-                    from_line: position(call),
-                };
-                if parameter_slot(slot, params)
-                    .is_some_and(|s| handed_off[callee].iter().any(|e| e.slot == s))
-                    && note_escape(&mut handed_off[caller], escape)
-                    && !queued[caller]
-                {
-                    queued[caller] = true;
-                    queue.push_back(caller);
-                }
-            }
-        }
-    }
-    for (all, handed_off) in all.iter_mut().zip(&handed_off) {
-        for &escape in handed_off {
-            note_escape(all, escape);
-        }
-    }
-    Escapes { all, handed_off }
-}
-
-/// The caller's own parameters a call passes as objects (not members), with the slot
-/// each is passed in.
-fn passed_parameters(call: &CallSite) -> impl Iterator<Item = (&ArgSlot, usize)> {
-    call.owned_args.iter().filter_map(|arg| match arg.owner {
-        Owner::Parameter(q) if arg.member.is_none() => Some((&arg.slot, q)),
-        _ => None,
-    })
-}
-
-/// Records `escape` unless one of the same slot comes first already; whether it did.
-fn note_escape(escapes: &mut Vec<ParamEscape>, escape: ParamEscape) -> bool {
-    match escapes.iter_mut().find(|e| e.slot == escape.slot) {
-        Some(e) if e.from_line <= escape.from_line => false,
-        Some(e) => {
-            e.from_line = escape.from_line;
-            true
-        }
-        None => {
-            escapes.push(escape);
-            true
-        }
-    }
+        .collect()
 }

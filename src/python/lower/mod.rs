@@ -19,7 +19,7 @@ use super::scope;
 use crate::model::{
     returned_parameter, Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee,
     Class, DeclaredContext, FileModel, Function, HeldField, InsertionPoint, Invariant, OwnedArg,
-    Owner, ParamEscape, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK,
+    Owner, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK,
 };
 use crate::source::LineIndex;
 

@@ -53,11 +53,6 @@ impl Lowerer<'_> {
         }) else {
             return;
         };
-        // The next iteration of a loop around this point runs after it.
-        let from_line = match self.scopes[depth].loop_depth {
-            0 => self.statement_lines.0,
-            _ => self.scopes[depth].loop_start,
-        };
         let scope = &mut self.scopes[depth];
         if scope.fresh.contains(name) {
             scope.escaped.insert(name.to_string());
@@ -76,9 +71,8 @@ impl Lowerer<'_> {
         };
         if let Some(slot) = slot {
             let escaping = &mut self.functions[func].escaping_params;
-            match escaping.iter_mut().find(|e| e.slot == slot) {
-                Some(first) => first.from_line = first.from_line.min(from_line),
-                None => escaping.push(ParamEscape { slot, from_line }),
+            if !escaping.contains(&slot) {
+                escaping.push(slot);
             }
         }
     }

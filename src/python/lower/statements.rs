@@ -213,15 +213,8 @@ impl Lowerer<'_> {
             }
             Stmt::With(w) => {
                 let mut pushed = 0;
-                let mut exits = Vec::new();
                 for item in &w.items {
-                    match &item.context_expr {
-                        // `with scope:` runs `scope.__enter__()`: the statement keeps no
-                        // reference, so the object escapes only if `__enter__` lets it
-                        // (the analysis follows that call).
-                        Expr::Name(_) => self.load(&item.context_expr),
-                        other => self.visit_expr(other),
-                    }
+                    self.visit_expr(&item.context_expr);
                     let span = self.span_of(&item.context_expr);
                     let (enter, exit) = if w.is_async {
                         ("__aenter__", "__aexit__")
@@ -229,17 +222,7 @@ impl Lowerer<'_> {
                         ("__enter__", "__exit__")
                     };
                     self.protocol_call(&item.context_expr, enter, span);
-                    let func = self.scope().func;
-                    let before = self.functions[func].calls.len();
                     self.protocol_call(&item.context_expr, exit, span);
-                    if let Some(call) = self.functions[func].calls.get_mut(before) {
-                        // What the body did with the object bound by `as` is not
-                        // followed: it may have let it escape before `__exit__` runs.
-                        if item.optional_vars.is_some() {
-                            call.owned_args.clear();
-                        }
-                        exits.push((before, &item.context_expr));
-                    }
                     if w.is_async {
                         let span = self.span_of(&item.context_expr);
                         let lock = match &item.context_expr {
@@ -298,34 +281,6 @@ impl Lowerer<'_> {
                 }
                 let held_before = self.scope().locks.len();
                 self.visit_body(&w.body);
-                // `__exit__` runs when the body ends: ownership orders it after what
-                // `__enter__` and the body let escape.
-                let end = self.statement_lines.1;
-                // Where the body ends, for ordering `__exit__` after what the body did.
-                let whole = self.span_of(w);
-                let at_end = Span {
-                    start: whole.end,
-                    end: whole.end,
-                    offset: whole.offset + whole.len,
-                    len: 0,
-                };
-                let func = self.scope().func;
-                for (index, context) in exits {
-                    // `with scope:` whose body let `scope` escape (`yield scope`) or
-                    // rebound it: `__exit__` runs on an object the function no longer
-                    // owns alone.
-                    let still = match context {
-                        Expr::Name(n) => self.owner_of(n.id.as_str()),
-                        _ => None,
-                    };
-                    let call = &mut self.functions[func].calls[index];
-                    call.statement_lines = (end, end);
-                    call.span = at_end;
-                    if let Expr::Name(_) = context {
-                        call.owned_args
-                            .retain(|arg| still.as_ref() == Some(&arg.owner));
-                    }
-                }
                 // The `with` releases its own locks; an `acquire()` left unreleased in
                 // the body stays held, as it does at run time.
                 let block = Some(self.statement_lines);
