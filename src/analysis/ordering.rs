@@ -305,7 +305,8 @@ impl Ordering {
         let callers = &contexts.callers[other.function];
         if !callers.is_empty()
             && callers.iter().all(|&(from, call)| {
-                from == *caller && outside(program.function(from).calls[call].span)
+                let call = &program.function(from).calls[call];
+                from == *caller && !runs_at_block_end(call) && outside(call.span)
             })
         {
             return true;
@@ -385,9 +386,16 @@ fn before_spine(
         && !program.function(function).is_async
         && !callers.is_empty()
         && callers.iter().all(|&(caller, index)| {
-            let call = program.function(caller).calls[index].span;
-            before_spine(program, contexts, spine, caller, call, depth + 1)
+            let call = &program.function(caller).calls[index];
+            !runs_at_block_end(call)
+                && before_spine(program, contexts, spine, caller, call.span, depth + 1)
         })
+}
+
+/// A `with` statement's `__exit__`, which the call site places at the `with` line but
+/// which runs when the body ends: after whatever the body started.
+fn runs_at_block_end(call: &crate::model::CallSite) -> bool {
+    matches!(&call.callee, Callee::Path(p) if p.ends_with(".__exit__") || p.ends_with(".__aexit__"))
 }
 
 /// Whether every run of `function` off worker threads (on the loop or the main thread)
