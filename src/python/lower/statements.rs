@@ -184,10 +184,11 @@ impl Lowerer<'_> {
                 self.visit_body(&f.orelse);
             }
             Stmt::While(w) => {
+                // The test runs again before every iteration: its calls are in the loop.
+                self.enter_loop();
                 self.visit_expr(&w.test);
                 let checked = (self.test_paths(&w.test), self.statement_lines);
                 self.scope_mut().checks.push(checked);
-                self.enter_loop();
                 self.visit_body(&w.body);
                 self.scope_mut().loop_depth -= 1;
                 self.scope_mut().checks.pop();
