@@ -31,7 +31,9 @@
 //! on other objects. Otherwise only an `asyncio.Lock` held at the handoff and at the
 //! loop-side access serialises the runs. The ordering also needs the worker code to be
 //! started from that one place: a function handed off elsewhere too, or in a loop
-//! without waiting, runs unordered.
+//! without waiting, runs unordered, and so does one whose starter some call runs in
+//! a loop without the starter waiting for its workers (each call's handoff meets the
+//! workers the earlier calls started).
 //!
 //! A closure cell (a local the starter shares with the nested function it hands off),
 //! and an object the starter built and handed to the worker (`Access::handed_at`),
@@ -172,7 +174,10 @@ impl Ordering {
                             repeated_from: call
                                 .filter(|c| c.in_loop && !c.awaited)
                                 .map(|c| c.loop_start.unwrap_or(u32::MAX))
-                                .or((entry.concurrent && !entry.registered).then_some(u32::MAX)),
+                                .or((entry.concurrent && !entry.registered).then_some(u32::MAX))
+                                .or((waited_at.is_none()
+                                    && called_in_loop(program, contexts, caller))
+                                .then_some(u32::MAX)),
                         }
                     }
                     _ => Starter::Many,
@@ -292,7 +297,7 @@ impl Ordering {
         // (`Thread.start()` orders it); after a wait (`join()`), the worker is done.
         let ahead = |at: Span| match repeated_from {
             None => before(at, *span),
-            Some(line) => at.end.line < *line,
+            Some(line) => *line != u32::MAX && at.end.line < *line,
         };
         // A starter that runs on several worker threads at once starts one worker while
         // another run of it writes: only the wait orders those.
@@ -325,6 +330,15 @@ impl Ordering {
                 )
             })
     }
+}
+
+/// Whether some call runs `function` again and again (in a loop, or as a `while`
+/// test): a handoff in it then runs once per call, and what a later call does before
+/// the handoff meets the worker an earlier call started.
+fn called_in_loop(program: &Program, contexts: &Contexts, function: FuncId) -> bool {
+    contexts.callers[function]
+        .iter()
+        .any(|&(caller, index)| program.function(caller).calls[index].in_loop)
 }
 
 /// How deep `spine` climbs and `before_spine` follows callers.
