@@ -243,6 +243,9 @@ pub struct Function {
     /// Canonical path of the enclosing class for methods.
     pub class: Option<String>,
     pub is_async: bool,
+    /// Python: the body yields (a generator, or an `async` generator): it runs a piece at
+    /// a time, whenever its consumer asks, not where it is called.
+    pub is_generator: bool,
     /// Where the name is (for labels).
     pub span: Span,
     pub decorators: Vec<CallSite>,

@@ -320,14 +320,8 @@ impl Ordering {
         published
             && repeated_from.is_none()
             && spine(program, contexts, *caller, *span).is_some_and(|spine| {
-                before_spine(
-                    program,
-                    contexts,
-                    &spine,
-                    other.function,
-                    other.access.span,
-                    0,
-                )
+                let last = other.access.statement_lines.1;
+                before_spine(program, contexts, &spine, other.function, last, 0)
             })
     }
 }
@@ -344,24 +338,40 @@ fn called_in_loop(program: &Program, contexts: &Contexts, function: FuncId) -> b
 /// How deep `spine` climbs and `before_spine` follows callers.
 const MAX_SPINE: usize = 8;
 
+/// Whether `function` runs exactly where and when its calls run it: no coroutine or
+/// generator (they run a piece at a time, when driven), no decorator (which may call
+/// it again, or later), never passed as a callable or started another way (a
+/// callback, a signal handler, a handoff runs it again elsewhere).
+fn runs_where_called(program: &Program, contexts: &Contexts, function: FuncId) -> bool {
+    let model = program.function(function);
+    !model.is_async
+        && !model.is_generator
+        && model.decorators.is_empty()
+        && contexts.callable_passes[function] == 0
+        && !contexts.started_elsewhere[function]
+}
+
 /// The calls a script's main thread makes, once each, to reach a synchronous
 /// `starter`'s handoff at `handoff`: the starter has one caller, which has one caller,
 /// … up to a root that runs once (a `__main__` block, a console script), no call in a
-/// loop, no coroutine on the way. Each element is a function and where in it the
-/// path to the handoff continues. `None` when the handoff may run more than once or
-/// from elsewhere.
+/// loop, each function running where it is called (`runs_where_called`). Each element
+/// is a function and the first line of the statement in it where the path to the
+/// handoff continues. `None` when the handoff may run more than once or from
+/// elsewhere.
 fn spine(
     program: &Program,
     contexts: &Contexts,
     starter: FuncId,
     handoff: Span,
-) -> Option<Vec<(FuncId, Span)>> {
-    let mut spine = vec![(starter, handoff)];
+) -> Option<Vec<(FuncId, u32)>> {
+    let calls = &program.function(starter).calls;
+    let first = calls
+        .iter()
+        .find(|c| c.span == handoff)
+        .map_or(handoff.start.line, |c| c.statement_lines.0);
+    let mut spine = vec![(starter, first)];
     let mut current = starter;
     for _ in 0..MAX_SPINE {
-        if program.function(current).is_async {
-            return None;
-        }
         match contexts.callers[current][..] {
             [] => {
                 let root = program.function(current);
@@ -369,10 +379,13 @@ fn spine(
             }
             [(caller, index)] => {
                 let call = &program.function(caller).calls[index];
-                if call.in_loop || spine.iter().any(|&(f, _)| f == caller) {
+                if !runs_where_called(program, contexts, current)
+                    || call.in_loop
+                    || spine.iter().any(|&(f, _)| f == caller)
+                {
                     return None;
                 }
-                spine.push((caller, call.span));
+                spine.push((caller, call.statement_lines.0));
                 current = caller;
             }
             _ => return None,
@@ -381,28 +394,37 @@ fn spine(
     None
 }
 
-/// Whether an access at `at` in `function` runs, on the script's main thread, only
-/// before the `spine` reaches its handoff: in a function of the spine before the call
-/// that continues it, or in a synchronous function every call of which is such code.
+/// Whether what ends on line `last` in `function` runs, on the script's main thread,
+/// only before the `spine` reaches its handoff: in a function of the spine, in a
+/// statement that ends before the one that continues it (an assignment's target is
+/// written after the call on its right), or in a function running where it is called
+/// every call of which is such code.
 fn before_spine(
     program: &Program,
     contexts: &Contexts,
-    spine: &[(FuncId, Span)],
+    spine: &[(FuncId, u32)],
     function: FuncId,
-    at: Span,
+    last: u32,
     depth: usize,
 ) -> bool {
     if let Some(&(_, next)) = spine.iter().find(|&&(f, _)| f == function) {
-        return before(at, next);
+        return last < next;
     }
     let callers = &contexts.callers[function];
     depth < MAX_SPINE
-        && !program.function(function).is_async
+        && runs_where_called(program, contexts, function)
         && !callers.is_empty()
         && callers.iter().all(|&(caller, index)| {
             let call = &program.function(caller).calls[index];
             !runs_at_block_end(call)
-                && before_spine(program, contexts, spine, caller, call.span, depth + 1)
+                && before_spine(
+                    program,
+                    contexts,
+                    spine,
+                    caller,
+                    call.statement_lines.1,
+                    depth + 1,
+                )
         })
 }
 
@@ -474,9 +496,12 @@ fn reached_only_through(
                             if matches!(resolve_call(program, file, callee), CallTarget::Function(t) if t == g)))
                 })
                 .collect::<Vec<_>>();
-            // A location the registration fills counts among the passes once more.
-            let kept = usize::from(contexts.stored.keeps_only_as_passed(g));
-            !registered.is_empty()
+            // A location the registration fills counts among the passes once more;
+            // one filled from anywhere else runs the callback from there too.
+            let kept = usize::from(contexts.stored.keeps(g));
+            let kept_here = kept == 0 || contexts.stored.kept_only_through_calls_in(g, starter);
+            kept_here
+                && !registered.is_empty()
                 && registered.len() + kept == contexts.callable_passes[g]
                 && registered.iter().all(|c| in_order(c, true))
         };

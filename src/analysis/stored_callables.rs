@@ -72,6 +72,9 @@ pub struct StoredCallables {
     /// The functions a store names itself (`self._on_force = self._update`), rather
     /// than a parameter some call fills.
     kept_by_name: HashSet<FuncId>,
+    /// Per kept function, the functions whose code put it in a location (the one
+    /// passing it to a storing parameter, for a stored parameter).
+    kept_by: HashMap<FuncId, Vec<FuncId>>,
     /// The last name of every location that holds a project class's object.
     holder_names: HashSet<String>,
 }
@@ -127,17 +130,26 @@ impl StoredCallables {
         self.kept.contains(&function)
     }
 
-    /// Whether a location keeps `function` only as the value of a parameter some call
-    /// fills (`track(hass, self._changed)` storing its `action`): each such call
-    /// passes it as a callable, where its start is decided.
-    pub fn keeps_only_as_passed(&self, function: FuncId) -> bool {
-        self.kept.contains(&function) && !self.kept_by_name.contains(&function)
+    /// Whether every location that keeps `function` got it as the value of a
+    /// parameter that calls in `origin` filled (`track(hass, self._changed)` storing
+    /// its `action`), and no store names it itself.
+    pub fn kept_only_through_calls_in(&self, function: FuncId, origin: FuncId) -> bool {
+        self.kept.contains(&function)
+            && !self.kept_by_name.contains(&function)
+            && self
+                .kept_by
+                .get(&function)
+                .is_some_and(|by| by.iter().all(|&f| f == origin))
     }
 
     /// Keeps `function` in `slot`, put there by `origin`. A coroutine function is only
     /// noted as kept: calling it builds a coroutine, which runs wherever it is awaited.
     fn add(&mut self, program: &Program, slot: Slot, function: FuncId, origin: FuncId) {
         self.kept.insert(function);
+        let by = self.kept_by.entry(function).or_default();
+        if !by.contains(&origin) {
+            by.push(origin);
+        }
         if program.function(function).is_async {
             return;
         }

@@ -119,6 +119,8 @@ impl Lowerer<'_> {
             self.functions[index].leaves_held = self.unconditional_acquires(&def.body);
         }
         let scope = self.scopes.pop();
+        self.functions[index].is_generator =
+            scope.as_ref().is_some_and(|s| s.held_at_yields.is_some());
         if !def.is_async {
             if let Some(held) = scope.as_ref().and_then(|s| s.held_at_yields.clone()) {
                 self.functions[index].leaves_held = held;
