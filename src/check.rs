@@ -348,6 +348,11 @@ fn cached(
     source: String,
     lower: impl FnOnce((PathBuf, String), String) -> FileModel,
 ) -> FileModel {
+    let lower = |location, source| {
+        let mut model = lower(location, source);
+        model.shrink_to_fit();
+        model
+    };
     let Some(cache) = cache else {
         return lower(location, source);
     };
@@ -362,11 +367,13 @@ fn cached(
 
 /// Lowers text already in memory (an editor's buffer).
 fn lower(path: &std::path::Path, source: String, rust_apis: &RustCatalogue) -> FileModel {
-    if rust::is_rust(path) {
+    let mut model = if rust::is_rust(path) {
         rust::lower_file(path, source, rust_apis)
     } else {
         python::lower_file(path, source)
-    }
+    };
+    model.shrink_to_fit();
+    model
 }
 
 #[cfg(test)]

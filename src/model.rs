@@ -78,6 +78,26 @@ pub struct FileModel {
     pub after_imports: Option<InsertionPoint>,
 }
 
+impl FileModel {
+    /// Gives back the spare capacity lowering left in the model's collections (a third
+    /// of the whole program's call sites and accesses, measured on the library corpus:
+    /// 160 MiB of 1.7 GiB): every lowered file stays in memory until the run ends. The
+    /// small lists inside each call and access are left as they are: shrinking them too
+    /// saved 110 MiB more but cost 5% more time, one reallocation each.
+    pub fn shrink_to_fit(&mut self) {
+        self.functions.shrink_to_fit();
+        for function in &mut self.functions {
+            function.shrink_to_fit();
+        }
+        self.classes.shrink_to_fit();
+        for class in &mut self.classes {
+            class.methods.shrink_to_fit();
+            class.attributes.shrink_to_fit();
+        }
+        self.symbols.shrink_to_fit();
+    }
+}
+
 /// Where a fix can insert a statement: at `offset`, the start of a line, written with
 /// `indent` (the indentation of the block it joins).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -404,6 +424,19 @@ pub struct PlatformBranch {
 }
 
 impl Function {
+    fn shrink_to_fit(&mut self) {
+        self.calls.shrink_to_fit();
+        self.decorators.shrink_to_fit();
+        self.accesses.shrink_to_fit();
+        self.awaits.shrink_to_fit();
+        self.guards.shrink_to_fit();
+        self.stored_callables.shrink_to_fit();
+        self.call_params.shrink_to_fit();
+        self.returns.shrink_to_fit();
+        self.params.shrink_to_fit();
+        self.call_args.shrink_to_fit();
+    }
+
     /// Python: a getter run by reading the attribute (`@property`, `@cached_property`).
     pub fn is_property(&self) -> bool {
         self.decorators.iter().any(|d| {

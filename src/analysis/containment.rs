@@ -13,7 +13,7 @@
 //! passes on are values rather than bound methods, and no code outside the owner's own
 //! methods (a subclass's included) names the field.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::contexts::Contexts;
 use super::identity::Identity;
@@ -34,7 +34,7 @@ impl Containment {
     ) -> Containment {
         let mut container = vec![None; program.classes.len()];
         // Per held class: its owners' classes, fields and construction sites.
-        let mut held: HashMap<ClassId, Vec<(ClassId, &str, Span)>> = HashMap::new();
+        let mut held: HashMap<ClassId, Vec<(ClassId, &str, Span)>> = HashMap::default();
         for owner in 0..program.classes.len() {
             let file = program.class_file(owner);
             if program.files[file].language != Language::Python {
@@ -98,11 +98,11 @@ fn named_outside_owner<'h>(
     let fields: HashMap<&str, Vec<ClassId>> =
         held.values()
             .flatten()
-            .fold(HashMap::new(), |mut by_name, &(owner, name, _)| {
+            .fold(HashMap::default(), |mut by_name, &(owner, name, _)| {
                 by_name.entry(name).or_default().push(owner);
                 by_name
             });
-    let mut named = HashSet::new();
+    let mut named = HashSet::default();
     for function in 0..program.functions.len() {
         let file = program.file_of(function);
         if program.files[file].language != Language::Python {

@@ -247,8 +247,8 @@ impl<'m> Program<'m> {
         if let (Some(only), None) = (members.next(), members.next()) {
             return Some(only);
         }
-        let root = &self.files[from].root;
-        pool().find(|&f| &self.files[f].root == root)
+        let root = self.root_ids[from];
+        pool().find(|&f| self.root_ids[f] == root)
     }
 
     /// One id for the package root `file` belongs to (the root's first file): what an
