@@ -82,16 +82,15 @@ impl Forwards {
         let mut forwards = Forwards {
             by_function: vec![Vec::new(); program.functions.len()],
         };
-        // Only functions that pass a parameter on can be wrappers.
+        // Only calls that pass a parameter on can make their function a wrapper.
+        let passes_parameter = |c: &CallSite| {
+            c.args
+                .iter()
+                .chain(c.keywords.iter().map(|(_, a)| a))
+                .any(|a| matches!(a, Arg::Parameter(_)))
+        };
         let candidates: Vec<FuncId> = (0..program.functions.len())
-            .filter(|&f| {
-                program.function(f).calls.iter().any(|c| {
-                    c.args
-                        .iter()
-                        .chain(c.keywords.iter().map(|(_, a)| a))
-                        .any(|a| matches!(a, Arg::Parameter(_)))
-                })
-            })
+            .filter(|&f| program.function(f).calls.iter().any(passes_parameter))
             .collect();
         loop {
             let mut changed = false;
@@ -99,6 +98,9 @@ impl Forwards {
                 let targets = &targets[function];
                 let model = program.function(function);
                 for (call, target) in model.calls.iter().zip(targets) {
+                    if !passes_parameter(call) {
+                        continue;
+                    }
                     let api = api_call(program, call, target);
                     for handover in forwards.handovers(program, catalogue, function, &api, target) {
                         let Some(Arg::Parameter(name)) = handover.argument(call) else {

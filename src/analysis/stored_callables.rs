@@ -87,22 +87,30 @@ impl StoredCallables {
         let mut stored = StoredCallables::default();
         // (function, parameter) → the locations the parameter is stored in.
         let mut parameters: HashMap<(FuncId, String), Vec<Place>> = HashMap::default();
-        for function in 0..program.functions.len() {
-            let model = program.function(function);
-            if model.stored_callables.is_empty() {
-                continue;
-            }
+        // Resolving each location is the cost: all cores, then kept in order.
+        let stores: Vec<Vec<(Place, &Arg)>> = (0..program.functions.len())
+            .into_par_iter()
+            .map(|function| {
+                let file = program.file_of(function);
+                program
+                    .function(function)
+                    .stored_callables
+                    .iter()
+                    .filter_map(|(path, value)| {
+                        let (location, element) =
+                            match path.strip_suffix(ELEMENT).and_then(|p| p.strip_suffix('.')) {
+                                Some(container) => (container, true),
+                                None => (path.as_str(), false),
+                            };
+                        let slot = slot_of(program, file, location)?;
+                        Some((Place { slot, element }, value))
+                    })
+                    .collect()
+            })
+            .collect();
+        for (function, stores) in stores.into_iter().enumerate() {
             let file = program.file_of(function);
-            for (path, value) in &model.stored_callables {
-                let (location, element) =
-                    match path.strip_suffix(ELEMENT).and_then(|p| p.strip_suffix('.')) {
-                        Some(container) => (container, true),
-                        None => (path.as_str(), false),
-                    };
-                let Some(slot) = slot_of(program, file, location) else {
-                    continue;
-                };
-                let place = Place { slot, element };
+            for (place, value) in stores {
                 match value {
                     Arg::Parameter(name) => parameters
                         .entry((function, name.clone()))
