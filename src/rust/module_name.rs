@@ -1,6 +1,9 @@
 //! Which crate and module a `.rs` file is, from the folder layout Cargo uses.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex, PoisonError};
+use std::time::SystemTime;
 
 /// The crate folder (the nearest one holding a `Cargo.toml`, else the file's own folder)
 /// and the file's module path in model spelling (`rs:my_crate.net.client`).
@@ -89,17 +92,8 @@ fn manifest_crate(folder: &Path) -> Option<(PathBuf, String)> {
     let mut current = Some(folder);
     while let Some(dir) = current {
         let manifest = dir.join("Cargo.toml");
-        if manifest.is_file() {
-            let name = std::fs::read_to_string(&manifest)
-                .ok()
-                .and_then(|text| text.parse::<toml::Table>().ok())
-                .and_then(|table| {
-                    table
-                        .get("package")?
-                        .get("name")?
-                        .as_str()
-                        .map(str::to_string)
-                })
+        if let Some(metadata) = std::fs::metadata(&manifest).ok().filter(|m| m.is_file()) {
+            let name = package_name(&manifest, &metadata)
                 .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .unwrap_or_else(|| "crate".to_string());
             return Some((dir.to_path_buf(), identifier(&name)));
@@ -107,6 +101,40 @@ fn manifest_crate(folder: &Path) -> Option<(PathBuf, String)> {
         current = dir.parent().filter(|p| !p.as_os_str().is_empty());
     }
     None
+}
+
+/// A manifest as last read: its size and modification time, and the package name.
+type ReadManifest = (u64, Option<SystemTime>, Option<String>);
+
+/// The `[package]` name a manifest declares. Every file of a crate asks for the same
+/// manifest, and parsing it once per file took a tenth of a run on the Rust corpus: the
+/// answer is kept per manifest, and read again when its size or modification time
+/// changes (the language server outlives edits).
+fn package_name(manifest: &Path, metadata: &std::fs::Metadata) -> Option<String> {
+    static READ: LazyLock<Mutex<HashMap<PathBuf, ReadManifest>>> = LazyLock::new(Mutex::default);
+    let stamp = (metadata.len(), metadata.modified().ok());
+    let known = |read: &HashMap<PathBuf, ReadManifest>| {
+        read.get(manifest)
+            .filter(|(len, modified, _)| (*len, *modified) == stamp)
+            .map(|(_, _, name)| name.clone())
+    };
+    if let Some(name) = known(&READ.lock().unwrap_or_else(PoisonError::into_inner)) {
+        return name;
+    }
+    let name = std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| {
+            table
+                .get("package")?
+                .get("name")?
+                .as_str()
+                .map(str::to_string)
+        });
+    READ.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(manifest.to_path_buf(), (stamp.0, stamp.1, name.clone()));
+    name
 }
 
 /// Crate names use `-` where paths use `_`; folder names may hold dots.
@@ -134,6 +162,26 @@ mod tests {
         assert_eq!(module("src/net/client.rs"), "rs:my_crate.net.client");
         assert_eq!(module("tests/smoke.rs"), "rs:my_crate.#tests.smoke");
         assert_eq!(module("build.rs"), "rs:my_crate.#root.build");
+    }
+
+    /// The language server runs for days: a renamed package is seen at the next run.
+    #[test]
+    fn an_edited_manifest_is_read_again() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let manifest = dir.path().join("Cargo.toml");
+        let lib = dir.path().join("src/lib.rs");
+        std::fs::write(&manifest, "[package]\nname = \"first\"\n").expect("manifest");
+        assert_eq!(module_name(&lib).1, "rs:first");
+        std::fs::write(&manifest, "[package]\nname = \"renamed\"\n").expect("manifest");
+        assert_eq!(module_name(&lib).1, "rs:renamed");
+        std::fs::remove_file(&manifest).expect("removed");
+        assert_eq!(
+            module_name(&lib).1,
+            format!(
+                "rs:{}",
+                identifier(&dir.path().file_name().unwrap().to_string_lossy())
+            )
+        );
     }
 
     #[test]
