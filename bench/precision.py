@@ -18,19 +18,38 @@ def key(code, state, path, line):
     return (code, state or "", path, str(line))
 
 
+def read_verdicts(path):
+    verdicts = {}
+    with open(path) as lines:
+        for number, line in enumerate(lines, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t", 6)
+            if len(fields) != 7 or fields[4] not in ("TRUE", "FALSE", "UNSURE"):
+                sys.exit(f"{path}:{number}: expected 7 tab-separated fields, the fifth TRUE, FALSE or UNSURE")
+            code, state, place, at, verdict, cause, _ = fields
+            verdicts[key(code, state, place, at)] = (verdict, cause)
+    return verdicts
+
+
+def read_findings(path):
+    try:
+        with open(path) as run:
+            return json.load(run)["findings"]
+    except (ValueError, KeyError, TypeError):
+        sys.exit(f"{path}: not the JSON output of `racelint check --output-format json`")
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     run, verdicts_file, codes = sys.argv[1], sys.argv[2], set(sys.argv[3:])
-    verdicts = {}
-    with open(verdicts_file) as lines:
-        for line in lines:
-            if line.startswith("#") or not line.strip():
-                continue
-            code, state, path, at, verdict, cause, _ = line.rstrip("\n").split("\t", 6)
-            verdicts[key(code, state, path, at)] = (verdict, cause)
+    try:
+        verdicts = read_verdicts(verdicts_file)
+        findings = read_findings(run)
+    except OSError as error:
+        sys.exit(f"cannot read {error.filename}: {error.strerror}")
     judged_codes = {k[0] for k in verdicts}
-    findings = json.load(open(run))["findings"]
     seen = set()
     tally = collections.defaultdict(collections.Counter)
     unjudged = []
