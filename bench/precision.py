@@ -3,15 +3,20 @@
 
 Usage: bench/precision.py RUN.json VERDICTS.tsv [CODE ...]
 
-RUN.json is `racelint check --select ALL --output-format json` run from the corpus root
-(`/tmp/racelint-apps` for apps.tsv), so that paths match. A finding is matched to a
-verdict by rule, state, path and line. Prints, per rule: true and false positives among
-the findings still reported, the findings no reader has judged yet (read them before
-quoting a precision), and the judged ones that are gone, by verdict.
+RUN.json is `racelint check python rust --select ALL --output-format json` run from the
+corpus's folder (`/tmp/racelint-apps` for apps.tsv, `/tmp/racelint-corpus` for
+library.tsv), so that paths match. A finding is matched to a verdict by rule, state,
+path and line. Prints, per rule with verdicts: true and false positives (and unsure
+ones) among the findings still reported, the findings no reader has judged yet (read
+them before quoting a precision), and the judged ones that are gone. CODEs restrict it
+to those rules.
 """
 import collections
 import json
+import signal
 import sys
+
+VERDICTS = ("TRUE", "FALSE", "UNSURE")
 
 
 def key(code, state, path, line):
@@ -25,17 +30,21 @@ def read_verdicts(path):
             if line.startswith("#") or not line.strip():
                 continue
             fields = line.rstrip("\n").split("\t", 6)
-            if len(fields) != 7 or fields[4] not in ("TRUE", "FALSE", "UNSURE"):
-                sys.exit(f"{path}:{number}: expected 7 tab-separated fields, the fifth TRUE, FALSE or UNSURE")
+            if len(fields) != 7 or fields[4] not in VERDICTS:
+                sys.exit(f"{path}:{number}: expected 7 tab-separated fields, the fifth one of {', '.join(VERDICTS)}")
             code, state, place, at, verdict, cause, _ = fields
-            verdicts[key(code, state, place, at)] = (verdict, cause)
+            found = key(code, state, place, at)
+            if found in verdicts:
+                sys.exit(f"{path}:{number}: a second verdict on {' '.join(found)}")
+            verdicts[found] = (verdict, cause)
     return verdicts
 
 
 def read_findings(path):
     try:
         with open(path) as run:
-            return json.load(run)["findings"]
+            findings = json.load(run)["findings"]
+        return [key(f["code"], f.get("state"), f["path"], f["line"]) for f in findings]
     except (ValueError, KeyError, TypeError):
         sys.exit(f"{path}: not the JSON output of `racelint check --output-format json`")
 
@@ -50,35 +59,40 @@ def main():
     except OSError as error:
         sys.exit(f"cannot read {error.filename}: {error.strerror}")
     judged_codes = {k[0] for k in verdicts}
+    for code in sorted(codes - judged_codes):
+        print(f"{code}: no verdicts in {verdicts_file}")
+    wanted = lambda code: code in judged_codes and (not codes or code in codes)
     seen = set()
     tally = collections.defaultdict(collections.Counter)
     unjudged = []
-    for f in findings:
-        code = f["code"]
-        if code not in judged_codes or (codes and code not in codes):
+    for found in findings:
+        code = found[0]
+        if not wanted(code):
             continue
-        k = key(code, f.get("state"), f["path"], f["line"])
-        seen.add(k)
-        if k in verdicts:
-            verdict, cause = verdicts[k]
+        seen.add(found)
+        if found in verdicts:
+            verdict, cause = verdicts[found]
             tally[code][verdict] += 1
             if verdict == "FALSE":
                 tally[code]["FALSE:" + cause] += 1
         else:
-            unjudged.append(k)
+            unjudged.append(found)
     for code in sorted(tally):
-        t, f = tally[code]["TRUE"], tally[code]["FALSE"]
+        true, false, unsure = (tally[code][v] for v in VERDICTS)
         causes = ", ".join(
             f"{c.split(':', 1)[1]} {n}" for c, n in sorted(tally[code].items()) if c.startswith("FALSE:")
         )
-        share = f"{100 * t / (t + f):.0f}%" if t + f else "-"
-        print(f"{code}: {t} true / {f} false ({share}); false by cause: {causes or 'none'}")
-    for k in unjudged:
-        print("unjudged:", "\t".join(k))
-    for k, (verdict, cause) in sorted(verdicts.items()):
-        if k not in seen and (not codes or k[0] in codes):
-            print(f"gone ({verdict} {cause}):", "\t".join(k))
+        share = f"{100 * true / (true + false):.0f}%" if true + false else "-"
+        unsure = f", {unsure} unsure" if unsure else ""
+        print(f"{code}: {true} true / {false} false ({share}){unsure}; false by cause: {causes or 'none'}")
+    for found in unjudged:
+        print("unjudged:", "\t".join(found))
+    for found, (verdict, cause) in sorted(verdicts.items()):
+        if found not in seen and wanted(found[0]):
+            print(f"gone ({verdict} {cause}):", "\t".join(found))
 
 
 if __name__ == "__main__":
+    # A reader that stops early (`| head`) wants no traceback.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()

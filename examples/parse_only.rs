@@ -1,27 +1,49 @@
-//! The yardstick `bench/rust.sh` measures racelint against: read every `.rs` file under
-//! the given folders and parse it with syn (with the span locations racelint uses), on
-//! all cores, and nothing else. Usage: `parse_only DIR...`; prints how many files parsed.
+//! The yardstick `bench/rust.sh` measures racelint against: the `.rs` files racelint's
+//! own discovery finds under the given paths (its default excludes), read and parsed by
+//! syn with the span locations racelint uses, on all cores, and nothing else. Usage:
+//! `parse_only PATH...`; prints how many files parsed, and fails when it found none.
 
 use rayon::prelude::*;
 
-fn main() {
-    let roots: Vec<String> = std::env::args().skip(1).collect();
-    if roots.is_empty() {
-        eprintln!("usage: parse_only DIR...");
-        std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    let paths: Vec<std::path::PathBuf> = std::env::args_os().skip(1).map(Into::into).collect();
+    if paths.is_empty() {
+        eprintln!("usage: parse_only PATH...");
+        return std::process::ExitCode::from(2);
     }
-    let files: Vec<std::path::PathBuf> = roots
-        .iter()
-        .flat_map(|root| ignore::WalkBuilder::new(root).build())
-        .filter_map(Result::ok)
-        .map(ignore::DirEntry::into_path)
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+    let excludes = racelint::config::Config::default()
+        .excludes()
+        .expect("the default excludes are valid globs");
+    let discovered = match racelint::discover::discover(&paths, &excludes, false) {
+        Ok(discovered) => discovered,
+        Err(message) => {
+            eprintln!("parse_only: {message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    for error in &discovered.errors {
+        eprintln!("parse_only: {}: {}", error.path.display(), error.message);
+    }
+    let files: Vec<_> = discovered
+        .files
+        .into_iter()
+        .filter(|p| racelint::rust::is_rust(p))
         .collect();
+    if files.is_empty() {
+        eprintln!("parse_only: no Rust files found");
+        return std::process::ExitCode::from(2);
+    }
     // Deeply nested generated files need the stack racelint's workers have.
-    let pool = rayon::ThreadPoolBuilder::new()
+    let pool = match rayon::ThreadPoolBuilder::new()
         .stack_size(256 * 1024 * 1024)
         .build()
-        .expect("a thread pool");
+    {
+        Ok(pool) => pool,
+        Err(error) => {
+            eprintln!("parse_only: cannot start threads: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let parsed = pool.install(|| {
         files
             .par_iter()
@@ -31,4 +53,5 @@ fn main() {
             .count()
     });
     println!("{parsed} of {} files parsed", files.len());
+    std::process::ExitCode::SUCCESS
 }

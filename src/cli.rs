@@ -115,6 +115,9 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
+/// Runs one command, for the binary's `main`: the process is expected to end right
+/// after, so `check` leaves its model to the operating system rather than free it (an
+/// in-process caller running many checks would keep each one).
 pub fn run(cli: Cli) -> ExitCode {
     let mut out = std::io::stdout().lock();
     // Not locked for the whole run: the progress bar writes to stderr from other threads.

@@ -103,20 +103,42 @@ fn manifest_crate(folder: &Path) -> Option<(PathBuf, String)> {
     None
 }
 
-/// A manifest as last read: its size and modification time, and the package name.
-type ReadManifest = (u64, Option<SystemTime>, Option<String>);
+/// What tells one version of a file from another without reading it: its size and
+/// modification time, and on Unix its inode and status-change time, which no tool sets
+/// back (`cp -p` and `tar` restore the modification time; `chmod` changes neither).
+#[derive(Debug, Clone, PartialEq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, i64, i64),
+}
+
+impl Stamp {
+    fn of(metadata: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            #[cfg(unix)]
+            inode: (metadata.ino(), metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
+}
 
 /// The `[package]` name a manifest declares. Every file of a crate asks for the same
 /// manifest, and parsing it once per file took a tenth of a run on the Rust corpus: the
-/// answer is kept per manifest, and read again when its size or modification time
-/// changes (the language server outlives edits).
+/// answer is kept per manifest, and read again when the file changes (the language
+/// server outlives edits).
 fn package_name(manifest: &Path, metadata: &std::fs::Metadata) -> Option<String> {
-    static READ: LazyLock<Mutex<HashMap<PathBuf, ReadManifest>>> = LazyLock::new(Mutex::default);
-    let stamp = (metadata.len(), metadata.modified().ok());
-    let known = |read: &HashMap<PathBuf, ReadManifest>| {
+    static READ: LazyLock<Mutex<HashMap<PathBuf, (Stamp, Option<String>)>>> =
+        LazyLock::new(Mutex::default);
+    let stamp = Stamp::of(metadata);
+    let known = |read: &HashMap<PathBuf, (Stamp, Option<String>)>| {
         read.get(manifest)
-            .filter(|(len, modified, _)| (*len, *modified) == stamp)
-            .map(|(_, _, name)| name.clone())
+            .filter(|(seen, _)| *seen == stamp)
+            .map(|(_, name)| name.clone())
     };
     if let Some(name) = known(&READ.lock().unwrap_or_else(PoisonError::into_inner)) {
         return name;
@@ -133,7 +155,7 @@ fn package_name(manifest: &Path, metadata: &std::fs::Metadata) -> Option<String>
         });
     READ.lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(manifest.to_path_buf(), (stamp.0, stamp.1, name.clone()));
+        .insert(manifest.to_path_buf(), (stamp, name.clone()));
     name
 }
 
@@ -182,6 +204,28 @@ mod tests {
                 identifier(&dir.path().file_name().unwrap().to_string_lossy())
             )
         );
+    }
+
+    /// `cp -p`, `rsync -a` and `tar` put back the modification time: a manifest replaced
+    /// by one of the same size, with the old time, is still read again.
+    #[cfg(unix)]
+    #[test]
+    fn a_manifest_replaced_with_its_old_time_is_read_again() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let manifest = dir.path().join("Cargo.toml");
+        let lib = dir.path().join("src/lib.rs");
+        std::fs::write(&manifest, "[package]\nname = \"aaaa\"\n").expect("manifest");
+        let modified = std::fs::metadata(&manifest)
+            .and_then(|m| m.modified())
+            .expect("a modification time");
+        assert_eq!(module_name(&lib).1, "rs:aaaa");
+        std::fs::write(&manifest, "[package]\nname = \"bbbb\"\n").expect("manifest");
+        std::fs::File::options()
+            .write(true)
+            .open(&manifest)
+            .and_then(|f| f.set_modified(modified))
+            .expect("the old time put back");
+        assert_eq!(module_name(&lib).1, "rs:bbbb");
     }
 
     #[test]
