@@ -127,15 +127,17 @@ impl Stamp {
     }
 }
 
+/// Each manifest read, as it was then, with the package name it declared.
+type ReadManifests = HashMap<PathBuf, (Stamp, Option<String>)>;
+
 /// The `[package]` name a manifest declares. Every file of a crate asks for the same
 /// manifest, and parsing it once per file took a tenth of a run on the Rust corpus: the
 /// answer is kept per manifest, and read again when the file changes (the language
 /// server outlives edits).
 fn package_name(manifest: &Path, metadata: &std::fs::Metadata) -> Option<String> {
-    static READ: LazyLock<Mutex<HashMap<PathBuf, (Stamp, Option<String>)>>> =
-        LazyLock::new(Mutex::default);
+    static READ: LazyLock<Mutex<ReadManifests>> = LazyLock::new(Mutex::default);
     let stamp = Stamp::of(metadata);
-    let known = |read: &HashMap<PathBuf, (Stamp, Option<String>)>| {
+    let known = |read: &ReadManifests| {
         read.get(manifest)
             .filter(|(seen, _)| *seen == stamp)
             .map(|(_, name)| name.clone())
