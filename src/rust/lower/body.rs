@@ -9,6 +9,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Pat, Stmt};
 
+use super::extent;
 use super::types::Known;
 use super::{Lowerer, MAX_DEPTH};
 use crate::model::{AccessKind, Arg, CallArgs, CallSite, Callee, Function, GuardKind, Param};
@@ -296,7 +297,7 @@ impl Lowerer<'_> {
     }
 
     fn stmt(&mut self, stmt: &Stmt) {
-        self.statement(stmt.span(), |lowerer| match stmt {
+        self.statement(extent::stmt(stmt), |lowerer| match stmt {
             Stmt::Local(local) => lowerer.let_statement(local),
             Stmt::Item(item) => lowerer.nested_item(item),
             Stmt::Expr(expr, _) => {
@@ -902,11 +903,17 @@ impl Lowerer<'_> {
                 guard = Some(self.helper_guard(Callee::Path(path.clone()), helper, call));
             }
             let text = self.call_text(self.text(&*call.func), &call.args, &args);
-            self.push_call(Callee::Path(path), call.span(), text, args, Vec::new());
+            self.push_call(
+                Callee::Path(path),
+                extent::call(call),
+                text,
+                args,
+                Vec::new(),
+            );
             self.record_call_args(None, call.args.iter());
             self.record_io(moved.handles);
         }
-        let line = self.span(call.span()).end.line;
+        let line = self.span(extent::call(call)).end.line;
         self.release_moved(moved, line);
         guard
     }
@@ -972,7 +979,7 @@ impl Lowerer<'_> {
             .iter()
             .map(|a| self.arg(a, &mut moved, true))
             .collect();
-        let span = self.span(call.span());
+        let span = self.span(extent::method_call(call));
         if let (true, Some(state)) = (is_load, &state) {
             let subject = self.text(&*call.receiver).to_string();
             self.frame_mut().loads.push(super::guards::Load {
@@ -991,7 +998,7 @@ impl Lowerer<'_> {
             } else {
                 GuardKind::Borrow
             };
-            return Some(self.new_guard(lock, kind, known, None, call.span()));
+            return Some(self.new_guard(lock, kind, known, None, extent::method_call(call)));
         }
         let on_self = matches!(&*call.receiver, Expr::Path(p) if p.path.is_ident("self"));
         let callee = match (&self.self_type, on_self) {
@@ -1018,7 +1025,7 @@ impl Lowerer<'_> {
             current = &inner.receiver;
         }
         chain.reverse();
-        self.push_call(callee, call.span(), text, args, chain);
+        self.push_call(callee, extent::method_call(call), text, args, chain);
         self.record_call_args(Some(&call.receiver), call.args.iter());
         self.record_io(moved.handles || on_handle);
         self.release_moved(moved, span.end.line);

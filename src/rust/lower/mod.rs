@@ -4,6 +4,7 @@
 //! their live ranges in `guards`.
 
 mod body;
+mod extent;
 mod guards;
 mod names;
 mod types;
