@@ -325,6 +325,10 @@ pub struct Function {
     /// returned as it was passed (`returned_parameter`): what a `with helper():` holds
     /// when the helper returns a lock.
     pub returns: Vec<String>,
+    /// Python: the functions or classes whose call result a `return` hands back, as
+    /// written (`return make_checker(s)`, or `remove = self._listen(…)` then `return
+    /// remove`): a caller storing the result keeps what they return, not them.
+    pub returns_result_of: Vec<String>,
     /// Python: the thread-lock expressions this function leaves held for the body of
     /// a `with` that uses it: those held at a generator's first `yield` (a
     /// `@contextmanager`: `with self._lock: yield`), or, for an `__enter__`, acquired
@@ -434,6 +438,7 @@ impl Function {
         self.stored_callables.shrink_to_fit();
         self.call_params.shrink_to_fit();
         self.returns.shrink_to_fit();
+        self.returns_result_of.shrink_to_fit();
         self.params.shrink_to_fit();
         self.call_args.shrink_to_fit();
     }

@@ -508,25 +508,39 @@ fn instance_class(program: &Program, file: FileId, value: &Arg) -> Option<ClassI
     }
 }
 
-/// The functions a sync factory returns (`return check`, a `def` in its body).
+/// The functions a sync factory returns (`return check`, a `def` in its body), and
+/// those the factories whose results it returns give (`return make_check(s)`).
 fn produced(program: &Program, file: FileId, factory: &Callee) -> Vec<FuncId> {
     let CallTarget::Function(factory) = resolve_call(program, file, factory) else {
         return Vec::new();
     };
+    let mut found = Vec::new();
+    produced_by(program, factory, FACTORY_DEPTH, &mut found);
+    found
+}
+
+/// How many factories returning another's result `produced` follows: a chain of
+/// wrappers is short, and recursion must end.
+const FACTORY_DEPTH: usize = 4;
+
+fn produced_by(program: &Program, factory: FuncId, depth: usize, found: &mut Vec<FuncId>) {
     let model = program.function(factory);
     if model.is_async {
-        return Vec::new();
+        return;
     }
     let file = program.file_of(factory);
-    model
-        .returns
-        .iter()
-        .filter_map(|path| match program.resolve(file, path) {
-            Resolved {
-                target: Target::Function(f),
-                residual: 0,
-            } if !program.function(f).is_async => Some(f),
-            _ => None,
-        })
-        .collect()
+    let function = |path: &String| match program.resolve(file, path) {
+        Resolved {
+            target: Target::Function(f),
+            residual: 0,
+        } if !program.function(f).is_async => Some(f),
+        _ => None,
+    };
+    found.extend(model.returns.iter().filter_map(function));
+    if depth == 0 {
+        return;
+    }
+    for inner in model.returns_result_of.iter().filter_map(function) {
+        produced_by(program, inner, depth - 1, found);
+    }
 }

@@ -253,13 +253,31 @@ impl Lowerer<'_> {
                     .position(|p| p == n.id.as_str())
                     .map(returned_parameter)
             }
-            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {
-                self.chain(value).map(|c| c.path)
-            }
+            // A typed local by itself holds what a call gave (`remove =
+            // self._listen(…)`): its path names the callee, which is not what is
+            // returned.
+            Expr::Name(_) => self
+                .chain(value)
+                .filter(|c| !c.bare_instance)
+                .map(|c| c.path),
+            Expr::Attribute(_) | Expr::Subscript(_) => self.chain(value).map(|c| c.path),
             Expr::Call(call) => match &*call.func {
                 Expr::Attribute(a) => self.chain(&a.value).map(|c| c.path),
                 _ => None,
             },
+            _ => None,
+        }
+    }
+
+    /// The callee whose result a `return` hands back: the call itself, or a local typed
+    /// by the call that gave it (`remove = self._listen(…)`; `return remove`).
+    pub(super) fn returned_result(&self, value: &Expr) -> Option<String> {
+        match value {
+            Expr::Call(_) => self.returned_by(value),
+            Expr::Name(_) => self
+                .chain(value)
+                .filter(|c| c.bare_instance)
+                .map(|c| c.path),
             _ => None,
         }
     }

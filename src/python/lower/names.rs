@@ -396,7 +396,7 @@ impl Lowerer<'_> {
 
     /// The canonical path of the function or class a call expression calls, when the
     /// file can name it (not an unknown bare name such as a builtin).
-    fn returned_by(&self, expr: &Expr) -> Option<String> {
+    pub(super) fn returned_by(&self, expr: &Expr) -> Option<String> {
         let Expr::Call(call) = expr else {
             return None;
         };

@@ -206,9 +206,12 @@ impl Lowerer<'_> {
                         }
                         _ => self.visit_expr(value),
                     }
+                    let func = self.scope().func;
                     if let Some(path) = self.returned_state(value) {
-                        let func = self.scope().func;
                         self.functions[func].returns.push(path);
+                    }
+                    if let Some(path) = self.returned_result(value) {
+                        self.functions[func].returns_result_of.push(path);
                     }
                 }
             }
