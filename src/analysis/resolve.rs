@@ -46,6 +46,11 @@ pub struct Resolved {
 /// a cycle (`a` re-exports `b` re-exports `a`, or `x = x.copy()` typing `x` by itself).
 const MAX_DEPTH: usize = 8;
 
+/// How many library calls `external` follows in one chain (`get_running_loop()` gives a
+/// loop, whose `create_future()` gives a future): a mapping that names its own call
+/// must not loop.
+const MAX_EXTERNAL_CHAIN: usize = 4;
+
 pub struct Program<'m> {
     pub files: &'m [FileModel],
     /// Global function id → (file, index in that file).
@@ -293,16 +298,25 @@ impl<'m> Program<'m> {
         }
     }
 
-    /// A path outside the project, through the type a library call in it returns
+    /// A path outside the project, through the types the library calls in it return
     /// (`concurrent.futures.ThreadPoolExecutor.submit.add_done_callback` is
-    /// `concurrent.futures.Future.add_done_callback`).
+    /// `concurrent.futures.Future.add_done_callback`), a chain of them included
+    /// (`asyncio.get_running_loop.create_future.set_result` is
+    /// `asyncio.Future.set_result`).
     fn external(&self, path: &str) -> Target {
-        let returned = path.match_indices('.').find_map(|(end, _)| {
-            self.external_returns
-                .get(&path[..end])
-                .map(|ty| format!("{ty}{}", &path[end..]))
-        });
-        Target::External(returned.unwrap_or_else(|| path.to_string()))
+        let mut path = path.to_string();
+        for _ in 0..MAX_EXTERNAL_CHAIN {
+            let returned = path.match_indices('.').find_map(|(end, _)| {
+                self.external_returns
+                    .get(&path[..end])
+                    .map(|ty| format!("{ty}{}", &path[end..]))
+            });
+            match returned {
+                Some(next) => path = next,
+                None => break,
+            }
+        }
+        Target::External(path)
     }
 
     fn walk(&self, start: Target, segments: &[&str], depth: usize) -> Resolved {
