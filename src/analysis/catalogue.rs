@@ -65,6 +65,19 @@ pub struct Route {
     pub methods: Vec<String>,
 }
 
+/// Callbacks a library keeps in attributes of its object (`client.on_message = f`) and
+/// calls on the thread that one of the object's methods starts (`client.loop_start()`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CallbackAttributes {
+    /// The object's classes by canonical path (a project subclass's objects too).
+    pub types: Vec<String>,
+    /// The attributes whose callables the library calls.
+    pub attributes: Vec<String>,
+    /// The methods that start the thread that calls them.
+    pub started_by: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadClass {
@@ -186,6 +199,7 @@ pub struct Catalogue {
     pub loop_: Vec<Handoff>,
     pub route: Vec<Route>,
     pub thread_class: Vec<ThreadClass>,
+    pub callback_attributes: Vec<CallbackAttributes>,
     pub thread_safe: TypeList,
     /// Container operations that are atomic: two never interleave.
     pub atomic_methods: Vec<AtomicMethods>,

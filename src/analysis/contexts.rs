@@ -324,6 +324,7 @@ impl Contexts {
             );
         }
         entries.extend(thread_class_entries(program, catalogue, &targets));
+        entries.extend(callback_attribute_entries(program, catalogue, &targets));
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
 
         mark_repeated_handoffs(&mut entries);
@@ -770,6 +771,99 @@ fn thread_class_entries(
                     fresh_receiver: thread_class.fresh_instance,
                     ..EntryPoint::new(Context::WorkerThread, run, None)
                 });
+            }
+        }
+    }
+    entries
+}
+
+/// Callbacks kept in a library object's attributes and called on the thread one of its
+/// methods starts (`[[callback-attributes]]`: `client.on_message = f` …
+/// `client.loop_start()`): each callable stored in such an attribute of a receiver that
+/// the program starts that thread on, with the starting call as its site. Receivers are
+/// matched by the path written: a location (`self._client`, a module's `CLIENT`)
+/// anywhere, a local only within one function (its path is its class's, which every
+/// local of that class shares).
+fn callback_attribute_entries(
+    program: &Program,
+    catalogue: &Catalogue,
+    targets: &[Vec<CallTarget>],
+) -> Vec<EntryPoint> {
+    let specs = &catalogue.callback_attributes;
+    if specs.is_empty() {
+        return Vec::new();
+    }
+    let of_types = |target: &CallTarget, method: &str, types: &[String]| match target {
+        CallTarget::External(path) => types
+            .iter()
+            .any(|t| path.strip_prefix(t.as_str()) == Some(&format!(".{method}"))),
+        CallTarget::Function(f) => program.class_of_method(*f).is_some_and(|class| {
+            let path = &program.class(class).path;
+            let ancestors = program.ancestors(class);
+            types
+                .iter()
+                .any(|t| t == path || ancestors.iter().any(|a| a == t))
+        }),
+        _ => false,
+    };
+    // (spec, receiver written, starting function, site) of each starting call.
+    let mut starts: Vec<(usize, &str, FuncId, Site)> = Vec::new();
+    for id in 0..program.functions.len() {
+        let file = program.file_of(id);
+        for (call, target) in program.function(id).calls.iter().zip(&targets[id]) {
+            let Callee::Path(path) = &call.callee else {
+                continue;
+            };
+            let Some((receiver, method)) = path.rsplit_once('.') else {
+                continue;
+            };
+            for (k, spec) in specs.iter().enumerate() {
+                if spec.started_by.iter().any(|m| m == method)
+                    && of_types(target, method, &spec.types)
+                {
+                    let site = Site {
+                        file,
+                        span: call.span,
+                        text: call.text.clone(),
+                        caller: Some(id),
+                    };
+                    starts.push((k, receiver, id, site));
+                }
+            }
+        }
+    }
+    let mut entries = Vec::new();
+    if starts.is_empty() {
+        return entries;
+    }
+    for id in 0..program.functions.len() {
+        let file = program.file_of(id);
+        for (path, value) in &program.function(id).stored_callables {
+            let Some((receiver, attribute)) = path.rsplit_once('.') else {
+                continue;
+            };
+            let Some(target) = callable_target(program, file, value) else {
+                continue;
+            };
+            let location = || {
+                let resolved = program.resolve(file, receiver);
+                resolved.residual == 0
+                    && matches!(
+                        resolved.target,
+                        Target::Global { .. } | Target::Attribute { .. }
+                    )
+            };
+            for (k, started_on, starter, site) in &starts {
+                if specs[*k].attributes.iter().any(|a| a == attribute)
+                    && *started_on == receiver
+                    && (*starter == id || location())
+                {
+                    entries.push(EntryPoint::new(
+                        Context::WorkerThread,
+                        target,
+                        Some(site.clone()),
+                    ));
+                }
             }
         }
     }
