@@ -808,9 +808,9 @@ fn callback_attribute_entries(
     };
     // (spec, receiver written, starting function, site) of each starting call.
     let mut starts: Vec<(usize, &str, FuncId, Site)> = Vec::new();
-    for id in 0..program.functions.len() {
+    for (id, targets) in targets.iter().enumerate() {
         let file = program.file_of(id);
-        for (call, target) in program.function(id).calls.iter().zip(&targets[id]) {
+        for (call, target) in program.function(id).calls.iter().zip(targets) {
             let Callee::Path(path) = &call.callee else {
                 continue;
             };
