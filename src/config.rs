@@ -434,6 +434,7 @@ impl Config {
                         concurrent: false,
                         fresh_instance: false,
                         concurrent_servers: Vec::new(),
+                        holds: None,
                     })
                 }
             }

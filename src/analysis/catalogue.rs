@@ -100,6 +100,10 @@ pub struct ThreadClass {
     /// with itself.
     #[serde(default, rename = "concurrent-servers")]
     pub concurrent_servers: Vec<String>,
+    /// The attribute of the object, a thread lock, that the library holds while it
+    /// calls the methods (`logging.Handler.handle` runs `emit` under `self.lock`).
+    #[serde(default)]
+    pub holds: Option<String>,
 }
 
 impl ThreadClass {
@@ -238,6 +242,11 @@ pub struct Catalogue {
     /// through that type (`fut.add_done_callback(cb)`).
     #[serde(default)]
     pub returns: std::collections::BTreeMap<String, String>,
+    /// The types of attributes library classes give their subclasses' objects
+    /// (`logging.Handler.lock` is a `threading.RLock`): `with self.lock:` in a project
+    /// handler takes a thread lock.
+    #[serde(default)]
+    pub attribute_types: std::collections::BTreeMap<String, String>,
     /// Holders of one value of their annotation's type argument (`ContextVar[Queue]`,
     /// `weakref.ref[Manager]`), and the methods that read it (`__call__` for a call).
     #[serde(default)]

@@ -111,6 +111,9 @@ pub struct EntryPoint {
     /// Handed to a loop a worker thread runs (`analysis::private_loops`): it runs on that
     /// thread, with the loop running, as a coroutine there does.
     pub on_private_loop: bool,
+    /// The attribute of the target's object, a thread lock, that the library holds
+    /// while it runs the target (`ThreadClass::holds`: a logging handler's `lock`).
+    pub holds: Option<String>,
 }
 
 impl EntryPoint {
@@ -127,6 +130,7 @@ impl EntryPoint {
             forwarded_from: None,
             registered: false,
             on_private_loop: false,
+            holds: None,
         }
     }
 }
@@ -769,6 +773,7 @@ fn thread_class_entries(
                     }),
                     concurrent: thread_class.concurrent || served.contains(&class),
                     fresh_receiver: thread_class.fresh_instance,
+                    holds: thread_class.holds.clone(),
                     ..EntryPoint::new(Context::WorkerThread, run, None)
                 });
             }
@@ -1185,6 +1190,12 @@ fn function_facts(
             .push(EntryPoint::new(Context::EventLoop, id, None));
     }
     for (index, (call, target)) in function.calls.iter().zip(&targets[id]).enumerate() {
+        // `self.backend.write(line)` runs the `write` of each class whose objects the
+        // program keeps in `self.backend`.
+        let held = match (&call.callee, call.property) {
+            (Callee::Path(path), None) => stored.dispatched(program, file, path),
+            _ => Vec::new(),
+        };
         match (target, &call.callee) {
             (&CallTarget::Function(callee), _) => {
                 facts.callees.push((callee, index));
@@ -1207,14 +1218,10 @@ fn function_facts(
             }
             _ => {}
         }
-        // `self.backend.write(line)` runs the `write` of each class whose objects the
-        // program keeps in `self.backend`.
-        if let (Callee::Path(path), None) = (&call.callee, call.property) {
-            for callee in stored.dispatched(program, file, path) {
-                if !matches!(target, &CallTarget::Function(f) if f == callee) {
-                    facts.callees.push((callee, index));
-                    facts.through_holder.push((index, callee));
-                }
+        for callee in held {
+            if !matches!(target, &CallTarget::Function(f) if f == callee) {
+                facts.callees.push((callee, index));
+                facts.through_holder.push((index, callee));
             }
         }
         if call.property.is_some() {

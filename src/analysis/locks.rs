@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
 use super::contexts::{constructs_self, Contexts};
-use super::resolve::{ClassId, FuncId, Program, Target};
+use super::programs::is_auxiliary;
+use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::{resolve_state, state_type, StateKey};
 use crate::model::{returned_parameter, CallSite, FileId, Language, LOCAL_LOCK};
 
@@ -50,6 +51,7 @@ impl Locksets {
             program,
             contexts,
             &thread_sites,
+            &entry_locks(program, catalogue, contexts),
             |f| inherits(program, contexts, f),
             |_, _| true,
         );
@@ -59,6 +61,7 @@ impl Locksets {
             program,
             contexts,
             &async_sites,
+            &vec![None; count],
             |f| match program.function(f).is_async {
                 true => runs_only_when_awaited(program, contexts, &tasks, f),
                 false => inherits(program, contexts, f),
@@ -80,14 +83,46 @@ enum LockKind {
     Asyncio,
 }
 
+/// Per function: the thread locks a library holds whenever it runs the function as an
+/// entry point (`EntryPoint::holds`: a logging handler's `emit` under its `lock`), met
+/// over such entries; `None` for a function no such entry runs.
+fn entry_locks(
+    program: &Program,
+    catalogue: &Catalogue,
+    contexts: &Contexts,
+) -> Vec<Option<BTreeSet<StateKey>>> {
+    let mut held: Vec<Option<BTreeSet<StateKey>>> = vec![None; program.functions.len()];
+    for entry in &contexts.entries {
+        let Some(attribute) = &entry.holds else {
+            continue;
+        };
+        let Some(class) = program.class_of_method(entry.target) else {
+            continue;
+        };
+        let lock = format!("{}.{attribute}", program.class(class).path);
+        let file = program.class_file(class);
+        let locks: BTreeSet<StateKey> = thread_lock(program, catalogue, file, &lock, 0)
+            .into_iter()
+            .collect();
+        let slot = &mut held[entry.target];
+        *slot = Some(match slot.take() {
+            None => locks,
+            Some(before) => before.intersection(&locks).cloned().collect(),
+        });
+    }
+    held
+}
+
 /// The locks held at every call of each function that `inherits` (the others get
-/// none): the greatest fixpoint of the meet, over callers, of the locks held at the call
-/// site and those the caller inherits. A call `runs` says whether the callee runs
-/// inside the call at all.
+/// none), and of each function a library runs holding some (`entry_held`, met with its
+/// callers' whatever its name): the greatest fixpoint of the meet, over callers, of the
+/// locks held at the call site and those the caller inherits. A call `runs` says
+/// whether the callee runs inside the call at all.
 fn meet_over_callers(
     program: &Program,
     contexts: &Contexts,
     site_locks: &[Vec<BTreeSet<StateKey>>],
+    entry_held: &[Option<BTreeSet<StateKey>>],
     inherits: impl Fn(FuncId) -> bool,
     runs: impl Fn(FuncId, &CallSite) -> bool,
 ) -> Vec<BTreeSet<StateKey>> {
@@ -102,13 +137,19 @@ fn meet_over_callers(
                 .filter(move |&&(_, call)| !site_locks[caller][call].is_empty())
                 .map(|&(callee, _)| callee)
         })
+        .chain((0..count).filter(|&f| entry_held[f].as_ref().is_some_and(|l| !l.is_empty())))
         .collect();
     while let Some(f) = stack.pop() {
         if !std::mem::replace(&mut under_lock[f], true) {
             stack.extend(contexts.callees[f].iter().map(|&(callee, _)| callee));
         }
     }
-    let candidate: Vec<bool> = (0..count).map(|f| under_lock[f] && inherits(f)).collect();
+    let auxiliary: Vec<bool> = (0..count)
+        .map(|f| is_auxiliary(&program.files[program.file_of(f)]))
+        .collect();
+    let candidate: Vec<bool> = (0..count)
+        .map(|f| under_lock[f] && (inherits(f) || entry_held[f].is_some()))
+        .collect();
     // `None` is "every lock" (not yet constrained): the greatest fixpoint starts there.
     let mut inherited: Vec<Option<BTreeSet<StateKey>>> = candidate
         .iter()
@@ -117,12 +158,14 @@ fn meet_over_callers(
     loop {
         let mut changed = false;
         for f in (0..count).filter(|&f| candidate[f]) {
-            let mut meet: Option<BTreeSet<StateKey>> = None;
+            let mut meet: Option<BTreeSet<StateKey>> = entry_held[f].clone();
             for &(caller, call) in &contexts.callers[f] {
                 // A constructor's call on its own class's method runs on the
                 // object it builds, which no context reaches through that call
-                // (`contexts::constructs_self`): it holds nothing back.
-                if constructs_self(program, caller, f) {
+                // (`contexts::constructs_self`): it holds nothing back. A test's
+                // (or example's) bare call of package code is a program of its own
+                // (`programs`): it says nothing of how the package calls it.
+                if constructs_self(program, caller, f) || auxiliary[caller] && !auxiliary[f] {
                     continue;
                 }
                 let Some(caller_locks) = &inherited[caller] else {
@@ -245,13 +288,35 @@ fn thread_lock(
             name: local.to_string(),
         });
     }
+    match program.resolve(file, path) {
+        // `self.acquire()` … `self.release()` in a class whose own `acquire` takes a
+        // lock (logging's `Handler.handle`) holds that lock.
+        Resolved {
+            target: Target::Class(class),
+            residual: 0,
+        } => return acquired_lock(program, catalogue, class, depth),
+        // `with self.lock:` in a project subclass of a library class that gives its
+        // objects a thread lock (`logging.Handler.lock`).
+        Resolved {
+            target: Target::External(attribute),
+            residual: 0,
+        } => {
+            if let Some(lock) = inherited_lock(program, catalogue, file, path, &attribute) {
+                return Some(lock);
+            }
+        }
+        _ => {}
+    }
     let state = resolve_state(program, catalogue, file, path).filter(|s| s.residual == 0)?;
-    // An object whose `__enter__` takes a lock (`with self._guard:`) holds it: one
-    // lock for every guard (a module's, a class-level one) is that lock; a lock each
-    // guard has of its own is known by the guard's location.
+    // An object whose `__enter__` (or `acquire`) takes a lock (`with self._guard:`)
+    // holds it: one lock for every guard (a module's, a class-level one) is that lock;
+    // a lock each guard has of its own is known by the guard's location.
     if let Some(lock) = state_type(program, &state.ty)
         .and_then(|ty| program.class_of_type(file, &ty))
-        .and_then(|class| entered_lock(program, catalogue, class, depth))
+        .and_then(|class| {
+            entered_lock(program, catalogue, class, depth)
+                .or_else(|| acquired_lock(program, catalogue, class, depth))
+        })
     {
         return Some(match is_instance_attribute(program, &lock) {
             true => state.key,
@@ -364,6 +429,66 @@ fn entered_lock(
         program.method(class, "__enter__")?,
         depth,
     )
+}
+
+/// The key of a thread lock that a library base class gives the objects of a project
+/// class (`attribute`, the library's, typed in the catalogue's `[attribute-types]`),
+/// written as `path` on `self`: the attribute of the topmost project class that
+/// inherits it, so that every subclass's methods name one lock.
+fn inherited_lock(
+    program: &Program,
+    catalogue: &Catalogue,
+    file: FileId,
+    path: &str,
+    attribute: &str,
+) -> Option<StateKey> {
+    let ty = catalogue.attribute_types.get(attribute)?;
+    if !catalogue.is_thread_lock(ty) {
+        return None;
+    }
+    let (owner, name) = path.rsplit_once('.')?;
+    let Resolved {
+        target: Target::Class(mut class),
+        residual: 0,
+    } = program.resolve(file, owner)
+    else {
+        return None;
+    };
+    let inherits_it = |base: ClassId| {
+        let from_base = format!("{}.{name}", program.class(base).path);
+        matches!(
+            program.resolve(program.class_file(base), &from_base).target,
+            Target::External(ref a) if a == attribute
+        )
+    };
+    for _ in 0..MAX_BASE_CLIMB {
+        match program
+            .base_classes(class)
+            .into_iter()
+            .find(|&b| inherits_it(b))
+        {
+            Some(base) => class = base,
+            None => break,
+        }
+    }
+    Some(StateKey::Attribute {
+        class,
+        name: name.to_string(),
+    })
+}
+
+/// How far `inherited_lock` climbs a chain of project bases (a cycle of bad bases ends).
+const MAX_BASE_CLIMB: usize = 16;
+
+/// The thread lock an object of `class` takes in its own `acquire()` (its own or
+/// inherited), held until its `release()`.
+fn acquired_lock(
+    program: &Program,
+    catalogue: &Catalogue,
+    class: ClassId,
+    depth: usize,
+) -> Option<StateKey> {
+    left_held(program, catalogue, program.method(class, "acquire")?, depth)
 }
 
 /// Whether `key` is an attribute each instance has its own of (not a class-level one).

@@ -498,12 +498,34 @@ fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
 }
 
 /// The project class of the object a stored value is: a typed local or parameter
-/// (`Instance`), or an object constructed in place (`MemoryBackend()`, lowered as the
-/// call it is).
+/// (`Instance`), an object constructed in place (`MemoryBackend()`, lowered as the
+/// call it is), or a module variable or attribute holding one by its type (`MEM` after
+/// `MEM = MemoryBackend()`).
 fn instance_class(program: &Program, file: FileId, value: &Arg) -> Option<ClassId> {
     match value {
         Arg::Instance(ty) => program.class_of_value(file, ty),
         Arg::Coroutine(Callee::Path(path)) => program.class_of_type(file, path),
+        Arg::Callable(Callee::Path(path)) => match program.resolve(file, path) {
+            Resolved {
+                target:
+                    Target::Global {
+                        file: home,
+                        ty: Some(ty),
+                        ..
+                    },
+                residual: 0,
+            } => program.class_of_value(home, &ty),
+            Resolved {
+                target:
+                    Target::Attribute {
+                        class,
+                        ty: Some(ty),
+                        ..
+                    },
+                residual: 0,
+            } => program.class_of_value(program.class_file(class), &ty),
+            _ => None,
+        },
         _ => None,
     }
 }

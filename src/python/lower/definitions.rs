@@ -113,9 +113,11 @@ impl Lowerer<'_> {
             self.visit_stmt(stmt);
         }
         // An `__enter__` that acquires a lock and returns leaves it held for the body
-        // of the `with` (its `__exit__` releases it): only an `acquire()` that every
-        // run makes, a statement of the body itself before any `return`.
-        if class.is_some() && name == "__enter__" {
+        // of the `with` (its `__exit__` releases it), and so does an object's own
+        // `acquire()` for the code up to its `release()` (logging's `Handler.acquire`
+        // takes the handler's I/O lock): only an `acquire()` that every run makes, a
+        // statement of the body itself before any `return`.
+        if class.is_some() && (name == "__enter__" || name == "acquire") {
             self.functions[index].leaves_held = self.unconditional_acquires(&def.body);
         }
         let scope = self.scopes.pop();

@@ -808,12 +808,24 @@ pub(super) fn names_running_loop(value: &Expr) -> bool {
 }
 
 impl Lowerer<'_> {
-    /// The locks an `__enter__` body acquires on every run: `x.acquire()` statements of
-    /// the body itself (not in a branch), before any statement that may `return`, and
-    /// not released after.
+    /// The locks an `__enter__` or `acquire` body acquires on every run: `x.acquire()`
+    /// statements of the body itself (not in a branch, but for `if x: x.acquire()`,
+    /// which takes the lock whenever there is one), before any statement that may
+    /// `return`, and not released after.
     pub(super) fn unconditional_acquires(&self, body: &[Stmt]) -> Vec<String> {
         let mut held = Vec::new();
         for stmt in body {
+            if let Stmt::If(i) = stmt {
+                if let (true, [Stmt::Expr(e)]) = (i.elif_else_clauses.is_empty(), &i.body[..]) {
+                    let tested = self.chain(&i.test).filter(|c| !c.inner).map(|c| c.path);
+                    if let Some(lock) = self.lock_call(&e.value, "acquire") {
+                        if tested.as_ref() == Some(&lock) {
+                            held.push(lock);
+                            continue;
+                        }
+                    }
+                }
+            }
             if let Stmt::Expr(e) = stmt {
                 if let Some(lock) = self.lock_call(&e.value, "acquire") {
                     held.push(lock);
