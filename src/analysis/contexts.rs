@@ -8,6 +8,7 @@ use super::catalogue::{Catalogue, Route, ThreadClass};
 use super::dispatch::Dispatch;
 use super::forwarding::{Forwards, Handover};
 use super::private_loops::PrivateLoops;
+use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::stored_callables::StoredCallables;
 use crate::model::{
@@ -210,6 +211,11 @@ pub struct Contexts {
     /// library that calls it back, to anything), counting one more when a location
     /// keeps it (`analysis::stored_callables`).
     pub callable_passes: Vec<usize>,
+    /// `callable_passes` as the package's own code makes them: a package function
+    /// passed by a test or example (`assertRaises(SMTPError, smtp.ehlo)`) is passed in
+    /// a program of its own, which says nothing of how the package calls it. What
+    /// ownership and lock inheritance ask.
+    pub package_passes: Vec<usize>,
     /// Per function: loop-only, as it makes a call that raises off the event loop's
     /// thread (`Catalogue::loop_thread_checks`). Worker threads do not run into it: the
     /// call raises there, and RL201 reports it.
@@ -451,6 +457,7 @@ impl Contexts {
             started_elsewhere[entry.target] |= entry.site.is_some();
         }
         let init_only = init_only(program, &is_entry, &callers, &startup, &script_from);
+        let (callable_passes, package_passes) = callable_passes(program, &stored);
         Contexts {
             entries,
             callees,
@@ -468,7 +475,8 @@ impl Contexts {
             overlapping_runs,
             init_only,
             script_from,
-            callable_passes: callable_passes(program, &stored),
+            callable_passes,
+            package_passes,
             loop_only,
             stored,
         }
@@ -1537,10 +1545,20 @@ fn init_only(
 }
 
 /// How often each function is passed as a callable value (a property's getter never is),
-/// and once more when some location keeps it.
-fn callable_passes(program: &Program, stored: &StoredCallables) -> Vec<usize> {
+/// and once more when some location keeps it; and how often the package's own code
+/// does so for a package function (`Contexts::package_passes`).
+fn callable_passes(program: &Program, stored: &StoredCallables) -> (Vec<usize>, Vec<usize>) {
     let mut passes: Vec<usize> = (0..program.functions.len())
         .map(|f| usize::from(stored.keeps(f)))
+        .collect();
+    let auxiliary: Vec<bool> = (0..program.files.len())
+        .map(|file| is_auxiliary(&program.files[file]))
+        .collect();
+    let in_package = |from: FuncId, target: FuncId| {
+        !auxiliary[program.file_of(from)] || auxiliary[program.file_of(target)]
+    };
+    let mut package_passes: Vec<usize> = (0..program.functions.len())
+        .map(|f| usize::from(stored.keepers(f).iter().any(|&by| in_package(by, f))))
         .collect();
     // Resolving each passed name is the cost: all cores, then counted in order.
     let passed: Vec<Vec<FuncId>> = (0..program.functions.len())
@@ -1570,10 +1588,15 @@ fn callable_passes(program: &Program, stored: &StoredCallables) -> Vec<usize> {
                 .collect()
         })
         .collect();
-    for target in passed.into_iter().flatten() {
-        passes[target] += 1;
+    for (from, targets) in passed.into_iter().enumerate() {
+        for target in targets {
+            passes[target] += 1;
+            if in_package(from, target) {
+                package_passes[target] += 1;
+            }
+        }
     }
-    passes
+    (passes, package_passes)
 }
 
 /// Where the positional arguments a handover passes on to its callable start in `call`:

@@ -144,8 +144,20 @@ fn meet_over_callers(
             stack.extend(contexts.callees[f].iter().map(|&(callee, _)| callee));
         }
     }
+    let auxiliary_file: Vec<bool> = program.files.iter().map(is_auxiliary).collect();
     let auxiliary: Vec<bool> = (0..count)
-        .map(|f| is_auxiliary(&program.files[program.file_of(f)]))
+        .map(|f| auxiliary_file[program.file_of(f)])
+        .collect();
+    // A package function the package (or the library running it) calls itself: its
+    // tests' calls are other programs.
+    let by_package: Vec<bool> = (0..count)
+        .map(|f| {
+            !auxiliary[f]
+                && (entry_held[f].is_some()
+                    || contexts.callers[f]
+                        .iter()
+                        .any(|&(caller, _)| !auxiliary[caller]))
+        })
         .collect();
     let candidate: Vec<bool> = (0..count)
         .map(|f| under_lock[f] && (inherits(f) || entry_held[f].is_some()))
@@ -163,9 +175,10 @@ fn meet_over_callers(
                 // A constructor's call on its own class's method runs on the
                 // object it builds, which no context reaches through that call
                 // (`contexts::constructs_self`): it holds nothing back. A test's
-                // (or example's) bare call of package code is a program of its own
-                // (`programs`): it says nothing of how the package calls it.
-                if constructs_self(program, caller, f) || auxiliary[caller] && !auxiliary[f] {
+                // (or example's) bare call of package code the package calls too is
+                // a program of its own (`programs`): it says nothing of how the
+                // package calls it.
+                if constructs_self(program, caller, f) || by_package[f] && auxiliary[caller] {
                     continue;
                 }
                 let Some(caller_locks) = &inherited[caller] else {
@@ -209,7 +222,7 @@ fn runs_only_when_awaited(
     function: FuncId,
 ) -> bool {
     let model = program.function(function);
-    contexts.callable_passes[function] == 0
+    contexts.package_passes[function] == 0
         && !model.name.starts_with("__")
         && model.decorators.is_empty()
         && program.files[program.file_of(function)].language == Language::Python
@@ -262,7 +275,7 @@ fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
     // calls run, public or not: the contexts it runs in come from those calls too.
     let only_called = program.files[program.file_of(function)].language == Language::Python
         && (model.decorators.is_empty() || model.is_property() || model.is_property_setter())
-        && contexts.callable_passes[function] == 0;
+        && contexts.package_passes[function] == 0;
     (name.starts_with('_') || model.nested || only_called)
         && !name.starts_with("__")
         && !contexts.callers[function].is_empty()

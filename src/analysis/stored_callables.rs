@@ -138,6 +138,11 @@ impl StoredCallables {
         self.kept.contains(&function)
     }
 
+    /// The functions whose stores keep `function` in some location.
+    pub fn keepers(&self, function: FuncId) -> &[FuncId] {
+        self.kept_by.get(&function).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether every location that keeps `function` got it as the value of a
     /// parameter that calls in `origin` filled (`track(hass, self._changed)` storing
     /// its `action`), and no store names it itself.

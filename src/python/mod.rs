@@ -175,7 +175,27 @@ pub fn parses_as_function_body(code: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::parses_as_function_body;
+    use super::{lower_file, parses_as_function_body};
+    use std::path::Path;
+
+    /// The parameter slots a method of `source`'s `Conn` lets escape.
+    fn escaping(source: &str, method: &str) -> Vec<usize> {
+        let model = lower_file(Path::new("conn.py"), source.to_string());
+        let path = format!("conn.Conn.{method}");
+        model
+            .functions
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.escaping_params.clone())
+            .unwrap_or_else(|| panic!("no {path}"))
+    }
+
+    #[test]
+    fn an_audited_object_does_not_escape() {
+        let source = "import sys\nREGISTRY = set()\n\nclass Conn:\n    def connect(self, host):\n        sys.audit(\"conn.connect\", self, host)\n\n    def register(self):\n        REGISTRY.add(self)\n";
+        assert_eq!(escaping(source, "connect"), Vec::<usize>::new());
+        assert_eq!(escaping(source, "register"), vec![0]);
+    }
 
     #[test]
     fn fix_snippets_are_checked_for_real() {

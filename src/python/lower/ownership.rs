@@ -100,8 +100,13 @@ impl Lowerer<'_> {
             Expr::Attribute(a) => self.constructed_field(&a.value),
             _ => None,
         };
+        // `sys.audit(event, *args)` shows its arguments to the audit hooks, which
+        // observe a running program and keep nothing (`smtplib`'s `connect` audits
+        // `self`): no escape.
+        let audit = matches!(self.callee_of(&call.func), Some(Callee::Path(p)) if p == "sys.audit");
         let keeps = match &*call.func {
             Expr::Name(_) => true,
+            Expr::Attribute(_) if audit => true,
             Expr::Attribute(_) => {
                 field.is_some()
                     || receiver.is_some_and(|r| match self.owner_of(r) {
