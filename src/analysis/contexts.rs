@@ -211,10 +211,10 @@ pub struct Contexts {
     /// library that calls it back, to anything), counting one more when a location
     /// keeps it (`analysis::stored_callables`).
     pub callable_passes: Vec<usize>,
-    /// `callable_passes` as the package's own code makes them: a package function
-    /// passed by a test or example (`assertRaises(SMTPError, smtp.ehlo)`) is passed in
-    /// a program of its own, which says nothing of how the package calls it. What
-    /// ownership and lock inheritance ask.
+    /// `callable_passes` without those a test or example makes in code that no thread
+    /// or loop runs (`assertRaises(SMTPError, smtp.ehlo)` in a test function): such a
+    /// call runs the function in no context, alone. What ownership and lock inheritance
+    /// ask.
     pub package_passes: Vec<usize>,
     /// Per function: loop-only, as it makes a call that raises off the event loop's
     /// thread (`Catalogue::loop_thread_checks`). Worker threads do not run into it: the
@@ -457,7 +457,7 @@ impl Contexts {
             started_elsewhere[entry.target] |= entry.site.is_some();
         }
         let init_only = init_only(program, &is_entry, &callers, &startup, &script_from);
-        let (callable_passes, package_passes) = callable_passes(program, &stored);
+        let (callable_passes, package_passes) = callable_passes(program, &stored, &reach);
         Contexts {
             entries,
             callees,
@@ -795,7 +795,7 @@ fn thread_class_entries(
 /// `client.loop_start()`): each callable stored in such an attribute of a receiver that
 /// the program starts that thread on, with the starting call as its site. Receivers are
 /// matched by the path written: a location (`self._client`, a module's `CLIENT`)
-/// anywhere, a local only within one function (its path is its class's, which every
+/// anywhere, a typed parameter only within one function (its path is its class's, which every
 /// local of that class shares).
 fn callback_attribute_entries(
     program: &Program,
@@ -1545,20 +1545,19 @@ fn init_only(
 }
 
 /// How often each function is passed as a callable value (a property's getter never is),
-/// and once more when some location keeps it; and how often the package's own code
-/// does so for a package function (`Contexts::package_passes`).
-fn callable_passes(program: &Program, stored: &StoredCallables) -> (Vec<usize>, Vec<usize>) {
+/// and once more when some location keeps it; and the same without what unreached test
+/// or example code passes (`Contexts::package_passes`).
+fn callable_passes(
+    program: &Program,
+    stored: &StoredCallables,
+    reach: &[[Option<Reach>; 3]],
+) -> (Vec<usize>, Vec<usize>) {
     let mut passes: Vec<usize> = (0..program.functions.len())
         .map(|f| usize::from(stored.keeps(f)))
         .collect();
-    let auxiliary: Vec<bool> = (0..program.files.len())
-        .map(|file| is_auxiliary(&program.files[file]))
-        .collect();
-    let in_package = |from: FuncId, target: FuncId| {
-        !auxiliary[program.file_of(from)] || auxiliary[program.file_of(target)]
-    };
+    let counts = |from: FuncId| !unreached_auxiliary(program, reach, from);
     let mut package_passes: Vec<usize> = (0..program.functions.len())
-        .map(|f| usize::from(stored.keepers(f).iter().any(|&by| in_package(by, f))))
+        .map(|f| usize::from(stored.keepers(f).iter().any(|&by| counts(by))))
         .collect();
     // Resolving each passed name is the cost: all cores, then counted in order.
     let passed: Vec<Vec<FuncId>> = (0..program.functions.len())
@@ -1589,14 +1588,20 @@ fn callable_passes(program: &Program, stored: &StoredCallables) -> (Vec<usize>, 
         })
         .collect();
     for (from, targets) in passed.into_iter().enumerate() {
+        let counted = counts(from);
         for target in targets {
             passes[target] += 1;
-            if in_package(from, target) {
-                package_passes[target] += 1;
-            }
+            package_passes[target] += usize::from(counted);
         }
     }
     (passes, package_passes)
+}
+
+/// A function of a test or example module that no thread, loop or main-thread root
+/// runs (a test function that starts nothing): what it does happens alone, in a
+/// program of its own, and says nothing of the calls the package makes.
+pub fn unreached_auxiliary(program: &Program, reach: &[[Option<Reach>; 3]], f: FuncId) -> bool {
+    reach[f].iter().all(Option::is_none) && is_auxiliary(&program.files[program.file_of(f)])
 }
 
 /// Where the positional arguments a handover passes on to its callable start in `call`:

@@ -4,8 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
-use super::contexts::{constructs_self, Contexts};
-use super::programs::is_auxiliary;
+use super::contexts::{constructs_self, unreached_auxiliary, Contexts};
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::{resolve_state, state_type, StateKey};
 use crate::model::{returned_parameter, CallSite, FileId, Language, LOCAL_LOCK};
@@ -92,16 +91,27 @@ fn entry_locks(
     contexts: &Contexts,
 ) -> Vec<Option<BTreeSet<StateKey>>> {
     let mut held: Vec<Option<BTreeSet<StateKey>>> = vec![None; program.functions.len()];
-    for entry in &contexts.entries {
-        let Some(attribute) = &entry.holds else {
-            continue;
-        };
-        let Some(class) = program.class_of_method(entry.target) else {
-            continue;
-        };
-        let lock = format!("{}.{attribute}", program.class(class).path);
-        let file = program.class_file(class);
-        let locks: BTreeSet<StateKey> = thread_lock(program, catalogue, file, &lock, 0)
+    let holding: BTreeSet<FuncId> = contexts
+        .entries
+        .iter()
+        .filter(|e| e.holds.is_some())
+        .map(|e| e.target)
+        .collect();
+    // Every entry of such a function counts: one that starts it bare (a thread whose
+    // target is the handler's `emit`) holds nothing.
+    for entry in contexts
+        .entries
+        .iter()
+        .filter(|e| holding.contains(&e.target))
+    {
+        let locks: BTreeSet<StateKey> = entry
+            .holds
+            .as_ref()
+            .zip(program.class_of_method(entry.target))
+            .and_then(|(attribute, class)| {
+                let lock = format!("{}.{attribute}", program.class(class).path);
+                thread_lock(program, catalogue, program.class_file(class), &lock, 0)
+            })
             .into_iter()
             .collect();
         let slot = &mut held[entry.target];
@@ -144,20 +154,8 @@ fn meet_over_callers(
             stack.extend(contexts.callees[f].iter().map(|&(callee, _)| callee));
         }
     }
-    let auxiliary_file: Vec<bool> = program.files.iter().map(is_auxiliary).collect();
-    let auxiliary: Vec<bool> = (0..count)
-        .map(|f| auxiliary_file[program.file_of(f)])
-        .collect();
-    // A package function the package (or the library running it) calls itself: its
-    // tests' calls are other programs.
-    let by_package: Vec<bool> = (0..count)
-        .map(|f| {
-            !auxiliary[f]
-                && (entry_held[f].is_some()
-                    || contexts.callers[f]
-                        .iter()
-                        .any(|&(caller, _)| !auxiliary[caller]))
-        })
+    let alone: Vec<bool> = (0..count)
+        .map(|f| unreached_auxiliary(program, &contexts.reach, f))
         .collect();
     let candidate: Vec<bool> = (0..count)
         .map(|f| under_lock[f] && (inherits(f) || entry_held[f].is_some()))
@@ -174,11 +172,10 @@ fn meet_over_callers(
             for &(caller, call) in &contexts.callers[f] {
                 // A constructor's call on its own class's method runs on the
                 // object it builds, which no context reaches through that call
-                // (`contexts::constructs_self`): it holds nothing back. A test's
-                // (or example's) bare call of package code the package calls too is
-                // a program of its own (`programs`): it says nothing of how the
-                // package calls it.
-                if constructs_self(program, caller, f) || by_package[f] && auxiliary[caller] {
+                // (`contexts::constructs_self`): it holds nothing back. A test (or
+                // example) that no thread or loop runs calls alone: its bare call
+                // holds nothing back either.
+                if constructs_self(program, caller, f) || alone[caller] {
                     continue;
                 }
                 let Some(caller_locks) = &inherited[caller] else {
@@ -307,7 +304,10 @@ fn thread_lock(
         Resolved {
             target: Target::Class(class),
             residual: 0,
-        } => return acquired_lock(program, catalogue, class, depth),
+        } => {
+            return entered_lock(program, catalogue, class, depth)
+                .or_else(|| acquired_lock(program, catalogue, class, depth))
+        }
         // `with self.lock:` in a project subclass of a library class that gives its
         // objects a thread lock (`logging.Handler.lock`).
         Resolved {
@@ -460,12 +460,27 @@ fn inherited_lock(
         return None;
     }
     let (owner, name) = path.rsplit_once('.')?;
-    let Resolved {
-        target: Target::Class(mut class),
-        residual: 0,
-    } = program.resolve(file, owner)
-    else {
-        return None;
+    // `self.lock`, or the lock of a handler kept in a variable (`SHIPPER.lock`).
+    let resolved = program.resolve(file, owner);
+    let mut class = match (resolved.residual, resolved.target) {
+        (0, Target::Class(class)) => class,
+        (
+            0,
+            Target::Global {
+                file: home,
+                ty: Some(ty),
+                ..
+            },
+        ) => program.class_of_value(home, &ty)?,
+        (
+            0,
+            Target::Attribute {
+                class,
+                ty: Some(ty),
+                ..
+            },
+        ) => program.class_of_value(program.class_file(class), &ty)?,
+        _ => return None,
     };
     let inherits_it = |base: ClassId| {
         let from_base = format!("{}.{name}", program.class(base).path);

@@ -31,7 +31,6 @@
 use std::collections::HashSet;
 
 use super::contexts::{constructs_self, resolve_call, CallTarget, Context, Contexts, EntryPoint};
-use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use crate::model::{
     Access, Arg, ArgSlot, CallSite, Callee, FileId, Language, OwnedArg, Owner, Span,
@@ -60,7 +59,6 @@ impl Ownership {
                         || escaping_members[f].contains(&0)
                 })
                 .collect(),
-            auxiliary: program.files.iter().map(is_auxiliary).collect(),
         };
         // Whether nothing can call a function in a way the call graph does not show.
         let known: Vec<bool> = (0..count)
@@ -227,20 +225,19 @@ fn every_call_passes_owned(
     seeded: bool,
 ) -> bool {
     let params = &program.function(function).call_params;
-    // A constructor's call of its own class's method works on the object it is
-    // building, which no other run reaches (`contexts::constructs_self`, which no
-    // context follows either): it passes nothing shared. A test's (or example's) call
-    // of package code is a program of its own (`programs`): where the package calls
-    // the function too, what a test passes says nothing of the package's runs.
-    let auxiliary = |f: FuncId| passing.auxiliary[program.file_of(f)];
-    let counted = |caller: FuncId| counts(caller) && !constructs_self(program, caller, function);
-    let by_package = !auxiliary(function)
-        && contexts.callers[function]
-            .iter()
-            .any(|&(caller, _)| counted(caller) && !auxiliary(caller));
+    // A constructor's call of its own class's method on the object it is building
+    // (`self.close()` in `__init__`) passes what no other run reaches
+    // (`contexts::constructs_self`, which no context follows either).
+    let builds = |caller: FuncId, index: usize| {
+        constructs_self(program, caller, function)
+            && program.function(caller).calls[index]
+                .owned_args
+                .iter()
+                .any(|a| a.slot == ArgSlot::Receiver && a.owner == Owner::Parameter(0))
+    };
     let mut calls = contexts.callers[function]
         .iter()
-        .filter(|&&(caller, _)| counted(caller) && !(by_package && auxiliary(caller)))
+        .filter(|&&(caller, index)| counts(caller) && !builds(caller, index))
         .peekable();
     // A function reached only some other way (no counted call) has unknown arguments,
     // unless its every start is an awaited handoff of an owned object's method.
@@ -386,8 +383,6 @@ struct Passing {
     /// Per function, whether its receiver escapes: stored, passed, captured, or a
     /// bound method of it passed on.
     receiver_escapes: Vec<bool>,
-    /// Per file, whether it is a program of its own (`programs::is_auxiliary`).
-    auxiliary: Vec<bool>,
 }
 
 /// Per context, per function, the parameter slots owned because every start of the

@@ -543,6 +543,8 @@ fn produced(program: &Program, file: FileId, factory: &Callee) -> Vec<FuncId> {
     };
     let mut found = Vec::new();
     produced_by(program, factory, FACTORY_DEPTH, &mut found);
+    let mut seen = HashSet::default();
+    found.retain(|f| seen.insert(*f));
     found
 }
 

@@ -840,7 +840,43 @@ impl Lowerer<'_> {
                 break;
             }
         }
+        // A release anywhere else in the body (`try: … finally: lock.release()`) gives
+        // the lock back before the body returns.
+        held.retain(|lock| !self.releases_anywhere(body, lock));
         held
+    }
+
+    /// Whether `body` calls `lock.release()` anywhere, nested blocks included (not in
+    /// nested functions).
+    fn releases_anywhere(&self, body: &[Stmt], lock: &str) -> bool {
+        struct Releases<'l, 'a, 'b> {
+            lowerer: &'l Lowerer<'a>,
+            lock: &'b str,
+            found: bool,
+        }
+        impl<'x> Visitor<'x> for Releases<'_, '_, '_> {
+            fn visit_stmt(&mut self, stmt: &'x Stmt) {
+                match stmt {
+                    Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                    _ => walk_stmt(self, stmt),
+                }
+            }
+            fn visit_expr(&mut self, expr: &'x Expr) {
+                if self.lowerer.lock_call(expr, "release").as_deref() == Some(self.lock) {
+                    self.found = true;
+                }
+                walk_expr(self, expr);
+            }
+        }
+        let mut visitor = Releases {
+            lowerer: self,
+            lock,
+            found: false,
+        };
+        for stmt in body {
+            visitor.visit_stmt(stmt);
+        }
+        visitor.found
     }
 }
 
