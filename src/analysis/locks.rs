@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
 use super::contexts::{constructs_self, unreached_auxiliary, Contexts};
+use super::identity::receiver_class;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::{resolve_state, state_type, StateKey};
 use crate::model::{returned_parameter, CallSite, FileId, Language, LOCAL_LOCK};
@@ -461,27 +462,7 @@ fn inherited_lock(
     }
     let (owner, name) = path.rsplit_once('.')?;
     // `self.lock`, or the lock of a handler kept in a variable (`SHIPPER.lock`).
-    let resolved = program.resolve(file, owner);
-    let mut class = match (resolved.residual, resolved.target) {
-        (0, Target::Class(class)) => class,
-        (
-            0,
-            Target::Global {
-                file: home,
-                ty: Some(ty),
-                ..
-            },
-        ) => program.class_of_value(home, &ty)?,
-        (
-            0,
-            Target::Attribute {
-                class,
-                ty: Some(ty),
-                ..
-            },
-        ) => program.class_of_value(program.class_file(class), &ty)?,
-        _ => return None,
-    };
+    let mut class = receiver_class(program, file, owner)?;
     let inherits_it = |base: ClassId| {
         let from_base = format!("{}.{name}", program.class(base).path);
         matches!(

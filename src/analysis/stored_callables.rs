@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::contexts::{resolve_call, CallTarget};
+use super::identity::receiver_class;
 use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use crate::model::{Arg, CallSite, Callee, FileId, ELEMENT};
@@ -510,27 +511,12 @@ fn instance_class(program: &Program, file: FileId, value: &Arg) -> Option<ClassI
     match value {
         Arg::Instance(ty) => program.class_of_value(file, ty),
         Arg::Coroutine(Callee::Path(path)) => program.class_of_type(file, path),
-        Arg::Callable(Callee::Path(path)) => match program.resolve(file, path) {
-            Resolved {
-                target:
-                    Target::Global {
-                        file: home,
-                        ty: Some(ty),
-                        ..
-                    },
-                residual: 0,
-            } => program.class_of_value(home, &ty),
-            Resolved {
-                target:
-                    Target::Attribute {
-                        class,
-                        ty: Some(ty),
-                        ..
-                    },
-                residual: 0,
-            } => program.class_of_value(program.class_file(class), &ty),
-            _ => None,
-        },
+        // A class named as a value is the class object, not one of its instances.
+        Arg::Callable(Callee::Path(path))
+            if !matches!(program.resolve(file, path).target, Target::Class(_)) =>
+        {
+            receiver_class(program, file, path)
+        }
         _ => None,
     }
 }
