@@ -216,6 +216,12 @@ pub struct Contexts {
     /// call runs the function in no context, alone. What ownership and lock inheritance
     /// ask.
     pub package_passes: Vec<usize>,
+    /// Per function: a function of a test or example module that no thread, loop or
+    /// main-thread root runs (a test function that starts nothing). What it does
+    /// happens alone, in a program of its own, and says nothing of the calls the
+    /// package makes: its calls and passes count neither for lock inheritance nor as
+    /// hidden calls.
+    pub alone: Vec<bool>,
     /// Per function: loop-only, as it makes a call that raises off the event loop's
     /// thread (`Catalogue::loop_thread_checks`). Worker threads do not run into it: the
     /// call raises there, and RL201 reports it.
@@ -457,7 +463,11 @@ impl Contexts {
             started_elsewhere[entry.target] |= entry.site.is_some();
         }
         let init_only = init_only(program, &is_entry, &callers, &startup, &script_from);
-        let (callable_passes, package_passes) = callable_passes(program, &stored, &reach);
+        let auxiliary: Vec<bool> = program.files.iter().map(is_auxiliary).collect();
+        let alone: Vec<bool> = (0..count)
+            .map(|f| reach[f].iter().all(Option::is_none) && auxiliary[program.file_of(f)])
+            .collect();
+        let (callable_passes, package_passes) = callable_passes(program, &stored, &alone);
         Contexts {
             entries,
             callees,
@@ -477,6 +487,7 @@ impl Contexts {
             script_from,
             callable_passes,
             package_passes,
+            alone,
             loop_only,
             stored,
         }
@@ -1545,17 +1556,17 @@ fn init_only(
 }
 
 /// How often each function is passed as a callable value (a property's getter never is),
-/// and once more when some location keeps it; and the same without what unreached test
-/// or example code passes (`Contexts::package_passes`).
+/// and once more when some location keeps it; and the same without what code that
+/// runs `alone` passes (`Contexts::package_passes`).
 fn callable_passes(
     program: &Program,
     stored: &StoredCallables,
-    reach: &[[Option<Reach>; 3]],
+    alone: &[bool],
 ) -> (Vec<usize>, Vec<usize>) {
     let mut passes: Vec<usize> = (0..program.functions.len())
         .map(|f| usize::from(stored.keeps(f)))
         .collect();
-    let counts = |from: FuncId| !unreached_auxiliary(program, reach, from);
+    let counts = |from: FuncId| !alone[from];
     let mut package_passes: Vec<usize> = (0..program.functions.len())
         .map(|f| usize::from(stored.keepers(f).iter().any(|&by| counts(by))))
         .collect();
@@ -1595,13 +1606,6 @@ fn callable_passes(
         }
     }
     (passes, package_passes)
-}
-
-/// A function of a test or example module that no thread, loop or main-thread root
-/// runs (a test function that starts nothing): what it does happens alone, in a
-/// program of its own, and says nothing of the calls the package makes.
-pub fn unreached_auxiliary(program: &Program, reach: &[[Option<Reach>; 3]], f: FuncId) -> bool {
-    reach[f].iter().all(Option::is_none) && is_auxiliary(&program.files[program.file_of(f)])
 }
 
 /// Where the positional arguments a handover passes on to its callable start in `call`:

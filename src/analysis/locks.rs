@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::catalogue::Catalogue;
-use super::contexts::{constructs_self, unreached_auxiliary, Contexts};
+use super::contexts::{constructs_self, Contexts};
 use super::identity::receiver_class;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::{resolve_state, state_type, StateKey};
@@ -155,9 +155,6 @@ fn meet_over_callers(
             stack.extend(contexts.callees[f].iter().map(|&(callee, _)| callee));
         }
     }
-    let alone: Vec<bool> = (0..count)
-        .map(|f| unreached_auxiliary(program, &contexts.reach, f))
-        .collect();
     let candidate: Vec<bool> = (0..count)
         .map(|f| under_lock[f] && (inherits(f) || entry_held[f].is_some()))
         .collect();
@@ -176,7 +173,7 @@ fn meet_over_callers(
                 // (`contexts::constructs_self`): it holds nothing back. A test (or
                 // example) that no thread or loop runs calls alone: its bare call
                 // holds nothing back either.
-                if constructs_self(program, caller, f) || alone[caller] {
+                if constructs_self(program, caller, f) || contexts.alone[caller] {
                     continue;
                 }
                 let Some(caller_locks) = &inherited[caller] else {
