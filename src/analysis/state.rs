@@ -10,7 +10,9 @@ use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
-use crate::model::{Access, AccessKind, FileId, Invariant, Language, SymbolKind, ELEMENT};
+use crate::model::{
+    Access, AccessKind, CallSite, FileId, Invariant, Language, SymbolKind, ELEMENT,
+};
 
 /// One state location: a module variable, or an attribute of a class (all instances of
 /// a class count as one logical instance).
@@ -314,6 +316,10 @@ pub struct StateAccess<'m> {
     /// here without a thread lock (`if self._loop is None: self._start()`, where
     /// `_start` assigns `self._loop`).
     pub checked_by: Option<(u32, u32)>,
+    /// When the write runs on a thread that a check in another function leads to
+    /// (`checked_by`): that function. Two runs of it at once start two creating
+    /// threads, however the thread itself is started.
+    pub checker_starts_thread: Option<FuncId>,
     /// Per context (`Context::index`): whether every run of the function there reaches
     /// the accessed object through one it owns (`analysis::ownership`), so that the
     /// access touches no shared state in that context.
@@ -334,29 +340,50 @@ pub struct StateAccess<'m> {
 }
 
 /// For a creating write with no check of its own: the check of a caller in the same
-/// file that tested the same location and called here with no thread lock held. One
-/// call level: a helper's helper is not followed.
+/// file that tested the same location and called here with no thread lock held (one
+/// call level: a helper's helper is not followed), with, when the write runs on a
+/// thread that check leads to (`if self._loop is None: self._start()`, where `_start`
+/// starts the thread that makes the loop), the function that checks.
 fn checked_in_caller(
     program: &Program,
     catalogue: &Catalogue,
     contexts: &Contexts,
     function: FuncId,
     access: &Access,
-) -> Option<(u32, u32)> {
+) -> Option<((u32, u32), Option<FuncId>)> {
     if !access.kind.is_write() || !access.writes_new {
         return None;
     }
     let file = program.file_of(function);
-    contexts.callers[function]
+    let checked = |site: &CallSite| {
+        site.checked
+            .iter()
+            .find(|(path, _)| *path == access.path)
+            .filter(|_| held_thread_locks(program, catalogue, file, &site.locks).is_empty())
+            .map(|(_, lines)| *lines)
+    };
+    let in_callers = |callee: FuncId| {
+        contexts.callers[callee]
+            .iter()
+            .filter(|(caller, _)| program.file_of(*caller) == file)
+            .find_map(|&(caller, call)| {
+                checked(&program.function(caller).calls[call]).map(|lines| (lines, caller))
+            })
+    };
+    if let Some((lines, _)) = in_callers(function) {
+        return Some((lines, None));
+    }
+    // A thread whose target writes, started under the check or by a function that a
+    // checked call runs.
+    contexts
+        .entries
         .iter()
-        .filter(|(caller, _)| program.file_of(*caller) == file)
-        .find_map(|&(caller, call)| {
-            let site = &program.function(caller).calls[call];
-            site.checked
-                .iter()
-                .find(|(path, _)| *path == access.path)
-                .filter(|_| held_thread_locks(program, catalogue, file, &site.locks).is_empty())
-                .map(|(_, lines)| *lines)
+        .filter(|e| e.target == function && e.context == Context::WorkerThread)
+        .filter_map(|e| e.site.as_ref()?.call(program))
+        .filter(|(starter, _)| program.file_of(*starter) == file)
+        .find_map(|(starter, site)| match checked(site) {
+            Some(lines) => Some((lines, Some(starter))),
+            None => in_callers(starter).map(|(lines, checker)| (lines, Some(checker))),
         })
 }
 
@@ -519,9 +546,11 @@ pub fn collect<'m>(
                 }
                 _ => None,
             };
-            let checked_by = access
-                .checked_by
-                .or_else(|| checked_in_caller(program, catalogue, contexts, function, access));
+            let (checked_by, checker_starts_thread) = match access.checked_by {
+                Some(lines) => (Some(lines), None),
+                None => checked_in_caller(program, catalogue, contexts, function, access)
+                    .map_or((None, None), |(lines, checker)| (Some(lines), checker)),
+            };
             by_state.entry(state.key).or_default().push(StateAccess {
                 function,
                 file,
@@ -531,6 +560,7 @@ pub fn collect<'m>(
                 asyncio_locks,
                 receiver,
                 checked_by,
+                checker_starts_thread,
                 owned_in,
                 initialises_once: false,
                 atomic,

@@ -3,7 +3,9 @@
 //! it in place, and worth writing down.
 
 use super::lock_fix::display_path;
-use super::shared::{by_anchor_order, declaration_fix, definition, may_race, runs_in};
+use super::shared::{
+    by_anchor_order, declaration_fix, definition, lazy_init_writes, may_race, runs_in,
+};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::invariant;
@@ -14,7 +16,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL108").expect("RL108 is registered");
     let mut findings = Vec::new();
     for (state, accesses) in &analysis.state {
-        if invariant(&analysis.program, state).is_some() {
+        // A lazy creation two threads can both make is RL104's, not safe.
+        if invariant(&analysis.program, state).is_some()
+            || !lazy_init_writes(analysis, accesses).is_empty()
+        {
             continue;
         }
         let writes: Vec<_> =

@@ -285,9 +285,22 @@ pub fn lazy_init_writes<'a, 'm>(
             && (may_race(analysis, a, Context::WorkerThread, a, Context::EventLoop)
                 && runs_in(analysis, a, Context::WorkerThread)
                 && runs_in(analysis, a, Context::EventLoop)
-                || runs_concurrently(analysis, a))
+                || runs_concurrently(analysis, a)
+                || a.checker_starts_thread
+                    .is_some_and(|checker| checks_twice_at_once(analysis, checker)))
     });
     by_anchor_order(analysis, writes)
+}
+
+/// Whether two runs of a function that checks, then starts the thread that creates,
+/// can overlap: it runs on the loop and on a worker thread, or on several workers at
+/// once, and no `asyncio` lock keeps its runs apart.
+fn checks_twice_at_once(analysis: &Analysis, checker: FuncId) -> bool {
+    let reach = &analysis.contexts.reach[checker];
+    let both = reach[Context::EventLoop.index()].is_some()
+        && reach[Context::WorkerThread.index()].is_some();
+    (both || analysis.contexts.concurrent[checker].is_some())
+        && !analysis.ordering.exclusive(checker, checker)
 }
 
 /// Whether several worker threads run the access's function at once, and no `asyncio`
