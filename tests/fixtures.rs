@@ -1,11 +1,17 @@
 //! Runs racelint over every fixture at once (as one program, the way users run it) and
 //! compares its findings with the inline `# expect: CODE[, CODE]` comments: every
-//! expectation must be met on its line, and nothing else may be reported.
+//! expectation must be met on its line, and nothing else may be reported. A fixture
+//! folder with a `racelint.toml` of its own is a configured project: it is run on its
+//! own, with its configuration, as `racelint check` run there would, and left out of
+//! the run of everything else.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use racelint::check::{check, Options};
+use globset::{Glob, GlobSetBuilder};
+use racelint::check::{check, CheckResult, Options};
+use racelint::config;
+use racelint::discover::SKIPPED_DIRS;
 use racelint::model::Language;
 
 type Expectation = (String, u32, String);
@@ -51,6 +57,45 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Folders under `dir` that hold a `racelint.toml`.
+fn configured_projects(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut projects = Vec::new();
+    for path in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+        if path.join("racelint.toml").is_file() {
+            projects.push(path);
+        } else {
+            projects.extend(configured_projects(&path));
+        }
+    }
+    projects
+}
+
+/// The whole fixture tree but its configured projects, with the default settings.
+fn check_unconfigured(root: &Path, configured: &[PathBuf]) -> CheckResult {
+    let mut options = Options::new(&|_| true);
+    let mut excludes = GlobSetBuilder::new();
+    for pattern in SKIPPED_DIRS.iter().map(|d| d.to_string()).chain(
+        configured
+            .iter()
+            .flat_map(|p| [slash(p), format!("{}/**", slash(p))]),
+    ) {
+        excludes.add(Glob::new(&pattern).expect("a fixture path is a glob"));
+    }
+    options.excludes = excludes.build().expect("the excludes build");
+    check(&[root.to_path_buf()], options).expect("fixtures are readable")
+}
+
+/// One configured project, with its `racelint.toml`.
+fn check_configured(project: &Path) -> CheckResult {
+    let loaded = config::load(Some(&project.join("racelint.toml")), project)
+        .expect("a fixture's configuration is valid");
+    let options = Options::from_config(&loaded, &|_| true).expect("its options are valid");
+    check(&[project.to_path_buf()], options).expect("fixtures are readable")
+}
+
 fn slash(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
@@ -65,28 +110,32 @@ fn every_fixture_meets_its_inline_expectations() {
         expected.len()
     );
 
-    let result =
-        check(&[root.to_path_buf()], Options::new(&|_| true)).expect("fixtures are readable");
-    assert!(result.errors.is_empty(), "file errors: {:?}", result.errors);
-    let actual: BTreeSet<Expectation> = result
-        .findings
+    let configured = configured_projects(root);
+    let runs: Vec<CheckResult> = std::iter::once(check_unconfigured(root, &configured))
+        .chain(configured.iter().map(|p| check_configured(p)))
+        .collect();
+    let findings: Vec<(String, &racelint::rules::Finding, Language)> = runs
         .iter()
-        .map(|f| {
-            (
-                slash(&result.files[f.file].path),
-                f.span.start.line,
-                f.rule.code().to_string(),
-            )
+        .flat_map(|run| {
+            assert!(run.errors.is_empty(), "file errors: {:?}", run.errors);
+            run.findings.iter().map(|f| {
+                let file = &run.files[f.file];
+                (slash(&file.path), f, file.language)
+            })
         })
+        .collect();
+    let actual: BTreeSet<Expectation> = findings
+        .iter()
+        .map(|(path, f, _)| (path.clone(), f.span.start.line, f.rule.code().to_string()))
         .collect();
 
     let mut report = String::new();
     for (path, line, code) in expected.difference(&actual) {
         report.push_str(&format!("missing:    {path}:{line}: {code}\n"));
     }
-    for finding in &result.findings {
+    for (path, finding, _) in &findings {
         let key = (
-            slash(&result.files[finding.file].path),
+            path.clone(),
             finding.span.start.line,
             finding.rule.code().to_string(),
         );
@@ -97,9 +146,9 @@ fn every_fixture_meets_its_inline_expectations() {
             ));
         }
     }
-    for finding in &result.findings {
+    for (path, finding, file_language) in &findings {
         if let Some(fix) = &finding.fix {
-            let (valid, language) = match result.files[finding.file].language {
+            let (valid, language) = match file_language {
                 Language::Python => (
                     racelint::python::parses_as_function_body(&fix.code),
                     "Python",
@@ -109,9 +158,7 @@ fn every_fixture_meets_its_inline_expectations() {
             assert!(
                 valid,
                 "the fix for {}:{} is not valid {language}:\n{}",
-                slash(&result.files[finding.file].path),
-                finding.span.start.line,
-                fix.code
+                path, finding.span.start.line, fix.code
             );
         }
     }
@@ -119,8 +166,12 @@ fn every_fixture_meets_its_inline_expectations() {
     let per_line: usize = actual.len();
     assert_eq!(
         per_line,
-        result.findings.len(),
+        findings.len(),
         "two findings of one rule on one line:\n{report}"
     );
     assert!(report.is_empty(), "fixture expectations not met:\n{report}");
+    assert!(
+        !configured.is_empty(),
+        "no configured fixture project: the harness's configured runs test nothing"
+    );
 }
