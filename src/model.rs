@@ -180,6 +180,9 @@ pub enum SymbolKind {
         /// Python: the type of the elements of a container annotated with one
         /// (`JOBS: dict[str, Job]` holds `Job`s).
         element: Option<String>,
+        /// Python: the type of each item of a tuple annotated with a fixed length
+        /// (`PAIR: tuple[str, Job]`), by position, which unpacking it gives.
+        items: Vec<Option<String>>,
     },
     /// A Rust `static` item, `thread_local!` key or `lazy_static!` value.
     Static(Static),
@@ -290,6 +293,9 @@ pub struct Function {
     /// method's class), which a call chained on the result is resolved through
     /// (`runtime.stats().register(p)`).
     pub return_type: Option<String>,
+    /// Python: the type of each item of a declared fixed-length tuple return (`->
+    /// tuple[AbstractEventLoop, Thread]`), by position, which unpacking the result gives.
+    pub return_items: Vec<Option<String>>,
     /// A method a call on an untyped receiver may mean when its name is unique in the
     /// crate (Rust inherent methods; trait methods are called through many types).
     pub by_name: bool,
@@ -747,6 +753,22 @@ pub fn returned_parameter(index: usize) -> String {
 /// (`mod.JOBS.__element__.cancel` for `JOBS[key].cancel()`): the analysis reads its
 /// type from the container's annotation (`JOBS: dict[str, Job]`).
 pub const ELEMENT: &str = "__element__";
+
+/// Path segment that stands for the item at a position of the tuple before it
+/// (`mod.PAIR.__item1__` for `name, job = PAIR`): the analysis reads its type from the
+/// tuple's declaration.
+pub fn item_segment(position: usize) -> String {
+    format!("__item{position}__")
+}
+
+/// The position an `item_segment` names.
+pub fn item_position(segment: &str) -> Option<usize> {
+    segment
+        .strip_prefix("__item")?
+        .strip_suffix("__")?
+        .parse()
+        .ok()
+}
 
 /// Suffix of a held lock's path that stands for a local name whose type racelint
 /// cannot see, held with a plain `with` in a coroutine and named like a lock

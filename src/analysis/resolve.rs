@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::model::{FileId, FileModel, Language, SymbolKind, ELEMENT};
+use crate::model::{item_position, FileId, FileModel, Language, SymbolKind, ELEMENT};
 
 /// Global index of a function across all files.
 pub type FuncId = usize;
@@ -342,6 +342,10 @@ impl<'m> Program<'m> {
         if name == ELEMENT {
             return self.element_of(of);
         }
+        if let Some(position) = item_position(name) {
+            // A variable that is no tuple of known items: one of its elements.
+            return self.item_of(of, position).or_else(|| self.element_of(of));
+        }
         match of {
             Target::Module(file) => self.module_member(*file, name, depth),
             Target::Class(class) => self.class_member(*class, name, depth),
@@ -429,6 +433,33 @@ impl<'m> Program<'m> {
             file,
             name: ELEMENT.to_string(),
             ty: Some(element),
+        })
+    }
+
+    /// The item at `position` of a module variable annotated as a fixed-length tuple, or
+    /// of what a sync function declared to return one gives (`name, job = PAIR`): an
+    /// instance of its type, as an element is.
+    fn item_of(&self, tuple: &Target, position: usize) -> Option<Target> {
+        let (file, items) = match tuple {
+            Target::Global { file, name, .. } => {
+                let symbol = self.symbols[*file]
+                    .get(name.as_str())
+                    .map(|&i| &self.files[*file].symbols[i]);
+                match symbol.map(|s| &s.kind) {
+                    Some(SymbolKind::Variable { items, .. }) => (*file, items),
+                    _ => return None,
+                }
+            }
+            Target::Function(function) if !self.function(*function).is_async => (
+                self.file_of(*function),
+                &self.function(*function).return_items,
+            ),
+            _ => return None,
+        };
+        Some(Target::Global {
+            file,
+            name: ELEMENT.to_string(),
+            ty: Some(items.get(position)?.clone()?),
         })
     }
 

@@ -33,7 +33,7 @@ impl Sharing {
         };
         for (file_id, file) in program.files.iter().enumerate() {
             for symbol in &file.symbols {
-                if let SymbolKind::Variable { ty, element } = &symbol.kind {
+                if let SymbolKind::Variable { ty, element, .. } = &symbol.kind {
                     // The variable's object, or the elements of the container it holds;
                     // not the value of a one-value holder (a `ContextVar`'s value is
                     // each context's own).

@@ -11,7 +11,7 @@ use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
 use crate::model::{
-    Access, AccessKind, CallSite, FileId, Invariant, Language, SymbolKind, ELEMENT,
+    item_position, Access, AccessKind, CallSite, FileId, Invariant, Language, SymbolKind, ELEMENT,
 };
 
 /// One state location: a module variable, or an attribute of a class (all instances of
@@ -88,12 +88,13 @@ pub fn resolve_state(
             cell: false,
         });
     }
-    // An element of a container whose elements' type racelint does not know, or such an
-    // element itself, is no location it can name.
+    // An element of a container whose elements' type racelint does not know (or an item
+    // of a tuple whose items' types it does not), or such an element itself, is no
+    // location it can name.
     let unresolved = path
         .rsplit('.')
         .take(resolved.residual)
-        .any(|segment| segment == ELEMENT);
+        .any(|segment| segment == ELEMENT || item_position(segment).is_some());
     if unresolved {
         return None;
     }

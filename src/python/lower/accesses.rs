@@ -204,6 +204,8 @@ impl Lowerer<'_> {
                 let taken = value.and_then(|v| self.element_taken(v));
                 if let Some(element) = taken.filter(|e| e.ends_with(ELEMENT)) {
                     self.bind_parts(&t.elts, &element);
+                } else if let Some(value) = value {
+                    self.bind_items(&t.elts, value);
                 }
             }
             Expr::List(l) => l.elts.iter().for_each(|e| self.store(e, None)),
@@ -223,6 +225,22 @@ impl Lowerer<'_> {
                 if !self.scope().globals.contains(n.id.as_str()) {
                     let name = n.id.to_string();
                     self.scope_mut().types.insert(name, element.to_string());
+                }
+            }
+        }
+    }
+
+    /// `name, job = PAIR` (or `= load()`): each name gets the type of its position in
+    /// the declared tuple. A starred part leaves the positions unknown.
+    fn bind_items(&mut self, parts: &[Expr], value: &Expr) {
+        if self.scope().is_module || parts.iter().any(|p| matches!(p, Expr::Starred(_))) {
+            return;
+        }
+        let items = self.unpacked_items(value, parts.len());
+        for (part, item) in parts.iter().zip(items) {
+            if let (Expr::Name(n), Some(ty)) = (part, item) {
+                if !self.scope().globals.contains(n.id.as_str()) {
+                    self.scope_mut().types.insert(n.id.to_string(), ty);
                 }
             }
         }
@@ -380,6 +398,14 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A module variable annotated as a fixed-length tuple holds items of these types.
+    pub(super) fn set_variable_items(&mut self, name: &str, items: Vec<Option<String>>) {
+        let symbol = self.symbols.iter_mut().find(|s| s.name == name);
+        if let Some(SymbolKind::Variable { items: slot, .. }) = symbol.map(|s| &mut s.kind) {
+            *slot = items;
+        }
+    }
+
     pub(super) fn set_variable(&mut self, name: &str, ty: Option<String>, span: Span) {
         let invariant = self.invariant_at(span.start.line, None);
         if let Some(existing) = self.symbols.iter_mut().find(|s| s.name == name) {
@@ -395,7 +421,11 @@ impl Lowerer<'_> {
         }
         self.symbols.push(Symbol {
             name: name.to_string(),
-            kind: SymbolKind::Variable { ty, element: None },
+            kind: SymbolKind::Variable {
+                ty,
+                element: None,
+                items: Vec::new(),
+            },
             span,
             invariant,
         });

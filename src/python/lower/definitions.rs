@@ -40,6 +40,11 @@ impl Lowerer<'_> {
                 ("typing.Self" | "typing_extensions.Self", Some(class)) => class.clone(),
                 _ => ty,
             });
+        let return_items = def
+            .returns
+            .as_deref()
+            .map(|r| self.item_annotations(r))
+            .unwrap_or_default();
         let index = self.push_function(Function {
             path: path.clone(),
             display,
@@ -54,6 +59,7 @@ impl Lowerer<'_> {
             is_initializer: class.is_some() && INITIALIZERS.contains(&name),
             nested: !self.scope().is_module && class.is_none(),
             return_type,
+            return_items,
             ..Function::default()
         });
         if !self.scope().is_module && class.is_none() {
@@ -87,6 +93,13 @@ impl Lowerer<'_> {
             }
             if let Some(element) = param.annotation().and_then(|a| self.element_annotation(a)) {
                 scope.elements.insert(param_name.clone(), element);
+            }
+            let items = param
+                .annotation()
+                .map(|a| self.item_annotations(a))
+                .unwrap_or_default();
+            if !items.is_empty() {
+                scope.items.insert(param_name.clone(), items);
             }
             scope.locals.insert(param_name);
         }

@@ -17,9 +17,9 @@ use ruff_text_size::Ranged;
 use super::scope;
 
 use crate::model::{
-    returned_parameter, Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite, Callee,
-    Class, DeclaredContext, FileModel, Function, HeldField, InsertionPoint, Invariant, OwnedArg,
-    Owner, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK,
+    item_segment, returned_parameter, Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite,
+    Callee, Class, DeclaredContext, FileModel, Function, HeldField, InsertionPoint, Invariant,
+    OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK,
 };
 use crate::source::LineIndex;
 
@@ -235,6 +235,9 @@ struct Scope {
     /// Locals and parameters annotated as containers, with their elements' type
     /// (`jobs: dict[str, Job]`).
     elements: HashMap<String, String>,
+    /// Locals and parameters annotated as fixed-length tuples, with each item's type
+    /// (`pair: tuple[str, Job]`).
+    items: HashMap<String, Vec<Option<String>>>,
     /// Locals bound to shared state (`job = jobs[job_id]`).
     aliases: HashMap<String, Alias>,
     /// Locals bound to an object this function constructed (`scratch = Session()`):
@@ -459,6 +462,7 @@ impl Scope {
             types: HashMap::new(),
             aliases: HashMap::new(),
             elements: HashMap::new(),
+            items: HashMap::new(),
             fresh: HashSet::new(),
             escaped: HashSet::new(),
             private_fields: HashSet::new(),

@@ -333,6 +333,16 @@ impl Lowerer<'_> {
     /// `pending.popleft()`.
     pub(super) fn element_taken(&self, value: &Expr) -> Option<String> {
         match value {
+            // `PAIR[1]`: the item at that position of a tuple declared item by item.
+            Expr::Subscript(s) if matches!(&*s.slice, Expr::NumberLiteral(_)) => {
+                let position = match &*s.slice {
+                    Expr::NumberLiteral(n) => n.value.as_int().and_then(|i| i.as_usize()),
+                    _ => None,
+                };
+                position
+                    .and_then(|k| self.declared_items(&s.value)?.get(k)?.clone())
+                    .or_else(|| self.element_path(&s.value))
+            }
             Expr::Subscript(s) if !matches!(&*s.slice, Expr::Slice(_)) => {
                 self.element_path(&s.value)
             }
@@ -472,6 +482,93 @@ impl Lowerer<'_> {
             _ => return None,
         };
         self.annotation_type(element)
+    }
+
+    /// The type of each item of a fixed-length tuple annotation (`tuple[str, Job]`,
+    /// `Optional[Tuple[Loop, Thread]]`), by position; empty for anything else.
+    pub(super) fn item_annotations(&self, annotation: &Expr) -> Vec<Option<String>> {
+        match annotation {
+            Expr::StringLiteral(text) => ruff_python_parser::parse_expression(text.value.to_str())
+                .map(|parsed| self.item_annotations(parsed.expr()))
+                .unwrap_or_default(),
+            Expr::BinOp(b) => match (&*b.left, &*b.right) {
+                (other, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), other) => {
+                    self.item_annotations(other)
+                }
+                _ => Vec::new(),
+            },
+            Expr::Subscript(s) => {
+                let outer = self.annotation_type(&s.value).unwrap_or_default();
+                let name = outer.rsplit('.').next().unwrap_or(&outer);
+                match (name, &*s.slice) {
+                    ("Optional", inner) => self.item_annotations(inner),
+                    ("tuple" | "Tuple", Expr::Tuple(t))
+                        if !t.elts.iter().any(|e| matches!(e, Expr::EllipsisLiteral(_))) =>
+                    {
+                        t.elts.iter().map(|e| self.annotation_type(e)).collect()
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The item types of a tuple this file declares: a local or parameter, or a module
+    /// variable of this file, annotated item by item.
+    fn declared_items(&self, value: &Expr) -> Option<&Vec<Option<String>>> {
+        let Expr::Name(n) = value else {
+            return None;
+        };
+        let name = n.id.as_str();
+        let local = self
+            .scopes
+            .iter()
+            .rev()
+            .take_while(|s| !s.is_module)
+            .find_map(|s| s.items.get(name));
+        if local.is_some()
+            || self
+                .scopes
+                .iter()
+                .rev()
+                .take_while(|s| !s.is_module)
+                .any(|s| s.locals.contains(name))
+        {
+            return local;
+        }
+        match self
+            .symbols
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| &s.kind)
+        {
+            Some(SymbolKind::Variable { items, .. }) if !items.is_empty() => Some(items),
+            _ => None,
+        }
+    }
+
+    /// What unpacking `value` into `count` names gives each, by position: the items of
+    /// a local annotated as a tuple, or, for a module variable or a call's result, a
+    /// path the analysis resolves through the variable's or the function's declared
+    /// tuple (`mod.PAIR.__item1__`, `mod.load.__item1__`).
+    pub(super) fn unpacked_items(&self, value: &Expr, count: usize) -> Vec<Option<String>> {
+        let positional = |path: String| {
+            (0..count)
+                .map(|k| Some(format!("{path}.{}", item_segment(k))))
+                .collect()
+        };
+        if let Some(items) = self.declared_items(value) {
+            return items.clone();
+        }
+        match value {
+            Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
+                Resolution::Path(path) => positional(path),
+                _ => Vec::new(),
+            },
+            Expr::Call(_) => self.returned_by(value).map(positional).unwrap_or_default(),
+            _ => Vec::new(),
+        }
     }
 
     /// A type annotation's canonical class path (`Optional[X]`, `X | None` → `X`).

@@ -119,6 +119,19 @@ impl Lowerer<'_> {
                         }
                     }
                 }
+                let items = self.item_annotations(&a.annotation);
+                if let (Expr::Name(n), false) = (&*a.target, items.is_empty()) {
+                    let name = n.id.as_str();
+                    if self.scope().is_module {
+                        if a.value.is_none() && self.annotation_type(&a.annotation).is_none() {
+                            let span = self.span_of(&*a.target);
+                            self.set_variable(name, None, span);
+                        }
+                        self.set_variable_items(name, items);
+                    } else {
+                        self.scope_mut().items.insert(name.to_string(), items);
+                    }
+                }
                 if let (Expr::Name(n), Some(element)) = (&*a.target, element) {
                     let name = n.id.as_str();
                     if self.scope().is_module {
