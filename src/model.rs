@@ -253,6 +253,11 @@ pub struct Attribute {
     pub span: Span,
     /// Assigned in the class body: one object shared by every instance.
     pub class_level: bool,
+    /// Python: declared in the class body only as a field each instance sets: an
+    /// annotation without a value (`name: str`), or any annotated field of a dataclass,
+    /// `TypedDict`, `NamedTuple` or pydantic model. The class holds no object of its
+    /// own for instances to share.
+    pub instance_field: bool,
     pub invariant: Option<Invariant>,
 }
 
@@ -832,6 +837,12 @@ pub struct Access {
     /// needs the key already there, and a rebinding (`X = [s for s in X if s]`) leaves
     /// the old object as it was.
     pub inserts: bool,
+    /// Python: a rebinding that stores what no other location holds: an object built
+    /// right there, by a class's constructor or a container display, as the one target
+    /// of its assignment (`self.info = DeviceInfo(…)`, not `self.a = self.b = Info()`),
+    /// or `None`. A field every store of which is such is the only way to its objects
+    /// (`analysis::holders`).
+    pub stores_unshared: bool,
     /// Python: through an object the function built and then passed to the call that
     /// starts at this byte offset, a call that may keep it (`Thread(target=fill,
     /// args=(summary,))`, `executor.submit(fill, summary)`): the object is shared from

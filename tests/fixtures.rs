@@ -8,10 +8,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSetBuilder};
 use racelint::check::{check, CheckResult, Options};
 use racelint::config;
-use racelint::discover::SKIPPED_DIRS;
 use racelint::model::Language;
 
 type Expectation = (String, u32, String);
@@ -76,16 +74,20 @@ fn configured_projects(dir: &Path) -> Vec<PathBuf> {
 /// The whole fixture tree but its configured projects, with the default settings.
 fn check_unconfigured(root: &Path, configured: &[PathBuf]) -> CheckResult {
     let mut options = Options::new(&|_| true);
-    let mut excludes = GlobSetBuilder::new();
-    for pattern in SKIPPED_DIRS.iter().map(|d| d.to_string()).chain(
-        configured
-            .iter()
-            .flat_map(|p| [slash(p), format!("{}/**", slash(p))]),
-    ) {
-        excludes.add(Glob::new(&pattern).expect("a fixture path is a glob"));
+    let config = config::Config {
+        extend_exclude: configured.iter().map(|p| slash(p)).collect(),
+        ..config::Config::default()
+    };
+    options.excludes = config.excludes().expect("fixture paths are globs");
+    let result = check(&[root.to_path_buf()], options).expect("fixtures are readable");
+    for file in &result.files {
+        assert!(
+            !configured.iter().any(|p| file.path.starts_with(p)),
+            "{} belongs to a configured project",
+            slash(&file.path)
+        );
     }
-    options.excludes = excludes.build().expect("the excludes build");
-    check(&[root.to_path_buf()], options).expect("fixtures are readable")
+    result
 }
 
 /// One configured project, with its `racelint.toml`.

@@ -7,6 +7,7 @@ pub mod contexts;
 pub mod copying;
 pub mod dispatch;
 pub mod forwarding;
+pub mod holders;
 pub mod identity;
 pub mod import_order;
 pub mod locks;
@@ -29,6 +30,7 @@ use catalogue::Catalogue;
 use containment::Containment;
 use contexts::Contexts;
 use copying::Copying;
+use holders::Holders;
 use identity::Identity;
 use locks::Locksets;
 use ordering::Ordering;
@@ -73,7 +75,7 @@ impl<'m> Analysis<'m> {
         // The analyses after contexts form a small graph; independent ones run on
         // both cores (each is a pure function of its inputs, so results never depend
         // on the schedule).
-        let ((locksets, sharing), (ownership, identity)) = rayon::join(
+        let ((locksets, sharing), (ownership, (identity, holders))) = rayon::join(
             || {
                 rayon::join(
                     || Locksets::compute(&program, &catalogue, &contexts),
@@ -83,14 +85,24 @@ impl<'m> Analysis<'m> {
             || {
                 rayon::join(
                     || Ownership::compute(&program, &contexts),
-                    || Identity::compute(&program),
+                    || {
+                        (
+                            Identity::compute(&program),
+                            Holders::compute(&program, &catalogue),
+                        )
+                    },
                 )
             },
         );
         let (state, (receivers, (ordering, (programs, platforms)))) = rayon::join(
             || {
+                let objects = state::Objects {
+                    ownership: &ownership,
+                    identity: &identity,
+                    holders: &holders,
+                };
                 state::collect(
-                    &program, &catalogue, &contexts, &locksets, &sharing, &ownership,
+                    &program, &catalogue, &contexts, &locksets, &sharing, &objects,
                 )
             },
             || {

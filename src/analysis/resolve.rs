@@ -343,8 +343,9 @@ impl<'m> Program<'m> {
             return self.element_of(of);
         }
         if let Some(position) = item_position(name) {
-            // A variable that is no tuple of known items: one of its elements.
-            return self.item_of(of, position).or_else(|| self.element_of(of));
+            // Not an element of what is no tuple declared item by item: unpacking a
+            // mapping gives its keys.
+            return self.item_of(of, position);
         }
         match of {
             Target::Module(file) => self.module_member(*file, name, depth),

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalogue::Catalogue;
 use super::contexts::{Context, Contexts};
-use super::identity::receiver_class;
+use super::holders::Holders;
+use super::identity::{receiver_class, Identity};
 use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
@@ -281,13 +282,14 @@ fn mutates_class_object(
         })
 }
 
-/// An attribute assigned in the class body: one object for every instance.
+/// An attribute assigned in the class body: one object for every instance. A bare
+/// annotation (`name: str`) gives it none: each instance sets its own.
 fn is_class_level(program: &Program, class: ClassId, name: &str) -> bool {
     program
         .class(class)
         .attributes
         .iter()
-        .any(|a| a.name == declared_name(name) && a.class_level)
+        .any(|a| a.name == declared_name(name) && a.class_level && !a.instance_field)
 }
 
 /// The canonical type path of a state (`queue.Queue`, `shop.pricing.PriceCache`).
@@ -312,15 +314,21 @@ pub struct StateAccess<'m> {
     /// through (see `identity`); accesses through unrelated classes touch different
     /// objects.
     pub receiver: Option<ClassId>,
+    /// For an attribute of an object reached through a field that is the only way to
+    /// its objects (`self.info.name`, `analysis::holders`): that field, and the static
+    /// class of the object holding it. Accesses through different such fields, or
+    /// through one field of holders that cannot be one object, touch different objects.
+    pub holder: Option<(StateKey, ClassId)>,
     /// The lines of the check this write acts on: its own enclosing `if`/`while`, or a
     /// caller's in the same file whose test read the same location and which calls
     /// here without a thread lock (`if self._loop is None: self._start()`, where
     /// `_start` assigns `self._loop`).
     pub checked_by: Option<(u32, u32)>,
     /// When the write runs on a thread that a check in another function leads to
-    /// (`checked_by`): that function. Two runs of it at once start two creating
-    /// threads, however the thread itself is started.
-    pub checker_starts_thread: Option<FuncId>,
+    /// (`checked_by`): that function, which holds no thread lock to check and whose
+    /// start of the thread no locked check of its own guards. Two runs of it at once
+    /// start two creating threads.
+    pub start_checked_in: Option<FuncId>,
     /// Per context (`Context::index`): whether every run of the function there reaches
     /// the accessed object through one it owns (`analysis::ownership`), so that the
     /// access touches no shared state in that context.
@@ -349,6 +357,7 @@ fn checked_in_caller(
     program: &Program,
     catalogue: &Catalogue,
     contexts: &Contexts,
+    locksets: &Locksets,
     function: FuncId,
     access: &Access,
 ) -> Option<((u32, u32), Option<FuncId>)> {
@@ -375,17 +384,56 @@ fn checked_in_caller(
         return Some((lines, None));
     }
     // A thread whose target writes, started under the check or by a function that a
-    // checked call runs.
+    // checked call runs. A start under a check of its own made holding a thread lock
+    // (`with self._lock: if self._thread is None: …start()`) happens once, and a
+    // checker whose every caller holds a thread lock runs once at a time.
     contexts
         .entries
         .iter()
         .filter(|e| e.target == function && e.context == Context::WorkerThread)
         .filter_map(|e| e.site.as_ref()?.call(program))
-        .filter(|(starter, _)| program.file_of(*starter) == file)
-        .find_map(|(starter, site)| match checked(site) {
-            Some(lines) => Some((lines, Some(starter))),
-            None => in_callers(starter).map(|(lines, checker)| (lines, Some(checker))),
+        .filter(|(starter, site)| {
+            program.file_of(*starter) == file
+                && (site.checked.is_empty()
+                    || held_thread_locks(program, catalogue, file, &site.locks).is_empty())
         })
+        .find_map(|(starter, site)| match checked(site) {
+            Some(lines) => Some((lines, starter)),
+            None => in_callers(starter),
+        })
+        .filter(|(_, checker)| locksets.inherited[*checker].is_empty())
+        .map(|(lines, checker)| (lines, Some(checker)))
+}
+
+/// What the analyses tell of objects: which a function owns, which classes can be one
+/// object, and which fields are the only way to theirs.
+pub struct Objects<'a> {
+    pub ownership: &'a Ownership,
+    pub identity: &'a Identity,
+    pub holders: &'a Holders,
+}
+
+/// The holder field an object is reached through (`receiver` is `mod.Light.info`, a
+/// field of a `Light` that only holds what is built into it), with the holder's class.
+fn holder_of(
+    program: &Program,
+    catalogue: &Catalogue,
+    objects: &Objects,
+    file: FileId,
+    receiver: &str,
+) -> Option<(StateKey, ClassId)> {
+    let (holder, _) = receiver.rsplit_once('.')?;
+    let resolved = program.resolve(file, holder);
+    let (Target::Class(class), 0) = (resolved.target, resolved.residual) else {
+        return None;
+    };
+    let field = resolve_state(program, catalogue, file, receiver)?;
+
+    (field.residual == 0
+        && objects
+            .holders
+            .holds_alone(objects.identity, &field.key, class))
+    .then_some((field.key, class))
 }
 
 /// Whether the function initialises the object it receives (`__init__`,
@@ -420,7 +468,7 @@ pub fn collect<'m>(
     contexts: &Contexts,
     locksets: &Locksets,
     sharing: &Sharing,
-    ownership: &Ownership,
+    objects: &Objects,
 ) -> BTreeMap<StateKey, Vec<StateAccess<'m>>> {
     let mut by_state: BTreeMap<StateKey, Vec<StateAccess<'m>>> = BTreeMap::new();
     for function in 0..program.functions.len() {
@@ -459,11 +507,11 @@ pub fn collect<'m>(
                 // Handed to a call that keeps it in this thread: still the function's own.
                 continue;
             }
-            if ownership.owns(function, access) {
+            if objects.ownership.owns(function, access) {
                 // An object only this run of the function can reach.
                 continue;
             }
-            let owned_in = Context::ALL.map(|c| ownership.owns_in(c, function, access));
+            let owned_in = Context::ALL.map(|c| objects.ownership.owns_in(c, function, access));
             if Context::ALL
                 .into_iter()
                 .all(|c| owned_in[c.index()] || contexts.reach[function][c.index()].is_none())
@@ -536,20 +584,23 @@ pub fn collect<'m>(
             let mut asyncio_locks =
                 held_asyncio_locks(program, catalogue, file, &access.async_locks);
             asyncio_locks.extend(locksets.inherited_async[function].iter().cloned());
-            let receiver = match &state.key {
+            let (receiver, holder) = match &state.key {
                 StateKey::Attribute { class, name } if !is_class_level(program, *class, name) => {
                     let receiver = access
                         .path
                         .rsplitn(state.residual + 2, '.')
                         .last()
                         .unwrap_or_default();
-                    receiver_class(program, file, receiver)
+                    (
+                        receiver_class(program, file, receiver),
+                        holder_of(program, catalogue, objects, file, receiver),
+                    )
                 }
-                _ => None,
+                _ => (None, None),
             };
-            let (checked_by, checker_starts_thread) = match access.checked_by {
+            let (checked_by, start_checked_in) = match access.checked_by {
                 Some(lines) => (Some(lines), None),
-                None => checked_in_caller(program, catalogue, contexts, function, access)
+                None => checked_in_caller(program, catalogue, contexts, locksets, function, access)
                     .map_or((None, None), |(lines, checker)| (Some(lines), checker)),
             };
             by_state.entry(state.key).or_default().push(StateAccess {
@@ -560,8 +611,9 @@ pub fn collect<'m>(
                 locks,
                 asyncio_locks,
                 receiver,
+                holder,
                 checked_by,
-                checker_starts_thread,
+                start_checked_in,
                 owned_in,
                 initialises_once: false,
                 atomic,

@@ -62,11 +62,17 @@ fn double_checked_fix(
     write: &StateAccess,
 ) -> (Fix, Option<Autofix>) {
     let (lock, setup) = lock_setup(analysis, state);
-    let autofix = double_checked_edits(analysis, state, write, &lock, setup.is_some());
     let lock_expr = lock_expression(analysis, state, write, &lock);
     let source = &analysis.program.files[write.file].source;
     let (first, last) = write.checked_by.unwrap_or(write.access.statement_lines);
     let lines = dedent(source, first, last);
+    if write.start_checked_in.is_some() {
+        return (
+            started_thread_fix(analysis, write, &lock, &lock_expr, setup, &lines, first),
+            None,
+        );
+    }
+    let autofix = double_checked_edits(analysis, state, write, &lock, setup.is_some());
     let header = lines.first().cloned().unwrap_or_default();
     let simple = header.trim_end().ends_with(':')
         && !lines[1..]
@@ -97,6 +103,36 @@ fn double_checked_fix(
         code: code.trim_start_matches('\n').to_string(),
     };
     (fix, autofix)
+}
+
+/// For a value a started thread creates: the check and the start under one lock, held
+/// until the value exists or with the start recorded under it. Repeating the check
+/// under the lock, as double-checked locking does, passes again before the new thread
+/// has made the value, so no edits are offered.
+fn started_thread_fix(
+    analysis: &Analysis,
+    write: &StateAccess,
+    lock: &str,
+    lock_expr: &str,
+    setup: Option<String>,
+    lines: &[String],
+    first: u32,
+) -> Fix {
+    let mut code = setup.unwrap_or_default();
+    code.push_str(&format!(
+        "\n# {}:{first}\n",
+        display_path(analysis, write.file)
+    ));
+    code.push_str(&format!("with {lock_expr}:\n"));
+    for line in lines {
+        code.push_str(&format!("    {line}\n"));
+    }
+    Fix {
+        description: format!(
+            "Hold `{lock}` around the check and the start of the thread that creates the value, and keep it until that thread has made it (wait for it before the lock is released), or record the start under the lock (keep the `Thread` and test that): a check repeated under the lock alone passes again before the new thread has made the value."
+        ),
+        code: code.trim_start_matches('\n').to_string(),
+    }
 }
 
 /// The double-checked rewrite as edits: under a one-line `if` check, its body moves

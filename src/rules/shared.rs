@@ -11,7 +11,7 @@ use crate::analysis::contexts::{
 };
 use crate::analysis::import_order::initialised_at_import;
 use crate::analysis::ordering::initialised_before;
-use crate::analysis::resolve::FuncId;
+use crate::analysis::resolve::{ClassId, FuncId};
 use crate::analysis::state::{declared_name, invariant, StateAccess, StateKey};
 use crate::analysis::Analysis;
 use crate::model::{AccessKind, Invariant, Language};
@@ -130,21 +130,28 @@ pub fn may_race(
     {
         return false;
     }
-    if let (Some(a), Some(b)) = (w.receiver, l.receiver) {
-        // Through `self`, the classes it can be in that context (`analysis::receivers`;
-        // none when no call there can dispatch to the method); otherwise the
-        // receiver's static class.
-        let classes = |x: &StateAccess, static_class, context| match x.access.root {
-            Some(0) if analysis.program.function(x.function).class.is_some() => {
-                analysis.receivers.bounds(context, x.function).to_vec()
-            }
-            _ => vec![static_class],
-        };
-        let (ws, ls) = (classes(w, a, cw), classes(l, b, cl));
-        if !ws
-            .iter()
+    // Through `self`, the classes it can be in that context (`analysis::receivers`;
+    // none when no call there can dispatch to the method); otherwise the receiver's
+    // static class.
+    let classes = |x: &StateAccess, static_class, context| match x.access.root {
+        Some(0) if analysis.program.function(x.function).class.is_some() => {
+            analysis.receivers.bounds(context, x.function).to_vec()
+        }
+        _ => vec![static_class],
+    };
+    let may_be_one = |ws: Vec<ClassId>, ls: Vec<ClassId>| {
+        ws.iter()
             .any(|&a| ls.iter().any(|&b| analysis.identity.may_alias(a, b)))
-        {
+    };
+    if let (Some(a), Some(b)) = (w.receiver, l.receiver) {
+        if !may_be_one(classes(w, a, cw), classes(l, b, cl)) {
+            return false;
+        }
+    }
+    // Objects held by fields that are the only way to them (`analysis::holders`): one
+    // field of one holder holds one object.
+    if let (Some((wf, a)), Some((lf, b))) = (&w.holder, &l.holder) {
+        if wf != lf || !may_be_one(classes(w, *a, cw), classes(l, *b, cl)) {
             return false;
         }
     }
@@ -286,21 +293,26 @@ pub fn lazy_init_writes<'a, 'm>(
                 && runs_in(analysis, a, Context::WorkerThread)
                 && runs_in(analysis, a, Context::EventLoop)
                 || runs_concurrently(analysis, a)
-                || a.checker_starts_thread
+                || a.start_checked_in
                     .is_some_and(|checker| checks_twice_at_once(analysis, checker)))
     });
     by_anchor_order(analysis, writes)
 }
 
 /// Whether two runs of a function that checks, then starts the thread that creates,
-/// can overlap: it runs on the loop and on a worker thread, or on several workers at
-/// once, and no `asyncio` lock keeps its runs apart.
+/// can overlap on one object: it runs on the loop and on a worker thread of one
+/// program, or on several workers at once, no `asyncio` lock keeps its runs apart, and
+/// it is no constructor (whose every run checks an object of its own).
 fn checks_twice_at_once(analysis: &Analysis, checker: FuncId) -> bool {
     let reach = &analysis.contexts.reach[checker];
     let both = reach[Context::EventLoop.index()].is_some()
-        && reach[Context::WorkerThread.index()].is_some();
+        && reach[Context::WorkerThread.index()].is_some()
+        && analysis
+            .programs
+            .together(checker, Context::EventLoop, checker, Context::WorkerThread);
     (both || analysis.contexts.concurrent[checker].is_some())
         && !analysis.ordering.exclusive(checker, checker)
+        && !analysis.program.function(checker).is_initializer
 }
 
 /// Whether several worker threads run the access's function at once, and no `asyncio`

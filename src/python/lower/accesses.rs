@@ -43,6 +43,7 @@ impl Lowerer<'_> {
             element,
             on_loop_thread: scope.on_loop_thread > 0,
             inserts: false,
+            stores_unshared: false,
             handed_at: None,
         };
         let func = scope.func;
@@ -114,10 +115,30 @@ impl Lowerer<'_> {
             // taken from a call like `d.pop(k)` may be an existing object.
             || matches!(v, Expr::Name(n) if self.built_here(n.id.as_str()))
         });
+        // A class's constructor (capitalised, as classes are named) or a display, stored
+        // by an assignment with one target: the object is in this location alone. `None`
+        // is no object to share.
+        let fresh = kind == AccessKind::Rebind
+            && !self.assigning_many
+            && value.is_some_and(|v| match v {
+                Expr::NoneLiteral(_) => true,
+                Expr::Call(_) => self
+                    .constructor_of(v)
+                    .and_then(|path| path.rsplit('.').next()?.chars().next())
+                    .is_some_and(char::is_uppercase),
+                Expr::List(_)
+                | Expr::Dict(_)
+                | Expr::Set(_)
+                | Expr::ListComp(_)
+                | Expr::DictComp(_)
+                | Expr::SetComp(_) => true,
+                _ => false,
+            });
         let func = self.scope().func;
         if let Some(access) = self.functions[func].accesses.last_mut() {
             access.writes_constant = constant;
             access.writes_new = new;
+            access.stores_unshared = fresh;
         }
     }
 
@@ -339,8 +360,10 @@ impl Lowerer<'_> {
             let ty = value
                 .filter(|_| taken.is_none())
                 .and_then(|v| self.constructor_of(v));
+            // `job = PAIR[1]`: of the item's declared type, not an alias of the tuple.
+            let item = value.and_then(|v| self.indexed_item(v));
             let alias = value
-                .filter(|_| !augmented)
+                .filter(|_| !augmented && item.is_none())
                 .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
                 .and_then(|v| self.state_chain(v))
                 .map(|c| Alias {
@@ -357,6 +380,7 @@ impl Lowerer<'_> {
             }
             scope.types.remove(name);
             scope.elements.remove(name);
+            scope.items.remove(name);
             scope.aliases.remove(name);
             scope.fresh.remove(name);
             scope.escaped.remove(name);
@@ -462,6 +486,7 @@ impl Lowerer<'_> {
             element,
             span,
             class_level: false,
+            instance_field: false,
             invariant,
         };
         add_attribute(&mut self.classes[class], a.attr.as_str(), def);

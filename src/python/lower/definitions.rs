@@ -193,6 +193,42 @@ impl Lowerer<'_> {
         })
     }
 
+    /// Whether the class's annotated class-body names are fields each instance sets,
+    /// whatever default they give: a dataclass (`@dataclass`, attrs' `@define`), a
+    /// `TypedDict`, a `NamedTuple` or a pydantic model. The default stays in the class
+    /// (or in a slot descriptor) and every instance gets a value of its own.
+    fn declares_fields(&self, def: &StmtClassDef, bases: &[String]) -> bool {
+        const FIELD_BASES: &[&str] = &[
+            "typing.TypedDict",
+            "typing_extensions.TypedDict",
+            "typing.NamedTuple",
+            "typing_extensions.NamedTuple",
+            "pydantic.BaseModel",
+            "pydantic.main.BaseModel",
+        ];
+        const FIELD_DECORATORS: &[&str] = &[
+            "dataclasses.dataclass",
+            "pydantic.dataclasses.dataclass",
+            "attr.s",
+            "attr.attrs",
+            "attr.define",
+            "attr.frozen",
+            "attr.mutable",
+            "attrs.define",
+            "attrs.frozen",
+            "attrs.mutable",
+        ];
+        bases.iter().any(|b| FIELD_BASES.contains(&b.as_str()))
+            || def.decorator_list.iter().any(|d| {
+                let decorator = match &d.expression {
+                    Expr::Call(call) => &*call.func,
+                    other => other,
+                };
+                matches!(self.callee_of(decorator),
+                    Some(Callee::Path(p)) if FIELD_DECORATORS.contains(&p.as_str()))
+            })
+    }
+
     pub(super) fn class_def(&mut self, def: &StmtClassDef) {
         let name = def.name.as_str();
         let path = if self.scope().is_module {
@@ -213,7 +249,8 @@ impl Lowerer<'_> {
                 Callee::Path(p) => Some(p),
                 Callee::Method(_) => None,
             })
-            .collect();
+            .collect::<Vec<String>>();
+        let declares_fields = self.declares_fields(def, &bases);
         self.classes.push(Class {
             path: path.clone(),
             name: name.to_string(),
@@ -249,6 +286,7 @@ impl Lowerer<'_> {
                                 element: None,
                                 span,
                                 class_level: true,
+                                instance_field: false,
                                 invariant,
                             };
                             add_attribute(&mut self.classes[class], n.id.as_str(), def);
@@ -272,6 +310,7 @@ impl Lowerer<'_> {
                             element: self.element_annotation(&a.annotation),
                             span,
                             class_level: true,
+                            instance_field: a.value.is_none() || declares_fields,
                             invariant,
                         };
                         add_attribute(&mut self.classes[class], n.id.as_str(), def);

@@ -136,6 +136,9 @@ pub struct Lowerer<'s> {
     /// (`def _running(): try: return asyncio.get_running_loop() except RuntimeError:
     /// return None`), by canonical path: calling one is a running-loop probe.
     running_loop_helpers: HashSet<String>,
+    /// Storing the value of an assignment with several targets (`a = b = Info()`): no
+    /// target holds the object alone (`Access::stores_unshared`).
+    assigning_many: bool,
 }
 
 /// A `# racelint: <invariant>` comment, before it is tied to a definition.
@@ -316,6 +319,7 @@ impl<'s> Lowerer<'s> {
             scopes: Vec::new(),
             depth: 0,
             statement_lines: (0, 0),
+            assigning_many: false,
             directives,
             awaited: None,
             running_loop_helpers: HashSet::new(),
@@ -489,6 +493,8 @@ struct AttributeDef {
     element: Option<String>,
     span: Span,
     class_level: bool,
+    /// A field each instance sets, declared in the class body (`Attribute::instance_field`).
+    instance_field: bool,
     invariant: Option<Invariant>,
 }
 
@@ -504,6 +510,10 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
             if existing.invariant.is_none() {
                 existing.invariant = def.invariant;
             }
+            if def.class_level {
+                existing.instance_field =
+                    def.instance_field && (existing.instance_field || !existing.class_level);
+            }
             existing.class_level |= def.class_level;
         }
         None => class.attributes.push(Attribute {
@@ -512,6 +522,7 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
             element: def.element,
             span: def.span,
             class_level: def.class_level,
+            instance_field: def.instance_field,
             invariant: def.invariant,
             mentions: Vec::new(),
         }),

@@ -333,19 +333,9 @@ impl Lowerer<'_> {
     /// `pending.popleft()`.
     pub(super) fn element_taken(&self, value: &Expr) -> Option<String> {
         match value {
-            // `PAIR[1]`: the item at that position of a tuple declared item by item.
-            Expr::Subscript(s) if matches!(&*s.slice, Expr::NumberLiteral(_)) => {
-                let position = match &*s.slice {
-                    Expr::NumberLiteral(n) => n.value.as_int().and_then(|i| i.as_usize()),
-                    _ => None,
-                };
-                position
-                    .and_then(|k| self.declared_items(&s.value)?.get(k)?.clone())
-                    .or_else(|| self.element_path(&s.value))
-            }
-            Expr::Subscript(s) if !matches!(&*s.slice, Expr::Slice(_)) => {
-                self.element_path(&s.value)
-            }
+            Expr::Subscript(s) if !matches!(&*s.slice, Expr::Slice(_)) => self
+                .indexed_item(value)
+                .or_else(|| self.element_path(&s.value)),
             Expr::Call(call) => match &*call.func {
                 Expr::Attribute(a)
                     if matches!(a.attr.as_str(), "get" | "pop" | "setdefault")
@@ -502,6 +492,11 @@ impl Lowerer<'_> {
                 let name = outer.rsplit('.').next().unwrap_or(&outer);
                 match (name, &*s.slice) {
                     ("Optional", inner) => self.item_annotations(inner),
+                    ("Annotated", Expr::Tuple(t)) => t
+                        .elts
+                        .first()
+                        .map(|inner| self.item_annotations(inner))
+                        .unwrap_or_default(),
                     ("tuple" | "Tuple", Expr::Tuple(t))
                         if !t.elts.iter().any(|e| matches!(e, Expr::EllipsisLiteral(_))) =>
                     {
@@ -521,21 +516,14 @@ impl Lowerer<'_> {
             return None;
         };
         let name = n.id.as_str();
-        let local = self
-            .scopes
-            .iter()
-            .rev()
-            .take_while(|s| !s.is_module)
-            .find_map(|s| s.items.get(name));
-        if local.is_some()
-            || self
-                .scopes
-                .iter()
-                .rev()
-                .take_while(|s| !s.is_module)
-                .any(|s| s.locals.contains(name))
-        {
-            return local;
+        // The innermost function that binds the name decides: its annotation, or none.
+        for scope in self.scopes.iter().rev().take_while(|s| !s.is_module) {
+            if let Some(items) = scope.items.get(name) {
+                return Some(items);
+            }
+            if scope.locals.contains(name) {
+                return None;
+            }
         }
         match self
             .symbols
@@ -546,6 +534,19 @@ impl Lowerer<'_> {
             Some(SymbolKind::Variable { items, .. }) if !items.is_empty() => Some(items),
             _ => None,
         }
+    }
+
+    /// `PAIR[1]`: the type of the item at that position of a tuple this file declares
+    /// item by item.
+    pub(super) fn indexed_item(&self, value: &Expr) -> Option<String> {
+        let Expr::Subscript(s) = value else {
+            return None;
+        };
+        let Expr::NumberLiteral(n) = &*s.slice else {
+            return None;
+        };
+        let position = n.value.as_int()?.as_usize()?;
+        self.declared_items(&s.value)?.get(position)?.clone()
     }
 
     /// What unpacking `value` into `count` names gives each, by position: the items of

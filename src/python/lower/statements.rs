@@ -80,9 +80,11 @@ impl Lowerer<'_> {
             }
             Stmt::Assign(a) => {
                 self.visit_expr(&a.value);
+                self.assigning_many = a.targets.len() > 1;
                 for target in &a.targets {
                     self.store(target, Some(&a.value));
                 }
+                self.assigning_many = false;
                 self.note_result_bound(&a.targets, &a.value);
             }
             Stmt::AnnAssign(a) => {
@@ -119,31 +121,9 @@ impl Lowerer<'_> {
                         }
                     }
                 }
-                let items = self.item_annotations(&a.annotation);
-                if let (Expr::Name(n), false) = (&*a.target, items.is_empty()) {
-                    let name = n.id.as_str();
-                    if self.scope().is_module {
-                        if a.value.is_none() && self.annotation_type(&a.annotation).is_none() {
-                            let span = self.span_of(&*a.target);
-                            self.set_variable(name, None, span);
-                        }
-                        self.set_variable_items(name, items);
-                    } else {
-                        self.scope_mut().items.insert(name.to_string(), items);
-                    }
-                }
-                if let (Expr::Name(n), Some(element)) = (&*a.target, element) {
-                    let name = n.id.as_str();
-                    if self.scope().is_module {
-                        // After the store above, which declared the variable.
-                        if a.value.is_none() && self.annotation_type(&a.annotation).is_none() {
-                            let span = self.span_of(&*a.target);
-                            self.set_variable(name, None, span);
-                        }
-                        self.set_variable_element(name, element);
-                    } else {
-                        self.scope_mut().elements.insert(name.to_string(), element);
-                    }
+                if let Expr::Name(n) = &*a.target {
+                    let items = self.item_annotations(&a.annotation);
+                    self.declare_contents(n.id.as_str(), a, element, items);
                 }
             }
             Stmt::AugAssign(a) => {
@@ -747,6 +727,41 @@ impl Lowerer<'_> {
 }
 
 impl Lowerer<'_> {
+    /// What a variable's annotation says it holds (after the store, which declared a
+    /// module variable): its elements' type (`dict[str, Job]`), or each item's
+    /// (`tuple[str, Job]`).
+    fn declare_contents(
+        &mut self,
+        name: &str,
+        assign: &ruff_python_ast::StmtAnnAssign,
+        element: Option<String>,
+        items: Vec<Option<String>>,
+    ) {
+        if element.is_none() && items.is_empty() {
+            return;
+        }
+        if self.scope().is_module {
+            if assign.value.is_none() && self.annotation_type(&assign.annotation).is_none() {
+                let span = self.span_of(&*assign.target);
+                self.set_variable(name, None, span);
+            }
+            if let Some(element) = element {
+                self.set_variable_element(name, element);
+            }
+            if !items.is_empty() {
+                self.set_variable_items(name, items);
+            }
+        } else {
+            let scope = self.scope_mut();
+            if let Some(element) = element {
+                scope.elements.insert(name.to_string(), element);
+            }
+            if !items.is_empty() {
+                scope.items.insert(name.to_string(), items);
+            }
+        }
+    }
+
     /// A loop variable over a typed container (`for job in JOBS.values()`, `for key,
     /// job in self.jobs.items()`) is of the container's element type.
     fn bind_iterated(&mut self, target: &Expr, iterable: &Expr) {

@@ -641,6 +641,7 @@ impl Lowerer<'_> {
             element: false,
             on_loop_thread: false,
             inserts: false,
+            stores_unshared: false,
             handed_at: None,
         });
         true
