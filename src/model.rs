@@ -254,10 +254,15 @@ pub struct Attribute {
     /// Assigned in the class body: one object shared by every instance.
     pub class_level: bool,
     /// Python: declared in the class body only as a field each instance sets: an
-    /// annotation without a value (`name: str`), or any annotated field of a dataclass,
-    /// `TypedDict`, `NamedTuple` or pydantic model. The class holds no object of its
-    /// own for instances to share.
+    /// annotated field of a dataclass (or attrs class), `TypedDict`, `NamedTuple` or
+    /// pydantic model, not a `ClassVar`, with no default, a constant one or a field
+    /// specifier's. The class holds no object of its own for instances to share, and
+    /// the generated `__init__` stores its caller's argument there.
     pub instance_field: bool,
+    /// Python: the class body gives it a container (`items = []`), which an augmented
+    /// assignment through an instance (`self.items += [x]`) changes in place for every
+    /// instance, where it would give an immutable default's instance a value of its own.
+    pub mutable_default: bool,
     pub invariant: Option<Invariant>,
 }
 

@@ -1,44 +1,66 @@
 //! Holders: fields that are the only way to the objects they hold.
 //!
 //! State is keyed by class, so `self.info.name` in two holder classes is one location
-//! (`DeviceInfo.name`) even when each holder built its own `DeviceInfo`. A field of a
-//! holder class whose every store that can run on the holder's objects is made in a
-//! method through `self` and puts there an object built on the spot (`self.info =
-//! DeviceInfo(…)`, `self._seen = {}`, the one target of its assignment), or `None`,
-//! and which nothing stores into through another receiver, holds objects that no other
-//! location was given when they were stored. Two such fields hold two objects, and one
-//! field holds one object per holder. So two accesses of an attribute made through
-//! holder fields (`self.info.name`, or `info = self.info; info.name`) can touch one
-//! object only through the same field of holders whose classes can be one object:
-//! RacerD's access paths rooted at different objects, kept apart.
+//! (`DeviceInfo.name`) even when each holder built its own `DeviceInfo`. A field (an
+//! attribute name of a holder class) whose every store that can run on the holder's
+//! objects is made in a method through `self` and puts there an object built on the
+//! spot (`self.info = DeviceInfo(…)` of a class with no `__new__`, `self._seen = {}`,
+//! the one target of its assignment), or `None`, and which nothing stores into through
+//! another receiver, holds objects that no other location was given when they were
+//! stored. Two such fields hold two objects, and one field holds one object per
+//! holder. So two accesses of an attribute made through holder fields
+//! (`self.info.name`, or `info = self.info; info.name`) can touch one object only
+//! through the same field of holders whose classes can be one object: RacerD's access
+//! paths rooted at different objects, kept apart.
 //!
+//! Fields are matched by name across a class family: a subclass's `self.info` and its
+//! base's are one attribute of one object, whichever class racelint keys them by.
 //! Which stores can run on a holder's objects: those in methods of a class that can be
 //! one object with the holder's (`Identity::may_alias`), so sibling subclasses of a
-//! base that declares the field (`Entity._attr_device_info`) are judged apart. What a
-//! holder hands out afterwards (`return self.info`, `register(self.info)`) is reached
-//! through other paths, which name no holder and may touch any object of the class. A
-//! store racelint cannot see (`setattr`, `__dict__`) is not counted.
+//! base that declares the field (`Entity._attr_device_info`) are judged apart. A
+//! dataclass's (or attrs, pydantic, `NamedTuple`) declared field is stored by the
+//! generated `__init__` from its caller's argument: never a holder. What a holder hands
+//! out afterwards (`return self.info`, `register(self.info)`) is reached through other
+//! paths, which name no holder and may touch any object of the class. A store racelint
+//! cannot see (`setattr`, `__dict__`) is not counted: a known limit.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::catalogue::Catalogue;
 use super::identity::Identity;
-use super::resolve::{ClassId, Program};
+use super::resolve::{ClassId, FuncId, Program, Target};
 use super::state::{resolve_state, StateKey};
-use crate::model::{AccessKind, Language};
+use crate::model::{AccessKind, Arg, Language};
 
 pub struct Holders {
-    /// Per field: the class of each method that stores into it through `self`, and
-    /// whether that store puts a fresh object there.
-    stores: HashMap<StateKey, Vec<(ClassId, bool)>>,
-    /// Fields something stores into other than through `self` in a method.
-    stored_elsewhere: HashSet<StateKey>,
+    /// Per attribute name: the class of each method (or generated `__init__`) that
+    /// stores into it through `self`, and whether that store puts a fresh object there.
+    stores: HashMap<String, Vec<(ClassId, bool)>>,
+    /// Names something stores into other than through `self` in a method.
+    stored_elsewhere: HashSet<String>,
 }
 
 impl Holders {
     pub fn compute(program: &Program, catalogue: &Catalogue) -> Holders {
-        let mut stores: HashMap<StateKey, Vec<(ClassId, bool)>> = HashMap::default();
+        let mut stores: HashMap<String, Vec<(ClassId, bool)>> = HashMap::default();
         let mut stored_elsewhere = HashSet::default();
+        for class in 0..program.classes.len() {
+            let file = program.class_file(class);
+            if program.files[file].language != Language::Python {
+                continue;
+            }
+            for field in program
+                .class(class)
+                .attributes
+                .iter()
+                .filter(|a| a.instance_field)
+            {
+                stores
+                    .entry(field.name.clone())
+                    .or_default()
+                    .push((class, false));
+            }
+        }
         for function in 0..program.functions.len() {
             let file = program.file_of(function);
             if program.files[file].language != Language::Python {
@@ -55,7 +77,10 @@ impl Holders {
                 let Some(state) = resolve_state(program, catalogue, file, &access.path) else {
                     continue;
                 };
-                if state.residual != 0 || !matches!(state.key, StateKey::Attribute { .. }) {
+                let StateKey::Attribute { name, .. } = state.key else {
+                    continue;
+                };
+                if state.residual != 0 {
                     continue;
                 }
                 // `None` is no object to share.
@@ -63,12 +88,14 @@ impl Holders {
                     continue;
                 }
                 match method_class.filter(|_| access.root == Some(0)) {
-                    Some(class) => stores.entry(state.key).or_default().push((
-                        class,
-                        access.stores_unshared && access.kind == AccessKind::Rebind,
-                    )),
+                    Some(class) => {
+                        let fresh = access.stores_unshared
+                            && access.kind == AccessKind::Rebind
+                            && builds_new_object(program, function, &access.path);
+                        stores.entry(name).or_default().push((class, fresh));
+                    }
                     None => {
-                        stored_elsewhere.insert(state.key);
+                        stored_elsewhere.insert(name);
                     }
                 }
             }
@@ -79,12 +106,13 @@ impl Holders {
         }
     }
 
-    /// Whether `field` of an object of class `holder` holds only objects built into it.
-    pub fn holds_alone(&self, identity: &Identity, field: &StateKey, holder: ClassId) -> bool {
-        if self.stored_elsewhere.contains(field) {
+    /// Whether the attribute `name` of an object of class `holder` holds only objects
+    /// built into it.
+    pub fn holds_alone(&self, identity: &Identity, name: &str, holder: ClassId) -> bool {
+        if self.stored_elsewhere.contains(name) {
             return false;
         }
-        let Some(stores) = self.stores.get(field) else {
+        let Some(stores) = self.stores.get(name) else {
             return false;
         };
         let mut related = stores
@@ -93,4 +121,25 @@ impl Holders {
             .peekable();
         related.peek().is_some() && related.all(|(_, fresh)| *fresh)
     }
+}
+
+/// Whether the value a function stores at `path` (which the front-end found to be a
+/// display or a capitalised call) is a new object: a display, a class of the project
+/// with no `__new__` of its own, or a class outside it. A function, even one named like
+/// a class, may return what it returned before.
+fn builds_new_object(program: &Program, function: FuncId, path: &str) -> bool {
+    let file = program.file_of(function);
+    program
+        .function(function)
+        .stored_callables
+        .iter()
+        .filter(|(at, _)| at == path)
+        .all(|(_, value)| match value {
+            Arg::Instance(constructor) => match program.resolve(file, constructor).target {
+                Target::Class(class) => program.method(class, "__new__").is_none(),
+                Target::External(_) => true,
+                _ => false,
+            },
+            _ => false,
+        })
 }

@@ -12,7 +12,8 @@ use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
 use crate::model::{
-    item_position, Access, AccessKind, CallSite, FileId, Invariant, Language, SymbolKind, ELEMENT,
+    item_position, Access, AccessKind, CallSite, Callee, FileId, Invariant, Language, SymbolKind,
+    ELEMENT,
 };
 
 /// One state location: a module variable, or an attribute of a class (all instances of
@@ -318,7 +319,13 @@ pub struct StateAccess<'m> {
     /// its objects (`self.info.name`, `analysis::holders`): that field, and the static
     /// class of the object holding it. Accesses through different such fields, or
     /// through one field of holders that cannot be one object, touch different objects.
-    pub holder: Option<(StateKey, ClassId)>,
+    pub holder: Option<(String, ClassId)>,
+    /// For a class attribute reached as `self.x` in an instance method: the method's
+    /// class, and whether the access gives the instance an attribute of its own
+    /// (`self.x = v`, or `self.x |= v` over an immutable default), which shadows the
+    /// class's for that object alone. Such a write and an access made through another
+    /// object touch different attributes.
+    pub own_attribute: Option<(ClassId, bool)>,
     /// The lines of the check this write acts on: its own enclosing `if`/`while`, or a
     /// caller's in the same file whose test read the same location and which calls
     /// here without a thread lock (`if self._loop is None: self._start()`, where
@@ -405,6 +412,44 @@ fn checked_in_caller(
         .map(|(lines, checker)| (lines, Some(checker)))
 }
 
+/// `own_attribute` for an access of the class attribute `class.name`: through `self`
+/// in an instance method, directly (`self.x`, not `self.x.y`).
+fn own_attribute(
+    program: &Program,
+    function: FuncId,
+    access: &Access,
+    class: ClassId,
+    name: &str,
+    kind: AccessKind,
+) -> Option<(ClassId, bool)> {
+    let model = program.function(function);
+    let method_class = program.class_of_method(function)?;
+    let on_class = model
+        .decorators
+        .iter()
+        .any(|d| matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod"));
+    // A class that takes over attribute stores (`__setattr__`) may keep them anywhere.
+    if access.root != Some(0)
+        || on_class
+        || !access.path.ends_with(&format!(".{name}"))
+        || program.method(method_class, "__setattr__").is_some()
+    {
+        return None;
+    }
+    let receiver = &access.path[..access.path.len() - name.len() - 1];
+    let resolved = program.resolve(program.file_of(function), receiver);
+    if !matches!((resolved.target, resolved.residual), (Target::Class(_), 0)) {
+        return None;
+    }
+    let mutable = program
+        .class(class)
+        .attributes
+        .iter()
+        .any(|a| a.name == declared_name(name) && a.mutable_default);
+    let own = kind == AccessKind::Rebind || (kind == AccessKind::ReadModifyWrite && !mutable);
+    Some((method_class, own))
+}
+
 /// What the analyses tell of objects: which a function owns, which classes can be one
 /// object, and which fields are the only way to theirs.
 pub struct Objects<'a> {
@@ -421,19 +466,18 @@ fn holder_of(
     objects: &Objects,
     file: FileId,
     receiver: &str,
-) -> Option<(StateKey, ClassId)> {
+) -> Option<(String, ClassId)> {
     let (holder, _) = receiver.rsplit_once('.')?;
     let resolved = program.resolve(file, holder);
     let (Target::Class(class), 0) = (resolved.target, resolved.residual) else {
         return None;
     };
     let field = resolve_state(program, catalogue, file, receiver)?;
-
-    (field.residual == 0
-        && objects
-            .holders
-            .holds_alone(objects.identity, &field.key, class))
-    .then_some((field.key, class))
+    let StateKey::Attribute { name, .. } = field.key else {
+        return None;
+    };
+    (field.residual == 0 && objects.holders.holds_alone(objects.identity, &name, class))
+        .then_some((name, class))
 }
 
 /// Whether the function initialises the object it receives (`__init__`,
@@ -598,6 +642,12 @@ pub fn collect<'m>(
                 }
                 _ => (None, None),
             };
+            let own_attribute = match &state.key {
+                StateKey::Attribute { class, name } if is_class_level(program, *class, name) => {
+                    own_attribute(program, function, access, *class, name, kind)
+                }
+                _ => None,
+            };
             let (checked_by, start_checked_in) = match access.checked_by {
                 Some(lines) => (Some(lines), None),
                 None => checked_in_caller(program, catalogue, contexts, locksets, function, access)
@@ -612,6 +662,7 @@ pub fn collect<'m>(
                 asyncio_locks,
                 receiver,
                 holder,
+                own_attribute,
                 checked_by,
                 start_checked_in,
                 owned_in,

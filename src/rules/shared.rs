@@ -148,6 +148,13 @@ pub fn may_race(
             return false;
         }
     }
+    // A class attribute an instance shadows with its own (`self.features |= X`) and one
+    // reached through another object are two attributes.
+    if let (Some((a, w_own)), Some((b, l_own))) = (w.own_attribute, l.own_attribute) {
+        if (w_own || l_own) && !may_be_one(classes(w, a, cw), classes(l, b, cl)) {
+            return false;
+        }
+    }
     // Objects held by fields that are the only way to them (`analysis::holders`): one
     // field of one holder holds one object.
     if let (Some((wf, a)), Some((lf, b))) = (&w.holder, &l.holder) {

@@ -193,8 +193,8 @@ impl Lowerer<'_> {
         })
     }
 
-    /// Whether the class's annotated class-body names are fields each instance sets,
-    /// whatever default they give: a dataclass (`@dataclass`, attrs' `@define`), a
+    /// Whether the class's annotated class-body names are fields each instance sets
+    /// (`field_per_instance` says which): a dataclass (`@dataclass`, attrs' `@define`), a
     /// `TypedDict`, a `NamedTuple` or a pydantic model. The default stays in the class
     /// (or in a slot descriptor) and every instance gets a value of its own.
     fn declares_fields(&self, def: &StmtClassDef, bases: &[String]) -> bool {
@@ -227,6 +227,26 @@ impl Lowerer<'_> {
                 matches!(self.callee_of(decorator),
                     Some(Callee::Path(p)) if FIELD_DECORATORS.contains(&p.as_str()))
             })
+    }
+
+    /// Whether an annotated name of a class that declares fields (`declares_fields`)
+    /// gets a value per instance: not a `ClassVar`, and with no default, a constant one,
+    /// or one a field specifier makes (`field(default_factory=list)`). A default object
+    /// (`[]` in attrs, `Registry()`) is one object every instance shares.
+    fn field_per_instance(&self, annotation: &Expr, value: Option<&Expr>) -> bool {
+        let head = match annotation {
+            Expr::Subscript(s) => &*s.value,
+            other => other,
+        };
+        let class_var = matches!(self.callee_of(head),
+            Some(Callee::Path(p)) if p == "typing.ClassVar" || p == "typing_extensions.ClassVar");
+        !class_var
+            && match value {
+                None => true,
+                Some(Expr::Call(call)) => matches!(self.callee_of(&call.func),
+                    Some(Callee::Path(p)) if matches!(p.rsplit('.').next(), Some("field" | "Field" | "ib" | "attrib"))),
+                Some(other) => !is_container_value(other),
+            }
     }
 
     pub(super) fn class_def(&mut self, def: &StmtClassDef) {
@@ -287,6 +307,7 @@ impl Lowerer<'_> {
                                 span,
                                 class_level: true,
                                 instance_field: false,
+                                mutable_default: is_container_value(&a.value),
                                 invariant,
                             };
                             add_attribute(&mut self.classes[class], n.id.as_str(), def);
@@ -310,7 +331,9 @@ impl Lowerer<'_> {
                             element: self.element_annotation(&a.annotation),
                             span,
                             class_level: true,
-                            instance_field: a.value.is_none() || declares_fields,
+                            instance_field: declares_fields
+                                && self.field_per_instance(&a.annotation, a.value.as_deref()),
+                            mutable_default: a.value.as_deref().is_some_and(is_container_value),
                             invariant,
                         };
                         add_attribute(&mut self.classes[class], n.id.as_str(), def);
@@ -392,5 +415,26 @@ impl Lowerer<'_> {
         let newline = rest.find('\n')?;
         let tail = rest[..newline].trim();
         (tail.is_empty() || tail.starts_with('#')).then_some(end + newline + 1)
+    }
+}
+
+/// Whether a class-body value is a container that an augmented assignment through an
+/// instance would change in place (`items = []`, `seen = set()`), rather than replace
+/// with the instance's own value (`features = 0`, `name = None`).
+fn is_container_value(value: &Expr) -> bool {
+    match value {
+        Expr::List(_)
+        | Expr::Dict(_)
+        | Expr::Set(_)
+        | Expr::ListComp(_)
+        | Expr::DictComp(_)
+        | Expr::SetComp(_) => true,
+        Expr::Call(call) => {
+            matches!(&*call.func, Expr::Name(n)
+            if matches!(n.id.as_str(), "list" | "dict" | "set" | "bytearray"))
+                || matches!(&*call.func, Expr::Attribute(a)
+                if matches!(a.attr.as_str(), "defaultdict" | "deque" | "OrderedDict" | "Counter"))
+        }
+        _ => false,
     }
 }
