@@ -259,10 +259,12 @@ pub struct Attribute {
     /// specifier's. The class holds no object of its own for instances to share, and
     /// the generated `__init__` stores its caller's argument there.
     pub instance_field: bool,
-    /// Python: the class body gives it a container (`items = []`), which an augmented
-    /// assignment through an instance (`self.items += [x]`) changes in place for every
-    /// instance, where it would give an immutable default's instance a value of its own.
-    pub mutable_default: bool,
+    /// Python: every value the class body gives it is a literal of an immutable type
+    /// (`features = 0`, `name = None`, `("a", 1)`), or it gives none: an assignment
+    /// through an instance (`self.features |= 2`) then gives that instance a value of
+    /// its own, where over any other object (`seen = []`, `seen = make_bag()`, a
+    /// descriptor) it may change the one object every instance shares.
+    pub immutable_default: bool,
     pub invariant: Option<Invariant>,
 }
 

@@ -30,7 +30,7 @@ use super::catalogue::Catalogue;
 use super::identity::Identity;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::state::{resolve_state, StateKey};
-use crate::model::{AccessKind, Arg, Language};
+use crate::model::{AccessKind, Arg, Callee, Language};
 
 pub struct Holders {
     /// Per attribute name: the class of each method (or generated `__init__`) that
@@ -67,7 +67,11 @@ impl Holders {
                 continue;
             }
             let model = program.function(function);
-            let method_class = program.class_of_method(function);
+            // A class or static method's first parameter is no instance.
+            let on_class = model.decorators.iter().any(|d| {
+                matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod")
+            });
+            let method_class = program.class_of_method(function).filter(|_| !on_class);
             for access in model.accesses.iter().filter(|a| a.kind.is_write()) {
                 // A mutation reaches inside the held object (`self.info["name"] = x`,
                 // `self._seen.add(x)`): the field still holds the same one.
@@ -104,6 +108,12 @@ impl Holders {
             stores,
             stored_elsewhere,
         }
+    }
+
+    /// Whether every store into the attribute `name` is made through `self` in an
+    /// instance method (none through a class object, another receiver or a module).
+    pub fn stored_only_through_instances(&self, name: &str) -> bool {
+        !self.stored_elsewhere.contains(name)
     }
 
     /// Whether the attribute `name` of an object of class `holder` holds only objects

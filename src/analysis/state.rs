@@ -421,6 +421,7 @@ fn own_attribute(
     class: ClassId,
     name: &str,
     kind: AccessKind,
+    holders: &Holders,
 ) -> Option<(ClassId, bool)> {
     let model = program.function(function);
     let method_class = program.class_of_method(function)?;
@@ -441,12 +442,18 @@ fn own_attribute(
     if !matches!((resolved.target, resolved.residual), (Target::Class(_), 0)) {
         return None;
     }
-    let mutable = program
+    // Over an immutable default, a store through the instance is the instance's own;
+    // an augmented one only while nothing but instances' own methods stores the
+    // attribute (`Entity.seen = []` elsewhere makes `self.seen += [x]` grow that list).
+    let immutable = program
         .class(class)
         .attributes
         .iter()
-        .any(|a| a.name == declared_name(name) && a.mutable_default);
-    let own = kind == AccessKind::Rebind || (kind == AccessKind::ReadModifyWrite && !mutable);
+        .any(|a| a.name == declared_name(name) && a.immutable_default);
+    let own = immutable
+        && (kind == AccessKind::Rebind
+            || (kind == AccessKind::ReadModifyWrite
+                && holders.stored_only_through_instances(declared_name(name))));
     Some((method_class, own))
 }
 
@@ -644,7 +651,15 @@ pub fn collect<'m>(
             };
             let own_attribute = match &state.key {
                 StateKey::Attribute { class, name } if is_class_level(program, *class, name) => {
-                    own_attribute(program, function, access, *class, name, kind)
+                    own_attribute(
+                        program,
+                        function,
+                        access,
+                        *class,
+                        name,
+                        kind,
+                        objects.holders,
+                    )
                 }
                 _ => None,
             };

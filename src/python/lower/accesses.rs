@@ -487,7 +487,7 @@ impl Lowerer<'_> {
             span,
             class_level: false,
             instance_field: false,
-            mutable_default: false,
+            immutable_default: false,
             invariant,
         };
         add_attribute(&mut self.classes[class], a.attr.as_str(), def);

@@ -307,7 +307,7 @@ impl Lowerer<'_> {
                                 span,
                                 class_level: true,
                                 instance_field: false,
-                                mutable_default: is_container_value(&a.value),
+                                immutable_default: is_immutable_literal(&a.value),
                                 invariant,
                             };
                             add_attribute(&mut self.classes[class], n.id.as_str(), def);
@@ -333,7 +333,7 @@ impl Lowerer<'_> {
                             class_level: true,
                             instance_field: declares_fields
                                 && self.field_per_instance(&a.annotation, a.value.as_deref()),
-                            mutable_default: a.value.as_deref().is_some_and(is_container_value),
+                            immutable_default: a.value.as_deref().is_none_or(is_immutable_literal),
                             invariant,
                         };
                         add_attribute(&mut self.classes[class], n.id.as_str(), def);
@@ -435,6 +435,22 @@ fn is_container_value(value: &Expr) -> bool {
                 || matches!(&*call.func, Expr::Attribute(a)
                 if matches!(a.attr.as_str(), "defaultdict" | "deque" | "OrderedDict" | "Counter"))
         }
+        _ => false,
+    }
+}
+
+/// Whether a class-body value is a literal of an immutable type: a number, string,
+/// bytes, boolean, `None`, `...`, or a tuple of such.
+fn is_immutable_literal(value: &Expr) -> bool {
+    match value {
+        Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::EllipsisLiteral(_) => true,
+        Expr::UnaryOp(op) => matches!(&*op.operand, Expr::NumberLiteral(_)),
+        Expr::Tuple(t) => t.elts.iter().all(is_immutable_literal),
         _ => false,
     }
 }

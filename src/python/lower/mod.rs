@@ -495,8 +495,8 @@ struct AttributeDef {
     class_level: bool,
     /// A field each instance sets, declared in the class body (`Attribute::instance_field`).
     instance_field: bool,
-    /// The class body gives it a container (`Attribute::mutable_default`).
-    mutable_default: bool,
+    /// The class body gives it an immutable literal or nothing (`Attribute::immutable_default`).
+    immutable_default: bool,
     invariant: Option<Invariant>,
 }
 
@@ -516,8 +516,11 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
                 existing.instance_field =
                     def.instance_field && (existing.instance_field || !existing.class_level);
             }
+            if def.class_level {
+                existing.immutable_default =
+                    def.immutable_default && (existing.immutable_default || !existing.class_level);
+            }
             existing.class_level |= def.class_level;
-            existing.mutable_default |= def.mutable_default;
         }
         None => class.attributes.push(Attribute {
             name: name.to_string(),
@@ -526,7 +529,7 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
             span: def.span,
             class_level: def.class_level,
             instance_field: def.instance_field,
-            mutable_default: def.mutable_default,
+            immutable_default: def.immutable_default,
             invariant: def.invariant,
             mentions: Vec::new(),
         }),
