@@ -126,13 +126,7 @@ impl Lowerer<'_> {
                     .constructor_of(v)
                     .and_then(|path| path.rsplit('.').next()?.chars().next())
                     .is_some_and(char::is_uppercase),
-                Expr::List(_)
-                | Expr::Dict(_)
-                | Expr::Set(_)
-                | Expr::ListComp(_)
-                | Expr::DictComp(_)
-                | Expr::SetComp(_) => true,
-                _ => false,
+                other => is_display(other),
             });
         let func = self.scope().func;
         if let Some(access) = self.functions[func].accesses.last_mut() {

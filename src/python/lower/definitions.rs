@@ -245,7 +245,7 @@ impl Lowerer<'_> {
                 None => true,
                 Some(Expr::Call(call)) => matches!(self.callee_of(&call.func),
                     Some(Callee::Path(p)) if matches!(p.rsplit('.').next(), Some("field" | "Field" | "ib" | "attrib"))),
-                Some(other) => !is_container_value(other),
+                Some(other) => !is_display(other),
             }
     }
 
@@ -415,27 +415,6 @@ impl Lowerer<'_> {
         let newline = rest.find('\n')?;
         let tail = rest[..newline].trim();
         (tail.is_empty() || tail.starts_with('#')).then_some(end + newline + 1)
-    }
-}
-
-/// Whether a class-body value is a container that an augmented assignment through an
-/// instance would change in place (`items = []`, `seen = set()`), rather than replace
-/// with the instance's own value (`features = 0`, `name = None`).
-fn is_container_value(value: &Expr) -> bool {
-    match value {
-        Expr::List(_)
-        | Expr::Dict(_)
-        | Expr::Set(_)
-        | Expr::ListComp(_)
-        | Expr::DictComp(_)
-        | Expr::SetComp(_) => true,
-        Expr::Call(call) => {
-            matches!(&*call.func, Expr::Name(n)
-            if matches!(n.id.as_str(), "list" | "dict" | "set" | "bytearray"))
-                || matches!(&*call.func, Expr::Attribute(a)
-                if matches!(a.attr.as_str(), "defaultdict" | "deque" | "OrderedDict" | "Counter"))
-        }
-        _ => false,
     }
 }
 

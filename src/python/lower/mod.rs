@@ -546,6 +546,19 @@ fn literal_hash(text: &str) -> std::num::NonZeroU32 {
     std::num::NonZeroU32::new(hash).unwrap_or(std::num::NonZeroU32::MIN)
 }
 
+/// A container display or comprehension: a new object each time it runs.
+fn is_display(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::List(_)
+            | Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::ListComp(_)
+            | Expr::DictComp(_)
+            | Expr::SetComp(_)
+    )
+}
+
 fn is_literal(expr: &Expr) -> bool {
     match expr {
         Expr::NumberLiteral(_)
