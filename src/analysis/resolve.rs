@@ -438,7 +438,8 @@ impl<'m> Program<'m> {
     }
 
     /// The item at `position` of a module variable annotated as a fixed-length tuple, or
-    /// of what a sync function declared to return one gives (`name, job = PAIR`): an
+    /// of what a function declared to return one gives, awaited for a coroutine
+    /// function (`name, job = PAIR`, `reader, writer = await self._open()`): an
     /// instance of its type, as an element is.
     fn item_of(&self, tuple: &Target, position: usize) -> Option<Target> {
         let (file, items) = match tuple {
@@ -451,7 +452,9 @@ impl<'m> Program<'m> {
                     _ => return None,
                 }
             }
-            Target::Function(function) if !self.function(*function).is_async => (
+            // A coroutine function's items are what awaiting its call gives: unpacking
+            // the coroutine itself would fail, so no program does.
+            Target::Function(function) => (
                 self.file_of(*function),
                 &self.function(*function).return_items,
             ),

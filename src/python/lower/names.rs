@@ -568,6 +568,11 @@ impl Lowerer<'_> {
                 _ => Vec::new(),
             },
             Expr::Call(_) => self.returned_by(value).map(positional).unwrap_or_default(),
+            // `reader, writer = await self._open()`: what the coroutine returns.
+            Expr::Await(awaited) => match &*awaited.value {
+                call @ Expr::Call(_) => self.returned_by(call).map(positional).unwrap_or_default(),
+                _ => Vec::new(),
+            },
             _ => Vec::new(),
         }
     }
