@@ -375,6 +375,7 @@ impl Lowerer<'_> {
             scope.types.remove(name);
             scope.elements.remove(name);
             scope.items.remove(name);
+            scope.element_items.remove(name);
             scope.aliases.remove(name);
             scope.fresh.remove(name);
             scope.escaped.remove(name);

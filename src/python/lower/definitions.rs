@@ -101,6 +101,15 @@ impl Lowerer<'_> {
             if !items.is_empty() {
                 scope.items.insert(param_name.clone(), items);
             }
+            let element_items = param
+                .annotation()
+                .map(|a| self.element_item_annotations(a))
+                .unwrap_or_default();
+            if !element_items.is_empty() {
+                scope
+                    .element_items
+                    .insert(param_name.clone(), element_items);
+            }
             scope.locals.insert(param_name);
         }
         if class.is_some() && !is_static {

@@ -241,6 +241,9 @@ struct Scope {
     /// Locals and parameters annotated as fixed-length tuples, with each item's type
     /// (`pair: tuple[str, Job]`).
     items: HashMap<String, Vec<Option<String>>>,
+    /// Locals and parameters annotated as containers of such tuples, with each item's
+    /// type (`pairs: list[tuple[str, Job]]`).
+    element_items: HashMap<String, Vec<Option<String>>>,
     /// Locals bound to shared state (`job = jobs[job_id]`).
     aliases: HashMap<String, Alias>,
     /// Locals bound to an object this function constructed (`scratch = Session()`):
@@ -467,6 +470,7 @@ impl Scope {
             aliases: HashMap::new(),
             elements: HashMap::new(),
             items: HashMap::new(),
+            element_items: HashMap::new(),
             fresh: HashSet::new(),
             escaped: HashSet::new(),
             private_fields: HashSet::new(),

@@ -509,6 +509,55 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The item types of each element of a container annotation whose elements are
+    /// tuples declared item by item (`list[tuple[str, Job]]`, `Iterable[tuple[int,
+    /// Slot]]`); empty for anything else.
+    pub(super) fn element_item_annotations(&self, annotation: &Expr) -> Vec<Option<String>> {
+        match annotation {
+            Expr::StringLiteral(text) => ruff_python_parser::parse_expression(text.value.to_str())
+                .map(|parsed| self.element_item_annotations(parsed.expr()))
+                .unwrap_or_default(),
+            Expr::BinOp(b) => match (&*b.left, &*b.right) {
+                (other, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), other) => {
+                    self.element_item_annotations(other)
+                }
+                _ => Vec::new(),
+            },
+            Expr::Subscript(s) => {
+                let outer = self.annotation_type(&s.value).unwrap_or_default();
+                match (outer.rsplit('.').next().unwrap_or(&outer), &*s.slice) {
+                    ("Optional", inner) => self.element_item_annotations(inner),
+                    (
+                        "list" | "List" | "set" | "Set" | "frozenset" | "FrozenSet" | "Sequence"
+                        | "MutableSequence" | "Collection" | "Iterable" | "Iterator" | "deque"
+                        | "Deque",
+                        element,
+                    ) if !matches!(element, Expr::Tuple(_)) => self.item_annotations(element),
+                    _ => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// What iterating a local or parameter annotated as a container of tuples declared
+    /// item by item gives, by position (`for name, job in pairs:`).
+    pub(super) fn iterated_items(&self, iterable: &Expr) -> Option<&Vec<Option<String>>> {
+        let Expr::Name(n) = iterable else {
+            return None;
+        };
+        let name = n.id.as_str();
+        for scope in self.scopes.iter().rev().take_while(|s| !s.is_module) {
+            if let Some(items) = scope.element_items.get(name) {
+                return Some(items);
+            }
+            if scope.locals.contains(name) {
+                return None;
+            }
+        }
+        None
+    }
+
     /// The item types of a tuple this file declares: a local or parameter, or a module
     /// variable of this file, annotated item by item.
     fn declared_items(&self, value: &Expr) -> Option<&Vec<Option<String>>> {

@@ -124,6 +124,11 @@ impl Lowerer<'_> {
                 if let Expr::Name(n) = &*a.target {
                     let items = self.item_annotations(&a.annotation);
                     self.declare_contents(n.id.as_str(), a, element, items);
+                    let element_items = self.element_item_annotations(&a.annotation);
+                    if !self.scope().is_module && !element_items.is_empty() {
+                        let name = n.id.to_string();
+                        self.scope_mut().element_items.insert(name, element_items);
+                    }
                 }
             }
             Stmt::AugAssign(a) => {
@@ -765,6 +770,21 @@ impl Lowerer<'_> {
     /// A loop variable over a typed container (`for job in JOBS.values()`, `for key,
     /// job in self.jobs.items()`) is of the container's element type.
     fn bind_iterated(&mut self, target: &Expr, iterable: &Expr) {
+        if let (Expr::Tuple(t), Some(items)) = (target, self.iterated_items(iterable)) {
+            if !t.elts.iter().any(|e| matches!(e, Expr::Starred(_))) {
+                let bound: Vec<(String, String)> = t
+                    .elts
+                    .iter()
+                    .zip(items)
+                    .filter_map(|(part, item)| match (part, item) {
+                        (Expr::Name(n), Some(ty)) => Some((n.id.to_string(), ty.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                self.scope_mut().types.extend(bound);
+            }
+            return;
+        }
         let (whole, second) = self.iterated_element(iterable);
         let (name, element) = match (target, whole, second) {
             (Expr::Name(n), Some(element), _) => (n.id.as_str(), element),
