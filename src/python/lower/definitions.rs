@@ -88,6 +88,26 @@ impl Lowerer<'_> {
         scope.nonlocals = bindings.nonlocals;
         for param in def.parameters.iter() {
             let param_name = param.name().as_str().to_string();
+            // `*args: T` annotates each argument (a tuple of `T`s); `**kw: T` each value
+            // of a dict keyed by name: neither names the parameter's own type.
+            if param.is_variadic() {
+                let vararg = def
+                    .parameters
+                    .vararg
+                    .as_ref()
+                    .is_some_and(|v| v.name.as_str() == param_name);
+                if let Some(annotation) = param.annotation().filter(|_| vararg) {
+                    if let Some(ty) = self.annotation_type(annotation) {
+                        scope.elements.insert(param_name.clone(), ty);
+                    }
+                    let items = self.item_annotations(annotation);
+                    if !items.is_empty() {
+                        scope.element_items.insert(param_name.clone(), items);
+                    }
+                }
+                scope.locals.insert(param_name);
+                continue;
+            }
             if let Some(ty) = param.annotation().and_then(|a| self.annotation_type(a)) {
                 scope.types.insert(param_name.clone(), ty);
             }
