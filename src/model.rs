@@ -469,6 +469,13 @@ impl Function {
         })
     }
 
+    /// Python: a `@classmethod` or `@staticmethod`, whose first parameter is no instance.
+    pub fn is_class_or_static_method(&self) -> bool {
+        self.decorators.iter().any(
+            |d| matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod"),
+        )
+    }
+
     /// Python: a setter run by assigning the attribute (`@name.setter`, as written: the
     /// getter's name is no symbol the decorator's path resolves through).
     pub fn is_property_setter(&self) -> bool {

@@ -30,7 +30,7 @@ use super::catalogue::Catalogue;
 use super::identity::Identity;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::state::{resolve_state, StateKey};
-use crate::model::{AccessKind, Arg, Callee, Language};
+use crate::model::{AccessKind, Arg, Language};
 
 pub struct Holders {
     /// Per attribute name: the class of each method (or generated `__init__`) that
@@ -68,10 +68,9 @@ impl Holders {
             }
             let model = program.function(function);
             // A class or static method's first parameter is no instance.
-            let on_class = model.decorators.iter().any(|d| {
-                matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod")
-            });
-            let method_class = program.class_of_method(function).filter(|_| !on_class);
+            let method_class = program
+                .class_of_method(function)
+                .filter(|_| !model.is_class_or_static_method());
             for access in model.accesses.iter().filter(|a| a.kind.is_write()) {
                 // A mutation reaches inside the held object (`self.info["name"] = x`,
                 // `self._seen.add(x)`): the field still holds the same one.

@@ -12,8 +12,7 @@ use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
 use crate::model::{
-    item_position, Access, AccessKind, CallSite, Callee, FileId, Invariant, Language, SymbolKind,
-    ELEMENT,
+    item_position, Access, AccessKind, CallSite, FileId, Invariant, Language, SymbolKind, ELEMENT,
 };
 
 /// One state location: a module variable, or an attribute of a class (all instances of
@@ -425,13 +424,9 @@ fn own_attribute(
 ) -> Option<(ClassId, bool)> {
     let model = program.function(function);
     let method_class = program.class_of_method(function)?;
-    let on_class = model
-        .decorators
-        .iter()
-        .any(|d| matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod"));
     // A class that takes over attribute stores (`__setattr__`) may keep them anywhere.
     if access.root != Some(0)
-        || on_class
+        || model.is_class_or_static_method()
         || !access.path.ends_with(&format!(".{name}"))
         || program.method(method_class, "__setattr__").is_some()
     {
