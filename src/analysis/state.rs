@@ -282,8 +282,9 @@ fn mutates_class_object(
         })
 }
 
-/// An attribute assigned in the class body: one object for every instance. A bare
-/// annotation (`name: str`) gives it none: each instance sets its own.
+/// An attribute assigned in the class body: one object for every instance. A declared
+/// field of a dataclass-like class (`Attribute::instance_field`) gives it none: each
+/// instance sets its own.
 fn is_class_level(program: &Program, class: ClassId, name: &str) -> bool {
     program
         .class(class)
@@ -321,7 +322,7 @@ pub struct StateAccess<'m> {
     pub holder: Option<(String, ClassId)>,
     /// For a class attribute reached as `self.x` in an instance method: the method's
     /// class, and whether the access gives the instance an attribute of its own
-    /// (`self.x = v`, or `self.x |= v` over an immutable default), which shadows the
+    /// (`self.x = v` or `self.x |= v` over an immutable literal default), which shadows the
     /// class's for that object alone. Such a write and an access made through another
     /// object touch different attributes.
     pub own_attribute: Option<(ClassId, bool)>,
