@@ -7,6 +7,9 @@ use crate::model::{Pos, Span};
 /// already turned lone `\r`s into `\n`s), so every report agrees on line numbers.
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Per line, whether it is all ASCII: there a column is a byte count, which spares
+    /// counting characters for every position (most lines of most files).
+    ascii: Vec<bool>,
 }
 
 impl LineIndex {
@@ -20,7 +23,15 @@ impl LineIndex {
                 .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
                 .map(|(i, _)| i + 1),
         );
-        LineIndex { starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(line, &start)| {
+                let end = starts.get(line + 1).copied().unwrap_or(bytes.len());
+                bytes[start..end].is_ascii()
+            })
+            .collect();
+        LineIndex { starts, ascii }
     }
 
     /// 1-based line and column (in Unicode scalar values) of a byte offset.
@@ -29,7 +40,10 @@ impl LineIndex {
         let offset = floor_char_boundary(text, offset.min(text.len()));
         let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
         let start = self.starts[line];
-        let column = text[start..offset].chars().count() + 1;
+        let column = match self.ascii[line] {
+            true => offset - start,
+            false => text[start..offset].chars().count(),
+        } + 1;
         Pos {
             line: (line + 1) as u32,
             column: column as u32,
@@ -74,6 +88,23 @@ mod tests {
         let bracket = text.find('[').unwrap();
         assert_eq!(index.pos(text, bracket), Pos { line: 2, column: 5 });
         assert_eq!(index.pos(text, text.len()).line, 3);
+    }
+
+    #[test]
+    fn ascii_lines_count_bytes_beside_lines_that_do_not() {
+        let text = "x = 'ü'; y = [1]\nz = [2]\n";
+        let index = LineIndex::new(text);
+        assert_eq!(
+            index.pos(text, text.find("[1]").unwrap()),
+            Pos {
+                line: 1,
+                column: 14
+            }
+        );
+        assert_eq!(
+            index.pos(text, text.find("[2]").unwrap()),
+            Pos { line: 2, column: 5 }
+        );
     }
 
     #[test]

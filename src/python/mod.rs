@@ -12,7 +12,7 @@ mod nesting;
 pub mod properties;
 mod scope;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use ruff_python_ast::token::TokenKind;
@@ -110,7 +110,7 @@ fn comments(
     source: &str,
     lines: &LineIndex,
 ) -> (HashMap<u32, lower::Directive>, Vec<Suppression>) {
-    let mut found = HashMap::new();
+    let mut found = HashMap::default();
     let mut suppressions = Vec::new();
     for token in parsed
         .tokens()

@@ -2,7 +2,7 @@
 //! any binding anywhere in the body makes the name local unless `global`/`nonlocal`
 //! says otherwise.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Stmt};
@@ -41,7 +41,7 @@ pub fn declared_globals(body: &[Stmt]) -> HashSet<String> {
             walk_stmt(self, stmt);
         }
     }
-    let mut globals = Globals(HashSet::new());
+    let mut globals = Globals(HashSet::default());
     for stmt in body {
         globals.visit_stmt(stmt);
     }
@@ -113,7 +113,7 @@ pub fn captured(body: &[Stmt], locals: &HashSet<String>) -> HashSet<String> {
     let mut free = Free {
         locals,
         shadowing: Vec::new(),
-        out: HashSet::new(),
+        out: HashSet::default(),
     };
     for stmt in body {
         free.visit_stmt(stmt);

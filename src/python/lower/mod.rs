@@ -4,7 +4,7 @@
 //! (relative ones included), `self`/`cls`, local constructor calls and annotations.
 //! Everything that needs another file is left as a dotted path for the analysis.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::helpers::any_over_expr;
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
@@ -315,7 +315,7 @@ impl<'s> Lowerer<'s> {
             package,
             src,
             lines,
-            module_names: HashMap::new(),
+            module_names: HashMap::default(),
             functions: Vec::new(),
             classes: Vec::new(),
             symbols: Vec::new(),
@@ -325,7 +325,7 @@ impl<'s> Lowerer<'s> {
             assigning_many: false,
             directives,
             awaited: None,
-            running_loop_helpers: HashSet::new(),
+            running_loop_helpers: HashSet::default(),
         }
     }
 
@@ -460,30 +460,30 @@ impl Scope {
             is_module,
             class: None,
             self_name: None,
-            locals: HashSet::new(),
-            globals: HashSet::new(),
-            nonlocals: HashSet::new(),
-            handed: HashMap::new(),
-            captured: HashSet::new(),
-            imports: HashMap::new(),
-            types: HashMap::new(),
-            aliases: HashMap::new(),
-            elements: HashMap::new(),
-            items: HashMap::new(),
-            element_items: HashMap::new(),
-            fresh: HashSet::new(),
-            escaped: HashSet::new(),
-            private_fields: HashSet::new(),
-            constructed_fields: HashMap::new(),
-            members_passed: HashMap::new(),
+            locals: HashSet::default(),
+            globals: HashSet::default(),
+            nonlocals: HashSet::default(),
+            handed: HashMap::default(),
+            captured: HashSet::default(),
+            imports: HashMap::default(),
+            types: HashMap::default(),
+            aliases: HashMap::default(),
+            elements: HashMap::default(),
+            items: HashMap::default(),
+            element_items: HashMap::default(),
+            fresh: HashSet::default(),
+            escaped: HashSet::default(),
+            private_fields: HashSet::default(),
+            constructed_fields: HashMap::default(),
+            members_passed: HashMap::default(),
             returns_other: false,
-            rebound_params: HashSet::new(),
+            rebound_params: HashSet::default(),
             held_at_yields: None,
-            results: HashMap::new(),
+            results: HashMap::default(),
             locks: Vec::new(),
             loop_depth: 0,
             on_loop_thread: 0,
-            running_loops: HashSet::new(),
+            running_loops: HashSet::default(),
             loop_start: 0,
             checks: Vec::new(),
             unset: Vec::new(),

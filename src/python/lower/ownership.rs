@@ -391,7 +391,7 @@ fn contained<'e>(expr: &'e Expr, found: &mut Vec<&'e Expr>) {
 /// passed, aliased or rebound. (A nested function or lambda using one captures
 /// `self`, which the analysis sees as the object under construction escaping.)
 pub(super) fn private_fields(body: &[Stmt], receiver: &str) -> HashSet<String> {
-    let mut uses = HashMap::new();
+    let mut uses = HashMap::default();
     let mut visitor = MethodFieldUses {
         receiver,
         in_init: true,
@@ -411,7 +411,7 @@ pub(super) fn private_fields(body: &[Stmt], receiver: &str) -> HashSet<String> {
 impl Lowerer<'_> {
     /// The private fields (`_name`) the methods of `def` hold (`HeldField`).
     pub(super) fn held_fields(&self, def: &StmtClassDef) -> Vec<HeldField> {
-        let mut uses: HashMap<&str, FieldUse> = HashMap::new();
+        let mut uses: HashMap<&str, FieldUse> = HashMap::default();
         for stmt in &def.body {
             let Stmt::FunctionDef(method) = stmt else {
                 continue;
