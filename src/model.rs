@@ -773,6 +773,17 @@ pub fn returned_parameter(index: usize) -> String {
 /// type from the container's annotation (`JOBS: dict[str, Job]`).
 pub const ELEMENT: &str = "__element__";
 
+/// Path segment that stands for what `super()` reaches from the class before it
+/// (`mod.Child.__super__.save` for `super().save()` in a method of `Child`): the
+/// analysis takes the first of the class's bases, in order, that has the member.
+pub const SUPER: &str = "__super__";
+
+/// Whether a call's callee goes through `super()` (`SUPER`): it names the base's code
+/// itself, which no override replaces.
+pub fn through_super(path: &str) -> bool {
+    path.split('.').any(|segment| segment == SUPER)
+}
+
 /// Path segment that stands for the item at a position of the tuple before it
 /// (`mod.PAIR.__item1__` for `name, job = PAIR`): the analysis reads its type from the
 /// tuple's declaration.

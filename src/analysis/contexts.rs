@@ -12,7 +12,8 @@ use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::stored_callables::StoredCallables;
 use crate::model::{
-    Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span, ELEMENT,
+    through_super, Arg, CallSite, Callee, DeclaredContext, FileId, Language, PropertyUse, Span,
+    ELEMENT,
 };
 
 /// Where code runs. Ordered so that reports list the worker side first.
@@ -142,6 +143,13 @@ impl EntryPoint {
 pub struct Reach {
     pub entry: usize,
     pub via: Option<(FuncId, usize)>,
+    /// Every run of the function in this context works on an object under
+    /// construction: it is reached only through a constructor's call of its own
+    /// class's method (`self.reset()`, `super().__init__()` in `__init__`), and from
+    /// there only through calls on that same `self`. What it does through `self` there
+    /// touches an object nobody else holds yet; anything else it touches (a registry, a
+    /// module variable, another object) is shared as usual.
+    pub constructing: bool,
 }
 
 /// What a call site calls, after whole-program resolution.
@@ -199,8 +207,9 @@ pub struct Contexts {
     /// method on one object are taken to be sequential, as a framework calling a
     /// method once per event runs them (`analysis::ordering`).
     pub overlapping_runs: Vec<bool>,
-    /// Functions that only ever run during construction (called only from `__init__`
-    /// or module import code, directly or through other such functions).
+    /// Functions that only ever run while the program initialises (called only from
+    /// module import code or an application's start-up hooks, directly or through
+    /// other such functions).
     pub init_only: Vec<bool>,
     /// Per function: for module code that starts a worker thread itself, the byte
     /// offset of its first such handoff. What the module does from there on runs on
@@ -1010,20 +1019,34 @@ fn propagate(
             reach[entry.target] = Some(Reach {
                 entry: index,
                 via: None,
+                constructing: false,
             });
             queue.push_back(entry.target);
         }
     }
     while let Some(function) = queue.pop_front() {
-        let Some(Reach { entry, .. }) = reach[function] else {
+        let Some(Reach {
+            entry,
+            constructing,
+            ..
+        }) = reach[function]
+        else {
             continue;
         };
         for &(callee, call) in &callees[function] {
-            if reach[callee].is_some()
-                || barrier[callee]
-                || constructs_self(program, function, callee)
-                || (off_loop && program.function(function).calls[call].on_loop_thread)
-            {
+            let site = &program.function(function).calls[call];
+            // Still on the object under construction: a constructor's call of its own
+            // class's method, or, from such a method, a call on `self`.
+            let building = match constructing {
+                false => constructs_self(program, function, site, callee),
+                true => {
+                    site.on_own_receiver() && !program.function(callee).is_class_or_static_method()
+                }
+            };
+            // A function reached only under construction is reached again, for all it
+            // does, by a path that is not.
+            let known = reach[callee].is_some_and(|r| building || !r.constructing);
+            if known || barrier[callee] || (off_loop && site.on_loop_thread) {
                 continue;
             }
             let follows = match coroutines {
@@ -1037,6 +1060,7 @@ fn propagate(
             reach[callee] = Some(Reach {
                 entry,
                 via: Some((function, call)),
+                constructing: building,
             });
             queue.push_back(callee);
         }
@@ -1218,8 +1242,10 @@ fn function_facts(
         match (target, &call.callee) {
             (&CallTarget::Function(callee), _) => {
                 facts.callees.push((callee, index));
-                // `self.refresh()` may run a subclass's override.
-                if call.on_own_receiver() {
+                // `self.refresh()` may run a subclass's override; `super().refresh()`
+                // runs the base's own.
+                let through_super = matches!(&call.callee, Callee::Path(p) if through_super(p));
+                if call.on_own_receiver() && !through_super {
                     for over in dispatch.overrides(program, callee, id) {
                         facts.callees.push((over, index));
                     }
@@ -1429,15 +1455,24 @@ fn launched_tasks(
         .collect()
 }
 
-/// `__init__` calling a method of its own class (`self.reset()`): that call works on an
-/// object nobody else holds yet, so it carries no context. Calls to anything else
-/// (module functions, other objects) run in the constructor's context as usual.
-pub fn constructs_self(program: &Program, caller: FuncId, callee: FuncId) -> bool {
+/// `__init__` calling a method of its own class on `self` (`self.reset()`,
+/// `super().__init__()`): that call works on an object nobody else holds yet, so what
+/// the method does through `self` is initialisation (`Reach::constructing`). Not a
+/// class or static method, whose first parameter is no object under construction, nor
+/// a `__new__`, which may hand back an object that exists already. A constructor that
+/// lets `self` escape before such a call (starts a thread on it) is not told apart: a
+/// known limit, as racelint takes every constructor's own accesses to `self`.
+pub fn constructs_self(program: &Program, caller: FuncId, call: &CallSite, callee: FuncId) -> bool {
     let caller_model = program.function(caller);
-    if !caller_model.is_initializer {
+    let callee_model = program.function(callee);
+    if !caller_model.is_initializer
+        || !matches!(caller_model.name.as_str(), "__init__" | "__post_init__")
+        || !call.on_own_receiver()
+        || callee_model.is_class_or_static_method()
+    {
         return false;
     }
-    let (Some(own), Some(target)) = (&caller_model.class, &program.function(callee).class) else {
+    let (Some(own), Some(target)) = (&caller_model.class, &callee_model.class) else {
         return false;
     };
     if own == target {
@@ -1448,19 +1483,20 @@ pub fn constructs_self(program: &Program, caller: FuncId, callee: FuncId) -> boo
         .is_some_and(|class| program.ancestors(class).contains(target))
 }
 
-/// A call made while building something nobody else holds: import-time module code, or
-/// a constructor calling its own class's methods.
+/// A call made while the program initialises, before anything runs beside it:
+/// import-time module code (up to a script's first thread start). A constructor's call
+/// of its own class's method is no such call: constructors run whenever an object is
+/// built, and only what the method does through `self` is initialisation
+/// (`Reach::constructing`).
 fn initialises(
     program: &Program,
     caller: FuncId,
     call: usize,
-    callee: FuncId,
     script_from: &[Option<usize>],
 ) -> bool {
     let model = program.function(caller);
     let after_start = script_from[caller].is_some_and(|at| model.calls[call].span.offset > at);
-    (model.is_initializer && model.class.is_none() && !after_start)
-        || constructs_self(program, caller, callee)
+    model.is_initializer && model.class.is_none() && !after_start
 }
 
 /// Module code that starts a worker thread itself (`threading.Thread(target=watch)
@@ -1542,7 +1578,7 @@ fn init_only(
             if result[f]
                 && !root[f]
                 && !callers[f].iter().all(|&(caller, call)| {
-                    initialises(program, caller, call, f, script_from) || result[caller]
+                    initialises(program, caller, call, script_from) || result[caller]
                 })
             {
                 result[f] = false;

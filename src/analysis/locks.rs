@@ -173,7 +173,9 @@ fn meet_over_callers(
                 // (`contexts::constructs_self`): it holds nothing back. A test (or
                 // example) that no thread or loop runs calls alone: its bare call
                 // holds nothing back either.
-                if constructs_self(program, caller, f) || contexts.alone[caller] {
+                if constructs_self(program, caller, &program.function(caller).calls[call], f)
+                    || contexts.alone[caller]
+                {
                     continue;
                 }
                 let Some(caller_locks) = &inherited[caller] else {

@@ -227,22 +227,29 @@ fn every_call_passes_owned(
     let params = &program.function(function).call_params;
     // A constructor's call of its own class's method on the object it is building
     // (`self.close()` in `__init__`) passes what no other run reaches
-    // (`contexts::constructs_self`, which no context follows either).
+    // (`contexts::constructs_self`; contexts follow it as `Reach::constructing`): it
+    // counts as a call passing an owned receiver. What else it passes is judged as
+    // any call's arguments are.
     let builds = |caller: FuncId, index: usize| {
-        constructs_self(program, caller, function)
-            && program.function(caller).calls[index]
-                .owned_args
-                .iter()
-                .any(|a| a.slot == ArgSlot::Receiver && a.owner == Owner::Parameter(0))
+        slot == 0
+            && constructs_self(
+                program,
+                caller,
+                &program.function(caller).calls[index],
+                function,
+            )
     };
     let mut calls = contexts.callers[function]
         .iter()
-        .filter(|&&(caller, index)| counts(caller) && !builds(caller, index))
+        .filter(|&&(caller, _)| counts(caller))
         .peekable();
     // A function reached only some other way (no counted call) has unknown arguments,
     // unless its every start is an awaited handoff of an owned object's method.
     (seeded || calls.peek().is_some())
         && calls.all(|&(caller, index)| {
+            if builds(caller, index) {
+                return true;
+            }
             let call = &program.function(caller).calls[index];
             // A call through a location passes what the store kept, not its receiver.
             !passing.launched.contains(&(caller, index))

@@ -4,9 +4,9 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::model::{item_position, FileId, FileModel, Language, SymbolKind, ELEMENT};
+use crate::model::{item_position, FileId, FileModel, Language, SymbolKind, ELEMENT, SUPER};
 
 /// Global index of a function across all files.
 pub type FuncId = usize;
@@ -59,6 +59,9 @@ pub struct Program<'m> {
     function_base: Vec<usize>,
     class_base: Vec<usize>,
     modules: HashMap<&'m str, Vec<FileId>>,
+    /// Modules by the names they have if the folders above their import root are
+    /// namespace packages (`namespace_names`), for imports no module's own name matches.
+    namespaced: HashMap<String, Vec<FileId>>,
     /// Rust functions by canonical path: items in inline modules, methods of types
     /// declared in other files, and closures are reached by their full path.
     rust_functions: HashMap<&'m str, FuncId>,
@@ -108,6 +111,88 @@ impl<'m> Members<'m> {
     }
 }
 
+/// Library bases a class lists only for typing or abstractness: `super()` passes them
+/// over.
+const MEMBERLESS_BASES: &[&str] = &[
+    "object",
+    "typing.Generic",
+    "typing.Protocol",
+    "typing_extensions.Protocol",
+    "abc.ABC",
+];
+
+/// How many folders above an import root may be namespace packages
+/// (`google/cloud/storage/`: two).
+const NAMESPACE_DEPTH: usize = 3;
+
+/// The standard library's top-level modules, which an import finds before any
+/// namespace package of the same name.
+const STDLIB_MODULES: &str = include_str!("../../rules/python-stdlib.txt");
+
+/// The folders of the program's regular packages (the folders between each Python
+/// file's import root and the file): a folder inside one is no entry of the import
+/// path, so no name starts there.
+fn package_folders(files: &[FileModel]) -> std::collections::HashSet<PathBuf> {
+    let mut packages = std::collections::HashSet::new();
+    for file in files.iter().filter(|f| f.language == Language::Python) {
+        let mut folder = file.root.clone();
+        let segments: Vec<&str> = file.module.split('.').collect();
+        let inside = match file.path.file_stem().and_then(|s| s.to_str()) {
+            Some("__init__") => segments.len(),
+            _ => segments.len().saturating_sub(1),
+        };
+        for segment in &segments[..inside] {
+            folder.push(segment);
+            packages.insert(folder.clone());
+        }
+    }
+    packages
+}
+
+/// The names a module of a regular package has if the folders above its import root
+/// are namespace packages (PEP 420: folders without `__init__.py`): `agents.utils.aio`
+/// under `livekit/` is also `livekit.agents.utils.aio`. One file cannot tell a
+/// namespace package from a folder of sources (`src/`), so these names answer only
+/// what no module's own name does, and only where Python could find them: a name
+/// starts at a folder whose parent is no package (it could be on the import path),
+/// each folder is a Python identifier, and none is a standard-library module's name
+/// (a regular package, which an import finds first). A plain module directly in such
+/// a folder (`ui/textual/app.py`) gets none: a folder of scripts named like a library
+/// would take that library's imports.
+fn namespace_names(
+    root: &Path,
+    module: &str,
+    packages: &std::collections::HashSet<PathBuf>,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    let top = module.split('.').next().unwrap_or_default();
+    if top.is_empty() || !packages.contains(&root.join(top)) {
+        return names;
+    }
+    let mut name = module.to_string();
+    for folder in root.ancestors().take(NAMESPACE_DEPTH) {
+        let Some(segment) = folder.file_name().and_then(|f| f.to_str()) else {
+            break;
+        };
+        let identifier = segment
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && segment.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !identifier || STDLIB_MODULES.lines().any(|m| m == segment) {
+            break;
+        }
+        name = format!("{segment}.{name}");
+        if folder
+            .parent()
+            .is_some_and(|parent| !packages.contains(parent))
+        {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
 /// Each symbol name of a file to the index of its last binding: a later `def` or
 /// assignment replaces an earlier one at module level.
 fn last_bindings(file: &FileModel) -> HashMap<&str, usize> {
@@ -134,6 +219,7 @@ impl<'m> Program<'m> {
             function_base: Vec::new(),
             class_base: Vec::new(),
             modules: HashMap::default(),
+            namespaced: HashMap::default(),
             rust_functions: HashMap::default(),
             rust_methods: HashMap::default(),
             nested: HashMap::default(),
@@ -143,6 +229,7 @@ impl<'m> Program<'m> {
             external_returns,
             element_readers,
         };
+        let packages = package_folders(files);
         let mut roots: HashMap<&Path, FileId> = HashMap::default();
         for (file_id, file) in files.iter().enumerate() {
             let id = *roots.entry(file.root.as_path()).or_insert(file_id);
@@ -162,6 +249,11 @@ impl<'m> Program<'m> {
                 .entry(file.module.as_str())
                 .or_default()
                 .push(file_id);
+            if file.language == Language::Python && !file.is_stub {
+                for name in namespace_names(&file.root, &file.module, &packages) {
+                    program.namespaced.entry(name).or_default().push(file_id);
+                }
+            }
             program.symbols.push(last_bindings(file));
             program.members.extend(file.classes.iter().map(Members::of));
             match file.language {
@@ -237,7 +329,10 @@ impl<'m> Program<'m> {
     /// A module's source wins over its stub; the importer's own import root wins over
     /// others; an ambiguous name resolves to nothing rather than to a guess.
     fn module(&self, from: FileId, name: &str) -> Option<FileId> {
-        let candidates = self.modules.get(name)?;
+        let candidates = self
+            .modules
+            .get(name)
+            .or_else(|| self.namespaced.get(name))?;
         if let [only] = candidates.as_slice() {
             return Some(*only);
         }
@@ -321,8 +416,17 @@ impl<'m> Program<'m> {
 
     fn walk(&self, start: Target, segments: &[&str], depth: usize) -> Resolved {
         let mut current = start;
-        for (done, segment) in segments.iter().enumerate() {
-            match self.member(&current, segment, depth) {
+        let mut done = 0;
+        while done < segments.len() {
+            // `Class.__super__.name`: what `super().name` reaches from the class, a
+            // step of two segments.
+            let (next, step) = match (&current, segments[done], segments.get(done + 1)) {
+                (Target::Class(class), SUPER, Some(name)) => {
+                    (self.super_member(*class, name, depth), 2)
+                }
+                (_, segment, _) => (self.member(&current, segment, depth), 1),
+            };
+            match next {
                 Some(next) => current = next,
                 None => {
                     return Resolved {
@@ -331,11 +435,34 @@ impl<'m> Program<'m> {
                     }
                 }
             }
+            done += step;
         }
         Resolved {
             target: current,
             residual: 0,
         }
+    }
+
+    /// What `super().name` in a method of `class` reaches: the member of the first of
+    /// the class's bases, in order, that has it. A library base before it may define
+    /// it too, which racelint cannot see: then the call is the library's. Bases that
+    /// define no methods of their own (`Generic[T]`, `Protocol`, `ABC`, `object`) are
+    /// passed over.
+    fn super_member(&self, class: ClassId, name: &str, depth: usize) -> Option<Target> {
+        let file = self.class_file(class);
+        for base in &self.class(class).bases {
+            match self.resolve_at_depth(file, base, depth + 1).target {
+                Target::Class(base) if base != class => {
+                    if let Some(found) = self.class_member(base, name, depth) {
+                        return Some(found);
+                    }
+                }
+                Target::External(path) if MEMBERLESS_BASES.contains(&path.as_str()) => {}
+                Target::External(path) => return Some(Target::External(format!("{path}.{name}"))),
+                _ => {}
+            }
+        }
+        None
     }
 
     fn member(&self, of: &Target, name: &str, depth: usize) -> Option<Target> {

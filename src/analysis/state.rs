@@ -262,8 +262,10 @@ pub fn invariant<'m>(program: &Program<'m>, key: &StateKey) -> Option<&'m Invari
 /// (`self.registry[key] = self` with `registry = {}` in the class): every instance
 /// shares that object, so a constructor changing it is no initialisation of its own
 /// object. Assigning `self.x` creates an instance attribute instead, which is, and so
-/// is a change of `self.x` in a constructor that assigns it anywhere (`self.tags =
-/// []; self.tags.append(t)`).
+/// is a change of `self.x` in a function that assigns it anywhere (`self.tags = [];
+/// self.tags.append(t)`) or in a class whose constructor does (every object built has
+/// its own by then). A class-body value that cannot be changed in place (`None`, a
+/// number: `Attribute::immutable_default`) is no object to change.
 fn mutates_class_object(
     program: &Program,
     catalogue: &Catalogue,
@@ -278,8 +280,34 @@ fn mutates_class_object(
             .any(|a| a.kind == AccessKind::Rebind && a.path == access.path)
         && resolve_state(program, catalogue, file, &access.path).is_some_and(|state| {
             matches!(&state.key, StateKey::Attribute { class, name }
-                if is_class_level(program, *class, name))
+                if is_class_level(program, *class, name)
+                    && !immutable_default(program, *class, name)
+                    && !constructor_assigns(program, *class, name))
         })
+}
+
+/// Whether every value the class body gives `name` is immutable (or there is none).
+fn immutable_default(program: &Program, class: ClassId, name: &str) -> bool {
+    let name = declared_name(name);
+    program
+        .class(class)
+        .attributes
+        .iter()
+        .filter(|a| a.name == name && a.class_level)
+        .all(|a| a.immutable_default)
+}
+
+/// Whether the class's constructor (its own or inherited `__init__`) assigns
+/// `self.<name>`, giving each object built an attribute of its own.
+fn constructor_assigns(program: &Program, class: ClassId, name: &str) -> bool {
+    let name = declared_name(name);
+    program.method(class, "__init__").is_some_and(|init| {
+        program.function(init).accesses.iter().any(|a| {
+            matches!(a.kind, AccessKind::Rebind | AccessKind::ReadModifyWrite)
+                && a.root == Some(0)
+                && a.path.rsplit('.').next() == Some(name)
+        })
+    })
 }
 
 /// An attribute assigned in the class body: one object for every instance. A declared
@@ -340,6 +368,11 @@ pub struct StateAccess<'m> {
     /// the accessed object through one it owns (`analysis::ownership`), so that the
     /// access touches no shared state in that context.
     pub owned_in: [bool; 3],
+    /// Through `self` to the object itself, not to an object its class body made
+    /// (`mutates_class_object`), in a function that some context reaches only on an
+    /// object under construction (`Reach::constructing`): there, that object is the
+    /// run's own.
+    pub on_own_object: bool,
     /// A write that runs only while the location is unset, of a location every
     /// rebinding of which is such a write: it happens once, before anything can use
     /// the value (`analysis::ordering::initialised_before`).
@@ -554,11 +587,32 @@ pub fn collect<'m>(
                 // Handed to a call that keeps it in this thread: still the function's own.
                 continue;
             }
-            if objects.ownership.owns(function, access) {
+            // A change in place, through `self`, of an object the class body made
+            // (`seen = {}` on the class) changes what every instance shares, however
+            // private the instance is.
+            let class_object = std::cell::OnceCell::new();
+            let class_object = || {
+                *class_object.get_or_init(|| {
+                    access.root == Some(0)
+                        && mutates_class_object(program, catalogue, file, model, access)
+                })
+            };
+            if objects.ownership.owns(function, access) && !class_object() {
                 // An object only this run of the function can reach.
                 continue;
             }
-            let owned_in = Context::ALL.map(|c| objects.ownership.owns_in(c, function, access));
+            // Where every run of the function works on an object under construction
+            // (`Reach::constructing`), that object is the run's own.
+            let constructing = contexts.reach[function]
+                .iter()
+                .chain([&contexts.task_reach[function]])
+                .any(|r| r.is_some_and(|r| r.constructing));
+            let on_own_object = constructing && access.root == Some(0) && !class_object();
+            let owned_in = Context::ALL.map(|c| {
+                objects.ownership.owns_in(c, function, access) && !class_object()
+                    || on_own_object
+                        && contexts.reach[function][c.index()].is_some_and(|r| r.constructing)
+            });
             if Context::ALL
                 .into_iter()
                 .all(|c| owned_in[c.index()] || contexts.reach[function][c.index()].is_none())
@@ -677,6 +731,7 @@ pub fn collect<'m>(
                 checked_by,
                 start_checked_in,
                 owned_in,
+                on_own_object,
                 initialises_once: false,
                 atomic,
                 cell_local: state.cell && !contexts.started_elsewhere[function],

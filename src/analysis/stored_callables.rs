@@ -27,7 +27,7 @@ use super::contexts::{resolve_call, CallTarget};
 use super::identity::receiver_class;
 use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
-use crate::model::{Arg, CallSite, Callee, FileId, ELEMENT};
+use crate::model::{Arg, ArgSlot, CallSite, Callee, FileId, ELEMENT};
 
 /// A location that can hold callables.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -445,7 +445,16 @@ fn module_code(program: &Program, function: FuncId) -> Option<FuncId> {
 
 /// Whether a call of a method passes its receiver as the first argument: called through
 /// its class (`Base.__init__(self, cb)`), where `call_params` leave the receiver out.
+/// A call on an object (`self.run(cb)`, whose path also names the class) has its
+/// receiver recorded apart (`OwnedArg` in the receiver slot).
 fn passes_receiver(program: &Program, caller: FuncId, call: &CallSite, method: FuncId) -> bool {
+    if call
+        .owned_args
+        .iter()
+        .any(|arg| arg.slot == ArgSlot::Receiver)
+    {
+        return false;
+    }
     let model = program.function(method);
     let bound = model.class.is_some()
         && !model.decorators.iter().any(|d| {

@@ -30,7 +30,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 && runs_in(analysis, a, Context::EventLoop)
                 && a.locks.is_empty()
                 && a.asyncio_locks.is_empty()
-                && contexts.task_reach[a.function].is_some()
+                // Tasks reaching it only while they build its object do not share it.
+                && contexts.task_reach[a.function]
+                    .is_some_and(|r| !(r.constructing && a.on_own_object))
         });
         let Some(mutation) = by_anchor_order(analysis, unguarded).into_iter().next() else {
             continue;

@@ -159,7 +159,10 @@ impl Lowerer<'_> {
         // `acquire()` for the code up to its `release()` (logging's `Handler.acquire`
         // takes the handler's I/O lock): only an `acquire()` that every run makes, a
         // statement of the body itself before any `return`.
-        if class.is_some() && (name == "__enter__" || name == "acquire") {
+        let lock_function = class.is_none()
+            && super::statements::lock_verb_of(name)
+                .is_some_and(|(verb, _)| verb == super::statements::LockVerb::Acquire);
+        if class.is_some() && (name == "__enter__" || name == "acquire") || lock_function {
             self.functions[index].leaves_held = self.unconditional_acquires(&def.body);
         }
         let scope = self.scopes.pop();

@@ -19,7 +19,7 @@ use super::scope;
 use crate::model::{
     item_segment, returned_parameter, Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite,
     Callee, Class, DeclaredContext, FileModel, Function, HeldField, InsertionPoint, Invariant,
-    OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK,
+    OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK, SUPER,
 };
 use crate::source::LineIndex;
 

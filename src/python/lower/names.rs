@@ -268,6 +268,41 @@ impl Lowerer<'_> {
         Some(Chain::location(self.classes[scope.class?].path.clone()))
     }
 
+    /// The class whose bases `super()` searches, in a method: the method's own class
+    /// (`super()`, `super(Own, self)`), or the class named (`super(Other, self)`). The
+    /// analysis takes the first of its bases, in order, that has the member
+    /// (`model::SUPER`); that is the method resolution order unless a subclass mixes in
+    /// another class after this one (a diamond), which this does not follow.
+    pub(super) fn super_base(&self, expr: &Expr) -> Option<String> {
+        let Expr::Call(call) = expr else {
+            return None;
+        };
+        let Expr::Name(name) = &*call.func else {
+            return None;
+        };
+        let scope = self.scopes.iter().rev().find(|s| !s.is_module)?;
+        let self_name = scope.self_name.as_deref()?;
+        if name.id.as_str() != "super" || !matches!(self.resolve_name("super"), Resolution::Unknown)
+        {
+            return None;
+        }
+        let own = &self.classes[scope.class?];
+        let arguments = &call.arguments;
+        if !arguments.keywords.is_empty() {
+            return None;
+        }
+        match &arguments.args[..] {
+            [] => Some(own.path.clone()),
+            [class, Expr::Name(receiver)] if receiver.id.as_str() == self_name => {
+                match self.callee_of(class)? {
+                    Callee::Path(path) => Some(path),
+                    Callee::Method(_) => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// A chain that can denote shared state: not a typed local by itself.
     pub(super) fn state_chain(&self, expr: &Expr) -> Option<Chain> {
         self.chain_in(expr, true)
@@ -283,6 +318,10 @@ impl Lowerer<'_> {
                 Resolution::Alias(_) | Resolution::Local => None,
             },
             Expr::Attribute(a) => match self.chain(&a.value) {
+                // `super().m()` runs a base class's `m` on the same object.
+                None if self.super_base(&a.value).is_some() => self
+                    .super_base(&a.value)
+                    .map(|class| Callee::Path(format!("{class}.{SUPER}.{}", a.attr.as_str()))),
                 Some(chain) if !chain.inner && !chain.via_alias => {
                     Some(Callee::Path(format!("{}.{}", chain.path, a.attr.as_str())))
                 }
@@ -298,6 +337,13 @@ impl Lowerer<'_> {
                     Some(callee) => Some(Callee::Path(format!("{callee}.{}", a.attr.as_str()))),
                     None => Some(Callee::Method(a.attr.as_str().to_string())),
                 },
+            },
+            // A generic class given its type arguments (`Chan[AudioFrame]()`): the class.
+            Expr::Subscript(s) if is_type_arguments(&s.slice) => match self.callee_of(&s.value) {
+                Some(Callee::Path(class)) if generic_class_like(&class) => {
+                    Some(Callee::Path(class))
+                }
+                _ => self.element_taken(func).map(Callee::Path),
             },
             // A callable taken from a container and called (`HANDLERS[name](x)`,
             // `self._routes.get(path)(request)`): an element of the container.
@@ -690,4 +736,55 @@ impl Lowerer<'_> {
             _ => None,
         }
     }
+}
+
+/// Whether a subscript's index reads as type arguments (`AudioFrame`, `rtc.AudioFrame`,
+/// `str, list[int]`, `None`), not as a key (`"audio"`, `name`, `0`). A bare lowercase
+/// name is a variable more often than a type, unless it is a builtin type.
+fn is_type_arguments(index: &Expr) -> bool {
+    match index {
+        Expr::Tuple(t) => !t.elts.is_empty() && t.elts.iter().all(is_type_arguments),
+        Expr::Name(n) => {
+            let name = n.id.as_str();
+            name.chars().next().is_some_and(char::is_uppercase) || BUILTIN_TYPES.contains(&name)
+        }
+        Expr::Attribute(a) => a
+            .attr
+            .as_str()
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase),
+        Expr::Subscript(s) => is_type_arguments(&s.value),
+        Expr::NoneLiteral(_) => true,
+        _ => false,
+    }
+}
+
+/// The builtin types a generic's argument may name in lowercase.
+const BUILTIN_TYPES: &[&str] = &[
+    "int",
+    "str",
+    "bytes",
+    "float",
+    "bool",
+    "complex",
+    "object",
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "tuple",
+    "type",
+];
+
+/// A name written like a class (`Chan`, `_Queue`), not like a constant table
+/// (`HANDLERS`): some letter after the first is lowercase.
+fn generic_class_like(path: &str) -> bool {
+    let last = path
+        .rsplit('.')
+        .next()
+        .unwrap_or(path)
+        .trim_start_matches('_');
+    last.chars().next().is_some_and(char::is_uppercase)
+        && last.chars().skip(1).any(char::is_lowercase)
 }

@@ -92,6 +92,13 @@ impl Lowerer<'_> {
         let receiver = match &*call.func {
             Expr::Attribute(a) => match &*a.value {
                 Expr::Name(n) => Some(n.id.as_str()),
+                // `super().m()` calls `m` on `self`.
+                super_call if self.super_base(super_call).is_some() => self
+                    .scopes
+                    .iter()
+                    .rev()
+                    .find(|s| !s.is_module)
+                    .and_then(|s| s.self_name.as_deref()),
                 _ => None,
             },
             _ => None,

@@ -387,6 +387,8 @@ impl Lowerer<'_> {
                     if let Some(at) = locks.iter().rposition(|l| l.path == lock) {
                         locks.remove(at);
                     }
+                } else if let Some((verb, function)) = self.lock_function_call(&e.value) {
+                    self.note_lock_function(verb, function);
                 }
             }
             Stmt::Import(_) | Stmt::ImportFrom(_) => {
@@ -894,6 +896,54 @@ impl Lowerer<'_> {
         held
     }
 
+    /// `_acquireLock()` … `_releaseLock()`: a module's pair of functions that take and
+    /// give back its lock. The acquiring call holds what that function leaves held
+    /// (`Function::leaves_held`, resolved by the analysis through the call, as for a
+    /// lock-returning helper), up to the call of its pair: the function of the same
+    /// module whose name says `release` where the other says `acquire`.
+    fn note_lock_function(&mut self, verb: LockVerb, function: String) {
+        match verb {
+            LockVerb::Acquire => self.scope_mut().locks.push(HeldLock {
+                path: format!("{function}()"),
+                block: None,
+                is_async: false,
+            }),
+            LockVerb::Release => {
+                let pair = |held: &str| {
+                    held.strip_suffix("()")
+                        .and_then(lock_verb_of)
+                        .is_some_and(|(verb, key)| {
+                            verb == LockVerb::Acquire
+                                && lock_verb_of(&function).map(|(_, k)| k) == Some(key)
+                        })
+                };
+                let locks = &mut self.scope_mut().locks;
+                if let Some(at) = locks.iter().rposition(|l| pair(&l.path)) {
+                    locks.remove(at);
+                }
+            }
+        }
+    }
+
+    /// A bare call of a project-looking function named to take or give back a lock
+    /// (`_acquireLock()`, `logging._releaseLock()`, `acquire_lock()`), with its path.
+    pub(super) fn lock_function_call(&self, expr: &Expr) -> Option<(LockVerb, String)> {
+        let Expr::Call(call) = expr else {
+            return None;
+        };
+        if !call.arguments.args.is_empty() || !call.arguments.keywords.is_empty() {
+            return None;
+        }
+        if !matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)) {
+            return None;
+        }
+        let Some(Callee::Path(path)) = self.callee_of(&call.func) else {
+            return None;
+        };
+        let (verb, _) = lock_verb_of(&path)?;
+        Some((verb, path))
+    }
+
     /// Whether `body` calls `lock.release()` anywhere, nested blocks included (not in
     /// nested functions).
     fn releases_anywhere(&self, body: &[Stmt], lock: &str) -> bool {
@@ -945,4 +995,31 @@ fn may_return(stmt: &Stmt) -> bool {
     let mut returns = Returns(false);
     returns.visit_stmt(stmt);
     returns.0
+}
+
+/// What a function named for a lock does to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LockVerb {
+    Acquire,
+    Release,
+}
+
+/// `mod._acquireLock` → (`Acquire`, `mod.lock`): the verb a function's name starts
+/// with (case and underscores aside) and what it names beside it, within its module
+/// (`mod._releaseLock` gives the same key), so that a pair is found by name.
+pub(super) fn lock_verb_of(path: &str) -> Option<(LockVerb, String)> {
+    let (module, name) = path.rsplit_once('.').unwrap_or(("", path));
+    let plain: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_lowercase();
+    let (verb, rest) = if let Some(rest) = plain.strip_prefix("acquire") {
+        (LockVerb::Acquire, rest)
+    } else if let Some(rest) = plain.strip_prefix("release") {
+        (LockVerb::Release, rest)
+    } else {
+        return None;
+    };
+    Some((verb, format!("{module}.{rest}")))
 }
