@@ -755,10 +755,26 @@ fn is_type_arguments(index: &Expr) -> bool {
             .next()
             .is_some_and(char::is_uppercase),
         Expr::Subscript(s) => is_type_arguments(&s.value),
+        // A union (`Frame | None`).
+        Expr::BinOp(b) => {
+            b.op == ruff_python_ast::Operator::BitOr
+                && is_type_arguments(&b.left)
+                && is_type_arguments(&b.right)
+        }
         Expr::NoneLiteral(_) => true,
         _ => false,
     }
 }
+
+/// Generic classes of the builtins and `collections` named in lowercase.
+const LOWERCASE_GENERICS: &[&str] = &[
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "collections.deque",
+    "collections.defaultdict",
+];
 
 /// The builtin types a generic's argument may name in lowercase.
 const BUILTIN_TYPES: &[&str] = &[
@@ -778,8 +794,12 @@ const BUILTIN_TYPES: &[&str] = &[
 ];
 
 /// A name written like a class (`Chan`, `_Queue`), not like a constant table
-/// (`HANDLERS`): some letter after the first is lowercase.
+/// (`HANDLERS`): some letter after the first is lowercase. Or one of the builtin and
+/// `collections` classes named in lowercase (`deque[int]()`).
 fn generic_class_like(path: &str) -> bool {
+    if LOWERCASE_GENERICS.contains(&path) {
+        return true;
+    }
     let last = path
         .rsplit('.')
         .next()
