@@ -4,8 +4,8 @@
 # bugs it reports. Fixtures are our own; these are not.
 # Each release is downloaded from PyPI once (a wheel, or the sdist when there is none),
 # its .py files extracted to OUT/src/<package>-<version>, and checked there with
-# `--select ALL` (OUT/runs/<package>-<version>.json). Home Assistant releases are
-# whole (1.5M lines each); the first run downloads about 1 GB.
+# `--select ALL` (OUT/runs/<package>-<version>.json, rewritten on each run). Home
+# Assistant releases are whole (1.5M lines each); the first run downloads about 1 GB.
 # Usage: bench/recall.sh [OUT]   (default OUT=/tmp/racelint-recall; reuses what is there)
 #   RACELINT=path   binary to measure (default: cargo build --release)
 set -euo pipefail
@@ -42,9 +42,7 @@ else:  # an sdist: drop its top folder, so paths read as in the installed packag
 PY
     touch "$out/src/$name/.done"
   fi
-  if [ ! -s "$out/runs/$name.json" ] || [ "$RACELINT" -nt "$out/runs/$name.json" ]; then
-    (cd "$out/src/$name" && "$RACELINT" check . --select ALL --no-cache --exit-zero \
-       --output-format json > "$out/runs/$name.json")
-  fi
+  (cd "$out/src/$name" && "$RACELINT" check . --select ALL --no-cache --exit-zero \
+     --output-format json > "$out/runs/$name.json")
 done
 python3 bench/recall.py bench/recall/cases.tsv "$out/runs"
