@@ -287,6 +287,12 @@ pub struct Function {
     pub decorators: Vec<CallSite>,
     pub calls: Vec<CallSite>,
     pub accesses: Vec<Access>,
+    /// Python: accesses through a parameter of no known type other than the receiver
+    /// (`jobs[key] = job` in `def work(jobs, key)`), by a path that starts at the
+    /// parameter's slot (`parameter_path`); locks held there may name parameters too.
+    /// They touch whatever each caller passes: a handoff that passes a location makes
+    /// them that location's accesses on the thread it starts (`analysis::arguments`).
+    pub param_accesses: Vec<Access>,
     /// Suspension points (`await`, `async for`, `async with`) and the locks held there.
     pub awaits: Vec<Await>,
     /// True for constructors (`__init__`): accesses there are initialisation.
@@ -585,6 +591,20 @@ pub enum Callee {
     Method(String),
 }
 
+/// The path of a location reached through parameter `slot` (as in `Access::root`) of
+/// the function being lowered, which names no module: `@2`, then `@2.items`.
+pub fn parameter_path(slot: usize) -> String {
+    format!("@{slot}")
+}
+
+/// The parameter slot a `parameter_path` starts at, and the rest of it (`.items`, or
+/// empty).
+pub fn parameter_of(path: &str) -> Option<(usize, &str)> {
+    let rest = path.strip_prefix('@')?;
+    let end = rest.find('.').unwrap_or(rest.len());
+    Some((rest[..end].parse().ok()?, &rest[end..]))
+}
+
 /// A value passed to a call that may be a callable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Arg {
@@ -600,6 +620,12 @@ pub enum Arg {
     /// A local of a known type (`cache = Cache()`, `payload = reader.decode(…)`), by the
     /// type's path as written: an object, not the function or class that path names.
     Instance(String),
+    /// A tuple or list display (`args=(queue, self.jobs)`), item by item: what an API
+    /// that spreads it into its callable's parameters (`Thread(args=…)`) passes.
+    Tuple(Vec<Arg>),
+    /// A parameter of the calling function spread into the call (`submit(fn, *args)`):
+    /// the items of whatever the caller's caller passed for it.
+    Spread(String),
     /// Anything else.
     Other,
 }

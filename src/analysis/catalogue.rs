@@ -22,6 +22,10 @@ pub struct Handoff {
     /// (`to_thread(f, a, b)` calls `f(a, b)`).
     #[serde(default, rename = "forwards-arguments")]
     pub forwards_arguments: bool,
+    /// The keyword of a tuple whose items are the callable's arguments, in order
+    /// (`Thread(target=f, args=(a, b))` calls `f(a, b)`).
+    #[serde(rename = "arguments-tuple")]
+    pub arguments_tuple: Option<String>,
     /// Only on a receiver built by one of these methods earlier in the same chain
     /// (`v.par_iter().map(f)`, not `v.iter().map(f)`).
     #[serde(default)]

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::catalogue::{Catalogue, Route, ThreadClass};
 use super::dispatch::Dispatch;
-use super::forwarding::{Forwards, Handover};
+use super::forwarding::Forwards;
 use super::private_loops::PrivateLoops;
 use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Target};
@@ -116,6 +116,9 @@ pub struct EntryPoint {
     /// The attribute of the target's object, a thread lock, that the library holds
     /// while it runs the target (`ThreadClass::holds`: a logging handler's `lock`).
     pub holds: Option<String>,
+    /// What the site passes the target, in the order of its parameters
+    /// (`Handover::passed_arguments`): `to_thread(f, self.jobs)` gives `[self.jobs]`.
+    pub arguments: Vec<Arg>,
 }
 
 impl EntryPoint {
@@ -133,6 +136,7 @@ impl EntryPoint {
             registered: false,
             on_private_loop: false,
             holds: None,
+            arguments: Vec::new(),
         }
     }
 }
@@ -581,6 +585,15 @@ pub fn api_call(program: &Program, call: &CallSite, target: &CallTarget) -> ApiC
                 if let Some(class) = &function.class {
                     paths.push(class.clone());
                 }
+            } else if let Some(class) = program.class_of_method(*f) {
+                // An override keeps its library base's contract: a thread pool's own
+                // `submit` runs what it is given on a worker, as the base's does.
+                paths.extend(
+                    program
+                        .external_ancestors(class)
+                        .iter()
+                        .map(|base| format!("{base}.{}", function.name)),
+                );
             }
         }
         _ => {}
@@ -1331,7 +1344,8 @@ fn function_facts(
                     concurrent: context == Context::WorkerThread
                         && (handover.concurrent || (call.in_loop && !call.awaited)),
                     awaited: call.awaited && handover.waits,
-                    forwarded_from: forwarded_from(&handover, call),
+                    forwarded_from: handover.forwarded_from(call),
+                    arguments: handover.passed_arguments(call).to_vec(),
                     ..EntryPoint::new(context, target, Some(site))
                 });
             }
@@ -1642,17 +1656,4 @@ fn callable_passes(
         }
     }
     (passes, package_passes)
-}
-
-/// Where the positional arguments a handover passes on to its callable start in `call`:
-/// after the callable, when the callable is passed by position.
-fn forwarded_from(handover: &Handover, call: &CallSite) -> Option<usize> {
-    let by_keyword = handover
-        .keyword
-        .as_ref()
-        .is_some_and(|k| call.keywords.iter().any(|(name, _)| name == k));
-    handover
-        .position
-        .filter(|_| handover.forwards_arguments && !by_keyword)
-        .map(|i| i + 1)
 }

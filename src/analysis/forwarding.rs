@@ -28,6 +28,10 @@ pub struct Handover {
     /// The positional arguments after the callable are passed to it
     /// (`Handoff::forwards_arguments`; a wrapper's summary does not say).
     pub forwards_arguments: bool,
+    /// The keyword, and for a wrapper's parameter also the position, of a tuple whose
+    /// items are the callable's arguments (`Handoff::arguments_tuple`; `args` in
+    /// `def executor_submit(fn, args=()): pool.submit(fn, *args)`).
+    pub arguments_tuple: Option<(String, Option<usize>)>,
     /// Awaiting the call waits until the callable has returned: true of the catalogued
     /// APIs that can be awaited (`to_thread`, `run_in_executor`). A coroutine wrapper
     /// waits only when it awaits the handoff it forwards to, not when it starts a
@@ -50,6 +54,7 @@ impl Handover {
             keyword: handoff.keyword.clone(),
             concurrent: handoff.concurrent,
             forwards_arguments: handoff.forwards_arguments,
+            arguments_tuple: handoff.arguments_tuple.clone().map(|k| (k, None)),
             waits: true,
             loop_if_decorated: handoff.loop_if_decorated.clone(),
             loop_if_async: handoff.loop_if_async,
@@ -58,12 +63,70 @@ impl Handover {
 
     /// The argument of `call` this handover passes on, if the call has it.
     pub fn argument<'c>(&self, call: &'c CallSite) -> Option<&'c Arg> {
-        self.keyword
-            .as_ref()
-            .and_then(|k| call.keywords.iter().find(|(name, _)| name == k))
-            .map(|(_, a)| a)
-            .or_else(|| self.position.and_then(|i| call.args.get(i)))
+        by_keyword_or_position(call, self.keyword.as_deref(), self.position)
     }
+
+    /// The arguments `call` gives the callable it hands over, in order: those after
+    /// the callable (`to_thread(f, a, b)`), or the items of the arguments tuple
+    /// (`Thread(target=f, args=(a, b))`). Empty when the call shows none.
+    pub fn passed_arguments<'c>(&self, call: &'c CallSite) -> &'c [Arg] {
+        if let Some(from) = self.forwarded_from(call) {
+            return call.args.get(from..).unwrap_or_default();
+        }
+        let tuple = self
+            .arguments_tuple
+            .as_ref()
+            .and_then(|(keyword, position)| by_keyword_or_position(call, Some(keyword), *position));
+        match tuple {
+            Some(Arg::Tuple(items)) => items,
+            _ => &[],
+        }
+    }
+
+    /// Where the positional arguments passed on to the callable start in `call`: after
+    /// the callable, when the callable is passed by position.
+    pub fn forwarded_from(&self, call: &CallSite) -> Option<usize> {
+        let by_keyword = self
+            .keyword
+            .as_ref()
+            .is_some_and(|k| call.keywords.iter().any(|(name, _)| name == k));
+        self.position
+            .filter(|_| self.forwards_arguments && !by_keyword)
+            .map(|i| i + 1)
+    }
+
+    /// The arguments tuple of a wrapper whose `call`, handing over its parameter, gives
+    /// the callable the items of another parameter (`pool.submit(fn, *args)`, or
+    /// `Thread(target=fn, args=args)`): that parameter's keyword and position.
+    fn wrapper_tuple(&self, call: &CallSite, params: &[String]) -> Option<(String, Option<usize>)> {
+        let spread = match self.passed_arguments(call) {
+            [Arg::Spread(name)] => Some(name),
+            _ => self
+                .arguments_tuple
+                .as_ref()
+                .and_then(|(keyword, position)| {
+                    by_keyword_or_position(call, Some(keyword), *position)
+                })
+                .and_then(|arg| match arg {
+                    Arg::Parameter(name) => Some(name),
+                    _ => None,
+                }),
+        }?;
+        let position = params.iter().position(|p| p == spread);
+        Some((spread.clone(), position))
+    }
+}
+
+/// The argument of `call` by `keyword`, or else at `position`.
+fn by_keyword_or_position<'c>(
+    call: &'c CallSite,
+    keyword: Option<&str>,
+    position: Option<usize>,
+) -> Option<&'c Arg> {
+    keyword
+        .and_then(|k| call.keywords.iter().find(|(name, _)| name == k))
+        .map(|(_, a)| a)
+        .or_else(|| position.and_then(|i| call.args.get(i)))
 }
 
 /// Per function: the handovers a call to it makes with its own parameters.
@@ -112,6 +175,7 @@ impl Forwards {
                             keyword: Some(name.clone()),
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
                             forwards_arguments: false,
+                            arguments_tuple: handover.wrapper_tuple(call, &model.call_params),
                             waits: handover.waits && (call.awaited || !model.is_async),
                             loop_if_decorated: handover.loop_if_decorated.clone(),
                             loop_if_async: handover.loop_if_async,

@@ -1,6 +1,7 @@
 //! Whole-program analysis: joins every file's model, resolves names across modules,
 //! propagates execution contexts from entry points, and computes locksets.
 
+pub mod arguments;
 pub mod catalogue;
 pub mod containment;
 pub mod contexts;

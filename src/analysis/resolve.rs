@@ -84,6 +84,9 @@ pub struct Program<'m> {
     external_returns: BTreeMap<String, String>,
     /// Holders of one value and the methods that read it (`Catalogue::element_readers`).
     element_readers: BTreeMap<String, Vec<String>>,
+    /// Per class (by `ClassId`), the library classes among its ancestors, by canonical
+    /// path (`concurrent.futures.Executor` for a vendored thread pool).
+    external_ancestors: Vec<Vec<String>>,
 }
 
 /// A class's methods (name to index in its file's functions) and attributes (name to
@@ -228,6 +231,7 @@ impl<'m> Program<'m> {
             root_ids: Vec::with_capacity(files.len()),
             external_returns,
             element_readers,
+            external_ancestors: Vec::new(),
         };
         let packages = package_folders(files);
         let mut roots: HashMap<&Path, FileId> = HashMap::default();
@@ -261,6 +265,13 @@ impl<'m> Program<'m> {
                 Language::Python => program.index_nested(file_id, file),
             }
         }
+        program.external_ancestors = (0..program.classes.len())
+            .map(|class| {
+                let mut external = Vec::new();
+                program.walk_ancestors(class, |_| {}, |path| external.push(path));
+                external
+            })
+            .collect();
         program
     }
 
@@ -828,7 +839,28 @@ impl<'m> Program<'m> {
 
     /// All bases of a class, project and external, as canonical paths (transitively).
     pub fn ancestors(&self, class: ClassId) -> Vec<String> {
-        let mut out = Vec::new();
+        let out = std::cell::RefCell::new(Vec::new());
+        self.walk_ancestors(
+            class,
+            |base| out.borrow_mut().push(self.class(base).path.clone()),
+            |path| out.borrow_mut().push(path),
+        );
+        out.into_inner()
+    }
+
+    /// The library classes among a class's ancestors (`ancestors`, external only).
+    pub fn external_ancestors(&self, class: ClassId) -> &[String] {
+        &self.external_ancestors[class]
+    }
+
+    /// Visits every base of `class`, transitively: project classes with `project`, and
+    /// library classes, which end the walk upward, with `external`.
+    fn walk_ancestors(
+        &self,
+        class: ClassId,
+        mut project: impl FnMut(ClassId),
+        mut external: impl FnMut(String),
+    ) {
         let mut stack = vec![class];
         let mut seen = Vec::new();
         while let Some(current) = stack.pop() {
@@ -840,14 +872,13 @@ impl<'m> Program<'m> {
             for base in &self.class(current).bases {
                 match self.resolve(file, base).target {
                     Target::Class(base_class) => {
-                        out.push(self.class(base_class).path.clone());
+                        project(base_class);
                         stack.push(base_class);
                     }
-                    Target::External(path) => out.push(path),
+                    Target::External(path) => external(path),
                     _ => {}
                 }
             }
         }
-        out
     }
 }

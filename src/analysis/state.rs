@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::arguments;
 use super::catalogue::Catalogue;
 use super::contexts::{Context, Contexts};
 use super::holders::Holders;
@@ -540,6 +541,175 @@ pub fn hands_off_at(contexts: &Contexts, function: FuncId, offset: u32) -> bool 
     })
 }
 
+/// Where an access's location is named: its own path in the function's file, or, for
+/// an access through a parameter a handoff bound (`analysis::arguments`), the caller's
+/// location in the caller's file, with the caller's locks the body holds through
+/// parameters.
+struct Located<'p> {
+    path: &'p str,
+    file: FileId,
+    passed_locks: &'p [String],
+    /// Bound by a handoff: no check in a caller of the body acts on the location.
+    passed: bool,
+}
+
+/// What `collect` consults to turn one access into an access of shared state.
+struct Collector<'a, 'm> {
+    program: &'a Program<'m>,
+    catalogue: &'a Catalogue,
+    contexts: &'a Contexts,
+    locksets: &'a Locksets,
+    sharing: &'a Sharing,
+    objects: &'a Objects<'a>,
+}
+
+impl<'m> Collector<'_, 'm> {
+    /// The access of shared state that `access` in `function` is, where `located`
+    /// says, with `owned_in` and `on_own_object` as the caller judged them; `None` when
+    /// it touches no shared state there (a location racelint cannot name, a typed
+    /// object whose own methods speak, a thread-safe type, an unshared attribute).
+    fn shared(
+        &self,
+        function: FuncId,
+        access: &'m Access,
+        located: Located,
+        owned_in: [bool; 3],
+        on_own_object: bool,
+    ) -> Option<(StateKey, StateAccess<'m>)> {
+        let Collector {
+            program,
+            catalogue,
+            contexts,
+            locksets,
+            sharing,
+            objects,
+        } = *self;
+        let file = program.file_of(function);
+        let state = resolve_state(program, catalogue, located.file, located.path)?;
+        if state.residual == 0 {
+            let class = state
+                .ty
+                .as_ref()
+                .and_then(|(f, ty)| program.class_of_value(*f, ty));
+            if let Some(class) = class {
+                // `store.put(x)`: the method's own accesses are what count. So it
+                // is with the protocol methods the class defines: `store[k] = v`
+                // and `del store[k]` call its `__setitem__`/`__delitem__`, `for x
+                // in store` its `__iter__`.
+                let protocol: &[&str] = match access.kind {
+                    AccessKind::Mutation => &["__setitem__", "__delitem__"],
+                    AccessKind::Iterate => &["__iter__"],
+                    _ => &[],
+                };
+                if access.method.is_some()
+                    || protocol.iter().any(|m| program.method(class, m).is_some())
+                {
+                    return None;
+                }
+            }
+        }
+        // `self.sink.add(x)` on a location that keeps project objects whose class
+        // defines `add`: the method's own accesses count here too.
+        if let Some(method) = access.method.as_deref().filter(|_| state.residual == 0) {
+            if !contexts
+                .stored
+                .held_methods(program, located.file, located.path, method)
+                .is_empty()
+            {
+                return None;
+            }
+        }
+        let ty = state_type(program, &state.ty);
+        if ty.as_deref().is_some_and(|t| catalogue.is_thread_safe(t)) {
+            return None;
+        }
+        // On a container that synchronises some operations, those are atomic, and
+        // so is a plain read (its truth value, its length, one item).
+        let atomic = state.residual == 0
+            && ty
+                .as_deref()
+                .is_some_and(|ty| match access.method.as_deref() {
+                    Some(method) => catalogue.is_atomic(ty, method),
+                    None => access.kind == AccessKind::Read && catalogue.has_atomic(ty),
+                });
+        if let StateKey::Attribute { class, name } = &state.key {
+            if !sharing.is_shared(program, *class, name) {
+                return None;
+            }
+        }
+        let kind = access.kind;
+        if invariant(program, &state.key) == Some(&Invariant::ThreadSafe) {
+            // The author vouches for it: no rule reports this state.
+            return None;
+        }
+        let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
+        locks.extend(held_thread_locks(
+            program,
+            catalogue,
+            located.file,
+            located.passed_locks,
+        ));
+        locks.extend(locksets.inherited[function].iter().cloned());
+        let mut asyncio_locks = held_asyncio_locks(program, catalogue, file, &access.async_locks);
+        asyncio_locks.extend(locksets.inherited_async[function].iter().cloned());
+        let (receiver, holder) = match &state.key {
+            StateKey::Attribute { class, name } if !is_class_level(program, *class, name) => {
+                let receiver = located
+                    .path
+                    .rsplitn(state.residual + 2, '.')
+                    .last()
+                    .unwrap_or_default();
+                (
+                    receiver_class(program, located.file, receiver),
+                    holder_of(program, catalogue, objects, located.file, receiver),
+                )
+            }
+            _ => (None, None),
+        };
+        let own_attribute = match &state.key {
+            StateKey::Attribute { class, name } if is_class_level(program, *class, name) => {
+                own_attribute(
+                    program,
+                    function,
+                    access,
+                    *class,
+                    name,
+                    kind,
+                    objects.holders,
+                )
+            }
+            _ => None,
+        };
+        let (checked_by, start_checked_in) = match access.checked_by {
+            Some(lines) => (Some(lines), None),
+            None if located.passed => (None, None),
+            None => checked_in_caller(program, catalogue, contexts, locksets, function, access)
+                .map_or((None, None), |(lines, checker)| (Some(lines), checker)),
+        };
+        Some((
+            state.key,
+            StateAccess {
+                function,
+                file,
+                access,
+                kind,
+                locks,
+                asyncio_locks,
+                receiver,
+                holder,
+                own_attribute,
+                checked_by,
+                start_checked_in,
+                owned_in,
+                on_own_object,
+                initialises_once: false,
+                atomic,
+                cell_local: state.cell && !contexts.started_elsewhere[function],
+            },
+        ))
+    }
+}
+
 /// Every access to shared mutable state, grouped by location; a constructor's accesses
 /// to its own object are initialisation, not shared.
 pub fn collect<'m>(
@@ -551,6 +721,15 @@ pub fn collect<'m>(
     objects: &Objects,
 ) -> BTreeMap<StateKey, Vec<StateAccess<'m>>> {
     let mut by_state: BTreeMap<StateKey, Vec<StateAccess<'m>>> = BTreeMap::new();
+    let handed = arguments::handed(program, catalogue, contexts);
+    let collector = Collector {
+        program,
+        catalogue,
+        contexts,
+        locksets,
+        sharing,
+        objects,
+    };
     for function in 0..program.functions.len() {
         let model = program.function(function);
         let file = program.file_of(function);
@@ -621,121 +800,42 @@ pub fn collect<'m>(
                 // Private to each run in every context the function runs in.
                 continue;
             }
-            let Some(state) = resolve_state(program, catalogue, file, &access.path) else {
-                continue;
-            };
-            if state.residual == 0 {
-                let class = state
-                    .ty
-                    .as_ref()
-                    .and_then(|(f, ty)| program.class_of_value(*f, ty));
-                if let Some(class) = class {
-                    // `store.put(x)`: the method's own accesses are what count. So it
-                    // is with the protocol methods the class defines: `store[k] = v`
-                    // and `del store[k]` call its `__setitem__`/`__delitem__`, `for x
-                    // in store` its `__iter__`.
-                    let protocol: &[&str] = match access.kind {
-                        AccessKind::Mutation => &["__setitem__", "__delitem__"],
-                        AccessKind::Iterate => &["__iter__"],
-                        _ => &[],
-                    };
-                    if access.method.is_some()
-                        || protocol.iter().any(|m| program.method(class, m).is_some())
-                    {
-                        continue;
-                    }
-                }
-            }
-            // `self.sink.add(x)` on a location that keeps project objects whose class
-            // defines `add`: the method's own accesses count here too.
-            if let Some(method) = access.method.as_deref().filter(|_| state.residual == 0) {
-                if !contexts
-                    .stored
-                    .held_methods(program, file, &access.path, method)
-                    .is_empty()
-                {
-                    continue;
-                }
-            }
-            let ty = state_type(program, &state.ty);
-            if ty.as_deref().is_some_and(|t| catalogue.is_thread_safe(t)) {
+            if handed.passes_reference(function, access) {
+                // Passing a location to a worker reads only the reference; the
+                // worker's accesses are what touch the object (`arguments`).
                 continue;
             }
-            // On a container that synchronises some operations, those are atomic, and
-            // so is a plain read (its truth value, its length, one item).
-            let atomic = state.residual == 0
-                && ty
-                    .as_deref()
-                    .is_some_and(|ty| match access.method.as_deref() {
-                        Some(method) => catalogue.is_atomic(ty, method),
-                        None => access.kind == AccessKind::Read && catalogue.has_atomic(ty),
-                    });
-            if let StateKey::Attribute { class, name } = &state.key {
-                if !sharing.is_shared(program, *class, name) {
-                    continue;
-                }
-            }
-            let kind = access.kind;
-            if invariant(program, &state.key) == Some(&Invariant::ThreadSafe) {
-                // The author vouches for it: no rule reports this state.
-                continue;
-            }
-            let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
-            locks.extend(locksets.inherited[function].iter().cloned());
-            let mut asyncio_locks =
-                held_asyncio_locks(program, catalogue, file, &access.async_locks);
-            asyncio_locks.extend(locksets.inherited_async[function].iter().cloned());
-            let (receiver, holder) = match &state.key {
-                StateKey::Attribute { class, name } if !is_class_level(program, *class, name) => {
-                    let receiver = access
-                        .path
-                        .rsplitn(state.residual + 2, '.')
-                        .last()
-                        .unwrap_or_default();
-                    (
-                        receiver_class(program, file, receiver),
-                        holder_of(program, catalogue, objects, file, receiver),
-                    )
-                }
-                _ => (None, None),
-            };
-            let own_attribute = match &state.key {
-                StateKey::Attribute { class, name } if is_class_level(program, *class, name) => {
-                    own_attribute(
-                        program,
-                        function,
-                        access,
-                        *class,
-                        name,
-                        kind,
-                        objects.holders,
-                    )
-                }
-                _ => None,
-            };
-            let (checked_by, start_checked_in) = match access.checked_by {
-                Some(lines) => (Some(lines), None),
-                None => checked_in_caller(program, catalogue, contexts, locksets, function, access)
-                    .map_or((None, None), |(lines, checker)| (Some(lines), checker)),
-            };
-            by_state.entry(state.key).or_default().push(StateAccess {
-                function,
+            let located = Located {
+                path: &access.path,
                 file,
-                access,
-                kind,
-                locks,
-                asyncio_locks,
-                receiver,
-                holder,
-                own_attribute,
-                checked_by,
-                start_checked_in,
-                owned_in,
-                on_own_object,
-                initialises_once: false,
-                atomic,
-                cell_local: state.cell && !contexts.started_elsewhere[function],
-            });
+                passed_locks: &[],
+                passed: false,
+            };
+            if let Some((key, shared)) =
+                collector.shared(function, access, located, owned_in, on_own_object)
+            {
+                by_state.entry(key).or_default().push(shared);
+            }
+        }
+    }
+    // What handoffs' arguments make of accesses through parameters: the caller's
+    // location, in the handoff's context alone.
+    for handed in handed.accesses {
+        let function = handed.function;
+        if contexts.init_only[function] {
+            continue;
+        }
+        let owned_in = Context::ALL.map(|c| c != handed.context);
+        let located = Located {
+            path: &handed.path,
+            file: handed.file,
+            passed_locks: &handed.passed_locks,
+            passed: true,
+        };
+        if let Some((key, shared)) =
+            collector.shared(function, handed.access, located, owned_in, false)
+        {
+            by_state.entry(key).or_default().push(shared);
         }
     }
     for accesses in by_state.values_mut() {

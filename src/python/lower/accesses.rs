@@ -348,6 +348,9 @@ impl Lowerer<'_> {
             }) {
                 self.scope_mut().running_loops.insert(name.to_string());
             }
+            // `x = param or Default()`: of the default's type, but maybe the caller's object.
+            let caller_may_give = value.is_some_and(|v| !std::ptr::eq(self.defaulted(v), v));
+            let value = value.map(|v| self.defaulted(v));
             // An element taken from a typed container (`job = jobs.get(key)`) is of its
             // element type, not an object this function built.
             let taken = value.and_then(|v| self.element_taken(v));
@@ -360,6 +363,8 @@ impl Lowerer<'_> {
                 .filter(|_| !augmented && item.is_none())
                 .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
                 .and_then(|v| self.state_chain(v))
+                // A parameter stays what it is: a local naming it is just a local.
+                .filter(|c| parameter_of(&c.path).is_none())
                 .map(|c| Alias {
                     path: c.path,
                     root: c.root,
@@ -383,7 +388,9 @@ impl Lowerer<'_> {
             scope.members_passed.remove(name);
             if let Some(ty) = ty {
                 scope.types.insert(name.to_string(), ty);
-                scope.fresh.insert(name.to_string());
+                if !caller_may_give {
+                    scope.fresh.insert(name.to_string());
+                }
             } else if let Some(alias) = alias {
                 scope.aliases.insert(name.to_string(), alias);
             } else if let Some(element) = taken {

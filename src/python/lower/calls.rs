@@ -282,26 +282,38 @@ impl Lowerer<'_> {
                 self.callee_of(&call.func)
                     .map_or(Arg::Other, Arg::Coroutine)
             }
-            Expr::Starred(starred) => {
-                self.visit_expr(expr);
-                let element = match &*starred.value {
-                    Expr::ListComp(c) => Some(&*c.elt),
-                    Expr::Generator(g) => Some(&*g.elt),
-                    Expr::List(l) => l.elts.first(),
-                    Expr::Tuple(t) => t.elts.first(),
-                    _ => None,
-                };
-                match element {
-                    Some(Expr::Call(call)) => self
-                        .callee_of(&call.func)
-                        .map_or(Arg::Other, Arg::Coroutine),
-                    _ => Arg::Other,
+            Expr::Starred(starred) => match &*starred.value {
+                Expr::Name(n) if self.is_call_parameter(n.id.as_str()) => {
+                    Arg::Spread(n.id.to_string())
                 }
-            }
+                _ => self.lower_starred(expr, &starred.value),
+            },
+            // `args=(queue, self.jobs)`: item by item, for an API that spreads it.
+            Expr::Tuple(t) => Arg::Tuple(t.elts.iter().map(|e| self.lower_arg(e)).collect()),
+            Expr::List(l) => Arg::Tuple(l.elts.iter().map(|e| self.lower_arg(e)).collect()),
             other => {
                 self.visit_expr(other);
                 Arg::Other
             }
+        }
+    }
+
+    /// A starred argument (`*[self.probe(u) for u in urls]`): the coroutines it
+    /// spreads, when it spreads calls.
+    fn lower_starred(&mut self, expr: &Expr, spread: &Expr) -> Arg {
+        self.visit_expr(expr);
+        let element = match spread {
+            Expr::ListComp(c) => Some(&*c.elt),
+            Expr::Generator(g) => Some(&*g.elt),
+            Expr::List(l) => l.elts.first(),
+            Expr::Tuple(t) => t.elts.first(),
+            _ => None,
+        };
+        match element {
+            Some(Expr::Call(call)) => self
+                .callee_of(&call.func)
+                .map_or(Arg::Other, Arg::Coroutine),
+            _ => Arg::Other,
         }
     }
 

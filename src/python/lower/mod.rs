@@ -17,9 +17,10 @@ use ruff_text_size::Ranged;
 use super::scope;
 
 use crate::model::{
-    item_segment, returned_parameter, Access, AccessKind, Arg, ArgSlot, Attribute, Await, CallSite,
-    Callee, Class, DeclaredContext, FileModel, Function, HeldField, InsertionPoint, Invariant,
-    OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT, LOCAL_LOCK, SUPER,
+    item_segment, parameter_of, parameter_path, returned_parameter, Access, AccessKind, Arg,
+    ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext, FileModel, Function,
+    HeldField, InsertionPoint, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT,
+    LOCAL_LOCK, SUPER,
 };
 use crate::source::LineIndex;
 
@@ -373,7 +374,19 @@ impl<'s> Lowerer<'s> {
         }
     }
 
-    pub fn into_model(self, model: &mut FileModel) {
+    pub fn into_model(mut self, model: &mut FileModel) {
+        for function in &mut self.functions {
+            // What goes through a parameter is the caller's to name.
+            let (through_parameters, accesses) = std::mem::take(&mut function.accesses)
+                .into_iter()
+                .partition(|a| parameter_of(&a.path).is_some());
+            function.accesses = accesses;
+            function.param_accesses = through_parameters;
+            function
+                .stored_callables
+                .retain(|(path, _)| parameter_of(path).is_none());
+            function.returns.retain(|path| parameter_of(path).is_none());
+        }
         model.functions = self.functions;
         model.classes = self.classes;
         model.symbols = self.symbols;

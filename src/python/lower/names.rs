@@ -188,6 +188,14 @@ impl Lowerer<'_> {
                     Resolution::Typed(path) => {
                         (path, false, true, self.parameter_slot(n.id.as_str()), 0)
                     }
+                    // A parameter of no known type, still what the caller passed: a
+                    // location each caller decides (`Function::param_accesses`).
+                    Resolution::Local if cells => match self.parameter_slot(n.id.as_str()) {
+                        Some(slot) if slot > 0 => {
+                            (parameter_path(slot), false, false, Some(slot), 0)
+                        }
+                        _ => return None,
+                    },
                     Resolution::Local | Resolution::Unknown => return None,
                 };
                 let scope = self.scope();
@@ -305,8 +313,17 @@ impl Lowerer<'_> {
 
     /// A chain that can denote shared state: not a typed local by itself.
     pub(super) fn state_chain(&self, expr: &Expr) -> Option<Chain> {
-        self.chain_in(expr, true)
-            .filter(|c| !c.bare_instance && !c.private)
+        let chain = self.chain_in(expr, true)?;
+        match chain.root {
+            // What a typed parameter is, or holds (`jobs[k]` with `jobs: dict[str,
+            // Job]`), is whatever each caller passes, as for an untyped one.
+            Some(slot) if slot > 0 && chain.bare_instance => Some(Chain {
+                path: parameter_path(slot),
+                bare_instance: false,
+                ..chain
+            }),
+            _ => Some(chain).filter(|c| !c.bare_instance && !c.private),
+        }
     }
 
     /// What a call's function expression refers to, if anything we can name.
@@ -322,7 +339,9 @@ impl Lowerer<'_> {
                 None if self.super_base(&a.value).is_some() => self
                     .super_base(&a.value)
                     .map(|class| Callee::Path(format!("{class}.{SUPER}.{}", a.attr.as_str()))),
-                Some(chain) if !chain.inner && !chain.via_alias => {
+                // A local that is another name for a location (`ex = self.executor`)
+                // calls what the location holds, as `self.executor.submit()` does.
+                Some(chain) if !chain.inner && (!chain.via_alias || chain.depth == 0) => {
                     Some(Callee::Path(format!("{}.{}", chain.path, a.attr.as_str())))
                 }
                 // A method of what a call returns (`runtime.stats().register`): the
@@ -717,12 +736,32 @@ impl Lowerer<'_> {
     /// declared type of the local or parameter it names (`self.store = store` in
     /// `__init__(self, store: Store)` makes the attribute a `Store`).
     pub(super) fn value_type(&self, value: &Expr) -> Option<String> {
-        match value {
+        match self.defaulted(value) {
             Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
                 Resolution::Typed(ty) => Some(ty),
                 _ => None,
             },
             other => self.constructor_of(other),
+        }
+    }
+
+    /// The value a parameter defaults to when the caller passed nothing (`executor or
+    /// self.executor`, `loop or asyncio.get_event_loop()`): the last operand of an `or`
+    /// whose other operands are parameters of the function being lowered, else the value
+    /// itself. The idiom names the object the function works on when its caller gives
+    /// none, which is what racelint can see: the caller's object is the caller's to type.
+    pub(super) fn defaulted<'e>(&self, value: &'e Expr) -> &'e Expr {
+        match value {
+            Expr::BoolOp(b)
+                if b.op == ruff_python_ast::BoolOp::Or
+                    && b.values.len() >= 2
+                    && b.values[..b.values.len() - 1].iter().all(
+                        |v| matches!(v, Expr::Name(n) if self.is_call_parameter(n.id.as_str())),
+                    ) =>
+            {
+                &b.values[b.values.len() - 1]
+            }
+            other => other,
         }
     }
 

@@ -237,6 +237,15 @@ impl Lowerer<'_> {
                         self.record_acquiring_await(span, lock);
                     }
                     let held = match &item.context_expr {
+                        // `with lock:` on a parameter: the lock each caller passes
+                        // (in a coroutine, named like a lock, a thread lock it holds
+                        // across awaits: `untyped_local_lock`).
+                        Expr::Name(n)
+                            if self.parameter_slot(n.id.as_str()).is_some_and(|k| k > 0) =>
+                        {
+                            self.untyped_local_lock(&item.context_expr, w.is_async)
+                                .or_else(|| self.parameter_slot(n.id.as_str()).map(parameter_path))
+                        }
                         Expr::Name(_) | Expr::Attribute(_) => self
                             .chain(&item.context_expr)
                             .filter(|c| !c.inner)
