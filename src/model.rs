@@ -343,6 +343,9 @@ pub struct Function {
     /// Python: parameter names in the order a caller passes them positionally (a
     /// method's receiver excluded): how a call's arguments meet `Arg::Parameter`.
     pub call_params: Vec<String>,
+    /// Python: how many of `call_params` a caller can pass by position (the rest are
+    /// keyword-only, after `*args` or `*`).
+    pub positional_params: usize,
     /// Python: the state each `return` statement hands back, by canonical path
     /// (`return self._lock`; `return self._locks[key]` and
     /// `return self._locks.setdefault(key, Lock())` give the container), or a parameter
@@ -624,7 +627,8 @@ pub enum Arg {
     /// that spreads it into its callable's parameters (`Thread(args=…)`) passes.
     Tuple(Vec<Arg>),
     /// A parameter of the calling function spread into the call (`submit(fn, *args)`):
-    /// the items of whatever the caller's caller passed for it.
+    /// the items of whatever the caller's caller passed for it. Unnamed, anything else
+    /// spread (`*pending`): the arguments after it are at positions nobody can tell.
     Spread(String),
     /// Anything else.
     Other,
@@ -677,6 +681,10 @@ pub struct CallSite {
     /// asyncio.wait_for(fut, 5)`): from there on, the work the call started has
     /// finished. An offset rather than a span: every call site carries it.
     pub result_awaited_end: Option<u32>,
+    /// Python: arguments given as `functools.partial(f, a, …)` with positional
+    /// arguments of its own: those take the callable's first parameters, so what the
+    /// call passes the callable after them lands at positions racelint does not follow.
+    pub curried: Vec<ArgSlot>,
 }
 
 /// How an attribute that is a property is used.

@@ -116,6 +116,9 @@ pub struct EntryPoint {
     /// The attribute of the target's object, a thread lock, that the library holds
     /// while it runs the target (`ThreadClass::holds`: a logging handler's `lock`).
     pub holds: Option<String>,
+    /// `concurrent` only because the target is handed to worker threads at other places
+    /// too: the runs this site starts do not overlap one another.
+    pub concurrent_elsewhere: bool,
     /// What the site passes the target, in the order of its parameters
     /// (`Handover::passed_arguments`): `to_thread(f, self.jobs)` gives `[self.jobs]`.
     pub arguments: Vec<Arg>,
@@ -136,6 +139,7 @@ impl EntryPoint {
             registered: false,
             on_private_loop: false,
             holds: None,
+            concurrent_elsewhere: false,
             arguments: Vec::new(),
         }
     }
@@ -1432,9 +1436,11 @@ fn mark_repeated_handoffs(entries: &mut [EntryPoint]) {
     }
     for entry in entries.iter_mut() {
         if entry.context == Context::WorkerThread
+            && !entry.concurrent
             && sites.get(&entry.target).is_some_and(|s| s.len() > 1)
         {
             entry.concurrent = true;
+            entry.concurrent_elsewhere = true;
         }
     }
 }

@@ -13,7 +13,7 @@
 use super::catalogue::{Catalogue, Handoff};
 use super::contexts::{api_call, ApiCall, CallTarget, Context};
 use super::resolve::{FuncId, Program};
-use crate::model::{Arg, CallSite, Language};
+use crate::model::{Arg, ArgSlot, CallSite, Language};
 
 /// One way a call hands over a callable: which argument, and where it will run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,15 @@ impl Handover {
     /// the callable (`to_thread(f, a, b)`), or the items of the arguments tuple
     /// (`Thread(target=f, args=(a, b))`). Empty when the call shows none.
     pub fn passed_arguments<'c>(&self, call: &'c CallSite) -> &'c [Arg] {
+        let curried = call.curried.iter().any(|slot| match slot {
+            ArgSlot::Keyword(k) => self.keyword.as_deref() == Some(k.as_str()),
+            ArgSlot::Position(i) => self.position == Some(*i),
+            ArgSlot::Receiver => false,
+        });
+        if curried {
+            // `Thread(target=partial(f, a), args=(b,))`: `b` is not `f`'s first.
+            return &[];
+        }
         if let Some(from) = self.forwarded_from(call) {
             return call.args.get(from..).unwrap_or_default();
         }
@@ -100,7 +109,7 @@ impl Handover {
     /// `Thread(target=fn, args=args)`): that parameter's keyword and position.
     fn wrapper_tuple(&self, call: &CallSite, params: &[String]) -> Option<(String, Option<usize>)> {
         let spread = match self.passed_arguments(call) {
-            [Arg::Spread(name)] => Some(name),
+            [Arg::Spread(name)] if !name.is_empty() => Some(name),
             _ => self
                 .arguments_tuple
                 .as_ref()

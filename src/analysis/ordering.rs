@@ -133,6 +133,9 @@ impl Starter {
 
 pub struct Ordering {
     starter: Vec<Starter>,
+    /// Per entry point (`Contexts::entries`) on a worker thread: its own start, for
+    /// what that one handoff passes its worker (`StateAccess::handoff`).
+    entry_starter: Vec<Starter>,
     /// Objects held privately by an owner: their state is the owner's.
     containment: Containment,
     /// Per function: the `asyncio` locks held by the coroutine awaiting every
@@ -149,13 +152,15 @@ impl Ordering {
         containment: Containment,
     ) -> Ordering {
         let mut starter = vec![Starter::Unreached; program.functions.len()];
+        let mut entry_starter = vec![Starter::Many; contexts.entries.len()];
         let mut queue = VecDeque::new();
-        for entry in contexts
+        for (index, entry) in contexts
             .entries
             .iter()
-            .filter(|e| e.context == Context::WorkerThread)
+            .enumerate()
+            .filter(|(_, e)| e.context == Context::WorkerThread)
         {
-            let seed = match &entry.site {
+            let seed = |concurrent: bool| match &entry.site {
                 Some(site) => match site.caller {
                     Some(caller) => {
                         let file = program.file_of(caller);
@@ -181,7 +186,7 @@ impl Ordering {
                             repeated_from: call
                                 .filter(|c| c.in_loop && !c.awaited)
                                 .map(|c| c.loop_start.unwrap_or(u32::MAX))
-                                .or((entry.concurrent && !entry.registered).then_some(u32::MAX))
+                                .or((concurrent && !entry.registered).then_some(u32::MAX))
                                 .or((waited_at.is_none()
                                     && called_in_loop(program, contexts, caller))
                                 .then_some(u32::MAX)),
@@ -191,7 +196,8 @@ impl Ordering {
                 },
                 _ => Starter::Many,
             };
-            let joined = starter[entry.target].join(&seed);
+            entry_starter[index] = seed(entry.concurrent && !entry.concurrent_elsewhere);
+            let joined = starter[entry.target].join(&seed(entry.concurrent));
             if joined != starter[entry.target] {
                 starter[entry.target] = joined;
                 queue.push_back(entry.target);
@@ -215,6 +221,7 @@ impl Ordering {
         let awaited_under = awaited_under(program, catalogue, contexts, locksets);
         Ordering {
             starter,
+            entry_starter,
             containment,
             awaited_under,
         }
@@ -239,12 +246,18 @@ impl Ordering {
         program: &Program,
         catalogue: &Catalogue,
         contexts: &Contexts,
-        worker_function: FuncId,
+        worker: &StateAccess,
         other: &StateAccess,
     ) -> bool {
-        if !self.awaited_under[worker_function].is_disjoint(&other.asyncio_locks) {
+        if !self.awaited_under[worker.function].is_disjoint(&other.asyncio_locks) {
             return true;
         }
+        // What one handoff passed its worker is touched only by the runs that handoff
+        // starts.
+        let starter = match worker.handoff {
+            Some(entry) => &self.entry_starter[entry],
+            None => &self.starter[worker.function],
+        };
         let Starter::One {
             caller,
             span,
@@ -253,7 +266,7 @@ impl Ordering {
             serialised_by,
             waited_at,
             repeated_from,
-        } = &self.starter[worker_function]
+        } = starter
         else {
             return false;
         };

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::arguments;
+use super::arguments::{self, Effect, Passing};
 use super::catalogue::Catalogue;
 use super::contexts::{Context, Contexts};
 use super::holders::Holders;
@@ -387,6 +387,17 @@ pub struct StateAccess<'m> {
     /// are one run's (one thread's) or two runs' with cells of their own: they never
     /// race.
     pub cell_local: bool,
+    /// Through the object a handoff passed the worker (`Thread(target=f,
+    /// args=(self.items,))`, then `items.append(x)` in `f`), not through the location:
+    /// a rebinding of the location leaves the worker's object as it was.
+    pub passed_object: bool,
+    /// Reads the reference alone, not the object's contents: a test by identity (`x is
+    /// None`, `Access::reference_only`), or a location read to be passed to a call
+    /// (`arguments::Passing::Reference`). A change in place leaves it alone.
+    pub reference_only: bool,
+    /// For an access through what a handoff passed its worker (`arguments::HandedAccess`):
+    /// that handoff (index into `Contexts::entries`), whose runs alone make it.
+    pub handoff: Option<usize>,
 }
 
 /// For a creating write with no check of its own: the check of a caller in the same
@@ -548,9 +559,20 @@ pub fn hands_off_at(contexts: &Contexts, function: FuncId, offset: u32) -> bool 
 struct Located<'p> {
     path: &'p str,
     file: FileId,
-    passed_locks: &'p [String],
-    /// Bound by a handoff: no check in a caller of the body acts on the location.
-    passed: bool,
+    /// Thread locks held besides the access's own: a lock a handoff passed along.
+    passed_locks: Option<&'p BTreeSet<StateKey>>,
+    /// For a location passed to a plain call: what the callee does with it, which is
+    /// what the access does.
+    effect: Option<&'p Effect>,
+    /// Through what a handoff passed (`HandedAccess`): no check in a caller of the
+    /// body acts on the location.
+    handed: bool,
+    /// Through the object a handoff passed itself (`HandedAccess::passed_object`).
+    passed_object: bool,
+    /// Read to be passed to a call, which does nothing else with it here.
+    reference: bool,
+    /// The handoff that passed what the access goes through (`StateAccess::handoff`).
+    handoff: Option<usize>,
 }
 
 /// What `collect` consults to turn one access into an access of shared state.
@@ -564,6 +586,77 @@ struct Collector<'a, 'm> {
 }
 
 impl<'m> Collector<'_, 'm> {
+    /// Whether `access` in `function` touches an object the run owns: `None` when it
+    /// does in every context the function runs in (the object under construction in
+    /// a constructor, one handed to a call that keeps it on this thread, one only this
+    /// run can reach); otherwise, per context, whether it does there, and whether it
+    /// goes through an object under construction (`StateAccess::on_own_object`).
+    fn private_in(
+        &self,
+        function: FuncId,
+        access: &Access,
+        constructing: bool,
+    ) -> Option<([bool; 3], bool)> {
+        let Collector {
+            program,
+            catalogue,
+            contexts,
+            objects,
+            ..
+        } = *self;
+        let model = program.function(function);
+        let file = program.file_of(function);
+        if constructing
+            && access.root == Some(0)
+            && !mutates_class_object(program, catalogue, file, model, access)
+        {
+            // The object under construction: nobody else holds it yet.
+            return None;
+        }
+        if access
+            .handed_at
+            .is_some_and(|offset| !hands_off_at(contexts, function, offset))
+        {
+            // Handed to a call that keeps it in this thread: still the function's own.
+            return None;
+        }
+        // A change in place, through `self`, of an object the class body made
+        // (`seen = {}` on the class) changes what every instance shares, however
+        // private the instance is.
+        let class_object = std::cell::OnceCell::new();
+        let class_object = || {
+            *class_object.get_or_init(|| {
+                access.root == Some(0)
+                    && mutates_class_object(program, catalogue, file, model, access)
+            })
+        };
+        if objects.ownership.owns(function, access) && !class_object() {
+            // An object only this run of the function can reach.
+            return None;
+        }
+        // Where every run of the function works on an object under construction
+        // (`Reach::constructing`), that object is the run's own.
+        let constructing = contexts.reach[function]
+            .iter()
+            .chain([&contexts.task_reach[function]])
+            .any(|r| r.is_some_and(|r| r.constructing));
+        let on_own_object = constructing && access.root == Some(0) && !class_object();
+        let owned_in = Context::ALL.map(|c| {
+            objects.ownership.owns_in(c, function, access) && !class_object()
+                || on_own_object
+                    && contexts.reach[function][c.index()].is_some_and(|r| r.constructing)
+        });
+        if Context::ALL
+            .into_iter()
+            .all(|c| owned_in[c.index()] || contexts.reach[function][c.index()].is_none())
+            && contexts.contexts_of(function).next().is_some()
+        {
+            // Private to each run in every context the function runs in.
+            return None;
+        }
+        Some((owned_in, on_own_object))
+    }
+
     /// The access of shared state that `access` in `function` is, where `located`
     /// says, with `owned_in` and `on_own_object` as the caller judged them; `None` when
     /// it touches no shared state there (a location racelint cannot name, a typed
@@ -586,6 +679,10 @@ impl<'m> Collector<'_, 'm> {
         } = *self;
         let file = program.file_of(function);
         let state = resolve_state(program, catalogue, located.file, located.path)?;
+        let (kind, method) = match located.effect {
+            Some(effect) => (effect.kind, effect.method.as_deref()),
+            None => (access.kind, access.method.as_deref()),
+        };
         if state.residual == 0 {
             let class = state
                 .ty
@@ -596,21 +693,19 @@ impl<'m> Collector<'_, 'm> {
                 // is with the protocol methods the class defines: `store[k] = v`
                 // and `del store[k]` call its `__setitem__`/`__delitem__`, `for x
                 // in store` its `__iter__`.
-                let protocol: &[&str] = match access.kind {
+                let protocol: &[&str] = match kind {
                     AccessKind::Mutation => &["__setitem__", "__delitem__"],
                     AccessKind::Iterate => &["__iter__"],
                     _ => &[],
                 };
-                if access.method.is_some()
-                    || protocol.iter().any(|m| program.method(class, m).is_some())
-                {
+                if method.is_some() || protocol.iter().any(|m| program.method(class, m).is_some()) {
                     return None;
                 }
             }
         }
         // `self.sink.add(x)` on a location that keeps project objects whose class
         // defines `add`: the method's own accesses count here too.
-        if let Some(method) = access.method.as_deref().filter(|_| state.residual == 0) {
+        if let Some(method) = method.filter(|_| state.residual == 0) {
             if !contexts
                 .stored
                 .held_methods(program, located.file, located.path, method)
@@ -626,29 +721,27 @@ impl<'m> Collector<'_, 'm> {
         // On a container that synchronises some operations, those are atomic, and
         // so is a plain read (its truth value, its length, one item).
         let atomic = state.residual == 0
-            && ty
-                .as_deref()
-                .is_some_and(|ty| match access.method.as_deref() {
-                    Some(method) => catalogue.is_atomic(ty, method),
-                    None => access.kind == AccessKind::Read && catalogue.has_atomic(ty),
-                });
+            && ty.as_deref().is_some_and(|ty| match method {
+                Some(method) => catalogue.is_atomic(ty, method),
+                None => kind == AccessKind::Read && catalogue.has_atomic(ty),
+            });
         if let StateKey::Attribute { class, name } = &state.key {
             if !sharing.is_shared(program, *class, name) {
                 return None;
             }
         }
-        let kind = access.kind;
         if invariant(program, &state.key) == Some(&Invariant::ThreadSafe) {
             // The author vouches for it: no rule reports this state.
             return None;
         }
         let mut locks = held_thread_locks(program, catalogue, file, &access.locks);
-        locks.extend(held_thread_locks(
-            program,
-            catalogue,
-            located.file,
-            located.passed_locks,
-        ));
+        locks.extend(located.passed_locks.into_iter().flatten().cloned());
+        locks.extend(
+            located
+                .effect
+                .into_iter()
+                .flat_map(|e| e.locks.iter().cloned()),
+        );
         locks.extend(locksets.inherited[function].iter().cloned());
         let mut asyncio_locks = held_asyncio_locks(program, catalogue, file, &access.async_locks);
         asyncio_locks.extend(locksets.inherited_async[function].iter().cloned());
@@ -682,7 +775,7 @@ impl<'m> Collector<'_, 'm> {
         };
         let (checked_by, start_checked_in) = match access.checked_by {
             Some(lines) => (Some(lines), None),
-            None if located.passed => (None, None),
+            None if located.handed => (None, None),
             None => checked_in_caller(program, catalogue, contexts, locksets, function, access)
                 .map_or((None, None), |(lines, checker)| (Some(lines), checker)),
         };
@@ -705,6 +798,9 @@ impl<'m> Collector<'_, 'm> {
                 initialises_once: false,
                 atomic,
                 cell_local: state.cell && !contexts.started_elsewhere[function],
+                passed_object: located.passed_object,
+                reference_only: access.reference_only || located.reference,
+                handoff: located.handoff,
             },
         ))
     }
@@ -752,64 +848,28 @@ pub fn collect<'m>(
             if script_from.is_some_and(|at| access.span.offset <= at) {
                 continue;
             }
-            if constructing
-                && access.root == Some(0)
-                && !mutates_class_object(program, catalogue, file, model, access)
-            {
-                // The object under construction: nobody else holds it yet.
-                continue;
-            }
-            if access
-                .handed_at
-                .is_some_and(|offset| !hands_off_at(contexts, function, offset))
-            {
-                // Handed to a call that keeps it in this thread: still the function's own.
-                continue;
-            }
-            // A change in place, through `self`, of an object the class body made
-            // (`seen = {}` on the class) changes what every instance shares, however
-            // private the instance is.
-            let class_object = std::cell::OnceCell::new();
-            let class_object = || {
-                *class_object.get_or_init(|| {
-                    access.root == Some(0)
-                        && mutates_class_object(program, catalogue, file, model, access)
-                })
+            // Passing a location to a handoff, or to a call that does nothing with it,
+            // reads only the reference; a call that does is what it does (`arguments`).
+            let (effect, reference) = match handed.passing(function, access) {
+                Passing::No => (None, false),
+                Passing::Reference => (None, true),
+                Passing::Call(effect) => (Some(effect), false),
             };
-            if objects.ownership.owns(function, access) && !class_object() {
-                // An object only this run of the function can reach.
+            let Some((owned_in, on_own_object)) =
+                collector.private_in(function, access, constructing)
+            else {
                 continue;
-            }
-            // Where every run of the function works on an object under construction
-            // (`Reach::constructing`), that object is the run's own.
-            let constructing = contexts.reach[function]
-                .iter()
-                .chain([&contexts.task_reach[function]])
-                .any(|r| r.is_some_and(|r| r.constructing));
-            let on_own_object = constructing && access.root == Some(0) && !class_object();
-            let owned_in = Context::ALL.map(|c| {
-                objects.ownership.owns_in(c, function, access) && !class_object()
-                    || on_own_object
-                        && contexts.reach[function][c.index()].is_some_and(|r| r.constructing)
-            });
-            if Context::ALL
-                .into_iter()
-                .all(|c| owned_in[c.index()] || contexts.reach[function][c.index()].is_none())
-                && contexts.contexts_of(function).next().is_some()
-            {
-                // Private to each run in every context the function runs in.
-                continue;
-            }
-            if handed.passes_reference(function, access) {
-                // Passing a location to a worker reads only the reference; the
-                // worker's accesses are what touch the object (`arguments`).
-                continue;
-            }
+            };
+            let passed_locks = handed.passed_locks(function, &access.locks);
             let located = Located {
                 path: &access.path,
                 file,
-                passed_locks: &[],
-                passed: false,
+                passed_locks: Some(&passed_locks),
+                effect,
+                handed: false,
+                passed_object: false,
+                reference,
+                handoff: None,
             };
             if let Some((key, shared)) =
                 collector.shared(function, access, located, owned_in, on_own_object)
@@ -820,7 +880,7 @@ pub fn collect<'m>(
     }
     // What handoffs' arguments make of accesses through parameters: the caller's
     // location, in the handoff's context alone.
-    for handed in handed.accesses {
+    for handed in &handed.accesses {
         let function = handed.function;
         if contexts.init_only[function] {
             continue;
@@ -829,8 +889,12 @@ pub fn collect<'m>(
         let located = Located {
             path: &handed.path,
             file: handed.file,
-            passed_locks: &handed.passed_locks,
-            passed: true,
+            passed_locks: Some(&handed.passed_locks),
+            effect: None,
+            handed: true,
+            passed_object: handed.passed_object,
+            reference: false,
+            handoff: Some(handed.entry),
         };
         if let Some((key, shared)) =
             collector.shared(function, handed.access, located, owned_in, false)

@@ -69,6 +69,7 @@ pub fn link(files: &mut [FileModel]) {
                     property: Some(use_of(access.kind)),
                     on_loop_thread: access.on_loop_thread,
                     result_awaited_end: None,
+                    curried: Vec::new(),
                 })
                 .collect();
             if !uses.is_empty() {

@@ -68,6 +68,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 let short = lock.rsplit('.').next().unwrap_or(lock);
                 accesses
                     .iter()
+                    // Reading the reference alone (`x is None`, passing it on) touches
+                    // nothing the lock guards.
+                    .filter(|a| !a.reference_only)
                     .filter(|a| !a.locks.contains(&lock_state.key) && !a.asyncio_locks.contains(&lock_state.key))
                     .map(|a| (a, format!("`{name}` is declared guarded by `{short}` but is {} here without it", verb(a.kind))))
                     .collect()

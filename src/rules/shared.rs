@@ -171,9 +171,16 @@ pub fn may_race(
     }
     // `x is None` reads the reference; a mutation in place leaves the reference alone.
     let contents_apart = |r: &StateAccess, m: &StateAccess| {
-        r.access.reference_only && m.kind == AccessKind::Mutation
+        // Through a passed object, every write is a change in place.
+        r.reference_only
+            && (m.kind == AccessKind::Mutation || (m.passed_object && m.kind.is_write()))
     };
     if contents_apart(w, l) || contents_apart(l, w) {
+        return false;
+    }
+    // A worker keeps the object a handoff gave it when the location is rebound.
+    let given = |a: &StateAccess, b: &StateAccess| a.passed_object && b.kind == AccessKind::Rebind;
+    if given(w, l) || given(l, w) {
         return false;
     }
     let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
@@ -181,7 +188,7 @@ pub fn may_race(
             &analysis.program,
             &analysis.catalogue,
             &analysis.contexts,
-            worker.function,
+            worker,
             on_loop,
         )
     };
@@ -208,13 +215,17 @@ pub fn can_overlap(analysis: &Analysis, a: &StateAccess, b: &StateAccess) -> boo
     let (on_a, on_b) = (on(a), on(b));
     // Two worker-side accesses are on different threads when several threads run one of
     // them, or when they start from different entry points; one `Thread.run` is one thread.
-    let entry = |x: &StateAccess| {
-        contexts.reach[x.function][Context::WorkerThread.index()]
-            .map(|r| contexts.entries[r.entry].target)
+    let entry = |x: &StateAccess| match x.handoff {
+        Some(handoff) => Some(contexts.entries[handoff].target),
+        None => contexts.reach[x.function][Context::WorkerThread.index()]
+            .map(|r| contexts.entries[r.entry].target),
     };
+    // What two handoffs passed runs on the threads each starts.
+    let two_handoffs = matches!((a.handoff, b.handoff), (Some(x), Some(y)) if x != y);
     let different_workers = || {
-        contexts.concurrent[a.function].is_some()
-            || contexts.concurrent[b.function].is_some()
+        on_several_threads(analysis, a)
+            || on_several_threads(analysis, b)
+            || two_handoffs
             || entry(a) != entry(b)
     };
     on_a.iter().any(|&ca| {
@@ -324,8 +335,22 @@ fn checks_twice_at_once(analysis: &Analysis, checker: FuncId) -> bool {
 
 /// Whether several worker threads run the access's function at once, and no `asyncio`
 /// lock held around every run (`analysis::ordering`) keeps them apart.
+/// Whether several worker threads run the access at once: its function runs on several
+/// (`Contexts::concurrent`); for what a handoff passed, the runs that handoff starts do
+/// (`EntryPoint::concurrent_elsewhere`).
+fn on_several_threads(analysis: &Analysis, a: &StateAccess) -> bool {
+    let contexts = &analysis.contexts;
+    match a.handoff {
+        Some(handoff) => {
+            let entry = &contexts.entries[handoff];
+            entry.concurrent && !entry.concurrent_elsewhere
+        }
+        None => contexts.concurrent[a.function].is_some(),
+    }
+}
+
 fn runs_concurrently(analysis: &Analysis, a: &StateAccess) -> bool {
-    analysis.contexts.concurrent[a.function].is_some()
+    on_several_threads(analysis, a)
         && !a.cell_local
         && !a.owned_in[Context::WorkerThread.index()]
         && !analysis.ordering.exclusive(a.function, a.function)

@@ -363,8 +363,6 @@ impl Lowerer<'_> {
                 .filter(|_| !augmented && item.is_none())
                 .filter(|v| matches!(v, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_)))
                 .and_then(|v| self.state_chain(v))
-                // A parameter stays what it is: a local naming it is just a local.
-                .filter(|c| parameter_of(&c.path).is_none())
                 .map(|c| Alias {
                     path: c.path,
                     root: c.root,

@@ -71,7 +71,7 @@ impl Lowerer<'_> {
                 String::new()
             };
             let awaited = self.awaited == Some(call.range().start().to_usize());
-            let site = self.call_site(
+            let mut site = self.call_site(
                 callee,
                 self.span_of(call),
                 text,
@@ -80,6 +80,7 @@ impl Lowerer<'_> {
                 awaited,
                 owned_args,
             );
+            site.curried = self.curried(call);
             let func = self.scope().func;
             self.functions[func].calls.push(site);
         }
@@ -198,7 +199,33 @@ impl Lowerer<'_> {
             property: None,
             on_loop_thread: self.scope().on_loop_thread > 0,
             result_awaited_end: None,
+            curried: Vec::new(),
         }
+    }
+
+    /// The arguments of `call` that are `functools.partial` objects binding positional
+    /// arguments of their own (`CallSite::curried`).
+    fn curried(&self, call: &ExprCall) -> Vec<ArgSlot> {
+        let binds = |expr: &Expr| {
+            matches!(expr, Expr::Call(c)
+                if c.arguments.args.len() > 1
+                    && matches!(self.callee_of(&c.func),
+                        Some(Callee::Path(p)) if p == "functools.partial"))
+        };
+        let arguments = &call.arguments;
+        let by_position = arguments.args.iter().enumerate();
+        by_position
+            .filter(|(_, a)| binds(a))
+            .map(|(i, _)| ArgSlot::Position(i))
+            .chain(
+                arguments
+                    .keywords
+                    .iter()
+                    .filter(|k| binds(&k.value))
+                    .filter_map(|k| k.arg.as_ref())
+                    .map(|name| ArgSlot::Keyword(name.as_str().to_string())),
+            )
+            .collect()
     }
 
     /// The call as the user wrote it, shortened for messages.
@@ -313,7 +340,7 @@ impl Lowerer<'_> {
             Some(Expr::Call(call)) => self
                 .callee_of(&call.func)
                 .map_or(Arg::Other, Arg::Coroutine),
-            _ => Arg::Other,
+            _ => Arg::Spread(String::new()),
         }
     }
 
@@ -374,6 +401,12 @@ impl Lowerer<'_> {
         };
         if a.attr.as_str() != method {
             return None;
+        }
+        if let Expr::Name(n) = &*a.value {
+            // `lock.acquire()` on a parameter: the lock each caller passes.
+            if let Some(slot) = self.passed_parameter(n.id.as_str()) {
+                return Some(parameter_path(slot));
+            }
         }
         self.chain(&a.value).filter(|c| !c.inner).map(|c| c.path)
     }

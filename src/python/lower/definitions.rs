@@ -69,6 +69,8 @@ impl Lowerer<'_> {
         let name_line = self.span_of(&def.name).start.line;
         self.functions[index].declared_context = self.declared_context_at(name_line, first_line);
         let receiver = usize::from(class.is_some() && !is_static);
+        self.functions[index].positional_params =
+            (def.parameters.posonlyargs.len() + def.parameters.args.len()).saturating_sub(receiver);
         self.functions[index].call_params = def
             .parameters
             .posonlyargs
@@ -222,6 +224,7 @@ impl Lowerer<'_> {
             property: None,
             on_loop_thread: false,
             result_awaited_end: None,
+            curried: Vec::new(),
         })
     }
 

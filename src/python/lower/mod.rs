@@ -627,6 +627,13 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
         }
         self.depth += 1;
         match expr {
+            // `(items := [])` rebinds a parameter from here on, as an assignment does.
+            Expr::Named(named) if matches!(&*named.target, Expr::Name(_)) => {
+                if let Expr::Name(n) = &*named.target {
+                    self.note_rebound(n.id.as_str());
+                }
+                walk_expr(self, expr);
+            }
             // A generator suspended at a `yield` with a lock held hands that lock to
             // the body of the `with` that entered it (`@contextmanager`): the locks
             // held at every `yield` it has.

@@ -190,7 +190,7 @@ impl Lowerer<'_> {
                     }
                     // A parameter of no known type, still what the caller passed: a
                     // location each caller decides (`Function::param_accesses`).
-                    Resolution::Local if cells => match self.parameter_slot(n.id.as_str()) {
+                    Resolution::Local if cells => match self.passed_parameter(n.id.as_str()) {
                         Some(slot) if slot > 0 => {
                             (parameter_path(slot), false, false, Some(slot), 0)
                         }
@@ -314,10 +314,18 @@ impl Lowerer<'_> {
     /// A chain that can denote shared state: not a typed local by itself.
     pub(super) fn state_chain(&self, expr: &Expr) -> Option<Chain> {
         let chain = self.chain_in(expr, true)?;
+        let passed = match expr {
+            Expr::Name(n) => self.passed_parameter(n.id.as_str()),
+            Expr::Subscript(s) => match &*s.value {
+                Expr::Name(n) => self.passed_parameter(n.id.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
         match chain.root {
             // What a typed parameter is, or holds (`jobs[k]` with `jobs: dict[str,
             // Job]`), is whatever each caller passes, as for an untyped one.
-            Some(slot) if slot > 0 && chain.bare_instance => Some(Chain {
+            Some(slot) if chain.bare_instance && passed == Some(slot) => Some(Chain {
                 path: parameter_path(slot),
                 bare_instance: false,
                 ..chain
@@ -341,7 +349,11 @@ impl Lowerer<'_> {
                     .map(|class| Callee::Path(format!("{class}.{SUPER}.{}", a.attr.as_str()))),
                 // A local that is another name for a location (`ex = self.executor`)
                 // calls what the location holds, as `self.executor.submit()` does.
-                Some(chain) if !chain.inner && (!chain.via_alias || chain.depth == 0) => {
+                Some(chain)
+                    if !chain.inner
+                        && (!chain.via_alias || chain.depth == 0)
+                        && parameter_of(&chain.path).is_none() =>
+                {
                     Some(Callee::Path(format!("{}.{}", chain.path, a.attr.as_str())))
                 }
                 // A method of what a call returns (`runtime.stats().register`): the

@@ -25,6 +25,20 @@ impl Lowerer<'_> {
     }
 
     /// The parameter slot of `name` in the current function, if it still names it.
+    /// The slot of a parameter other than the receiver that the body never binds: the
+    /// caller's object wherever the body names it (`Function::param_accesses`).
+    pub(super) fn passed_parameter(&self, name: &str) -> Option<usize> {
+        self.parameter_slot(name).filter(|&slot| slot > 0)
+    }
+
+    /// `name` is bound anew here: if it is a parameter, it is not the caller's object
+    /// from here on.
+    pub(super) fn note_rebound(&mut self, name: &str) {
+        if self.parameter_slot(name).is_some() {
+            self.scope_mut().rebound_params.insert(name.to_string());
+        }
+    }
+
     pub(super) fn parameter_slot(&self, name: &str) -> Option<usize> {
         let scope = self.scope();
         if scope.is_module || scope.rebound_params.contains(name) || scope.fresh.contains(name) {

@@ -236,16 +236,15 @@ impl Lowerer<'_> {
                         };
                         self.record_acquiring_await(span, lock);
                     }
+                    // `with lock:` on a parameter: the lock each caller passes (and,
+                    // in a coroutine, named like a lock, also a thread lock it holds
+                    // across awaits: `untyped_local_lock`).
+                    let passed = match &item.context_expr {
+                        Expr::Name(n) => self.passed_parameter(n.id.as_str()).map(parameter_path),
+                        _ => None,
+                    };
                     let held = match &item.context_expr {
-                        // `with lock:` on a parameter: the lock each caller passes
-                        // (in a coroutine, named like a lock, a thread lock it holds
-                        // across awaits: `untyped_local_lock`).
-                        Expr::Name(n)
-                            if self.parameter_slot(n.id.as_str()).is_some_and(|k| k > 0) =>
-                        {
-                            self.untyped_local_lock(&item.context_expr, w.is_async)
-                                .or_else(|| self.parameter_slot(n.id.as_str()).map(parameter_path))
-                        }
+                        Expr::Name(_) if passed.is_some() => None,
                         Expr::Name(_) | Expr::Attribute(_) => self
                             .chain(&item.context_expr)
                             .filter(|c| !c.inner)
@@ -272,7 +271,7 @@ impl Lowerer<'_> {
                         _ => None,
                     }
                     .or_else(|| self.untyped_local_lock(&item.context_expr, w.is_async));
-                    if let Some(path) = held {
+                    for path in held.into_iter().chain(passed) {
                         let block = self.statement_lines;
                         self.scope_mut().locks.push(HeldLock {
                             path,
@@ -284,6 +283,7 @@ impl Lowerer<'_> {
                     if let Some(vars) = &item.optional_vars {
                         match (&**vars, self.constructor_of(&item.context_expr)) {
                             (Expr::Name(n), Some(ty)) if !self.scope().is_module => {
+                                self.note_rebound(n.id.as_str());
                                 self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
                             }
                             (target, _) => self.store(target, None),

@@ -223,6 +223,7 @@ impl Lowerer<'_> {
             property: None,
             on_loop_thread: false,
             result_awaited_end: None,
+            curried: Vec::new(),
         });
     }
 
@@ -1179,6 +1180,7 @@ impl Lowerer<'_> {
             property: None,
             on_loop_thread: false,
             result_awaited_end: None,
+            curried: Vec::new(),
         };
         self.function_mut().calls.push(site);
     }
