@@ -608,6 +608,10 @@ pub fn parameter_of(path: &str) -> Option<(usize, &str)> {
     Some((rest[..end].parse().ok()?, &rest[end..]))
 }
 
+/// `Arg::Spread` of the calling function's own `*args` (`def run(fn, *args):
+/// pool.submit(fn, *args)`): the positional arguments its callers pass past its own.
+pub const SPREAD_VARARGS: &str = "*";
+
 /// A value passed to a call that may be a callable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Arg {
@@ -627,8 +631,9 @@ pub enum Arg {
     /// that spreads it into its callable's parameters (`Thread(args=…)`) passes.
     Tuple(Vec<Arg>),
     /// A parameter of the calling function spread into the call (`submit(fn, *args)`):
-    /// the items of whatever the caller's caller passed for it. Unnamed, anything else
-    /// spread (`*pending`): the arguments after it are at positions nobody can tell.
+    /// the items of whatever the caller's caller passed for it; `SPREAD_VARARGS`, the
+    /// function's own `*args`. Unnamed, anything else spread (`*pending`): the
+    /// arguments after it are at positions nobody can tell.
     Spread(String),
     /// Anything else.
     Other,

@@ -10,13 +10,14 @@
 //!   what the worker does through the parameter an access of the location, on the
 //!   thread the handoff starts and there alone: the same function called elsewhere with
 //!   other objects touches those (`HandedAccess`).
-//! - A plain call of a project function (`save_json(path, self.items)`) is, where it is
-//!   made, what the callee does with the object (`Effect`): an iteration, a change in
-//!   place, or a read, under the locks the callee holds around it. The call runs on the
-//!   caller's thread, so the caller's contexts, locks and ownership are the access's.
+//! - A plain call of a project function (`save_json(path, self.items)`) reads the
+//!   location where it is made, and also does there what the callee does with the
+//!   object (`Effect`): iterate it, change it in place, under the locks the callee holds
+//!   around that. The call runs on the caller's thread, so the caller's contexts, locks
+//!   and ownership are the access's.
 //!
-//! Either way, reading the location to pass it only passes the reference on. A lock
-//! passed the same way (`with lock:` on a parameter) is the caller's lock. Parameters are
+//! Reading a location to pass it to a handoff only passes the reference on. A lock
+//! passed as an argument (`with lock:` on a parameter) is the caller's lock. Parameters are
 //! followed into callees through the calls that pass them on whole (`OwnedArg` with a
 //! parameter owner), a few calls deep; a parameter rebound, or stored somewhere and used
 //! from there, is not followed.
@@ -48,22 +49,35 @@ pub struct HandedAccess<'m> {
     pub passed_locks: BTreeSet<StateKey>,
     /// The context the handoff starts: the only one where this touches the location.
     pub context: Context,
-    /// The handoff (index into `Contexts::entries`).
+    /// The handoff (index into `Contexts::entries`), and the calls from its target to
+    /// `function`: how the access is reached.
     pub entry: usize,
+    pub chain: Vec<FuncId>,
     /// The access touches the passed object itself (`items.append(x)`), not something
     /// reached through it: a later rebinding of the location leaves it as it was.
     pub passed_object: bool,
 }
 
-/// What a plain call does with a location it is passed, through the callee and the
-/// helpers it passes it to: the strongest of their accesses to the object itself.
+/// One way a plain call changes or iterates a location it is passed, through the
+/// callee and the helpers it passes it to: their accesses of one kind, calling one
+/// method (or none), on the object itself.
 pub struct Effect {
     pub kind: AccessKind,
-    /// The method called, when every access of that kind calls the same one
-    /// (`q.append(x)`): a container may make it atomic.
+    /// The method called (`q.append(x)`): a container may make it atomic.
     pub method: Option<Box<str>>,
-    /// The thread locks the callee holds around every access of that kind.
+    /// The thread locks the callee holds around every such access.
     pub locks: BTreeSet<StateKey>,
+}
+
+/// What a plain call's callee does with a location it is passed.
+#[derive(Default)]
+pub struct Called {
+    /// How it changes or iterates the object.
+    pub effects: Vec<Effect>,
+    /// The thread locks it holds around everything it does with the object. The read
+    /// at the call stays a read (`len(d)` or keeping the object are not told apart from
+    /// reading it), held under these too.
+    pub read_locks: BTreeSet<StateKey>,
 }
 
 /// A location passed to a call, read there to be passed.
@@ -72,8 +86,8 @@ struct Pass {
     start: usize,
     end: usize,
     path: String,
-    /// For a plain call, what the callee does with it (`None`: nothing).
-    effect: Option<Effect>,
+    /// For a plain call, what the callee does with it.
+    called: Called,
     /// A handoff: the worker's accesses are `HandedAccess`es.
     handoff: bool,
 }
@@ -92,11 +106,11 @@ pub struct Handed<'m> {
 pub enum Passing<'a> {
     /// It does not: an access as any other.
     No,
-    /// It reads the location to pass it to a handoff, or to a call that does nothing
-    /// with it: the reference alone.
+    /// It reads the location to pass it to a handoff: the reference alone.
     Reference,
-    /// It passes the location to a plain call, which does this with the object.
-    Call(&'a Effect),
+    /// It passes the location to a plain call, which, besides reading it, does this
+    /// with the object.
+    Call(&'a Called),
 }
 
 impl Handed<'_> {
@@ -127,12 +141,8 @@ impl Handed<'_> {
         // The innermost call the read is an argument of (`outer(inner(self.x))`).
         match passes.min_by_key(|pass| pass.end - pass.start) {
             None => Passing::No,
-            Some(Pass {
-                effect: Some(effect),
-                handoff: false,
-                ..
-            }) => Passing::Call(effect),
-            Some(_) => Passing::Reference,
+            Some(Pass { handoff: true, .. }) => Passing::Reference,
+            Some(pass) => Passing::Call(&pass.called),
         }
     }
 }
@@ -158,6 +168,8 @@ struct Reached<'m> {
     rest: &'m str,
     /// Thread locks held by the calls on the way and through bound parameters.
     held: BTreeSet<StateKey>,
+    /// The calls from the walk's target to `function` (both included).
+    chain: Vec<FuncId>,
 }
 
 pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Contexts) -> Handed<'m> {
@@ -199,7 +211,7 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
                 start: site.span.offset,
                 end: site.span.offset + site.span.len,
                 path: binding.path.clone(),
-                effect: None,
+                called: Called::default(),
                 handoff: true,
             });
         }
@@ -214,6 +226,7 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
                 passed_locks: reached.held,
                 context: entry.context,
                 entry: entry_index,
+                chain: reached.chain,
             });
         }
     }
@@ -248,31 +261,6 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
                 .filter_map(|(index, arg)| located(file, callee, index, arg))
                 .chain(by_keyword)
                 .collect();
-            // A location the callee takes in `*args` or `**kwargs`, or past a spread, is
-            // passed on all the same: the call reads only its reference, and what the
-            // callee does with it racelint does not follow.
-            let unbound = site
-                .args
-                .iter()
-                .chain(site.keywords.iter().map(|(_, arg)| arg))
-                .filter_map(|arg| match arg {
-                    Arg::Callable(Callee::Path(path))
-                        if !bindings.iter().any(|b| b.path == *path)
-                            && resolve_state(program, catalogue, file, path).is_some() =>
-                    {
-                        Some(path)
-                    }
-                    _ => None,
-                });
-            for path in unbound {
-                handed.passes.entry(caller).or_default().push(Pass {
-                    start: site.span.offset,
-                    end: site.span.offset + site.span.len,
-                    effect: None,
-                    path: path.clone(),
-                    handoff: false,
-                });
-            }
             if bindings.is_empty() {
                 continue;
             }
@@ -284,10 +272,20 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
                     .iter()
                     .filter(|r| r.slot == binding.origin)
                     .collect();
+                let Some((first, rest)) = touched.split_first() else {
+                    continue;
+                };
+                let mut read_locks = first.held.clone();
+                for r in rest {
+                    read_locks.retain(|lock| r.held.contains(lock));
+                }
                 handed.passes.entry(caller).or_default().push(Pass {
                     start: site.span.offset,
                     end: site.span.offset + site.span.len,
-                    effect: effect(&touched),
+                    called: Called {
+                        effects: effects(&touched),
+                        read_locks,
+                    },
                     path: binding.path,
                     handoff: false,
                 });
@@ -311,6 +309,10 @@ fn lock_params(
     }
     let mut out = HashMap::new();
     for function in 0..program.functions.len() {
+        // A function also passed around as a value may be called with any lock.
+        if contexts.callable_passes[function] > 0 {
+            continue;
+        }
         let model = program.function(function);
         let slots: BTreeSet<usize> = model
             .accesses
@@ -374,44 +376,37 @@ fn positional(args: &[Arg]) -> impl Iterator<Item = (usize, &Arg)> {
         .enumerate()
 }
 
-/// The strongest access to the passed object itself among `reached`: a change in place
-/// over an iteration over a read. An access to an element or an attribute of the object
-/// is another object's, which the call site cannot stand for.
-fn effect(reached: &[&Reached]) -> Option<Effect> {
-    let rank = |kind: AccessKind| match kind {
-        AccessKind::Read => 1,
-        AccessKind::Iterate => 2,
-        _ => 3,
-    };
-    let whole = || {
-        reached
-            .iter()
-            .filter(|r| r.rest.is_empty() && !r.access.element)
-    };
-    // Through a parameter, a write can only change the object in place
-    // (`counts[k] = counts.get(k, 0) + 1` may add a key).
-    let kind = match whole().map(|r| r.access.kind).max_by_key(|k| rank(*k))? {
-        kind if kind.is_write() => AccessKind::Mutation,
-        kind => kind,
-    };
-    let strongest: Vec<&&Reached> = whole()
-        .filter(|r| rank(r.access.kind) == rank(kind))
-        .collect();
-    let method = strongest[0].access.method.clone();
-    let method = method.filter(|m| {
-        strongest
-            .iter()
-            .all(|r| r.access.method.as_ref() == Some(m))
-    });
-    let mut locks = strongest[0].held.clone();
-    for r in &strongest[1..] {
-        locks.retain(|lock| r.held.contains(lock));
+/// How `reached` changes or iterates the passed object itself, by kind and method,
+/// each under the locks held around every such access. An access to an element or an
+/// attribute of the object is another object's, which the call cannot stand for; a
+/// read is the call's own.
+fn effects(reached: &[&Reached]) -> Vec<Effect> {
+    let mut out: Vec<Effect> = Vec::new();
+    for r in reached
+        .iter()
+        .filter(|r| r.rest.is_empty() && !r.access.element)
+    {
+        // Through a parameter, a write can only change the object in place
+        // (`counts[k] = counts.get(k, 0) + 1` may add a key).
+        let kind = match r.access.kind {
+            AccessKind::Read => continue,
+            AccessKind::Iterate => AccessKind::Iterate,
+            _ => AccessKind::Mutation,
+        };
+        let method = r.access.method.clone();
+        match out
+            .iter_mut()
+            .find(|e| e.kind == kind && e.method == method)
+        {
+            Some(effect) => effect.locks.retain(|lock| r.held.contains(lock)),
+            None => out.push(Effect {
+                kind,
+                method,
+                locks: r.held.clone(),
+            }),
+        }
     }
-    Some(Effect {
-        kind,
-        method,
-        locks,
-    })
+    out
 }
 
 /// Follows bound parameters into accesses.
@@ -439,9 +434,10 @@ impl<'m> Walker<'_, 'm> {
         } = *self;
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        let mut work = vec![(target, bindings, held, 0)];
-        while let Some((function, bindings, held, depth)) = work.pop() {
-            if !seen.insert((function, bindings.clone())) {
+        let mut work = vec![(target, bindings, held, vec![target])];
+        while let Some((function, bindings, held, chain)) = work.pop() {
+            let depth = chain.len() - 1;
+            if !seen.insert((function, bindings.clone(), held.clone())) {
                 continue;
             }
             let body_file = program.file_of(function);
@@ -495,6 +491,7 @@ impl<'m> Walker<'_, 'm> {
                     slot: binding.origin,
                     rest,
                     held: locks,
+                    chain: chain.clone(),
                 });
             }
             if depth == DEPTH {
@@ -510,7 +507,9 @@ impl<'m> Walker<'_, 'm> {
                     // The callee runs under the locks held at the call.
                     let mut inner = held.clone();
                     inner.extend(thread_locks(&call.locks));
-                    work.push((callee, passed, inner, depth + 1));
+                    let mut chain = chain.clone();
+                    chain.push(callee);
+                    work.push((callee, passed, inner, chain));
                 }
             }
         }

@@ -13,7 +13,7 @@
 use super::catalogue::{Catalogue, Handoff};
 use super::contexts::{api_call, ApiCall, CallTarget, Context};
 use super::resolve::{FuncId, Program};
-use crate::model::{Arg, ArgSlot, CallSite, Language};
+use crate::model::{Arg, ArgSlot, CallSite, Language, SPREAD_VARARGS};
 
 /// One way a call hands over a callable: which argument, and where it will run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,10 @@ pub struct Handover {
     /// items are the callable's arguments (`Handoff::arguments_tuple`; `args` in
     /// `def executor_submit(fn, args=()): pool.submit(fn, *args)`).
     pub arguments_tuple: Option<(String, Option<usize>)>,
+    /// For a wrapper that spreads its own `*args` into the handoff (`def run(fn,
+    /// *args): pool.submit(fn, *args)`): the position of the call's first argument past
+    /// the wrapper's own parameters, from which on they are the callable's.
+    pub varargs_from: Option<usize>,
     /// Awaiting the call waits until the callable has returned: true of the catalogued
     /// APIs that can be awaited (`to_thread`, `run_in_executor`). A coroutine wrapper
     /// waits only when it awaits the handoff it forwards to, not when it starts a
@@ -55,6 +59,7 @@ impl Handover {
             concurrent: handoff.concurrent,
             forwards_arguments: handoff.forwards_arguments,
             arguments_tuple: handoff.arguments_tuple.clone().map(|k| (k, None)),
+            varargs_from: None,
             waits: true,
             loop_if_decorated: handoff.loop_if_decorated.clone(),
             loop_if_async: handoff.loop_if_async,
@@ -79,7 +84,7 @@ impl Handover {
             // `Thread(target=partial(f, a), args=(b,))`: `b` is not `f`'s first.
             return &[];
         }
-        if let Some(from) = self.forwarded_from(call) {
+        if let Some(from) = self.forwarded_from(call).or(self.varargs_from) {
             return call.args.get(from..).unwrap_or_default();
         }
         let tuple = self
@@ -109,7 +114,7 @@ impl Handover {
     /// `Thread(target=fn, args=args)`): that parameter's keyword and position.
     fn wrapper_tuple(&self, call: &CallSite, params: &[String]) -> Option<(String, Option<usize>)> {
         let spread = match self.passed_arguments(call) {
-            [Arg::Spread(name)] if !name.is_empty() => Some(name),
+            [Arg::Spread(name)] if !name.is_empty() && name != SPREAD_VARARGS => Some(name),
             _ => self
                 .arguments_tuple
                 .as_ref()
@@ -185,6 +190,9 @@ impl Forwards {
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
                             forwards_arguments: false,
                             arguments_tuple: handover.wrapper_tuple(call, &model.call_params),
+                            varargs_from: matches!(handover.passed_arguments(call),
+                                [Arg::Spread(s)] if s == SPREAD_VARARGS)
+                            .then_some(model.positional_params),
                             waits: handover.waits && (call.awaited || !model.is_async),
                             loop_if_decorated: handover.loop_if_decorated.clone(),
                             loop_if_async: handover.loop_if_async,

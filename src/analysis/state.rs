@@ -398,6 +398,8 @@ pub struct StateAccess<'m> {
     /// For an access through what a handoff passed its worker (`arguments::HandedAccess`):
     /// that handoff (index into `Contexts::entries`), whose runs alone make it.
     pub handoff: Option<usize>,
+    /// With `handoff`: the calls from the handoff's target to `function`.
+    pub handoff_chain: Vec<FuncId>,
 }
 
 /// For a creating write with no check of its own: the check of a caller in the same
@@ -571,8 +573,9 @@ struct Located<'p> {
     passed_object: bool,
     /// Read to be passed to a call, which does nothing else with it here.
     reference: bool,
-    /// The handoff that passed what the access goes through (`StateAccess::handoff`).
-    handoff: Option<usize>,
+    /// The handoff that passed what the access goes through, and the calls from its
+    /// target (`StateAccess::handoff`).
+    handoff: Option<(usize, &'p [FuncId])>,
 }
 
 /// What `collect` consults to turn one access into an access of shared state.
@@ -800,7 +803,10 @@ impl<'m> Collector<'_, 'm> {
                 cell_local: state.cell && !contexts.started_elsewhere[function],
                 passed_object: located.passed_object,
                 reference_only: access.reference_only || located.reference,
-                handoff: located.handoff,
+                handoff: located.handoff.map(|(entry, _)| entry),
+                handoff_chain: located
+                    .handoff
+                    .map_or_else(Vec::new, |(_, chain)| chain.to_vec()),
             },
         ))
     }
@@ -848,33 +854,46 @@ pub fn collect<'m>(
             if script_from.is_some_and(|at| access.span.offset <= at) {
                 continue;
             }
-            // Passing a location to a handoff, or to a call that does nothing with it,
-            // reads only the reference; a call that does is what it does (`arguments`).
-            let (effect, reference) = match handed.passing(function, access) {
+            // Passing a location to a handoff reads only the reference; passing it to
+            // a plain call also does what the callee does with it (`arguments`).
+            let (called, reference) = match handed.passing(function, access) {
                 Passing::No => (None, false),
                 Passing::Reference => (None, true),
-                Passing::Call(effect) => (Some(effect), false),
+                Passing::Call(called) => (Some(called), false),
             };
+            let effects: &[Effect] = called.map_or(&[], |c| &c.effects);
             let Some((owned_in, on_own_object)) =
                 collector.private_in(function, access, constructing)
             else {
                 continue;
             };
-            let passed_locks = handed.passed_locks(function, &access.locks);
-            let located = Located {
-                path: &access.path,
-                file,
-                passed_locks: Some(&passed_locks),
-                effect,
-                handed: false,
-                passed_object: false,
-                reference,
-                handoff: None,
-            };
-            if let Some((key, shared)) =
-                collector.shared(function, access, located, owned_in, on_own_object)
-            {
-                by_state.entry(key).or_default().push(shared);
+            let mut passed_locks = handed.passed_locks(function, &access.locks);
+            let parameter_locks = passed_locks.clone();
+            passed_locks.extend(
+                called
+                    .into_iter()
+                    .flat_map(|c| c.read_locks.iter().cloned()),
+            );
+            for effect in std::iter::once(None).chain(effects.iter().map(Some)) {
+                let located = Located {
+                    path: &access.path,
+                    file,
+                    // An effect carries the callee's locks of its own.
+                    passed_locks: Some(match effect {
+                        None => &passed_locks,
+                        Some(_) => &parameter_locks,
+                    }),
+                    effect,
+                    handed: false,
+                    passed_object: false,
+                    reference,
+                    handoff: None,
+                };
+                if let Some((key, shared)) =
+                    collector.shared(function, access, located, owned_in, on_own_object)
+                {
+                    by_state.entry(key).or_default().push(shared);
+                }
             }
         }
     }
@@ -894,7 +913,7 @@ pub fn collect<'m>(
             handed: true,
             passed_object: handed.passed_object,
             reference: false,
-            handoff: Some(handed.entry),
+            handoff: Some((handed.entry, &handed.chain)),
         };
         if let Some((key, shared)) =
             collector.shared(function, handed.access, located, owned_in, false)

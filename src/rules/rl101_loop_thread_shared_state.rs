@@ -5,8 +5,8 @@ use super::lock_fix::lock_fixes;
 use super::rl306_unsafe_sync_impl::unsafe_field;
 use super::rust_facts::{runs_once, rust_functions, statics};
 use super::shared::{
-    by_anchor_order, call_path, entry_related, is_declared, lazy_init_writes, may_race,
-    partially_locked, runs_in, verb, ByLockset,
+    access_entry_related, access_path, by_anchor_order, call_path, is_declared, lazy_init_writes,
+    may_race, partially_locked, runs_in, verb, ByLockset,
 };
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
@@ -100,10 +100,10 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         for (access, context) in [(w, Context::WorkerThread), (l, other)] {
             finding
                 .related
-                .extend(entry_related(analysis, access.function, context));
+                .extend(access_entry_related(analysis, access, context));
             let label = format!("{} on {}", verb(access.kind), context.prose());
             finding.flows.extend(
-                call_path(analysis, access.function, context)
+                access_path(analysis, access, context)
                     .map(|f| f.ending_at(access.file, access.access.span, &label)),
             );
         }

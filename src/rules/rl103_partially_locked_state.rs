@@ -2,7 +2,7 @@
 //! without it in others that can run at the same time (RacerD's lock consistency).
 
 use super::lock_fix::lock_fixes;
-use super::shared::{call_path, is_declared, partially_locked, runs_in, verb};
+use super::shared::{access_path, is_declared, partially_locked, runs_in, verb};
 use super::{find, Finding, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::Analysis;
@@ -70,7 +70,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         }
         for context in Context::ALL {
             finding.flows.extend(
-                call_path(analysis, anchor.function, context)
+                access_path(analysis, anchor, context)
                     .map(|f| f.ending_at(anchor.file, anchor.access.span, &finding.label)),
             );
         }

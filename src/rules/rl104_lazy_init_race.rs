@@ -6,7 +6,7 @@ use super::lock_fix::{
     creation_edits, dedent, display_path, exact_lock_expression, is_reentrant, lock_expression,
     lock_key, lock_setup, refused, through_instance,
 };
-use super::shared::{call_path, is_declared, lazy_init_writes, runs_in};
+use super::shared::{access_path, is_declared, lazy_init_writes, runs_in};
 use super::{find, Applicability, Autofix, Finding, Fix};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
@@ -40,7 +40,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .collect();
         for context in Context::ALL {
             finding.flows.extend(
-                call_path(analysis, write.function, context)
+                access_path(analysis, write, context)
                     .map(|f| f.ending_at(write.file, write.access.span, &finding.label)),
             );
         }

@@ -5,7 +5,7 @@
 
 use super::lock_fix::{display_path, lock_fix};
 use super::shared::{
-    by_anchor_order, call_path, entry_related, is_declared, may_race, runs_in, verb,
+    access_path, by_anchor_order, call_path, entry_related, is_declared, may_race, runs_in, verb,
 };
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
@@ -84,7 +84,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         ));
         let label = format!("{} on a worker thread", verb(thread_side.kind));
         finding.flows.extend(
-            call_path(analysis, thread_side.function, Context::WorkerThread)
+            access_path(analysis, thread_side, Context::WorkerThread)
                 .map(|f| f.ending_at(thread_side.file, thread_side.access.span, &label)),
         );
         let mut fix = lock_fix(analysis, state, accesses, None);

@@ -2,7 +2,7 @@
 //! context can change its size ("dictionary changed size during iteration").
 
 use super::lock_fix::{display_path, lock_expression, lock_setup};
-use super::shared::{by_anchor_order, call_path, can_overlap, is_declared, ByLockset};
+use super::shared::{access_path, by_anchor_order, can_overlap, is_declared, ByLockset};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
@@ -82,7 +82,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         for (access, label) in [(iteration, "iterated here"), (resize, "resized here")] {
             for context in Context::ALL {
                 finding.flows.extend(
-                    call_path(analysis, access.function, context)
+                    access_path(analysis, access, context)
                         .map(|f| f.ending_at(access.file, access.access.span, label)),
                 );
             }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::shared::{call_path, definition, runs_in, verb};
+use super::shared::{access_path, call_path, definition, runs_in, verb};
 use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{invariant, resolve_state, StateAccess};
@@ -101,7 +101,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             });
             if matches!(declared, Invariant::LoopOnly) {
                 finding.flows.extend(
-                    call_path(analysis, access.function, Context::WorkerThread)
+                    access_path(analysis, access, Context::WorkerThread)
                         .map(|f| f.ending_at(access.file, access.access.span, &finding.label)),
                 );
             }

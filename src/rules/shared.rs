@@ -374,6 +374,36 @@ pub fn concurrent_updates<'a, 'm>(
     by_anchor_order(analysis, updates)
 }
 
+/// How a state access is reached in `context`: through the handoff that passed what it
+/// touches (`StateAccess::handoff`, only in that handoff's context), or as its function
+/// is.
+pub fn access_path(analysis: &Analysis, access: &StateAccess, context: Context) -> Option<Flow> {
+    match access.handoff {
+        Some(handoff) => {
+            let entry = &analysis.contexts.entries[handoff];
+            (entry.context == context)
+                .then(|| describe(analysis, entry, &access.handoff_chain, context.prose()))
+        }
+        None => call_path(analysis, access.function, context),
+    }
+}
+
+/// The place a context begins for a state access (`access_path`).
+pub fn access_entry_related(
+    analysis: &Analysis,
+    access: &StateAccess,
+    context: Context,
+) -> Option<Related> {
+    match access.handoff {
+        Some(handoff) => {
+            let entry = &analysis.contexts.entries[handoff];
+            let first = *access.handoff_chain.first()?;
+            (entry.context == context).then(|| related_for(analysis, entry, first, context))
+        }
+        None => entry_related(analysis, access.function, context),
+    }
+}
+
 /// The place a context begins for `function`: the offload call or decorator, or the
 /// `async def` itself.
 pub fn entry_related(analysis: &Analysis, function: FuncId, context: Context) -> Option<Related> {

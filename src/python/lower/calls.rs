@@ -313,6 +313,12 @@ impl Lowerer<'_> {
                 Expr::Name(n) if self.is_call_parameter(n.id.as_str()) => {
                     Arg::Spread(n.id.to_string())
                 }
+                Expr::Name(n)
+                    if self.scope().vararg.as_deref() == Some(n.id.as_str())
+                        && !self.scope().rebound_params.contains(n.id.as_str()) =>
+                {
+                    Arg::Spread(SPREAD_VARARGS.to_string())
+                }
                 _ => self.lower_starred(expr, &starred.value),
             },
             // `args=(queue, self.jobs)`: item by item, for an API that spreads it.

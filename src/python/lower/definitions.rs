@@ -88,6 +88,11 @@ impl Lowerer<'_> {
         scope.locals = bindings.locals;
         scope.globals = bindings.globals;
         scope.nonlocals = bindings.nonlocals;
+        scope.vararg = def
+            .parameters
+            .vararg
+            .as_ref()
+            .map(|v| v.name.as_str().to_string());
         for param in def.parameters.iter() {
             let param_name = param.name().as_str().to_string();
             // `*args: T` annotates each argument (a tuple of `T`s); `**kw: T` each value

@@ -20,7 +20,7 @@ use crate::model::{
     item_segment, parameter_of, parameter_path, returned_parameter, Access, AccessKind, Arg,
     ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext, FileModel, Function,
     HeldField, InsertionPoint, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT,
-    LOCAL_LOCK, SUPER,
+    LOCAL_LOCK, SPREAD_VARARGS, SUPER,
 };
 use crate::source::LineIndex;
 
@@ -222,6 +222,8 @@ struct Scope {
     is_module: bool,
     class: Option<usize>,
     self_name: Option<String>,
+    /// The name of the function's `*args` parameter.
+    vararg: Option<String>,
     locals: HashSet<String>,
     globals: HashSet<String>,
     /// Locals declared `nonlocal`: the enclosing function's variables.
@@ -473,6 +475,7 @@ impl Scope {
             is_module,
             class: None,
             self_name: None,
+            vararg: None,
             locals: HashSet::default(),
             globals: HashSet::default(),
             nonlocals: HashSet::default(),
