@@ -333,8 +333,6 @@ fn checks_twice_at_once(analysis: &Analysis, checker: FuncId) -> bool {
         && !analysis.program.function(checker).is_initializer
 }
 
-/// Whether several worker threads run the access's function at once, and no `asyncio`
-/// lock held around every run (`analysis::ordering`) keeps them apart.
 /// Whether several worker threads run the access at once: its function runs on several
 /// (`Contexts::concurrent`); for what a handoff passed, the runs that handoff starts do
 /// (`EntryPoint::concurrent_elsewhere`).
@@ -349,6 +347,8 @@ fn on_several_threads(analysis: &Analysis, a: &StateAccess) -> bool {
     }
 }
 
+/// Whether several worker threads run the access at once, and no `asyncio` lock held
+/// around every run (`analysis::ordering`) keeps them apart.
 fn runs_concurrently(analysis: &Analysis, a: &StateAccess) -> bool {
     on_several_threads(analysis, a)
         && !a.cell_local
