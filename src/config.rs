@@ -170,6 +170,7 @@ impl CatalogueExtension {
             after: Vec::new(),
             loop_if_decorated: Vec::new(),
             loop_if_async: false,
+            started_by: None,
         };
         if !self.extra_offloads.is_empty() {
             worker.push(handoff(&self.extra_offloads));
@@ -428,6 +429,7 @@ impl Config {
                     after: Vec::new(),
                     loop_if_decorated: Vec::new(),
                     loop_if_async: false,
+                    started_by: None,
                 }),
                 WorkerCallback::Method { class, method } => {
                     catalogue.thread_class.push(ThreadClass {

@@ -690,6 +690,12 @@ pub struct CallSite {
     /// arguments of its own: those take the callable's first parameters, so what the
     /// call passes the callable after them lands at positions racelint does not follow.
     pub curried: Vec<ArgSlot>,
+    /// Python: the location the call's result is stored in by the assignment it is the
+    /// value of (`self._thread = threading.Thread(target=run)` keeps the thread in
+    /// `mod.Worker._thread`), as accesses name it: a handoff whose object starts its
+    /// work later (`Handoff::started_by`) starts where that location's object is
+    /// started (`self._thread.start()`), in whatever method does it.
+    pub kept_in: Option<String>,
 }
 
 /// How an attribute that is a property is used.

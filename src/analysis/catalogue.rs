@@ -26,6 +26,11 @@ pub struct Handoff {
     /// (`Thread(target=f, args=(a, b))` calls `f(a, b)`).
     #[serde(rename = "arguments-tuple")]
     pub arguments_tuple: Option<String>,
+    /// The call builds an object that runs the callable only once this method of it is
+    /// called (`Thread(target=f)` … `.start()`): kept in a location, the object starts
+    /// wherever that location's `start()` is called (`CallSite::kept_in`).
+    #[serde(rename = "started-by")]
+    pub started_by: Option<String>,
     /// Only on a receiver built by one of these methods earlier in the same chain
     /// (`v.par_iter().map(f)`, not `v.iter().map(f)`).
     #[serde(default)]

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::catalogue::{Catalogue, Route, ThreadClass};
 use super::dispatch::Dispatch;
 use super::forwarding::Forwards;
+use super::kept_threads;
 use super::private_loops::PrivateLoops;
 use super::programs::is_auxiliary;
 use super::resolve::{ClassId, FuncId, Program, Target};
@@ -122,6 +123,12 @@ pub struct EntryPoint {
     /// What the site passes the target, in the order of its parameters
     /// (`Handover::passed_arguments`): `to_thread(f, self.jobs)` gives `[self.jobs]`.
     pub arguments: Vec<Arg>,
+    /// The method of the object the site builds that starts the target, when the site
+    /// keeps the object in a location (`Handoff::started_by`, `CallSite::kept_in`).
+    pub started_by: Option<String>,
+    /// For such an object: the calls `(function, call index)` that start it
+    /// (`self._thread.start()` in whatever method), `analysis::kept_threads`.
+    pub started_at: Vec<(FuncId, usize)>,
 }
 
 impl EntryPoint {
@@ -141,6 +148,8 @@ impl EntryPoint {
             holds: None,
             concurrent_elsewhere: false,
             arguments: Vec::new(),
+            started_by: None,
+            started_at: Vec::new(),
         }
     }
 }
@@ -401,6 +410,7 @@ impl Contexts {
                 private_loop_only(program, &worker, &callers, &runs, &handed.submitted);
         }
         drop_main_loop_entries(&mut entries, &worker_loop_only);
+        kept_threads::find_starts(program, catalogue, &mut entries);
         let reach = Context::ALL.map(|context| {
             let coroutines = match context {
                 Context::WorkerThread => private,
@@ -556,8 +566,6 @@ pub fn chain_to(
     chain.reverse();
     Some((current.entry, chain))
 }
-
-impl Contexts {}
 
 /// A call as the API catalogues see it.
 pub struct ApiCall {
@@ -1350,6 +1358,10 @@ fn function_facts(
                     awaited: call.awaited && handover.waits,
                     forwarded_from: handover.forwarded_from(call),
                     arguments: handover.passed_arguments(call).to_vec(),
+                    started_by: handover
+                        .started_by
+                        .clone()
+                        .filter(|_| call.kept_in.is_some()),
                     ..EntryPoint::new(context, target, Some(site))
                 });
             }

@@ -48,6 +48,9 @@ pub struct Handover {
     pub loop_if_decorated: Vec<String>,
     /// A coroutine function runs on the event loop instead (`Handoff::loop_if_async`).
     pub loop_if_async: bool,
+    /// The method of the object the call builds that starts the callable
+    /// (`Handoff::started_by`); a wrapper's summary starts it at the call.
+    pub started_by: Option<String>,
 }
 
 impl Handover {
@@ -63,6 +66,7 @@ impl Handover {
             waits: true,
             loop_if_decorated: handoff.loop_if_decorated.clone(),
             loop_if_async: handoff.loop_if_async,
+            started_by: handoff.started_by.clone(),
         }
     }
 
@@ -196,6 +200,7 @@ impl Forwards {
                             waits: handover.waits && (call.awaited || !model.is_async),
                             loop_if_decorated: handover.loop_if_decorated.clone(),
                             loop_if_async: handover.loop_if_async,
+                            started_by: None,
                         };
                         if !forwards.by_function[function].contains(&summary) {
                             forwards.by_function[function].push(summary);

@@ -437,15 +437,34 @@ fn checked_in_caller(
     if let Some((lines, _)) = in_callers(function) {
         return Some((lines, None));
     }
-    // A thread whose target writes, started under the check or by a function that a
-    // checked call runs. A start under a check of its own made holding a thread lock
-    // (`with self._lock: if self._thread is None: …start()`) happens once, and a
-    // checker whose every caller holds a thread lock runs once at a time.
+    // A thread that writes (its target, or a function the thread's first path here
+    // runs), started under the check or by a function that a checked call runs: at its
+    // handoff, or where the location the handoff kept it in is started
+    // (`EntryPoint::started_at`). A start under a check of its own made holding a
+    // thread lock (`with self._lock: if self._thread is None: …start()`) happens once,
+    // and a checker whose every caller holds a thread lock runs once at a time.
+    let reached_from = contexts.reach[function][Context::WorkerThread.index()].map(|r| r.entry);
     contexts
         .entries
         .iter()
-        .filter(|e| e.target == function && e.context == Context::WorkerThread)
-        .filter_map(|e| e.site.as_ref()?.call(program))
+        .enumerate()
+        .filter(|&(index, e)| {
+            e.context == Context::WorkerThread
+                && (e.target == function || reached_from == Some(index))
+        })
+        .flat_map(|(_, e)| match e.started_at.is_empty() {
+            true => e
+                .site
+                .as_ref()
+                .and_then(|s| s.call(program))
+                .into_iter()
+                .collect(),
+            false => e
+                .started_at
+                .iter()
+                .map(|&(starter, call)| (starter, &program.function(starter).calls[call]))
+                .collect::<Vec<_>>(),
+        })
         .filter(|(starter, site)| {
             program.file_of(*starter) == file
                 && (site.checked.is_empty()

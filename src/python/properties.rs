@@ -70,6 +70,7 @@ pub fn link(files: &mut [FileModel]) {
                     on_loop_thread: access.on_loop_thread,
                     result_awaited_end: None,
                     curried: Vec::new(),
+                    kept_in: None,
                 })
                 .collect();
             if !uses.is_empty() {

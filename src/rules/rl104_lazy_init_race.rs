@@ -7,7 +7,7 @@ use super::lock_fix::{
     lock_key, lock_setup, refused, through_instance,
 };
 use super::shared::{access_path, is_declared, lazy_init_writes, runs_in};
-use super::{find, Applicability, Autofix, Finding, Fix};
+use super::{find, Applicability, Autofix, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
 use crate::analysis::Analysis;
@@ -38,6 +38,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             .into_iter()
             .filter(|c| runs_in(analysis, write, *c))
             .collect();
+        finding.related.extend(starting_check(analysis, write));
         for context in Context::ALL {
             finding.flows.extend(
                 access_path(analysis, write, context)
@@ -50,6 +51,26 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         findings.push(finding);
     }
     findings
+}
+
+/// For a value a started thread creates: the call, under the check, that leads to the
+/// thread's start, in the function that two threads can run at once.
+fn starting_check(analysis: &Analysis, write: &StateAccess) -> Option<Related> {
+    let (checker, lines) = (write.start_checked_in?, write.checked_by?);
+    let function = analysis.program.function(checker);
+    let call = function.calls.iter().find(|c| {
+        c.checked
+            .iter()
+            .any(|(path, checked)| *checked == lines && *path == write.access.path)
+    })?;
+    Some(Related {
+        file: analysis.program.file_of(checker),
+        span: call.span,
+        message: format!(
+            "checked here with no lock, then this call starts the thread that creates it; `{}` can run on two threads at once",
+            function.display
+        ),
+    })
 }
 
 /// The check, repeated under a `threading.Lock`: the cheap unlocked check stays for the

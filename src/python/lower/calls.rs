@@ -200,6 +200,7 @@ impl Lowerer<'_> {
             on_loop_thread: self.scope().on_loop_thread > 0,
             result_awaited_end: None,
             curried: Vec::new(),
+            kept_in: None,
         }
     }
 
@@ -427,17 +428,27 @@ impl Lowerer<'_> {
                 self.scope_mut().results.remove(n.id.as_str());
             }
         }
-        let ([Expr::Name(n)], Expr::Call(_)) = (targets, value) else {
+        let ([target], Expr::Call(_)) = (targets, value) else {
             return;
         };
         let span = self.span_of(value);
         let func = self.scope().func;
-        if let Some(index) = self.functions[func]
+        let Some(index) = self.functions[func]
             .calls
             .iter()
             .rposition(|c| c.span == span)
-        {
-            self.scope_mut().results.insert(n.id.to_string(), index);
+        else {
+            return;
+        };
+        match target {
+            Expr::Name(n) => {
+                self.scope_mut().results.insert(n.id.to_string(), index);
+            }
+            Expr::Attribute(_) => {
+                let kept_in = self.state_chain(target).map(|chain| chain.path);
+                self.functions[func].calls[index].kept_in = kept_in;
+            }
+            _ => {}
         }
     }
 

@@ -230,6 +230,7 @@ impl Lowerer<'_> {
             on_loop_thread: false,
             result_awaited_end: None,
             curried: Vec::new(),
+            kept_in: None,
         })
     }
 

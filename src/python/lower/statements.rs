@@ -99,6 +99,7 @@ impl Lowerer<'_> {
                     if let Some(value) = &a.value {
                         self.visit_expr(value);
                         self.store(&a.target, Some(value));
+                        self.note_result_bound(std::slice::from_ref(&*a.target), value);
                     }
                 } else if let Some(value) = &a.value {
                     self.visit_expr(value);

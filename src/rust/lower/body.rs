@@ -224,6 +224,7 @@ impl Lowerer<'_> {
             on_loop_thread: false,
             result_awaited_end: None,
             curried: Vec::new(),
+            kept_in: None,
         });
     }
 
@@ -1181,6 +1182,7 @@ impl Lowerer<'_> {
             on_loop_thread: false,
             result_awaited_end: None,
             curried: Vec::new(),
+            kept_in: None,
         };
         self.function_mut().calls.push(site);
     }
