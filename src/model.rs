@@ -630,6 +630,10 @@ pub enum Arg {
     /// A tuple or list display (`args=(queue, self.jobs)`), item by item: what an API
     /// that spreads it into its callable's parameters (`Thread(args=…)`) passes.
     Tuple(Vec<Arg>),
+    /// A dict display with string keys (`kwargs={"jobs": self.jobs}`), entry by entry:
+    /// what an API that spreads it into its callable's keyword parameters
+    /// (`Thread(kwargs=…)`) passes.
+    Keywords(Vec<(String, Arg)>),
     /// A parameter of the calling function spread into the call (`submit(fn, *args)`):
     /// the items of whatever the caller's caller passed for it; `SPREAD_VARARGS`, the
     /// function's own `*args`. Unnamed, anything else spread (`*pending`): the

@@ -203,8 +203,24 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
             continue;
         };
         let file = program.file_of(caller);
+        let params = &program.function(entry.target).call_params;
         let bindings: Vec<Binding> = positional(&entry.arguments)
             .filter_map(|(index, arg)| located(file, entry.target, index, arg))
+            .chain(entry.keywords.iter().filter_map(|(name, arg)| {
+                let index = params.iter().position(|p| p == name)?;
+                match arg {
+                    Arg::Callable(Callee::Path(path))
+                        if resolve_state(program, catalogue, file, path).is_some() =>
+                    {
+                        Some(Binding {
+                            slot: index + 1,
+                            path: path.clone(),
+                            origin: index + 1,
+                        })
+                    }
+                    _ => None,
+                }
+            }))
             .collect();
         for binding in &bindings {
             handed.passes.entry(caller).or_default().push(Pass {
@@ -330,7 +346,13 @@ fn lock_params(
             };
             let by_entries = entries.get(&function).into_iter().flatten().map(|entry| {
                 let (caller, _) = entry.site.as_ref()?.call(program)?;
-                let arg = positional(&entry.arguments).nth(slot - 1).map(|(_, a)| a);
+                let name = model.call_params.get(slot - 1)?;
+                let arg = entry
+                    .keywords
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, a)| a)
+                    .or_else(|| positional(&entry.arguments).nth(slot - 1).map(|(_, a)| a));
                 lock_at(program.file_of(caller), arg)
             });
             let by_calls = contexts.callers[function].iter().map(|&(caller, index)| {

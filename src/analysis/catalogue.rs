@@ -26,6 +26,21 @@ pub struct Handoff {
     /// (`Thread(target=f, args=(a, b))` calls `f(a, b)`).
     #[serde(rename = "arguments-tuple")]
     pub arguments_tuple: Option<String>,
+    /// The 0-based position of that tuple when it is passed by position
+    /// (`Timer(1.0, f, (job,))`: 2).
+    #[serde(rename = "arguments-tuple-at")]
+    pub arguments_tuple_at: Option<usize>,
+    /// The keyword arguments other than the callable's own are the callable's, by name
+    /// (`to_thread(f, jobs=q)` calls `f(jobs=q)`).
+    #[serde(default, rename = "forwards-keywords")]
+    pub forwards_keywords: bool,
+    /// The keyword of a dict whose entries are the callable's keyword arguments
+    /// (`Thread(target=f, kwargs={"jobs": q})` calls `f(jobs=q)`).
+    #[serde(rename = "keyword-arguments")]
+    pub keyword_arguments: Option<String>,
+    /// The 0-based position of that dict when it is passed by position.
+    #[serde(rename = "keyword-arguments-at")]
+    pub keyword_arguments_at: Option<usize>,
     /// The call builds an object that runs the callable only once this method of it is
     /// called (`Thread(target=f)` … `.start()`): kept in a location, the object starts
     /// wherever that location's `start()` is called (`CallSite::kept_in`).

@@ -123,6 +123,9 @@ pub struct EntryPoint {
     /// What the site passes the target, in the order of its parameters
     /// (`Handover::passed_arguments`): `to_thread(f, self.jobs)` gives `[self.jobs]`.
     pub arguments: Vec<Arg>,
+    /// What the site passes the target by name (`Handover::passed_keywords`):
+    /// `to_thread(f, jobs=self.jobs)` gives `[("jobs", self.jobs)]`.
+    pub keywords: Vec<(String, Arg)>,
     /// The method of the object the site builds that starts the target, when the site
     /// keeps the object in a location (`Handoff::started_by`, `CallSite::kept_in`).
     pub started_by: Option<String>,
@@ -148,6 +151,7 @@ impl EntryPoint {
             holds: None,
             concurrent_elsewhere: false,
             arguments: Vec::new(),
+            keywords: Vec::new(),
             started_by: None,
             started_at: Vec::new(),
         }
@@ -1358,6 +1362,7 @@ fn function_facts(
                     awaited: call.awaited && handover.waits,
                     forwarded_from: handover.forwarded_from(call),
                     arguments: handover.passed_arguments(call).to_vec(),
+                    keywords: handover.passed_keywords(call),
                     started_by: handover
                         .started_by
                         .clone()

@@ -32,6 +32,12 @@ pub struct Handover {
     /// items are the callable's arguments (`Handoff::arguments_tuple`; `args` in
     /// `def executor_submit(fn, args=()): pool.submit(fn, *args)`).
     pub arguments_tuple: Option<(String, Option<usize>)>,
+    /// The call's keyword arguments other than the callable's are the callable's
+    /// (`Handoff::forwards_keywords`).
+    pub forwards_keywords: bool,
+    /// The keyword and position of a dict whose entries are the callable's keyword
+    /// arguments (`Handoff::keyword_arguments`).
+    pub keyword_arguments: Option<(String, Option<usize>)>,
     /// For a wrapper that spreads its own `*args` into the handoff (`def run(fn,
     /// *args): pool.submit(fn, *args)`): the position of the call's first argument past
     /// the wrapper's own parameters, from which on they are the callable's.
@@ -61,7 +67,15 @@ impl Handover {
             keyword: handoff.keyword.clone(),
             concurrent: handoff.concurrent,
             forwards_arguments: handoff.forwards_arguments,
-            arguments_tuple: handoff.arguments_tuple.clone().map(|k| (k, None)),
+            arguments_tuple: handoff
+                .arguments_tuple
+                .clone()
+                .map(|k| (k, handoff.arguments_tuple_at)),
+            forwards_keywords: handoff.forwards_keywords,
+            keyword_arguments: handoff
+                .keyword_arguments
+                .clone()
+                .map(|k| (k, handoff.keyword_arguments_at)),
             varargs_from: None,
             waits: true,
             loop_if_decorated: handoff.loop_if_decorated.clone(),
@@ -99,6 +113,29 @@ impl Handover {
             Some(Arg::Tuple(items)) => items,
             _ => &[],
         }
+    }
+
+    /// The keyword arguments `call` gives the callable it hands over, by name: the
+    /// call's own keywords past the callable's (`to_thread(f, jobs=q)`), or the entries
+    /// of the keyword-arguments dict (`Thread(target=f, kwargs={"jobs": q})`).
+    pub fn passed_keywords(&self, call: &CallSite) -> Vec<(String, Arg)> {
+        let mut passed: Vec<(String, Arg)> = Vec::new();
+        if self.forwards_keywords {
+            passed.extend(
+                call.keywords
+                    .iter()
+                    .filter(|(name, _)| self.keyword.as_deref() != Some(name.as_str()))
+                    .cloned(),
+            );
+        }
+        let dict = self
+            .keyword_arguments
+            .as_ref()
+            .and_then(|(keyword, position)| by_keyword_or_position(call, Some(keyword), *position));
+        if let Some(Arg::Keywords(entries)) = dict {
+            passed.extend(entries.iter().cloned());
+        }
+        passed
     }
 
     /// Where the positional arguments passed on to the callable start in `call`: after
@@ -194,6 +231,8 @@ impl Forwards {
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
                             forwards_arguments: false,
                             arguments_tuple: handover.wrapper_tuple(call, &model.call_params),
+                            forwards_keywords: false,
+                            keyword_arguments: None,
                             varargs_from: matches!(handover.passed_arguments(call),
                                 [Arg::Spread(s)] if s == SPREAD_VARARGS)
                             .then_some(model.positional_params),

@@ -13,7 +13,8 @@ use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
 use crate::model::{
-    item_position, Access, AccessKind, CallSite, FileId, Invariant, Language, SymbolKind, ELEMENT,
+    item_position, Access, AccessKind, CallSite, FileId, Invariant, Language, Span, SymbolKind,
+    ELEMENT,
 };
 
 /// One state location: a module variable, or an attribute of a class (all instances of
@@ -362,9 +363,9 @@ pub struct StateAccess<'m> {
     pub checked_by: Option<(u32, u32)>,
     /// When the write runs on a thread that a check in another function leads to
     /// (`checked_by`): that function, which holds no thread lock to check and whose
-    /// start of the thread no locked check of its own guards. Two runs of it at once
-    /// start two creating threads.
-    pub start_checked_in: Option<FuncId>,
+    /// start of the thread no locked check of its own guards, with its call under the
+    /// check. Two runs of it at once start two creating threads.
+    pub start_checked_in: Option<(FuncId, Span)>,
     /// Per context (`Context::index`): whether every run of the function there reaches
     /// the accessed object through one it owns (`analysis::ownership`), so that the
     /// access touches no shared state in that context.
@@ -406,7 +407,8 @@ pub struct StateAccess<'m> {
 /// file that tested the same location and called here with no thread lock held (one
 /// call level: a helper's helper is not followed), with, when the write runs on a
 /// thread that check leads to (`if self._loop is None: self._start()`, where `_start`
-/// starts the thread that makes the loop), the function that checks.
+/// starts the thread that makes the loop), the function that checks and its call under
+/// the check.
 fn checked_in_caller(
     program: &Program,
     catalogue: &Catalogue,
@@ -414,7 +416,7 @@ fn checked_in_caller(
     locksets: &Locksets,
     function: FuncId,
     access: &Access,
-) -> Option<((u32, u32), Option<FuncId>)> {
+) -> Option<((u32, u32), Option<(FuncId, Span)>)> {
     if !access.kind.is_write() || !access.writes_new {
         return None;
     }
@@ -431,7 +433,8 @@ fn checked_in_caller(
             .iter()
             .filter(|(caller, _)| program.file_of(*caller) == file)
             .find_map(|&(caller, call)| {
-                checked(&program.function(caller).calls[call]).map(|lines| (lines, caller))
+                let site = &program.function(caller).calls[call];
+                checked(site).map(|lines| (lines, (caller, site.span)))
             })
     };
     if let Some((lines, _)) = in_callers(function) {
@@ -444,13 +447,14 @@ fn checked_in_caller(
     // thread lock (`with self._lock: if self._thread is None: …start()`) happens once,
     // and a checker whose every caller holds a thread lock runs once at a time.
     let reached_from = contexts.reach[function][Context::WorkerThread.index()].map(|r| r.entry);
+    let on_the_way = worker_callers_in_file(program, contexts, function);
     contexts
         .entries
         .iter()
         .enumerate()
         .filter(|&(index, e)| {
             e.context == Context::WorkerThread
-                && (e.target == function || reached_from == Some(index))
+                && (on_the_way.contains(&e.target) || reached_from == Some(index))
         })
         .flat_map(|(_, e)| match e.started_at.is_empty() {
             true => e
@@ -471,11 +475,36 @@ fn checked_in_caller(
                     || held_thread_locks(program, catalogue, file, &site.locks).is_empty())
         })
         .find_map(|(starter, site)| match checked(site) {
-            Some(lines) => Some((lines, starter)),
+            Some(lines) => Some((lines, (starter, site.span))),
             None => in_callers(starter),
         })
-        .filter(|(_, checker)| locksets.inherited[*checker].is_empty())
+        .filter(|(_, (checker, _))| locksets.inherited[*checker].is_empty())
         .map(|(lines, checker)| (lines, Some(checker)))
+}
+
+/// `function` and the functions of its file that call it on a worker thread, up to
+/// four calls up: where a thread that reaches the write may have been started from
+/// (its target), whichever path context propagation happened to record first.
+fn worker_callers_in_file(program: &Program, contexts: &Contexts, function: FuncId) -> Vec<FuncId> {
+    let file = program.file_of(function);
+    let mut found = vec![function];
+    let mut frontier = vec![function];
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for &callee in &frontier {
+            for &(caller, _) in &contexts.callers[callee] {
+                if program.file_of(caller) == file
+                    && contexts.reach[caller][Context::WorkerThread.index()].is_some()
+                    && !found.contains(&caller)
+                {
+                    found.push(caller);
+                    next.push(caller);
+                }
+            }
+        }
+        frontier = next;
+    }
+    found
 }
 
 /// `own_attribute` for an access of the class attribute `class.name`: through `self`

@@ -508,7 +508,9 @@ fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
             .and_then(|class| program.method(class, "__call__"))
             .into_iter()
             .collect(),
-        Arg::Parameter(_) | Arg::Tuple(_) | Arg::Spread(_) | Arg::Other => Vec::new(),
+        Arg::Parameter(_) | Arg::Tuple(_) | Arg::Keywords(_) | Arg::Spread(_) | Arg::Other => {
+            Vec::new()
+        }
     }
 }
 

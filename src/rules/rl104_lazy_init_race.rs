@@ -24,13 +24,19 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             continue;
         };
         let name = state.display(&analysis.program);
+        let message = match write.start_checked_in {
+            Some(_) => format!(
+                "`{name}` is created by a thread that an unlocked check starts: two callers can both see it missing and both start the thread"
+            ),
+            None => format!(
+                "`{name}` is created lazily without a lock: two threads can both see it missing and both create it"
+            ),
+        };
         let mut finding = Finding::new(
             rule,
             write.file,
             write.access.span,
-            format!(
-                "`{name}` is created lazily without a lock: two threads can both see it missing and both create it"
-            ),
+            message,
             "check-then-create without a lock".to_string(),
         );
         finding.state = Some(name);
@@ -56,16 +62,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 /// For a value a started thread creates: the call, under the check, that leads to the
 /// thread's start, in the function that two threads can run at once.
 fn starting_check(analysis: &Analysis, write: &StateAccess) -> Option<Related> {
-    let (checker, lines) = (write.start_checked_in?, write.checked_by?);
+    let (checker, span) = write.start_checked_in?;
     let function = analysis.program.function(checker);
-    let call = function.calls.iter().find(|c| {
-        c.checked
-            .iter()
-            .any(|(path, checked)| *checked == lines && *path == write.access.path)
-    })?;
     Some(Related {
         file: analysis.program.file_of(checker),
-        span: call.span,
+        span,
         message: format!(
             "checked here with no lock, then this call starts the thread that creates it; `{}` can run on two threads at once",
             function.display
@@ -150,7 +151,7 @@ fn started_thread_fix(
     }
     Fix {
         description: format!(
-            "Hold `{lock}` around the check and the start of the thread that creates the value, and keep it until that thread has made it (wait for it before the lock is released), or record the start under the lock (keep the `Thread` and test that): a check repeated under the lock alone passes again before the new thread has made the value."
+            "Hold `{lock}` around the check and the start of the thread that creates the value, and keep it until that thread has made it (wait for it before the lock is released), or record under the lock that the thread was started (a flag set there) and test that: a check repeated under the lock alone passes again before the new thread has made the value, and a `Thread` started twice raises `RuntimeError`."
         ),
         code: code.trim_start_matches('\n').to_string(),
     }

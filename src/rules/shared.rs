@@ -312,7 +312,7 @@ pub fn lazy_init_writes<'a, 'm>(
                 && runs_in(analysis, a, Context::EventLoop)
                 || runs_concurrently(analysis, a)
                 || a.start_checked_in
-                    .is_some_and(|checker| checks_twice_at_once(analysis, checker)))
+                    .is_some_and(|(checker, _)| checks_twice_at_once(analysis, checker)))
     });
     by_anchor_order(analysis, writes)
 }

@@ -194,6 +194,7 @@ impl Lowerer<'_> {
                 .scope()
                 .checks
                 .iter()
+                .chain(&self.scope().guards)
                 .flat_map(|(paths, lines)| paths.iter().map(|p| (p.clone(), *lines)))
                 .collect(),
             property: None,
@@ -325,6 +326,28 @@ impl Lowerer<'_> {
             // `args=(queue, self.jobs)`: item by item, for an API that spreads it.
             Expr::Tuple(t) => Arg::Tuple(t.elts.iter().map(|e| self.lower_arg(e)).collect()),
             Expr::List(l) => Arg::Tuple(l.elts.iter().map(|e| self.lower_arg(e)).collect()),
+            // `kwargs={"jobs": self.jobs}`: entry by entry, for an API that spreads it.
+            Expr::Dict(d)
+                if d.items.iter().all(|item| {
+                    matches!(&item.key, Some(Expr::StringLiteral(s)) if !s.value.is_implicit_concatenated())
+                }) && !d.items.is_empty() =>
+            {
+                let entries = d
+                    .items
+                    .iter()
+                    .filter_map(|item| match &item.key {
+                        Some(Expr::StringLiteral(s)) => Some(s.value.to_str().to_string()),
+                        _ => None,
+                    })
+                    .zip(d.items.iter().map(|item| &item.value))
+                    .collect::<Vec<_>>();
+                Arg::Keywords(
+                    entries
+                        .into_iter()
+                        .map(|(key, value)| (key, self.lower_arg(value)))
+                        .collect(),
+                )
+            }
             other => {
                 self.visit_expr(other);
                 Arg::Other
@@ -441,6 +464,13 @@ impl Lowerer<'_> {
             return;
         };
         match target {
+            // A module variable keeps the thread for every function that starts it.
+            Expr::Name(n)
+                if self.scope().is_module || self.scope().globals.contains(n.id.as_str()) =>
+            {
+                let kept_in = self.state_chain(target).map(|chain| chain.path);
+                self.functions[func].calls[index].kept_in = kept_in;
+            }
             Expr::Name(n) => {
                 self.scope_mut().results.insert(n.id.to_string(), index);
             }

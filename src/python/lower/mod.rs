@@ -291,6 +291,10 @@ struct Scope {
     loop_start: u32,
     /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
     checks: Vec<(Vec<String>, (u32, u32))>,
+    /// The same for the tests of earlier `if`s in enclosing blocks whose body exits
+    /// (`if self._started: return`): what follows runs only when the test failed. Calls
+    /// count them as checks (`CallSite::checked`); accesses do not.
+    guards: Vec<(Vec<String>, (u32, u32))>,
     /// Locations known to be unset here (`None` or falsy): inside `if x is None:`, or
     /// after `if x is not None: return` in the same block. Each says whether an
     /// `asyncio` lock was held when it was tested (then an `await` keeps it known).
@@ -502,6 +506,7 @@ impl Scope {
             running_loops: HashSet::default(),
             loop_start: 0,
             checks: Vec::new(),
+            guards: Vec::new(),
             unset: Vec::new(),
         }
     }

@@ -30,6 +30,7 @@ impl Lowerer<'_> {
         self.note_platform_exits(body);
         let held_before = self.scope().locks.len();
         let unset_before = self.scope().unset.len();
+        let guards_before = self.scope().guards.len();
         let on_loop_thread = self.scope().on_loop_thread;
         for stmt in body {
             self.visit_stmt(stmt);
@@ -40,6 +41,8 @@ impl Lowerer<'_> {
         // What an early exit here showed unset stays so only to the end of this block.
         let unset = &mut self.scope_mut().unset;
         unset.truncate(unset_before.min(unset.len()));
+        let guards = &mut self.scope_mut().guards;
+        guards.truncate(guards_before.min(guards.len()));
         let leaves = matches!(
             body.last(),
             Some(Stmt::Return(_) | Stmt::Raise(_) | Stmt::Break(_) | Stmt::Continue(_))
@@ -135,6 +138,15 @@ impl Lowerer<'_> {
             Stmt::AugAssign(a) => {
                 self.visit_expr(&a.value);
                 match &*a.target {
+                    // `jobs += [job]` on a parameter: only a container takes a display,
+                    // and a list, set or dict extends itself in place (`__iadd__`,
+                    // `__ior__`): the caller's object changes, and stays the parameter.
+                    Expr::Name(n)
+                        if is_display(&a.value)
+                            && self.passed_parameter(n.id.as_str()).is_some() =>
+                    {
+                        self.write_through(&a.target, AccessKind::Mutation)
+                    }
                     Expr::Name(n) => self.store_name(n.id.as_str(), &a.target, None, true),
                     target => self.write_through(target, AccessKind::ReadModifyWrite),
                 }
@@ -375,9 +387,12 @@ impl Lowerer<'_> {
                 if rest_on_loop && !(exits_here && i.elif_else_clauses.is_empty()) {
                     self.scope_mut().on_loop_thread -= 1;
                 }
-                self.scope_mut().checks.pop();
+                let guard = self.scope_mut().checks.pop();
                 // `if x is not None: return`: the rest of the block runs with x unset.
                 let exits = matches!(i.body.last(), Some(Stmt::Return(_) | Stmt::Raise(_)));
+                if let Some(guard) = guard.filter(|_| exits && i.elif_else_clauses.is_empty()) {
+                    self.scope_mut().guards.push(guard);
+                }
                 if let Some((path, false)) = unset {
                     if exits && i.elif_else_clauses.is_empty() {
                         self.scope_mut().unset.push((path, locked));

@@ -157,7 +157,11 @@ fn is_callable_value(arg: &Arg) -> bool {
         Arg::Callable(_) | Arg::Inline(_) | Arg::Parameter(_) => true,
         Arg::Instance(ty) => constructs(ty),
         Arg::Coroutine(Callee::Path(p)) => !constructs(p),
-        Arg::Coroutine(Callee::Method(_)) | Arg::Tuple(_) | Arg::Spread(_) | Arg::Other => false,
+        Arg::Coroutine(Callee::Method(_))
+        | Arg::Tuple(_)
+        | Arg::Keywords(_)
+        | Arg::Spread(_)
+        | Arg::Other => false,
     }
 }
 
