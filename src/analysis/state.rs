@@ -365,7 +365,7 @@ pub struct StateAccess<'m> {
     /// (`checked_by`): that function, which holds no thread lock to check and whose
     /// start of the thread no locked check of its own guards, with its call under the
     /// check. Two runs of it at once start two creating threads.
-    pub start_checked_in: Option<(FuncId, Span)>,
+    pub start_checked_in: Option<CheckedStart>,
     /// Per context (`Context::index`): whether every run of the function there reaches
     /// the accessed object through one it owns (`analysis::ownership`), so that the
     /// access touches no shared state in that context.
@@ -403,6 +403,9 @@ pub struct StateAccess<'m> {
     pub handoff_chain: Vec<FuncId>,
 }
 
+/// A function that checks, then starts a thread: it and its call under the check.
+type CheckedStart = (FuncId, Span);
+
 /// For a creating write with no check of its own: the check of a caller in the same
 /// file that tested the same location and called here with no thread lock held (one
 /// call level: a helper's helper is not followed), with, when the write runs on a
@@ -416,7 +419,7 @@ fn checked_in_caller(
     locksets: &Locksets,
     function: FuncId,
     access: &Access,
-) -> Option<((u32, u32), Option<(FuncId, Span)>)> {
+) -> Option<((u32, u32), Option<CheckedStart>)> {
     if !access.kind.is_write() || !access.writes_new {
         return None;
     }
