@@ -677,6 +677,10 @@ pub struct CallSite {
     /// each statement's lines. A callee that creates one of them completes the
     /// caller's check-then-create (`if self._loop is None: self._start()`).
     pub checked: Vec<(String, (u32, u32))>,
+    /// Python: `(location, lock)` for each of those tests made holding a lock (`with
+    /// self._lock: if self._started: return`): with what the lock covers after it
+    /// (`self._started = True`), a check and an act no other thread comes between.
+    pub checked_holding: Vec<(String, String)>,
     /// Python: not a call as written but a use of an attribute that some class defines
     /// as a property (`report.total`, `report.total = 0`): it runs the getter or the
     /// setter when it resolves to a property, and is no call otherwise

@@ -10,6 +10,7 @@ use super::forwarding::Forwards;
 use super::kept_threads;
 use super::private_loops::PrivateLoops;
 use super::programs::is_auxiliary;
+use super::protocol_modules::ProtocolModules;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::stored_callables::StoredCallables;
 use crate::model::{
@@ -305,6 +306,7 @@ impl Contexts {
             .collect();
         let forwards = Forwards::compute(program, catalogue, &targets);
         let stored = StoredCallables::compute(program, &targets);
+        let protocols = ProtocolModules::find(program);
         // Only calls of a listed name are worth matching in full.
         let checks = &catalogue.loop_thread_checks;
         let check_names: HashSet<&str> = checks
@@ -346,6 +348,7 @@ impl Contexts {
                         targets: &targets,
                         forwards: &forwards,
                         stored: &stored,
+                        protocols: &protocols,
                     };
                     function_facts(program, catalogue, &resolved, dispatch, id)
                 },
@@ -1195,6 +1198,7 @@ struct Resolved<'a> {
     targets: &'a [Vec<CallTarget>],
     forwards: &'a Forwards,
     stored: &'a StoredCallables,
+    protocols: &'a ProtocolModules,
 }
 
 fn function_facts(
@@ -1208,6 +1212,7 @@ fn function_facts(
         targets,
         forwards,
         stored,
+        protocols,
     } = *resolved;
     let mut facts = FunctionFacts::default();
     let function = program.function(id);
@@ -1336,6 +1341,8 @@ fn function_facts(
             let mut started = Vec::new();
             if let Some(first) = callable_target(program, file, arg) {
                 started.push(first);
+                // `to_thread(platform.setup, …)` with `platform: PluginModule`.
+                started.extend_from_slice(protocols.implementing(first));
                 // `to_thread(self.update)` may run a subclass's override.
                 if call.hands_own_method(&program.function(first).name) {
                     started.extend(dispatch.overrides(program, first, id));

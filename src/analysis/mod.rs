@@ -18,6 +18,7 @@ pub mod ownership;
 pub mod platforms;
 pub mod private_loops;
 pub mod programs;
+pub mod protocol_modules;
 pub mod receivers;
 pub mod resolve;
 pub mod rust_locks;

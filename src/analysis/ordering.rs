@@ -647,7 +647,8 @@ fn receiver_of_method(
 /// Methods that wait for threads or their results to finish.
 const WAITS: &[&str] = &["join", "result", "shutdown", "wait"];
 
-fn waits(callee: &Callee) -> bool {
+/// A call that waits for other work to finish (`ready.wait()`, `future.result()`).
+pub(super) fn waits(callee: &Callee) -> bool {
     let name = match callee {
         Callee::Method(name) => name.as_str(),
         Callee::Path(path) => path.rsplit('.').next().unwrap_or(path),

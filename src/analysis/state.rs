@@ -9,6 +9,7 @@ use super::contexts::{Context, Contexts};
 use super::holders::Holders;
 use super::identity::{receiver_class, Identity};
 use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
+use super::ordering::waits;
 use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
@@ -447,8 +448,8 @@ fn checked_in_caller(
     // runs), started under the check or by a function that a checked call runs: at its
     // handoff, or where the location the handoff kept it in is started
     // (`EntryPoint::started_at`). A start under a check of its own made holding a
-    // thread lock (`with self._lock: if self._thread is None: …start()`) happens once,
-    // and a checker whose every caller holds a thread lock runs once at a time.
+    // thread lock it still holds (`start_guarded`) happens once, and a checker whose
+    // every caller holds a thread lock runs once at a time.
     let reached_from = contexts.reach[function][Context::WorkerThread.index()].map(|r| r.entry);
     let on_the_way = worker_callers_in_file(program, contexts, function);
     contexts
@@ -459,30 +460,70 @@ fn checked_in_caller(
             e.context == Context::WorkerThread
                 && (on_the_way.contains(&e.target) || reached_from == Some(index))
         })
-        .flat_map(|(_, e)| match e.started_at.is_empty() {
-            true => e
-                .site
-                .as_ref()
-                .and_then(|s| s.call(program))
+        .flat_map(|(_, e)| {
+            let handoff = e.site.as_ref().and_then(|s| s.call(program));
+            let kept = handoff.and_then(|(_, call)| call.kept_in.as_deref());
+            let starts: Vec<_> = match e.started_at.is_empty() {
+                true => handoff.into_iter().collect(),
+                false => e
+                    .started_at
+                    .iter()
+                    .map(|&(starter, call)| (starter, &program.function(starter).calls[call]))
+                    .collect(),
+            };
+            starts
                 .into_iter()
-                .collect(),
-            false => e
-                .started_at
-                .iter()
-                .map(|&(starter, call)| (starter, &program.function(starter).calls[call]))
-                .collect::<Vec<_>>(),
+                .map(move |(starter, site)| (starter, site, kept))
         })
-        .filter(|(starter, site)| {
-            program.file_of(*starter) == file
-                && (site.checked.is_empty()
-                    || held_thread_locks(program, catalogue, file, &site.locks).is_empty())
+        .filter(|&(starter, site, kept)| {
+            program.file_of(starter) == file
+                && !start_guarded(program, catalogue, starter, site, kept, &access.path)
         })
+        .map(|(starter, site, _)| (starter, site))
         .find_map(|(starter, site)| match checked(site) {
             Some(lines) => Some((lines, (starter, site.span))),
             None => in_callers(starter),
         })
         .filter(|(_, (checker, _))| locksets.inherited[*checker].is_empty())
         .map(|(lines, checker)| (lines, Some(checker)))
+}
+
+/// Whether a thread's start (`site`, in `starter`) happens once however many callers
+/// reach it: a test made holding a thread lock reads a location the starter writes
+/// holding that lock (`with self._lock: if self._started: return; self._started =
+/// True`), which records the start for the next caller, or, with the lock still held
+/// at the start, the kept thread's own location (`if not self._thread.is_alive():
+/// self._thread.start()`). A test of anything else (`if self._closed: return`), or one
+/// made before the lock was taken, lets a second caller start again. So does a test
+/// of the value the thread creates, unless the starter waits for it before releasing
+/// the lock (`with self._lock: if self._loop is None: self._thread.start();
+/// self._ready.wait()`).
+fn start_guarded(
+    program: &Program,
+    catalogue: &Catalogue,
+    starter: FuncId,
+    site: &CallSite,
+    kept: Option<&str>,
+    created: &str,
+) -> bool {
+    let file = program.file_of(starter);
+    let model = program.function(starter);
+    let waits_holding = |lock: &String| {
+        model
+            .calls
+            .iter()
+            .any(|c| c.span.offset > site.span.offset && c.locks.contains(lock) && waits(&c.callee))
+    };
+    site.checked_holding.iter().any(|(tested, lock)| {
+        let still_held = site.locks.contains(lock);
+        !held_thread_locks(program, catalogue, file, std::slice::from_ref(lock)).is_empty()
+            && ((kept == Some(tested.as_str()) && still_held)
+                || (tested == created && still_held && waits_holding(lock))
+                || model
+                    .accesses
+                    .iter()
+                    .any(|a| a.kind.is_write() && a.path == *tested && a.locks.contains(lock)))
+    })
 }
 
 /// `function` and the functions of its file that call it on a worker thread, up to

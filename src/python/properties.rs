@@ -66,6 +66,7 @@ pub fn link(files: &mut [FileModel]) {
                         .into_iter()
                         .collect(),
                     checked: Vec::new(),
+                    checked_holding: Vec::new(),
                     property: Some(use_of(access.kind)),
                     on_loop_thread: access.on_loop_thread,
                     result_awaited_end: None,

@@ -19,8 +19,8 @@ impl Lowerer<'_> {
                 .checks
                 .iter()
                 .rev()
-                .find(|(paths, _)| paths.contains(&path))
-                .map(|(_, lines)| *lines)
+                .find(|check| check.paths.contains(&path))
+                .map(|check| check.lines)
         } else {
             None
         };

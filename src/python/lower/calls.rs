@@ -195,7 +195,19 @@ impl Lowerer<'_> {
                 .checks
                 .iter()
                 .chain(&self.scope().guards)
-                .flat_map(|(paths, lines)| paths.iter().map(|p| (p.clone(), *lines)))
+                .flat_map(|check| check.paths.iter().map(|p| (p.clone(), check.lines)))
+                .collect(),
+            checked_holding: self
+                .scope()
+                .checks
+                .iter()
+                .chain(&self.scope().guards)
+                .flat_map(|check| {
+                    check
+                        .locks
+                        .iter()
+                        .flat_map(|lock| check.paths.iter().map(|p| (p.clone(), lock.clone())))
+                })
                 .collect(),
             property: None,
             on_loop_thread: self.scope().on_loop_thread > 0,
@@ -306,6 +318,22 @@ impl Lowerer<'_> {
                 }
                 inner
             }
+            // `kwargs=dict(jobs=self.jobs)`: the same, by keyword.
+            Expr::Call(call)
+                if call.arguments.args.is_empty()
+                    && !call.arguments.keywords.is_empty()
+                    && call.arguments.keywords.iter().all(|k| k.arg.is_some())
+                    && matches!(&*call.func, Expr::Name(n) if n.id.as_str() == "dict"
+                        && matches!(self.resolve_name("dict"), Resolution::Unknown)) =>
+            {
+                let entries = call
+                    .arguments
+                    .keywords
+                    .iter()
+                    .filter_map(|k| Some((k.arg.as_ref()?.as_str().to_string(), &k.value)))
+                    .collect::<Vec<_>>();
+                self.keyword_entries(entries)
+            }
             Expr::Call(call) => {
                 self.visit_expr(expr);
                 self.callee_of(&call.func)
@@ -341,18 +369,25 @@ impl Lowerer<'_> {
                     })
                     .zip(d.items.iter().map(|item| &item.value))
                     .collect::<Vec<_>>();
-                Arg::Keywords(
-                    entries
-                        .into_iter()
-                        .map(|(key, value)| (key, self.lower_arg(value)))
-                        .collect(),
-                )
+                self.keyword_entries(entries)
             }
             other => {
                 self.visit_expr(other);
                 Arg::Other
             }
         }
+    }
+
+    /// A dict's entries by key, as passed to keyword parameters: a key given twice
+    /// passes its last value.
+    fn keyword_entries(&mut self, entries: Vec<(String, &Expr)>) -> Arg {
+        let mut lowered: Vec<(String, Arg)> = Vec::new();
+        for (key, value) in entries {
+            let arg = self.lower_arg(value);
+            lowered.retain(|(k, _)| *k != key);
+            lowered.push((key, arg));
+        }
+        Arg::Keywords(lowered)
     }
 
     /// A starred argument (`*[self.probe(u) for u in urls]`): the coroutines it

@@ -226,6 +226,7 @@ impl Lowerer<'_> {
             receiver_chain: Vec::new(),
             owned_args: Vec::new(),
             checked: Vec::new(),
+            checked_holding: Vec::new(),
             property: None,
             on_loop_thread: false,
             result_awaited_end: None,

@@ -290,11 +290,12 @@ struct Scope {
     /// First line of the outermost enclosing loop, while `loop_depth > 0`.
     loop_start: u32,
     /// Locations read by the tests of enclosing `if`/`while`, with those statements' lines.
-    checks: Vec<(Vec<String>, (u32, u32))>,
-    /// The same for the tests of earlier `if`s in enclosing blocks whose body exits
-    /// (`if self._started: return`): what follows runs only when the test failed. Calls
-    /// count them as checks (`CallSite::checked`); accesses do not.
-    guards: Vec<(Vec<String>, (u32, u32))>,
+    checks: Vec<Check>,
+    /// The same for the tests of earlier `if`s whose body exits (`if self._started:
+    /// return`), in the enclosing blocks, or in a `with` body before it: what follows
+    /// runs only when the test failed. Calls count them as checks (`CallSite::checked`);
+    /// accesses do not.
+    guards: Vec<Check>,
     /// Locations known to be unset here (`None` or falsy): inside `if x is None:`, or
     /// after `if x is not None: return` in the same block. Each says whether an
     /// `asyncio` lock was held when it was tested (then an `await` keeps it known).
@@ -569,6 +570,15 @@ fn literal_hash(text: &str) -> std::num::NonZeroU32 {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
     });
     std::num::NonZeroU32::new(hash).unwrap_or(std::num::NonZeroU32::MIN)
+}
+
+/// The test of an `if` or `while`: the locations it reads, the statement's lines, and
+/// the locks held when it ran.
+#[derive(Clone)]
+struct Check {
+    paths: Vec<String>,
+    lines: (u32, u32),
+    locks: Vec<String>,
 }
 
 /// A container display or comprehension: a new object each time it runs.

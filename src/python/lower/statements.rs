@@ -27,6 +27,12 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn visit_body(&mut self, body: &[Stmt]) {
+        self.visit_block(body, false);
+    }
+
+    /// A block; with `keeps_guards` (a `with` body, which always runs), an early exit's
+    /// guard goes on holding after it (`Scope::guards`).
+    fn visit_block(&mut self, body: &[Stmt], keeps_guards: bool) {
         self.note_platform_exits(body);
         let held_before = self.scope().locks.len();
         let unset_before = self.scope().unset.len();
@@ -41,8 +47,10 @@ impl Lowerer<'_> {
         // What an early exit here showed unset stays so only to the end of this block.
         let unset = &mut self.scope_mut().unset;
         unset.truncate(unset_before.min(unset.len()));
-        let guards = &mut self.scope_mut().guards;
-        guards.truncate(guards_before.min(guards.len()));
+        if !keeps_guards {
+            let guards = &mut self.scope_mut().guards;
+            guards.truncate(guards_before.min(guards.len()));
+        }
         let leaves = matches!(
             body.last(),
             Some(Stmt::Return(_) | Stmt::Raise(_) | Stmt::Break(_) | Stmt::Continue(_))
@@ -118,10 +126,24 @@ impl Lowerer<'_> {
                         }
                     }
                 }
-                if let (Expr::Name(n), Some(_)) = (&*a.target, &a.value) {
-                    if !self.scope().is_module && !self.scope().types.contains_key(n.id.as_str()) {
+                if let (Expr::Name(n), Some(value)) = (&*a.target, &a.value) {
+                    // The annotation wins over a type guessed from what a function
+                    // returned (`plugin: PluginModule = import_module(name)`); a class
+                    // constructed (`job: Job = PrintJob()`), by its CapWords name, is
+                    // the more precise of the two.
+                    let guessed = matches!(&**value, Expr::Call(c) if !names_class(&c.func));
+                    if !self.scope().is_module
+                        && (guessed || !self.scope().types.contains_key(n.id.as_str()))
+                    {
                         if let Some(ty) = self.annotation_type(&a.annotation) {
-                            self.scope_mut().types.insert(n.id.as_str().to_string(), ty);
+                            let scope = self.scope_mut();
+                            scope.types.insert(n.id.as_str().to_string(), ty);
+                            // Of the annotated type, but whatever the function returned:
+                            // not an object this function built (`Owner::Fresh` names
+                            // the local's type as its constructor).
+                            if guessed {
+                                scope.fresh.remove(n.id.as_str());
+                            }
                         }
                     }
                 }
@@ -198,7 +220,11 @@ impl Lowerer<'_> {
                 // The test runs again before every iteration: its calls are in the loop.
                 self.enter_loop();
                 self.visit_expr(&w.test);
-                let checked = (self.test_paths(&w.test), self.statement_lines);
+                let checked = Check {
+                    paths: self.test_paths(&w.test),
+                    lines: self.statement_lines,
+                    locks: self.scope().held(),
+                };
                 self.scope_mut().checks.push(checked);
                 self.visit_body(&w.body);
                 self.scope_mut().loop_depth -= 1;
@@ -304,7 +330,7 @@ impl Lowerer<'_> {
                     }
                 }
                 let held_before = self.scope().locks.len();
-                self.visit_body(&w.body);
+                self.visit_block(&w.body, true);
                 // The `with` releases its own locks; an `acquire()` left unreleased in
                 // the body stays held, as it does at run time.
                 let block = Some(self.statement_lines);
@@ -338,8 +364,12 @@ impl Lowerer<'_> {
                         tested.extend(self.test_paths(test));
                     }
                 }
-                let lines = self.statement_lines;
-                self.scope_mut().checks.push((tested, lines));
+                let check = Check {
+                    paths: tested,
+                    lines: self.statement_lines,
+                    locks: self.scope().held(),
+                };
+                self.scope_mut().checks.push(check);
                 let lock = self.lock_call(&i.test, "acquire");
                 if let Some(lock) = &lock {
                     self.scope_mut().locks.push(HeldLock {
@@ -463,6 +493,14 @@ impl Lowerer<'_> {
                 }
             }
             Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::TypeAlias(_) => {}
+            // An early exit in a `try` may be caught, one in a handler or a `case` runs
+            // on its own path: its guard ends with the statement.
+            Stmt::Try(_) | Stmt::Match(_) => {
+                let guards_before = self.scope().guards.len();
+                walk_stmt(self, stmt);
+                let guards = &mut self.scope_mut().guards;
+                guards.truncate(guards_before.min(guards.len()));
+            }
             _ => walk_stmt(self, stmt),
         }
     }
@@ -1047,4 +1085,15 @@ pub(super) fn lock_verb_of(path: &str) -> Option<(LockVerb, String)> {
         return None;
     };
     Some((verb, format!("{module}.{rest}")))
+}
+
+/// Whether a callee is named as a class is (`Job`, `jobs.PrintJob`: CapWords, PEP 8),
+/// not as a function.
+fn names_class(func: &Expr) -> bool {
+    let name = match func {
+        Expr::Name(n) => n.id.as_str(),
+        Expr::Attribute(a) => a.attr.as_str(),
+        _ => return false,
+    };
+    name.chars().next().is_some_and(char::is_uppercase)
 }
