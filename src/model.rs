@@ -674,8 +674,10 @@ pub struct CallSite {
     /// owns, for `analysis::ownership`.
     pub owned_args: Vec<OwnedArg>,
     /// Python: the locations the tests of enclosing `if`/`while` statements read, with
-    /// each statement's lines. A callee that creates one of them completes the
-    /// caller's check-then-create (`if self._loop is None: self._start()`).
+    /// each statement's lines, and those of earlier `if`s that exit (`if self._loop is
+    /// not None: return`), with the lines from there through this call's statement. A
+    /// callee that creates one of them completes the caller's check-then-create (`if
+    /// self._loop is None: self._start()`).
     pub checked: Vec<(String, (u32, u32))>,
     /// Python: `(location, lock)` for each of those tests made holding a lock (`with
     /// self._lock: if self._started: return`): with what the lock covers after it
@@ -880,7 +882,10 @@ pub struct Access {
     /// accesses speak instead; on a container, some methods are atomic.
     pub method: Option<Box<str>>,
     /// For a write: the lines of an enclosing `if`/`while` whose test read the same
-    /// location (`if k not in cache: cache[k] = …`), a check-then-act.
+    /// location (`if k not in cache: cache[k] = …`), a check-then-act; or, from an
+    /// earlier `if` that exits (`if self._conn is not None: return self._conn` …
+    /// `self._conn = connect()`), the lines from that check through the write's
+    /// statement.
     pub checked_by: Option<(u32, u32)>,
     /// A write of a literal constant (`inited = True`), as a hash of the literal's text:
     /// writes of one constant are idempotent, so two threads doing them lose nothing,

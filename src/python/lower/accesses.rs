@@ -14,15 +14,18 @@ impl Lowerer<'_> {
         element: bool,
     ) {
         let scope = self.scope();
-        let checked_by = if kind.is_write() {
-            scope
-                .checks
+        let tested = |checks: &[Check]| {
+            checks
                 .iter()
                 .rev()
                 .find(|check| check.paths.contains(&path))
                 .map(|check| check.lines)
-        } else {
-            None
+        };
+        // After an early exit, the check-then-act runs from the check through here.
+        let through_here = |(first, _): (u32, u32)| (first, self.statement_lines.1);
+        let checked_by = match kind.is_write() {
+            true => tested(&scope.checks).or_else(|| tested(&scope.guards).map(through_here)),
+            false => None,
         };
         let initialises =
             kind == AccessKind::Rebind && scope.unset.iter().any(|(unset, _)| *unset == path);

@@ -190,12 +190,16 @@ impl Lowerer<'_> {
                 .and_then(|l| l.block),
             receiver_chain: Vec::new(),
             owned_args,
+            // After an early exit, the check-then-act runs from the check through here.
             checked: self
                 .scope()
                 .checks
                 .iter()
-                .chain(&self.scope().guards)
                 .flat_map(|check| check.paths.iter().map(|p| (p.clone(), check.lines)))
+                .chain(self.scope().guards.iter().flat_map(|check| {
+                    let lines = (check.lines.0, self.statement_lines.1);
+                    check.paths.iter().map(move |p| (p.clone(), lines))
+                }))
                 .collect(),
             checked_holding: self
                 .scope()
