@@ -7,10 +7,13 @@
 //! is not the protocol's stub but the top-level function of that name in whichever
 //! module was loaded. The program does not show which, so every project module that
 //! defines a top-level function of that name, as `async` as the stub and taking as many
-//! parameters as the stub past its `self`, is taken to be one (a class that implements
-//! the protocol by subclassing it is `analysis::dispatch`'s).
+//! parameters as the stub past its `self`, is taken to be one. Only for a method that
+//! no project class other than a protocol defines: where classes define it (a
+//! `Closeable` protocol's `close`, which `FileResource` implements), the protocol
+//! describes their objects, and a module's `close()` is no more its implementation
+//! than any other function of that name.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::resolve::{FuncId, Program};
 use crate::model::Language;
@@ -26,19 +29,36 @@ pub struct ProtocolModules {
 impl ProtocolModules {
     pub fn find(program: &Program) -> ProtocolModules {
         let mut stubs: HashMap<&str, Vec<FuncId>> = HashMap::default();
-        for class in 0..program.classes.len() {
+        let is_protocol = |class: usize| {
             let file = program.class_file(class);
-            let model = program.class(class);
-            if program.files[file].language != Language::Python
-                || !model
+            program.files[file].language == Language::Python
+                && program
+                    .class(class)
                     .bases
                     .iter()
                     .any(|b| PROTOCOL_BASES.contains(&b.as_str()))
-            {
-                continue;
-            }
+        };
+        let protocols: Vec<usize> = (0..program.classes.len())
+            .filter(|&c| is_protocol(c))
+            .collect();
+        if protocols.is_empty() {
+            return ProtocolModules::default();
+        }
+        let class_methods: HashSet<&str> = (0..program.classes.len())
+            .filter(|c| !protocols.contains(c))
+            .flat_map(|c| {
+                program
+                    .class(c)
+                    .methods
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+            })
+            .collect();
+        for &class in &protocols {
+            let file = program.class_file(class);
+            let model = program.class(class);
             for (name, index) in &model.methods {
-                if !name.starts_with("__") {
+                if !name.starts_with("__") && !class_methods.contains(name.as_str()) {
                     stubs
                         .entry(name.as_str())
                         .or_default()

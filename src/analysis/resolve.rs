@@ -128,10 +128,6 @@ const MEMBERLESS_BASES: &[&str] = &[
 /// (`google/cloud/storage/`: two).
 const NAMESPACE_DEPTH: usize = 3;
 
-/// The standard library's top-level modules, which an import finds before any
-/// namespace package of the same name.
-const STDLIB_MODULES: &str = include_str!("../../rules/python-stdlib.txt");
-
 /// The folders of the program's regular packages (the folders between each Python
 /// file's import root and the file): a folder inside one is no entry of the import
 /// path, so no name starts there.
@@ -182,7 +178,9 @@ fn namespace_names(
             .next()
             .is_some_and(|c| c.is_alphabetic() || c == '_')
             && segment.chars().all(|c| c.is_alphanumeric() || c == '_');
-        if !identifier || STDLIB_MODULES.lines().any(|m| m == segment) {
+        // The standard library's modules: an import finds them before any namespace
+        // package of the same name.
+        if !identifier || crate::python::is_stdlib_module(segment) {
             break;
         }
         name = format!("{segment}.{name}");

@@ -14,8 +14,8 @@ use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
 use crate::model::{
-    item_position, Access, AccessKind, CallSite, FileId, Invariant, Language, Span, SymbolKind,
-    ELEMENT,
+    item_position, Access, AccessKind, CallSite, Callee, FileId, Invariant, Language, Span,
+    SymbolKind, ELEMENT,
 };
 
 /// One state location: a module variable, or an attribute of a class (all instances of
@@ -495,9 +495,10 @@ fn checked_in_caller(
 /// at the start, the kept thread's own location (`if not self._thread.is_alive():
 /// self._thread.start()`). A test of anything else (`if self._closed: return`), or one
 /// made before the lock was taken, lets a second caller start again. So does a test
-/// of the value the thread creates, unless the starter waits for it before releasing
-/// the lock (`with self._lock: if self._loop is None: self._thread.start();
-/// self._ready.wait()`).
+/// of the value the thread creates, or of what the starter then waits on, unless it
+/// waits before releasing the lock (`with self._lock: if self._loop is None:
+/// self._thread.start(); self._ready.wait()`, or `if self._ready.is_set(): return`
+/// before it); a `Condition`'s own `wait()` releases the lock meanwhile.
 fn start_guarded(
     program: &Program,
     catalogue: &Catalogue,
@@ -508,17 +509,30 @@ fn start_guarded(
 ) -> bool {
     let file = program.file_of(starter);
     let model = program.function(starter);
-    let waits_holding = |lock: &String| {
+    // What the starter waits for after the start, still holding `lock`: a `wait()` on
+    // the lock itself (a `Condition`) releases it meanwhile.
+    let waited_holding = |lock: &String| -> Vec<&str> {
         model
             .calls
             .iter()
-            .any(|c| c.span.offset > site.span.offset && c.locks.contains(lock) && waits(&c.callee))
+            .filter(|c| {
+                c.span.offset > site.span.offset && c.locks.contains(lock) && waits(&c.callee)
+            })
+            .filter_map(|c| match &c.callee {
+                Callee::Path(path) => path.rsplit_once('.').map(|(receiver, _)| receiver),
+                Callee::Method(_) => Some(""),
+            })
+            .filter(|receiver| receiver != lock)
+            .collect()
     };
     site.checked_holding.iter().any(|(tested, lock)| {
         let still_held = site.locks.contains(lock);
+        let waited = waited_holding(lock);
         !held_thread_locks(program, catalogue, file, std::slice::from_ref(lock)).is_empty()
             && ((kept == Some(tested.as_str()) && still_held)
-                || (tested == created && still_held && waits_holding(lock))
+                || (still_held
+                    && !waited.is_empty()
+                    && (tested == created || waited.contains(&tested.as_str())))
                 || model
                     .accesses
                     .iter()

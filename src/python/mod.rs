@@ -28,6 +28,14 @@ pub use decode::decode;
 pub use module_name::module_name;
 
 /// Whether discovery should hand this file to the Python front-end.
+/// The standard library's top-level modules (`rules/python-stdlib.txt`).
+const STDLIB_MODULES: &str = include_str!("../../rules/python-stdlib.txt");
+
+/// Whether `name` is a top-level module of the standard library (`importlib`, `os`).
+pub fn is_stdlib_module(name: &str) -> bool {
+    STDLIB_MODULES.lines().any(|m| m == name)
+}
+
 pub fn is_python(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),

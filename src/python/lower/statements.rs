@@ -127,11 +127,16 @@ impl Lowerer<'_> {
                     }
                 }
                 if let (Expr::Name(n), Some(value)) = (&*a.target, &a.value) {
-                    // The annotation wins over a type guessed from what a function
-                    // returned (`plugin: PluginModule = import_module(name)`); a class
-                    // constructed (`job: Job = PrintJob()`), by its CapWords name, is
-                    // the more precise of the two.
-                    let guessed = matches!(&**value, Expr::Call(c) if !names_class(&c.func));
+                    // The annotation wins over the type of what a standard-library
+                    // function returned (`plugin: PluginModule = import_module(name)`),
+                    // which racelint cannot follow; a project function's result
+                    // (`obj: Base = make()`, `make() -> Impl`) is the more precise.
+                    let guessed = self
+                        .constructor_of(value)
+                        .and_then(|path| {
+                            path.split('.').next().map(crate::python::is_stdlib_module)
+                        })
+                        .unwrap_or(false);
                     if !self.scope().is_module
                         && (guessed || !self.scope().types.contains_key(n.id.as_str()))
                     {
@@ -1085,15 +1090,4 @@ pub(super) fn lock_verb_of(path: &str) -> Option<(LockVerb, String)> {
         return None;
     };
     Some((verb, format!("{module}.{rest}")))
-}
-
-/// Whether a callee is named as a class is (`Job`, `jobs.PrintJob`: CapWords, PEP 8),
-/// not as a function.
-fn names_class(func: &Expr) -> bool {
-    let name = match func {
-        Expr::Name(n) => n.id.as_str(),
-        Expr::Attribute(a) => a.attr.as_str(),
-        _ => return false,
-    };
-    name.chars().next().is_some_and(char::is_uppercase)
 }
