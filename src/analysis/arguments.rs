@@ -193,6 +193,26 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
         }
         _ => None,
     };
+    // An argument given to `callee`'s parameter `name` by keyword, when it is a location.
+    let named = |file: FileId, callee: FuncId, name: &str, arg: &Arg| {
+        let index = program
+            .function(callee)
+            .call_params
+            .iter()
+            .position(|p| p == name)?;
+        match arg {
+            Arg::Callable(Callee::Path(path))
+                if resolve_state(program, catalogue, file, path).is_some() =>
+            {
+                Some(Binding {
+                    slot: index + 1,
+                    path: path.clone(),
+                    origin: index + 1,
+                })
+            }
+            _ => None,
+        }
+    };
     let walker = Walker {
         program,
         catalogue,
@@ -203,24 +223,14 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
             continue;
         };
         let file = program.file_of(caller);
-        let params = &program.function(entry.target).call_params;
         let bindings: Vec<Binding> = positional(&entry.arguments)
             .filter_map(|(index, arg)| located(file, entry.target, index, arg))
-            .chain(entry.keywords.iter().filter_map(|(name, arg)| {
-                let index = params.iter().position(|p| p == name)?;
-                match arg {
-                    Arg::Callable(Callee::Path(path))
-                        if resolve_state(program, catalogue, file, path).is_some() =>
-                    {
-                        Some(Binding {
-                            slot: index + 1,
-                            path: path.clone(),
-                            origin: index + 1,
-                        })
-                    }
-                    _ => None,
-                }
-            }))
+            .chain(
+                entry
+                    .keywords
+                    .iter()
+                    .filter_map(|(name, arg)| named(file, entry.target, name, arg)),
+            )
             .collect();
         for binding in &bindings {
             handed.passes.entry(caller).or_default().push(Pass {
@@ -257,22 +267,10 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
                 continue;
             }
             let site = &model.calls[index];
-            let params = &program.function(callee).call_params;
-            let by_keyword = site.keywords.iter().filter_map(|(name, arg)| {
-                let position = params.iter().position(|p| p == name)?;
-                match arg {
-                    Arg::Callable(Callee::Path(path))
-                        if resolve_state(program, catalogue, file, path).is_some() =>
-                    {
-                        Some(Binding {
-                            slot: position + 1,
-                            path: path.clone(),
-                            origin: position + 1,
-                        })
-                    }
-                    _ => None,
-                }
-            });
+            let by_keyword = site
+                .keywords
+                .iter()
+                .filter_map(|(name, arg)| named(file, callee, name, arg));
             let bindings: Vec<Binding> = positional(&site.args)
                 .filter_map(|(index, arg)| located(file, callee, index, arg))
                 .chain(by_keyword)
