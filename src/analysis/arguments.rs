@@ -345,23 +345,13 @@ fn lock_params(
             let by_entries = entries.get(&function).into_iter().flatten().map(|entry| {
                 let (caller, _) = entry.site.as_ref()?.call(program)?;
                 let name = model.call_params.get(slot - 1)?;
-                let arg = entry
-                    .keywords
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, a)| a)
-                    .or_else(|| positional(&entry.arguments).nth(slot - 1).map(|(_, a)| a));
+                let arg = passed_for(&entry.keywords, &entry.arguments, name, slot);
                 lock_at(program.file_of(caller), arg)
             });
             let by_calls = contexts.callers[function].iter().map(|&(caller, index)| {
                 let call = &program.function(caller).calls[index];
                 let name = model.call_params.get(slot - 1)?;
-                let arg = call
-                    .keywords
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, a)| a)
-                    .or_else(|| positional(&call.args).nth(slot - 1).map(|(_, a)| a));
+                let arg = passed_for(&call.keywords, &call.args, name, slot);
                 lock_at(program.file_of(caller), arg)
             });
             let mut locks = by_entries.chain(by_calls);
@@ -390,6 +380,20 @@ fn thread_lock(
 
 /// Arguments by position, up to the first one spread (`*pending`), past which no
 /// position is known.
+/// What a call passes for parameter `name` at `slot`: by keyword, or by position.
+fn passed_for<'a>(
+    keywords: &'a [(String, Arg)],
+    args: &'a [Arg],
+    name: &str,
+    slot: usize,
+) -> Option<&'a Arg> {
+    keywords
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, a)| a)
+        .or_else(|| positional(args).nth(slot - 1).map(|(_, a)| a))
+}
+
 fn positional(args: &[Arg]) -> impl Iterator<Item = (usize, &Arg)> {
     args.iter()
         .take_while(|arg| !matches!(arg, Arg::Spread(_)))
