@@ -447,10 +447,11 @@ fn checked_in_caller(
     // A thread that writes (its target, or a function the thread's first path here
     // runs), started under the check or by a function that a checked call runs: at its
     // handoff, or where the location the handoff kept it in is started
-    // (`EntryPoint::started_at`). A start under a check of its own made holding a
-    // thread lock it still holds (`start_guarded`) happens once, and a checker whose
-    // every caller holds a thread lock runs once at a time.
-    let reached_from = contexts.reach[function][Context::WorkerThread.index()].map(|r| r.entry);
+    // (`EntryPoint::started_at`). A start that a check of its own made holding a
+    // thread lock makes happen once (`start_guarded`) is no race, and a checker whose
+    // every caller holds a thread lock runs once at a time. A function no worker
+    // thread reaches is on no started thread's way.
+    let reached_from = contexts.reach[function][Context::WorkerThread.index()]?.entry;
     let on_the_way = worker_callers_in_file(program, contexts, function);
     contexts
         .entries
@@ -458,7 +459,7 @@ fn checked_in_caller(
         .enumerate()
         .filter(|&(index, e)| {
             e.context == Context::WorkerThread
-                && (on_the_way.contains(&e.target) || reached_from == Some(index))
+                && (on_the_way.contains(&e.target) || reached_from == index)
         })
         .flat_map(|(_, e)| {
             let handoff = e.site.as_ref().and_then(|s| s.call(program));
