@@ -706,6 +706,26 @@ pub struct CallSite {
     /// work later (`Handoff::started_by`) starts where that location's object is
     /// started (`self._thread.start()`), in whatever method does it.
     pub kept_in: Option<String>,
+    /// Python: where the objects the call passes (its receiver, its arguments) come
+    /// from, when the function can tell (`analysis::origins`).
+    pub origins: Vec<(ArgSlot, ValueOrigin)>,
+}
+
+/// Where an object a function passes to a call comes from, as the function can tell it
+/// alone; `analysis::origins` follows it across calls to the constructions it can be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValueOrigin {
+    /// A local bound once, to what the call starting at this byte offset of the file
+    /// returned (`job = Job()`): an object built there, if that call constructs one.
+    Built(u32),
+    /// A parameter slot the body never rebinds (see `Access::root`).
+    Parameter(usize),
+    /// A local of an enclosing function, bound once there to what the call at this
+    /// offset returned, which a nested function names (a closure's captured object).
+    Captured(u32),
+    /// An attribute of such an object (`self.cache`, `job.run`): its field's object,
+    /// or the bound method that a handoff runs on the object.
+    Member(Box<ValueOrigin>, String),
 }
 
 /// How an attribute that is a property is used.
@@ -789,6 +809,19 @@ pub enum Owner {
     /// holds it,
     /// unless the object under construction escapes, which the analysis checks.
     ConstructedField { constructor: String },
+}
+
+/// How a read-modify-write touches an item of the location (`Access::item`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemUpdate {
+    /// It updates no item: it rebinds the location (`self.n += 1`, `X = [s for s in X
+    /// if s]`, which leaves the old object as it was).
+    #[default]
+    None,
+    /// An item that must be there already (`d[k] += 1`).
+    Existing,
+    /// An item it may add (`d[k] = d.get(k, 0) + 1`), changing the container's size.
+    Inserted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -915,11 +948,10 @@ pub struct Access {
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
     pub on_loop_thread: bool,
-    /// Python: a read-modify-write that stores an item (`d[k] = d.get(k, 0) + 1`): it
-    /// may add the key, changing the container's size. An augmented one (`d[k] += 1`)
-    /// needs the key already there, and a rebinding (`X = [s for s in X if s]`) leaves
-    /// the old object as it was.
-    pub inserts: bool,
+    /// Python: for a read-modify-write, the item it updates, if any: then it changes
+    /// the location's object in place (`d[k] += 1`), where `self.n += 1` rebinds the
+    /// location.
+    pub item: ItemUpdate,
     /// Python: a rebinding that stores what no other location holds: an object built
     /// right there, by a class's constructor or a container display, as the one target
     /// of its assignment (`self.info = DeviceInfo(…)`, not `self.a = self.b = Info()`),

@@ -30,7 +30,7 @@ use super::catalogue::Catalogue;
 use super::identity::Identity;
 use super::resolve::{ClassId, FuncId, Program, Target};
 use super::state::{resolve_state, StateKey};
-use crate::model::{AccessKind, Arg, Language};
+use crate::model::{AccessKind, Arg, ItemUpdate, Language};
 
 pub struct Holders {
     /// Per attribute name: the class of each method (or generated `__init__`) that
@@ -73,8 +73,9 @@ impl Holders {
                 .filter(|_| !model.is_class_or_static_method());
             for access in model.accesses.iter().filter(|a| a.kind.is_write()) {
                 // A mutation reaches inside the held object (`self.info["name"] = x`,
-                // `self._seen.add(x)`): the field still holds the same one.
-                if access.kind == AccessKind::Mutation {
+                // `self._seen.add(x)`, `self.counts[k] += 1`): the field still holds the
+                // same one.
+                if access.kind == AccessKind::Mutation || access.item != ItemUpdate::None {
                     continue;
                 }
                 let Some(state) = resolve_state(program, catalogue, file, &access.path) else {

@@ -14,6 +14,7 @@ pub mod import_order;
 pub mod kept_threads;
 pub mod locks;
 pub mod ordering;
+pub mod origins;
 pub mod ownership;
 pub mod platforms;
 pub mod private_loops;
@@ -37,6 +38,7 @@ use holders::Holders;
 use identity::Identity;
 use locks::Locksets;
 use ordering::Ordering;
+use origins::Origins;
 use ownership::Ownership;
 use platforms::Platforms;
 use programs::Programs;
@@ -58,6 +60,10 @@ pub struct Analysis<'m> {
     pub identity: Identity,
     /// Of which classes `self` is an instance, per context.
     pub receivers: Receivers,
+    /// Which constructions the objects behind parameters come from, per context.
+    pub origins: Origins<'m>,
+    /// Fields that are the only way to their objects.
+    pub holders: Holders,
     /// Which programs (the package, each test or example module) reach each function.
     pub programs: Programs,
     /// Which functions run only under a platform test (`sys.platform == "win32"`).
@@ -97,7 +103,7 @@ impl<'m> Analysis<'m> {
                 )
             },
         );
-        let (state, (receivers, (ordering, (programs, platforms)))) = rayon::join(
+        let (state, ((receivers, origins), (ordering, (programs, platforms)))) = rayon::join(
             || {
                 let objects = state::Objects {
                     ownership: &ownership,
@@ -110,7 +116,12 @@ impl<'m> Analysis<'m> {
             },
             || {
                 rayon::join(
-                    || Receivers::compute(&program, &contexts, &identity),
+                    || {
+                        (
+                            Receivers::compute(&program, &contexts, &identity),
+                            Origins::compute(&program, &contexts, &identity, &holders),
+                        )
+                    },
                     || {
                         let containment =
                             Containment::compute(&program, &contexts, &identity, &ownership);
@@ -140,6 +151,8 @@ impl<'m> Analysis<'m> {
             platforms,
             identity,
             receivers,
+            origins,
+            holders,
             state,
             copying: Copying::default(),
         }

@@ -10,6 +10,7 @@ use rustc_hash::FxHashSet as HashSet;
 
 use crate::model::{
     AccessKind, ArgSlot, CallSite, Callee, FileModel, Language, OwnedArg, Owner, PropertyUse,
+    ValueOrigin,
 };
 
 /// Adds a property call site (`CallSite::property`) for each use of an attribute named
@@ -72,6 +73,13 @@ pub fn link(files: &mut [FileModel]) {
                     result_awaited_end: None,
                     curried: Vec::new(),
                     kept_in: None,
+                    // Through the function's own `self`, the getter's or setter's.
+                    origins: access
+                        .root
+                        .filter(|&slot| slot == 0)
+                        .map(|slot| (ArgSlot::Receiver, ValueOrigin::Parameter(slot)))
+                        .into_iter()
+                        .collect(),
                 })
                 .collect();
             if !uses.is_empty() {

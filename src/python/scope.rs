@@ -4,8 +4,8 @@
 
 use rustc_hash::FxHashSet as HashSet;
 
-use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
-use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Stmt};
+use ruff_python_ast::visitor::{walk_expr, walk_pattern, walk_stmt, Visitor};
+use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Pattern, Stmt};
 
 #[derive(Default)]
 pub struct Bindings {
@@ -13,6 +13,12 @@ pub struct Bindings {
     pub globals: HashSet<String>,
     /// Names declared `nonlocal` (also in `locals`: never module state).
     pub nonlocals: HashSet<String>,
+    /// Locals bound more than once (two assignments, a loop target, an import and an
+    /// assignment, …): a name bound once names one value wherever the body reads it.
+    pub rebound: HashSet<String>,
+    /// Locals bound only by augmented assignments (`events += batch`): each rebinds the
+    /// name to what `__iadd__` returns, the same object for a list or a project class.
+    pub augmented: HashSet<String>,
 }
 
 /// Names bound in `body` (not counting nested functions' and classes' own bodies).
@@ -126,15 +132,41 @@ struct Collector {
     out: Bindings,
 }
 
+impl Collector {
+    fn bind(&mut self, name: &str) {
+        if !self.out.locals.insert(name.to_string()) {
+            self.out.augmented.remove(name);
+            self.out.rebound.insert(name.to_string());
+        }
+    }
+}
+
+/// The names that functions nested in `body`, at any depth, declare `nonlocal` (and so
+/// may rebind).
+pub fn rebound_by_nested(body: &[Stmt]) -> HashSet<String> {
+    struct Nested(HashSet<String>);
+    impl<'a> Visitor<'a> for Nested {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if let Stmt::FunctionDef(f) = stmt {
+                self.0.extend(bindings(&f.body).nonlocals);
+            }
+            walk_stmt(self, stmt);
+        }
+    }
+    // A name a deeper function declares `nonlocal` may be an intermediate function's:
+    // counted all the same.
+    let mut nested = Nested(HashSet::default());
+    for stmt in body {
+        nested.visit_stmt(stmt);
+    }
+    nested.0
+}
+
 impl<'a> Visitor<'a> for Collector {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
-            Stmt::FunctionDef(f) => {
-                self.out.locals.insert(f.name.as_str().to_string());
-            }
-            Stmt::ClassDef(c) => {
-                self.out.locals.insert(c.name.as_str().to_string());
-            }
+            Stmt::FunctionDef(f) => self.bind(f.name.as_str()),
+            Stmt::ClassDef(c) => self.bind(c.name.as_str()),
             Stmt::Global(g) => {
                 self.out
                     .globals
@@ -152,19 +184,28 @@ impl<'a> Visitor<'a> for Collector {
                         Some(asname) => asname.as_str(),
                         None => alias.name.as_str().split('.').next().unwrap_or_default(),
                     };
-                    self.out.locals.insert(bound.to_string());
+                    self.bind(bound);
                 }
             }
             Stmt::ImportFrom(i) => {
                 for alias in &i.names {
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name);
-                    self.out.locals.insert(bound.as_str().to_string());
+                    self.bind(bound.as_str());
                 }
             }
+            Stmt::AugAssign(a) => match &*a.target {
+                Expr::Name(n) => {
+                    if self.out.locals.insert(n.id.to_string()) {
+                        self.out.augmented.insert(n.id.to_string());
+                    }
+                    self.visit_expr(&a.value);
+                }
+                _ => walk_stmt(self, stmt),
+            },
             Stmt::Try(t) => {
                 for ExceptHandler::ExceptHandler(h) in &t.handlers {
                     if let Some(name) = &h.name {
-                        self.out.locals.insert(name.as_str().to_string());
+                        self.bind(name.as_str());
                     }
                 }
                 walk_stmt(self, stmt);
@@ -176,10 +217,24 @@ impl<'a> Visitor<'a> for Collector {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Name(n) if matches!(n.ctx, ExprContext::Store | ExprContext::Del) => {
-                self.out.locals.insert(n.id.as_str().to_string());
+                self.bind(n.id.as_str());
             }
             Expr::Lambda(_) => {}
             _ => walk_expr(self, expr),
         }
+    }
+
+    /// `case Point(x=px) as p:`, `case [first, *rest]:`, `case {**others}:` bind names.
+    fn visit_pattern(&mut self, pattern: &'a Pattern) {
+        let bound = match pattern {
+            Pattern::MatchAs(p) => p.name.as_ref(),
+            Pattern::MatchStar(p) => p.name.as_ref(),
+            Pattern::MatchMapping(p) => p.rest.as_ref(),
+            _ => None,
+        };
+        if let Some(name) = bound {
+            self.bind(name.as_str());
+        }
+        walk_pattern(self, pattern);
     }
 }

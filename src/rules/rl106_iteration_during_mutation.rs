@@ -7,7 +7,7 @@ use super::{find, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
 use crate::analysis::Analysis;
-use crate::model::AccessKind;
+use crate::model::{AccessKind, ItemUpdate};
 
 /// How many racing iterations besides the anchor a finding lists.
 const MORE_ITERATIONS: usize = 5;
@@ -29,7 +29,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             // 0) + 1`).
             accesses.iter().filter(|a| match a.kind {
                 AccessKind::Mutation => true,
-                AccessKind::ReadModifyWrite => a.access.inserts,
+                AccessKind::ReadModifyWrite => a.access.item == ItemUpdate::Inserted,
                 _ => false,
             }),
         );

@@ -107,7 +107,8 @@ impl<'a, 'm, K: Ord> ByLockset<'a, 'm, K> {
 /// Whether access `w`, run in context `cw`, and access `l`, run in context `cl`, can
 /// happen at the same time as far as the analyses know: one program reaches both (a
 /// test module is not concurrent with the package's own entry points, nor with another
-/// test), their receivers can be one object (`analysis::identity`), and no
+/// test), their receivers can be one object (`analysis::identity`, and by where
+/// objects are built, `analysis::origins`), and no
 /// happens-before orders them (`analysis::ordering`: handoffs, joins, `asyncio` locks,
 /// a one-time initialisation before any use of the value).
 pub fn may_race(
@@ -161,6 +162,13 @@ pub fn may_race(
         if wf != lf || !may_be_one(classes(w, *a, cw), classes(l, *b, cl)) {
             return false;
         }
+    }
+    // Two requests' objects built by one line (`analysis::origins`).
+    if analysis
+        .origins
+        .apart(&analysis.holders, &analysis.identity, w, cw, l, cl)
+    {
+        return false;
     }
     if initialised_before(w, l) {
         return false;
@@ -370,6 +378,13 @@ pub fn concurrent_updates<'a, 'm>(
             && a.locks.is_empty()
             && runs_concurrently(analysis, a)
             && !initialised_at_import(analysis, a)
+            // Each thread builds its own (`analysis::origins`).
+            && !analysis.origins.each_thread_its_own(
+                &analysis.holders,
+                &analysis.identity,
+                a,
+                Context::WorkerThread,
+            )
     });
     by_anchor_order(analysis, updates)
 }

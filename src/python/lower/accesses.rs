@@ -45,7 +45,7 @@ impl Lowerer<'_> {
             root,
             element,
             on_loop_thread: scope.on_loop_thread > 0,
-            inserts: false,
+            item: ItemUpdate::None,
             stores_unshared: false,
             handed_at: None,
         };
@@ -157,7 +157,14 @@ impl Lowerer<'_> {
             // `d[k] += 1`, `del d[k]` change `d`; `d[k][j] += 1` changes `d[k]`.
             let element = chain.depth >= 2;
             let handed_at = chain.handed_at;
+            let item = chain.inner && kind == AccessKind::ReadModifyWrite;
             self.record(chain.path, kind, span, None, chain.root, element);
+            if item {
+                let func = self.scope().func;
+                if let Some(access) = self.functions[func].accesses.last_mut() {
+                    access.item = ItemUpdate::Existing;
+                }
+            }
             self.note_handed(handed_at);
         }
         self.visit_chain_parts(target);
@@ -209,7 +216,7 @@ impl Lowerer<'_> {
                     if matches!(target, Expr::Subscript(_)) && kind == AccessKind::ReadModifyWrite {
                         let func = self.scope().func;
                         if let Some(access) = self.functions[func].accesses.last_mut() {
-                            access.inserts = true;
+                            access.item = ItemUpdate::Inserted;
                         }
                     }
                 }
@@ -374,6 +381,7 @@ impl Lowerer<'_> {
                         if self.chain(&s.value).is_some_and(|c| c.depth == 0)),
                 });
             let is_param = self.parameter_slot(name).is_some();
+            let was_taken = taken.is_some();
             let scope = self.scope_mut();
             if is_param {
                 scope.rebound_params.insert(name.to_string());
@@ -396,6 +404,9 @@ impl Lowerer<'_> {
                 scope.aliases.insert(name.to_string(), alias);
             } else if let Some(element) = taken {
                 scope.types.insert(name.to_string(), element);
+            }
+            if !augmented && !caller_may_give && !was_taken {
+                self.note_built(name, value);
             }
             return;
         }

@@ -81,6 +81,7 @@ impl Lowerer<'_> {
                 owned_args,
             );
             site.curried = self.curried(call);
+            site.origins = self.origins(call);
             let func = self.scope().func;
             self.functions[func].calls.push(site);
         }
@@ -142,7 +143,7 @@ impl Lowerer<'_> {
                 .collect(),
             _ => Vec::new(),
         };
-        let site = self.call_site(
+        let mut site = self.call_site(
             Callee::Path(format!("{path}.{method}")),
             span,
             String::new(),
@@ -151,6 +152,7 @@ impl Lowerer<'_> {
             false,
             owned_args,
         );
+        site.origins = self.receiver_origin(receiver);
         let func = self.scope().func;
         self.functions[func].calls.push(site);
     }
@@ -218,6 +220,7 @@ impl Lowerer<'_> {
             result_awaited_end: None,
             curried: Vec::new(),
             kept_in: None,
+            origins: Vec::new(),
         }
     }
 

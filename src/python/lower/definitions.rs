@@ -85,6 +85,18 @@ impl Lowerer<'_> {
         let mut scope = Scope::new(index, false);
         scope.class = class;
         scope.captured = scope::captured(&def.body, &bindings.locals);
+        scope.rebound = bindings.rebound;
+        scope.rebound.extend(scope::rebound_by_nested(&def.body));
+        // A parameter the body binds is not the caller's object everywhere.
+        scope.rebound.extend(
+            def.parameters
+                .iter()
+                .map(|p| p.name().as_str())
+                .filter(|name| {
+                    bindings.locals.contains(*name) && !bindings.augmented.contains(*name)
+                })
+                .map(str::to_string),
+        );
         scope.locals = bindings.locals;
         scope.globals = bindings.globals;
         scope.nonlocals = bindings.nonlocals;
@@ -232,6 +244,7 @@ impl Lowerer<'_> {
             result_awaited_end: None,
             curried: Vec::new(),
             kept_in: None,
+            origins: Vec::new(),
         })
     }
 

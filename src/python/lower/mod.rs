@@ -19,8 +19,8 @@ use super::scope;
 use crate::model::{
     item_segment, parameter_of, parameter_path, returned_parameter, Access, AccessKind, Arg,
     ArgSlot, Attribute, Await, CallSite, Callee, Class, DeclaredContext, FileModel, Function,
-    HeldField, InsertionPoint, Invariant, OwnedArg, Owner, Span, Symbol, SymbolKind, ELEMENT,
-    LOCAL_LOCK, SPREAD_VARARGS, SUPER,
+    HeldField, InsertionPoint, Invariant, ItemUpdate, OwnedArg, Owner, Span, Symbol, SymbolKind,
+    ELEMENT, LOCAL_LOCK, SPREAD_VARARGS, SUPER,
 };
 use crate::source::LineIndex;
 
@@ -29,6 +29,7 @@ mod calls;
 mod definitions;
 mod invariants;
 mod names;
+mod origins;
 mod ownership;
 mod platforms;
 mod statements;
@@ -252,6 +253,11 @@ struct Scope {
     /// Locals bound to an object this function constructed (`scratch = Session()`):
     /// nobody else holds it, so nothing reached through it is shared.
     fresh: HashSet<String>,
+    /// Locals bound once, to a call of what may be a class, with that call's offset
+    /// (`ValueOrigin::Built`), once the binding is lowered.
+    built: HashMap<String, u32>,
+    /// Locals bound more than once, or that a nested function may rebind (`nonlocal`).
+    rebound: HashSet<String>,
     /// Fresh locals the body has let escape (stored, returned, handed on): from then on
     /// they are not owned objects to pass on. The function's own accesses through them
     /// stay private, as the front-end has always treated constructed locals.
@@ -493,6 +499,8 @@ impl Scope {
             items: HashMap::default(),
             element_items: HashMap::default(),
             fresh: HashSet::default(),
+            built: HashMap::default(),
+            rebound: HashSet::default(),
             escaped: HashSet::default(),
             private_fields: HashSet::default(),
             constructed_fields: HashMap::default(),

@@ -41,7 +41,13 @@ impl Lowerer<'_> {
 
     pub(super) fn parameter_slot(&self, name: &str) -> Option<usize> {
         let scope = self.scope();
-        if scope.is_module || scope.rebound_params.contains(name) || scope.fresh.contains(name) {
+        // Bound anywhere in the body, even after this point: in a loop, a later binding
+        // (`node = node.parent`) is what an earlier line sees next time round.
+        if scope.is_module
+            || scope.rebound_params.contains(name)
+            || scope.rebound.contains(name)
+            || scope.fresh.contains(name)
+        {
             return None;
         }
         if scope.class.is_some() && scope.self_name.as_deref() == Some(name) {

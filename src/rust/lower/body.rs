@@ -12,7 +12,9 @@ use syn::{Expr, Pat, Stmt};
 use super::extent;
 use super::types::Known;
 use super::{Lowerer, MAX_DEPTH};
-use crate::model::{AccessKind, Arg, CallArgs, CallSite, Callee, Function, GuardKind, Param};
+use crate::model::{
+    AccessKind, Arg, CallArgs, CallSite, Callee, Function, GuardKind, ItemUpdate, Param,
+};
 
 /// One function body being lowered.
 pub(in crate::rust) struct Frame {
@@ -226,6 +228,7 @@ impl Lowerer<'_> {
             result_awaited_end: None,
             curried: Vec::new(),
             kept_in: None,
+            origins: Vec::new(),
         });
     }
 
@@ -643,7 +646,7 @@ impl Lowerer<'_> {
             root: None,
             element: false,
             on_loop_thread: false,
-            inserts: false,
+            item: ItemUpdate::None,
             stores_unshared: false,
             handed_at: None,
         });
@@ -1185,6 +1188,7 @@ impl Lowerer<'_> {
             result_awaited_end: None,
             curried: Vec::new(),
             kept_in: None,
+            origins: Vec::new(),
         };
         self.function_mut().calls.push(site);
     }

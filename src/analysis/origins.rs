@@ -1,0 +1,644 @@
+//! Allocation-site origins: which constructions the object behind a parameter can come
+//! from, per context. State is keyed by class (`EventCache._names`), so two requests'
+//! caches built by one line are one location to the other analyses; but an object
+//! built for one request and handed to its own executor job is not the one another
+//! request builds (issue 10's "one identity per class"). Like a points-to analysis
+//! with allocation sites as objects (Andersen's, kept to parameters), and RacerD's
+//! ownership taken past the point where an object escapes to a thread.
+//!
+//! An object is a construction site (a call of a project class with no `__new__`: a
+//! local bound once to it, `x = Job()`, or the `self` of the `__init__` it runs),
+//! optionally followed by one field that holds only objects built into it
+//! (`analysis::holders`: `self._cache = {}` everywhere). The front-end says where each
+//! object a call passes comes from (`CallSite::origins`); here those are joined over the
+//! calls and the handoffs that reach each parameter in each context, to a least
+//! fixpoint. Anything else a parameter can be given (an unknown argument, a library's
+//! call, a callable kept in a location) makes it unknown, and unknown meets everything.
+//!
+//! Each object also records how it got there: built on the thread that uses it and
+//! passed only through calls (`Via::Local`: each thread that runs the construction has
+//! its own object), handed to exactly one worker by the handoff that follows its
+//! construction (`Via::Started`: each start gets its own), or otherwise (`Via::Shared`).
+//! Two accesses touch different objects when no object is common to both sides, or when
+//! every common one is each thread's own.
+//!
+//! Queries: `apart(holders, identity, a, ca, b, cb)` for two accesses, and
+//! `each_thread_its_own(holders, identity, a, context)` for one that several threads
+//! run at once (RL102).
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::contexts::{Context, Contexts, EntryPoint};
+use super::holders::Holders;
+use super::identity::Identity;
+use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
+use super::state::StateAccess;
+use crate::model::{AccessKind, Arg, ArgSlot, CallSite, Callee, FileId, Function, ValueOrigin};
+
+/// More objects than this at one parameter: unknown (a generic helper, not a request's).
+const MAX_OBJECTS: usize = 8;
+
+/// An object: the construction at a byte offset of a file, of a class, or the object
+/// held in one field of such an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Object<'m> {
+    site: (FileId, u32),
+    class: ClassId,
+    field: Option<&'m str>,
+}
+
+/// How an object reached a parameter from its construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Via {
+    /// Through calls alone, on the thread that built it.
+    Local,
+    /// Handed to the worker of this handoff (index into `Contexts::entries`), which each
+    /// evaluation of the handoff starts with an object built for it.
+    Started(usize),
+    /// Any other way (a closure's capture, two handoffs, a coroutine created for later).
+    Shared,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value<'m> {
+    /// Nothing reaches the parameter yet (during the fixpoint).
+    Bottom,
+    /// These objects, sorted, each once.
+    Known(Vec<(Object<'m>, Via)>),
+    Unknown,
+}
+
+impl<'m> Value<'m> {
+    fn join(&mut self, other: &Value<'m>, via: impl Fn(Via) -> Via) {
+        match (&mut *self, other) {
+            (Value::Unknown, _) | (_, Value::Bottom) => {}
+            (_, Value::Unknown) => *self = Value::Unknown,
+            (Value::Bottom, Value::Known(objects)) => {
+                *self = Value::Known(Vec::new());
+                self.join(&Value::Known(objects.clone()), via);
+            }
+            (Value::Known(mine), Value::Known(objects)) => {
+                for &(object, how) in objects {
+                    let how = via(how);
+                    match mine.binary_search_by(|(o, _)| o.cmp(&object)) {
+                        Ok(at) if mine[at].1 != how => mine[at].1 = Via::Shared,
+                        Ok(_) => {}
+                        Err(at) => mine.insert(at, (object, how)),
+                    }
+                }
+                if mine.len() > MAX_OBJECTS {
+                    *self = Value::Unknown;
+                }
+            }
+        }
+    }
+}
+
+/// Per `(function, parameter slot)`: the objects it can be, sorted.
+type Known<'m> = HashMap<(FuncId, usize), Vec<(Object<'m>, Via)>>;
+
+pub struct Origins<'m> {
+    /// Per context, per `(function, parameter slot)` that an access starts from (or that
+    /// feeds one): the objects it can be, when known.
+    known: [Known<'m>; 3],
+}
+
+impl<'m> Origins<'m> {
+    pub fn compute(
+        program: &Program<'m>,
+        contexts: &Contexts,
+        identity: &Identity,
+        holders: &Holders,
+    ) -> Origins<'m> {
+        let graph = Graph::new(program, contexts, identity, holders);
+        let known = Context::ALL.map(|context| graph.solve(context));
+        Origins { known }
+    }
+
+    /// The objects an access touches the attribute of, in `context`, when known: an
+    /// instance attribute reached through a parameter (`self.x`, `job.x`). A change in
+    /// place (`self.items.append(x)`) touches the object the attribute holds, which
+    /// belongs to the one object only when the attribute, in objects of the receiver's
+    /// class, holds only objects built into it.
+    fn objects(
+        &self,
+        holders: &Holders,
+        identity: &Identity,
+        access: &StateAccess,
+        context: Context,
+    ) -> Option<&[(Object<'m>, Via)]> {
+        let slot = access.access.root?;
+        if access.handoff.is_some() || access.passed_object {
+            return None;
+        }
+        let objects = self.known[context.index()].get(&(access.function, slot))?;
+        // The attribute's own slot is read or rebound by a plain read and a rebinding;
+        // anything else may touch the object the slot holds (`self.n += 1` too, when
+        // that object is a list).
+        let in_place = access.kind != AccessKind::Rebind
+            && (access.kind != AccessKind::Read
+                || access.access.method.is_some()
+                || access.access.element);
+        match (access.receiver, access.own_attribute) {
+            (Some(class), _) if in_place => {
+                let attribute = access.access.path.rsplit('.').next()?;
+                if !holders.holds_alone(identity, attribute, class) {
+                    return None;
+                }
+            }
+            (Some(_), _) => {}
+            // A class attribute: an object's own write shadows it for that object
+            // alone (`apart` asks for one).
+            (None, Some(_)) => {}
+            (None, None) => return None,
+        }
+        Some(objects)
+    }
+
+    /// Whether accesses `a` (in context `ca`) and `b` (in `cb`) touch different objects:
+    /// both sides' objects are known, and each one they share is each thread's own.
+    pub fn apart(
+        &self,
+        holders: &Holders,
+        identity: &Identity,
+        a: &StateAccess,
+        ca: Context,
+        b: &StateAccess,
+        cb: Context,
+    ) -> bool {
+        // Through a class attribute, two objects meet at the class's value unless one
+        // side gives its object an attribute of its own.
+        let class_level = |x: &StateAccess| x.receiver.is_none();
+        if (class_level(a) || class_level(b)) && !(shadows(a) || shadows(b)) {
+            return false;
+        }
+        let (Some(x), Some(y)) = (
+            self.objects(holders, identity, a, ca),
+            self.objects(holders, identity, b, cb),
+        ) else {
+            return false;
+        };
+        x.iter().all(|(ox, vx)| {
+            y.iter()
+                .filter(|(oy, _)| oy == ox)
+                .all(|(_, vy)| match (vx, vy) {
+                    (Via::Local, Via::Local) => true,
+                    (Via::Started(e), Via::Started(f)) => e == f,
+                    _ => false,
+                })
+        })
+    }
+
+    /// Whether every object access `a` touches in `context` is the running thread's own:
+    /// built there, or built for the start of that thread alone.
+    pub fn each_thread_its_own(
+        &self,
+        holders: &Holders,
+        identity: &Identity,
+        a: &StateAccess,
+        context: Context,
+    ) -> bool {
+        (a.receiver.is_some() || shadows(a))
+            && self
+                .objects(holders, identity, a, context)
+                .is_some_and(|objects| objects.iter().all(|(_, via)| *via != Via::Shared))
+    }
+}
+
+/// A write that gives the object an attribute of its own over its class's.
+fn shadows(access: &StateAccess) -> bool {
+    access.own_attribute.is_some_and(|(_, own)| own)
+}
+
+/// Where a parameter's object comes from at one call or handoff.
+enum Source<'m> {
+    /// The object the call itself constructs (`__init__`'s `self`).
+    Constructed(Object<'m>),
+    /// What the caller passed, with whether the call starts another thread's work.
+    Passed(&'m ValueOrigin, FuncId, Handing),
+    Unknown,
+}
+
+#[derive(Clone, Copy)]
+enum Handing {
+    /// A plain call: the callee runs on the caller's thread, at the call.
+    Call,
+    /// A call that creates a coroutine for later, or runs a function elsewhere.
+    Later,
+    /// A handoff to a worker: the entry, and whether it is evaluated once per run of
+    /// the function that makes it.
+    Handoff(usize, bool),
+}
+
+struct Graph<'p, 'm> {
+    program: &'p Program<'m>,
+    contexts: &'p Contexts,
+    identity: &'p Identity,
+    holders: &'p Holders,
+    /// The pairs to solve, and for each the pairs whose value it reads.
+    pairs: Vec<(FuncId, usize)>,
+    index: HashMap<(FuncId, usize), usize>,
+    readers: Vec<Vec<usize>>,
+    entries_of: Vec<Vec<usize>>,
+}
+
+impl<'p, 'm> Graph<'p, 'm> {
+    fn new(
+        program: &'p Program<'m>,
+        contexts: &'p Contexts,
+        identity: &'p Identity,
+        holders: &'p Holders,
+    ) -> Self {
+        let mut entries_of = vec![Vec::new(); program.functions.len()];
+        for (e, entry) in contexts.entries.iter().enumerate() {
+            entries_of[entry.target].push(e);
+        }
+        let mut graph = Graph {
+            program,
+            contexts,
+            identity,
+            holders,
+            pairs: Vec::new(),
+            index: HashMap::default(),
+            readers: Vec::new(),
+            entries_of,
+        };
+        // The slots accesses start from, then backwards to the slots that feed them.
+        let mut queue = Vec::new();
+        for f in 0..program.functions.len() {
+            let mut slots: Vec<usize> = program
+                .function(f)
+                .accesses
+                .iter()
+                .filter_map(|a| a.root)
+                .collect();
+            slots.sort_unstable();
+            slots.dedup();
+            for slot in slots {
+                if let Some(pair) = graph.add((f, slot)) {
+                    queue.push(pair);
+                }
+            }
+        }
+        while let Some(pair) = queue.pop() {
+            let (f, slot) = graph.pairs[pair];
+            let mut fed_by = Vec::new();
+            graph.sources(f, slot, |source| {
+                if let Source::Passed(origin, caller, _) = source {
+                    if let Some(p) = parameter_of(origin) {
+                        fed_by.push((caller, p));
+                    }
+                }
+            });
+            for feeder in fed_by {
+                let at = match graph.index.get(&feeder) {
+                    Some(&at) => at,
+                    None => match graph.add(feeder) {
+                        Some(at) => {
+                            queue.push(at);
+                            at
+                        }
+                        None => continue,
+                    },
+                };
+                if !graph.readers[at].contains(&pair) {
+                    graph.readers[at].push(pair);
+                }
+            }
+        }
+        graph
+    }
+
+    fn add(&mut self, pair: (FuncId, usize)) -> Option<usize> {
+        if self.index.contains_key(&pair) {
+            return None;
+        }
+        let at = self.pairs.len();
+        self.pairs.push(pair);
+        self.index.insert(pair, at);
+        self.readers.push(Vec::new());
+        Some(at)
+    }
+
+    /// The least fixpoint in one context; a slot nothing known reaches is unknown.
+    fn solve(&self, context: Context) -> Known<'m> {
+        let c = context.index();
+        let reached = |pair: usize| self.contexts.reach[self.pairs[pair].0][c].is_some();
+        let mut values = vec![Value::Bottom; self.pairs.len()];
+        let mut pending: Vec<usize> = (0..self.pairs.len()).filter(|&p| reached(p)).collect();
+        let mut queued = vec![false; self.pairs.len()];
+        for &p in &pending {
+            queued[p] = true;
+        }
+        for round in 0..2 {
+            while let Some(pair) = pending.pop() {
+                queued[pair] = false;
+                // Nothing raises what may be anything.
+                if values[pair] == Value::Unknown {
+                    continue;
+                }
+                let value = self.evaluate(pair, context, &values);
+                if value != values[pair] {
+                    values[pair] = value;
+                    for &reader in &self.readers[pair] {
+                        if !queued[reader] && reached(reader) {
+                            queued[reader] = true;
+                            pending.push(reader);
+                        }
+                    }
+                }
+            }
+            // What still reaches nothing sits on a cycle no known object enters: it
+            // may be given anything, and so may what it feeds.
+            if round == 0 {
+                for (pair, value) in values.iter_mut().enumerate() {
+                    if *value == Value::Bottom && reached(pair) {
+                        *value = Value::Unknown;
+                        for &reader in &self.readers[pair] {
+                            if !queued[reader] && reached(reader) {
+                                queued[reader] = true;
+                                pending.push(reader);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.pairs
+            .iter()
+            .zip(values)
+            .filter_map(|(&pair, value)| match value {
+                Value::Known(objects) => Some((pair, objects)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn evaluate(&self, pair: usize, context: Context, values: &[Value<'m>]) -> Value<'m> {
+        let (f, slot) = self.pairs[pair];
+        let mut value = Value::Bottom;
+        self.sources_in(f, slot, Some(context), |source| {
+            match source {
+                Source::Constructed(object) => {
+                    value.join(&Value::Known(vec![(object, Via::Local)]), |v| v)
+                }
+                Source::Passed(origin, caller, handing) => {
+                    let given = self.value_of(origin, caller, values);
+                    let direct = matches!(origin, ValueOrigin::Built(_));
+                    value.join(&given, |via| match handing {
+                        Handing::Call => via,
+                        Handing::Later => Via::Shared,
+                        Handing::Handoff(entry, once) => match via {
+                            Via::Local if direct && once => Via::Started(entry),
+                            _ => Via::Shared,
+                        },
+                    });
+                }
+                Source::Unknown => value = Value::Unknown,
+            }
+            value != Value::Unknown
+        });
+        value
+    }
+
+    /// What `origin`, as `caller` passes it, can be.
+    fn value_of(&self, origin: &'m ValueOrigin, caller: FuncId, values: &[Value<'m>]) -> Value<'m> {
+        let file = self.program.file_of(caller);
+        match origin {
+            ValueOrigin::Built(at) => match self.built(caller, *at) {
+                Some(class) => Value::Known(vec![(object(file, *at, class), Via::Local)]),
+                None => Value::Unknown,
+            },
+            ValueOrigin::Captured(at) => {
+                let mut parent = self.program.function(caller).parent;
+                while let Some(index) = parent {
+                    let function = self.program.function_id(file, index);
+                    if let Some(class) = self.built(function, *at) {
+                        return Value::Known(vec![(object(file, *at, class), Via::Shared)]);
+                    }
+                    parent = self.program.function(function).parent;
+                }
+                Value::Unknown
+            }
+            ValueOrigin::Parameter(p) => match self.index.get(&(caller, *p)) {
+                Some(&at) => values[at].clone(),
+                None => Value::Unknown,
+            },
+            ValueOrigin::Member(base, attribute) => match self.value_of(base, caller, values) {
+                Value::Known(objects) => {
+                    let mut held = Vec::with_capacity(objects.len());
+                    for (object, via) in objects {
+                        if object.field.is_some()
+                            || !self
+                                .holders
+                                .holds_alone(self.identity, attribute, object.class)
+                        {
+                            return Value::Unknown;
+                        }
+                        held.push((
+                            Object {
+                                field: Some(attribute.as_str()),
+                                ..object
+                            },
+                            via,
+                        ));
+                    }
+                    held.sort_unstable();
+                    Value::Known(held)
+                }
+                other => other,
+            },
+        }
+    }
+
+    /// The project class that the call at `at` in `function` constructs, when it builds
+    /// a new object: a class with no `__new__`, which could hand back an old one.
+    fn built(&self, function: FuncId, at: u32) -> Option<ClassId> {
+        let call = self
+            .program
+            .function(function)
+            .calls
+            .iter()
+            .find(|call| call.span.offset == at as usize && call.property.is_none())?;
+        let Callee::Path(path) = &call.callee else {
+            return None;
+        };
+        match self.program.resolve(self.program.file_of(function), path) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } if self.program.method(class, "__new__").is_none() => Some(class),
+            _ => None,
+        }
+    }
+
+    fn sources(&self, f: FuncId, slot: usize, mut visit: impl FnMut(Source<'m>)) {
+        self.sources_in(f, slot, None, |source| {
+            visit(source);
+            true
+        })
+    }
+
+    /// Each way parameter `slot` of `f` is given an object (in `context`, or in any),
+    /// until `visit` says to stop.
+    fn sources_in(
+        &self,
+        f: FuncId,
+        slot: usize,
+        context: Option<Context>,
+        mut visit: impl FnMut(Source<'m>) -> bool,
+    ) {
+        let program = self.program;
+        let contexts = self.contexts;
+        let runs =
+            |caller: FuncId| context.is_none_or(|c| contexts.reach[caller][c.index()].is_some());
+        let callee = program.function(f);
+        for &(caller, index) in &contexts.callers[f] {
+            if !runs(caller) {
+                continue;
+            }
+            if contexts.through_location.contains(&(caller, index))
+                || contexts.through_holder.contains(&(caller, index, f))
+            {
+                if !visit(Source::Unknown) {
+                    return;
+                }
+                continue;
+            }
+            let call = &program.function(caller).calls[index];
+            if slot == 0 {
+                if let Some(object) = self.constructed(caller, call, f) {
+                    if !visit(Source::Constructed(object)) {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            let handing = if callee.is_async && !call.awaited {
+                Handing::Later
+            } else {
+                Handing::Call
+            };
+            let go_on = match passed(call, callee, slot) {
+                Some(origin) => visit(Source::Passed(origin, caller, handing)),
+                None => visit(Source::Unknown),
+            };
+            if !go_on {
+                return;
+            }
+        }
+        for &e in &self.entries_of[f] {
+            let entry = &contexts.entries[e];
+            if context.is_some_and(|c| entry.context != c) {
+                continue;
+            }
+            let go_on = match self.handed(entry, f, slot) {
+                Some((caller, call, origin)) => visit(Source::Passed(
+                    origin,
+                    caller,
+                    Handing::Handoff(e, !call.in_loop),
+                )),
+                None => visit(Source::Unknown),
+            };
+            if !go_on {
+                return;
+            }
+        }
+    }
+
+    /// For `K(…)` running `__init__` (its own or a base's): the object it builds.
+    fn constructed(&self, caller: FuncId, call: &CallSite, init: FuncId) -> Option<Object<'m>> {
+        if self.program.function(init).name != "__init__" {
+            return None;
+        }
+        let Callee::Path(path) = &call.callee else {
+            return None;
+        };
+        if path.ends_with(".__init__") {
+            return None;
+        }
+        let file = self.program.file_of(caller);
+        match self.program.resolve(file, path) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } if self.program.method(class, "__new__").is_none() => {
+                Some(object(file, call.span.offset as u32, class))
+            }
+            _ => None,
+        }
+    }
+
+    /// What the handoff `entry` passes parameter `slot` of its target `f`: the receiver
+    /// of the bound method it hands (`to_thread(job.run)`), or an argument it forwards
+    /// by position (`to_thread(fill, job)`).
+    fn handed(
+        &self,
+        entry: &EntryPoint,
+        f: FuncId,
+        slot: usize,
+    ) -> Option<(FuncId, &'m CallSite, &'m ValueOrigin)> {
+        let (caller, call) = entry.site.as_ref()?.call(self.program)?;
+        let origin = if slot == 0 {
+            let name = &self.program.function(f).name;
+            let handed = |arg: &Arg| {
+                matches!(arg, Arg::Callable(Callee::Path(p))
+                    if p.rsplit('.').next() == Some(name.as_str()))
+            };
+            let at = call
+                .args
+                .iter()
+                .position(handed)
+                .map(ArgSlot::Position)
+                .or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|(_, arg)| handed(arg))
+                        .map(|(k, _)| ArgSlot::Keyword(k.clone()))
+                })?;
+            match origin_at(call, &at)? {
+                ValueOrigin::Member(base, member) if member == name => &**base,
+                _ => return None,
+            }
+        } else {
+            let first = entry.forwarded_from?;
+            origin_at(call, &ArgSlot::Position(first + slot - 1))?
+        };
+        Some((caller, call, origin))
+    }
+}
+
+fn object<'m>(file: FileId, at: u32, class: ClassId) -> Object<'m> {
+    Object {
+        site: (file, at),
+        class,
+        field: None,
+    }
+}
+
+/// What `call` passes parameter `slot` of `callee`: its receiver (slot 0), or the
+/// argument for the parameter, by keyword or by position.
+fn passed<'m>(call: &'m CallSite, callee: &Function, slot: usize) -> Option<&'m ValueOrigin> {
+    if slot == 0 {
+        return origin_at(call, &ArgSlot::Receiver);
+    }
+    let name = callee.call_params.get(slot - 1)?;
+    origin_at(call, &ArgSlot::Keyword(name.clone()))
+        .or_else(|| origin_at(call, &ArgSlot::Position(slot - 1)))
+}
+
+fn origin_at<'c>(call: &'c CallSite, slot: &ArgSlot) -> Option<&'c ValueOrigin> {
+    call.origins
+        .iter()
+        .find(|(at, _)| at == slot)
+        .map(|(_, origin)| origin)
+}
+
+/// The caller's parameter an origin reads, directly or through a member.
+fn parameter_of(origin: &ValueOrigin) -> Option<usize> {
+    match origin {
+        ValueOrigin::Parameter(p) => Some(*p),
+        ValueOrigin::Member(base, _) => parameter_of(base),
+        _ => None,
+    }
+}
