@@ -38,12 +38,12 @@ use crate::model::{AccessKind, Arg, ArgSlot, CallSite, Callee, FileId, Function,
 /// More objects than this at one parameter: unknown (a generic helper, not a request's).
 const MAX_OBJECTS: usize = 8;
 
-/// An object: the construction at a byte offset of a file, of a class, or the object
-/// held in one field of such an object.
+/// An object: what the call at a byte offset of a file builds (of a class, when one
+/// is known), or the object held in one field of such an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Object<'m> {
     site: (FileId, u32),
-    class: ClassId,
+    class: Option<ClassId>,
     field: Option<&'m str>,
 }
 
@@ -428,11 +428,9 @@ impl<'p, 'm> Graph<'p, 'm> {
                 Value::Known(objects) => {
                     let mut held = Vec::with_capacity(objects.len());
                     for (object, via) in objects {
-                        if object.field.is_some()
-                            || !self
-                                .holders
-                                .holds_alone(self.identity, attribute, object.class)
-                        {
+                        let alone =
+                            |class| self.holders.holds_alone(self.identity, attribute, class);
+                        if object.field.is_some() || !object.class.is_some_and(alone) {
                             return Value::Unknown;
                         }
                         held.push((
@@ -451,9 +449,9 @@ impl<'p, 'm> Graph<'p, 'm> {
         }
     }
 
-    /// The project class that the call at `at` in `function` constructs, when it builds
-    /// a new object: a class with no `__new__`, which could hand back an old one.
-    fn built(&self, function: FuncId, at: u32) -> Option<ClassId> {
+    /// Whether the call at `at` in `function` builds a new object, and of which class
+    /// when one is known (`Some(None)`: a new object of a class not known).
+    fn built(&self, function: FuncId, at: u32) -> Option<Option<ClassId>> {
         let call = self
             .program
             .function(function)
@@ -463,11 +461,46 @@ impl<'p, 'm> Graph<'p, 'm> {
         let Callee::Path(path) = &call.callee else {
             return None;
         };
-        match self.program.resolve(self.program.file_of(function), path) {
+        self.builds(self.program.file_of(function), path, 0)
+    }
+
+    /// What calling `path` builds: a project class with no `__new__` (which could hand
+    /// back an old object) builds one of its own; so does a factory every `return` of
+    /// which gives back an object it built and kept to itself
+    /// (`Function::returns_fresh`, a few factories deep), undecorated but for
+    /// `classmethod`/`staticmethod` (`@lru_cache` hands back what it gave before).
+    fn builds(&self, file: FileId, path: &str, depth: usize) -> Option<Option<ClassId>> {
+        match self.program.resolve(file, path) {
             Resolved {
                 target: Target::Class(class),
                 residual: 0,
-            } if self.program.method(class, "__new__").is_none() => Some(class),
+            } => self
+                .program
+                .method(class, "__new__")
+                .is_none()
+                .then_some(Some(class)),
+            Resolved {
+                target: Target::Function(factory),
+                residual: 0,
+            } if depth < 3 => {
+                let model = self.program.function(factory);
+                let plain = model.decorators.iter().all(|d| {
+                    matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod")
+                });
+                if !plain || model.returns_fresh.is_empty() {
+                    return None;
+                }
+                let file = self.program.file_of(factory);
+                let mut classes = Vec::new();
+                for built in &model.returns_fresh {
+                    classes.push(self.builds(file, built, depth + 1)?);
+                }
+                classes.dedup();
+                Some(match classes[..] {
+                    [one] => one,
+                    _ => None,
+                })
+            }
             _ => None,
         }
     }
@@ -563,7 +596,7 @@ impl<'p, 'm> Graph<'p, 'm> {
                 target: Target::Class(class),
                 residual: 0,
             } if self.program.method(class, "__new__").is_none() => {
-                Some(object(file, call.span.offset as u32, class))
+                Some(object(file, call.span.offset as u32, Some(class)))
             }
             _ => None,
         }
@@ -608,7 +641,7 @@ impl<'p, 'm> Graph<'p, 'm> {
     }
 }
 
-fn object<'m>(file: FileId, at: u32, class: ClassId) -> Object<'m> {
+fn object<'m>(file: FileId, at: u32, class: Option<ClassId>) -> Object<'m> {
     Object {
         site: (file, at),
         class,

@@ -10,8 +10,9 @@ use super::*;
 use crate::model::ValueOrigin;
 
 impl Lowerer<'_> {
-    /// Notes that local `name` is bound to `value`: a local bound once, to a call of
-    /// what may be a class, names the object that call builds wherever the body uses it.
+    /// Notes that local `name` is bound to `value`: a local bound once, to a call, names
+    /// what that call returned wherever the body uses it (an object it builds, if it is
+    /// a class or a factory).
     pub(super) fn note_built(&mut self, name: &str, value: Option<&Expr>) {
         let Some(value @ Expr::Call(call)) = value else {
             return;
@@ -23,10 +24,9 @@ impl Lowerer<'_> {
                 .call_params
                 .iter()
                 .any(|p| p == name);
-        if parameter
-            || scope.rebound.contains(name)
-            || !self.constructor_of(value).is_some_and(|c| class_like(&c))
-        {
+        // What the call builds (a class, or a factory of fresh objects), the analysis
+        // decides.
+        if parameter || scope.rebound.contains(name) || self.constructor_of(value).is_none() {
             return;
         }
         let at = offset(call.range().start().to_usize());
