@@ -222,6 +222,11 @@ pub struct Class {
     pub held_fields: Vec<HeldField>,
     /// Python: where a new first statement of the class body goes (after the docstring).
     pub body_start: Option<InsertionPoint>,
+    /// Python: the class statement names a metaclass, a decorator or a base that is no
+    /// standard-library one, or a base racelint cannot name: calling the class may run
+    /// code that hands back an object that exists already (a singleton's metaclass
+    /// `__call__`, a decorator that caches instances).
+    pub custom_call: bool,
 }
 
 /// A field that `__init__` sets once to an object it constructs (`self._history =

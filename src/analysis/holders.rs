@@ -19,7 +19,10 @@
 //! one object with the holder's (`Identity::may_alias`), so sibling subclasses of a
 //! base that declares the field (`Entity._attr_device_info`) are judged apart. A
 //! dataclass's (or attrs, pydantic, `NamedTuple`) declared field is stored by the
-//! generated `__init__` from its caller's argument: never a holder. What a holder hands
+//! generated `__init__` from its caller's argument: never a holder; nor is a field the
+//! class body gives an object (`batch = Batch()`), which every instance that stores
+//! none of its own shares. A change of the held object in place (`self.counts[k] += 1`)
+//! stores nothing new in the field. What a holder hands
 //! out afterwards (`return self.info`, `register(self.info)`) is reached through other
 //! paths, which name no holder and may touch any object of the class. A store racelint
 //! cannot see (`setattr`, `__dict__`) is not counted: a known limit.
@@ -49,11 +52,14 @@ impl Holders {
             if program.files[file].language != Language::Python {
                 continue;
             }
+            // A dataclass's field, which its generated `__init__` stores from the
+            // caller, and a class-body object every instance that never stores its own
+            // shares (`batch = Batch()`): neither holds only objects built into it.
             for field in program
                 .class(class)
                 .attributes
                 .iter()
-                .filter(|a| a.instance_field)
+                .filter(|a| a.instance_field || (a.class_level && !a.immutable_default))
             {
                 stores
                     .entry(field.name.clone())

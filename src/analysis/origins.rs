@@ -26,6 +26,8 @@
 //! `each_thread_its_own(holders, identity, a, context)` for one that several threads
 //! run at once (RL102).
 
+use std::sync::OnceLock;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use super::contexts::{Context, Contexts, EntryPoint};
@@ -111,8 +113,9 @@ impl<'m> Origins<'m> {
         holders: &Holders,
     ) -> Origins<'m> {
         let graph = Graph::new(program, contexts, identity, holders);
-        let known = Context::ALL.map(|context| graph.solve(context));
-        Origins { known }
+        Origins {
+            known: graph.solve(),
+        }
     }
 
     /// The objects an access touches the attribute of, in `context`, when known: an
@@ -132,6 +135,15 @@ impl<'m> Origins<'m> {
             return None;
         }
         let objects = self.known[context.index()].get(&(access.function, slot))?;
+        // An object of a class the receiver's cannot be: something was bound to the
+        // wrong parameter, and the analysis knows nothing here.
+        let fits = |(object, _): &(Object, Via)| match (object.class, access.receiver) {
+            (Some(class), Some(receiver)) => identity.may_alias(class, receiver),
+            _ => true,
+        };
+        if !objects.iter().all(fits) {
+            return None;
+        }
         // The attribute's own slot is read or rebound by a plain read and a rebinding;
         // anything else may touch the object the slot holds (`self.n += 1` too, when
         // that object is a list).
@@ -240,6 +252,8 @@ struct Graph<'p, 'm> {
     index: HashMap<(FuncId, usize), usize>,
     readers: Vec<Vec<usize>>,
     entries_of: Vec<Vec<usize>>,
+    /// Per class, once asked: `builds_new`.
+    builds_new: Vec<OnceLock<bool>>,
 }
 
 impl<'p, 'm> Graph<'p, 'm> {
@@ -262,6 +276,9 @@ impl<'p, 'm> Graph<'p, 'm> {
             index: HashMap::default(),
             readers: Vec::new(),
             entries_of,
+            builds_new: (0..program.classes.len())
+                .map(|_| OnceLock::new())
+                .collect(),
         };
         // The slots accesses start from, then backwards to the slots that feed them.
         let mut queue = Vec::new();
@@ -320,61 +337,72 @@ impl<'p, 'm> Graph<'p, 'm> {
         Some(at)
     }
 
-    /// The least fixpoint in one context; a slot nothing known reaches is unknown.
-    fn solve(&self, context: Context) -> Known<'m> {
-        let c = context.index();
-        let reached = |pair: usize| self.contexts.reach[self.pairs[pair].0][c].is_some();
-        let mut values = vec![Value::Bottom; self.pairs.len()];
-        let mut pending: Vec<usize> = (0..self.pairs.len()).filter(|&p| reached(p)).collect();
-        let mut queued = vec![false; self.pairs.len()];
-        for &p in &pending {
-            queued[p] = true;
+    /// The least fixpoint, in every context at once (a handoff's arguments are its
+    /// caller's, in whatever contexts the caller runs); a slot nothing known reaches is
+    /// unknown.
+    fn solve(&self) -> [Known<'m>; 3] {
+        let count = self.pairs.len();
+        let reached = |c: usize, pair: usize| self.contexts.reach[self.pairs[pair].0][c].is_some();
+        let mut values: [Vec<Value<'m>>; 3] = std::array::from_fn(|_| vec![Value::Bottom; count]);
+        let mut queued: [Vec<bool>; 3] = std::array::from_fn(|_| vec![false; count]);
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        for (c, queued) in queued.iter_mut().enumerate() {
+            for pair in (0..count).filter(|&p| reached(c, p)) {
+                queued[pair] = true;
+                pending.push((c, pair));
+            }
         }
+        // A change reaches the readers in every context: through a call in the same
+        // one, through a handoff in the handoff's.
+        let wake = |pair: usize, queued: &mut [Vec<bool>; 3], pending: &mut Vec<(usize, usize)>| {
+            for &reader in &self.readers[pair] {
+                for (c, queued) in queued.iter_mut().enumerate() {
+                    if !queued[reader] && reached(c, reader) {
+                        queued[reader] = true;
+                        pending.push((c, reader));
+                    }
+                }
+            }
+        };
         for round in 0..2 {
-            while let Some(pair) = pending.pop() {
-                queued[pair] = false;
+            while let Some((c, pair)) = pending.pop() {
+                queued[c][pair] = false;
                 // Nothing raises what may be anything.
-                if values[pair] == Value::Unknown {
+                if values[c][pair] == Value::Unknown {
                     continue;
                 }
-                let value = self.evaluate(pair, context, &values);
-                if value != values[pair] {
-                    values[pair] = value;
-                    for &reader in &self.readers[pair] {
-                        if !queued[reader] && reached(reader) {
-                            queued[reader] = true;
-                            pending.push(reader);
-                        }
-                    }
+                let value = self.evaluate(pair, Context::ALL[c], &values);
+                if value != values[c][pair] {
+                    values[c][pair] = value;
+                    wake(pair, &mut queued, &mut pending);
                 }
             }
             // What still reaches nothing sits on a cycle no known object enters: it
             // may be given anything, and so may what it feeds.
             if round == 0 {
-                for (pair, value) in values.iter_mut().enumerate() {
-                    if *value == Value::Bottom && reached(pair) {
-                        *value = Value::Unknown;
-                        for &reader in &self.readers[pair] {
-                            if !queued[reader] && reached(reader) {
-                                queued[reader] = true;
-                                pending.push(reader);
-                            }
+                for (c, values) in values.iter_mut().enumerate() {
+                    for (pair, value) in values.iter_mut().enumerate() {
+                        if *value == Value::Bottom && reached(c, pair) {
+                            *value = Value::Unknown;
+                            wake(pair, &mut queued, &mut pending);
                         }
                     }
                 }
             }
         }
-        self.pairs
-            .iter()
-            .zip(values)
-            .filter_map(|(&pair, value)| match value {
-                Value::Known(objects) => Some((pair, objects)),
-                _ => None,
-            })
-            .collect()
+        values.map(|values| {
+            self.pairs
+                .iter()
+                .zip(values)
+                .filter_map(|(&pair, value)| match value {
+                    Value::Known(objects) => Some((pair, objects)),
+                    _ => None,
+                })
+                .collect()
+        })
     }
 
-    fn evaluate(&self, pair: usize, context: Context, values: &[Value<'m>]) -> Value<'m> {
+    fn evaluate(&self, pair: usize, context: Context, values: &[Vec<Value<'m>>; 3]) -> Value<'m> {
         let (f, slot) = self.pairs[pair];
         let mut value = Value::Bottom;
         self.sources_in(f, slot, Some(context), |source| {
@@ -383,7 +411,21 @@ impl<'p, 'm> Graph<'p, 'm> {
                     value.join(&Value::Known(vec![(object, Via::Local)]), |v| v)
                 }
                 Source::Passed(origin, caller, handing) => {
-                    let given = self.value_of(origin, caller, values);
+                    // A call runs in its caller's context; a handoff's caller runs in
+                    // any.
+                    let given = match handing {
+                        Handing::Handoff(..) => {
+                            let mut given = Value::Bottom;
+                            for c in Context::ALL {
+                                if self.contexts.reach[caller][c.index()].is_some() {
+                                    let from = self.value_of(origin, caller, &values[c.index()]);
+                                    given.join(&from, |via| via);
+                                }
+                            }
+                            given
+                        }
+                        _ => self.value_of(origin, caller, &values[context.index()]),
+                    };
                     let direct = matches!(origin, ValueOrigin::Built(_));
                     value.join(&given, |via| match handing {
                         Handing::Call => via,
@@ -433,9 +475,11 @@ impl<'p, 'm> Graph<'p, 'm> {
                         if object.field.is_some() || !object.class.is_some_and(alone) {
                             return Value::Unknown;
                         }
+                        // Of whatever class the field holds.
                         held.push((
                             Object {
                                 field: Some(attribute.as_str()),
+                                class: None,
                                 ..object
                             },
                             via,
@@ -464,6 +508,43 @@ impl<'p, 'm> Graph<'p, 'm> {
         self.builds(self.program.file_of(function), path, 0)
     }
 
+    /// Whether calling `class` builds a new object each time: no `__new__` of its own or
+    /// its project bases' (which could hand back an old one), no class statement in
+    /// its family that lets other code run at the call (`Class::custom_call`: a
+    /// singleton's metaclass, a caching decorator), and library bases only from the
+    /// standard library, `enum` excluded (its members are looked up, not built).
+    fn builds_new(&self, class: ClassId) -> bool {
+        *self.builds_new[class].get_or_init(|| self.builds_new_uncached(class))
+    }
+
+    fn builds_new_uncached(&self, class: ClassId) -> bool {
+        let program = self.program;
+        if program.method(class, "__new__").is_some() || program.class(class).custom_call {
+            return false;
+        }
+        // A builtin (`dict`, `Exception`) is named without a module.
+        let standard = |path: &String| match path.split_once('.') {
+            Some((module, _)) => module != "enum" && crate::python::is_stdlib_module(module),
+            None => true,
+        };
+        if !program.external_ancestors(class).iter().all(standard) {
+            return false;
+        }
+        let mut stack = program.base_classes(class);
+        let mut seen = vec![class];
+        while let Some(base) = stack.pop() {
+            if seen.contains(&base) {
+                continue;
+            }
+            seen.push(base);
+            if program.class(base).custom_call {
+                return false;
+            }
+            stack.extend(program.base_classes(base));
+        }
+        true
+    }
+
     /// What calling `path` builds: a project class with no `__new__` (which could hand
     /// back an old object) builds one of its own; so does a factory every `return` of
     /// which gives back an object it built and kept to itself
@@ -474,11 +555,7 @@ impl<'p, 'm> Graph<'p, 'm> {
             Resolved {
                 target: Target::Class(class),
                 residual: 0,
-            } => self
-                .program
-                .method(class, "__new__")
-                .is_none()
-                .then_some(Some(class)),
+            } => self.builds_new(class).then_some(Some(class)),
             Resolved {
                 target: Target::Function(factory),
                 residual: 0,
@@ -565,11 +642,19 @@ impl<'p, 'm> Graph<'p, 'm> {
             if context.is_some_and(|c| entry.context != c) {
                 continue;
             }
+            // One evaluation of the handoff starts one run, unless it is in a loop,
+            // starts several itself (`Executor.map`, a pool's `initializer`: all on the
+            // objects it was given), or registers the target to run on demand.
+            let once = |call: &CallSite| {
+                !call.in_loop
+                    && (!entry.concurrent || entry.concurrent_elsewhere)
+                    && !entry.registered
+            };
             let go_on = match self.handed(entry, f, slot) {
                 Some((caller, call, origin)) => visit(Source::Passed(
                     origin,
                     caller,
-                    Handing::Handoff(e, !call.in_loop),
+                    Handing::Handoff(e, once(call)),
                 )),
                 None => visit(Source::Unknown),
             };
@@ -595,9 +680,7 @@ impl<'p, 'm> Graph<'p, 'm> {
             Resolved {
                 target: Target::Class(class),
                 residual: 0,
-            } if self.program.method(class, "__new__").is_none() => {
-                Some(object(file, call.span.offset as u32, Some(class)))
-            }
+            } if self.builds_new(class) => Some(object(file, call.span.offset as u32, Some(class))),
             _ => None,
         }
     }
@@ -612,28 +695,40 @@ impl<'p, 'm> Graph<'p, 'm> {
         slot: usize,
     ) -> Option<(FuncId, &'m CallSite, &'m ValueOrigin)> {
         let (caller, call) = entry.site.as_ref()?.call(self.program)?;
+        let target = self.program.function(f);
+        if !keeps_parameters(target) {
+            return None;
+        }
+        // The object whose bound method is handed (`to_thread(job.run)`). An instance
+        // method handed any other way (`submit(Job.fill, job, batch)`) takes its `self`
+        // from the arguments, which positions do not tell.
+        let name = &target.name;
+        let handed = |arg: &Arg| {
+            matches!(arg, Arg::Callable(Callee::Path(p))
+                if p.rsplit('.').next() == Some(name.as_str()))
+        };
+        let at = call
+            .args
+            .iter()
+            .position(handed)
+            .map(ArgSlot::Position)
+            .or_else(|| {
+                call.keywords
+                    .iter()
+                    .find(|(_, arg)| handed(arg))
+                    .map(|(k, _)| ArgSlot::Keyword(k.clone()))
+            });
+        let receiver = match at.and_then(|at| origin_at(call, &at)) {
+            Some(ValueOrigin::Member(base, member)) if member == name => Some(&**base),
+            _ => None,
+        };
+        let instance_method = target.class.is_some() && !target.is_class_or_static_method();
         let origin = if slot == 0 {
-            let name = &self.program.function(f).name;
-            let handed = |arg: &Arg| {
-                matches!(arg, Arg::Callable(Callee::Path(p))
-                    if p.rsplit('.').next() == Some(name.as_str()))
-            };
-            let at = call
-                .args
-                .iter()
-                .position(handed)
-                .map(ArgSlot::Position)
-                .or_else(|| {
-                    call.keywords
-                        .iter()
-                        .find(|(_, arg)| handed(arg))
-                        .map(|(k, _)| ArgSlot::Keyword(k.clone()))
-                })?;
-            match origin_at(call, &at)? {
-                ValueOrigin::Member(base, member) if member == name => &**base,
-                _ => return None,
-            }
+            receiver?
         } else {
+            if instance_method && receiver.is_none() {
+                return None;
+            }
             let first = entry.forwarded_from?;
             origin_at(call, &ArgSlot::Position(first + slot - 1))?
         };
@@ -650,14 +745,37 @@ fn object<'m>(file: FileId, at: u32, class: Option<ClassId>) -> Object<'m> {
 }
 
 /// What `call` passes parameter `slot` of `callee`: its receiver (slot 0), or the
-/// argument for the parameter, by keyword or by position.
+/// argument for the parameter, by keyword or by position (a keyword-only parameter
+/// takes no position).
 fn passed<'m>(call: &'m CallSite, callee: &Function, slot: usize) -> Option<&'m ValueOrigin> {
+    if !keeps_parameters(callee) {
+        return None;
+    }
     if slot == 0 {
         return origin_at(call, &ArgSlot::Receiver);
     }
     let name = callee.call_params.get(slot - 1)?;
-    origin_at(call, &ArgSlot::Keyword(name.clone()))
-        .or_else(|| origin_at(call, &ArgSlot::Position(slot - 1)))
+    origin_at(call, &ArgSlot::Keyword(name.clone())).or_else(|| {
+        (slot - 1 < callee.positional_params)
+            .then(|| origin_at(call, &ArgSlot::Position(slot - 1)))
+            .flatten()
+    })
+}
+
+/// Whether a call of `function` gives its parameters what the caller passes: no
+/// decorator of its but the standard library's (`classmethod`, `functools.cache`,
+/// `abc.abstractmethod`, a property's) stands between, which could pass others
+/// (`fn(SHARED_LOG, *args)`).
+fn keeps_parameters(function: &Function) -> bool {
+    function.decorators.iter().all(|d| match &d.callee {
+        Callee::Path(path) => {
+            let module = path.split('.').next().unwrap_or_default();
+            matches!(module, "classmethod" | "staticmethod" | "property")
+                || crate::python::is_stdlib_module(module)
+                || function.is_property_setter()
+        }
+        Callee::Method(_) => false,
+    })
 }
 
 fn origin_at<'c>(call: &'c CallSite, slot: &ArgSlot) -> Option<&'c ValueOrigin> {

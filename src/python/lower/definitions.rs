@@ -304,6 +304,49 @@ impl Lowerer<'_> {
             }
     }
 
+    /// Whether the class statement lets code of its own run when the class is called
+    /// (`Class::custom_call`): a metaclass or a decorator from outside the standard
+    /// library (or from `enum`, whose members are looked up, not built), or a base that
+    /// names no class.
+    fn custom_call(&self, def: &StmtClassDef) -> bool {
+        let standard = |expr: &Expr| match self.callee_of(expr) {
+            Some(Callee::Path(path)) => {
+                let module = path.split('.').next().unwrap_or_default();
+                module != "enum" && crate::python::is_stdlib_module(module)
+                    || matches!(module, "object" | "type")
+            }
+            _ => false,
+        };
+        let decorated = def.decorator_list.iter().any(|d| {
+            let callee = match &d.expression {
+                Expr::Call(call) => &*call.func,
+                other => other,
+            };
+            !standard(callee)
+        });
+        let metaclass = def
+            .arguments
+            .iter()
+            .flat_map(|a| a.keywords.iter())
+            .any(|k| {
+                k.arg
+                    .as_ref()
+                    .is_some_and(|name| name.as_str() == "metaclass")
+                    && !standard(&k.value)
+            });
+        // A builtin base (`dict`) resolves to no path of the module's.
+        let unnamed_base = def.arguments.iter().flat_map(|a| a.args.iter()).any(|b| {
+            let base = match b {
+                Expr::Subscript(s) => &*s.value,
+                other => other,
+            };
+            let builtin = matches!(base, Expr::Name(n)
+                if matches!(self.resolve_name(n.id.as_str()), Resolution::Unknown));
+            !builtin && !matches!(self.callee_of(base), Some(Callee::Path(_)))
+        });
+        decorated || metaclass || unnamed_base
+    }
+
     pub(super) fn class_def(&mut self, def: &StmtClassDef) {
         let name = def.name.as_str();
         let path = if self.scope().is_module {
@@ -326,6 +369,7 @@ impl Lowerer<'_> {
             })
             .collect::<Vec<String>>();
         let declares_fields = self.declares_fields(def, &bases);
+        let custom_call = self.custom_call(def);
         self.classes.push(Class {
             path: path.clone(),
             name: name.to_string(),
@@ -336,6 +380,7 @@ impl Lowerer<'_> {
             invariant: None,
             held_fields: Vec::new(),
             body_start: self.body_start(&def.body),
+            custom_call,
         });
         let class = self.classes.len() - 1;
         if !self.scope().is_module {

@@ -44,13 +44,13 @@ impl Lowerer<'_> {
                 if let Some(own) = self.self_origin() {
                     origins.push((ArgSlot::Receiver, own));
                 }
-            } else if let Some(origin) = self.origin_of_expr(&a.value) {
-                origins.push((ArgSlot::Receiver, origin));
             } else if self.may_name_class(&a.value) {
-                // `Job.run(job, x)`, `jobs.Job.run(job, x)`: the receiver is a class,
+                // `Job.run(job, x)`, `type(self).merge(a, b)`: the receiver is a class,
                 // and the arguments take the parameters from `self` on, which
                 // positions do not tell.
                 return Vec::new();
+            } else if let Some(origin) = self.origin_of_expr(&a.value) {
+                origins.push((ArgSlot::Receiver, origin));
             }
         }
         for (i, arg) in call.arguments.args.iter().enumerate() {
@@ -142,13 +142,17 @@ impl Lowerer<'_> {
     }
 
     /// An expression that may denote a class: a name bound outside the function to
-    /// what looks like one (`Job`), or an attribute named like one (`jobs.Job`).
+    /// what looks like one (`Job`), an attribute named like one (`jobs.Job`), an
+    /// object's class (`self.__class__`, `type(self)`).
     fn may_name_class(&self, expr: &Expr) -> bool {
         match expr {
+            // `self` resolves to its class's path too.
             Expr::Name(n) => {
-                matches!(self.resolve_name(n.id.as_str()), Resolution::Path(path) if class_like(&path))
+                self.origin_of(n.id.as_str()).is_none()
+                    && matches!(self.resolve_name(n.id.as_str()), Resolution::Path(path) if class_like(&path))
             }
-            Expr::Attribute(a) => class_like(a.attr.as_str()),
+            Expr::Attribute(a) => class_like(a.attr.as_str()) || a.attr.as_str() == "__class__",
+            Expr::Call(c) => matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "type"),
             _ => false,
         }
     }

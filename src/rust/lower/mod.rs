@@ -345,6 +345,7 @@ impl<'a> Lowerer<'a> {
             invariant: None,
             held_fields: Vec::new(),
             body_start: None,
+            custom_call: false,
         });
         if self.top_level() {
             self.symbols.push(Symbol {
