@@ -222,11 +222,17 @@ pub struct Class {
     pub held_fields: Vec<HeldField>,
     /// Python: where a new first statement of the class body goes (after the docstring).
     pub body_start: Option<InsertionPoint>,
-    /// Python: the class statement names a metaclass, a decorator or a base that is no
-    /// standard-library one, or a base racelint cannot name: calling the class may run
-    /// code that hands back an object that exists already (a singleton's metaclass
-    /// `__call__`, a decorator that caches instances).
+    /// Python: the class statement names a metaclass from outside the standard library,
+    /// a decorator called with arguments or from the standard library other than those
+    /// that hand the class back (`dataclass`), or a base racelint cannot name: calling
+    /// the class may run code that hands back an object that exists already (a
+    /// singleton's metaclass `__call__`, `functools.cache`). A project function named
+    /// as a decorator is in `decorated_by`.
     pub custom_call: bool,
+    /// Python: the project functions (as written) that decorate the class by name
+    /// (`@register`): the class stays as it was only if each returns it
+    /// (`Function::returns_argument`), which the analysis checks.
+    pub decorated_by: Vec<String>,
 }
 
 /// A field that `__init__` sets once to an object it constructs (`self._history =
@@ -312,6 +318,10 @@ pub struct Function {
     /// constructor of each as written; empty otherwise. A caller's `job = make_job()`
     /// owns what it gets, as if it had built it.
     pub returns_fresh: Vec<String>,
+    /// Python: every `return` gives back the first parameter as it was passed, and the
+    /// body ends with one (`def register(cls): REGISTRY.append(cls); return cls`): a
+    /// decorator that leaves what it decorates as it was.
+    pub returns_argument: bool,
     /// Python: the declared return type's canonical path (`-> Stats`, `-> Self` as the
     /// method's class), which a call chained on the result is resolved through
     /// (`runtime.stats().register(p)`).

@@ -31,7 +31,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::catalogue::Catalogue;
 use super::identity::Identity;
-use super::resolve::{ClassId, FuncId, Program, Target};
+use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::{resolve_state, StateKey};
 use crate::model::{AccessKind, Arg, ItemUpdate, Language};
 
@@ -140,9 +140,9 @@ impl Holders {
 }
 
 /// Whether the value a function stores at `path` (which the front-end found to be a
-/// display or a capitalised call) is a new object: a display, a class of the project
-/// with no `__new__` of its own, or a class outside it. A function, even one named like
-/// a class, may return what it returned before.
+/// display or a capitalised call) is a new object: a display, a project class that
+/// builds one each time (`constructs_new`), or a class outside the project. A
+/// function, even one named like a class, may return what it returned before.
 fn builds_new_object(program: &Program, function: FuncId, path: &str) -> bool {
     let file = program.file_of(function);
     program
@@ -152,10 +152,70 @@ fn builds_new_object(program: &Program, function: FuncId, path: &str) -> bool {
         .filter(|(at, _)| at == path)
         .all(|(_, value)| match value {
             Arg::Instance(constructor) => match program.resolve(file, constructor).target {
-                Target::Class(class) => program.method(class, "__new__").is_none(),
+                Target::Class(class) => constructs_new(program, class),
+                // A library's class is taken to build a new object (`deque()`,
+                // `ClientSession()`): racelint cannot see its construction.
                 Target::External(_) => true,
                 _ => false,
             },
             _ => false,
         })
+}
+
+/// Whether calling a project class builds a new object each time: nothing in its
+/// family customises its construction — no `__new__` or `__init_subclass__` (which
+/// may install one), no class statement that lets other code run at the call
+/// (`Class::custom_call`: a singleton's metaclass, a caching decorator) — and its
+/// library bases are the standard library's (`standard_class`).
+pub fn constructs_new(program: &Program, class: ClassId) -> bool {
+    if program.method(class, "__new__").is_some()
+        || program.method(class, "__init_subclass__").is_some()
+        || !program
+            .external_ancestors(class)
+            .iter()
+            .all(|a| standard_class(a))
+    {
+        return false;
+    }
+    let mut stack = vec![class];
+    let mut seen = Vec::new();
+    while let Some(member) = stack.pop() {
+        if seen.contains(&member) {
+            continue;
+        }
+        seen.push(member);
+        if !plain_class_statement(program, member) {
+            return false;
+        }
+        stack.extend(program.base_classes(member));
+    }
+    true
+}
+
+/// A class statement whose decorators all hand the class back as it was: named project
+/// functions every `return` of which gives back their argument (`register`), and no
+/// `Class::custom_call`.
+fn plain_class_statement(program: &Program, class: ClassId) -> bool {
+    let model = program.class(class);
+    let file = program.class_file(class);
+    !model.custom_call
+        && model
+            .decorated_by
+            .iter()
+            .all(|path| match program.resolve(file, path) {
+                Resolved {
+                    target: Target::Function(decorator),
+                    residual: 0,
+                } => program.function(decorator).returns_argument,
+                _ => false,
+            })
+}
+
+/// A library class whose call builds a new object: a builtin (`dict`, named without a
+/// module) or a standard-library class, but no `enum`, whose members are looked up.
+fn standard_class(path: &str) -> bool {
+    match path.split_once('.') {
+        Some((module, _)) => module != "enum" && crate::python::is_stdlib_module(module),
+        None => true,
+    }
 }

@@ -28,10 +28,10 @@
 
 use std::sync::OnceLock;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::contexts::{Context, Contexts, EntryPoint};
-use super::holders::Holders;
+use super::holders::{constructs_new, Holders};
 use super::identity::Identity;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::StateAccess;
@@ -103,6 +103,10 @@ pub struct Origins<'m> {
     /// Per context, per `(function, parameter slot)` that an access starts from (or that
     /// feeds one): the objects it can be, when known.
     known: [Known<'m>; 3],
+    /// Attributes some class body gives an object that is no immutable literal
+    /// (`hits = Tally()` in a subclass of a class with `hits = 0`): there, `self.hits
+    /// += 1` may change the one object every instance shares.
+    mutable_defaults: HashSet<&'m str>,
 }
 
 impl<'m> Origins<'m> {
@@ -113,8 +117,14 @@ impl<'m> Origins<'m> {
         holders: &Holders,
     ) -> Origins<'m> {
         let graph = Graph::new(program, contexts, identity, holders);
+        let mutable_defaults = (0..program.classes.len())
+            .flat_map(|class| &program.class(class).attributes)
+            .filter(|a| a.class_level && !a.immutable_default)
+            .map(|a| a.name.as_str())
+            .collect();
         Origins {
             known: graph.solve(),
+            mutable_defaults,
         }
     }
 
@@ -167,6 +177,18 @@ impl<'m> Origins<'m> {
         Some(objects)
     }
 
+    /// A write that gives the object an attribute of its own over its class's, when no
+    /// class body gives the attribute an object that a subclass's instances share.
+    fn shadows(&self, access: &StateAccess) -> bool {
+        access.own_attribute.is_some_and(|(_, own)| own)
+            && access
+                .access
+                .path
+                .rsplit('.')
+                .next()
+                .is_some_and(|name| !self.mutable_defaults.contains(name))
+    }
+
     /// Whether accesses `a` (in context `ca`) and `b` (in `cb`) touch different objects:
     /// both sides' objects are known, and each one they share is each thread's own.
     pub fn apart(
@@ -181,7 +203,7 @@ impl<'m> Origins<'m> {
         // Through a class attribute, two objects meet at the class's value unless one
         // side gives its object an attribute of its own.
         let class_level = |x: &StateAccess| x.receiver.is_none();
-        if (class_level(a) || class_level(b)) && !(shadows(a) || shadows(b)) {
+        if (class_level(a) || class_level(b)) && !(self.shadows(a) || self.shadows(b)) {
             return false;
         }
         let (Some(x), Some(y)) = (
@@ -210,16 +232,11 @@ impl<'m> Origins<'m> {
         a: &StateAccess,
         context: Context,
     ) -> bool {
-        (a.receiver.is_some() || shadows(a))
+        (a.receiver.is_some() || self.shadows(a))
             && self
                 .objects(holders, identity, a, context)
                 .is_some_and(|objects| objects.iter().all(|(_, via)| *via != Via::Shared))
     }
-}
-
-/// A write that gives the object an attribute of its own over its class's.
-fn shadows(access: &StateAccess) -> bool {
-    access.own_attribute.is_some_and(|(_, own)| own)
 }
 
 /// Where a parameter's object comes from at one call or handoff.
@@ -448,7 +465,7 @@ impl<'p, 'm> Graph<'p, 'm> {
         let file = self.program.file_of(caller);
         match origin {
             ValueOrigin::Built(at) => match self.built(caller, *at) {
-                Some(class) => Value::Known(vec![(object(file, *at, class), Via::Local)]),
+                Some(class) => Value::Known(vec![(object(file, *at, Some(class)), Via::Local)]),
                 None => Value::Unknown,
             },
             ValueOrigin::Captured(at) => {
@@ -456,7 +473,7 @@ impl<'p, 'm> Graph<'p, 'm> {
                 while let Some(index) = parent {
                     let function = self.program.function_id(file, index);
                     if let Some(class) = self.built(function, *at) {
-                        return Value::Known(vec![(object(file, *at, class), Via::Shared)]);
+                        return Value::Known(vec![(object(file, *at, Some(class)), Via::Shared)]);
                     }
                     parent = self.program.function(function).parent;
                 }
@@ -493,9 +510,8 @@ impl<'p, 'm> Graph<'p, 'm> {
         }
     }
 
-    /// Whether the call at `at` in `function` builds a new object, and of which class
-    /// when one is known (`Some(None)`: a new object of a class not known).
-    fn built(&self, function: FuncId, at: u32) -> Option<Option<ClassId>> {
+    /// The project class the call at `at` in `function` builds a new object of.
+    fn built(&self, function: FuncId, at: u32) -> Option<ClassId> {
         let call = self
             .program
             .function(function)
@@ -505,81 +521,18 @@ impl<'p, 'm> Graph<'p, 'm> {
         let Callee::Path(path) = &call.callee else {
             return None;
         };
-        self.builds(self.program.file_of(function), path, 0)
-    }
-
-    /// Whether calling `class` builds a new object each time: no `__new__` of its own or
-    /// its project bases' (which could hand back an old one), no class statement in
-    /// its family that lets other code run at the call (`Class::custom_call`: a
-    /// singleton's metaclass, a caching decorator), and library bases only from the
-    /// standard library, `enum` excluded (its members are looked up, not built).
-    fn builds_new(&self, class: ClassId) -> bool {
-        *self.builds_new[class].get_or_init(|| self.builds_new_uncached(class))
-    }
-
-    fn builds_new_uncached(&self, class: ClassId) -> bool {
-        let program = self.program;
-        if program.method(class, "__new__").is_some() || program.class(class).custom_call {
-            return false;
-        }
-        // A builtin (`dict`, `Exception`) is named without a module.
-        let standard = |path: &String| match path.split_once('.') {
-            Some((module, _)) => module != "enum" && crate::python::is_stdlib_module(module),
-            None => true,
-        };
-        if !program.external_ancestors(class).iter().all(standard) {
-            return false;
-        }
-        let mut stack = program.base_classes(class);
-        let mut seen = vec![class];
-        while let Some(base) = stack.pop() {
-            if seen.contains(&base) {
-                continue;
-            }
-            seen.push(base);
-            if program.class(base).custom_call {
-                return false;
-            }
-            stack.extend(program.base_classes(base));
-        }
-        true
-    }
-
-    /// What calling `path` builds: a project class with no `__new__` (which could hand
-    /// back an old object) builds one of its own; so does a factory every `return` of
-    /// which gives back an object it built and kept to itself
-    /// (`Function::returns_fresh`, a few factories deep), undecorated but for
-    /// `classmethod`/`staticmethod` (`@lru_cache` hands back what it gave before).
-    fn builds(&self, file: FileId, path: &str, depth: usize) -> Option<Option<ClassId>> {
-        match self.program.resolve(file, path) {
+        match self.program.resolve(self.program.file_of(function), path) {
             Resolved {
                 target: Target::Class(class),
                 residual: 0,
-            } => self.builds_new(class).then_some(Some(class)),
-            Resolved {
-                target: Target::Function(factory),
-                residual: 0,
-            } if depth < 3 => {
-                let model = self.program.function(factory);
-                let plain = model.decorators.iter().all(|d| {
-                    matches!(&d.callee, Callee::Path(p) if p == "classmethod" || p == "staticmethod")
-                });
-                if !plain || model.returns_fresh.is_empty() {
-                    return None;
-                }
-                let file = self.program.file_of(factory);
-                let mut classes = Vec::new();
-                for built in &model.returns_fresh {
-                    classes.push(self.builds(file, built, depth + 1)?);
-                }
-                classes.dedup();
-                Some(match classes[..] {
-                    [one] => one,
-                    _ => None,
-                })
-            }
+            } if self.builds_new(class) => Some(class),
             _ => None,
         }
+    }
+
+    /// Whether calling `class` builds a new object each time (`holders::constructs_new`).
+    fn builds_new(&self, class: ClassId) -> bool {
+        *self.builds_new[class].get_or_init(|| constructs_new(self.program, class))
     }
 
     fn sources(&self, f: FuncId, slot: usize, mut visit: impl FnMut(Source<'m>)) {
@@ -727,6 +680,11 @@ impl<'p, 'm> Graph<'p, 'm> {
             receiver?
         } else {
             if instance_method && receiver.is_none() {
+                return None;
+            }
+            // `submit(partial(record, totals), spare)`: the partial's own arguments come
+            // first.
+            if !call.curried.is_empty() {
                 return None;
             }
             let first = entry.forwarded_from?;

@@ -378,15 +378,25 @@ pub fn concurrent_updates<'a, 'm>(
             && a.locks.is_empty()
             && runs_concurrently(analysis, a)
             && !initialised_at_import(analysis, a)
-            // Each thread builds its own (`analysis::origins`).
-            && !analysis.origins.each_thread_its_own(
-                &analysis.holders,
-                &analysis.identity,
-                a,
-                Context::WorkerThread,
-            )
+            && !each_thread_its_own(analysis, a, accesses)
     });
     by_anchor_order(analysis, updates)
+}
+
+/// Whether every object `a` touches is built by the worker thread that touches it
+/// (`analysis::origins`), so that its runs on several threads touch several objects,
+/// and no other worker-side access of the state can touch one of them: a thread that
+/// publishes its object (to a monitor, to a thread it starts) shares it.
+fn each_thread_its_own(analysis: &Analysis, a: &StateAccess, accesses: &[StateAccess]) -> bool {
+    let origins = &analysis.origins;
+    let (holders, identity) = (&analysis.holders, &analysis.identity);
+    let worker = Context::WorkerThread;
+    origins.each_thread_its_own(holders, identity, a, worker)
+        && accesses.iter().all(|x| {
+            std::ptr::eq(x, a)
+                || !runs_in(analysis, x, worker)
+                || origins.apart(holders, identity, a, worker, x, worker)
+        })
 }
 
 /// How a state access is reached in `context`: through the handoff that passed what it

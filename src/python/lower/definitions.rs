@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// Standard-library class decorators that hand back the class they are given.
+const CLASS_PRESERVING_DECORATORS: &[&str] = &[
+    "dataclasses.dataclass",
+    "functools.total_ordering",
+    "typing.final",
+    "typing.runtime_checkable",
+];
+
 impl Lowerer<'_> {
     pub(super) fn function_def(&mut self, def: &StmtFunctionDef, class: Option<usize>) -> usize {
         let name = def.name.as_str();
@@ -192,9 +200,11 @@ impl Lowerer<'_> {
                 self.functions[index].leaves_held = held;
             }
         }
-        if scope.is_some_and(|scope| scope.returns_other) {
+        if scope.as_ref().is_some_and(|scope| scope.returns_other) {
             self.functions[index].returns_fresh.clear();
         }
+        self.functions[index].returns_argument = matches!(def.body.last(), Some(Stmt::Return(_)))
+            && scope.is_some_and(|scope| scope.returns_first_parameter == Some(true));
         index
     }
 
@@ -305,10 +315,13 @@ impl Lowerer<'_> {
     }
 
     /// Whether the class statement lets code of its own run when the class is called
-    /// (`Class::custom_call`): a metaclass or a decorator from outside the standard
-    /// library (or from `enum`, whose members are looked up, not built), or a base that
-    /// names no class.
-    fn custom_call(&self, def: &StmtClassDef) -> bool {
+    /// (`Class::custom_call`): a metaclass from outside the standard library (or from
+    /// `enum`, whose members are looked up, not built), a decorator that may wrap the
+    /// class (called with arguments, or from the standard library but for those that
+    /// return it as it was: `functools.cache` hands back one instance), or a base that
+    /// names no class. A decorator named by a path of the project's goes to
+    /// `decorated_by`, for the analysis to judge (it may be a library's too).
+    fn custom_call(&self, def: &StmtClassDef, decorated_by: &mut Vec<String>) -> bool {
         let standard = |expr: &Expr| match self.callee_of(expr) {
             Some(Callee::Path(path)) => {
                 let module = path.split('.').next().unwrap_or_default();
@@ -318,11 +331,27 @@ impl Lowerer<'_> {
             _ => false,
         };
         let decorated = def.decorator_list.iter().any(|d| {
-            let callee = match &d.expression {
-                Expr::Call(call) => &*call.func,
-                other => other,
+            let (callee, called) = match &d.expression {
+                Expr::Call(call) => (&*call.func, true),
+                other => (other, false),
             };
-            !standard(callee)
+            match self.callee_of(callee) {
+                Some(Callee::Path(path))
+                    if CLASS_PRESERVING_DECORATORS.contains(&path.as_str()) =>
+                {
+                    false
+                }
+                // A project function named as the decorator: the analysis reads it.
+                Some(Callee::Path(path)) if !called => {
+                    let module = path.split('.').next().unwrap_or_default();
+                    if crate::python::is_stdlib_module(module) {
+                        return true;
+                    }
+                    decorated_by.push(path);
+                    false
+                }
+                _ => true,
+            }
         });
         let metaclass = def
             .arguments
@@ -369,7 +398,8 @@ impl Lowerer<'_> {
             })
             .collect::<Vec<String>>();
         let declares_fields = self.declares_fields(def, &bases);
-        let custom_call = self.custom_call(def);
+        let mut decorated_by = Vec::new();
+        let custom_call = self.custom_call(def, &mut decorated_by);
         self.classes.push(Class {
             path: path.clone(),
             name: name.to_string(),
@@ -381,6 +411,7 @@ impl Lowerer<'_> {
             held_fields: Vec::new(),
             body_start: self.body_start(&def.body),
             custom_call,
+            decorated_by,
         });
         let class = self.classes.len() - 1;
         if !self.scope().is_module {

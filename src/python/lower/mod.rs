@@ -274,6 +274,9 @@ struct Scope {
     /// Some `return` gives back something other than a fresh object (see
     /// `Function::returns_fresh`).
     returns_other: bool,
+    /// Whether every `return` so far gives back the first parameter as passed (`None`
+    /// before the first): `Function::returns_argument`.
+    returns_first_parameter: Option<bool>,
     /// Parameters the body rebinds: past that point the name is not the parameter.
     rebound_params: HashSet<String>,
     /// The thread locks held at every `yield` so far (`None` before the first).
@@ -506,6 +509,7 @@ impl Scope {
             constructed_fields: HashMap::default(),
             members_passed: HashMap::default(),
             returns_other: false,
+            returns_first_parameter: None,
             rebound_params: HashSet::default(),
             held_at_yields: None,
             results: HashMap::default(),

@@ -238,6 +238,11 @@ impl Lowerer<'_> {
             }
             Stmt::Return(r) => {
                 self.note_returned(r.value.as_deref());
+                let first = matches!(r.value.as_deref(), Some(Expr::Name(n))
+                    if self.parameter_slot(n.id.as_str()) == Some(1));
+                let scope = self.scope_mut();
+                scope.returns_first_parameter =
+                    Some(scope.returns_first_parameter != Some(false) && first);
                 if let Some(value) = &r.value {
                     match &**value {
                         // A parameter handed back (`return self` in a fluent setter)

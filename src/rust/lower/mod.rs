@@ -346,6 +346,7 @@ impl<'a> Lowerer<'a> {
             held_fields: Vec::new(),
             body_start: None,
             custom_call: false,
+            decorated_by: Vec::new(),
         });
         if self.top_level() {
             self.symbols.push(Symbol {
