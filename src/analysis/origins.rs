@@ -6,8 +6,9 @@
 //! with allocation sites as objects (Andersen's, kept to parameters), and RacerD's
 //! ownership taken past the point where an object escapes to a thread.
 //!
-//! An object is a construction site (a call of a project class with no `__new__`: a
-//! local bound once to it, `x = Job()`, or the `self` of the `__init__` it runs),
+//! An object is a construction site (a call of a project class that builds a new object
+//! each time, `holders::constructs_new`: a local bound once to it, `x = Job()`, or the
+//! `self` of the `__init__` it runs),
 //! optionally followed by one field that holds only objects built into it
 //! (`analysis::holders`: `self._cache = {}` everywhere). The front-end says where each
 //! object a call passes comes from (`CallSite::origins`); here those are joined over the
