@@ -32,8 +32,11 @@ pub use module_name::module_name;
 const STDLIB_MODULES: &str = include_str!("../../rules/python-stdlib.txt");
 
 /// Whether `name` is a top-level module of the standard library (`importlib`, `os`).
+/// Asked for every folder and import of the program: a set, not a scan of the list.
 pub fn is_stdlib_module(name: &str) -> bool {
-    STDLIB_MODULES.lines().any(|m| m == name)
+    static NAMES: std::sync::LazyLock<rustc_hash::FxHashSet<&str>> =
+        std::sync::LazyLock::new(|| STDLIB_MODULES.lines().collect());
+    NAMES.contains(name)
 }
 
 pub fn is_python(path: &Path) -> bool {
