@@ -403,6 +403,11 @@ pub struct Function {
     /// and objects (`self.backend = MemoryBackend()`, as an `Arg::Instance`), whose
     /// class's methods a call through the location runs.
     pub stored_callables: Vec<(String, Arg)>,
+    /// Python: locations the body stores a local into that it bound once to a call,
+    /// with that call's byte offset (`loop = asyncio.new_event_loop()` … `self._loop =
+    /// loop`): the object `CallSite::origins` names `ValueOrigin::Built(offset)` is then
+    /// the one the location holds (a loop a thread runs by the local's name).
+    pub stores_built: Vec<(String, u32)>,
     /// Python: code of this body that runs only when a platform test holds (`if
     /// sys.platform == "win32":`, its `else`, the rest of a block after `if
     /// os.name == "nt": return`), by byte range in the file.
@@ -478,6 +483,7 @@ impl Function {
         self.awaits.shrink_to_fit();
         self.guards.shrink_to_fit();
         self.stored_callables.shrink_to_fit();
+        self.stores_built.shrink_to_fit();
         self.call_params.shrink_to_fit();
         self.returns.shrink_to_fit();
         self.returns_result_of.shrink_to_fit();

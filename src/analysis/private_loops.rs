@@ -16,8 +16,9 @@
 //! a loop that runs on another thread, so threads other than that loop's call it. It
 //! is a worker entry point, and it never runs on the event loop when the loop it waits
 //! for is the main one (there it would wait for itself). A public method of a class
-//! that owns the private loop it bridges to is that class's sync API, which any number
-//! of threads may call at once (as Infer's RacerD takes a class that synchronises to be
+//! that owns the private loop it bridges to (its constructor too, and its other
+//! special methods) is that class's sync API, which any number of threads may call at
+//! once (as Infer's RacerD takes a class that synchronises to be
 //! meant for concurrent use).
 //!
 //! The API names are catalogue data (`[private-loops]` in `rules/python-apis.toml`).
@@ -29,7 +30,9 @@ use rayon::prelude::*;
 use super::catalogue::Catalogue;
 use super::contexts::{api_call, resolve_call, CallTarget, Context, EntryPoint, Reach, Site};
 use super::resolve::{ClassId, FuncId, Program, Target};
-use crate::model::{Arg, CallSite, Callee, FileId, Language, Span, ELEMENT};
+use crate::model::{
+    Arg, CallSite, Callee, FileId, Function, Language, Span, ValueOrigin, ELEMENT,
+};
 
 /// The locations that hold a worker's private loop.
 pub struct PrivateLoops {
@@ -80,12 +83,13 @@ impl PrivateLoops {
                         }
                         _ => None,
                     };
-                    let handed: Vec<Location> = call
+                    let mut handed: Vec<Location> = call
                         .args
                         .iter()
                         .chain(call.keywords.iter().map(|(_, a)| a))
                         .filter_map(runs_loop)
                         .collect();
+                    handed.extend(kept_loops_run(program, file, function, call, &apis.runners));
                     if !handed.is_empty() {
                         let api = api_call(program, call, target);
                         if catalogue.worker.iter().any(|h| h.matches(&api)) {
@@ -268,8 +272,12 @@ impl PrivateLoops {
         let private: Vec<&Location> = loops.iter().flatten().collect();
         // Bridging into the main loop, it would wait for itself on the loop.
         found.off_loop[id] = private.is_empty();
-        // A public method of the class that owns the loop (or inherits it): its sync API.
-        let api = !function.name.starts_with('_')
+        // A public method of the class that owns the loop (or inherits it): its sync API,
+        // constructor and other special methods included (`Client(url)` connecting
+        // through the loop).
+        let public = !function.name.starts_with('_')
+            || function.name.starts_with("__") && function.name.ends_with("__");
+        let api = public
             && program.class_of_method(id).is_some_and(|own| {
                 let ancestors = program.ancestors(own);
                 private.iter().any(|l| match l {
@@ -307,6 +315,38 @@ fn last_name(callee: &Callee) -> &str {
 enum Location {
     Global(FileId, String),
     Attribute(ClassId, String),
+}
+
+/// The locations that hold a loop `call` hands a runner of by a local's name
+/// (`loop = new_event_loop()`, `Thread(target=loop.run_forever)`, `self._loop = loop`):
+/// the local, bound once to a call, is stored there (`Function::stores_built`).
+fn kept_loops_run(
+    program: &Program,
+    file: FileId,
+    function: &Function,
+    call: &CallSite,
+    runners: &[String],
+) -> Vec<Location> {
+    let mut found = Vec::new();
+    for (_, origin) in &call.origins {
+        let ValueOrigin::Member(base, method) = origin else {
+            continue;
+        };
+        let ValueOrigin::Built(at) = **base else {
+            continue;
+        };
+        if !runners.iter().any(|r| r == method) {
+            continue;
+        }
+        found.extend(
+            function
+                .stores_built
+                .iter()
+                .filter(|(_, built)| *built == at)
+                .filter_map(|(path, _)| location(program, file, path)),
+        );
+    }
+    found
 }
 
 /// `self._loop` of `self._loop.run_forever`, when it names a location.

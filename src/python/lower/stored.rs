@@ -22,6 +22,14 @@ impl Lowerer<'_> {
     /// A write of `value` to the location `path`, or to an element of it (`d[k] = v`):
     /// keeps the callables the value denotes.
     pub(super) fn note_stored_value(&mut self, path: &str, value: &Expr, element: bool) {
+        if let (Expr::Name(name), false) = (value, element) {
+            if let Some(&at) = self.scope().built.get(name.id.as_str()) {
+                let func = self.scope().func;
+                self.functions[func]
+                    .stores_built
+                    .push((path.to_string(), at));
+            }
+        }
         let mut values = Vec::new();
         self.callables_in(value, &mut values);
         self.keep(path, values, element);
