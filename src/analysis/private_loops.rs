@@ -30,9 +30,7 @@ use rayon::prelude::*;
 use super::catalogue::Catalogue;
 use super::contexts::{api_call, resolve_call, CallTarget, Context, EntryPoint, Reach, Site};
 use super::resolve::{ClassId, FuncId, Program, Target};
-use crate::model::{
-    Arg, CallSite, Callee, FileId, Function, Language, Span, ValueOrigin, ELEMENT,
-};
+use crate::model::{Arg, CallSite, Callee, FileId, Function, Language, Span, ValueOrigin, ELEMENT};
 
 /// The locations that hold a worker's private loop.
 pub struct PrivateLoops {

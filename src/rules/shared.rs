@@ -464,7 +464,10 @@ pub fn related_for(
             span: site.span,
             message: match context {
                 Context::WorkerThread if entry.concurrent => {
-                    format!("runs on several worker threads at once: {}", quoted(&site.text))
+                    format!(
+                        "runs on several worker threads at once: {}",
+                        quoted(&site.text)
+                    )
                 }
                 Context::WorkerThread => {
                     format!("worker thread starts here: {}", quoted(&site.text))
