@@ -76,6 +76,19 @@ pub struct Site {
     pub text: String,
     /// The function the handoff is written in, if any.
     pub caller: Option<FuncId>,
+    /// `text` describes the entry in words, quoting its code itself ("`Client.get`
+    /// blocks on a loop on another thread"), rather than being its code.
+    pub prose: bool,
+}
+
+impl Site {
+    /// The text as a message shows it: code in backticks, a description as it is.
+    pub fn shown(&self) -> String {
+        match self.prose {
+            true => self.text.clone(),
+            false => format!("`{}`", self.text),
+        }
+    }
 }
 
 impl Site {
@@ -830,6 +843,7 @@ fn thread_class_entries(
                         span: model.span,
                         text: format!("class {}({base})", model.name),
                         caller: None,
+                        prose: false,
                     }),
                     concurrent: thread_class.concurrent || served.contains(&class),
                     fresh_receiver: thread_class.fresh_instance,
@@ -891,6 +905,7 @@ fn callback_attribute_entries(
                         span: call.span,
                         text: call.text.clone(),
                         caller: Some(id),
+                        prose: false,
                     };
                     starts.push((k, receiver, id, site));
                 }
@@ -1240,16 +1255,17 @@ fn function_facts(
                     function.display
                 ),
                 caller: None,
+                prose: true,
             }),
         ));
     }
     let root = match &function.console_script {
-        Some(command) => Some(format!("console script `{command}`")),
-        None if function.program_root => Some("if __name__ == \"__main__\"".to_string()),
+        Some(command) => Some((format!("console script `{command}`"), true)),
+        None if function.program_root => Some(("if __name__ == \"__main__\"".to_string(), false)),
         None => cli_command(program, file, function, &catalogue.cli_commands)
-            .map(|decorator| format!("command-line command `{}`", decorator.text)),
+            .map(|decorator| (format!("command-line command `{}`", decorator.text), true)),
     };
-    if let Some(text) = root {
+    if let Some((text, prose)) = root {
         facts.entries.push(EntryPoint::new(
             Context::MainThread,
             id,
@@ -1258,6 +1274,7 @@ fn function_facts(
                 span: function.span,
                 text,
                 caller: None,
+                prose,
             }),
         ));
     }
@@ -1362,6 +1379,7 @@ fn function_facts(
                     span: call.span,
                     text: call.text.clone(),
                     caller: Some(id),
+                    prose: false,
                 };
                 facts.entries.push(EntryPoint {
                     concurrent: context == Context::WorkerThread
@@ -1403,6 +1421,7 @@ fn function_facts(
             // A route defined in a function's body is registered when that
             // body reaches the `def`.
             caller: enclosing_function(program, file, function),
+            prose: false,
         };
         let entry = EntryPoint {
             // Requests are served in parallel: one task, or one pool thread,
@@ -1492,6 +1511,7 @@ fn launched_tasks(
                 span: call.span,
                 text: call.text.clone(),
                 caller: Some(caller),
+                prose: false,
             }),
             concurrent: true,
             ..EntryPoint::new(Context::EventLoop, target, None)
@@ -1591,6 +1611,7 @@ fn script_code(
             Some(Site {
                 text: format!("module code goes on after `{}`", site.text),
                 caller: None,
+                prose: true,
                 ..site
             }),
         ));

@@ -16,9 +16,9 @@
 //! a loop that runs on another thread, so threads other than that loop's call it. It
 //! is a worker entry point, and it never runs on the event loop when the loop it waits
 //! for is the main one (there it would wait for itself). A public method of a class
-//! that owns the private loop it bridges to (its constructor too, and its other
-//! special methods) is that class's sync API, which any number of threads may call at
-//! once (as Infer's RacerD takes a class that synchronises to be
+//! that owns the private loop it bridges to (its constructor too, and the special
+//! methods users' code calls: `__call__`, `__enter__`, `__getitem__`…) is that class's
+//! sync API, which any number of threads may call at once (as Infer's RacerD takes a class that synchronises to be
 //! meant for concurrent use).
 //!
 //! The API names are catalogue data (`[private-loops]` in `rules/python-apis.toml`).
@@ -271,10 +271,10 @@ impl PrivateLoops {
         // Bridging into the main loop, it would wait for itself on the loop.
         found.off_loop[id] = private.is_empty();
         // A public method of the class that owns the loop (or inherits it): its sync API,
-        // constructor and other special methods included (`Client(url)` connecting
+        // with the special methods its users' code calls (`Client(url)` connecting
         // through the loop).
         let public = !function.name.starts_with('_')
-            || function.name.starts_with("__") && function.name.ends_with("__");
+            || API_SPECIAL_METHODS.contains(&function.name.as_str());
         let api = public
             && program.class_of_method(id).is_some_and(|own| {
                 let ancestors = program.ancestors(own);
@@ -291,6 +291,7 @@ impl PrivateLoops {
             span: function.span,
             text: format!("`{}` blocks on a loop on another thread", function.display),
             caller: None,
+            prose: true,
         };
         found.entries.push(EntryPoint {
             concurrent: api,
@@ -298,6 +299,24 @@ impl PrivateLoops {
         });
     }
 }
+
+/// Special methods that users' code calls as it calls public ones, from whatever thread:
+/// not `__del__` (once per object, when nothing reaches it any more), nor those a class
+/// statement runs (`__init_subclass__`, `__set_name__`, `__class_getitem__`).
+const API_SPECIAL_METHODS: &[&str] = &[
+    "__init__",
+    "__call__",
+    "__enter__",
+    "__exit__",
+    "__getattr__",
+    "__getitem__",
+    "__setitem__",
+    "__delitem__",
+    "__contains__",
+    "__iter__",
+    "__next__",
+    "__len__",
+];
 
 /// The name a call ends with: `put` of `self._queue.put`.
 fn last_name(callee: &Callee) -> &str {
@@ -392,5 +411,6 @@ fn site(program: &Program, caller: FuncId, call: &CallSite) -> Site {
         span: call.span,
         text: call.text.clone(),
         caller: Some(caller),
+        prose: false,
     }
 }

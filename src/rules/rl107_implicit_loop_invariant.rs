@@ -65,7 +65,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
         finding.related.push(Related {
             file: launch.file,
             span: launch.span,
-            message: format!("launched concurrently here: `{}`", launch.text),
+            message: format!("launched concurrently here: {}", launch.shown()),
         });
         if let Some(offload) =
             offloads(analysis).find(|s| s.file == definition_file || s.file == launch.file)
@@ -73,7 +73,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             finding.related.push(Related {
                 file: offload.file,
                 span: offload.span,
-                message: format!("work goes to a thread here: `{}`", offload.text),
+                message: format!("work goes to a thread here: {}", offload.shown()),
             });
         }
         finding.flows.extend(

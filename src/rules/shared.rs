@@ -441,17 +441,6 @@ pub fn entry_related(analysis: &Analysis, function: FuncId, context: Context) ->
     ))
 }
 
-/// A site's text as a message shows it: code in backticks; a description that quotes
-/// its code itself (a bridge's "`Client.__init__` blocks on a loop on another
-/// thread") as it is.
-fn quoted(text: &str) -> String {
-    if text.contains('`') {
-        text.to_string()
-    } else {
-        format!("`{text}`")
-    }
-}
-
 pub fn related_for(
     analysis: &Analysis,
     entry: &EntryPoint,
@@ -464,16 +453,13 @@ pub fn related_for(
             span: site.span,
             message: match context {
                 Context::WorkerThread if entry.concurrent => {
-                    format!(
-                        "runs on several worker threads at once: {}",
-                        quoted(&site.text)
-                    )
+                    format!("runs on several worker threads at once: {}", site.shown())
                 }
                 Context::WorkerThread => {
-                    format!("worker thread starts here: {}", quoted(&site.text))
+                    format!("worker thread starts here: {}", site.shown())
                 }
-                Context::EventLoop => format!("runs on the event loop: {}", quoted(&site.text)),
-                Context::MainThread => format!("runs on the main thread: {}", quoted(&site.text)),
+                Context::EventLoop => format!("runs on the event loop: {}", site.shown()),
+                Context::MainThread => format!("runs on the main thread: {}", site.shown()),
             },
         },
         None => {
@@ -536,7 +522,7 @@ fn describe(analysis: &Analysis, entry: &EntryPoint, chain: &[FuncId], whence: &
                 span: site.span,
                 label: format!(
                     "{} ({}:{})",
-                    quoted(&site.text),
+                    site.shown(),
                     display_path(analysis, site.file),
                     site.span.start.line
                 ),
