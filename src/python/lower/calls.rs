@@ -5,21 +5,6 @@ use super::ownership::class_like;
 use super::*;
 
 impl Lowerer<'_> {
-    /// What a call of `func` runs. Calling an object runs its class's `__call__`
-    /// (`handler = Handler(); handler(event)`; `h = make_handler(); h(event)`, through
-    /// the factory's declared return type), not its constructor or factory once more;
-    /// a container's element (`task = jobs.get(); task()`) is the callable stored there.
-    fn called(&self, func: &Expr) -> Option<Callee> {
-        if let Expr::Name(n) = func {
-            if let Resolution::Typed(ty) = self.resolve_name(n.id.as_str()) {
-                if !ty.ends_with(ELEMENT) {
-                    return Some(Callee::Path(format!("{ty}.__call__")));
-                }
-            }
-        }
-        self.callee_of(func)
-    }
-
     pub(super) fn call(&mut self, call: &ExprCall) {
         let callee = self.called(&call.func);
         let owned_args = self.owned_args(call);

@@ -335,6 +335,49 @@ impl Lowerer<'_> {
     }
 
     /// What a call's function expression refers to, if anything we can name.
+    /// What a call of `func` runs. Calling an object runs its class's `__call__`
+    /// (`handler = Handler(); handler(event)`; `h = make_handler(); h(event)`, through
+    /// the factory's declared return type), not its constructor or factory once more,
+    /// and what that call returns is what `__call__` returns; a container's element
+    /// (`task = jobs.get(); task()`) is the callable stored there.
+    pub(super) fn called(&self, func: &Expr) -> Option<Callee> {
+        if let Some(class) = self.instance_receiver(func) {
+            return Some(Callee::Path(format!(
+                "{}.__call__",
+                self.classes[class].path
+            )));
+        }
+        if let Expr::Name(n) = func {
+            if let Resolution::Typed(ty) = self.resolve_name(n.id.as_str()) {
+                if !ty.ends_with(ELEMENT) {
+                    return Some(Callee::Path(format!("{ty}.__call__")));
+                }
+            }
+        }
+        self.callee_of(func)
+    }
+
+    /// The class of the instance `expr` names when it is an instance method's own
+    /// receiver (`self`, not a class method's `cls` nor `__new__`'s).
+    fn instance_receiver(&self, expr: &Expr) -> Option<usize> {
+        let Expr::Name(n) = expr else {
+            return None;
+        };
+        let scope = self
+            .scopes
+            .iter()
+            .rev()
+            .take_while(|s| !s.is_module)
+            .find(|s| {
+                s.self_name.as_deref() == Some(n.id.as_str()) || s.locals.contains(n.id.as_str())
+            })
+            .filter(|s| s.self_name.as_deref() == Some(n.id.as_str()))?;
+        let function = &self.functions[scope.func];
+        (!function.is_class_or_static_method() && function.name != "__new__")
+            .then_some(scope.class)
+            .flatten()
+    }
+
     pub(super) fn callee_of(&self, func: &Expr) -> Option<Callee> {
         match func {
             Expr::Name(n) => match self.resolve_name(n.id.as_str()) {
@@ -482,7 +525,7 @@ impl Lowerer<'_> {
                 return None;
             }
         }
-        match self.callee_of(&call.func)? {
+        match self.called(&call.func)? {
             Callee::Path(path) => Some(path),
             Callee::Method(_) => None,
         }
@@ -780,7 +823,7 @@ impl Lowerer<'_> {
     /// The constructor a value expression calls, e.g. `threading.Lock` for `threading.Lock()`.
     pub(super) fn constructor_of(&self, value: &Expr) -> Option<String> {
         match value {
-            Expr::Call(call) => match self.callee_of(&call.func)? {
+            Expr::Call(call) => match self.called(&call.func)? {
                 Callee::Path(path) => Some(path),
                 Callee::Method(_) => None,
             },
