@@ -224,6 +224,17 @@ impl Lowerer<'_> {
             }
             Expr::Tuple(t) => {
                 t.elts.iter().for_each(|e| self.store(e, None));
+                // `self._loop, self._thread = loop, thread`: each location keeps its
+                // local (`Function::stores_built`).
+                if let Some(Expr::Tuple(values)) = value {
+                    if values.elts.len() == t.elts.len() {
+                        for (part, value) in t.elts.iter().zip(&values.elts) {
+                            if let Some(chain) = self.state_chain(part).filter(|c| !c.inner) {
+                                self.note_built_stored(&chain.path, value);
+                            }
+                        }
+                    }
+                }
                 // `fn, args = JOBS.get()`: each part of an element taken from a
                 // location is a part of what was stored there (`JOBS.put((fn, args))`).
                 let taken = value.and_then(|v| self.element_taken(v));

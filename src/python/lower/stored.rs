@@ -22,7 +22,18 @@ impl Lowerer<'_> {
     /// A write of `value` to the location `path`, or to an element of it (`d[k] = v`):
     /// keeps the callables the value denotes.
     pub(super) fn note_stored_value(&mut self, path: &str, value: &Expr, element: bool) {
-        if let (Expr::Name(name), false) = (value, element) {
+        if !element {
+            self.note_built_stored(path, value);
+        }
+        let mut values = Vec::new();
+        self.callables_in(value, &mut values);
+        self.keep(path, values, element);
+    }
+
+    /// Keeps in `Function::stores_built` that the location `path` is given a local bound
+    /// once to a call (`self._loop = loop` after `loop = asyncio.new_event_loop()`).
+    pub(super) fn note_built_stored(&mut self, path: &str, value: &Expr) {
+        if let Expr::Name(name) = value {
             if let Some(&at) = self.scope().built.get(name.id.as_str()) {
                 let func = self.scope().func;
                 self.functions[func]
@@ -30,9 +41,6 @@ impl Lowerer<'_> {
                     .push((path.to_string(), at));
             }
         }
-        let mut values = Vec::new();
-        self.callables_in(value, &mut values);
-        self.keep(path, values, element);
     }
 
     /// A call of a container method on the location `path` (`self._listeners.append(cb)`,
