@@ -89,9 +89,7 @@ impl Site {
             false => format!("`{}`", self.text),
         }
     }
-}
 
-impl Site {
     /// The call site this handoff is, with the function that wrote it.
     pub fn call<'m>(&self, program: &Program<'m>) -> Option<(FuncId, &'m CallSite)> {
         let caller = self.caller?;

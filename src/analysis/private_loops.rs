@@ -18,8 +18,8 @@
 //! for is the main one (there it would wait for itself). A public method of a class
 //! that owns the private loop it bridges to (its constructor too, and the special
 //! methods users' code calls: `__call__`, `__enter__`, `__getitem__`…) is that class's
-//! sync API, which any number of threads may call at once (as Infer's RacerD takes a class that synchronises to be
-//! meant for concurrent use).
+//! sync API, which any number of threads may call at once (as Infer's RacerD takes a
+//! class that synchronises to be meant for concurrent use).
 //!
 //! The API names are catalogue data (`[private-loops]` in `rules/python-apis.toml`).
 

@@ -334,7 +334,6 @@ impl Lowerer<'_> {
         }
     }
 
-    /// What a call's function expression refers to, if anything we can name.
     /// What a call of `func` runs. Calling an object runs its class's `__call__`
     /// (`handler = Handler(); handler(event)`; `h = make_handler(); h(event)`, through
     /// the factory's declared return type), not its constructor or factory once more,
@@ -363,21 +362,14 @@ impl Lowerer<'_> {
         let Expr::Name(n) = expr else {
             return None;
         };
-        let scope = self
-            .scopes
-            .iter()
-            .rev()
-            .take_while(|s| !s.is_module)
-            .find(|s| {
-                s.self_name.as_deref() == Some(n.id.as_str()) || s.locals.contains(n.id.as_str())
-            })
-            .filter(|s| s.self_name.as_deref() == Some(n.id.as_str()))?;
+        let scope = self.receiver_scope(n.id.as_str())?;
         let function = &self.functions[scope.func];
         (!function.is_class_or_static_method() && function.name != "__new__")
             .then_some(scope.class)
             .flatten()
     }
 
+    /// What a call's function expression refers to, if anything we can name.
     pub(super) fn callee_of(&self, func: &Expr) -> Option<Callee> {
         match func {
             Expr::Name(n) => match self.resolve_name(n.id.as_str()) {

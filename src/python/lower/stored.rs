@@ -156,12 +156,18 @@ impl Lowerer<'_> {
     /// Whether a name is the receiver (`self`) of the method being lowered, or of the
     /// method a nested function is written in.
     fn is_receiver(&self, name: &str) -> bool {
+        self.receiver_scope(name).is_some()
+    }
+
+    /// The scope of the method whose receiver `name` is, seen from the scope being
+    /// lowered (a nested function's free `self` is its method's).
+    pub(super) fn receiver_scope(&self, name: &str) -> Option<&Scope> {
         self.scopes
             .iter()
             .rev()
             .take_while(|s| !s.is_module)
             .find(|s| s.self_name.as_deref() == Some(name) || s.locals.contains(name))
-            .is_some_and(|s| s.self_name.as_deref() == Some(name))
+            .filter(|s| s.self_name.as_deref() == Some(name))
     }
 }
 
