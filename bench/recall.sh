@@ -18,11 +18,18 @@ fi
 mkdir -p "$out/dl" "$out/src" "$out/runs"
 grep -v '^#' bench/recall/cases.tsv | cut -f1-3 | sort -u | while IFS=$'\t' read -r package version python; do
   name="$package-$version"
+  rm -f "$out/runs/$name.json"
   if [ ! -f "$out/src/$name/.done" ]; then
     rm -rf "$out/dl/$name" "$out/src/$name"; mkdir -p "$out/dl/$name"
-    pip download -q --no-deps --only-binary :all: --python-version "$python" "$package==$version" \
-        -d "$out/dl/$name" 2>/dev/null \
-      || pip download -q --no-deps --no-binary :all: "$package==$version" -d "$out/dl/$name"
+    # A release that cannot be downloaded is reported as not measured (recall.py), and
+    # the other releases are still measured.
+    if ! { pip download -q --no-deps --only-binary :all: --python-version "$python" \
+             "$package==$version" -d "$out/dl/$name" 2>/dev/null \
+           || pip download -q --no-deps --no-binary :all: "$package==$version" \
+             -d "$out/dl/$name" 2>"$out/dl/$name.err"; }; then
+      echo "recall.sh: cannot download $package==$version for Python $python: $(tail -1 "$out/dl/$name.err")" >&2
+      continue
+    fi
     python3 - "$out/dl/$name" "$out/src/$name" <<'PY'
 import os, sys, tarfile, zipfile
 folder, dest = sys.argv[1], sys.argv[2]

@@ -76,6 +76,12 @@ pub struct FileModel {
     /// Python: where a new module-level statement goes after the leading imports (and
     /// the docstring): where a fix creates a module lock, or adds `import threading`.
     pub after_imports: Option<InsertionPoint>,
+    /// Python: attribute names this file stores into through something racelint does
+    /// not name (`holder.meter = m` on a local it built or an untyped expression,
+    /// `holders[0].meter = m`, `setattr(x, "meter", m)`, `x.__dict__["meter"] = m`),
+    /// sorted: any object's attribute of that name may hold anything
+    /// (`analysis::holders`).
+    pub unseen_attribute_stores: Vec<String>,
 }
 
 impl FileModel {
@@ -403,10 +409,12 @@ pub struct Function {
     /// and objects (`self.backend = MemoryBackend()`, as an `Arg::Instance`), whose
     /// class's methods a call through the location runs.
     pub stored_callables: Vec<(String, Arg)>,
-    /// Python: locations the body stores a local into that it bound once to a call,
-    /// with that call's byte offset (`loop = asyncio.new_event_loop()` … `self._loop =
-    /// loop`): the object `CallSite::origins` names `ValueOrigin::Built(offset)` is then
-    /// the one the location holds (a loop a thread runs by the local's name).
+    /// Python: locations the body stores what a call built into, with that call's byte
+    /// offset: through a local bound once to it (`loop = asyncio.new_event_loop()` …
+    /// `self._loop = loop`), where the object `CallSite::origins` names
+    /// `ValueOrigin::Built(offset)` is then the one the location holds (a loop a thread
+    /// runs by the local's name), or directly (`self._worker = Worker()`), where it is
+    /// the object that construction's `__init__` receives.
     pub stores_built: Vec<(String, u32)>,
     /// Python: code of this body that runs only when a platform test holds (`if
     /// sys.platform == "win32":`, its `else`, the rest of a block after `if
@@ -736,8 +744,9 @@ pub struct CallSite {
 /// alone; `analysis::origins` follows it across calls to the constructions it can be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ValueOrigin {
-    /// A local bound once, to what the call starting at this byte offset of the file
-    /// returned (`job = Job()`): an object built there, if that call constructs one.
+    /// What the call starting at this byte offset of the file returned, through a local
+    /// bound once to it (`job = Job()`) or right there (`submit(fill, Job())`): an
+    /// object built there, if that call constructs one.
     Built(u32),
     /// A parameter slot the body never rebinds (see `Access::root`).
     Parameter(usize),

@@ -5,9 +5,14 @@
 //! attribute name of a holder class) whose every store that can run on the holder's
 //! objects is made in a method through `self` and puts there an object built on the
 //! spot (`self.info = DeviceInfo(…)` of a class with no `__new__`, `self._seen = {}`,
-//! the one target of its assignment), or `None`, and which nothing stores into through
-//! another receiver, holds objects that no other location was given when they were
-//! stored. Two such fields hold two objects, and one field holds one object per
+//! the one target of its assignment), or `None`, holds objects that no other location
+//! was given when they were stored. A store through another receiver (`panel.info =
+//! info`, a module's `PANEL.info = info`, a closure's `self`) is one of the stores that
+//! can run on objects of that receiver's class family; through a `typing.Protocol`,
+//! which objects of any class satisfy, or through anything racelint does not name (an
+//! untyped parameter or expression, a local it built, an element: `holder.info = x`,
+//! `REG[k].info = x`; `setattr(x, "info", v)`, `x.__dict__["info"] = v`:
+//! `FileModel::unseen_attribute_stores`), on every object. Two such fields hold two objects, and one field holds one object per
 //! holder. So two accesses of an attribute made through holder fields
 //! (`self.info.name`, or `info = self.info; info.name`) can touch one object only
 //! through the same field of holders whose classes can be one object: RacerD's access
@@ -25,7 +30,11 @@
 //! stores nothing new in the field. What a holder hands
 //! out afterwards (`return self.info`, `register(self.info)`) is reached through other
 //! paths, which name no holder and may touch any object of the class. A store racelint
-//! cannot see (`setattr`, `__dict__`) is not counted: a known limit.
+//! cannot see at all (`setattr` with a computed name) is not counted: a known limit.
+//!
+//! Also which fields hold only immutable values (every store puts a literal there or
+//! updates it: `self.count = 0`, `self.count += 1`): an update of one rebinds the
+//! holder's own slot and changes no object another holder shares.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -33,20 +42,30 @@ use super::catalogue::Catalogue;
 use super::identity::Identity;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::{resolve_state, StateKey};
-use crate::model::{AccessKind, Arg, ItemUpdate, Language};
+use crate::model::{AccessKind, Arg, FileId, ItemUpdate, Language};
 
 pub struct Holders {
     /// Per attribute name: the class of each method (or generated `__init__`) that
-    /// stores into it through `self`, and whether that store puts a fresh object there.
-    stores: HashMap<String, Vec<(ClassId, bool)>>,
-    /// Names something stores into other than through `self` in a method.
+    /// stores into it (through `self`, or the receiver's class otherwise), and what the
+    /// store puts there.
+    stores: HashMap<String, Vec<(ClassId, Stored)>>,
+    /// Names stored into through a protocol's object: on objects of any class.
     stored_elsewhere: HashSet<String>,
+    /// Names something stores into other than through `self` in a method.
+    stored_through_others: HashSet<String>,
+    /// Per attribute name: the constructions whose object a method stores there
+    /// (`Function::stores_built`), by file and offset, with the method's class. The
+    /// object a holder field holds is also the `self` its construction's `__init__`
+    /// received.
+    built_into: HashMap<String, Vec<(FileId, u32, ClassId)>>,
 }
 
 impl Holders {
     pub fn compute(program: &Program, catalogue: &Catalogue) -> Holders {
-        let mut stores: HashMap<String, Vec<(ClassId, bool)>> = HashMap::default();
+        let mut stores: HashMap<String, Vec<(ClassId, Stored)>> = HashMap::default();
         let mut stored_elsewhere = HashSet::default();
+        let mut stored_through_others = HashSet::default();
+        let mut built_into: HashMap<String, Vec<(FileId, u32, ClassId)>> = HashMap::default();
         for class in 0..program.classes.len() {
             let file = program.class_file(class);
             if program.files[file].language != Language::Python {
@@ -64,8 +83,11 @@ impl Holders {
                 stores
                     .entry(field.name.clone())
                     .or_default()
-                    .push((class, false));
+                    .push((class, Stored::Other));
             }
+        }
+        for file in program.files {
+            stored_elsewhere.extend(file.unseen_attribute_stores.iter().cloned());
         }
         for function in 0..program.functions.len() {
             let file = program.file_of(function);
@@ -73,10 +95,31 @@ impl Holders {
                 continue;
             }
             let model = program.function(function);
+            // Through a parameter (`holder.meter = m`), whatever the caller passes.
+            for access in &model.param_accesses {
+                if access.kind.is_write()
+                    && access.kind != AccessKind::Mutation
+                    && access.item == ItemUpdate::None
+                {
+                    if let Some((_, name)) = access.path.rsplit_once('.') {
+                        stored_elsewhere.insert(name.to_string());
+                    }
+                }
+            }
             // A class or static method's first parameter is no instance.
             let method_class = program
                 .class_of_method(function)
                 .filter(|_| !model.is_class_or_static_method());
+            for (path, at) in &model.stores_built {
+                let (Some(class), Some(state)) =
+                    (method_class, resolve_state(program, catalogue, file, path))
+                else {
+                    continue;
+                };
+                if let (StateKey::Attribute { name, .. }, 0) = (state.key, state.residual) {
+                    built_into.entry(name).or_default().push((file, *at, class));
+                }
+            }
             for access in model.accesses.iter().filter(|a| a.kind.is_write()) {
                 // A mutation reaches inside the held object (`self.info["name"] = x`,
                 // `self._seen.add(x)`, `self.counts[k] += 1`): the field still holds the
@@ -84,28 +127,63 @@ impl Holders {
                 if access.kind == AccessKind::Mutation || access.item != ItemUpdate::None {
                     continue;
                 }
+                // Into an attribute of an object racelint cannot name: that name may
+                // hold anything, on any object.
+                let unseen = |path: &str| path.rsplit('.').next().unwrap_or(path).to_string();
                 let Some(state) = resolve_state(program, catalogue, file, &access.path) else {
-                    continue;
-                };
-                let StateKey::Attribute { name, .. } = state.key else {
+                    stored_elsewhere.insert(unseen(&access.path));
                     continue;
                 };
                 if state.residual != 0 {
+                    stored_elsewhere.insert(unseen(&access.path));
                     continue;
                 }
+                let StateKey::Attribute {
+                    name,
+                    class: declared,
+                } = state.key
+                else {
+                    continue;
+                };
                 // `None` is no object to share.
                 if access.stores_unshared && access.writes_constant.is_some() {
                     continue;
                 }
-                match method_class.filter(|_| access.root == Some(0)) {
+                // Into the receiver's own attribute (`self.info = …`), not into an
+                // object reached through it (`self.panels[0].info = …`).
+                let own = |class: ClassId| {
+                    access.path.rsplit_once('.').map(|(receiver, _)| receiver)
+                        == Some(program.class(class).path.as_str())
+                };
+                match method_class.filter(|&class| access.root == Some(0) && own(class)) {
                     Some(class) => {
-                        let fresh = access.stores_unshared
+                        let stored = if access.writes_constant.is_some() {
+                            Stored::Literal
+                        } else if access.kind == AccessKind::ReadModifyWrite {
+                            Stored::Augmented
+                        } else if access.stores_unshared
                             && access.kind == AccessKind::Rebind
-                            && builds_new_object(program, function, &access.path);
-                        stores.entry(name).or_default().push((class, fresh));
+                            && builds_new_object(program, function, &access.path)
+                        {
+                            Stored::Fresh
+                        } else {
+                            Stored::Other
+                        };
+                        stores.entry(name).or_default().push((class, stored));
                     }
                     None => {
-                        stored_elsewhere.insert(name);
+                        // Through another receiver (`other.info = x`, a module's
+                        // `APP.info = x`, a closure's `self`): whatever it stores is
+                        // in the field of objects of the receiver's class family. A
+                        // protocol's objects are of any class that has the members.
+                        if is_protocol(program, declared) {
+                            stored_elsewhere.insert(name.clone());
+                        }
+                        stored_through_others.insert(name.clone());
+                        stores
+                            .entry(name)
+                            .or_default()
+                            .push((declared, Stored::Other));
                     }
                 }
             }
@@ -113,18 +191,59 @@ impl Holders {
         Holders {
             stores,
             stored_elsewhere,
+            stored_through_others,
+            built_into,
         }
     }
 
     /// Whether every store into the attribute `name` is made through `self` in an
     /// instance method (none through a class object, another receiver or a module).
     pub fn stored_only_through_instances(&self, name: &str) -> bool {
-        !self.stored_elsewhere.contains(name)
+        !self.stored_through_others.contains(name)
+    }
+
+    /// Whether the object the call at `offset` of `file` builds may be the one the
+    /// attribute `name` of an object of class `holder` holds: that call's object is
+    /// stored there by a method of a class that can be one object with the holder's.
+    pub fn may_hold_built(
+        &self,
+        identity: &Identity,
+        name: &str,
+        holder: ClassId,
+        (file, offset): (FileId, u32),
+    ) -> bool {
+        self.built_into.get(name).is_some_and(|sites| {
+            sites.iter().any(|&(f, at, class)| {
+                f == file && at == offset && identity.may_alias(class, holder)
+            })
+        })
     }
 
     /// Whether the attribute `name` of an object of class `holder` holds only objects
     /// built into it.
     pub fn holds_alone(&self, identity: &Identity, name: &str, holder: ClassId) -> bool {
+        self.every_store(identity, name, holder, |stored| stored == Stored::Fresh)
+    }
+
+    /// Whether the attribute `name` of an object of class `holder` holds only immutable
+    /// values: every store puts a literal there (`self.count = 0`), or updates it
+    /// (`self.count += 1`, which rebinds a number). Reading or updating it touches the
+    /// holder's own slot, never an object another holder shares.
+    pub fn holds_immutable(&self, identity: &Identity, name: &str, holder: ClassId) -> bool {
+        self.every_store(identity, name, holder, |stored| {
+            matches!(stored, Stored::Literal | Stored::Augmented)
+        })
+    }
+
+    /// Whether some store into `name` can run on objects of class `holder`, and each
+    /// such store is what `wanted` accepts.
+    fn every_store(
+        &self,
+        identity: &Identity,
+        name: &str,
+        holder: ClassId,
+        wanted: impl Fn(Stored) -> bool,
+    ) -> bool {
         if self.stored_elsewhere.contains(name) {
             return false;
         }
@@ -135,8 +254,21 @@ impl Holders {
             .iter()
             .filter(|(class, _)| identity.may_alias(*class, holder))
             .peekable();
-        related.peek().is_some() && related.all(|(_, fresh)| *fresh)
+        related.peek().is_some() && related.all(|&(_, stored)| wanted(stored))
     }
+}
+
+/// What a store puts in a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// An object built on the spot, which no other location holds.
+    Fresh,
+    /// A literal constant (a number, a string, `True`).
+    Literal,
+    /// The result of an augmented assignment (`+=`) of the value held.
+    Augmented,
+    /// Anything else.
+    Other,
 }
 
 /// Whether the value a function stores at `path` (which the front-end found to be a
@@ -218,4 +350,15 @@ fn standard_class(path: &str) -> bool {
         Some((module, _)) => module != "enum" && crate::python::is_stdlib_module(module),
         None => true,
     }
+}
+
+/// Whether `class` is a `typing.Protocol` (PEP 544), which objects of any class with
+/// its members satisfy.
+fn is_protocol(program: &Program, class: ClassId) -> bool {
+    program.class(class).bases.iter().any(|base| {
+        matches!(
+            base.as_str(),
+            "typing.Protocol" | "typing_extensions.Protocol"
+        )
+    })
 }

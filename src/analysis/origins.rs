@@ -10,7 +10,11 @@
 //! each time, `holders::constructs_new`: a local bound once to it, `x = Job()`, or the
 //! `self` of the `__init__` it runs),
 //! optionally followed by one field that holds only objects built into it
-//! (`analysis::holders`: `self._cache = {}` everywhere). The front-end says where each
+//! (`analysis::holders`: `self._cache = {}` everywhere), which is also the `self` of the
+//! construction that built it there (`Object::may_be`). A field of a method's own
+//! receiver when nothing names the receiver (`self._runner` in a coroutine the loop
+//! runs on any service) is such a field of some object of the class: none of the
+//! objects local constructions build. The front-end says where each
 //! object a call passes comes from (`CallSite::origins`); here those are joined over the
 //! calls and the handoffs that reach each parameter in each context, to a least
 //! fixpoint. Anything else a parameter can be given (an unknown argument, a library's
@@ -42,12 +46,43 @@ use crate::model::{AccessKind, Arg, ArgSlot, CallSite, Callee, FileId, Function,
 const MAX_OBJECTS: usize = 8;
 
 /// An object: what the call at a byte offset of a file builds (of a class, when one
-/// is known), or the object held in one field of such an object.
+/// is known), or the object held in one field of such an object, or of an object of a
+/// class that nothing names (`site` is `None`: some receiver of a method of that class).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Object<'m> {
-    site: (FileId, u32),
+    site: Option<(FileId, u32)>,
     class: Option<ClassId>,
-    field: Option<&'m str>,
+    /// The field holding it, with the class of the object that holds it.
+    field: Option<(&'m str, ClassId)>,
+}
+
+impl Object<'_> {
+    /// Whether `self` and `other` can be one object. A field that holds only objects
+    /// built into it (`holders`) holds no object another field holds: field objects
+    /// meet field objects of the same name, of the same holder or, when one holder is
+    /// unnamed, of holders of classes that can be one object. Its object is also the
+    /// `self` of the construction that built it into the field (`self._worker =
+    /// Worker()`, then `Worker.__init__` starting a thread on `self`), and no other
+    /// construction's.
+    fn may_be(&self, other: &Object, identity: &Identity, holders: &Holders) -> bool {
+        let held_built = |(name, holder): (&str, ClassId), built: &Object| {
+            built
+                .site
+                .is_some_and(|site| holders.may_hold_built(identity, name, holder, site))
+        };
+        match (self.field, other.field) {
+            (None, None) => self == other,
+            (Some((name, class)), Some((other_name, other_class))) => {
+                name == other_name
+                    && match (self.site, other.site) {
+                        (Some(site), Some(other_site)) => site == other_site,
+                        _ => identity.may_alias(class, other_class),
+                    }
+            }
+            (Some(field), None) => held_built(field, other),
+            (None, Some(field)) => held_built(field, self),
+        }
+    }
 }
 
 /// How an object reached a parameter from its construction.
@@ -164,8 +199,12 @@ impl<'m> Origins<'m> {
                 || access.access.element);
         match (access.receiver, access.own_attribute) {
             (Some(class), _) if in_place => {
+                // A number or string held is changed by rebinding the slot (`self.n +=
+                // 1`): then the access touches the receiver's own slot after all.
                 let attribute = access.access.path.rsplit('.').next()?;
-                if !holders.holds_alone(identity, attribute, class) {
+                if !holders.holds_alone(identity, attribute, class)
+                    && !holders.holds_immutable(identity, attribute, class)
+                {
                     return None;
                 }
             }
@@ -215,7 +254,7 @@ impl<'m> Origins<'m> {
         };
         x.iter().all(|(ox, vx)| {
             y.iter()
-                .filter(|(oy, _)| oy == ox)
+                .filter(|(oy, _)| ox.may_be(oy, identity, holders))
                 .all(|(_, vy)| match (vx, vy) {
                     (Via::Local, Via::Local) => true,
                     (Via::Started(e), Via::Started(f)) => e == f,
@@ -500,13 +539,15 @@ impl<'p, 'm> Graph<'p, 'm> {
                     for (object, via) in objects {
                         let alone =
                             |class| self.holders.holds_alone(self.identity, attribute, class);
-                        if object.field.is_some() || !object.class.is_some_and(alone) {
+                        let (None, Some(class)) =
+                            (object.field, object.class.filter(|&c| alone(c)))
+                        else {
                             return Value::Unknown;
-                        }
+                        };
                         // Of whatever class the field holds.
                         held.push((
                             Object {
-                                field: Some(attribute.as_str()),
+                                field: Some((attribute.as_str(), class)),
                                 class: None,
                                 ..object
                             },
@@ -516,8 +557,39 @@ impl<'p, 'm> Graph<'p, 'm> {
                     held.sort_unstable();
                     Value::Known(held)
                 }
+                Value::Unknown => self.own_field_of_unnamed(base, caller, attribute),
                 other => other,
             },
+        }
+    }
+
+    /// A field of a method's own receiver (`self._worker`) when nothing tells which
+    /// object the receiver is: if the field, in objects of the method's class, holds
+    /// only objects built into it (`self._worker = Worker()` wherever it is stored),
+    /// what it holds is still no object a local construction or another field names
+    /// (`runner = Worker(); runner.submit(f)` elsewhere is another object).
+    fn own_field_of_unnamed(
+        &self,
+        base: &ValueOrigin,
+        caller: FuncId,
+        attribute: &'m str,
+    ) -> Value<'m> {
+        let class = self
+            .program
+            .class_of_method(caller)
+            .filter(|_| !self.program.function(caller).is_class_or_static_method());
+        match (base, class) {
+            (ValueOrigin::Parameter(0), Some(class))
+                if self.holders.holds_alone(self.identity, attribute, class) =>
+            {
+                let held = Object {
+                    site: None,
+                    class: None,
+                    field: Some((attribute, class)),
+                };
+                Value::Known(vec![(held, Via::Shared)])
+            }
+            _ => Value::Unknown,
         }
     }
 
@@ -718,7 +790,7 @@ impl<'p, 'm> Graph<'p, 'm> {
 
 fn object<'m>(file: FileId, at: u32, class: Option<ClassId>) -> Object<'m> {
     Object {
-        site: (file, at),
+        site: Some((file, at)),
         class,
         field: None,
     }

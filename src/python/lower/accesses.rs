@@ -132,6 +132,15 @@ impl Lowerer<'_> {
                 other => is_display(other),
             });
         let func = self.scope().func;
+        // The object the location now holds is the one that call builds
+        // (`Function::stores_built`), as for a local bound to it and then stored.
+        if let (true, Some(Expr::Call(call))) = (fresh, value) {
+            let at = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
+            let function = &mut self.functions[func];
+            if let Some(path) = function.accesses.last().map(|a| a.path.clone()) {
+                function.stores_built.push((path, at));
+            }
+        }
         if let Some(access) = self.functions[func].accesses.last_mut() {
             access.writes_constant = constant;
             access.writes_new = new;
@@ -191,7 +200,20 @@ impl Lowerer<'_> {
                     let span = self.span_of(target);
                     self.protocol_call(&s.value, "__setitem__", span);
                 }
-                if let Some(chain) = self.state_chain(target) {
+                let chain = self.state_chain(target);
+                // Also a store into an attribute of an element (`REG["p"].meter = m`),
+                // which the access records as a change of the container.
+                let named = |c: &Chain| match target {
+                    Expr::Attribute(a) => c
+                        .path
+                        .strip_suffix(a.attr.as_str())
+                        .is_some_and(|p| p.ends_with('.')),
+                    _ => true,
+                };
+                if !chain.as_ref().is_some_and(named) {
+                    self.note_unseen_store(target);
+                }
+                if let Some(chain) = chain {
                     let reads_itself = value.is_some_and(|v| self.mentions(v, &chain.path));
                     let kind = if reads_itself {
                         AccessKind::ReadModifyWrite
@@ -640,5 +662,25 @@ impl Lowerer<'_> {
             acquires,
             guards: Vec::new(),
         });
+    }
+
+    /// A store no access records (`holder.meter = m` through a local built here or an
+    /// expression racelint cannot type, `x.__dict__["meter"] = m`): the attribute's
+    /// name, for `FileModel::unseen_attribute_stores`. A store through the function's
+    /// own `self` is always recorded.
+    fn note_unseen_store(&mut self, target: &Expr) {
+        let name = match target {
+            Expr::Attribute(a) => Some(a.attr.as_str()),
+            Expr::Subscript(s) => match (&*s.value, &*s.slice) {
+                (Expr::Attribute(a), Expr::StringLiteral(key)) if a.attr.as_str() == "__dict__" => {
+                    Some(key.value.to_str())
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(name) = name {
+            self.unseen_attribute_stores.insert(name.to_string());
+        }
     }
 }

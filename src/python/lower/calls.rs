@@ -6,6 +6,16 @@ use super::*;
 
 impl Lowerer<'_> {
     pub(super) fn call(&mut self, call: &ExprCall) {
+        // `setattr(x, "meter", m)`: a store into an attribute of an object racelint
+        // does not follow.
+        if let (Expr::Name(f), [_, Expr::StringLiteral(name), _]) =
+            (&*call.func, &*call.arguments.args)
+        {
+            if f.id.as_str() == "setattr" {
+                self.unseen_attribute_stores
+                    .insert(name.value.to_str().to_string());
+            }
+        }
         let callee = self.called(&call.func);
         let owned_args = self.owned_args(call);
         // The location and method of a call on shared state (`self._listeners.append`).

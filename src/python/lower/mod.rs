@@ -123,6 +123,11 @@ pub struct Lowerer<'s> {
     lines: &'s LineIndex,
     /// Module-level name → canonical path.
     module_names: HashMap<String, String>,
+    /// Module-level names bound to what a class's constructor built (`POOL =
+    /// ThreadPoolExecutor()`): objects, however they are named, never classes.
+    module_objects: HashSet<String>,
+    /// `FileModel::unseen_attribute_stores`.
+    unseen_attribute_stores: HashSet<String>,
     pub functions: Vec<Function>,
     pub classes: Vec<Class>,
     pub symbols: Vec<Symbol>,
@@ -333,6 +338,8 @@ impl<'s> Lowerer<'s> {
             src,
             lines,
             module_names: HashMap::default(),
+            module_objects: HashSet::default(),
+            unseen_attribute_stores: HashSet::default(),
             functions: Vec::new(),
             classes: Vec::new(),
             symbols: Vec::new(),
@@ -406,6 +413,8 @@ impl<'s> Lowerer<'s> {
         model.functions = self.functions;
         model.classes = self.classes;
         model.symbols = self.symbols;
+        model.unseen_attribute_stores = self.unseen_attribute_stores.into_iter().collect();
+        model.unseen_attribute_stores.sort_unstable();
     }
 
     fn qualify(&self, name: &str) -> String {

@@ -19,6 +19,20 @@ impl Lowerer<'_> {
                     self.module_names.insert(name.as_str().to_string(), path);
                 }
                 Stmt::Assign(_) | Stmt::AnnAssign(_) | Stmt::AugAssign(_) | Stmt::For(_) => {
+                    if let Stmt::Assign(assign) = stmt {
+                        if let ([Expr::Name(name)], Expr::Call(call)) =
+                            (assign.targets.as_slice(), &*assign.value)
+                        {
+                            let constructor = match &*call.func {
+                                Expr::Name(n) => n.id.as_str(),
+                                Expr::Attribute(a) => a.attr.as_str(),
+                                _ => "",
+                            };
+                            if super::ownership::class_like(constructor) {
+                                self.module_objects.insert(name.id.to_string());
+                            }
+                        }
+                    }
                     for name in scope::bindings(std::slice::from_ref(stmt)).locals {
                         let path = self.qualify(&name);
                         self.module_names.insert(name, path);

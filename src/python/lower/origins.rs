@@ -82,10 +82,15 @@ impl Lowerer<'_> {
             .collect()
     }
 
-    /// A name or one attribute of it (`job`, `self.cache`, `job.run`).
+    /// A name or one attribute of it (`job`, `self.cache`, `job.run`), or an object
+    /// built right there (`with Scope() as scope:`, `submit(fill, Job())`), which the
+    /// analysis names by that call as it names a local bound to it.
     fn origin_of_expr(&self, expr: &Expr) -> Option<ValueOrigin> {
         match expr {
             Expr::Name(n) => self.origin_of(n.id.as_str()),
+            Expr::Call(call) if self.constructor_of(expr).is_some() => {
+                Some(ValueOrigin::Built(offset(call.range().start().to_usize())))
+            }
             Expr::Attribute(a) => match &*a.value {
                 Expr::Name(n) => self
                     .origin_of(n.id.as_str())
@@ -146,10 +151,13 @@ impl Lowerer<'_> {
     /// object's class (`self.__class__`, `type(self)`).
     fn may_name_class(&self, expr: &Expr) -> bool {
         match expr {
-            // `self` resolves to its class's path too.
+            // `self` resolves to its class's path too. A module variable given an
+            // object (`POOL = ThreadPoolExecutor()`) is no class, however it is named.
             Expr::Name(n) => {
-                self.origin_of(n.id.as_str()).is_none()
-                    && matches!(self.resolve_name(n.id.as_str()), Resolution::Path(path) if class_like(&path))
+                let name = n.id.as_str();
+                self.origin_of(name).is_none()
+                    && !self.module_objects.contains(name)
+                    && matches!(self.resolve_name(name), Resolution::Path(path) if class_like(&path))
             }
             Expr::Attribute(a) => class_like(a.attr.as_str()) || a.attr.as_str() == "__class__",
             Expr::Call(c) => matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "type"),
