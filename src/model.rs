@@ -239,6 +239,11 @@ pub struct Class {
     /// (`@register`): the class stays as it was only if each returns it
     /// (`Function::returns_argument`), which the analysis checks.
     pub decorated_by: Vec<String>,
+    /// Python: a method of the class stores attributes by computed names
+    /// (`setattr(self, key, value)`, `self.__dict__.update(options)`): any attribute of
+    /// its objects may hold anything (`analysis::holders`).
+    #[serde(default)]
+    pub sets_attributes_by_name: bool,
 }
 
 /// A field that `__init__` sets once to an object it constructs (`self._history =
@@ -738,6 +743,9 @@ pub struct CallSite {
     /// Python: where the objects the call passes (its receiver, its arguments) come
     /// from, when the function can tell (`analysis::origins`).
     pub origins: Vec<(ArgSlot, ValueOrigin)>,
+    /// Python: inside a generator expression (`Access::lazy`).
+    #[serde(default)]
+    pub lazy: bool,
 }
 
 /// Where an object a function passes to a call comes from, as the function can tell it
@@ -978,6 +986,15 @@ pub struct Access {
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
     pub on_loop_thread: bool,
+    /// Python: inside a generator expression, which runs where it is consumed, not
+    /// where it is written (`total = (x for x in self.items)` … `sum(total)`): its place
+    /// orders it with nothing.
+    #[serde(default)]
+    pub lazy: bool,
+    /// Python: an augmented assignment by a literal (`self.count += 1`, `self.text +=
+    /// "!"`): of a number or a string, it gives a number or a string again.
+    #[serde(default)]
+    pub literal_update: bool,
     /// Python: for a read-modify-write, the item it updates, if any: then it changes
     /// the location's object in place (`d[k] += 1`), where `self.n += 1` rebinds the
     /// location.

@@ -7,12 +7,13 @@
 //! spot (`self.info = DeviceInfo(…)` of a class with no `__new__`, `self._seen = {}`,
 //! the one target of its assignment), or `None`, holds objects that no other location
 //! was given when they were stored. A store through another receiver (`panel.info =
-//! info`, a module's `PANEL.info = info`, a closure's `self`) is one of the stores that
-//! can run on objects of that receiver's class family; through a `typing.Protocol`,
-//! which objects of any class satisfy, or through anything racelint does not name (an
-//! untyped parameter or expression, a local it built, an element: `holder.info = x`,
-//! `REG[k].info = x`; `setattr(x, "info", v)`, `x.__dict__["info"] = v`:
-//! `FileModel::unseen_attribute_stores`), on every object. Two such fields hold two objects, and one field holds one object per
+//! info`, a module's `PANEL.info = info`, an object reached through `self`), or
+//! through anything racelint does not name (an untyped parameter or expression, a local
+//! it built, an element: `holder.info = x`, `REG[k].info = x`; `setattr(x, "info", v)`,
+//! `x.__dict__["info"] = v`, `object.__setattr__(x, "info", v)`:
+//! `FileModel::unseen_attribute_stores`), may put anything in that attribute of any
+//! object: the receiver's class is only what an annotation or a first constructor
+//! suggests. Two such fields hold two objects, and one field holds one object per
 //! holder. So two accesses of an attribute made through holder fields
 //! (`self.info.name`, or `info = self.info; info.name`) can touch one object only
 //! through the same field of holders whose classes can be one object: RacerD's access
@@ -49,10 +50,12 @@ pub struct Holders {
     /// stores into it (through `self`, or the receiver's class otherwise), and what the
     /// store puts there.
     stores: HashMap<String, Vec<(ClassId, Stored)>>,
-    /// Names stored into through a protocol's object: on objects of any class.
+    /// Names something stores into other than through `self` in a method, or through
+    /// something racelint does not name.
     stored_elsewhere: HashSet<String>,
-    /// Names something stores into other than through `self` in a method.
-    stored_through_others: HashSet<String>,
+    /// Classes a method of which stores attributes by computed names
+    /// (`Class::sets_attributes_by_name`).
+    set_by_name: Vec<ClassId>,
     /// Per attribute name: the constructions whose object a method stores there
     /// (`Function::stores_built`), by file and offset, with the method's class. The
     /// object a holder field holds is also the `self` its construction's `__init__`
@@ -64,7 +67,6 @@ impl Holders {
     pub fn compute(program: &Program, catalogue: &Catalogue) -> Holders {
         let mut stores: HashMap<String, Vec<(ClassId, Stored)>> = HashMap::default();
         let mut stored_elsewhere = HashSet::default();
-        let mut stored_through_others = HashSet::default();
         let mut built_into: HashMap<String, Vec<(FileId, u32, ClassId)>> = HashMap::default();
         for class in 0..program.classes.len() {
             let file = program.class_file(class);
@@ -138,11 +140,7 @@ impl Holders {
                     stored_elsewhere.insert(unseen(&access.path));
                     continue;
                 }
-                let StateKey::Attribute {
-                    name,
-                    class: declared,
-                } = state.key
-                else {
+                let StateKey::Attribute { name, .. } = state.key else {
                     continue;
                 };
                 // `None` is no object to share.
@@ -159,7 +157,9 @@ impl Holders {
                     Some(class) => {
                         let stored = if access.writes_constant.is_some() {
                             Stored::Literal
-                        } else if access.kind == AccessKind::ReadModifyWrite {
+                        } else if access.kind == AccessKind::ReadModifyWrite
+                            && access.literal_update
+                        {
                             Stored::Augmented
                         } else if access.stores_unshared
                             && access.kind == AccessKind::Rebind
@@ -171,27 +171,23 @@ impl Holders {
                         };
                         stores.entry(name).or_default().push((class, stored));
                     }
+                    // Through another receiver (`other.info = x`, a module's `APP.info
+                    // = x`, an object reached through `self`): racelint cannot tell
+                    // which class's objects get it (an annotation, a default, a first
+                    // constructor only suggest one), so any object's may.
                     None => {
-                        // Through another receiver (`other.info = x`, a module's
-                        // `APP.info = x`, a closure's `self`): whatever it stores is
-                        // in the field of objects of the receiver's class family. A
-                        // protocol's objects are of any class that has the members.
-                        if is_protocol(program, declared) {
-                            stored_elsewhere.insert(name.clone());
-                        }
-                        stored_through_others.insert(name.clone());
-                        stores
-                            .entry(name)
-                            .or_default()
-                            .push((declared, Stored::Other));
+                        stored_elsewhere.insert(name);
                     }
                 }
             }
         }
+        let set_by_name = (0..program.classes.len())
+            .filter(|&class| program.class(class).sets_attributes_by_name)
+            .collect();
         Holders {
             stores,
             stored_elsewhere,
-            stored_through_others,
+            set_by_name,
             built_into,
         }
     }
@@ -199,7 +195,7 @@ impl Holders {
     /// Whether every store into the attribute `name` is made through `self` in an
     /// instance method (none through a class object, another receiver or a module).
     pub fn stored_only_through_instances(&self, name: &str) -> bool {
-        !self.stored_through_others.contains(name)
+        !self.stored_elsewhere.contains(name)
     }
 
     /// Whether the object the call at `offset` of `file` builds may be the one the
@@ -226,8 +222,8 @@ impl Holders {
     }
 
     /// Whether the attribute `name` of an object of class `holder` holds only immutable
-    /// values: every store puts a literal there (`self.count = 0`), or updates it
-    /// (`self.count += 1`, which rebinds a number). Reading or updating it touches the
+    /// values: every store puts a literal there (`self.count = 0`), or updates it by one
+    /// (`self.count += 1`, which rebinds a number; not `self.log = self.log or LOG`). Reading or updating it touches the
     /// holder's own slot, never an object another holder shares.
     pub fn holds_immutable(&self, identity: &Identity, name: &str, holder: ClassId) -> bool {
         self.every_store(identity, name, holder, |stored| {
@@ -244,7 +240,12 @@ impl Holders {
         holder: ClassId,
         wanted: impl Fn(Stored) -> bool,
     ) -> bool {
-        if self.stored_elsewhere.contains(name) {
+        if self.stored_elsewhere.contains(name)
+            || self
+                .set_by_name
+                .iter()
+                .any(|&class| identity.may_alias(class, holder))
+        {
             return false;
         }
         let Some(stores) = self.stores.get(name) else {
@@ -265,7 +266,8 @@ enum Stored {
     Fresh,
     /// A literal constant (a number, a string, `True`).
     Literal,
-    /// The result of an augmented assignment (`+=`) of the value held.
+    /// An augmented assignment by a literal (`+= 1`, `+= "!"`): of a literal's value,
+    /// a number or string again (`+= arr` could make a `0` an array).
     Augmented,
     /// Anything else.
     Other,
@@ -350,15 +352,4 @@ fn standard_class(path: &str) -> bool {
         Some((module, _)) => module != "enum" && crate::python::is_stdlib_module(module),
         None => true,
     }
-}
-
-/// Whether `class` is a `typing.Protocol` (PEP 544), which objects of any class with
-/// its members satisfy.
-fn is_protocol(program: &Program, class: ClassId) -> bool {
-    program.class(class).bases.iter().any(|base| {
-        matches!(
-            base.as_str(),
-            "typing.Protocol" | "typing_extensions.Protocol"
-        )
-    })
 }

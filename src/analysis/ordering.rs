@@ -166,9 +166,10 @@ impl Ordering {
                         let file = program.file_of(caller);
                         let calls = &program.function(caller).calls;
                         let call = site.call(program).map(|(_, call)| call);
+                        // A wait in a generator expression may never run.
                         let waited_at = calls
                             .iter()
-                            .filter(|c| before(site.span, c.span))
+                            .filter(|c| !c.lazy && before(site.span, c.span))
                             .find(|c| waits(&c.callee))
                             .map(|c| c.span);
                         Starter::One {
@@ -286,13 +287,16 @@ impl Ordering {
                     && receiver_of_method(program, &self.containment, *caller, other.receiver);
             let serialised =
                 |locks: &BTreeSet<StateKey>| sequential || !serialised_by.is_disjoint(locks);
-            let in_order = |at: Span| {
-                before(at, *span)
+            // What a generator expression does runs where it is consumed: written
+            // before the handoff, it may still run after it (`Access::lazy`).
+            let in_order = |at: Span, lazy: bool| {
+                (!lazy && before(at, *span))
                     || (*awaited && before(*span, at))
                     || result_awaited_end.is_some_and(|end| end as usize <= at.offset)
             };
             if *caller == other.function {
-                return serialised(&other.asyncio_locks) && in_order(other.access.span);
+                return serialised(&other.asyncio_locks)
+                    && in_order(other.access.span, other.access.lazy);
             }
             // In code that runs off the worker only through the starter, at calls in
             // order with the handoff (or callbacks it registers there).
@@ -303,7 +307,7 @@ impl Ordering {
                 (if registration {
                     *awaited && before(*span, call.span)
                 } else {
-                    in_order(call.span)
+                    in_order(call.span, call.lazy)
                 }) && serialised(&held_asyncio_locks(
                     program,
                     catalogue,
@@ -315,23 +319,27 @@ impl Ordering {
         }
         // What the starter did before the handoff is published to the worker
         // (`Thread.start()` orders it); after a wait (`join()`), the worker is done.
-        let ahead = |at: Span| match repeated_from {
-            None => before(at, *span),
-            Some(line) => *line != u32::MAX && at.end.line < *line,
+        let ahead = |at: Span, lazy: bool| {
+            !lazy
+                && match repeated_from {
+                    None => before(at, *span),
+                    Some(line) => *line != u32::MAX && at.end.line < *line,
+                }
         };
         // A starter that runs on several worker threads at once starts one worker while
         // another run of it writes: only the wait orders those.
         let published = contexts.concurrent[*caller].is_none();
-        let outside =
-            |at: Span| (published && ahead(at)) || waited_at.is_some_and(|wait| before(wait, at));
+        let outside = |at: Span, lazy: bool| {
+            (published && ahead(at, lazy)) || waited_at.is_some_and(|wait| before(wait, at))
+        };
         if *caller == other.function {
-            return outside(other.access.span);
+            return outside(other.access.span, other.access.lazy);
         }
         let callers = &contexts.callers[other.function];
         if !callers.is_empty()
             && callers.iter().all(|&(from, call)| {
                 let call = &program.function(from).calls[call];
-                from == *caller && !runs_at_block_end(call) && outside(call.span)
+                from == *caller && !runs_at_block_end(call) && outside(call.span, call.lazy)
             })
         {
             return true;
@@ -339,6 +347,7 @@ impl Ordering {
         // What a script's main thread did before the call that leads to the handoff.
         published
             && repeated_from.is_none()
+            && !other.access.lazy
             && spine(program, contexts, *caller, *span).is_some_and(|spine| {
                 let last = other.access.statement_lines.1;
                 before_spine(program, contexts, &spine, other.function, last, 0)

@@ -70,6 +70,7 @@ pub fn link(files: &mut [FileModel]) {
                     checked_holding: Vec::new(),
                     property: Some(use_of(access.kind)),
                     on_loop_thread: access.on_loop_thread,
+                    lazy: access.lazy,
                     result_awaited_end: None,
                     curried: Vec::new(),
                     kept_in: None,

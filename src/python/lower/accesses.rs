@@ -1,6 +1,7 @@
 //! Recording accesses to (possibly) shared state: reads, iterations, writes, and what
 //! each write stores; the tests that make a write a check-then-act; suspension points.
 
+use super::origins::names_a_callee;
 use super::*;
 
 impl Lowerer<'_> {
@@ -29,13 +30,16 @@ impl Lowerer<'_> {
         };
         let initialises =
             kind == AccessKind::Rebind && scope.unset.iter().any(|(unset, _)| *unset == path);
+        // A generator expression kept for later runs under the locks held where it is
+        // consumed, which may be none.
+        let lazy = scope.lazy_depth > 0;
         let access = Access {
             path,
             kind,
             span,
             statement_lines: self.statement_lines,
-            locks: scope.held(),
-            async_locks: scope.held_async(),
+            locks: if lazy { Vec::new() } else { scope.held() },
+            async_locks: if lazy { Vec::new() } else { scope.held_async() },
             method: method.map(Box::from),
             checked_by,
             writes_constant: None,
@@ -45,6 +49,8 @@ impl Lowerer<'_> {
             root,
             element,
             on_loop_thread: scope.on_loop_thread > 0,
+            lazy,
+            literal_update: false,
             item: ItemUpdate::None,
             stores_unshared: false,
             handed_at: None,
@@ -134,7 +140,10 @@ impl Lowerer<'_> {
         let func = self.scope().func;
         // The object the location now holds is the one that call builds
         // (`Function::stores_built`), as for a local bound to it and then stored.
-        if let (true, Some(Expr::Call(call))) = (fresh, value) {
+        if let Some(Expr::Call(call)) = value
+            .filter(|_| fresh)
+            .filter(|v| matches!(v, Expr::Call(c) if names_a_callee(&c.func)))
+        {
             let at = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
             let function = &mut self.functions[func];
             if let Some(path) = function.accesses.last().map(|a| a.path.clone()) {
@@ -210,7 +219,7 @@ impl Lowerer<'_> {
                         .is_some_and(|p| p.ends_with('.')),
                     _ => true,
                 };
-                if !chain.as_ref().is_some_and(named) {
+                if !chain.as_ref().is_some_and(named) || matches!(target, Expr::Subscript(_)) {
                     self.note_unseen_store(target);
                 }
                 if let Some(chain) = chain {
@@ -669,18 +678,25 @@ impl Lowerer<'_> {
     /// name, for `FileModel::unseen_attribute_stores`. A store through the function's
     /// own `self` is always recorded.
     fn note_unseen_store(&mut self, target: &Expr) {
-        let name = match target {
-            Expr::Attribute(a) => Some(a.attr.as_str()),
-            Expr::Subscript(s) => match (&*s.value, &*s.slice) {
-                (Expr::Attribute(a), Expr::StringLiteral(key)) if a.attr.as_str() == "__dict__" => {
-                    Some(key.value.to_str())
+        match target {
+            Expr::Attribute(a) => self.note_attribute_named(Some(a.attr.as_str())),
+            // `x.__dict__[name] = v`, `vars(x)[name] = v`.
+            Expr::Subscript(s) => {
+                let namespace = match &*s.value {
+                    Expr::Attribute(a) => a.attr.as_str() == "__dict__",
+                    Expr::Call(c) => matches!(&*c.func, Expr::Name(f) if f.id.as_str() == "vars"),
+                    _ => false,
+                };
+                if namespace {
+                    match &*s.slice {
+                        Expr::StringLiteral(key) => {
+                            self.note_attribute_named(Some(key.value.to_str()))
+                        }
+                        _ => self.note_attribute_named(None),
+                    }
                 }
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(name) = name {
-            self.unseen_attribute_stores.insert(name.to_string());
+            }
+            _ => {}
         }
     }
 }

@@ -6,16 +6,13 @@ use super::*;
 
 impl Lowerer<'_> {
     pub(super) fn call(&mut self, call: &ExprCall) {
-        // `setattr(x, "meter", m)`: a store into an attribute of an object racelint
-        // does not follow.
-        if let (Expr::Name(f), [_, Expr::StringLiteral(name), _]) =
-            (&*call.func, &*call.arguments.args)
-        {
-            if f.id.as_str() == "setattr" {
-                self.unseen_attribute_stores
-                    .insert(name.value.to_str().to_string());
+        for arg in &*call.arguments.args {
+            if let Expr::Generator(g) = arg {
+                self.consumed_generators
+                    .insert(g.range().start().to_usize());
             }
         }
+        self.note_attribute_setter(call);
         let callee = self.called(&call.func);
         let owned_args = self.owned_args(call);
         // The location and method of a call on shared state (`self._listeners.append`).
@@ -94,6 +91,62 @@ impl Lowerer<'_> {
             site.origins = self.origins(call);
             let func = self.scope().func;
             self.functions[func].calls.push(site);
+        }
+    }
+
+    /// A call that stores an attribute by name, which no access records: `setattr(x,
+    /// "meter", m)`, `object.__setattr__(x, "meter", m)`, `super().__setattr__("meter",
+    /// m)`, `x.__dict__.update(meter=m)`.
+    fn note_attribute_setter(&mut self, call: &ExprCall) {
+        let args = &*call.arguments.args;
+        let name_at = match &*call.func {
+            Expr::Name(f) if f.id.as_str() == "setattr" => Some(1),
+            // `object.__setattr__(x, name, v)` names the object first.
+            Expr::Attribute(a) if a.attr.as_str() == "__setattr__" => {
+                Some(usize::from(args.len() == 3))
+            }
+            Expr::Attribute(a)
+                if a.attr.as_str() == "update"
+                    && matches!(&*a.value, Expr::Attribute(d) if d.attr.as_str() == "__dict__") =>
+            {
+                for keyword in &*call.arguments.keywords {
+                    match &keyword.arg {
+                        Some(name) => self.note_attribute_named(Some(name.as_str())),
+                        None => self.note_attribute_named(None),
+                    }
+                }
+                if !args.is_empty() {
+                    self.note_attribute_named(None);
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(at) = name_at {
+            match args.get(at) {
+                Some(Expr::StringLiteral(name)) => {
+                    self.note_attribute_named(Some(name.value.to_str()))
+                }
+                _ => self.note_attribute_named(None),
+            }
+        }
+    }
+
+    /// A store into the attribute `name` of an object no access names
+    /// (`FileModel::unseen_attribute_stores`); without a name (`setattr(self, key, v)`),
+    /// of any attribute of the objects of the class whose method does it
+    /// (`Class::sets_attributes_by_name`).
+    pub(super) fn note_attribute_named(&mut self, name: Option<&str>) {
+        match name {
+            Some(name) => {
+                self.unseen_attribute_stores.insert(name.to_string());
+            }
+            None => {
+                let class = self.scopes.iter().rev().find_map(|scope| scope.class);
+                if let Some(class) = class {
+                    self.classes[class].sets_attributes_by_name = true;
+                }
+            }
         }
     }
 
@@ -231,6 +284,7 @@ impl Lowerer<'_> {
             curried: Vec::new(),
             kept_in: None,
             origins: Vec::new(),
+            lazy: self.scope().lazy_depth > 0,
         }
     }
 

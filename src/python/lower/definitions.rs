@@ -255,6 +255,7 @@ impl Lowerer<'_> {
             curried: Vec::new(),
             kept_in: None,
             origins: Vec::new(),
+            lazy: false,
         })
     }
 
@@ -412,6 +413,7 @@ impl Lowerer<'_> {
             body_start: self.body_start(&def.body),
             custom_call,
             decorated_by,
+            sets_attributes_by_name: false,
         });
         let class = self.classes.len() - 1;
         if !self.scope().is_module {

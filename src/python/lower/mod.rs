@@ -128,6 +128,9 @@ pub struct Lowerer<'s> {
     module_objects: HashSet<String>,
     /// `FileModel::unseen_attribute_stores`.
     unseen_attribute_stores: HashSet<String>,
+    /// Generator expressions passed straight to a call (`sum(x for x in xs)`), by
+    /// offset: consumed there, not later.
+    consumed_generators: HashSet<usize>,
     pub functions: Vec<Function>,
     pub classes: Vec<Class>,
     pub symbols: Vec<Symbol>,
@@ -294,6 +297,8 @@ struct Scope {
     locks: Vec<HeldLock>,
     /// How many loops or comprehensions enclose the current point.
     loop_depth: usize,
+    /// How many generator expressions enclose the current point (`Access::lazy`).
+    lazy_depth: usize,
     /// How many enclosing branches only the event loop's thread takes
     /// (`Access::on_loop_thread`).
     on_loop_thread: usize,
@@ -340,6 +345,7 @@ impl<'s> Lowerer<'s> {
             module_names: HashMap::default(),
             module_objects: HashSet::default(),
             unseen_attribute_stores: HashSet::default(),
+            consumed_generators: HashSet::default(),
             functions: Vec::new(),
             classes: Vec::new(),
             symbols: Vec::new(),
@@ -355,6 +361,7 @@ impl<'s> Lowerer<'s> {
 
     pub fn lower_module(&mut self, body: &[Stmt]) {
         self.collect_module_names(body);
+        self.collect_module_objects(body);
         self.running_loop_helpers = body
             .iter()
             .filter_map(|stmt| match stmt {
@@ -524,6 +531,7 @@ impl Scope {
             results: HashMap::default(),
             locks: Vec::new(),
             loop_depth: 0,
+            lazy_depth: 0,
             on_loop_thread: 0,
             running_loops: HashSet::default(),
             loop_start: 0,
@@ -755,9 +763,19 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 }
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                // A generator expression iterates where it is consumed: all of it,
+                // its first iterable's iteration included, is lazy, unless a call
+                // consumes it right there (`sum(x for x in xs)`).
+                let lazy = matches!(expr, Expr::Generator(_))
+                    && !self
+                        .consumed_generators
+                        .contains(&expr.range().start().to_usize());
                 self.enter_loop();
+                self.scope_mut().lazy_depth += usize::from(lazy);
                 walk_expr(self, expr);
-                self.scope_mut().loop_depth -= 1;
+                let scope = self.scope_mut();
+                scope.loop_depth -= 1;
+                scope.lazy_depth -= usize::from(lazy);
             }
             _ => walk_expr(self, expr),
         }

@@ -1,6 +1,8 @@
 //! How names in one module resolve: module-level bindings, imports (relative ones
 //! included), `self`, typed and aliased locals, and the chains that denote locations.
 
+use super::origins::names_a_callee;
+use super::ownership::class_like;
 use super::*;
 
 impl Lowerer<'_> {
@@ -19,20 +21,6 @@ impl Lowerer<'_> {
                     self.module_names.insert(name.as_str().to_string(), path);
                 }
                 Stmt::Assign(_) | Stmt::AnnAssign(_) | Stmt::AugAssign(_) | Stmt::For(_) => {
-                    if let Stmt::Assign(assign) = stmt {
-                        if let ([Expr::Name(name)], Expr::Call(call)) =
-                            (assign.targets.as_slice(), &*assign.value)
-                        {
-                            let constructor = match &*call.func {
-                                Expr::Name(n) => n.id.as_str(),
-                                Expr::Attribute(a) => a.attr.as_str(),
-                                _ => "",
-                            };
-                            if super::ownership::class_like(constructor) {
-                                self.module_objects.insert(name.id.to_string());
-                            }
-                        }
-                    }
                     for name in scope::bindings(std::slice::from_ref(stmt)).locals {
                         let path = self.qualify(&name);
                         self.module_names.insert(name, path);
@@ -62,6 +50,40 @@ impl Lowerer<'_> {
                 _ => {}
             }
         }
+    }
+
+    /// Module-level names whose every binding is a top-level assignment of a class's
+    /// construction (`POOL = ThreadPoolExecutor()`): objects, however they are named.
+    /// A name bound any other way too (`Impl = Pick()` then `Impl = Job`, an import, a
+    /// function's `global` assignment, a binding in a block) may be a class.
+    pub(super) fn collect_module_objects(&mut self, body: &[Stmt]) {
+        let mut constructed = HashSet::default();
+        let mut other = scope::declared_globals(body);
+        for stmt in body {
+            let built = match stmt {
+                Stmt::Assign(assign) => match (assign.targets.as_slice(), &*assign.value) {
+                    ([Expr::Name(name)], Expr::Call(call)) if names_a_callee(&call.func) => {
+                        let constructor = match &*call.func {
+                            Expr::Name(n) => n.id.as_str(),
+                            Expr::Attribute(a) => a.attr.as_str(),
+                            _ => "",
+                        };
+                        class_like(constructor).then_some(name.id.as_str())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            for name in scope::bindings(std::slice::from_ref(stmt)).locals {
+                if built == Some(name.as_str()) {
+                    constructed.insert(name);
+                } else {
+                    other.insert(name);
+                }
+            }
+        }
+        constructed.retain(|name| !other.contains(name));
+        self.module_objects = constructed;
     }
 
     /// `(bound name, canonical path)` for an import statement.

@@ -26,7 +26,11 @@ impl Lowerer<'_> {
                 .any(|p| p == name);
         // What the call builds (a class, or a factory of fresh objects), the analysis
         // decides.
-        if parameter || scope.rebound.contains(name) || self.constructor_of(value).is_none() {
+        if parameter
+            || scope.rebound.contains(name)
+            || !names_a_callee(&call.func)
+            || self.constructor_of(value).is_none()
+        {
             return;
         }
         let at = offset(call.range().start().to_usize());
@@ -88,7 +92,9 @@ impl Lowerer<'_> {
     fn origin_of_expr(&self, expr: &Expr) -> Option<ValueOrigin> {
         match expr {
             Expr::Name(n) => self.origin_of(n.id.as_str()),
-            Expr::Call(call) if self.constructor_of(expr).is_some() => {
+            Expr::Call(call)
+                if names_a_callee(&call.func) && self.constructor_of(expr).is_some() =>
+            {
                 Some(ValueOrigin::Built(offset(call.range().start().to_usize())))
             }
             Expr::Attribute(a) => match &*a.value {
@@ -163,6 +169,17 @@ impl Lowerer<'_> {
             Expr::Call(c) => matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "type"),
             _ => false,
         }
+    }
+}
+
+/// A callee named by a dotted name (`Job`, `models.Job`), not one a call chain gives
+/// (`Job().shared()`: what `shared` returns, which the call at the same offset does
+/// not build).
+pub(super) fn names_a_callee(func: &Expr) -> bool {
+    match func {
+        Expr::Name(_) => true,
+        Expr::Attribute(a) => names_a_callee(&a.value),
+        _ => false,
     }
 }
 

@@ -175,7 +175,16 @@ impl Lowerer<'_> {
                         self.write_through(&a.target, AccessKind::Mutation)
                     }
                     Expr::Name(n) => self.store_name(n.id.as_str(), &a.target, None, true),
-                    target => self.write_through(target, AccessKind::ReadModifyWrite),
+                    target => {
+                        let func = self.scope().func;
+                        let update = self.functions[func].accesses.len();
+                        self.write_through(target, AccessKind::ReadModifyWrite);
+                        if is_literal(&a.value) {
+                            if let Some(access) = self.functions[func].accesses.get_mut(update) {
+                                access.literal_update = true;
+                            }
+                        }
+                    }
                 }
             }
             Stmt::Delete(d) => {

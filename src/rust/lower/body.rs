@@ -229,6 +229,7 @@ impl Lowerer<'_> {
             curried: Vec::new(),
             kept_in: None,
             origins: Vec::new(),
+            lazy: false,
         });
     }
 
@@ -646,6 +647,8 @@ impl Lowerer<'_> {
             root: None,
             element: false,
             on_loop_thread: false,
+            lazy: false,
+            literal_update: false,
             item: ItemUpdate::None,
             stores_unshared: false,
             handed_at: None,
@@ -1189,6 +1192,7 @@ impl Lowerer<'_> {
             curried: Vec::new(),
             kept_in: None,
             origins: Vec::new(),
+            lazy: false,
         };
         self.function_mut().calls.push(site);
     }

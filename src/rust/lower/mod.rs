@@ -347,6 +347,7 @@ impl<'a> Lowerer<'a> {
             body_start: None,
             custom_call: false,
             decorated_by: Vec::new(),
+            sets_attributes_by_name: false,
         });
         if self.top_level() {
             self.symbols.push(Symbol {
