@@ -82,6 +82,12 @@ pub struct FileModel {
     /// sorted: any object's attribute of that name may hold anything
     /// (`analysis::holders`).
     pub unseen_attribute_stores: Vec<String>,
+    /// Python: this file stores attributes by computed names into objects other than a
+    /// method's own `self` (`setattr(obj, key, value)`, `obj.__dict__.update(options)`),
+    /// or hands `setattr` or a namespace on (`partial(setattr, x)`, `d = x.__dict__`):
+    /// any attribute of any object may hold anything.
+    #[serde(default)]
+    pub sets_attributes_by_name: bool,
 }
 
 impl FileModel {
@@ -986,9 +992,9 @@ pub struct Access {
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
     pub on_loop_thread: bool,
-    /// Python: inside a generator expression, which runs where it is consumed, not
-    /// where it is written (`total = (x for x in self.items)` … `sum(total)`): its place
-    /// orders it with nothing.
+    /// Python: inside a generator expression that other code consumes later (returned,
+    /// or stored in a location: `return (x for x in self.items)`), which runs there,
+    /// not where it is written: its place orders it with nothing, and it holds no lock.
     #[serde(default)]
     pub lazy: bool,
     /// Python: an augmented assignment by a literal (`self.count += 1`, `self.text +=

@@ -56,6 +56,9 @@ pub struct Holders {
     /// Classes a method of which stores attributes by computed names
     /// (`Class::sets_attributes_by_name`).
     set_by_name: Vec<ClassId>,
+    /// Some file stores attributes by computed names into other objects
+    /// (`FileModel::sets_attributes_by_name`).
+    set_by_name_anywhere: bool,
     /// Per attribute name: the constructions whose object a method stores there
     /// (`Function::stores_built`), by file and offset, with the method's class. The
     /// object a holder field holds is also the `self` its construction's `__init__`
@@ -188,6 +191,7 @@ impl Holders {
             stores,
             stored_elsewhere,
             set_by_name,
+            set_by_name_anywhere: program.files.iter().any(|f| f.sets_attributes_by_name),
             built_into,
         }
     }
@@ -213,6 +217,14 @@ impl Holders {
                 f == file && at == offset && identity.may_alias(class, holder)
             })
         })
+    }
+
+    /// Whether some code stores attributes by computed names into objects other than
+    /// its own (`setattr(obj, key, value)` in a loader): then a field of an object
+    /// nothing names may hold anything, whatever its class's own stores
+    /// (`origins`). Where the holder is named, such stores stay a known limit.
+    pub fn set_by_name_anywhere(&self) -> bool {
+        self.set_by_name_anywhere
     }
 
     /// Whether the attribute `name` of an object of class `holder` holds only objects

@@ -307,7 +307,7 @@ impl Ordering {
                 (if registration {
                     *awaited && before(*span, call.span)
                 } else {
-                    in_order(call.span, call.lazy)
+                    in_order(call.span, call.lazy || other.access.lazy)
                 }) && serialised(&held_asyncio_locks(
                     program,
                     catalogue,
@@ -339,7 +339,9 @@ impl Ordering {
         if !callers.is_empty()
             && callers.iter().all(|&(from, call)| {
                 let call = &program.function(from).calls[call];
-                from == *caller && !runs_at_block_end(call) && outside(call.span, call.lazy)
+                from == *caller
+                    && !runs_at_block_end(call)
+                    && outside(call.span, call.lazy || other.access.lazy)
             })
         {
             return true;

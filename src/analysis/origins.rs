@@ -14,7 +14,8 @@
 //! construction that built it there (`Object::may_be`). A field of a method's own
 //! receiver when nothing names the receiver (`self._runner` in a coroutine the loop
 //! runs on any service) is such a field of some object of the class: none of the
-//! objects local constructions build. The front-end says where each
+//! objects local constructions build (unless some code stores attributes by computed
+//! names into other objects: `Holders::set_by_name_anywhere`). The front-end says where each
 //! object a call passes comes from (`CallSite::origins`); here those are joined over the
 //! calls and the handoffs that reach each parameter in each context, to a least
 //! fixpoint. Anything else a parameter can be given (an unknown argument, a library's
@@ -580,7 +581,8 @@ impl<'p, 'm> Graph<'p, 'm> {
             .filter(|_| !self.program.function(caller).is_class_or_static_method());
         match (base, class) {
             (ValueOrigin::Parameter(0), Some(class))
-                if self.holders.holds_alone(self.identity, attribute, class) =>
+                if !self.holders.set_by_name_anywhere()
+                    && self.holders.holds_alone(self.identity, attribute, class) =>
             {
                 let held = Object {
                     site: None,

@@ -679,24 +679,28 @@ impl Lowerer<'_> {
     /// own `self` is always recorded.
     fn note_unseen_store(&mut self, target: &Expr) {
         match target {
-            Expr::Attribute(a) => self.note_attribute_named(Some(a.attr.as_str())),
+            Expr::Attribute(a) => self.note_attribute_named(Some(a.attr.as_str()), None),
             // `x.__dict__[name] = v`, `vars(x)[name] = v`.
             Expr::Subscript(s) => {
-                let namespace = match &*s.value {
-                    Expr::Attribute(a) => a.attr.as_str() == "__dict__",
-                    Expr::Call(c) => matches!(&*c.func, Expr::Name(f) if f.id.as_str() == "vars"),
-                    _ => false,
-                };
-                if namespace {
+                if let Some(object) = super::calls::namespace_of(&s.value) {
                     match &*s.slice {
                         Expr::StringLiteral(key) => {
-                            self.note_attribute_named(Some(key.value.to_str()))
+                            self.note_attribute_named(Some(key.value.to_str()), Some(object))
                         }
-                        _ => self.note_attribute_named(None),
+                        _ => self.note_attribute_named(None, Some(object)),
                     }
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A value that lets other code store attributes racelint cannot follow: `setattr`
+    /// itself (`sa = setattr`), an object's namespace (`d = self.__dict__`, `ns |=
+    /// vars(x)`) (`FileModel::sets_attributes_by_name`).
+    pub(super) fn note_attribute_setter_value(&mut self, value: &Expr) {
+        if super::calls::is_setattr(value) || super::calls::namespace_of(value).is_some() {
+            self.attributes_set_by_name = true;
         }
     }
 }

@@ -6,12 +6,6 @@ use super::*;
 
 impl Lowerer<'_> {
     pub(super) fn call(&mut self, call: &ExprCall) {
-        for arg in &*call.arguments.args {
-            if let Expr::Generator(g) = arg {
-                self.consumed_generators
-                    .insert(g.range().start().to_usize());
-            }
-        }
         self.note_attribute_setter(call);
         let callee = self.called(&call.func);
         let owned_args = self.owned_args(call);
@@ -99,54 +93,84 @@ impl Lowerer<'_> {
     /// m)`, `x.__dict__.update(meter=m)`.
     fn note_attribute_setter(&mut self, call: &ExprCall) {
         let args = &*call.arguments.args;
-        let name_at = match &*call.func {
-            Expr::Name(f) if f.id.as_str() == "setattr" => Some(1),
-            // `object.__setattr__(x, name, v)` names the object first.
-            Expr::Attribute(a) if a.attr.as_str() == "__setattr__" => {
-                Some(usize::from(args.len() == 3))
-            }
-            Expr::Attribute(a)
-                if a.attr.as_str() == "update"
-                    && matches!(&*a.value, Expr::Attribute(d) if d.attr.as_str() == "__dict__") =>
-            {
-                for keyword in &*call.arguments.keywords {
-                    match &keyword.arg {
-                        Some(name) => self.note_attribute_named(Some(name.as_str())),
-                        None => self.note_attribute_named(None),
+        // `setattr` or an object's namespace handed on as a value (`partial(setattr,
+        // x)`, `operator.setitem(x.__dict__, k, v)`): stores racelint cannot follow.
+        if args
+            .iter()
+            .chain(call.arguments.keywords.iter().map(|k| &k.value))
+            .any(|arg| is_setattr(arg) || namespace_of(arg).is_some())
+        {
+            self.attributes_set_by_name = true;
+        }
+        // (the receiver, where the name is): `setattr(x, name, v)`; `object.__setattr__(x,
+        // name, v)` or `super().__setattr__(name, v)`.
+        let named = match &*call.func {
+            func if is_setattr(func) => args.first().map(|x| (Some(x), 1)),
+            Expr::Attribute(a) if a.attr.as_str() == "__setattr__" => match args.len() {
+                3 => args.first().map(|x| (Some(x), 1)),
+                _ => Some((None, 0)),
+            },
+            Expr::Attribute(a) => {
+                if let Some(object) = namespace_of(&a.value) {
+                    if a.attr.as_str() == "update" {
+                        for keyword in &*call.arguments.keywords {
+                            let name = keyword.arg.as_ref().map(|n| n.as_str());
+                            self.note_attribute_named(name, Some(object));
+                        }
+                        if !args.is_empty() {
+                            self.note_attribute_named(None, Some(object));
+                        }
+                    } else if !matches!(
+                        a.attr.as_str(),
+                        // Reading it, or removing attributes (a cached property's
+                        // value: `o.__dict__.pop(name, None)`), stores nothing.
+                        "get"
+                            | "keys"
+                            | "values"
+                            | "items"
+                            | "copy"
+                            | "__contains__"
+                            | "pop"
+                            | "clear"
+                    ) {
+                        self.note_attribute_named(None, Some(object));
                     }
-                }
-                if !args.is_empty() {
-                    self.note_attribute_named(None);
                 }
                 None
             }
             _ => None,
         };
-        if let Some(at) = name_at {
+        if let Some((receiver, at)) = named {
             match args.get(at) {
                 Some(Expr::StringLiteral(name)) => {
-                    self.note_attribute_named(Some(name.value.to_str()))
+                    self.note_attribute_named(Some(name.value.to_str()), receiver)
                 }
-                _ => self.note_attribute_named(None),
+                _ => self.note_attribute_named(None, receiver),
             }
         }
     }
 
     /// A store into the attribute `name` of an object no access names
-    /// (`FileModel::unseen_attribute_stores`); without a name (`setattr(self, key, v)`),
-    /// of any attribute of the objects of the class whose method does it
-    /// (`Class::sets_attributes_by_name`).
-    pub(super) fn note_attribute_named(&mut self, name: Option<&str>) {
-        match name {
-            Some(name) => {
-                self.unseen_attribute_stores.insert(name.to_string());
-            }
-            None => {
-                let class = self.scopes.iter().rev().find_map(|scope| scope.class);
-                if let Some(class) = class {
-                    self.classes[class].sets_attributes_by_name = true;
-                }
-            }
+    /// (`FileModel::unseen_attribute_stores`). Without a name: into any attribute of
+    /// the objects of the class whose method does it through its own `self`
+    /// (`setattr(self, key, v)`: `Class::sets_attributes_by_name`; no `receiver` is
+    /// `super().__setattr__`'s), or of any object
+    /// (`FileModel::sets_attributes_by_name`).
+    pub(super) fn note_attribute_named(&mut self, name: Option<&str>, receiver: Option<&Expr>) {
+        if let Some(name) = name {
+            self.unseen_attribute_stores.insert(name.to_string());
+            return;
+        }
+        let scope = self.scope();
+        let own = match receiver {
+            None => true,
+            Some(Expr::Name(n)) => scope.self_name.as_deref() == Some(n.id.as_str()),
+            Some(Expr::Call(c)) => matches!(&*c.func, Expr::Name(f) if f.id.as_str() == "super"),
+            Some(_) => false,
+        };
+        match scope.class.filter(|_| own) {
+            Some(class) => self.classes[class].sets_attributes_by_name = true,
+            None => self.attributes_set_by_name = true,
         }
     }
 
@@ -613,5 +637,29 @@ impl Lowerer<'_> {
                     .get_or_insert(end);
             }
         }
+    }
+}
+
+/// `setattr` or `builtins.setattr`.
+pub(super) fn is_setattr(expr: &Expr) -> bool {
+    match expr {
+        Expr::Name(n) => n.id.as_str() == "setattr",
+        Expr::Attribute(a) => {
+            a.attr.as_str() == "setattr"
+                && matches!(&*a.value, Expr::Name(m) if m.id.as_str() == "builtins")
+        }
+        _ => false,
+    }
+}
+
+/// The object whose attribute namespace `expr` is (`x.__dict__`, `vars(x)`).
+pub(super) fn namespace_of(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::Attribute(a) if a.attr.as_str() == "__dict__" => Some(&a.value),
+        Expr::Call(c) => match (&*c.func, &*c.arguments.args) {
+            (Expr::Name(f), [object]) if f.id.as_str() == "vars" => Some(object),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -128,9 +128,11 @@ pub struct Lowerer<'s> {
     module_objects: HashSet<String>,
     /// `FileModel::unseen_attribute_stores`.
     unseen_attribute_stores: HashSet<String>,
-    /// Generator expressions passed straight to a call (`sum(x for x in xs)`), by
-    /// offset: consumed there, not later.
-    consumed_generators: HashSet<usize>,
+    /// `FileModel::sets_attributes_by_name`.
+    attributes_set_by_name: bool,
+    /// Generator expressions returned or stored in a location (`return (x for x in
+    /// xs)`), by offset: kept to be consumed later (`Access::lazy`).
+    kept_generators: HashSet<usize>,
     pub functions: Vec<Function>,
     pub classes: Vec<Class>,
     pub symbols: Vec<Symbol>,
@@ -345,7 +347,8 @@ impl<'s> Lowerer<'s> {
             module_names: HashMap::default(),
             module_objects: HashSet::default(),
             unseen_attribute_stores: HashSet::default(),
-            consumed_generators: HashSet::default(),
+            attributes_set_by_name: false,
+            kept_generators: HashSet::default(),
             functions: Vec::new(),
             classes: Vec::new(),
             symbols: Vec::new(),
@@ -422,6 +425,7 @@ impl<'s> Lowerer<'s> {
         model.symbols = self.symbols;
         model.unseen_attribute_stores = self.unseen_attribute_stores.into_iter().collect();
         model.unseen_attribute_stores.sort_unstable();
+        model.sets_attributes_by_name = self.attributes_set_by_name;
     }
 
     fn qualify(&self, name: &str) -> String {
@@ -763,12 +767,12 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 }
             }
             Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
-                // A generator expression iterates where it is consumed: all of it,
-                // its first iterable's iteration included, is lazy, unless a call
-                // consumes it right there (`sum(x for x in xs)`).
+                // A generator expression iterates where it is consumed: kept for
+                // later (returned, stored), all of it, its first iterable's iteration
+                // included, is lazy.
                 let lazy = matches!(expr, Expr::Generator(_))
-                    && !self
-                        .consumed_generators
+                    && self
+                        .kept_generators
                         .contains(&expr.range().start().to_usize());
                 self.enter_loop();
                 self.scope_mut().lazy_depth += usize::from(lazy);

@@ -62,6 +62,17 @@ impl Lowerer<'_> {
 
     /// Lowers one statement (the visitor's `visit_stmt` tracks its lines first).
     pub(super) fn lower_stmt(&mut self, stmt: &Stmt) {
+        // A generator expression returned, or stored in a location, is consumed later
+        // by other code (`Access::lazy`). One bound to a local is taken to run where
+        // it is written: most are consumed a line later, under the same locks.
+        let kept = match stmt {
+            Stmt::Assign(a) if !matches!(a.targets.as_slice(), [Expr::Name(_)]) => Some(&*a.value),
+            Stmt::Return(r) => r.value.as_deref(),
+            _ => None,
+        };
+        if let Some(Expr::Generator(g)) = kept {
+            self.kept_generators.insert(g.range().start().to_usize());
+        }
         match stmt {
             Stmt::FunctionDef(def) => {
                 let index = self.function_def(def, None);
@@ -91,6 +102,7 @@ impl Lowerer<'_> {
             }
             Stmt::Assign(a) => {
                 self.visit_expr(&a.value);
+                self.note_attribute_setter_value(&a.value);
                 self.assigning_many = a.targets.len() > 1;
                 for target in &a.targets {
                     self.store(target, Some(&a.value));
@@ -164,6 +176,7 @@ impl Lowerer<'_> {
             }
             Stmt::AugAssign(a) => {
                 self.visit_expr(&a.value);
+                self.note_attribute_setter_value(&a.target);
                 match &*a.target {
                     // `jobs += [job]` on a parameter: only a container takes a display,
                     // and a list, set or dict extends itself in place (`__iadd__`,
