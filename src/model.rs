@@ -88,6 +88,13 @@ pub struct FileModel {
     /// any attribute of any object may hold anything.
     #[serde(default)]
     pub sets_attributes_by_name: bool,
+    /// Python: stores of a value of known type into an attribute through a receiver
+    /// other than a method's own `self` (`state._pool = ThreadPoolExecutor()` with
+    /// `state` a module's object), as (the location's canonical path, the value's
+    /// canonical type): the attribute's type where its class declares none
+    /// (`analysis::resolve`), so that `state._pool.submit(job)` is the pool's.
+    #[serde(default)]
+    pub typed_attribute_stores: Vec<(String, String)>,
 }
 
 impl FileModel {

@@ -917,6 +917,46 @@ fn iteration_during_mutation_lists_each_racing_iteration() {
     assert_eq!(also, vec![17, 18]);
 }
 
+/// RL101 names the race's other places on both sides, not only the first pair; a
+/// construction's access is no place of the race.
+#[test]
+fn loop_thread_race_lists_each_racing_place() {
+    let document = json(&[
+        "check",
+        "fixtures/python/RL101/rl101_every_racing_site.py",
+        "--select",
+        "RL101",
+    ]);
+    let finding = &document["findings"][0];
+    assert_eq!(finding["line"], 13);
+    let also: Vec<(u64, String)> = finding["related"]
+        .as_array()
+        .expect("related places")
+        .iter()
+        .filter(|r| {
+            r["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("also "))
+        })
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap_or_default(),
+                r["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (14, "also mutated in place on a worker thread here"),
+        (17, "also mutated in place on a worker thread here"),
+        (21, "also mutated in place on the event loop here"),
+        (24, "also read on the event loop here"),
+    ];
+    assert_eq!(
+        also,
+        expected.map(|(line, m)| (line, m.to_string())).to_vec()
+    );
+}
+
 /// RL103 names every unguarded place of a partly-locked state, not only the first.
 #[test]
 fn partly_locked_state_lists_each_unguarded_place() {

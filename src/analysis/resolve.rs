@@ -87,6 +87,11 @@ pub struct Program<'m> {
     /// Per class (by `ClassId`), the library classes among its ancestors, by canonical
     /// path (`concurrent.futures.Executor` for a vendored thread pool).
     external_ancestors: Vec<Vec<String>>,
+    /// The types of attributes their class declares without one, from what the
+    /// program stores there through other receivers (`FileModel::typed_attribute_stores`):
+    /// `_pool = None` in the class, `state._pool = ThreadPoolExecutor()` elsewhere.
+    /// Only where every such store agrees.
+    stored_types: HashMap<(ClassId, &'m str), &'m str>,
 }
 
 /// A class's methods (name to index in its file's functions) and attributes (name to
@@ -230,6 +235,7 @@ impl<'m> Program<'m> {
             external_returns,
             element_readers,
             external_ancestors: Vec::new(),
+            stored_types: HashMap::default(),
         };
         let packages = package_folders(files);
         let mut roots: HashMap<&Path, FileId> = HashMap::default();
@@ -270,7 +276,43 @@ impl<'m> Program<'m> {
                 external
             })
             .collect();
+        program.stored_types = program.stored_attribute_types();
         program
+    }
+
+    /// `Program::stored_types`: each store's location resolved as the program stands
+    /// without them, so a type never depends on another store's.
+    fn stored_attribute_types(&self) -> HashMap<(ClassId, &'m str), &'m str> {
+        let mut found: HashMap<(ClassId, &'m str), Option<&'m str>> = HashMap::default();
+        for (file_id, file) in self.files.iter().enumerate() {
+            for (path, ty) in &file.typed_attribute_stores {
+                let Resolved {
+                    target:
+                        Target::Attribute {
+                            class, ty: None, ..
+                        },
+                    residual: 0,
+                } = self.resolve(file_id, path)
+                else {
+                    continue;
+                };
+                let Some(name) = path.rsplit('.').next() else {
+                    continue;
+                };
+                found
+                    .entry((class, name))
+                    .and_modify(|known| {
+                        if *known != Some(ty.as_str()) {
+                            *known = None;
+                        }
+                    })
+                    .or_insert(Some(ty.as_str()));
+            }
+        }
+        found
+            .into_iter()
+            .filter_map(|(key, ty)| Some((key, ty?)))
+            .collect()
     }
 
     fn index_rust_functions(&mut self, file_id: FileId, file: &'m FileModel) {
@@ -654,10 +696,15 @@ impl<'m> Program<'m> {
                 getattr.get_or_insert(self.function_id(file, index));
             }
             if let Some(&index) = members.attributes.get(name) {
+                let ty = model.attributes[index].ty.as_deref().or_else(|| {
+                    self.stored_types
+                        .get(&(current, model.attributes[index].name.as_str()))
+                        .copied()
+                });
                 return Some(Target::Attribute {
                     class: current,
                     name: name.to_string(),
-                    ty: model.attributes[index].ty.clone(),
+                    ty: ty.map(str::to_string),
                 });
             }
             for base in model.bases.iter().rev() {

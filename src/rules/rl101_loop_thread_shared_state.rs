@@ -81,6 +81,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                 first_conflict(&worker, &on(other), rebind_only, races).map(|(w, l)| (w, l, other))
             });
         let Some((w, l, other)) = pair else { continue };
+        let more_worker = other_sites(&worker, (w, l), l, rebind_only, |a| {
+            may_race(analysis, a, Context::WorkerThread, l, other) && !one_literal_between(a, l)
+        });
+        let more_other = other_sites(&on(other), (w, l), w, rebind_only, |b| {
+            may_race(analysis, w, Context::WorkerThread, b, other) && !one_literal_between(w, b)
+        });
 
         let name = state.display(&analysis.program);
         let mut finding = Finding::new(
@@ -97,6 +103,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
             span: l.access.span,
             message: format!("{} on {} here", verb(l.kind), other.prose()),
         });
+        finding
+            .related
+            .extend(also_related(&more_worker, &more_other, other));
         for (access, context) in [(w, Context::WorkerThread), (l, other)] {
             finding
                 .related
@@ -160,6 +169,72 @@ fn first_conflict<'a, 'm>(
         }
     }
     None
+}
+
+/// How many more sites of a race a finding names, both sides together.
+const MORE_SITES: usize = 6;
+
+/// The race's other sites as related places, worker side first, at most `MORE_SITES`:
+/// a site reached on both sides (a helper both call) is named once, with both.
+fn also_related(
+    worker: &[&StateAccess],
+    other_side: &[&StateAccess],
+    other: Context,
+) -> Vec<Related> {
+    let at = |a: &StateAccess| (a.file, a.access.span.start);
+    let in_worker = |b: &&&StateAccess| worker.iter().any(|a| at(a) == at(b));
+    let sides = |a: &StateAccess| {
+        if other_side.iter().any(|b| at(b) == at(a)) {
+            format!("a worker thread and on {}", other.prose())
+        } else {
+            "a worker thread".to_string()
+        }
+    };
+    let worker = worker.iter().map(|a| (*a, sides(a)));
+    let others = other_side
+        .iter()
+        .filter(|b| !in_worker(b))
+        .map(|b| (*b, other.prose().to_string()));
+    worker
+        .chain(others)
+        .take(MORE_SITES)
+        .map(|(a, sides)| Related {
+            file: a.file,
+            span: a.access.span,
+            message: format!("also {} on {sides} here", verb(a.kind)),
+        })
+        .collect()
+}
+
+/// The race's other sites on one side, in anchor order and one per line, at most
+/// `MORE_SITES`: the accesses of `side`, other than the pair's, that conflict with
+/// `with` (the pair's access on the opposite side) as the pair does. A fix must reach
+/// them too, and an editor shows each.
+fn other_sites<'a, 'm>(
+    side: &[&'a StateAccess<'m>],
+    pair: (&StateAccess<'m>, &StateAccess<'m>),
+    with: &StateAccess<'m>,
+    rebind_only: bool,
+    races: impl Fn(&StateAccess) -> bool,
+) -> Vec<&'a StateAccess<'m>> {
+    let at = |a: &StateAccess| (a.file, a.access.span.start.line);
+    let mut lines = vec![at(pair.0), at(pair.1)];
+    let mut sites = Vec::new();
+    for &a in side {
+        if sites.len() == MORE_SITES {
+            break;
+        }
+        let writes = if rebind_only {
+            a.kind.is_write() && with.kind.is_write()
+        } else {
+            a.kind.is_write() || with.kind.is_write()
+        };
+        if writes && !lines.contains(&at(a)) && a.locks.is_disjoint(&with.locks) && races(a) {
+            lines.push(at(a));
+            sites.push(a);
+        }
+    }
+    sites
 }
 
 /// The Rust side: a `static` whose type is `Sync` only by an `unsafe impl` over fields

@@ -232,6 +232,9 @@ impl Lowerer<'_> {
                         AccessKind::Rebind
                     };
                     self.register_self_attribute(target, value);
+                    if kind == AccessKind::Rebind {
+                        self.note_typed_store(target, &chain.path, value);
+                    }
                     let span = self.span_of(target);
                     if kind == AccessKind::Rebind {
                         self.detach_swapped_aliases(&chain.path);
@@ -516,6 +519,21 @@ impl Lowerer<'_> {
         let ty = value.and_then(|v| self.value_type(v));
         self.note_constructed_field(target, value);
         self.register_self_attribute_typed(target, ty, None);
+    }
+
+    /// `holder.<attr> = value` through a receiver other than the method's own `self`,
+    /// with a value of known type (`FileModel::typed_attribute_stores`). A location
+    /// reached through an untyped parameter names no class, and is left out.
+    fn note_typed_store(&mut self, target: &Expr, path: &str, value: Option<&Expr>) {
+        let Expr::Attribute(a) = target else { return };
+        let through_self = matches!(&*a.value, Expr::Name(n)
+            if self.scope().class.is_some() && self.scope().self_name.as_deref() == Some(n.id.as_str()));
+        if through_self || parameter_of(path).is_some() {
+            return;
+        }
+        if let Some(ty) = value.and_then(|v| self.value_type(v)) {
+            self.typed_attribute_stores.push((path.to_string(), ty));
+        }
     }
 
     /// `self.<attr>` gets type `ty` (a value's type, or an annotation's) and, from an

@@ -130,6 +130,8 @@ pub struct Lowerer<'s> {
     unseen_attribute_stores: HashSet<String>,
     /// `FileModel::sets_attributes_by_name`.
     attributes_set_by_name: bool,
+    /// `FileModel::typed_attribute_stores`.
+    typed_attribute_stores: Vec<(String, String)>,
     /// Generator expressions returned or stored in a location (`return (x for x in
     /// xs)`), by offset: kept to be consumed later (`Access::lazy`).
     kept_generators: HashSet<usize>,
@@ -348,6 +350,7 @@ impl<'s> Lowerer<'s> {
             module_objects: HashSet::default(),
             unseen_attribute_stores: HashSet::default(),
             attributes_set_by_name: false,
+            typed_attribute_stores: Vec::new(),
             kept_generators: HashSet::default(),
             functions: Vec::new(),
             classes: Vec::new(),
@@ -426,6 +429,7 @@ impl<'s> Lowerer<'s> {
         model.unseen_attribute_stores = self.unseen_attribute_stores.into_iter().collect();
         model.unseen_attribute_stores.sort_unstable();
         model.sets_attributes_by_name = self.attributes_set_by_name;
+        model.typed_attribute_stores = self.typed_attribute_stores;
     }
 
     fn qualify(&self, name: &str) -> String {
