@@ -1303,12 +1303,13 @@ fn function_facts(
             // A call through a location that holds callables (`self._on_done(r)`).
             (_, Callee::Path(path)) if call.property.is_none() => {
                 let called = stored.called(program, file, path);
-                if !called.is_empty() {
+                let made = stored.called_results(program, file, path);
+                if !called.is_empty() || !made.is_empty() {
                     facts.through_location.push(index);
                 }
                 facts
                     .callees
-                    .extend(called.iter().map(|&callee| (callee, index)));
+                    .extend(called.iter().chain(&made).map(|&callee| (callee, index)));
             }
             _ => {}
         }

@@ -354,6 +354,17 @@ impl StoredCallables {
             .map_or(&[], |held| held.functions.as_slice())
     }
 
+    /// What calling the result of a factory runs (`watcher_class =
+    /// watcher_class_for(kind)` … `watcher_class(path, cb)`, written
+    /// `mod.watcher_class_for.__call__`): the functions it returns, and the
+    /// constructors of the classes it returns.
+    pub fn called_results(&self, program: &Program, file: FileId, path: &str) -> Vec<FuncId> {
+        match path.strip_suffix(".__call__") {
+            Some(factory) => produced(program, file, &Callee::Path(factory.to_string())),
+            None => Vec::new(),
+        }
+    }
+
     /// The functions an argument passed as a callable may be, beyond a function named
     /// directly: one kept in a location (`Thread(target=self._on_tick)`), or the
     /// closure a factory returns (`Thread(target=make_checker(state))`).
@@ -532,8 +543,10 @@ fn instance_class(program: &Program, file: FileId, value: &Arg) -> Option<ClassI
     }
 }
 
-/// The functions a sync factory returns (`return check`, a `def` in its body), and
-/// those the factories whose results it returns give (`return make_check(s)`).
+/// The functions a sync factory returns (`return check`, a `def` in its body), the
+/// constructors of the classes it returns (`return PollingWatcher`: calling the result
+/// builds one), and those the factories whose results it returns give (`return
+/// make_check(s)`).
 fn produced(program: &Program, file: FileId, factory: &Callee) -> Vec<FuncId> {
     let CallTarget::Function(factory) = resolve_call(program, file, factory) else {
         return Vec::new();
@@ -562,7 +575,17 @@ fn produced_by(program: &Program, factory: FuncId, depth: usize, found: &mut Vec
         } if !program.function(f).is_async => Some(f),
         _ => None,
     };
+    let constructor = |path: &String| match program.resolve(file, path) {
+        Resolved {
+            target: Target::Class(class),
+            residual: 0,
+        } => program
+            .method(class, "__init__")
+            .or_else(|| program.method(class, "__new__")),
+        _ => None,
+    };
     found.extend(model.returns.iter().filter_map(function));
+    found.extend(model.returns.iter().filter_map(constructor));
     if depth == 0 {
         return;
     }

@@ -45,7 +45,12 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     .programs
                     .may_run_both(&analysis.program, anchor.function, a.function)
         };
-        if let Some(locked) = accesses.iter().find(guarded) {
+        // An unguarded read races with a guarded write: name one, where there is one.
+        let conflicting = accesses
+            .iter()
+            .filter(guarded)
+            .find(|a| anchor.kind.is_write() || a.kind.is_write());
+        if let Some(locked) = conflicting.or_else(|| accesses.iter().find(guarded)) {
             finding.related.push(Related {
                 file: locked.file,
                 span: locked.access.span,
