@@ -88,13 +88,14 @@ pub struct FileModel {
     /// any attribute of any object may hold anything.
     #[serde(default)]
     pub sets_attributes_by_name: bool,
-    /// Python: stores of a value of known type into an attribute through a receiver
-    /// other than a method's own `self` (`state._pool = ThreadPoolExecutor()` with
-    /// `state` a module's object), as (the location's canonical path, the value's
-    /// canonical type): the attribute's type where its class declares none
+    /// Python: stores into an attribute through a receiver other than a method's own
+    /// `self` (`state._pool = ThreadPoolExecutor()` with `state` a module's object), as
+    /// (the location's canonical path, the value's canonical type when it has one); a
+    /// store of the literal `None` is left out. Where every store agrees on a type, and
+    /// the class itself only ever puts `None` there, the attribute has that type
     /// (`analysis::resolve`), so that `state._pool.submit(job)` is the pool's.
     #[serde(default)]
-    pub typed_attribute_stores: Vec<(String, String)>,
+    pub typed_attribute_stores: Vec<(String, Option<String>)>,
 }
 
 impl FileModel {
@@ -301,6 +302,11 @@ pub struct Attribute {
     /// descriptor) it may change the one object every instance shares.
     pub immutable_default: bool,
     pub invariant: Option<Invariant>,
+    /// Python: every value the class gives it, in its body or through `self` in its
+    /// methods, is the literal `None`, or it gives none (a bare annotation): the class
+    /// itself never puts an object there (`analysis::resolve`'s stored types).
+    #[serde(default)]
+    pub only_none: bool,
 }
 
 /// A function, method, lambda or nested function.
@@ -395,6 +401,11 @@ pub struct Function {
     /// written (`return make_checker(s)`, or `remove = self._listen(…)` then `return
     /// remove`): a caller storing the result keeps what they return, not them.
     pub returns_result_of: Vec<String>,
+    /// Python: the names a `return` hands back as they are, by canonical path (`return
+    /// PollingWatcher`, `return cls` in a class method; not `self`, a parameter or a
+    /// local): calling the result of a function that returns a class builds one.
+    #[serde(default)]
+    pub returns_named: Vec<String>,
     /// Python: the thread-lock expressions this function leaves held for the body of
     /// a `with` that uses it: those held at a generator's first `yield` (a
     /// `@contextmanager`: `with self._lock: yield`), or, for an `__enter__`, acquired

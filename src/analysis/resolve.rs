@@ -6,6 +6,8 @@ use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::identity::receiver_class;
+use super::programs::is_auxiliary;
 use crate::model::{item_position, FileId, FileModel, Language, SymbolKind, ELEMENT, SUPER};
 
 /// Global index of a function across all files.
@@ -90,7 +92,10 @@ pub struct Program<'m> {
     /// The types of attributes their class declares without one, from what the
     /// program stores there through other receivers (`FileModel::typed_attribute_stores`):
     /// `_pool = None` in the class, `state._pool = ThreadPoolExecutor()` elsewhere.
-    /// Only where every such store agrees.
+    /// Only where the class itself puts nothing but `None` there (`Attribute::only_none`)
+    /// and every other store, through a receiver of that very class, gives a value of one
+    /// type. Stores in tests, examples and scripts (`programs::is_auxiliary`), programs
+    /// of their own, do not type the package's attributes.
     stored_types: HashMap<(ClassId, &'m str), &'m str>,
 }
 
@@ -285,28 +290,37 @@ impl<'m> Program<'m> {
     fn stored_attribute_types(&self) -> HashMap<(ClassId, &'m str), &'m str> {
         let mut found: HashMap<(ClassId, &'m str), Option<&'m str>> = HashMap::default();
         for (file_id, file) in self.files.iter().enumerate() {
+            if is_auxiliary(file) {
+                continue;
+            }
             for (path, ty) in &file.typed_attribute_stores {
                 let Resolved {
-                    target:
-                        Target::Attribute {
-                            class, ty: None, ..
-                        },
+                    target: Target::Attribute { class, name, .. },
                     residual: 0,
                 } = self.resolve(file_id, path)
                 else {
                     continue;
                 };
-                let Some(name) = path.rsplit('.').next() else {
+                let Some(attribute) = self.class(class).attributes.iter().find(|a| a.name == name)
+                else {
                     continue;
                 };
+                if attribute.ty.is_some() || !attribute.only_none {
+                    continue;
+                }
+                // Through a subclass's object, the store says nothing of the others'.
+                let receiver = path
+                    .rsplit_once('.')
+                    .and_then(|(receiver, _)| receiver_class(self, file_id, receiver));
+                let agreed = ty.as_deref().filter(|_| receiver == Some(class));
                 found
-                    .entry((class, name))
+                    .entry((class, attribute.name.as_str()))
                     .and_modify(|known| {
-                        if *known != Some(ty.as_str()) {
+                        if *known != agreed {
                             *known = None;
                         }
                     })
-                    .or_insert(Some(ty.as_str()));
+                    .or_insert(agreed);
             }
         }
         found

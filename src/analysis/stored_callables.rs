@@ -585,7 +585,7 @@ fn produced_by(program: &Program, factory: FuncId, depth: usize, found: &mut Vec
         _ => None,
     };
     found.extend(model.returns.iter().filter_map(function));
-    found.extend(model.returns.iter().filter_map(constructor));
+    found.extend(model.returns_named.iter().filter_map(constructor));
     if depth == 0 {
         return;
     }

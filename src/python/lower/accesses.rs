@@ -232,7 +232,7 @@ impl Lowerer<'_> {
                         AccessKind::Rebind
                     };
                     self.register_self_attribute(target, value);
-                    if kind == AccessKind::Rebind {
+                    if matches!(kind, AccessKind::Rebind | AccessKind::ReadModifyWrite) {
                         self.note_typed_store(target, &chain.path, value);
                     }
                     let span = self.span_of(target);
@@ -353,6 +353,33 @@ impl Lowerer<'_> {
                 Expr::Attribute(a) => self.chain(&a.value).map(|c| c.path),
                 _ => None,
             },
+            _ => None,
+        }
+    }
+
+    /// What a `return` names as it is (`Function::returns_named`): a module's name or a
+    /// dotted path from one (`return PollingWatcher`, `return watchers.Polling`), or the
+    /// class itself as a class method's `cls`; not `self`, a parameter, a local, or
+    /// anything reached through them.
+    pub(super) fn returned_name(&self, value: &Expr) -> Option<String> {
+        let plain = |c: &Chain| !c.inner && !c.via_alias && !c.bare_instance;
+        match value {
+            Expr::Name(n) if self.scope().self_name.as_deref() == Some(n.id.as_str()) => {
+                let method = &self.functions[self.scope().func];
+                let class_method = method
+                    .decorators
+                    .iter()
+                    .any(|d| d.callee == Callee::Path("classmethod".to_string()));
+                class_method
+                    .then(|| self.chain(value))
+                    .flatten()
+                    .map(|c| c.path)
+            }
+            Expr::Name(n) if self.is_call_parameter(n.id.as_str()) => None,
+            Expr::Name(_) | Expr::Attribute(_) => self
+                .chain(value)
+                .filter(|c| plain(c) && c.root.is_none())
+                .map(|c| c.path),
             _ => None,
         }
     }
@@ -518,22 +545,26 @@ impl Lowerer<'_> {
     pub(super) fn register_self_attribute(&mut self, target: &Expr, value: Option<&Expr>) {
         let ty = value.and_then(|v| self.value_type(v));
         self.note_constructed_field(target, value);
-        self.register_self_attribute_typed(target, ty, None);
+        let none = value.is_some_and(Expr::is_none_literal_expr);
+        self.register_self_attribute_typed(target, ty, None, none);
     }
 
     /// `holder.<attr> = value` through a receiver other than the method's own `self`,
-    /// with a value of known type (`FileModel::typed_attribute_stores`). A location
-    /// reached through an untyped parameter names no class, and is left out.
+    /// with the value's type when it has one (`FileModel::typed_attribute_stores`); a
+    /// store of `None` puts no object there. A location reached through an untyped
+    /// parameter names no class, and is left out.
     fn note_typed_store(&mut self, target: &Expr, path: &str, value: Option<&Expr>) {
         let Expr::Attribute(a) = target else { return };
         let through_self = matches!(&*a.value, Expr::Name(n)
             if self.scope().class.is_some() && self.scope().self_name.as_deref() == Some(n.id.as_str()));
-        if through_self || parameter_of(path).is_some() {
+        if through_self
+            || parameter_of(path).is_some()
+            || value.is_some_and(Expr::is_none_literal_expr)
+        {
             return;
         }
-        if let Some(ty) = value.and_then(|v| self.value_type(v)) {
-            self.typed_attribute_stores.push((path.to_string(), ty));
-        }
+        let ty = value.and_then(|v| self.value_type(v));
+        self.typed_attribute_stores.push((path.to_string(), ty));
     }
 
     /// `self.<attr>` gets type `ty` (a value's type, or an annotation's) and, from an
@@ -543,6 +574,7 @@ impl Lowerer<'_> {
         target: &Expr,
         ty: Option<String>,
         element: Option<String>,
+        none: bool,
     ) {
         let Expr::Attribute(a) = target else { return };
         let Expr::Name(receiver) = &*a.value else {
@@ -563,6 +595,7 @@ impl Lowerer<'_> {
             instance_field: false,
             immutable_default: false,
             invariant,
+            none,
         };
         add_attribute(&mut self.classes[class], a.attr.as_str(), def);
     }

@@ -442,6 +442,7 @@ impl Lowerer<'_> {
                                 instance_field: false,
                                 immutable_default: is_immutable_literal(&a.value),
                                 invariant,
+                                none: a.value.is_none_literal_expr(),
                             };
                             add_attribute(&mut self.classes[class], n.id.as_str(), def);
                         }
@@ -468,6 +469,7 @@ impl Lowerer<'_> {
                                 && self.field_per_instance(&a.annotation, a.value.as_deref()),
                             immutable_default: a.value.as_deref().is_none_or(is_immutable_literal),
                             invariant,
+                            none: a.value.as_deref().is_none_or(Expr::is_none_literal_expr),
                         };
                         add_attribute(&mut self.classes[class], n.id.as_str(), def);
                     }

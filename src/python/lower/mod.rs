@@ -131,7 +131,7 @@ pub struct Lowerer<'s> {
     /// `FileModel::sets_attributes_by_name`.
     attributes_set_by_name: bool,
     /// `FileModel::typed_attribute_stores`.
-    typed_attribute_stores: Vec<(String, String)>,
+    typed_attribute_stores: Vec<(String, Option<String>)>,
     /// Generator expressions returned or stored in a location (`return (x for x in
     /// xs)`), by offset: kept to be consumed later (`Access::lazy`).
     kept_generators: HashSet<usize>,
@@ -561,6 +561,8 @@ struct AttributeDef {
     /// The class body gives it an immutable literal or nothing (`Attribute::immutable_default`).
     immutable_default: bool,
     invariant: Option<Invariant>,
+    /// The value given is the literal `None`, or there is none (`Attribute::only_none`).
+    none: bool,
 }
 
 fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
@@ -584,6 +586,7 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
                     def.immutable_default && (existing.immutable_default || !existing.class_level);
             }
             existing.class_level |= def.class_level;
+            existing.only_none &= def.none;
         }
         None => class.attributes.push(Attribute {
             name: name.to_string(),
@@ -594,6 +597,7 @@ fn add_attribute(class: &mut Class, name: &str, def: AttributeDef) {
             instance_field: def.instance_field,
             immutable_default: def.immutable_default,
             invariant: def.invariant,
+            only_none: def.none,
             mentions: Vec::new(),
         }),
     }

@@ -117,7 +117,13 @@ impl Lowerer<'_> {
                     // a type guessed from the value.
                     let declared = self.annotation_type(&a.annotation);
                     if declared.is_some() || element.is_some() {
-                        self.register_self_attribute_typed(&a.target, declared, element.clone());
+                        let none = a.value.as_deref().is_none_or(Expr::is_none_literal_expr);
+                        self.register_self_attribute_typed(
+                            &a.target,
+                            declared,
+                            element.clone(),
+                            none,
+                        );
                     }
                     if let Some(value) = &a.value {
                         self.visit_expr(value);
@@ -281,6 +287,9 @@ impl Lowerer<'_> {
                     }
                     if let Some(path) = self.returned_result(value) {
                         self.functions[func].returns_result_of.push(path);
+                    }
+                    if let Some(path) = self.returned_name(value) {
+                        self.functions[func].returns_named.push(path);
                     }
                 }
             }
