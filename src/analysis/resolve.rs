@@ -764,9 +764,20 @@ impl<'m> Program<'m> {
 
     /// The declared type of what calling `function` returns. A coroutine function's call
     /// returns a coroutine, not that type.
+    /// Without a declaration, the one class whose objects every `return` builds
+    /// (`def make_pool(n): return ThreadPoolExecutor(n)`: `Function::returns_fresh`).
     fn returned_type(&self, function: FuncId) -> Option<&'m str> {
         let model = self.function(function);
-        model.return_type.as_deref().filter(|_| !model.is_async)
+        if model.is_async {
+            return None;
+        }
+        model
+            .return_type
+            .as_deref()
+            .or_else(|| match model.returns_fresh.as_slice() {
+                [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(first.as_str()),
+                _ => None,
+            })
     }
 
     /// `name` on what calling `function` returns, by its declared return type.
