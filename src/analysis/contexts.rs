@@ -632,12 +632,21 @@ pub fn api_call(program: &Program, call: &CallSite, target: &CallTarget) -> ApiC
         Callee::Method(method) => method.clone(),
         Callee::Path(path) => path.rsplit('.').next().unwrap_or(path).to_string(),
     };
+    let by_name = match target {
+        CallTarget::Method(_) | CallTarget::External(_) => true,
+        CallTarget::Function(f) => {
+            program.function(*f).name == "__getattr__" && method != "__getattr__"
+        }
+        CallTarget::Unknown => false,
+    };
     ApiCall {
         paths,
         method,
         // A project function, or a module-level name that is no function of ours
-        // (`call_later = threaded_listener_factory(…)`), is not a method.
-        by_name: matches!(target, CallTarget::Method(_) | CallTarget::External(_)),
+        // (`call_later = threaded_listener_factory(…)`), is not a method; a name a
+        // proxy's `__getattr__` answers is some other object's method
+        // (`proxy.run_in_executor(None, work)`), matched as one.
+        by_name,
         chain: call.receiver_chain.clone(),
     }
 }

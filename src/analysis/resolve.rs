@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::identity::receiver_class;
 use super::programs::is_auxiliary;
-use crate::model::{item_position, FileId, FileModel, Language, SymbolKind, ELEMENT, SUPER};
+use crate::model::{
+    item_position, Callee, FileId, FileModel, Language, SymbolKind, ELEMENT, SUPER,
+};
 
 /// Global index of a function across all files.
 pub type FuncId = usize;
@@ -765,17 +767,27 @@ impl<'m> Program<'m> {
     /// The declared type of what calling `function` returns. A coroutine function's call
     /// returns a coroutine, not that type.
     /// Without a declaration, the one class whose objects every `return` builds
-    /// (`def make_pool(n): return ThreadPoolExecutor(n)`: `Function::returns_fresh`).
+    /// (`def make_pool(n): return ThreadPoolExecutor(n)`: `Function::returns_fresh`),
+    /// for a plain function or static method: a generator's call gives the generator,
+    /// a decorator may give anything, and a class method's `cls()` builds the class
+    /// it is called on.
     fn returned_type(&self, function: FuncId) -> Option<&'m str> {
         let model = self.function(function);
         if model.is_async {
             return None;
         }
+        let plain = !model.is_generator
+            && model
+                .decorators
+                .iter()
+                .all(|d| d.callee == Callee::Path("staticmethod".to_string()));
         model
             .return_type
             .as_deref()
             .or_else(|| match model.returns_fresh.as_slice() {
-                [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(first.as_str()),
+                [first, rest @ ..] if plain && rest.iter().all(|r| r == first) => {
+                    Some(first.as_str())
+                }
                 _ => None,
             })
     }

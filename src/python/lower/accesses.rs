@@ -458,6 +458,12 @@ impl Lowerer<'_> {
             if is_param {
                 scope.rebound_params.insert(name.to_string());
             }
+            if let Some(earlier) = scope.types.get(name).filter(|&t| Some(t) != ty.as_ref()) {
+                let known = scope.earlier_types.entry(name.to_string()).or_default();
+                if !known.contains(earlier) {
+                    known.push(earlier.clone());
+                }
+            }
             scope.types.remove(name);
             scope.elements.remove(name);
             scope.items.remove(name);

@@ -265,6 +265,10 @@ struct Scope {
     /// Locals bound to an object this function constructed (`scratch = Session()`):
     /// nobody else holds it, so nothing reached through it is shared.
     fresh: HashSet<String>,
+    /// Per local, the other types it was bound to before its latest binding (`pool =
+    /// ThreadPoolExecutor()` … `pool = ProcessPoolExecutor()` in a branch): a `return`
+    /// of it may give any of them (`Function::returns_fresh`).
+    earlier_types: HashMap<String, Vec<String>>,
     /// Locals bound once, to a call of what may be a class, with that call's offset
     /// (`ValueOrigin::Built`), once the binding is lowered.
     built: HashMap<String, u32>,
@@ -526,6 +530,7 @@ impl Scope {
             items: HashMap::default(),
             element_items: HashMap::default(),
             fresh: HashSet::default(),
+            earlier_types: HashMap::default(),
             built: HashMap::default(),
             rebound: HashSet::default(),
             escaped: HashSet::default(),

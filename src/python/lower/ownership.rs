@@ -310,7 +310,7 @@ impl Lowerer<'_> {
     pub(super) fn note_returned(&mut self, value: Option<&Expr>) {
         let built = match value {
             None | Some(Expr::NoneLiteral(_)) => return,
-            Some(call @ Expr::Call(_)) => self.constructor_of(call),
+            Some(call @ Expr::Call(_)) => self.constructor_of(call).map(|c| vec![c]),
             Some(Expr::Name(n)) => {
                 let name = n.id.as_str();
                 let scope = self.scope();
@@ -318,7 +318,12 @@ impl Lowerer<'_> {
                     Some(Owner::Fresh {
                         constructor,
                         members_passed,
-                    }) if members_passed.is_empty() && !scope.is_module => Some(constructor),
+                    }) if members_passed.is_empty() && !scope.is_module => {
+                        // Bound to other constructions on other paths, it may be any.
+                        let mut built = scope.earlier_types.get(name).cloned().unwrap_or_default();
+                        built.push(constructor);
+                        Some(built)
+                    }
                     _ => None,
                 }
             }
@@ -326,7 +331,7 @@ impl Lowerer<'_> {
         };
         let func = self.scope().func;
         match built {
-            Some(constructor) => self.functions[func].returns_fresh.push(constructor),
+            Some(constructors) => self.functions[func].returns_fresh.extend(constructors),
             None => self.scope_mut().returns_other = true,
         }
     }
