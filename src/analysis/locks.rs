@@ -263,10 +263,7 @@ pub fn held_asyncio_locks(
 
 /// Private helpers (`_name`, not dunder, or a `def` nested in a function) that are
 /// called in the project and are not entry points run under the locks their callers
-/// hold. Public functions may be called from anywhere, so they inherit nothing. A
-/// constructor, like any function only called where the call graph shows it, runs
-/// under the locks held where its class is called (`with LOCK: Watcher(path)`); a
-/// class passed or kept as a value is called elsewhere too.
+/// hold. Public functions may be called from anywhere, so they inherit nothing.
 fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
     let model = program.function(function);
     let name = &model.name;
@@ -276,9 +273,8 @@ fn inherits(program: &Program, contexts: &Contexts, function: usize) -> bool {
     let only_called = program.files[program.file_of(function)].language == Language::Python
         && (model.decorators.is_empty() || model.is_property() || model.is_property_setter())
         && contexts.package_passes[function] == 0;
-    let constructor = name == "__init__" && only_called;
     (name.starts_with('_') || model.nested || only_called)
-        && (!name.starts_with("__") || constructor)
+        && !name.starts_with("__")
         && !contexts.callers[function].is_empty()
         && !contexts.is_entry[function]
 }
