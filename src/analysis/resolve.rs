@@ -766,6 +766,7 @@ impl<'m> Program<'m> {
 
     /// The declared type of what calling `function` returns. A coroutine function's call
     /// returns a coroutine, not that type.
+    ///
     /// Without a declaration, the one class whose objects every `return` builds
     /// (`def make_pool(n): return ThreadPoolExecutor(n)`: `Function::returns_fresh`),
     /// for a plain function or static method: a generator's call gives the generator,
@@ -780,7 +781,7 @@ impl<'m> Program<'m> {
             && model
                 .decorators
                 .iter()
-                .all(|d| d.callee == Callee::Path("staticmethod".to_string()));
+                .all(|d| matches!(&d.callee, Callee::Path(p) if p == "staticmethod"));
         model
             .return_type
             .as_deref()

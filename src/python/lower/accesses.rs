@@ -364,17 +364,13 @@ impl Lowerer<'_> {
     pub(super) fn returned_name(&self, value: &Expr) -> Option<String> {
         let plain = |c: &Chain| !c.inner && !c.via_alias && !c.bare_instance;
         match value {
-            Expr::Name(n) if self.scope().self_name.as_deref() == Some(n.id.as_str()) => {
-                let method = &self.functions[self.scope().func];
-                let class_method = method
-                    .decorators
-                    .iter()
-                    .any(|d| d.callee == Callee::Path("classmethod".to_string()));
-                class_method
-                    .then(|| self.chain(value))
-                    .flatten()
-                    .map(|c| c.path)
-            }
+            // A static method has no receiver, so this is a class method's `cls`.
+            Expr::Name(n) if self.scope().self_name.as_deref() == Some(n.id.as_str()) => self
+                .functions[self.scope().func]
+                .is_class_or_static_method()
+                .then(|| self.chain(value))
+                .flatten()
+                .map(|c| c.path),
             Expr::Name(n) if self.is_call_parameter(n.id.as_str()) => None,
             Expr::Name(_) | Expr::Attribute(_) => self
                 .chain(value)
