@@ -928,6 +928,13 @@ pub const ELEMENT: &str = "__element__";
 /// analysis takes the first of the class's bases, in order, that has the member.
 pub const SUPER: &str = "__super__";
 
+/// Path segment that stands for what awaiting the call before it gives
+/// (`mod.Integration.async_get_component.__await__` for `component = await
+/// integration.async_get_component()`): the analysis reads it from the coroutine
+/// function's declared return type. Calling a coroutine function gives a coroutine,
+/// so the call's own path does not say it.
+pub const AWAITED: &str = "__await__";
+
 /// Whether a call's callee goes through `super()` (`SUPER`): it names the base's code
 /// itself, which no override replaces.
 pub fn through_super(path: &str) -> bool {

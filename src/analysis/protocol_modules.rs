@@ -6,12 +6,19 @@
 //! top-level functions, and hands `platform.setup_platform` to a thread pool. What runs
 //! is not the protocol's stub but the top-level function of that name in whichever
 //! module was loaded. The program does not show which, so every project module that
-//! defines a top-level function of that name, as `async` as the stub and taking as many
-//! parameters as the stub past its `self`, is taken to be one. Only for a method that
-//! no project class other than a protocol defines: where classes define it (a
-//! `Closeable` protocol's `close`, which `FileResource` implements), the protocol
-//! describes their objects, and a module's `close()` is no more its implementation
-//! than any other function of that name.
+//! defines a top-level function of that name, as `async` as the stub and taking as
+//! many parameters as the stub past its `self`, is taken to be one (plugins may live
+//! anywhere: a namespace package, another import root).
+//!
+//! Only for a protocol that no project class implements. Where a class has every
+//! method the protocol declares, its own or inherited (a `Closeable` protocol's
+//! `close`, which `FileResource` defines), and every other member as a method, a
+//! property or an attribute, the protocol describes such objects, and a module's
+//! `close()` is no more its implementation than any other function of that name. A
+//! class that defines some of the names and not others is no implementation (PEP 544
+//! asks for every member): Home Assistant's `ComponentProtocol` declares `setup` beside
+//! eight other hooks, and the `setup` method of some entity class does not make the
+//! loader's `component.setup` that class's.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -44,21 +51,67 @@ impl ProtocolModules {
         if protocols.is_empty() {
             return ProtocolModules::default();
         }
-        let class_methods: HashSet<&str> = (0..program.classes.len())
-            .filter(|c| !protocols.contains(c))
-            .flat_map(|c| {
-                program
-                    .class(c)
-                    .methods
-                    .iter()
-                    .map(|(name, _)| name.as_str())
-            })
-            .collect();
-        for &class in &protocols {
+        // Per method name, the classes that define it (inherited or their own): a
+        // protocol's classes are those among them that define all its methods.
+        let mut defining: HashMap<&str, HashSet<usize>> = HashMap::default();
+        for class in (0..program.classes.len()).filter(|c| !protocols.contains(c)) {
+            for (name, _) in &program.class(class).methods {
+                defining.entry(name.as_str()).or_default().insert(class);
+            }
+        }
+        // Per class, its direct project subclasses, which inherit what it defines
+        // (`class FileResource(CloseMixin, FlushMixin)` defines nothing itself).
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); program.classes.len()];
+        for class in 0..program.classes.len() {
+            for base in program.base_classes(class) {
+                children[base].push(class);
+            }
+        }
+        let implemented_by_a_class = |protocol: usize| {
+            let file = program.class_file(protocol);
+            // A property the protocol declares may be an attribute of the class.
+            let members: Vec<(&str, bool)> = program
+                .class(protocol)
+                .methods
+                .iter()
+                .filter(|(name, _)| !name.starts_with("__"))
+                .map(|(name, index)| {
+                    let stub = program.function(program.function_id(file, *index));
+                    (name.as_str(), stub.is_property())
+                })
+                .collect();
+            let has_all = |class: usize| {
+                members.iter().all(|&(name, property)| {
+                    program.method(class, name).is_some()
+                        || property && program.is_value_member(class, name)
+                })
+            };
+            // The classes that define one of the names, the protocol's own subclasses,
+            // and every class deriving from one of those.
+            let mut pending: Vec<usize> = members
+                .iter()
+                .filter_map(|(name, _)| defining.get(name))
+                .flatten()
+                .chain(&children[protocol])
+                .copied()
+                .collect();
+            let mut seen: HashSet<usize> = HashSet::default();
+            while let Some(class) = pending.pop() {
+                if !seen.insert(class) {
+                    continue;
+                }
+                if !protocols.contains(&class) && has_all(class) {
+                    return true;
+                }
+                pending.extend_from_slice(&children[class]);
+            }
+            false
+        };
+        for &class in protocols.iter().filter(|&&p| !implemented_by_a_class(p)) {
             let file = program.class_file(class);
             let model = program.class(class);
             for (name, index) in &model.methods {
-                if !name.starts_with("__") && !class_methods.contains(name.as_str()) {
+                if !name.starts_with("__") {
                     stubs
                         .entry(name.as_str())
                         .or_default()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::identity::receiver_class;
 use super::programs::is_auxiliary;
 use crate::model::{
-    item_position, Callee, FileId, FileModel, Language, SymbolKind, ELEMENT, SUPER,
+    item_position, Callee, FileId, FileModel, Language, SymbolKind, AWAITED, ELEMENT, SUPER,
 };
 
 /// Global index of a function across all files.
@@ -491,6 +491,8 @@ impl<'m> Program<'m> {
                 (Target::Class(class), SUPER, Some(name)) => {
                     (self.super_member(*class, name, depth), 2)
                 }
+                // `f.__await__`: an object of the type awaiting `f()` gives.
+                (Target::Function(function), AWAITED, _) => (self.awaited(*function, depth), 1),
                 (_, segment, _) => (self.member(&current, segment, depth), 1),
             };
             match next {
@@ -777,20 +779,26 @@ impl<'m> Program<'m> {
         if model.is_async {
             return None;
         }
-        let plain = !model.is_generator
-            && model
-                .decorators
-                .iter()
-                .all(|d| matches!(&d.callee, Callee::Path(p) if p == "staticmethod"));
-        model
-            .return_type
-            .as_deref()
-            .or_else(|| match model.returns_fresh.as_slice() {
-                [first, rest @ ..] if plain && rest.iter().all(|r| r == first) => {
-                    Some(first.as_str())
-                }
-                _ => None,
-            })
+        result_type(model)
+    }
+
+    /// What awaiting a call of `function`, a coroutine function, gives: its declared
+    /// return type, resolved as a typed value's type is (the class; a library type's
+    /// path). Without a declaration, the one class whose objects every `return` builds,
+    /// as for a plain function (`returned_type`).
+    fn awaited(&self, function: FuncId, depth: usize) -> Option<Target> {
+        let model = self.function(function);
+        if !model.is_async || model.is_generator {
+            return None;
+        }
+        let ty = result_type(model)?;
+        match self.resolve_at_depth(self.file_of(function), ty, depth + 1) {
+            Resolved {
+                target: target @ (Target::Class(_) | Target::External(_)),
+                residual: 0,
+            } => Some(target),
+            _ => None,
+        }
     }
 
     /// `name` on what calling `function` returns, by its declared return type.
@@ -964,4 +972,22 @@ impl<'m> Program<'m> {
             }
         }
     }
+}
+
+/// The type a function's result has (awaited, for a coroutine function): the declared
+/// one, or without a declaration the one class whose objects every `return` builds,
+/// for a plain function or static method.
+fn result_type(model: &crate::model::Function) -> Option<&str> {
+    let plain = !model.is_generator
+        && model
+            .decorators
+            .iter()
+            .all(|d| matches!(&d.callee, Callee::Path(p) if p == "staticmethod"));
+    model
+        .return_type
+        .as_deref()
+        .or_else(|| match model.returns_fresh.as_slice() {
+            [first, rest @ ..] if plain && rest.iter().all(|r| r == first) => Some(first.as_str()),
+            _ => None,
+        })
 }

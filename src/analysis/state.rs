@@ -15,7 +15,7 @@ use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::sharing::Sharing;
 use crate::model::{
     item_position, Access, AccessKind, CallSite, Callee, FileId, Invariant, Language, Span,
-    SymbolKind, ELEMENT,
+    SymbolKind, AWAITED, ELEMENT,
 };
 
 /// One state location: a module variable, or an attribute of a class (all instances of
@@ -94,11 +94,10 @@ pub fn resolve_state(
     }
     // An element of a container whose elements' type racelint does not know (or an item
     // of a tuple whose items' types it does not), or such an element itself, is no
-    // location it can name.
-    let unresolved = path
-        .rsplit('.')
-        .take(resolved.residual)
-        .any(|segment| segment == ELEMENT || item_position(segment).is_some());
+    // location it can name; nor is what a coroutine gave whose type it does not know.
+    let unresolved = path.rsplit('.').take(resolved.residual).any(|segment| {
+        segment == ELEMENT || segment == AWAITED || item_position(segment).is_some()
+    });
     if unresolved {
         return None;
     }

@@ -223,7 +223,7 @@ impl Lowerer<'_> {
                     self.note_unseen_store(target);
                 }
                 if let Some(chain) = chain {
-                    let reads_itself = value.is_some_and(|v| self.mentions(v, &chain.path));
+                    let reads_itself = value.is_some_and(|v| self.mentions(v, target, &chain.path));
                     let kind = if reads_itself {
                         AccessKind::ReadModifyWrite
                     } else if chain.inner || chain.via_alias {
@@ -435,6 +435,7 @@ impl Lowerer<'_> {
             let ty = value
                 .filter(|_| taken.is_none())
                 .and_then(|v| self.constructor_of(v));
+            let awaited = value.and_then(|v| self.awaited_result(v));
             // `job = PAIR[1]`: of the item's declared type, not an alias of the tuple.
             let item = value.and_then(|v| self.indexed_item(v));
             let alias = value
@@ -478,6 +479,8 @@ impl Lowerer<'_> {
                 scope.aliases.insert(name.to_string(), alias);
             } else if let Some(element) = taken {
                 scope.types.insert(name.to_string(), element);
+            } else if let Some(awaited) = awaited {
+                scope.types.insert(name.to_string(), awaited);
             }
             if !augmented && !caller_may_give && !was_taken {
                 self.note_built(name, value);
@@ -485,7 +488,7 @@ impl Lowerer<'_> {
             return;
         }
         let path = self.qualify(name);
-        let reads_itself = value.is_some_and(|v| self.mentions(v, &path));
+        let reads_itself = value.is_some_and(|v| self.mentions(v, target, &path));
         let kind = if augmented || reads_itself {
             AccessKind::ReadModifyWrite
         } else {
@@ -602,11 +605,31 @@ impl Lowerer<'_> {
         add_attribute(&mut self.classes[class], a.attr.as_str(), def);
     }
 
-    /// Whether `expr` reads the location `path` directly. A local alias does not count:
-    /// `saved = sys.excepthook … sys.excepthook = saved` restores, it does not update.
-    pub(super) fn mentions(&self, expr: &Expr, path: &str) -> bool {
+    /// Whether `expr` reads the location `path` that `target` names, directly. A local
+    /// alias does not count: `saved = sys.excepthook … sys.excepthook = saved` restores,
+    /// it does not update. Nor does another object of the same class, named by another
+    /// typed local or parameter, or a local alias (`target.runs = source.runs`,
+    /// `hub.config.url = old.url` after `old = hub.config; hub = await make()`): two
+    /// objects' attributes share a path, as state is named by class. A name for one
+    /// object (`self`, a class, `cls`, a module) reads what it names, however written
+    /// (`Counter.created = self.created + 1`).
+    pub(super) fn mentions(&self, expr: &Expr, target: &Expr, path: &str) -> bool {
+        let root = root_name(target);
+        let instance = |name: Option<&str>| {
+            name.is_some_and(|n| {
+                matches!(
+                    self.resolve_name(n),
+                    Resolution::Typed(_) | Resolution::Alias(_)
+                )
+            })
+        };
+        let other_object = |e: &Expr| {
+            let name = root_name(e);
+            name != root && instance(name) && instance(root)
+        };
         any_over_expr(expr, |e| {
             matches!(e, Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_))
+                && !other_object(e)
                 && self
                     .state_chain(e)
                     .is_some_and(|c| !c.via_alias && c.path == path)
@@ -755,5 +778,15 @@ impl Lowerer<'_> {
         if super::calls::is_setattr(value) || super::calls::namespace_of(value).is_some() {
             self.attributes_set_by_name = true;
         }
+    }
+}
+
+/// The name an attribute or subscript chain starts from (`hub` for `hub.config[k].url`).
+fn root_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Attribute(a) => root_name(&a.value),
+        Expr::Subscript(s) => root_name(&s.value),
+        _ => None,
     }
 }

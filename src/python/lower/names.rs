@@ -828,6 +828,21 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The type of what awaiting a call gives (`await integration.async_get_component()`),
+    /// as a path the analysis resolves through the coroutine function's declared return
+    /// type (`AWAITED`), for a local. Not an object the caller built: the coroutine hands
+    /// back what it likes. An attribute keeps the first type stored in it, and a later
+    /// constructor's (`self.conn = Conn()`) says more than an awaited declaration, which
+    /// may name a base class or nothing racelint resolves: attributes are not typed so.
+    pub(super) fn awaited_result(&self, value: &Expr) -> Option<String> {
+        match value {
+            Expr::Await(awaited) => self
+                .constructor_of(&awaited.value)
+                .map(|callee| format!("{callee}.{AWAITED}")),
+            _ => None,
+        }
+    }
+
     /// The value a parameter defaults to when the caller passed nothing (`executor or
     /// self.executor`, `loop or asyncio.get_event_loop()`): the last operand of an `or`
     /// whose other operands are parameters of the function being lowered, else the value
