@@ -1042,4 +1042,11 @@ pub struct Access {
     /// there on if that call hands it to another thread or task, which the analysis
     /// tells from the catalogue; otherwise it stays the function's own.
     pub handed_at: Option<u32>,
+    /// Python: through a local the function bound once to the call that starts at this
+    /// byte offset (`rec = make_recorder()`, `job = Job()`) and has not let escape. The
+    /// object is the function's own only if that call builds a new one, which the
+    /// analysis decides (`Ownership::builds_fresh`): a factory may hand back an object
+    /// others hold (`rec = get_recorder()` returning a module's recorder).
+    #[serde(default)]
+    pub built_at: Option<u32>,
 }

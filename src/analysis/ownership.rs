@@ -158,6 +158,39 @@ impl Ownership {
         self.receiver_escapes[function]
     }
 
+    /// Whether the call starting at byte offset `at` in `function` may build a new
+    /// object for it (`Access::built_at`). Not a project function or method other than
+    /// a factory every `return` of which builds one: such a call may hand back an
+    /// object others hold (`def get_recorder(): return RECORDER`); nor a project class
+    /// with a `__new__` (a singleton's). Anything else is taken to build as before: a
+    /// project class's constructor (an `__init__` that lets `self` escape,
+    /// `_dangling.add(self)`, included), a class held in a variable (`factory =
+    /// LogRecord`), a library's call.
+    pub fn builds_fresh(program: &Program, function: FuncId, at: u32) -> bool {
+        let calls = &program.function(function).calls;
+        let Some(call) = calls
+            .iter()
+            .find(|c| c.span.offset == at as usize && c.property.is_none())
+        else {
+            return false;
+        };
+        let Callee::Path(constructor) = &call.callee else {
+            return false;
+        };
+        let file = program.file_of(function);
+        match program.resolve(file, constructor) {
+            Resolved {
+                target: Target::Class(class),
+                residual: 0,
+            } => program.method(class, "__new__").is_none(),
+            Resolved {
+                target: Target::Function(_),
+                residual: 0,
+            } => built_classes(program, file, constructor, 0, &mut Vec::new()),
+            _ => true,
+        }
+    }
+
     /// Whether `access`, made in `function`, goes through an object the function owns.
     pub fn owns(&self, function: FuncId, access: &Access) -> bool {
         owned_slot(&self.owned, function, access)

@@ -722,9 +722,19 @@ impl<'m> Collector<'_, 'm> {
             // The object under construction: nobody else holds it yet.
             return None;
         }
-        if access
-            .handed_at
-            .is_some_and(|offset| !hands_off_at(contexts, function, offset))
+        // Through a local bound to a call: the function's own object only if the call
+        // builds it; a factory's shared object (`rec = get_recorder()`) is anyone's.
+        let foreign = access
+            .built_at
+            .is_some_and(|at| !Ownership::builds_fresh(program, function, at));
+        if !foreign && access.built_at.is_some() && access.handed_at.is_none() {
+            // Built here and kept to itself.
+            return None;
+        }
+        if !foreign
+            && access
+                .handed_at
+                .is_some_and(|offset| !hands_off_at(contexts, function, offset))
         {
             // Handed to a call that keeps it in this thread: still the function's own.
             return None;

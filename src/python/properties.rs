@@ -40,7 +40,16 @@ pub fn link(files: &mut [FileModel]) {
                         .rsplit_once('.')
                         .is_some_and(|(_, name)| names.contains(name))
                 })
-                .map(|access| CallSite {
+                .filter_map(|access| {
+                    let built_by = access.built_at.map(|at| built_by(&function.calls, at));
+                    match built_by {
+                        // An object built in place (`t = Thread(); t.daemon = True`):
+                        // the function's own, as its fields are.
+                        Some(None) => None,
+                        built_by => Some((access, built_by.flatten())),
+                    }
+                })
+                .map(|(access, built_by)| CallSite {
                     callee: Callee::Path(access.path.clone()),
                     span: access.span,
                     text: String::new(),
@@ -54,12 +63,22 @@ pub fn link(files: &mut [FileModel]) {
                     statement_lines: access.statement_lines,
                     lock_block: None,
                     receiver_chain: Vec::new(),
-                    // Read through a parameter's own field (`self.total`): a call on it.
+                    // Read through a parameter's own field (`self.total`): a call on it;
+                    // through what a factory returned (`rec = get_recorder();
+                    // rec.total`): a call on that, the function's own if the factory
+                    // builds it, which the analysis decides.
                     owned_args: access
                         .root
-                        .map(|slot| OwnedArg {
+                        .map(Owner::Parameter)
+                        .or_else(|| {
+                            built_by.map(|constructor| Owner::Fresh {
+                                constructor,
+                                members_passed: Vec::new(),
+                            })
+                        })
+                        .map(|owner| OwnedArg {
                             slot: ArgSlot::Receiver,
-                            owner: Owner::Parameter(slot),
+                            owner,
                             member: None,
                             member_of: None,
                             lent: false,
@@ -91,6 +110,17 @@ pub fn link(files: &mut [FileModel]) {
             }
         }
     });
+}
+
+/// The constructor or factory a local bound to the call at offset `at` was given
+/// (`Access::built_at`), when that call is no class's construction; `None` for one
+/// named like a class (`Thread(…)`), which builds its object in place.
+fn built_by(calls: &[CallSite], at: u32) -> Option<String> {
+    let call = calls.iter().find(|c| c.span.offset == at as usize)?;
+    match &call.callee {
+        Callee::Path(path) if !super::lower::class_like(path) => Some(path.clone()),
+        _ => None,
+    }
 }
 
 /// Any use of the value reads it (`report.total`, `service.client.get()`, `self.items[k]

@@ -54,6 +54,7 @@ impl Lowerer<'_> {
             item: ItemUpdate::None,
             stores_unshared: false,
             handed_at: None,
+            built_at: None,
         };
         let func = scope.func;
         self.functions[func].accesses.push(access);
@@ -69,17 +70,19 @@ impl Lowerer<'_> {
         method: Option<&str>,
     ) {
         let element = chain.depth >= 1;
-        let handed_at = chain.handed_at;
+        let (handed_at, built_at) = (chain.handed_at, chain.built_at);
         self.record(chain.path, kind, span, method, chain.root, element);
-        self.note_handed(handed_at);
+        self.note_handed(handed_at, built_at);
     }
 
     /// The last access recorded goes through an object handed to the call at
-    /// `handed_at` (`Access::handed_at`).
-    fn note_handed(&mut self, handed_at: Option<u32>) {
+    /// `handed_at` (`Access::handed_at`), or built by the call at `built_at`
+    /// (`Access::built_at`).
+    fn note_handed(&mut self, handed_at: Option<u32>, built_at: Option<u32>) {
         let func = self.scope().func;
         if let Some(access) = self.functions[func].accesses.last_mut() {
             access.handed_at = handed_at;
+            access.built_at = built_at;
         }
     }
 
@@ -161,7 +164,8 @@ impl Lowerer<'_> {
     pub(super) fn load(&mut self, expr: &Expr) {
         // A bare local alias (`return sequence` after `sequence = self._sequence`) only
         // passes a value along; reading through it (`job["status"]`) touches the state.
-        if let Some(chain) = self.state_chain(expr).filter(|c| !c.via_alias || c.inner) {
+        let chain = self.state_chain(expr).or_else(|| self.own_chain(expr));
+        if let Some(chain) = chain.filter(|c| !c.via_alias || c.inner) {
             let span = self.span_of(expr);
             self.record_chain(chain, AccessKind::Read, span, None);
         }
@@ -170,11 +174,11 @@ impl Lowerer<'_> {
 
     /// Records a write of `kind` to the location an attribute or subscript target denotes.
     pub(super) fn write_through(&mut self, target: &Expr, kind: AccessKind) {
-        if let Some(chain) = self.state_chain(target) {
+        if let Some(chain) = self.state_chain(target).or_else(|| self.own_chain(target)) {
             let span = self.span_of(target);
             // `d[k] += 1`, `del d[k]` change `d`; `d[k][j] += 1` changes `d[k]`.
             let element = chain.depth >= 2;
-            let handed_at = chain.handed_at;
+            let (handed_at, built_at) = (chain.handed_at, chain.built_at);
             let item = chain.inner && kind == AccessKind::ReadModifyWrite;
             self.record(chain.path, kind, span, None, chain.root, element);
             if item {
@@ -183,7 +187,7 @@ impl Lowerer<'_> {
                     access.item = ItemUpdate::Existing;
                 }
             }
-            self.note_handed(handed_at);
+            self.note_handed(handed_at, built_at);
         }
         self.visit_chain_parts(target);
     }
@@ -240,19 +244,32 @@ impl Lowerer<'_> {
                         self.detach_swapped_aliases(&chain.path);
                     }
                     let element = chain.depth >= 2;
-                    let handed_at = chain.handed_at;
+                    let (handed_at, built_at) = (chain.handed_at, chain.built_at);
                     if let Some(value) = value {
                         // `d[k] = v` stores among the location's elements.
                         self.note_stored_value(&chain.path, value, chain.inner);
                     }
                     self.record_write(chain.path, kind, span, value, chain.root, element);
-                    self.note_handed(handed_at);
+                    self.note_handed(handed_at, built_at);
                     if matches!(target, Expr::Subscript(_)) && kind == AccessKind::ReadModifyWrite {
                         let func = self.scope().func;
                         if let Some(access) = self.functions[func].accesses.last_mut() {
                             access.item = ItemUpdate::Inserted;
                         }
                     }
+                } else if let Some(chain) = self.own_chain(target) {
+                    // A field of an object the function may have built: the write only,
+                    // for the analysis to keep if the object is not the function's own.
+                    let kind = match value.is_some_and(|v| self.mentions(v, target, &chain.path)) {
+                        true => AccessKind::ReadModifyWrite,
+                        false if chain.inner => AccessKind::Mutation,
+                        false => AccessKind::Rebind,
+                    };
+                    let span = self.span_of(target);
+                    let element = chain.depth >= 2;
+                    let built_at = chain.built_at;
+                    self.record_write(chain.path, kind, span, value, chain.root, element);
+                    self.note_handed(None, built_at);
                 }
                 self.visit_chain_parts(target);
             }
@@ -632,6 +649,7 @@ impl Lowerer<'_> {
                 && !other_object(e)
                 && self
                     .state_chain(e)
+                    .or_else(|| self.own_chain(e))
                     .is_some_and(|c| !c.via_alias && c.path == path)
         })
     }
@@ -642,31 +660,33 @@ impl Lowerer<'_> {
         match expr {
             // `x[:]` copies in one step: a read, then the copy is iterated.
             Expr::Subscript(s) if matches!(&*s.slice, Expr::Slice(_)) => self.visit_expr(expr),
-            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => match self.state_chain(expr)
-            {
-                Some(chain) => {
-                    let span = self.span_of(expr);
-                    self.record_chain(chain, AccessKind::Iterate, span, None);
-                    self.visit_chain_parts(expr);
-                }
-                None => self.visit_expr(expr),
-            },
-            Expr::Call(call) if call.arguments.args.is_empty() => match &*call.func {
-                Expr::Attribute(view) if ITERATED_VIEWS.contains(&view.attr.as_str()) => {
-                    match self.state_chain(&view.value) {
-                        Some(chain) => {
-                            let span = self.span_of(&*call.func);
-                            self.record_chain(
-                                chain,
-                                AccessKind::Iterate,
-                                span,
-                                Some(view.attr.as_str()),
-                            );
-                            self.visit_chain_parts(&view.value);
-                        }
-                        None => self.visit_expr(expr),
+            Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => {
+                match self.state_chain(expr).or_else(|| self.own_chain(expr)) {
+                    Some(chain) => {
+                        let span = self.span_of(expr);
+                        self.record_chain(chain, AccessKind::Iterate, span, None);
+                        self.visit_chain_parts(expr);
                     }
+                    None => self.visit_expr(expr),
                 }
+            }
+            Expr::Call(call) if call.arguments.args.is_empty() => match &*call.func {
+                Expr::Attribute(view) if ITERATED_VIEWS.contains(&view.attr.as_str()) => match self
+                    .state_chain(&view.value)
+                    .or_else(|| self.own_chain(&view.value))
+                {
+                    Some(chain) => {
+                        let span = self.span_of(&*call.func);
+                        self.record_chain(
+                            chain,
+                            AccessKind::Iterate,
+                            span,
+                            Some(view.attr.as_str()),
+                        );
+                        self.visit_chain_parts(&view.value);
+                    }
+                    None => self.visit_expr(expr),
+                },
                 _ => self.visit_expr(expr),
             },
             Expr::Call(call) if matches!(&*call.func, Expr::Name(n) if LAZY_ITERATORS.contains(&n.id.as_str())) =>

@@ -12,9 +12,15 @@ impl Lowerer<'_> {
         // The location and method of a call on shared state (`self._listeners.append`).
         let mut on_state = None;
         if let Expr::Attribute(a) = &*call.func {
-            if let Some(chain) = self.state_chain(&a.value) {
+            // Or on a field of an object the function may have built
+            // (`Access::built_at`): an access only, kept if the object is not its own.
+            let shared = self.state_chain(&a.value);
+            let own = shared.is_none();
+            if let Some(chain) = shared.or_else(|| self.own_chain(&a.value)) {
                 let method = a.attr.as_str();
-                on_state = Some((chain.path.clone(), method));
+                if !own {
+                    on_state = Some((chain.path.clone(), method));
+                }
                 let changes_nothing =
                     call.arguments.is_empty() && MUTATING_WITH_ARGUMENTS.contains(&method);
                 let kind = if MUTATING_METHODS.contains(&method) && !changes_nothing {

@@ -31,6 +31,7 @@ mod invariants;
 mod names;
 mod origins;
 mod ownership;
+pub(super) use ownership::class_like;
 mod platforms;
 mod statements;
 mod stored;
@@ -207,6 +208,9 @@ struct Chain {
     /// The chain starts at an object the function constructed itself and handed to the
     /// call at this offset (`Access::handed_at`).
     handed_at: Option<u32>,
+    /// The chain starts at a local bound once to the call at this offset, which may
+    /// construct the object (`Access::built_at`).
+    built_at: Option<u32>,
     /// The parameter slot the chain starts at (see `Access::root`).
     root: Option<usize>,
     /// How many steps the expression reaches inside the location (`d` 0, `d[k]` 1,
@@ -224,6 +228,7 @@ impl Chain {
             bare_instance: false,
             private: false,
             handed_at: None,
+            built_at: None,
             root: None,
             depth: 0,
         }

@@ -239,6 +239,7 @@ impl Lowerer<'_> {
                 // Handed to a call that may keep it: the analysis decides whether the
                 // object is shared from there on.
                 let handed_at = scope.handed.get(n.id.as_str()).copied().filter(|_| fresh);
+                let built_at = scope.built.get(n.id.as_str()).copied().filter(|_| fresh);
                 Some(Chain {
                     path,
                     inner: false,
@@ -246,6 +247,7 @@ impl Lowerer<'_> {
                     bare_instance,
                     private: fresh && handed_at.is_none(),
                     handed_at,
+                    built_at,
                     root,
                     depth,
                 })
@@ -345,6 +347,15 @@ impl Lowerer<'_> {
             }
             _ => None,
         }
+    }
+
+    /// The chain of an access through a local the function bound once to a call and
+    /// keeps to itself (`rec.rows` after `rec = get_recorder()`), which `state_chain`
+    /// leaves out: the object is the function's own if the call builds it, which only
+    /// the analysis can tell (`Access::built_at`).
+    pub(super) fn own_chain(&self, expr: &Expr) -> Option<Chain> {
+        self.chain_in(expr, true)
+            .filter(|c| c.private && c.built_at.is_some() && !c.bare_instance)
     }
 
     /// A chain that can denote shared state: not a typed local by itself.

@@ -387,7 +387,7 @@ impl Lowerer<'_> {
 /// at any depth. A call inside is lowered on its own.
 /// A constructor named like a class (`Page`, `events.Key`): only a class builds an
 /// object in place; a call like `get_logger()` may hand back anyone's.
-pub(super) fn class_like(constructor: &str) -> bool {
+pub(crate) fn class_like(constructor: &str) -> bool {
     constructor
         .rsplit('.')
         .next()

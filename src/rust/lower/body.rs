@@ -652,6 +652,7 @@ impl Lowerer<'_> {
             item: ItemUpdate::None,
             stores_unshared: false,
             handed_at: None,
+            built_at: None,
         });
         true
     }
