@@ -72,13 +72,13 @@ impl Lowerer<'_> {
         let element = chain.depth >= 1;
         let (handed_at, built_at) = (chain.handed_at, chain.built_at);
         self.record(chain.path, kind, span, method, chain.root, element);
-        self.note_handed(handed_at, built_at);
+        self.note_object(handed_at, built_at);
     }
 
     /// The last access recorded goes through an object handed to the call at
     /// `handed_at` (`Access::handed_at`), or built by the call at `built_at`
     /// (`Access::built_at`).
-    fn note_handed(&mut self, handed_at: Option<u32>, built_at: Option<u32>) {
+    fn note_object(&mut self, handed_at: Option<u32>, built_at: Option<u32>) {
         let func = self.scope().func;
         if let Some(access) = self.functions[func].accesses.last_mut() {
             access.handed_at = handed_at;
@@ -187,7 +187,7 @@ impl Lowerer<'_> {
                     access.item = ItemUpdate::Existing;
                 }
             }
-            self.note_handed(handed_at, built_at);
+            self.note_object(handed_at, built_at);
         }
         self.visit_chain_parts(target);
     }
@@ -227,14 +227,7 @@ impl Lowerer<'_> {
                     self.note_unseen_store(target);
                 }
                 if let Some(chain) = chain {
-                    let reads_itself = value.is_some_and(|v| self.mentions(v, target, &chain.path));
-                    let kind = if reads_itself {
-                        AccessKind::ReadModifyWrite
-                    } else if chain.inner || chain.via_alias {
-                        AccessKind::Mutation
-                    } else {
-                        AccessKind::Rebind
-                    };
+                    let kind = self.store_kind(target, value, &chain);
                     self.register_self_attribute(target, value);
                     if matches!(kind, AccessKind::Rebind | AccessKind::ReadModifyWrite) {
                         self.note_typed_store(target, &chain.path, value);
@@ -250,7 +243,7 @@ impl Lowerer<'_> {
                         self.note_stored_value(&chain.path, value, chain.inner);
                     }
                     self.record_write(chain.path, kind, span, value, chain.root, element);
-                    self.note_handed(handed_at, built_at);
+                    self.note_object(handed_at, built_at);
                     if matches!(target, Expr::Subscript(_)) && kind == AccessKind::ReadModifyWrite {
                         let func = self.scope().func;
                         if let Some(access) = self.functions[func].accesses.last_mut() {
@@ -260,16 +253,12 @@ impl Lowerer<'_> {
                 } else if let Some(chain) = self.own_chain(target) {
                     // A field of an object the function may have built: the write only,
                     // for the analysis to keep if the object is not the function's own.
-                    let kind = match value.is_some_and(|v| self.mentions(v, target, &chain.path)) {
-                        true => AccessKind::ReadModifyWrite,
-                        false if chain.inner => AccessKind::Mutation,
-                        false => AccessKind::Rebind,
-                    };
+                    let kind = self.store_kind(target, value, &chain);
                     let span = self.span_of(target);
                     let element = chain.depth >= 2;
                     let built_at = chain.built_at;
                     self.record_write(chain.path, kind, span, value, chain.root, element);
-                    self.note_handed(None, built_at);
+                    self.note_object(None, built_at);
                 }
                 self.visit_chain_parts(target);
             }
@@ -620,6 +609,19 @@ impl Lowerer<'_> {
             none,
         };
         add_attribute(&mut self.classes[class], a.attr.as_str(), def);
+    }
+
+    /// What storing `value` through `target`, whose chain is `chain`, does to the
+    /// location: updates it when the value reads it (`self.n = self.n + 1`), changes
+    /// the object inside it (`d[k] = v`, a field through an alias), or rebinds it.
+    fn store_kind(&self, target: &Expr, value: Option<&Expr>, chain: &Chain) -> AccessKind {
+        if value.is_some_and(|v| self.mentions(v, target, &chain.path)) {
+            AccessKind::ReadModifyWrite
+        } else if chain.inner || chain.via_alias {
+            AccessKind::Mutation
+        } else {
+            AccessKind::Rebind
+        }
     }
 
     /// Whether `expr` reads the location `path` that `target` names, directly. A local
