@@ -5,6 +5,7 @@
 //! attribute name of a holder class) whose every store that can run on the holder's
 //! objects is made in a method through `self` and puts there an object built on the
 //! spot (`self.info = DeviceInfo(…)` of a class with no `__new__`, `self._seen = {}`,
+//! `self._waiters = defaultdict(deque)`,
 //! the one target of its assignment), or `None`, holds objects that no other location
 //! was given when they were stored. A store through another receiver (`panel.info =
 //! info`, a module's `PANEL.info = info`, an object reached through `self`), or
@@ -286,7 +287,7 @@ enum Stored {
 }
 
 /// Whether the value a function stores at `path` (which the front-end found to be a
-/// display or a capitalised call) is a new object: a display, a project class that
+/// display or a call of a class, `python::lower::names_a_class`) is a new object: a display, a project class that
 /// builds one each time (`constructs_new`), or a class outside the project. A
 /// function, even one named like a class, may return what it returned before.
 fn builds_new_object(program: &Program, function: FuncId, path: &str) -> bool {

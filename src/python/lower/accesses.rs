@@ -2,6 +2,7 @@
 //! each write stores; the tests that make a write a check-then-act; suspension points.
 
 use super::origins::names_a_callee;
+use super::ownership::names_a_class;
 use super::*;
 
 impl Lowerer<'_> {
@@ -123,21 +124,18 @@ impl Lowerer<'_> {
             )
             // An object this function built a moment ago (`tok = Tokenizer();
             // cache[k] = tok`) is created here just the same. Only a class's
-            // constructor (capitalised, as classes are named) builds one: a local
+            // constructor (`names_a_class`) builds one: a local
             // taken from a call like `d.pop(k)` may be an existing object.
             || matches!(v, Expr::Name(n) if self.built_here(n.id.as_str()))
         });
-        // A class's constructor (capitalised, as classes are named) or a display, stored
+        // A class's constructor (`names_a_class`) or a display, stored
         // by an assignment with one target: the object is in this location alone. `None`
         // is no object to share.
         let fresh = kind == AccessKind::Rebind
             && !self.assigning_many
             && value.is_some_and(|v| match v {
                 Expr::NoneLiteral(_) => true,
-                Expr::Call(_) => self
-                    .constructor_of(v)
-                    .and_then(|path| path.rsplit('.').next()?.chars().next())
-                    .is_some_and(char::is_uppercase),
+                Expr::Call(_) => self.constructor_of(v).is_some_and(|p| names_a_class(&p)),
                 other => is_display(other),
             });
         let func = self.scope().func;
@@ -325,13 +323,7 @@ impl Lowerer<'_> {
     /// Whether a local holds an object this function built with a class's constructor.
     pub(super) fn built_here(&self, name: &str) -> bool {
         let scope = self.scope();
-        scope.fresh.contains(name)
-            && scope.types.get(name).is_some_and(|ty| {
-                ty.rsplit('.')
-                    .next()
-                    .and_then(|last| last.chars().next())
-                    .is_some_and(char::is_uppercase)
-            })
+        scope.fresh.contains(name) && scope.types.get(name).is_some_and(|ty| names_a_class(ty))
     }
 
     /// The state a `return` hands back: a location, or the receiver of a method called

@@ -2,7 +2,7 @@
 //! included), `self`, typed and aliased locals, and the chains that denote locations.
 
 use super::origins::names_a_callee;
-use super::ownership::class_like;
+use super::ownership::{class_like, LOWERCASE_CLASSES};
 use super::*;
 
 impl Lowerer<'_> {
@@ -914,16 +914,6 @@ fn is_type_arguments(index: &Expr) -> bool {
     }
 }
 
-/// Generic classes of the builtins and `collections` named in lowercase.
-const LOWERCASE_GENERICS: &[&str] = &[
-    "list",
-    "dict",
-    "set",
-    "frozenset",
-    "collections.deque",
-    "collections.defaultdict",
-];
-
 /// The builtin types a generic's argument may name in lowercase.
 const BUILTIN_TYPES: &[&str] = &[
     "int",
@@ -945,7 +935,7 @@ const BUILTIN_TYPES: &[&str] = &[
 /// (`HANDLERS`): some letter after the first is lowercase. Or one of the builtin and
 /// `collections` classes named in lowercase (`deque[int]()`).
 fn generic_class_like(path: &str) -> bool {
-    if LOWERCASE_GENERICS.contains(&path) {
+    if LOWERCASE_CLASSES.contains(&path) {
         return true;
     }
     let last = path

@@ -385,6 +385,30 @@ impl Lowerer<'_> {
 
 /// The names and attribute chains a tuple, list, set, dict or starred argument packs,
 /// at any depth. A call inside is lowered on its own.
+/// The builtin and `collections` classes named in lowercase, as the front-end resolves
+/// them: calling one builds a new object (`defaultdict(list)`, `deque()`, `dict()`).
+pub(super) const LOWERCASE_CLASSES: &[&str] = &[
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "bytearray",
+    "collections.deque",
+    "collections.defaultdict",
+];
+
+/// Whether calling the resolved callee `path` builds a new object: a name written like
+/// a class (`Job`, `mod.Job`; classes are named so), or one of `LOWERCASE_CLASSES`. A
+/// call like `get_logger()` may hand back an object that exists already.
+pub(super) fn names_a_class(path: &str) -> bool {
+    LOWERCASE_CLASSES.contains(&path)
+        || path
+            .rsplit('.')
+            .next()
+            .and_then(|last| last.chars().next())
+            .is_some_and(char::is_uppercase)
+}
+
 /// A constructor named like a class (`Page`, `events.Key`): only a class builds an
 /// object in place; a call like `get_logger()` may hand back anyone's.
 pub(crate) fn class_like(constructor: &str) -> bool {

@@ -4,6 +4,7 @@
 //! are lowered here; which functions and classes they denote, and which calls run them,
 //! is whole-program work (`analysis::stored_callables`).
 
+use super::ownership::{names_a_class, LOWERCASE_CLASSES};
 use super::*;
 
 /// Container methods that keep their last argument as an element (`append(cb)`,
@@ -112,7 +113,7 @@ impl Lowerer<'_> {
                 }
                 match self.resolve_name(n.id.as_str()) {
                     Resolution::Typed(ty) => {
-                        out.extend(constructs(&ty).then_some(Arg::Instance(ty)))
+                        out.extend(names_a_class(&ty).then_some(Arg::Instance(ty)))
                     }
                     _ => out.extend(self.callee_of(expr).map(Arg::Callable)),
                 }
@@ -132,7 +133,7 @@ impl Lowerer<'_> {
                         self.callables_in(inner, out);
                     }
                 }
-                Some(Callee::Path(p)) if !constructs(&p) => {
+                Some(Callee::Path(p)) if !names_a_class(&p) => {
                     out.push(Arg::Coroutine(Callee::Path(p)))
                 }
                 // An object constructed (`self.backend = MemoryBackend()`): calls
@@ -177,22 +178,13 @@ impl Lowerer<'_> {
 fn is_callable_value(arg: &Arg) -> bool {
     match arg {
         Arg::Callable(_) | Arg::Inline(_) | Arg::Parameter(_) => true,
-        Arg::Instance(ty) => constructs(ty),
-        Arg::Coroutine(Callee::Path(p)) => !constructs(p),
+        // A builtin container (`dict()`) has no `__call__`.
+        Arg::Instance(ty) => names_a_class(ty) && !LOWERCASE_CLASSES.contains(&ty.as_str()),
+        Arg::Coroutine(Callee::Path(p)) => !names_a_class(p),
         Arg::Coroutine(Callee::Method(_))
         | Arg::Tuple(_)
         | Arg::Keywords(_)
         | Arg::Spread(_)
         | Arg::Other => false,
     }
-}
-
-/// A capitalised name is a class (classes are named so): calling it builds an object,
-/// which is no callable kept for later, and an instance of a builtin (`str`, `int`)
-/// has no `__call__`.
-fn constructs(path: &str) -> bool {
-    path.rsplit('.')
-        .next()
-        .and_then(|last| last.chars().next())
-        .is_some_and(char::is_uppercase)
 }
