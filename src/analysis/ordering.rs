@@ -141,9 +141,6 @@ pub struct Ordering {
     /// Per function: the `asyncio` locks held by the coroutine awaiting every
     /// worker-thread run of it (see the module doc); empty when some run is not awaited.
     awaited_under: Vec<BTreeSet<StateKey>>,
-    /// Per function: it hands work to the event loop (an entry point there is sited in
-    /// it).
-    hands_to_loop: Vec<bool>,
 }
 
 impl Ordering {
@@ -223,22 +220,11 @@ impl Ordering {
             }
         }
         let awaited_under = awaited_under(program, catalogue, contexts, locksets);
-        let mut hands_to_loop = vec![false; program.functions.len()];
-        for entry in contexts
-            .entries
-            .iter()
-            .filter(|e| e.context == Context::EventLoop)
-        {
-            if let Some(caller) = entry.site.as_ref().and_then(|site| site.caller) {
-                hands_to_loop[caller] = true;
-            }
-        }
         Ordering {
             starter,
             entry_starter,
             containment,
             awaited_under,
-            hands_to_loop,
         }
     }
 
@@ -368,110 +354,6 @@ impl Ordering {
                 let last = other.access.statement_lines.1;
                 before_spine(program, contexts, &spine, other.function, last, 0)
             })
-    }
-}
-
-impl Ordering {
-    /// Whether `on_loop` (an access on the event loop) runs only in a callback that a
-    /// worker hands to the loop after `worker`: the mirror of a starter's publication.
-    /// What a worker did before it schedules a callback
-    /// (`loop.call_soon_threadsafe(self._deliver)`) is visible to the callback, since
-    /// scheduling goes through the loop's thread-safe queue, and so to what the
-    /// callback calls (`reached_only_through`).
-    ///
-    /// As for a starter, this holds for one run of the worker's function, which must
-    /// therefore run on worker threads alone, once per run of its starter, from one
-    /// handoff not in a loop, and hand over once, outside any loop: a later run's
-    /// accesses would meet an earlier run's callback. When the starter awaits the
-    /// worker (`await loop.run_in_executor(None, self._fetch)`), no later run can: the
-    /// loop runs callbacks in the order they were scheduled, and the awaiting coroutine
-    /// resumes through one scheduled when the worker returns, after the worker's own.
-    /// Not a coroutine handed over (`run_coroutine_threadsafe(coro, loop)`, a task):
-    /// only its first step surely runs before the starter resumes, and the rest may
-    /// meet a later run, as a periodic update's fetch task meets the next update.
-    ///
-    /// The worker's access is in that function, or in a function only it calls, at
-    /// calls before the handoff.
-    pub fn handed_after(
-        &self,
-        program: &Program,
-        contexts: &Contexts,
-        worker: &StateAccess,
-        on_loop: &StateAccess,
-    ) -> bool {
-        if worker.access.lazy {
-            return false;
-        }
-        let hands_after = |handing: FuncId, points: &[Span]| {
-            if !self.hands_to_loop[handing] || !self.started_once(program, contexts, handing) {
-                return false;
-            }
-            // The calls that create a coroutine: what they start is no callback.
-            let calls = &program.function(handing).calls;
-            let creates = |call: &crate::model::CallSite| {
-                contexts.callees[handing].iter().any(|&(callee, index)| {
-                    program.function(callee).is_async && calls[index].span == call.span
-                })
-            };
-            reached_only_through(program, contexts, handing, on_loop.function, |call, _| {
-                !call.in_loop
-                    && !call.lazy
-                    && !creates(call)
-                    && points.iter().all(|&point| before(point, call.span))
-            })
-        };
-        let function = worker.function;
-        if hands_after(function, &[worker.access.span]) {
-            return true;
-        }
-        // In a helper the handing function alone calls, before the handoff.
-        let callers = &contexts.callers[function];
-        let Some(&(caller, _)) = callers.first() else {
-            return false;
-        };
-        let calls = &program.function(caller).calls;
-        runs_where_called(program, contexts, function)
-            && callers
-                .iter()
-                .all(|&(c, index)| c == caller && !calls[index].lazy)
-            && hands_after(
-                caller,
-                &callers
-                    .iter()
-                    .map(|&(_, index)| calls[index].span)
-                    .collect::<Vec<_>>(),
-            )
-    }
-
-    /// Whether `function` hands work to the event loop: where in it an access is then
-    /// decides whether that work sees it (`handed_after`).
-    pub fn hands_to_loop(&self, function: FuncId) -> bool {
-        self.hands_to_loop[function]
-    }
-
-    /// Whether `function` runs on worker threads alone, once per run of the function
-    /// that starts it: from one handoff alone (`Starter::One`), not in a loop, by a
-    /// starter whose runs do not overlap, never on several threads at once nor again and
-    /// again within one start.
-    fn started_once(&self, program: &Program, contexts: &Contexts, function: FuncId) -> bool {
-        let reach = &contexts.reach[function];
-        !program.function(function).is_async
-            && reach[Context::WorkerThread.index()].is_some()
-            && reach[Context::EventLoop.index()].is_none()
-            && reach[Context::MainThread.index()].is_none()
-            && contexts.concurrent[function].is_none()
-            && !called_in_loop(program, contexts, function)
-            && match &self.starter[function] {
-                Starter::One {
-                    caller,
-                    repeated_from: None,
-                    ..
-                } => match program.function(*caller).is_async {
-                    true => !contexts.overlapping_runs[*caller],
-                    false => contexts.concurrent[*caller].is_none(),
-                },
-                _ => false,
-            }
     }
 }
 

@@ -78,8 +78,7 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
                     may_race(analysis, w, Context::WorkerThread, l, other)
                         && !one_literal_between(w, l)
                 };
-                first_conflict(analysis, &worker, &on(other), rebind_only, races)
-                    .map(|(w, l)| (w, l, other))
+                first_conflict(&worker, &on(other), rebind_only, races).map(|(w, l)| (w, l, other))
             });
         let Some((w, l, other)) = pair else { continue };
         let more_worker = other_sites(&worker, (w, l), l, rebind_only, |a| {
@@ -145,10 +144,8 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 /// Comparing every pair is quadratic, so the other side is grouped by write-ness and
 /// lockset (`ByLockset`). And a worker access is skipped when one with the same
 /// function, receiver, write-ness and lockset found nothing: `races` (`may_race` from
-/// a worker thread) reads nothing else of it, so it would find nothing either, except
-/// its place in a function that hands work to the loop.
+/// a worker thread) reads nothing else of it, so it would find nothing either.
 fn first_conflict<'a, 'm>(
-    analysis: &Analysis,
     worker: &[&'a StateAccess<'m>],
     side: &[&'a StateAccess<'m>],
     rebind_only: bool,
@@ -157,19 +154,7 @@ fn first_conflict<'a, 'm>(
     let side = ByLockset::new(side, |l| l.kind.is_write());
     let mut tried = BTreeSet::new();
     for &w in worker {
-        // Where in a function that hands work to the loop decides whether the work sees
-        // the access (`Ordering::handed_after`).
-        let position = analysis
-            .ordering
-            .hands_to_loop(w.function)
-            .then_some(w.access.span.offset);
-        if !tried.insert((
-            w.function,
-            w.receiver,
-            w.kind.is_write(),
-            &w.locks,
-            position,
-        )) {
+        if !tried.insert((w.function, w.receiver, w.kind.is_write(), &w.locks)) {
             continue;
         }
         let writes = |l_writes: &bool| {

@@ -200,22 +200,12 @@ pub fn may_race(
             on_loop,
         )
     };
-    // Work the worker handed to the loop after its access (`call_soon_threadsafe`).
-    let handed_after = |worker: &StateAccess, on_loop: &StateAccess, context| {
-        context == Context::EventLoop
-            && analysis.ordering.handed_after(
-                &analysis.program,
-                &analysis.contexts,
-                worker,
-                on_loop,
-            )
-    };
     match (cw, cl) {
         (Context::WorkerThread, Context::WorkerThread) => {
             !analysis.ordering.exclusive(w.function, l.function)
         }
-        (Context::WorkerThread, _) => !ordered(w, l) && !handed_after(w, l, cl),
-        (_, Context::WorkerThread) => !ordered(l, w) && !handed_after(l, w, cw),
+        (Context::WorkerThread, _) => !ordered(w, l),
+        (_, Context::WorkerThread) => !ordered(l, w),
         _ => true,
     }
 }
