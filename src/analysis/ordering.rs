@@ -152,7 +152,6 @@ impl Ordering {
         containment: Containment,
     ) -> Ordering {
         let mut starter = vec![Starter::Unreached; program.functions.len()];
-        let runs_once = runs_once_per_call(program, contexts);
         let mut entry_starter = vec![Starter::Many; contexts.entries.len()];
         let mut queue = VecDeque::new();
         for (index, entry) in contexts
@@ -191,18 +190,7 @@ impl Ordering {
                                 .or((concurrent && !entry.registered).then_some(u32::MAX))
                                 .or((waited_at.is_none()
                                     && called_in_loop(program, contexts, caller))
-                                .then_some(u32::MAX))
-                                // A synchronous starter that runs again while an earlier
-                                // run's worker may still run (called from two places,
-                                // or passed to a timer, a signal handler, a callback
-                                // that reschedules itself) meets that worker with
-                                // what it writes before its handoff. Not a route's
-                                // registration, which is its own rule.
-                                .or((waited_at.is_none()
-                                    && !entry.registered
-                                    && !program.function(caller).is_async
-                                    && !runs_once[caller])
-                                    .then_some(u32::MAX)),
+                                .then_some(u32::MAX)),
                         }
                     }
                     _ => Starter::Many,
@@ -376,26 +364,6 @@ fn called_in_loop(program: &Program, contexts: &Contexts, function: FuncId) -> b
     contexts.callers[function]
         .iter()
         .any(|&(caller, index)| program.function(caller).calls[index].in_loop)
-}
-
-/// Per function: whether it runs only as often as its one caller calls it: no second
-/// call site, never passed as a callable (to a timer, a signal handler, a registry),
-/// never started another way but as a process's main-thread root (a command, a
-/// script's main block), which runs once.
-fn runs_once_per_call(program: &Program, contexts: &Contexts) -> Vec<bool> {
-    let mut main_roots_only = vec![true; program.functions.len()];
-    for entry in &contexts.entries {
-        let main_root = entry.context == Context::MainThread
-            && entry.site.as_ref().is_none_or(|s| s.caller.is_none());
-        main_roots_only[entry.target] &= main_root;
-    }
-    (0..program.functions.len())
-        .map(|f| {
-            contexts.callers[f].len() <= 1
-                && contexts.callable_passes[f] == 0
-                && (!contexts.started_elsewhere[f] || main_roots_only[f])
-        })
-        .collect()
 }
 
 /// How deep `spine` climbs and `before_spine` follows callers.
