@@ -287,9 +287,10 @@ enum Stored {
 }
 
 /// Whether the value a function stores at `path` (which the front-end found to be a
-/// display or a call of a class, `python::lower::names_a_class`) is a new object: a display, a project class that
-/// builds one each time (`constructs_new`), or a class outside the project. A
-/// function, even one named like a class, may return what it returned before.
+/// display or a call of a class, `python::lower::ownership::names_a_class`) is a new
+/// object: a display, a project class that builds one each time (`constructs_new`), or
+/// a class outside the project. A function, even one named like a class, may return
+/// what it returned before.
 fn builds_new_object(program: &Program, function: FuncId, path: &str) -> bool {
     let file = program.file_of(function);
     program

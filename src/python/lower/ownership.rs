@@ -383,8 +383,6 @@ impl Lowerer<'_> {
     }
 }
 
-/// The names and attribute chains a tuple, list, set, dict or starred argument packs,
-/// at any depth. A call inside is lowered on its own.
 /// The builtin and `collections` classes named in lowercase, as the front-end resolves
 /// them: calling one builds a new object (`defaultdict(list)`, `deque()`, `dict()`).
 pub(super) const LOWERCASE_CLASSES: &[&str] = &[
@@ -401,24 +399,22 @@ pub(super) const LOWERCASE_CLASSES: &[&str] = &[
 /// a class (`Job`, `mod.Job`; classes are named so), or one of `LOWERCASE_CLASSES`. A
 /// call like `get_logger()` may hand back an object that exists already.
 pub(super) fn names_a_class(path: &str) -> bool {
-    LOWERCASE_CLASSES.contains(&path)
-        || path
-            .rsplit('.')
-            .next()
-            .and_then(|last| last.chars().next())
-            .is_some_and(char::is_uppercase)
+    LOWERCASE_CLASSES.contains(&path) || capitalised(path.rsplit('.').next().unwrap_or(path))
 }
 
-/// A constructor named like a class (`Page`, `events.Key`): only a class builds an
-/// object in place; a call like `get_logger()` may hand back anyone's.
+/// A constructor named like a class (`Page`, `events.Key`, `_Queue`): only a class
+/// builds an object in place; a call like `get_logger()` may hand back anyone's.
 pub(crate) fn class_like(constructor: &str) -> bool {
-    constructor
-        .rsplit('.')
-        .next()
-        .and_then(|last| last.trim_start_matches('_').chars().next())
-        .is_some_and(char::is_uppercase)
+    let last = constructor.rsplit('.').next().unwrap_or(constructor);
+    capitalised(last.trim_start_matches('_'))
 }
 
+fn capitalised(name: &str) -> bool {
+    name.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// The names and attribute chains a tuple, list, set, dict or starred argument packs,
+/// at any depth. A call inside is lowered on its own.
 fn contained<'e>(expr: &'e Expr, found: &mut Vec<&'e Expr>) {
     let elements: Vec<&Expr> = match expr {
         Expr::Name(_) | Expr::Attribute(_) => {
