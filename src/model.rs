@@ -391,6 +391,11 @@ pub struct Function {
     /// Python: how many of `call_params` a caller can pass by position (the rest are
     /// keyword-only, after `*args` or `*`).
     pub positional_params: usize,
+    /// Python: the body's calls of its own parameters as they were passed (`def
+    /// retry(fn): … fn()`): a project function a caller passes there runs right at that
+    /// caller's call, on its thread (`analysis::invoked`).
+    #[serde(default)]
+    pub calls_parameters: Vec<CalledParameter>,
     /// Python: the state each `return` statement hands back, by canonical path
     /// (`return self._lock`; `return self._locks[key]` and
     /// `return self._locks.setdefault(key, Lock())` give the container), or a parameter
@@ -452,6 +457,15 @@ pub struct Function {
     /// Python: the platform tests in force where this function is defined (a `def` in
     /// an `if sys.platform == "win32":` block exists only on Windows).
     pub defined_under: Vec<PlatformTest>,
+}
+
+/// A call of a function's own parameter (`fn()` in `def retry(fn)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalledParameter {
+    /// Index into `Function::call_params`.
+    pub index: usize,
+    /// The lock expressions held around the call, as `CallSite::locks`.
+    pub locks: Vec<String>,
 }
 
 /// A test of the platform the process runs on, constant for its whole life:

@@ -263,7 +263,9 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
         let file = program.file_of(caller);
         let model = program.function(caller);
         for &(callee, index) in &contexts.callees[caller] {
-            if contexts.through_location.contains(&(caller, index)) {
+            if contexts.through_location.contains(&(caller, index))
+                || contexts.invoked.contains(&(caller, index, callee))
+            {
                 continue;
             }
             let site = &model.calls[index];
@@ -323,8 +325,13 @@ fn lock_params(
     }
     let mut out = HashMap::new();
     for function in 0..program.functions.len() {
-        // A function also passed around as a value may be called with any lock.
-        if contexts.callable_passes[function] > 0 {
+        // A function also passed around as a value may be called with any lock; one a
+        // call runs (`invoked`) gets that call's arguments, not the callee's.
+        if contexts.callable_passes[function] > 0
+            || contexts.callers[function]
+                .iter()
+                .any(|&(caller, index)| contexts.invoked.contains(&(caller, index, function)))
+        {
             continue;
         }
         let model = program.function(function);
@@ -522,7 +529,9 @@ impl<'m> Walker<'_, 'm> {
                 continue;
             }
             for &(callee, index) in &contexts.callees[function] {
-                if contexts.through_location.contains(&(function, index)) {
+                if contexts.through_location.contains(&(function, index))
+                    || contexts.invoked.contains(&(function, index, callee))
+                {
                     continue;
                 }
                 let call: &CallSite = &model.calls[index];

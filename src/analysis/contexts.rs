@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::catalogue::{Catalogue, Route, ThreadClass};
 use super::dispatch::Dispatch;
 use super::forwarding::Forwards;
+use super::invoked::Invoked;
 use super::kept_threads;
 use super::private_loops::PrivateLoops;
 use super::programs::is_auxiliary;
@@ -211,6 +212,10 @@ pub struct Contexts {
     /// `MemoryBackend.write`): the callee's `self` is an object of its own class,
     /// whatever the receiver's annotation says.
     pub through_holder: HashSet<(FuncId, usize, FuncId)>,
+    /// The call edges `(caller, call index, callee)` that run a function the call is
+    /// given (`retry(self.refresh)`, `ctx.run(work)`: `analysis::invoked`): the call's
+    /// arguments are not the callee's.
+    pub invoked: HashSet<(FuncId, usize, FuncId)>,
     /// What locations hold: callables and project objects.
     pub stored: StoredCallables,
     /// Per function, per context: how it is reached, if it is.
@@ -284,6 +289,9 @@ impl Contexts {
         let mut runs: HashSet<(FuncId, FuncId)> = HashSet::new();
         let mut through_location: HashSet<(FuncId, usize)> = HashSet::new();
         let mut through_holder: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
+        let mut invoked_edges: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
+        // Of those, the passes of a function that go nowhere else (`passed_callables`).
+        let mut called_only: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
 
         // Resolution is most of the cost, and each call's is independent: all cores.
         let targets: Vec<Vec<CallTarget>> = (0..count)
@@ -316,6 +324,7 @@ impl Contexts {
             })
             .collect();
         let forwards = Forwards::compute(program, catalogue, &targets);
+        let invoked = Invoked::compute(program, catalogue, &targets);
         let stored = StoredCallables::compute(program, &targets);
         let protocols = ProtocolModules::find(program);
         // Only calls of a listed name are worth matching in full.
@@ -358,6 +367,7 @@ impl Contexts {
                     let resolved = Resolved {
                         targets: &targets,
                         forwards: &forwards,
+                        invoked: &invoked,
                         stored: &stored,
                         protocols: &protocols,
                     };
@@ -382,6 +392,12 @@ impl Contexts {
                     .into_iter()
                     .map(|(call, callee)| (id, call, callee)),
             );
+            for (call, callee, kept) in facts.invoked {
+                invoked_edges.insert((id, call, callee));
+                if !kept {
+                    called_only.insert((id, call, callee));
+                }
+            }
         }
         entries.extend(thread_class_entries(program, catalogue, &targets));
         entries.extend(callback_attribute_entries(program, catalogue, &targets));
@@ -512,13 +528,15 @@ impl Contexts {
         let alone: Vec<bool> = (0..count)
             .map(|f| reach[f].iter().all(Option::is_none) && auxiliary[program.file_of(f)])
             .collect();
-        let (callable_passes, package_passes) = callable_passes(program, &stored, &alone);
+        let passed = passed_callables(program, &called_only);
+        let (callable_passes, package_passes) = count_passes(program, &stored, &passed, &alone);
         Contexts {
             entries,
             callees,
             callers,
             through_location,
             through_holder,
+            invoked: invoked_edges,
             reach,
             concurrent,
             task_entries,
@@ -704,7 +722,7 @@ fn constructor(program: &Program, class: usize) -> Option<FuncId> {
 
 /// The project function an argument passes as a callable; `async def` targets are
 /// dropped, as they run on the event loop whoever schedules them.
-fn callable_target(program: &Program, file: FileId, arg: &Arg) -> Option<FuncId> {
+pub(super) fn callable_target(program: &Program, file: FileId, arg: &Arg) -> Option<FuncId> {
     let target = match arg {
         Arg::Inline(index) => Some(program.function_id(file, *index)),
         Arg::Callable(callee) => match resolve_call(program, file, callee) {
@@ -1212,6 +1230,9 @@ struct FunctionFacts {
     through_location: Vec<usize>,
     /// `(call index, callee)`: methods run on an object kept in a location.
     through_holder: Vec<(usize, FuncId)>,
+    /// `(call index, callee, kept)`: functions the call is given and runs right there,
+    /// and whether the function called also keeps them.
+    invoked: Vec<(usize, FuncId, bool)>,
 }
 
 /// What every call means, resolved once for all functions.
@@ -1219,6 +1240,7 @@ struct Resolved<'a> {
     /// `targets[function][call]`.
     targets: &'a [Vec<CallTarget>],
     forwards: &'a Forwards,
+    invoked: &'a Invoked,
     stored: &'a StoredCallables,
     protocols: &'a ProtocolModules,
 }
@@ -1233,6 +1255,7 @@ fn function_facts(
     let Resolved {
         targets,
         forwards,
+        invoked,
         stored,
         protocols,
     } = *resolved;
@@ -1331,6 +1354,12 @@ fn function_facts(
         if call.property.is_some() {
             // A getter run by reading an attribute: no API to match.
             continue;
+        }
+        for invocation in invoked.callables(program, file, call, target) {
+            facts.callees.push((invocation.function, index));
+            facts
+                .invoked
+                .push((index, invocation.function, invocation.kept));
         }
         let api = api_call(program, call, target);
         if tasks.matches(&api) {
@@ -1664,12 +1693,13 @@ fn init_only(
     }
 }
 
-/// How often each function is passed as a callable value (a property's getter never is),
-/// and once more when some location keeps it; and the same without what code that
-/// runs `alone` passes (`Contexts::package_passes`).
-fn callable_passes(
+/// How often each function is passed as a callable value (`passed_callables`), and once
+/// more when some location keeps it; and the same without what code that runs `alone`
+/// passes (`Contexts::package_passes`).
+fn count_passes(
     program: &Program,
     stored: &StoredCallables,
+    passed: &[Vec<FuncId>],
     alone: &[bool],
 ) -> (Vec<usize>, Vec<usize>) {
     let mut passes: Vec<usize> = (0..program.functions.len())
@@ -1679,8 +1709,26 @@ fn callable_passes(
     let mut package_passes: Vec<usize> = (0..program.functions.len())
         .map(|f| usize::from(stored.keepers(f).iter().any(|&by| counts(by))))
         .collect();
-    // Resolving each passed name is the cost: all cores, then counted in order.
-    let passed: Vec<Vec<FuncId>> = (0..program.functions.len())
+    for (from, targets) in passed.iter().enumerate() {
+        let counted = counts(from);
+        for &target in targets {
+            passes[target] += 1;
+            package_passes[target] += usize::from(counted);
+        }
+    }
+    (passes, package_passes)
+}
+
+/// Per function: the project functions it passes as callable values (a property's
+/// getter never is), once per pass. A pass to a call that runs the function right
+/// there and keeps it nowhere (`retry(refresh)`: `called_only`, from `invoked`) is a
+/// call of it, an edge of the call graph, not a value let loose.
+fn passed_callables(
+    program: &Program,
+    called_only: &HashSet<(FuncId, usize, FuncId)>,
+) -> Vec<Vec<FuncId>> {
+    // Resolving each passed name is the cost: all cores, collected in order.
+    (0..program.functions.len())
         .into_par_iter()
         .map(|f| {
             let file = program.file_of(f);
@@ -1688,16 +1736,29 @@ fn callable_passes(
                 return Vec::new();
             }
             let model = program.function(f);
+            // Decorators are no calls of the body: their indices are none of `calls`'.
+            let decorators = model.decorators.iter().map(|call| (None, call));
             model
                 .calls
                 .iter()
-                .chain(&model.decorators)
-                .flat_map(|call| call.args.iter().chain(call.keywords.iter().map(|(_, a)| a)))
-                .filter_map(|arg| match arg {
+                .enumerate()
+                .map(|(index, call)| (Some(index), call))
+                .chain(decorators)
+                .flat_map(|(index, call)| {
+                    call.args
+                        .iter()
+                        .chain(call.keywords.iter().map(|(_, a)| a))
+                        .map(move |arg| (index, arg))
+                })
+                .filter_map(|(index, arg)| match arg {
                     Arg::Callable(callee) => match resolve_call(program, file, callee) {
                         // A property named as a value is read (a call site of its
                         // own), not passed.
-                        CallTarget::Function(target) if !program.function(target).is_property() => {
+                        CallTarget::Function(target)
+                            if !program.function(target).is_property()
+                                && !index
+                                    .is_some_and(|i| called_only.contains(&(f, i, target))) =>
+                        {
                             Some(target)
                         }
                         _ => None,
@@ -1706,13 +1767,5 @@ fn callable_passes(
                 })
                 .collect()
         })
-        .collect();
-    for (from, targets) in passed.into_iter().enumerate() {
-        let counted = counts(from);
-        for target in targets {
-            passes[target] += 1;
-            package_passes[target] += usize::from(counted);
-        }
-    }
-    (passes, package_passes)
+        .collect()
 }

@@ -11,6 +11,7 @@ pub mod forwarding;
 pub mod holders;
 pub mod identity;
 pub mod import_order;
+pub mod invoked;
 pub mod kept_threads;
 pub mod locks;
 pub mod ordering;

@@ -358,12 +358,14 @@ impl Ordering {
 }
 
 /// Whether some call runs `function` again and again (in a loop, or as a `while`
-/// test): a handoff in it then runs once per call, and what a later call does before
-/// the handoff meets the worker an earlier call started.
+/// test, or as a function a call is given, which may call it any number of times:
+/// `retry(start)`): a handoff in it then runs once per call, and what a later call does
+/// before the handoff meets the worker an earlier call started.
 fn called_in_loop(program: &Program, contexts: &Contexts, function: FuncId) -> bool {
-    contexts.callers[function]
-        .iter()
-        .any(|&(caller, index)| program.function(caller).calls[index].in_loop)
+    contexts.callers[function].iter().any(|&(caller, index)| {
+        program.function(caller).calls[index].in_loop
+            || contexts.invoked.contains(&(caller, index, function))
+    })
 }
 
 /// How deep `spine` climbs and `before_spine` follows callers.
@@ -412,6 +414,7 @@ fn spine(
                 let call = &program.function(caller).calls[index];
                 if !runs_where_called(program, contexts, current)
                     || call.in_loop
+                    || contexts.invoked.contains(&(caller, index, current))
                     || spine.iter().any(|&(f, _)| f == caller)
                 {
                     return None;

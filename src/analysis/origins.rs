@@ -658,6 +658,7 @@ impl<'p, 'm> Graph<'p, 'm> {
             }
             if contexts.through_location.contains(&(caller, index))
                 || contexts.through_holder.contains(&(caller, index, f))
+                || contexts.invoked.contains(&(caller, index, f))
             {
                 if !visit(Source::Unknown) {
                     return;

@@ -284,9 +284,11 @@ fn every_call_passes_owned(
                 return true;
             }
             let call = &program.function(caller).calls[index];
-            // A call through a location passes what the store kept, not its receiver.
+            // A call through a location passes what the store kept, not its receiver;
+            // a function a call is given gets what the call passes it.
             !passing.launched.contains(&(caller, index))
                 && !contexts.through_location.contains(&(caller, index))
+                && !contexts.invoked.contains(&(caller, index, function))
                 && call
                     .owned_args
                     .iter()

@@ -102,6 +102,17 @@ impl Receivers {
                             add(&[own]);
                             continue;
                         }
+                        // A bound method a call is given (`retry(self.refresh)`) runs on
+                        // the object it was taken from, as a handed-off one does.
+                        if contexts.invoked.contains(&(caller, index, f)) {
+                            let name = &program.function(f).name;
+                            match call.hands_own_method(name) {
+                                true => add(&bounds[caller]),
+                                false => add(&[handed_receiver(program, caller, call, name, own)
+                                    .unwrap_or(own)]),
+                            }
+                            continue;
+                        }
                         match class_of[caller].filter(|_| call.on_own_receiver()) {
                             Some(_) => add(&bounds[caller]),
                             None => add(&[typed.get(&(caller, index)).copied().unwrap_or(own)]),

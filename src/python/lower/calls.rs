@@ -8,6 +8,9 @@ impl Lowerer<'_> {
     pub(super) fn call(&mut self, call: &ExprCall) {
         self.note_attribute_setter(call);
         let callee = self.called(&call.func);
+        if let Expr::Name(n) = &*call.func {
+            self.note_called_parameter(n.id.as_str());
+        }
         let owned_args = self.owned_args(call);
         // The location and method of a call on shared state (`self._listeners.append`).
         let mut on_state = None;
@@ -519,6 +522,24 @@ impl Lowerer<'_> {
                 .types
                 .get(name)
                 .is_none_or(|t| t.ends_with("Callable"))
+    }
+
+    /// `f(x)` where `f` is one of the function's own parameters, never rebound: what a
+    /// caller passes there runs right at that caller's call (`analysis::invoked`), with
+    /// what is held around this one.
+    fn note_called_parameter(&mut self, name: &str) {
+        let Some(slot) = self.parameter_slot(name).filter(|&slot| slot > 0) else {
+            return;
+        };
+        let called = CalledParameter {
+            index: slot - 1,
+            locks: self.scope().held(),
+        };
+        let func = self.scope().func;
+        let calls = &mut self.functions[func].calls_parameters;
+        if !calls.contains(&called) {
+            calls.push(called);
+        }
     }
 
     /// A parameter of the function being lowered, still bound to what its caller passed
