@@ -422,6 +422,11 @@ pub struct Function {
     /// bound method passed to an awaited call is not counted here: whether it escapes
     /// depends on what the call is (`OwnedArg::bound`, `analysis::ownership`).
     pub escaping_params: Vec<usize>,
+    /// Python: of `escaping_params`, those the body keeps other than by passing them as
+    /// a plain argument of a call (stores, returns, puts in a container, captures):
+    /// what `analysis::invoked` follows through calls itself.
+    #[serde(default)]
+    pub keeps_params: Vec<usize>,
     /// A sync function declared to return a `RefCell` borrow (`-> Ref<'_, T>`, `RefMut`).
     pub returns_borrow: bool,
     /// Rust: the parameters in order (`self` first for methods), so that the analysis
@@ -460,12 +465,16 @@ pub struct Function {
 }
 
 /// A call of a function's own parameter (`fn()` in `def retry(fn)`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalledParameter {
     /// Index into `Function::call_params`.
     pub index: usize,
     /// The lock expressions held around the call, as `CallSite::locks`.
     pub locks: Vec<String>,
+    /// In a loop: the function passed may run several times.
+    pub in_loop: bool,
+    /// Where what the call passes it comes from, as `CallSite::origins`.
+    pub origins: Vec<(ArgSlot, ValueOrigin)>,
 }
 
 /// A test of the platform the process runs on, constant for its whole life:

@@ -264,7 +264,7 @@ pub fn handed<'m>(program: &Program<'m>, catalogue: &Catalogue, contexts: &Conte
         let model = program.function(caller);
         for &(callee, index) in &contexts.callees[caller] {
             if contexts.through_location.contains(&(caller, index))
-                || contexts.invoked.contains(&(caller, index, callee))
+                || contexts.invoked.contains_key(&(caller, index, callee))
             {
                 continue;
             }
@@ -330,7 +330,7 @@ fn lock_params(
         if contexts.callable_passes[function] > 0
             || contexts.callers[function]
                 .iter()
-                .any(|&(caller, index)| contexts.invoked.contains(&(caller, index, function)))
+                .any(|&(caller, index)| contexts.invoked.contains_key(&(caller, index, function)))
         {
             continue;
         }
@@ -530,7 +530,7 @@ impl<'m> Walker<'_, 'm> {
             }
             for &(callee, index) in &contexts.callees[function] {
                 if contexts.through_location.contains(&(function, index))
-                    || contexts.invoked.contains(&(function, index, callee))
+                    || contexts.invoked.contains_key(&(function, index, callee))
                 {
                     continue;
                 }

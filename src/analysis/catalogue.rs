@@ -255,6 +255,9 @@ pub struct Catalogue {
     /// Calls that raise unless made on the event loop's thread: a function that makes
     /// one is loop-only, and a worker that calls it gets the exception.
     pub loop_thread_checks: CallList,
+    /// Library calls that look at a function they are given without calling or
+    /// keeping it (`callable(fn)`, a log line): `analysis::invoked`.
+    pub inspects_callables: CallList,
     pub asyncio_locks: TypeList,
     /// asyncio objects bound to the loop that first waits on them (`asyncio.Event`,
     /// `asyncio.Queue`), and their waiting methods.

@@ -2,12 +2,14 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use rustc_hash::FxHashMap as HashMap;
+
 use rayon::prelude::*;
 
 use super::catalogue::{Catalogue, Route, ThreadClass};
 use super::dispatch::Dispatch;
 use super::forwarding::Forwards;
-use super::invoked::Invoked;
+use super::invoked::{Invocation, Invoked};
 use super::kept_threads;
 use super::private_loops::PrivateLoops;
 use super::programs::is_auxiliary;
@@ -213,9 +215,9 @@ pub struct Contexts {
     /// whatever the receiver's annotation says.
     pub through_holder: HashSet<(FuncId, usize, FuncId)>,
     /// The call edges `(caller, call index, callee)` that run a function the call is
-    /// given (`retry(self.refresh)`, `ctx.run(work)`: `analysis::invoked`): the call's
-    /// arguments are not the callee's.
-    pub invoked: HashSet<(FuncId, usize, FuncId)>,
+    /// given (`retry(self.refresh)`: `analysis::invoked`): the call's arguments are not
+    /// the callee's (`Invoked::feeds` says which reach it).
+    pub invoked: HashMap<(FuncId, usize, FuncId), Invocation>,
     /// What locations hold: callables and project objects.
     pub stored: StoredCallables,
     /// Per function, per context: how it is reached, if it is.
@@ -289,9 +291,8 @@ impl Contexts {
         let mut runs: HashSet<(FuncId, FuncId)> = HashSet::new();
         let mut through_location: HashSet<(FuncId, usize)> = HashSet::new();
         let mut through_holder: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
-        let mut invoked_edges: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
+        let mut invoked_edges: HashMap<(FuncId, usize, FuncId), Invocation> = HashMap::default();
         // Of those, the passes of a function that go nowhere else (`passed_callables`).
-        let mut called_only: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
 
         // Resolution is most of the cost, and each call's is independent: all cores.
         let targets: Vec<Vec<CallTarget>> = (0..count)
@@ -392,11 +393,8 @@ impl Contexts {
                     .into_iter()
                     .map(|(call, callee)| (id, call, callee)),
             );
-            for (call, callee, kept) in facts.invoked {
-                invoked_edges.insert((id, call, callee));
-                if !kept {
-                    called_only.insert((id, call, callee));
-                }
+            for (call, invocation) in facts.invoked {
+                invoked_edges.insert((id, call, invocation.function), invocation);
             }
         }
         entries.extend(thread_class_entries(program, catalogue, &targets));
@@ -528,7 +526,7 @@ impl Contexts {
         let alone: Vec<bool> = (0..count)
             .map(|f| reach[f].iter().all(Option::is_none) && auxiliary[program.file_of(f)])
             .collect();
-        let passed = passed_callables(program, &called_only);
+        let passed = passed_callables(program, &invoked_edges);
         let (callable_passes, package_passes) = count_passes(program, &stored, &passed, &alone);
         Contexts {
             entries,
@@ -1230,9 +1228,8 @@ struct FunctionFacts {
     through_location: Vec<usize>,
     /// `(call index, callee)`: methods run on an object kept in a location.
     through_holder: Vec<(usize, FuncId)>,
-    /// `(call index, callee, kept)`: functions the call is given and runs right there,
-    /// and whether the function called also keeps them.
-    invoked: Vec<(usize, FuncId, bool)>,
+    /// `(call index, invocation)`: functions the call is given and runs right there.
+    invoked: Vec<(usize, Invocation)>,
 }
 
 /// What every call means, resolved once for all functions.
@@ -1357,9 +1354,7 @@ fn function_facts(
         }
         for invocation in invoked.callables(program, file, call, target) {
             facts.callees.push((invocation.function, index));
-            facts
-                .invoked
-                .push((index, invocation.function, invocation.kept));
+            facts.invoked.push((index, invocation));
         }
         let api = api_call(program, call, target);
         if tasks.matches(&api) {
@@ -1721,11 +1716,11 @@ fn count_passes(
 
 /// Per function: the project functions it passes as callable values (a property's
 /// getter never is), once per pass. A pass to a call that runs the function right
-/// there and keeps it nowhere (`retry(refresh)`: `called_only`, from `invoked`) is a
-/// call of it, an edge of the call graph, not a value let loose.
+/// there (`retry(refresh)`: `invoked`, which leaves out helpers that also keep it) is
+/// a call of it, an edge of the call graph, not a value let loose.
 fn passed_callables(
     program: &Program,
-    called_only: &HashSet<(FuncId, usize, FuncId)>,
+    invoked: &HashMap<(FuncId, usize, FuncId), Invocation>,
 ) -> Vec<Vec<FuncId>> {
     // Resolving each passed name is the cost: all cores, collected in order.
     (0..program.functions.len())
@@ -1757,7 +1752,7 @@ fn passed_callables(
                         CallTarget::Function(target)
                             if !program.function(target).is_property()
                                 && !index
-                                    .is_some_and(|i| called_only.contains(&(f, i, target))) =>
+                                    .is_some_and(|i| invoked.contains_key(&(f, i, target))) =>
                         {
                             Some(target)
                         }

@@ -364,7 +364,10 @@ impl Ordering {
 fn called_in_loop(program: &Program, contexts: &Contexts, function: FuncId) -> bool {
     contexts.callers[function].iter().any(|&(caller, index)| {
         program.function(caller).calls[index].in_loop
-            || contexts.invoked.contains(&(caller, index, function))
+            || contexts
+                .invoked
+                .get(&(caller, index, function))
+                .is_some_and(|i| i.repeated)
     })
 }
 
@@ -414,7 +417,10 @@ fn spine(
                 let call = &program.function(caller).calls[index];
                 if !runs_where_called(program, contexts, current)
                     || call.in_loop
-                    || contexts.invoked.contains(&(caller, index, current))
+                    || contexts
+                        .invoked
+                        .get(&(caller, index, current))
+                        .is_some_and(|i| i.repeated)
                     || spine.iter().any(|&(f, _)| f == caller)
                 {
                     return None;

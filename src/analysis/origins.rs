@@ -39,6 +39,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use super::contexts::{Context, Contexts, EntryPoint};
 use super::holders::{constructs_new, Holders};
 use super::identity::Identity;
+use super::invoked::{Feed, Invoked};
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use super::state::StateAccess;
 use crate::model::{AccessKind, Arg, ArgSlot, CallSite, Callee, FileId, Function, ValueOrigin};
@@ -656,9 +657,31 @@ impl<'p, 'm> Graph<'p, 'm> {
             if !runs(caller) {
                 continue;
             }
+            // A function a call is given gets what the helper hands it of the call's
+            // arguments (`Invoked::feeds`), on the caller's thread, at the call.
+            if let Some(invocation) = contexts.invoked.get(&(caller, index, f)) {
+                let call = &program.function(caller).calls[index];
+                let file = program.file_of(caller);
+                let origin = match Invoked::feeds(program, file, call, invocation, slot) {
+                    _ if !keeps_parameters(callee) => None,
+                    Some(Feed::Receiver(at)) => match origin_at(call, &at) {
+                        Some(ValueOrigin::Member(base, _)) => Some(&**base),
+                        _ => None,
+                    },
+                    Some(Feed::Argument(at)) => origin_at(call, &at),
+                    None => None,
+                };
+                let source = match origin {
+                    Some(origin) => Source::Passed(origin, caller, Handing::Call),
+                    None => Source::Unknown,
+                };
+                if !visit(source) {
+                    return;
+                }
+                continue;
+            }
             if contexts.through_location.contains(&(caller, index))
                 || contexts.through_holder.contains(&(caller, index, f))
-                || contexts.invoked.contains(&(caller, index, f))
             {
                 if !visit(Source::Unknown) {
                     return;

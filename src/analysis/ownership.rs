@@ -31,6 +31,7 @@
 use std::collections::HashSet;
 
 use super::contexts::{constructs_self, resolve_call, CallTarget, Context, Contexts, EntryPoint};
+use super::invoked::{Feed, Invoked};
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
 use crate::model::{
     Access, Arg, ArgSlot, CallSite, Callee, FileId, Language, OwnedArg, Owner, Span,
@@ -284,11 +285,32 @@ fn every_call_passes_owned(
                 return true;
             }
             let call = &program.function(caller).calls[index];
-            // A call through a location passes what the store kept, not its receiver;
-            // a function a call is given gets what the call passes it.
+            let owns = |arg: &OwnedArg| {
+                owner_owns(program, passing, caller, &arg.owner, |q| {
+                    owned[caller].get(q).copied().unwrap_or(false)
+                })
+            };
+            // A function a call is given gets what the helper hands it of the call's
+            // arguments: the object of the bound method passed, or an argument as it
+            // was given (`Invoked::feeds`).
+            if let Some(invocation) = contexts.invoked.get(&(caller, index, function)) {
+                let name = &program.function(function).name;
+                let file = program.file_of(caller);
+                let fed = |at: &ArgSlot, member: Option<&String>| {
+                    call.owned_args
+                        .iter()
+                        .find(|arg| arg.slot == *at && arg.member.as_ref() == member && !arg.lent)
+                        .is_some_and(owns)
+                };
+                return match Invoked::feeds(program, file, call, invocation, slot) {
+                    Some(Feed::Receiver(at)) => fed(&at, Some(name)),
+                    Some(Feed::Argument(at)) => fed(&at, None),
+                    None => false,
+                };
+            }
+            // A call through a location passes what the store kept, not its receiver.
             !passing.launched.contains(&(caller, index))
                 && !contexts.through_location.contains(&(caller, index))
-                && !contexts.invoked.contains(&(caller, index, function))
                 && call
                     .owned_args
                     .iter()
@@ -298,11 +320,7 @@ fn every_call_passes_owned(
                         ArgSlot::Position(i) => slot == i + 1,
                         ArgSlot::Keyword(name) => slot > 0 && params.get(slot - 1) == Some(name),
                     })
-                    .is_some_and(|arg| {
-                        owner_owns(program, passing, caller, &arg.owner, |q| {
-                            owned[caller].get(q).copied().unwrap_or(false)
-                        })
-                    })
+                    .is_some_and(owns)
         })
 }
 
@@ -561,13 +579,21 @@ fn awaited_bound_starts<'p, 'm>(
 /// Per function, the parameters whose member it passes where the callee may keep the
 /// object: a bound method (`register(self.on_event)`), or a member racelint cannot
 /// tell from one, unless the call is an awaited handoff starting that very method
-/// (`await asyncio.to_thread(self.load)`). An attribute's value (`render(self.hass)`)
-/// is another object: the parameter's own does not escape with it.
+/// (`await asyncio.to_thread(self.load)`), or a call that only runs it there
+/// (`retry(self.load)`: `Contexts::invoked`). An attribute's value
+/// (`render(self.hass)`) is another object: the parameter's own does not escape with
+/// it.
 fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
     let started: HashSet<(FuncId, Span, &ArgSlot)> = awaited_bound_starts(program, contexts)
         .map(|(_, caller, call, arg, _)| (caller, call.span, &arg.slot))
         .collect();
     let started = &started;
+    let invoked: HashSet<(FuncId, usize, &str)> = contexts
+        .invoked
+        .keys()
+        .map(|&(caller, index, f)| (caller, index, program.function(f).name.as_str()))
+        .collect();
+    let invoked = &invoked;
     (0..program.functions.len())
         .map(|f| {
             let model = program.function(f);
@@ -575,7 +601,8 @@ fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
             model
                 .calls
                 .iter()
-                .flat_map(|call| {
+                .enumerate()
+                .flat_map(|(index, call)| {
                     call.owned_args.iter().filter_map(move |arg| {
                         let (Owner::Parameter(q), Some(member)) = (&arg.owner, &arg.member) else {
                             return None;
@@ -588,7 +615,8 @@ fn member_escapes(program: &Program, contexts: &Contexts) -> Vec<Vec<usize>> {
                                 .and_then(|ty| program.class_of_type(program.file_of(f), ty)),
                         };
                         let attribute = class.is_some_and(|c| program.is_value_member(c, member));
-                        let lent = started.contains(&(f, call.span, &arg.slot));
+                        let lent = started.contains(&(f, call.span, &arg.slot))
+                            || invoked.contains(&(f, index, member.as_str()));
                         (!attribute && !lent).then_some(*q)
                     })
                 })

@@ -104,7 +104,7 @@ impl Receivers {
                         }
                         // A bound method a call is given (`retry(self.refresh)`) runs on
                         // the object it was taken from, as a handed-off one does.
-                        if contexts.invoked.contains(&(caller, index, f)) {
+                        if contexts.invoked.contains_key(&(caller, index, f)) {
                             let name = &program.function(f).name;
                             match call.hands_own_method(name) {
                                 true => add(&bounds[caller]),

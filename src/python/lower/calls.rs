@@ -8,9 +8,6 @@ impl Lowerer<'_> {
     pub(super) fn call(&mut self, call: &ExprCall) {
         self.note_attribute_setter(call);
         let callee = self.called(&call.func);
-        if let Expr::Name(n) = &*call.func {
-            self.note_called_parameter(n.id.as_str());
-        }
         let owned_args = self.owned_args(call);
         // The location and method of a call on shared state (`self._listeners.append`).
         let mut on_state = None;
@@ -66,6 +63,9 @@ impl Lowerer<'_> {
             .collect();
         if let Some((path, method)) = on_state {
             self.note_stored_argument(&path, method, &call.arguments.args, &args);
+        }
+        if let Expr::Name(n) = &*call.func {
+            self.note_called_parameter(n.id.as_str(), call);
         }
         if matches!(&callee, Some(Callee::Path(p)) if p == "len") {
             if let [object] = &*call.arguments.args {
@@ -526,14 +526,16 @@ impl Lowerer<'_> {
 
     /// `f(x)` where `f` is one of the function's own parameters, never rebound: what a
     /// caller passes there runs right at that caller's call (`analysis::invoked`), with
-    /// what is held around this one.
-    fn note_called_parameter(&mut self, name: &str) {
+    /// what is held around this one and what it is given.
+    fn note_called_parameter(&mut self, name: &str, call: &ExprCall) {
         let Some(slot) = self.parameter_slot(name).filter(|&slot| slot > 0) else {
             return;
         };
         let called = CalledParameter {
             index: slot - 1,
             locks: self.scope().held(),
+            in_loop: self.scope().loop_depth > 0,
+            origins: self.origins(call),
         };
         let func = self.scope().func;
         let calls = &mut self.functions[func].calls_parameters;

@@ -719,7 +719,7 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 // A bare name used as a value (stored, returned, put in a container,
                 // captured): the object it names may now be held elsewhere.
                 self.load(expr);
-                self.escape(n.id.as_str());
+                self.escape(n.id.as_str(), false);
             }
             // `x is None`, `a == b`: comparing lets nothing escape.
             // `x is None` reads the reference alone, never what it refers to.

@@ -62,8 +62,10 @@ impl Lowerer<'_> {
 
     /// The object `name` denotes may now be held elsewhere: a fresh local is no longer
     /// owned, a parameter escapes its function. A name bound in an enclosing function
-    /// and used here is captured, which lets it escape there.
-    pub(super) fn escape(&mut self, name: &str) {
+    /// and used here is captured, which lets it escape there. `passed`: only as a
+    /// plain argument of a call, which the analysis follows (`Function::keeps_params`
+    /// leaves it out).
+    pub(super) fn escape(&mut self, name: &str, passed: bool) {
         let Some(depth) = self.scopes.iter().rposition(|s| {
             !s.is_module
                 && (s.fresh.contains(name)
@@ -90,9 +92,12 @@ impl Lowerer<'_> {
                 .map(|k| k + 1)
         };
         if let Some(slot) = slot {
-            let escaping = &mut self.functions[func].escaping_params;
-            if !escaping.contains(&slot) {
-                escaping.push(slot);
+            let function = &mut self.functions[func];
+            if !function.escaping_params.contains(&slot) {
+                function.escaping_params.push(slot);
+            }
+            if !passed && !function.keeps_params.contains(&slot) {
+                function.keeps_params.push(slot);
             }
         }
     }
@@ -218,7 +223,7 @@ impl Lowerer<'_> {
                                     lent: true,
                                 });
                             }
-                            escaped.push(name.to_string());
+                            escaped.push((name.to_string(), true));
                         }
                     }
                 }
@@ -251,7 +256,7 @@ impl Lowerer<'_> {
                     contained(other, &mut packed);
                     for element in packed {
                         match element {
-                            Expr::Name(n) => escaped.push(n.id.to_string()),
+                            Expr::Name(n) => escaped.push((n.id.to_string(), false)),
                             member => {
                                 self.pass_member(slot.clone(), member, &mut owned, &mut escaped)
                             }
@@ -261,12 +266,12 @@ impl Lowerer<'_> {
             }
         }
         let offset = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
-        for name in escaped {
+        for (name, passed) in escaped {
             let scope = self.scope_mut();
             if scope.fresh.contains(&name) {
                 scope.handed.entry(name.clone()).or_insert(offset);
             }
-            self.escape(&name);
+            self.escape(&name, passed);
         }
         owned
     }
@@ -348,7 +353,7 @@ impl Lowerer<'_> {
         slot: ArgSlot,
         member: &Expr,
         owned: &mut Vec<OwnedArg>,
-        escaped: &mut Vec<String>,
+        escaped: &mut Vec<(String, bool)>,
     ) {
         let Expr::Attribute(a) = member else {
             return;
@@ -365,7 +370,7 @@ impl Lowerer<'_> {
                 .entry(n.id.to_string())
                 .or_default()
                 .push(a.attr.to_string()),
-            None => escaped.push(n.id.to_string()),
+            None => escaped.push((n.id.to_string(), false)),
         }
         let member_of = match owner {
             Some(Owner::Parameter(q)) if q > 0 => self.scope().types.get(n.id.as_str()).cloned(),

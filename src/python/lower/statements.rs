@@ -4,6 +4,22 @@
 use super::*;
 
 impl Lowerer<'_> {
+    /// A condition (`if x:`, `while not x:`, `elif a and b:`): a name tested only for
+    /// its truth lets nothing escape (`bool(x)` keeps no reference), as a comparison
+    /// does not; anything else is lowered as any expression.
+    fn visit_test(&mut self, test: &Expr) {
+        match test {
+            Expr::Name(n) if n.ctx == ExprContext::Load => self.load(test),
+            Expr::UnaryOp(u) if u.op == UnaryOp::Not => self.visit_test(&u.operand),
+            Expr::BoolOp(b) => {
+                for value in &b.values {
+                    self.visit_test(value);
+                }
+            }
+            _ => self.visit_expr(test),
+        }
+    }
+
     /// A block of statements. Locks acquired in a block that always leaves the function
     /// (`return`, `raise`) or the loop (`break`, `continue`) are not held after it:
     /// the code that follows never runs with them.
@@ -252,7 +268,7 @@ impl Lowerer<'_> {
             Stmt::While(w) => {
                 // The test runs again before every iteration: its calls are in the loop.
                 self.enter_loop();
-                self.visit_expr(&w.test);
+                self.visit_test(&w.test);
                 let checked = Check {
                     paths: self.test_paths(&w.test),
                     lines: self.statement_lines,
@@ -397,7 +413,7 @@ impl Lowerer<'_> {
             }
             Stmt::If(i) => {
                 self.note_platform_if(i);
-                self.visit_expr(&i.test);
+                self.visit_test(&i.test);
                 // Every branch acts on what the test saw: writes there are checked.
                 let mut tested = self.test_paths(&i.test);
                 for clause in &i.elif_else_clauses {
@@ -447,7 +463,7 @@ impl Lowerer<'_> {
                 }
                 for clause in &i.elif_else_clauses {
                     if let Some(test) = &clause.test {
-                        self.visit_expr(test);
+                        self.visit_test(test);
                     }
                     self.visit_body(&clause.body);
                 }
