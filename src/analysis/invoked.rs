@@ -52,8 +52,9 @@ pub struct Invocation {
 pub enum Feed {
     /// The object whose bound method was passed at this argument.
     Receiver(ArgSlot),
-    /// This argument, as it was passed.
-    Argument(ArgSlot),
+    /// This argument, as it was passed to the helper's parameter (index into its
+    /// `call_params`).
+    Argument(ArgSlot, usize),
 }
 
 /// A parameter a function calls, and whether perhaps several times.
@@ -225,7 +226,10 @@ impl Invoked {
     /// the invoked function its parameter `slot` (0 its receiver, k ≥ 1
     /// `call_params[k - 1]`): for the receiver, the bound method passed; otherwise an
     /// argument of the call that the helper hands the function as it was given, when
-    /// every call of it in the helper does (`def call_with(fn, job): fn(job)`).
+    /// every call of it in the helper does (`def call_with(fn, job): fn(job)`) and the
+    /// helper passes the function on to no other call (which may give it anything).
+    /// Whether the helper lets that argument escape is its caller's question (`ownership`
+    /// asks `Function::escaping_params`).
     pub fn feeds<'m>(
         program: &Program<'m>,
         file: FileId,
@@ -237,6 +241,16 @@ impl Invoked {
         if slot == 0 {
             return argument_slot(program, file, call, invocation.helper, invocation.parameter)
                 .map(Feed::Receiver);
+        }
+        let own = helper.call_params.get(invocation.parameter)?;
+        let passed_on = helper.calls.iter().any(|c| {
+            c.args
+                .iter()
+                .chain(c.keywords.iter().map(|(_, a)| a))
+                .any(|a| matches!(a, Arg::Parameter(p) if p == own))
+        });
+        if passed_on {
+            return None;
         }
         let invoked = program.function(invocation.function);
         let name = invoked.call_params.get(slot - 1)?;
@@ -270,7 +284,7 @@ impl Invoked {
             return None;
         };
         let k = p.checked_sub(1)?;
-        argument_slot(program, file, call, invocation.helper, k).map(Feed::Argument)
+        argument_slot(program, file, call, invocation.helper, k).map(|at| Feed::Argument(at, k))
     }
 }
 

@@ -668,7 +668,7 @@ impl<'p, 'm> Graph<'p, 'm> {
                         Some(ValueOrigin::Member(base, _)) => Some(&**base),
                         _ => None,
                     },
-                    Some(Feed::Argument(at)) => origin_at(call, &at),
+                    Some(Feed::Argument(at, _)) => origin_at(call, &at),
                     None => None,
                 };
                 let source = match origin {

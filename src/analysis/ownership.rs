@@ -302,9 +302,14 @@ fn every_call_passes_owned(
                         .find(|arg| arg.slot == *at && arg.member.as_ref() == member && !arg.lent)
                         .is_some_and(owns)
                 };
+                // What the helper hands on it must not also let escape (`REG.append(job);
+                // fn(job)`), as a function in a chain of calls must not.
+                let helper = program.function(invocation.helper);
                 return match Invoked::feeds(program, file, call, invocation, slot) {
                     Some(Feed::Receiver(at)) => fed(&at, Some(name)),
-                    Some(Feed::Argument(at)) => fed(&at, None),
+                    Some(Feed::Argument(at, k)) => {
+                        !helper.escaping_params.contains(&(k + 1)) && fed(&at, None)
+                    }
                     None => false,
                 };
             }
