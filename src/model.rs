@@ -464,6 +464,20 @@ pub struct Function {
     pub defined_under: Vec<PlatformTest>,
 }
 
+fn origin_at<'o>(origins: &'o [(ArgSlot, ValueOrigin)], slot: &ArgSlot) -> Option<&'o ValueOrigin> {
+    origins
+        .iter()
+        .find(|(at, _)| at == slot)
+        .map(|(_, origin)| origin)
+}
+
+impl CalledParameter {
+    /// Where what this call of the parameter passes at `slot` comes from.
+    pub fn origin_at(&self, slot: &ArgSlot) -> Option<&ValueOrigin> {
+        origin_at(&self.origins, slot)
+    }
+}
+
 /// A call of a function's own parameter (`fn()` in `def retry(fn)`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalledParameter {
@@ -823,6 +837,11 @@ pub enum PropertyUse {
 }
 
 impl CallSite {
+    /// Where what the call passes at `slot` comes from, when the front-end knows.
+    pub fn origin_at(&self, slot: &ArgSlot) -> Option<&ValueOrigin> {
+        origin_at(&self.origins, slot)
+    }
+
     /// A call on the caller's own receiver (`self._render()`).
     pub fn on_own_receiver(&self) -> bool {
         self.owned_args.iter().any(|arg| {

@@ -209,7 +209,7 @@ impl Invoked {
                 let slot = argument_slot(program, file, call, helper, c.index)?;
                 let arg = argument_at(call, &slot)?;
                 // A bound method of another object than the caller's own receiver.
-                let foreign = matches!(origin_at(call, &slot),
+                let foreign = matches!(call.origin_at(&slot),
                     Some(ValueOrigin::Member(base, _)) if **base != ValueOrigin::Parameter(0));
                 let function = callable_target(program, file, arg).filter(|_| !foreign)?;
                 Some(Invocation {
@@ -255,15 +255,12 @@ impl Invoked {
         let invoked = program.function(invocation.function);
         let name = invoked.call_params.get(slot - 1)?;
         let positional = slot - 1 < invoked.positional_params;
-        fn origin_of<'c>(c: &'c CalledParameter, at: &ArgSlot) -> Option<&'c ValueOrigin> {
-            c.origins.iter().find(|(s, _)| s == at).map(|(_, o)| o)
-        }
         let keyword = ArgSlot::Keyword(name.clone());
         let position = ArgSlot::Position(slot - 1);
         let origin = |c: &'m CalledParameter| {
-            origin_of(c, &keyword).or_else(|| {
+            c.origin_at(&keyword).or_else(|| {
                 if positional {
-                    origin_of(c, &position)
+                    c.origin_at(&position)
                 } else {
                     None
                 }
@@ -337,13 +334,6 @@ fn argument_at<'c>(call: &'c CallSite, slot: &ArgSlot) -> Option<&'c Arg> {
             .map(|(_, a)| a),
         ArgSlot::Receiver => None,
     }
-}
-
-fn origin_at<'c>(call: &'c CallSite, slot: &ArgSlot) -> Option<&'c ValueOrigin> {
-    call.origins
-        .iter()
-        .find(|(at, _)| at == slot)
-        .map(|(_, origin)| origin)
 }
 
 /// A call of an instance method through its class (`Base.__init__(self, fn)`), which

@@ -664,11 +664,11 @@ impl<'p, 'm> Graph<'p, 'm> {
                 let file = program.file_of(caller);
                 let origin = match Invoked::feeds(program, file, call, invocation, slot) {
                     _ if !keeps_parameters(callee) => None,
-                    Some(Feed::Receiver(at)) => match origin_at(call, &at) {
+                    Some(Feed::Receiver(at)) => match call.origin_at(&at) {
                         Some(ValueOrigin::Member(base, _)) => Some(&**base),
                         _ => None,
                     },
-                    Some(Feed::Argument(at, _)) => origin_at(call, &at),
+                    Some(Feed::Argument(at, _)) => call.origin_at(&at),
                     None => None,
                 };
                 let source = match origin {
@@ -791,7 +791,7 @@ impl<'p, 'm> Graph<'p, 'm> {
                     .find(|(_, arg)| handed(arg))
                     .map(|(k, _)| ArgSlot::Keyword(k.clone()))
             });
-        let receiver = match at.and_then(|at| origin_at(call, &at)) {
+        let receiver = match at.and_then(|at| call.origin_at(&at)) {
             Some(ValueOrigin::Member(base, member)) if member == name => Some(&**base),
             _ => None,
         };
@@ -808,7 +808,7 @@ impl<'p, 'm> Graph<'p, 'm> {
                 return None;
             }
             let first = entry.forwarded_from?;
-            origin_at(call, &ArgSlot::Position(first + slot - 1))?
+            call.origin_at(&ArgSlot::Position(first + slot - 1))?
         };
         Some((caller, call, origin))
     }
@@ -830,12 +830,12 @@ fn passed<'m>(call: &'m CallSite, callee: &Function, slot: usize) -> Option<&'m 
         return None;
     }
     if slot == 0 {
-        return origin_at(call, &ArgSlot::Receiver);
+        return call.origin_at(&ArgSlot::Receiver);
     }
     let name = callee.call_params.get(slot - 1)?;
-    origin_at(call, &ArgSlot::Keyword(name.clone())).or_else(|| {
+    call.origin_at(&ArgSlot::Keyword(name.clone())).or_else(|| {
         (slot - 1 < callee.positional_params)
-            .then(|| origin_at(call, &ArgSlot::Position(slot - 1)))
+            .then(|| call.origin_at(&ArgSlot::Position(slot - 1)))
             .flatten()
     })
 }
@@ -854,13 +854,6 @@ fn keeps_parameters(function: &Function) -> bool {
         }
         Callee::Method(_) => false,
     })
-}
-
-fn origin_at<'c>(call: &'c CallSite, slot: &ArgSlot) -> Option<&'c ValueOrigin> {
-    call.origins
-        .iter()
-        .find(|(at, _)| at == slot)
-        .map(|(_, origin)| origin)
 }
 
 /// The caller's parameter an origin reads, directly or through a member.
