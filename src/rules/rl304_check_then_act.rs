@@ -65,6 +65,11 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 
 fn fix(analysis: &Analysis, file: usize, sequence: &CheckThenAct, state: &str) -> Fix {
     let check = text(analysis, file, sequence.check);
+    // One guard both decides and acts: on an `RwLock`, the write guard.
+    let check = match check.rsplit_once(".read()") {
+        Some((lock, rest)) => format!("{lock}.write(){rest}"),
+        None => check.to_string(),
+    };
     match sequence.kind {
         CheckKind::Lock => Fix {
             description: "Take the lock once and keep the guard for the whole check-and-act. For a map, the `entry()` API does \

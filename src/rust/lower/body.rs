@@ -279,9 +279,12 @@ impl Lowerer<'_> {
 
     pub(super) fn block(&mut self, block: &syn::Block) {
         self.frame_mut().scopes.push(HashMap::new());
+        // Decisions an `if` that leaves makes for the rest of this block end with it.
+        let checks = self.frame().checks.len();
         for stmt in &block.stmts {
             self.stmt(stmt);
         }
+        self.frame_mut().checks.truncate(checks);
         let end = self.span(block.brace_token.span.close()).start.line;
         let depth = self.frame().scopes.len();
         self.release_scope(depth, end);

@@ -7,7 +7,7 @@
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::Expr;
+use syn::{Expr, Stmt};
 
 use super::types::Known;
 use super::Lowerer;
@@ -35,6 +35,8 @@ pub(in crate::rust) struct Check {
     pub locks: Vec<String>,
     /// The names the deciding condition reads (`current` in `if current > peak`).
     pub names: Vec<String>,
+    /// Made by an `if` whose branch leaves, for the code after it (`if_expr`).
+    pub after_leaving: bool,
 }
 
 impl Lowerer<'_> {
@@ -246,20 +248,39 @@ impl Lowerer<'_> {
     }
 
     /// `if cond { … } else { … }`: the condition's temporaries die before the branches
-    /// run, and the decisions it makes are in force inside them.
+    /// run, and the decisions it makes are in force inside them. An `if` with no `else`
+    /// whose branch leaves (`return`, `break`, `continue`, `panic!`) decides for the
+    /// rest of its block too: `if let Some(v) = cache.read().get(&k) { return v; }`
+    /// followed by `cache.write().insert(k, v)` acts on the check, whose guard the
+    /// `if let` dropped at its end.
     pub(super) fn if_expr(&mut self, expr: &syn::ExprIf) {
         let checks = self.frame().checks.len();
-        match &*expr.cond {
+        let decided = match &*expr.cond {
             Expr::Let(_) => {
+                let mark = self.frame().temps.len();
+                let loads = self.frame().loads.len();
                 self.expr(&expr.cond);
+                let line = self.span(expr.cond.span()).start.line;
+                self.decision_list(mark, loads, None, line)
+                    .unwrap_or_default()
             }
-            cond => self.condition(cond),
-        }
+            cond => {
+                self.condition(cond);
+                self.frame().checks[checks..].to_vec()
+            }
+        };
         self.block(&expr.then_branch);
         if let Some((_, other)) = &expr.else_branch {
             self.expr(other);
         }
         self.frame_mut().checks.truncate(checks);
+        if expr.else_branch.is_none() && leaves(&expr.then_branch) {
+            let after = decided.into_iter().map(|check| Check {
+                after_leaving: true,
+                ..check
+            });
+            self.frame_mut().checks.extend(after);
+        }
     }
 
     /// An `if`/`while` condition: temporaries end with it; locks it took, atomics it
@@ -327,6 +348,7 @@ impl Lowerer<'_> {
                     .cloned()
                     .collect(),
                 names: Vec::new(),
+                after_leaving: false,
             })
             .collect();
         decisions.extend(frame.loads.get(loads..)?.iter().map(|load| Check {
@@ -337,6 +359,7 @@ impl Lowerer<'_> {
             first_line,
             locks: locks.clone(),
             names: Vec::new(),
+            after_leaving: false,
         }));
         Some(decisions)
     }
@@ -362,6 +385,7 @@ impl Lowerer<'_> {
                 first_line: load.span.start.line,
                 locks,
                 names: Vec::new(),
+                after_leaving: false,
             });
         let value_names = mentioned(value);
         let derived = value_names
@@ -385,11 +409,18 @@ impl Lowerer<'_> {
     }
 
     fn act(&mut self, state: &str, kind: CheckKind, span: Span) {
+        // After an early return, a guard a `let` keeps (`let mut map =
+        // cache.write().unwrap();`) is taken to decide again under it (`entry`), as a
+        // cache that fills on a miss does; a temporary one acts blind.
+        let kept = self
+            .frame()
+            .bound_call
+            .is_some_and(|(start, _)| start == span.offset);
         let check = self
             .frame()
             .checks
             .iter()
-            .find(|c| c.state == state && c.kind == kind)
+            .find(|c| c.state == state && c.kind == kind && !(c.after_leaving && kept))
             .cloned();
         if let Some(check) = check {
             self.record_act(check, span);
@@ -426,6 +457,28 @@ impl Lowerer<'_> {
                 .filter(|l| held.contains(l))
                 .collect(),
         });
+    }
+}
+
+/// Whether a block always leaves the code after it: it ends in `return`, `break`,
+/// `continue`, or a macro that panics or returns an error (`panic!`, `bail!`).
+fn leaves(block: &syn::Block) -> bool {
+    let leaving_macro = |mac: &syn::Macro| {
+        mac.path.segments.last().is_some_and(|s| {
+            matches!(
+                s.ident.to_string().as_str(),
+                "panic" | "unreachable" | "todo" | "unimplemented" | "bail"
+            )
+        })
+    };
+    match block.stmts.last() {
+        Some(Stmt::Expr(expr, _)) => match expr {
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
+            Expr::Macro(m) => leaving_macro(&m.mac),
+            _ => false,
+        },
+        Some(Stmt::Macro(m)) => leaving_macro(&m.mac),
+        _ => false,
     }
 }
 
