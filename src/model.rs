@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 /// A 1-based line/column position; columns count Unicode scalar values.
 #[derive(
@@ -325,7 +326,7 @@ pub struct Function {
     pub is_generator: bool,
     /// Where the name is (for labels).
     pub span: Span,
-    pub decorators: Vec<CallSite>,
+    pub decorators: ThinVec<CallSite>,
     pub calls: Vec<CallSite>,
     pub accesses: Vec<Access>,
     /// Python: accesses through a parameter of no known type other than the receiver
@@ -333,9 +334,9 @@ pub struct Function {
     /// parameter's slot (`parameter_path`); locks held there may name parameters too.
     /// They touch whatever each caller passes: a handoff that passes a location makes
     /// them that location's accesses on the thread it starts (`analysis::arguments`).
-    pub param_accesses: Vec<Access>,
+    pub param_accesses: ThinVec<Access>,
     /// Suspension points (`await`, `async for`, `async with`) and the locks held there.
-    pub awaits: Vec<Await>,
+    pub awaits: ThinVec<Await>,
     /// True for constructors (`__init__`): accesses there are initialisation.
     pub is_initializer: bool,
     /// For a closure or `async` block: the function it is written in (index in the
@@ -347,7 +348,7 @@ pub struct Function {
     /// to itself (`return Job(…)`, or a local `job = Job(…)` it has not let escape), the
     /// constructor of each as written; empty otherwise. A caller's `job = make_job()`
     /// owns what it gets, as if it had built it.
-    pub returns_fresh: Vec<String>,
+    pub returns_fresh: ThinVec<String>,
     /// Python: every `return` gives back the first parameter as it was passed, and the
     /// body ends with one (`def register(cls): REGISTRY.append(cls); return cls`): a
     /// decorator that leaves what it decorates as it was.
@@ -358,14 +359,14 @@ pub struct Function {
     pub return_type: Option<String>,
     /// Python: the type of each item of a declared fixed-length tuple return (`->
     /// tuple[AbstractEventLoop, Thread]`), by position, which unpacking the result gives.
-    pub return_items: Vec<Option<String>>,
+    pub return_items: ThinVec<Option<String>>,
     /// A method a call on an untyped receiver may mean when its name is unique in the
     /// crate (Rust inherent methods; trait methods are called through many types).
     pub by_name: bool,
     /// Lock guards taken here (Rust), with how long each lives.
-    pub guards: Vec<Guard>,
+    pub guards: ThinVec<Guard>,
     /// Decisions made under one lock acquisition and acted on under another.
-    pub check_then_act: Vec<CheckThenAct>,
+    pub check_then_act: ThinVec<CheckThenAct>,
     /// Declared to run on a single-threaded runtime (`flavor = "current_thread"`).
     pub single_threaded: bool,
     /// The body of `#[tokio::main]`: `block_on` polls it on the main thread whatever the
@@ -395,38 +396,38 @@ pub struct Function {
     /// retry(fn): … fn()`): a project function a caller passes there runs right at that
     /// caller's call, on its thread (`analysis::invoked`).
     #[serde(default)]
-    pub calls_parameters: Vec<CalledParameter>,
+    pub calls_parameters: ThinVec<CalledParameter>,
     /// Python: the state each `return` statement hands back, by canonical path
     /// (`return self._lock`; `return self._locks[key]` and
     /// `return self._locks.setdefault(key, Lock())` give the container), or a parameter
     /// returned as it was passed (`returned_parameter`): what a `with helper():` holds
     /// when the helper returns a lock.
-    pub returns: Vec<String>,
+    pub returns: ThinVec<String>,
     /// Python: the functions or classes whose call result a `return` hands back, as
     /// written (`return make_checker(s)`, or `remove = self._listen(…)` then `return
     /// remove`): a caller storing the result keeps what they return, not them.
-    pub returns_result_of: Vec<String>,
+    pub returns_result_of: ThinVec<String>,
     /// Python: the names a `return` hands back as they are, by canonical path (`return
     /// PollingWatcher`, `return cls` in a class method; not `self`, a parameter or a
     /// local): calling the result of a function that returns a class builds one.
     #[serde(default)]
-    pub returns_named: Vec<String>,
+    pub returns_named: ThinVec<String>,
     /// Python: the thread-lock expressions this function leaves held for the body of
     /// a `with` that uses it: those held at a generator's first `yield` (a
     /// `@contextmanager`: `with self._lock: yield`), or, for an `__enter__`, acquired
     /// and not released when it returns (`self._lock.acquire()`). `with
     /// self.locked():` and `with Guard(x):` then hold them (`analysis::locks`).
-    pub leaves_held: Vec<String>,
+    pub leaves_held: ThinVec<String>,
     /// Python: parameter slots (as in `Access::root`) whose object the body lets escape:
     /// stores it, hands it to another object's method or to a thread, captures it. A
     /// bound method passed to an awaited call is not counted here: whether it escapes
     /// depends on what the call is (`OwnedArg::bound`, `analysis::ownership`).
-    pub escaping_params: Vec<usize>,
+    pub escaping_params: ThinVec<usize>,
     /// Python: of `escaping_params`, those the body keeps other than by passing them as
     /// a plain argument of a call (stores, returns, puts in a container, captures):
     /// what `analysis::invoked` follows through calls itself.
     #[serde(default)]
-    pub keeps_params: Vec<usize>,
+    pub keeps_params: ThinVec<usize>,
     /// A sync function declared to return a `RefCell` borrow (`-> Ref<'_, T>`, `RefMut`).
     pub returns_borrow: bool,
     /// Rust: the parameters in order (`self` first for methods), so that the analysis
@@ -434,10 +435,10 @@ pub struct Function {
     pub params: Vec<Param>,
     /// Rust: for calls (index into `calls`) with arguments, what each argument denotes
     /// as shared state (`Arc::clone(&m)`, `&self.m`); a method call's receiver comes first.
-    pub call_args: Vec<CallArgs>,
+    pub call_args: ThinVec<CallArgs>,
     /// Rust: calls (index into `calls`) that read or write a file or socket this body
     /// opened (`reg.write_to(&mut sock)`, `sock.flush()`): slow work.
-    pub io_calls: Vec<usize>,
+    pub io_calls: ThinVec<usize>,
     /// Python, constructors only: where a new first statement of the body goes (after
     /// the docstring): where a fix creates an instance's lock.
     pub body_start: Option<InsertionPoint>,
@@ -447,21 +448,21 @@ pub struct Function {
     /// (`self._on_done(r)`, `HANDLERS[name]()`) may run (`analysis::stored_callables`);
     /// and objects (`self.backend = MemoryBackend()`, as an `Arg::Instance`), whose
     /// class's methods a call through the location runs.
-    pub stored_callables: Vec<(String, Arg)>,
+    pub stored_callables: ThinVec<(String, Arg)>,
     /// Python: locations the body stores what a call built into, with that call's byte
     /// offset: through a local bound once to it (`loop = asyncio.new_event_loop()` …
     /// `self._loop = loop`), where the object `CallSite::origins` names
     /// `ValueOrigin::Built(offset)` is then the one the location holds (a loop a thread
     /// runs by the local's name), or directly (`self._worker = Worker()`), where it is
     /// the object that construction's `__init__` receives.
-    pub stores_built: Vec<(String, u32)>,
+    pub stores_built: ThinVec<(String, u32)>,
     /// Python: code of this body that runs only when a platform test holds (`if
     /// sys.platform == "win32":`, its `else`, the rest of a block after `if
     /// os.name == "nt": return`), by byte range in the file.
-    pub platform_branches: Vec<PlatformBranch>,
+    pub platform_branches: ThinVec<PlatformBranch>,
     /// Python: the platform tests in force where this function is defined (a `def` in
     /// an `if sys.platform == "win32":` block exists only on Windows).
-    pub defined_under: Vec<PlatformTest>,
+    pub defined_under: ThinVec<PlatformTest>,
 }
 
 fn origin_at<'o>(origins: &'o [(ArgSlot, ValueOrigin)], slot: &ArgSlot) -> Option<&'o ValueOrigin> {
@@ -745,12 +746,12 @@ pub struct CallSite {
     /// The call as written, shortened, for messages (`asyncio.to_thread(flush)`); empty
     /// when no argument could be a callable (such a call hands nothing off).
     pub text: String,
-    pub args: Vec<Arg>,
-    pub keywords: Vec<(String, Arg)>,
+    pub args: ThinVec<Arg>,
+    pub keywords: ThinVec<(String, Arg)>,
     /// Canonical paths of the lock expressions held at this call (`with x:` / `x.acquire()`).
-    pub locks: Vec<String>,
+    pub locks: ThinVec<String>,
     /// Lock expressions held through `async with` at this call.
-    pub async_locks: Vec<String>,
+    pub async_locks: ThinVec<String>,
     /// Lexically inside a loop or comprehension of its function: it may run many times.
     pub in_loop: bool,
     /// The first line of the outermost such loop (Python; `None` when unknown).
@@ -764,20 +765,20 @@ pub struct CallSite {
     pub lock_block: Option<(u32, u32)>,
     /// Methods called earlier in the receiver's chain (`par_iter` for
     /// `v.par_iter().map(f)`), nearest last.
-    pub receiver_chain: Vec<String>,
+    pub receiver_chain: ThinVec<String>,
     /// Python: the objects this call passes (receiver or arguments) that the caller
     /// owns, for `analysis::ownership`.
-    pub owned_args: Vec<OwnedArg>,
+    pub owned_args: ThinVec<OwnedArg>,
     /// Python: the locations the tests of enclosing `if`/`while` statements read, with
     /// each statement's lines, and those of earlier `if`s that exit (`if self._loop is
     /// not None: return`), with the lines from there through this call's statement. A
     /// callee that creates one of them completes the caller's check-then-create (`if
     /// self._loop is None: self._start()`).
-    pub checked: Vec<(String, (u32, u32))>,
+    pub checked: ThinVec<(String, (u32, u32))>,
     /// Python: `(location, lock)` for each of those tests made holding a lock (`with
     /// self._lock: if self._started: return`): with what the lock covers after it
     /// (`self._started = True`), a check and an act no other thread comes between.
-    pub checked_holding: Vec<(String, String)>,
+    pub checked_holding: ThinVec<(String, String)>,
     /// Python: not a call as written but a use of an attribute that some class defines
     /// as a property (`report.total`, `report.total = 0`): it runs the getter or the
     /// setter when it resolves to a property, and is no call otherwise
@@ -794,7 +795,7 @@ pub struct CallSite {
     /// Python: arguments given as `functools.partial(f, a, …)` with positional
     /// arguments of its own: those take the callable's first parameters, so what the
     /// call passes the callable after them lands at positions racelint does not follow.
-    pub curried: Vec<ArgSlot>,
+    pub curried: ThinVec<ArgSlot>,
     /// Python: the location the call's result is stored in by the assignment it is the
     /// value of (`self._thread = threading.Thread(target=run)` keeps the thread in
     /// `mod.Worker._thread`), as accesses name it: a handoff whose object starts its
@@ -803,7 +804,7 @@ pub struct CallSite {
     pub kept_in: Option<String>,
     /// Python: where the objects the call passes (its receiver, its arguments) come
     /// from, when the function can tell (`analysis::origins`).
-    pub origins: Vec<(ArgSlot, ValueOrigin)>,
+    pub origins: ThinVec<(ArgSlot, ValueOrigin)>,
     /// Python: inside a generator expression (`Access::lazy`).
     #[serde(default)]
     pub lazy: bool,
@@ -1018,9 +1019,9 @@ pub struct Access {
     /// wraps in a lock.
     pub statement_lines: (u32, u32),
     /// Canonical paths of the lock expressions held here (`with x:`, `x.acquire()`).
-    pub locks: Vec<String>,
+    pub locks: ThinVec<String>,
     /// Lock expressions held through `async with`: never thread locks.
-    pub async_locks: Vec<String>,
+    pub async_locks: ThinVec<String>,
     /// The method, when the access is a method call on the location (`x.append(…)`,
     /// `store.get(…)`). When the location's type is a project class, the method's own
     /// accesses speak instead; on a container, some methods are atomic.

@@ -663,7 +663,7 @@ pub fn api_call(program: &Program, call: &CallSite, target: &CallTarget) -> ApiC
         // proxy's `__getattr__` answers is some other object's method
         // (`proxy.run_in_executor(None, work)`), matched as one.
         by_name,
-        chain: call.receiver_chain.clone(),
+        chain: call.receiver_chain.to_vec(),
     }
 }
 

@@ -644,7 +644,7 @@ impl<'m> Program<'m> {
                     .get(name.as_str())
                     .map(|&i| &self.files[*file].symbols[i]);
                 match symbol.map(|s| &s.kind) {
-                    Some(SymbolKind::Variable { items, .. }) => (*file, items),
+                    Some(SymbolKind::Variable { items, .. }) => (*file, items.as_slice()),
                     _ => return None,
                 }
             }
@@ -652,7 +652,7 @@ impl<'m> Program<'m> {
             // the coroutine itself would fail, so no program does.
             Target::Function(function) => (
                 self.file_of(*function),
-                &self.function(*function).return_items,
+                self.function(*function).return_items.as_slice(),
             ),
             _ => return None,
         };

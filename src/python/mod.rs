@@ -197,7 +197,7 @@ mod tests {
             .functions
             .iter()
             .find(|f| f.path == path)
-            .map(|f| f.escaping_params.clone())
+            .map(|f| f.escaping_params.to_vec())
             .unwrap_or_else(|| panic!("no {path}"))
     }
 

@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 use rustc_hash::FxHashSet as HashSet;
+use thin_vec::ThinVec;
 
 use crate::model::{
     AccessKind, ArgSlot, CallSite, Callee, FileModel, Language, OwnedArg, Owner, PropertyUse,
@@ -53,8 +54,8 @@ pub fn link(files: &mut [FileModel]) {
                     callee: Callee::Path(access.path.clone()),
                     span: access.span,
                     text: String::new(),
-                    args: Vec::new(),
-                    keywords: Vec::new(),
+                    args: ThinVec::new(),
+                    keywords: ThinVec::new(),
                     locks: access.locks.clone(),
                     async_locks: access.async_locks.clone(),
                     in_loop: false,
@@ -62,7 +63,7 @@ pub fn link(files: &mut [FileModel]) {
                     awaited: false,
                     statement_lines: access.statement_lines,
                     lock_block: None,
-                    receiver_chain: Vec::new(),
+                    receiver_chain: ThinVec::new(),
                     // Read through a parameter's own field (`self.total`): a call on it;
                     // through what a factory returned (`rec = get_recorder();
                     // rec.total`): a call on that, the function's own if the factory
@@ -85,13 +86,13 @@ pub fn link(files: &mut [FileModel]) {
                         })
                         .into_iter()
                         .collect(),
-                    checked: Vec::new(),
-                    checked_holding: Vec::new(),
+                    checked: ThinVec::new(),
+                    checked_holding: ThinVec::new(),
                     property: Some(use_of(access.kind)),
                     on_loop_thread: access.on_loop_thread,
                     lazy: access.lazy,
                     result_awaited_end: None,
-                    curried: Vec::new(),
+                    curried: ThinVec::new(),
                     kept_in: None,
                     // Through the function's own `self`, the getter's or setter's.
                     origins: access

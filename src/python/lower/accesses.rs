@@ -39,8 +39,16 @@ impl Lowerer<'_> {
             kind,
             span,
             statement_lines: self.statement_lines,
-            locks: if lazy { Vec::new() } else { scope.held() },
-            async_locks: if lazy { Vec::new() } else { scope.held_async() },
+            locks: if lazy {
+                ThinVec::new()
+            } else {
+                scope.held().into()
+            },
+            async_locks: if lazy {
+                ThinVec::new()
+            } else {
+                scope.held_async().into()
+            },
             method: method.map(Box::from),
             checked_by,
             writes_constant: None,

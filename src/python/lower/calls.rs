@@ -90,8 +90,8 @@ impl Lowerer<'_> {
                 awaited,
                 owned_args,
             );
-            site.curried = self.curried(call);
-            site.origins = self.origins(call);
+            site.curried = self.curried(call).into();
+            site.origins = self.origins(call).into();
             let func = self.scope().func;
             self.functions[func].calls.push(site);
         }
@@ -248,7 +248,7 @@ impl Lowerer<'_> {
             false,
             owned_args,
         );
-        site.origins = self.receiver_origin(receiver);
+        site.origins = self.receiver_origin(receiver).into();
         let func = self.scope().func;
         self.functions[func].calls.push(site);
     }
@@ -271,10 +271,10 @@ impl Lowerer<'_> {
             callee,
             span,
             text,
-            args,
-            keywords,
-            locks: self.scope().held(),
-            async_locks: self.scope().held_async(),
+            args: args.into(),
+            keywords: keywords.into(),
+            locks: self.scope().held().into(),
+            async_locks: self.scope().held_async().into(),
             in_loop: self.scope().loop_depth > 0,
             loop_start: (self.scope().loop_depth > 0).then_some(self.scope().loop_start),
             awaited,
@@ -286,8 +286,8 @@ impl Lowerer<'_> {
                 .rev()
                 .find(|l| !l.is_async)
                 .and_then(|l| l.block),
-            receiver_chain: Vec::new(),
-            owned_args,
+            receiver_chain: ThinVec::new(),
+            owned_args: owned_args.into(),
             // After an early exit, the check-then-act runs from the check through here.
             checked: self
                 .scope()
@@ -314,9 +314,9 @@ impl Lowerer<'_> {
             property: None,
             on_loop_thread: self.scope().on_loop_thread > 0,
             result_awaited_end: None,
-            curried: Vec::new(),
+            curried: ThinVec::new(),
             kept_in: None,
-            origins: Vec::new(),
+            origins: ThinVec::new(),
             lazy: self.scope().lazy_depth > 0,
         }
     }
@@ -378,10 +378,10 @@ impl Lowerer<'_> {
                     class: None,
                     is_async: false,
                     span: self.span_of(expr),
-                    decorators: Vec::new(),
+                    decorators: ThinVec::new(),
                     calls: Vec::new(),
                     accesses: Vec::new(),
-                    awaits: Vec::new(),
+                    awaits: ThinVec::new(),
                     is_initializer: false,
                     ..Function::default()
                 });

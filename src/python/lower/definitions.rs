@@ -60,14 +60,14 @@ impl Lowerer<'_> {
             class: class_path,
             is_async: def.is_async,
             span: self.span_of(&def.name),
-            decorators,
+            decorators: decorators.into(),
             calls: Vec::new(),
             accesses: Vec::new(),
-            awaits: Vec::new(),
+            awaits: ThinVec::new(),
             is_initializer: class.is_some() && INITIALIZERS.contains(&name),
             nested: !self.scope().is_module && class.is_none(),
             return_type,
-            return_items,
+            return_items: return_items.into(),
             ..Function::default()
         });
         if !self.scope().is_module && class.is_none() {
@@ -174,8 +174,9 @@ impl Lowerer<'_> {
                 scope.private_fields = ownership::private_fields(&def.body, receiver);
             }
         }
-        self.functions[index].defined_under =
-            self.platform_tests_at(def.range().start().to_usize());
+        self.functions[index].defined_under = self
+            .platform_tests_at(def.range().start().to_usize())
+            .into();
         self.scopes.push(scope);
         self.note_platform_exits(&def.body);
         for stmt in &def.body {
@@ -190,14 +191,14 @@ impl Lowerer<'_> {
             && super::statements::lock_verb_of(name)
                 .is_some_and(|(verb, _)| verb == super::statements::LockVerb::Acquire);
         if class.is_some() && (name == "__enter__" || name == "acquire") || lock_function {
-            self.functions[index].leaves_held = self.unconditional_acquires(&def.body);
+            self.functions[index].leaves_held = self.unconditional_acquires(&def.body).into();
         }
         let scope = self.scopes.pop();
         self.functions[index].is_generator =
             scope.as_ref().is_some_and(|s| s.held_at_yields.is_some());
         if !def.is_async {
             if let Some(held) = scope.as_ref().and_then(|s| s.held_at_yields.clone()) {
-                self.functions[index].leaves_held = held;
+                self.functions[index].leaves_held = held.into();
             }
         }
         if scope.as_ref().is_some_and(|scope| scope.returns_other) {
@@ -236,25 +237,25 @@ impl Lowerer<'_> {
             callee,
             span: self.span_of(expr),
             text: format!("@{}", self.text_of(expr)),
-            args,
-            keywords,
-            locks: Vec::new(),
-            async_locks: Vec::new(),
+            args: args.into(),
+            keywords: keywords.into(),
+            locks: ThinVec::new(),
+            async_locks: ThinVec::new(),
             in_loop: false,
             loop_start: None,
             awaited: false,
             statement_lines: self.statement_lines,
             lock_block: None,
-            receiver_chain: Vec::new(),
-            owned_args: Vec::new(),
-            checked: Vec::new(),
-            checked_holding: Vec::new(),
+            receiver_chain: ThinVec::new(),
+            owned_args: ThinVec::new(),
+            checked: ThinVec::new(),
+            checked_holding: ThinVec::new(),
             property: None,
             on_loop_thread: false,
             result_awaited_end: None,
-            curried: Vec::new(),
+            curried: ThinVec::new(),
             kept_in: None,
-            origins: Vec::new(),
+            origins: ThinVec::new(),
             lazy: false,
         })
     }

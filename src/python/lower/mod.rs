@@ -5,6 +5,7 @@
 //! Everything that needs another file is left as a dotted path for the analysis.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use thin_vec::ThinVec;
 
 use ruff_python_ast::helpers::any_over_expr;
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
@@ -398,10 +399,10 @@ impl<'s> Lowerer<'s> {
             class: None,
             is_async: false,
             span: Span::default(),
-            decorators: Vec::new(),
+            decorators: ThinVec::new(),
             calls: Vec::new(),
             accesses: Vec::new(),
-            awaits: Vec::new(),
+            awaits: ThinVec::new(),
             is_initializer: true,
             ..Function::default()
         });
@@ -426,7 +427,7 @@ impl<'s> Lowerer<'s> {
                 .into_iter()
                 .partition(|a| parameter_of(&a.path).is_some());
             function.accesses = accesses;
-            function.param_accesses = through_parameters;
+            function.param_accesses = through_parameters.into();
             function
                 .stored_callables
                 .retain(|(path, _)| parameter_of(path).is_none());

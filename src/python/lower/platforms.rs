@@ -131,7 +131,7 @@ impl Lowerer<'_> {
                 .filter(|b| b.start <= offset && offset < b.end)
                 .map(|b| b.test.clone()),
         );
-        tests
+        tests.to_vec()
     }
 }
 
