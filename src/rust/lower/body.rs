@@ -41,6 +41,10 @@ pub(in crate::rust) struct Frame {
     pub awaited: Option<usize>,
     /// Byte range of the call a `let` is binding the result of.
     pub bound_call: Option<(usize, usize)>,
+    /// Acts of a decision made by an `if` that leaves, recorded in the statement being
+    /// lowered: (index in `Function::check_then_act`, index of the acting guard). One
+    /// whose guard the statement binds is dropped at its end (`guards::drop_kept_acts`).
+    pub leaving_acts: Vec<(usize, usize)>,
 }
 
 #[derive(Clone, Default)]
@@ -303,6 +307,7 @@ impl Lowerer<'_> {
         let mark = self.frame().temps.len();
         let loads = self.frame().loads.len();
         lower(self);
+        self.drop_kept_acts();
         self.end_temporaries(mark, lines.1);
         self.frame_mut().loads.truncate(loads);
         self.frame_mut().statement_lines = saved;
@@ -1353,6 +1358,7 @@ impl Frame {
             self_exclusive,
             awaited: None,
             bound_call: None,
+            leaving_acts: Vec::new(),
         }
     }
 }

@@ -409,21 +409,38 @@ impl Lowerer<'_> {
     }
 
     fn act(&mut self, state: &str, kind: CheckKind, span: Span) {
-        // After an early return, a guard a `let` keeps (`let mut map =
-        // cache.write().unwrap();`) is taken to decide again under it (`entry`), as a
-        // cache that fills on a miss does; a temporary one acts blind.
-        let kept = self
-            .frame()
-            .bound_call
-            .is_some_and(|(start, _)| start == span.offset);
         let check = self
             .frame()
             .checks
             .iter()
-            .find(|c| c.state == state && c.kind == kind && !(c.after_leaving && kept))
+            .find(|c| c.state == state && c.kind == kind)
             .cloned();
         if let Some(check) = check {
+            let leaving = check.after_leaving;
+            let recorded = self.function_mut().check_then_act.len();
             self.record_act(check, span);
+            if leaving && self.function_mut().check_then_act.len() > recorded {
+                // The guard about to be pushed acts.
+                let guard = self.function_mut().guards.len();
+                self.frame_mut().leaving_acts.push((recorded, guard));
+            }
+        }
+    }
+
+    /// At the end of a statement: after an `if` that leaves, a guard the statement binds
+    /// (`let mut map = cache.write().unwrap();`) is taken to decide again under it
+    /// (`entry`), as a cache that fills on a miss does; only a temporary one acts blind.
+    pub(super) fn drop_kept_acts(&mut self) {
+        let acts = std::mem::take(&mut self.frame_mut().leaving_acts);
+        for (act, guard) in acts.into_iter().rev() {
+            let function = self.function_mut();
+            if function
+                .guards
+                .get(guard)
+                .is_some_and(|g| g.binding.is_some())
+            {
+                function.check_then_act.remove(act);
+            }
         }
     }
 
