@@ -39,15 +39,11 @@ impl Lowerer<'_> {
             kind,
             span,
             statement_lines: self.statement_lines,
-            locks: if lazy {
-                ThinVec::new()
-            } else {
-                scope.held().into()
-            },
+            locks: if lazy { ThinVec::new() } else { scope.held() },
             async_locks: if lazy {
                 ThinVec::new()
             } else {
-                scope.held_async().into()
+                scope.held_async()
             },
             method: method.map(Box::from),
             checked_by,
@@ -405,7 +401,7 @@ impl Lowerer<'_> {
     /// not accesses of the state. Without a lock another thread may still hold the old
     /// object, so the alias stays.
     fn detach_swapped_aliases(&mut self, path: &str) {
-        if self.scope().held().is_empty() {
+        if self.scope().held::<Vec<_>>().is_empty() {
             return;
         }
         self.scope_mut()

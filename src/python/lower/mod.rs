@@ -500,16 +500,18 @@ struct HeldLock {
 
 impl Scope {
     /// Locks taken with `with`/`acquire()`.
-    fn held(&self) -> Vec<String> {
+    fn held<C: FromIterator<String>>(&self) -> C {
         self.held_where(false)
     }
 
     /// Locks taken with `async with`.
-    fn held_async(&self) -> Vec<String> {
+    fn held_async<C: FromIterator<String>>(&self) -> C {
         self.held_where(true)
     }
 
-    fn held_where(&self, is_async: bool) -> Vec<String> {
+    /// Collected straight into the list the model keeps (a `ThinVec` for an access or
+    /// a call), with no second copy.
+    fn held_where<C: FromIterator<String>>(&self, is_async: bool) -> C {
         self.locks
             .iter()
             .filter(|l| l.is_async == is_async)

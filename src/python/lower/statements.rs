@@ -437,7 +437,7 @@ impl Lowerer<'_> {
                 }
                 let held_before = self.scope().locks.len();
                 let unset = self.unset_test(&i.test);
-                let locked = !self.scope().held_async().is_empty();
+                let locked = !self.scope().held_async::<Vec<_>>().is_empty();
                 let unset_before = self.scope().unset.len();
                 if let Some((path, true)) = &unset {
                     self.scope_mut().unset.push((path.clone(), locked));
