@@ -818,6 +818,10 @@ pub enum ValueOrigin {
     /// bound once to it (`job = Job()`) or right there (`submit(fill, Job())`): an
     /// object built there, if that call constructs one.
     Built(u32),
+    /// A local bound more than once, each time to what a call returned (`scope =
+    /// Alarm()` in one branch, `scope = Watcher()` in the other), by those calls'
+    /// offsets: an object one of them built, if each constructs one.
+    BuiltEither(ThinVec<u32>),
     /// A parameter slot the body never rebinds (see `Access::root`).
     Parameter(usize),
     /// A local of an enclosing function, bound once there to what the call at this
@@ -1060,9 +1064,11 @@ pub struct Access {
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
     pub on_loop_thread: bool,
-    /// Python: inside a generator expression that other code consumes later (returned,
-    /// or stored in a location: `return (x for x in self.items)`), which runs there,
-    /// not where it is written: its place orders it with nothing, and it holds no lock.
+    /// Python: inside a generator expression that runs where it is consumed, not where
+    /// it is written: its place orders it with nothing. Consumed by other code later
+    /// (returned, or stored in a location: `return (x for x in self.items)`), it holds
+    /// no lock; bound to a local, it is taken to hold the locks held where it is
+    /// written.
     #[serde(default)]
     pub lazy: bool,
     /// Python: an augmented assignment by a literal (`self.count += 1`, `self.text +=

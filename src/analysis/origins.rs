@@ -482,20 +482,28 @@ impl<'p, 'm> Graph<'p, 'm> {
                 Source::Passed(origin, caller, handing) => {
                     // A call runs in its caller's context; a handoff's caller runs in
                     // any.
+                    // A method runs only on objects of its class: of a local bound to
+                    // several constructions, the receiver is one of those that fit.
+                    let of = |values: &[Value<'m>]| match origin {
+                        ValueOrigin::BuiltEither(ats) if slot == 0 => {
+                            self.built_either(caller, ats, self.method_class(f))
+                        }
+                        _ => self.value_of(origin, caller, values),
+                    };
                     let given = match handing {
                         Handing::Handoff(..) => {
                             let mut given = Value::Bottom;
                             for c in Context::ALL {
                                 if self.contexts.reach[caller][c.index()].is_some() {
-                                    let from = self.value_of(origin, caller, &values[c.index()]);
-                                    given.join(&from, |via| via);
+                                    given.join(&of(&values[c.index()]), |via| via);
                                 }
                             }
                             given
                         }
-                        _ => self.value_of(origin, caller, &values[context.index()]),
+                        _ => of(&values[context.index()]),
                     };
-                    let direct = matches!(origin, ValueOrigin::Built(_));
+                    let direct =
+                        matches!(origin, ValueOrigin::Built(_) | ValueOrigin::BuiltEither(_));
                     value.join(&given, |via| match handing {
                         Handing::Call => via,
                         Handing::Later => Via::Shared,
@@ -520,6 +528,7 @@ impl<'p, 'm> Graph<'p, 'm> {
                 Some(class) => Value::Known(vec![(object(file, *at, Some(class)), Via::Local)]),
                 None => Value::Unknown,
             },
+            ValueOrigin::BuiltEither(ats) => self.built_either(caller, ats, None),
             ValueOrigin::Captured(at) => {
                 let mut parent = self.program.function(caller).parent;
                 while let Some(index) = parent {
@@ -563,6 +572,35 @@ impl<'p, 'm> Graph<'p, 'm> {
                 other => other,
             },
         }
+    }
+
+    /// The objects the calls at `ats` in `caller` build, when each builds one; with
+    /// `fitting`, only those of classes that can be objects of that class (a method's
+    /// receiver), if any is.
+    fn built_either(&self, caller: FuncId, ats: &[u32], fitting: Option<ClassId>) -> Value<'m> {
+        let file = self.program.file_of(caller);
+        let mut objects = Vec::with_capacity(ats.len());
+        for &at in ats {
+            let Some(class) = self.built(caller, at) else {
+                return Value::Unknown;
+            };
+            if fitting.is_none_or(|fitting| self.identity.may_alias(class, fitting)) {
+                objects.push((object(file, at, Some(class)), Via::Local));
+            }
+        }
+        if objects.is_empty() {
+            return Value::Unknown;
+        }
+        objects.sort_unstable();
+        objects.dedup();
+        Value::Known(objects)
+    }
+
+    /// The class of an instance method, whose first parameter is an object of it.
+    fn method_class(&self, function: FuncId) -> Option<ClassId> {
+        self.program
+            .class_of_method(function)
+            .filter(|_| !self.program.function(function).is_class_or_static_method())
     }
 
     /// A field of a method's own receiver (`self._worker`) when nothing tells which

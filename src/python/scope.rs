@@ -2,10 +2,11 @@
 //! any binding anywhere in the body makes the name local unless `global`/`nonlocal`
 //! says otherwise.
 
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::visitor::{walk_expr, walk_pattern, walk_stmt, Visitor};
 use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Pattern, Stmt};
+use ruff_text_size::Ranged;
 
 #[derive(Default)]
 pub struct Bindings {
@@ -19,6 +20,11 @@ pub struct Bindings {
     /// Locals bound only by augmented assignments (`events += batch`): each rebinds the
     /// name to what `__iadd__` returns, the same object for a list or a project class.
     pub augmented: HashSet<String>,
+    /// Locals bound more than once, every time by a plain assignment of a call named by
+    /// a dotted name (`scope = Alarm()` in one branch, `scope = Watcher()` in the
+    /// other): with the offsets of those calls. Wherever the body reads the name, it
+    /// holds what one of them returned.
+    pub built_each: HashMap<String, Vec<u32>>,
 }
 
 /// Names bound in `body` (not counting nested functions' and classes' own bodies).
@@ -31,7 +37,27 @@ pub fn bindings(body: &[Stmt]) -> Bindings {
     for name in &out.globals {
         out.locals.remove(name);
     }
+    out.built_each = collector
+        .calls_bound
+        .into_iter()
+        .filter(|(name, calls)| {
+            out.rebound.contains(name)
+                && !out.nonlocals.contains(name)
+                && collector.bindings.get(name) == Some(&calls.len())
+        })
+        .collect();
     out
+}
+
+/// A callee named by a dotted name (`Job`, `models.Job`), not one a call chain gives
+/// (`Job().shared()`: what `shared` returns, which the call at the same offset does
+/// not build).
+pub fn names_a_callee(func: &Expr) -> bool {
+    match func {
+        Expr::Name(_) => true,
+        Expr::Attribute(a) => names_a_callee(&a.value),
+        _ => false,
+    }
 }
 
 /// Every name that any function in `body` declares `global`: those are module variables
@@ -130,10 +156,15 @@ pub fn captured(body: &[Stmt], locals: &HashSet<String>) -> HashSet<String> {
 #[derive(Default)]
 struct Collector {
     out: Bindings,
+    /// How many times each name is bound.
+    bindings: HashMap<String, usize>,
+    /// Per name, the calls it is bound to by a plain assignment (`x = Job()`).
+    calls_bound: HashMap<String, Vec<u32>>,
 }
 
 impl Collector {
     fn bind(&mut self, name: &str) {
+        *self.bindings.entry(name.to_string()).or_default() += 1;
         if !self.out.locals.insert(name.to_string()) {
             self.out.augmented.remove(name);
             self.out.rebound.insert(name.to_string());
@@ -193,8 +224,33 @@ impl<'a> Visitor<'a> for Collector {
                     self.bind(bound.as_str());
                 }
             }
+            Stmt::Assign(a) => {
+                if let ([Expr::Name(n)], Expr::Call(call)) = (&a.targets[..], &*a.value) {
+                    if names_a_callee(&call.func) {
+                        let at = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
+                        self.calls_bound
+                            .entry(n.id.to_string())
+                            .or_default()
+                            .push(at);
+                    }
+                }
+                walk_stmt(self, stmt);
+            }
+            Stmt::AnnAssign(a) => {
+                if let (Expr::Name(n), Some(Expr::Call(call))) = (&*a.target, a.value.as_deref()) {
+                    if names_a_callee(&call.func) {
+                        let at = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
+                        self.calls_bound
+                            .entry(n.id.to_string())
+                            .or_default()
+                            .push(at);
+                    }
+                }
+                walk_stmt(self, stmt);
+            }
             Stmt::AugAssign(a) => match &*a.target {
                 Expr::Name(n) => {
+                    *self.bindings.entry(n.id.to_string()).or_default() += 1;
                     if self.out.locals.insert(n.id.to_string()) {
                         self.out.augmented.insert(n.id.to_string());
                     }

@@ -1,9 +1,9 @@
 //! Recording accesses to (possibly) shared state: reads, iterations, writes, and what
 //! each write stores; the tests that make a write a check-then-act; suspension points.
 
-use super::origins::names_a_callee;
 use super::ownership::names_a_class;
 use super::*;
+use crate::python::scope::names_a_callee;
 
 impl Lowerer<'_> {
     pub(super) fn record(
@@ -54,7 +54,7 @@ impl Lowerer<'_> {
             root,
             element,
             on_loop_thread: scope.on_loop_thread > 0,
-            lazy,
+            lazy: lazy || scope.deferred_depth > 0,
             literal_update: false,
             item: ItemUpdate::None,
             stores_unshared: false,

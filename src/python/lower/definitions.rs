@@ -94,7 +94,8 @@ impl Lowerer<'_> {
         scope.class = class;
         scope.captured = scope::captured(&def.body, &bindings.locals);
         scope.rebound = bindings.rebound;
-        scope.rebound.extend(scope::rebound_by_nested(&def.body));
+        let rebound_by_nested = scope::rebound_by_nested(&def.body);
+        scope.rebound.extend(rebound_by_nested.iter().cloned());
         // A parameter the body binds is not the caller's object everywhere.
         scope.rebound.extend(
             def.parameters
@@ -105,6 +106,15 @@ impl Lowerer<'_> {
                 })
                 .map(str::to_string),
         );
+        // A parameter holds the caller's object until its first binding.
+        scope.built_each = bindings
+            .built_each
+            .into_iter()
+            .filter(|(name, _)| {
+                !def.parameters.iter().any(|p| p.name().as_str() == name)
+                    && !rebound_by_nested.contains(name)
+            })
+            .collect();
         scope.locals = bindings.locals;
         scope.globals = bindings.globals;
         scope.nonlocals = bindings.nonlocals;

@@ -137,6 +137,10 @@ pub struct Lowerer<'s> {
     /// Generator expressions returned or stored in a location (`return (x for x in
     /// xs)`), by offset: kept to be consumed later (`Access::lazy`).
     kept_generators: HashSet<usize>,
+    /// Generator expressions bound to a local (`total = (x for x in self.items)`), by
+    /// offset: they run where the body consumes them (`Access::lazy`), under the locks
+    /// held where they are written.
+    deferred_generators: HashSet<usize>,
     pub functions: Vec<Function>,
     pub classes: Vec<Class>,
     pub symbols: Vec<Symbol>,
@@ -278,6 +282,9 @@ struct Scope {
     /// Locals bound once, to a call of what may be a class, with that call's offset
     /// (`ValueOrigin::Built`), once the binding is lowered.
     built: HashMap<String, u32>,
+    /// Locals (not parameters) bound more than once, each time to a call, with those
+    /// calls' offsets (`ValueOrigin::BuiltEither`).
+    built_each: HashMap<String, Vec<u32>>,
     /// Locals bound more than once, or that a nested function may rebind (`nonlocal`).
     rebound: HashSet<String>,
     /// Fresh locals the body has let escape (stored, returned, handed on): from then on
@@ -311,8 +318,12 @@ struct Scope {
     locks: Vec<HeldLock>,
     /// How many loops or comprehensions enclose the current point.
     loop_depth: usize,
-    /// How many generator expressions enclose the current point (`Access::lazy`).
+    /// How many generator expressions kept for later enclose the current point
+    /// (`Access::lazy`).
     lazy_depth: usize,
+    /// How many generator expressions bound to a local enclose it (`Access::lazy`,
+    /// locks kept).
+    deferred_depth: usize,
     /// How many enclosing branches only the event loop's thread takes
     /// (`Access::on_loop_thread`).
     on_loop_thread: usize,
@@ -362,6 +373,7 @@ impl<'s> Lowerer<'s> {
             attributes_set_by_name: false,
             typed_attribute_stores: Vec::new(),
             kept_generators: HashSet::default(),
+            deferred_generators: HashSet::default(),
             functions: Vec::new(),
             classes: Vec::new(),
             symbols: Vec::new(),
@@ -540,6 +552,7 @@ impl Scope {
             fresh: HashSet::default(),
             earlier_types: HashMap::default(),
             built: HashMap::default(),
+            built_each: HashMap::default(),
             rebound: HashSet::default(),
             escaped: HashSet::default(),
             private_fields: HashSet::default(),
@@ -553,6 +566,7 @@ impl Scope {
             locks: Vec::new(),
             loop_depth: 0,
             lazy_depth: 0,
+            deferred_depth: 0,
             on_loop_thread: 0,
             running_loops: HashSet::default(),
             loop_start: 0,
@@ -791,16 +805,19 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 // A generator expression iterates where it is consumed: kept for
                 // later (returned, stored), all of it, its first iterable's iteration
                 // included, is lazy.
-                let lazy = matches!(expr, Expr::Generator(_))
-                    && self
-                        .kept_generators
-                        .contains(&expr.range().start().to_usize());
+                let at = expr.range().start().to_usize();
+                let generator = matches!(expr, Expr::Generator(_));
+                let lazy = generator && self.kept_generators.contains(&at);
+                let deferred = generator && self.deferred_generators.contains(&at);
                 self.enter_loop();
-                self.scope_mut().lazy_depth += usize::from(lazy);
+                let scope = self.scope_mut();
+                scope.lazy_depth += usize::from(lazy);
+                scope.deferred_depth += usize::from(deferred);
                 walk_expr(self, expr);
                 let scope = self.scope_mut();
                 scope.loop_depth -= 1;
                 scope.lazy_depth -= usize::from(lazy);
+                scope.deferred_depth -= usize::from(deferred);
             }
             _ => walk_expr(self, expr),
         }

@@ -1,9 +1,9 @@
 //! How names in one module resolve: module-level bindings, imports (relative ones
 //! included), `self`, typed and aliased locals, and the chains that denote locations.
 
-use super::origins::names_a_callee;
 use super::ownership::{class_like, LOWERCASE_CLASSES};
 use super::*;
+use crate::python::scope::names_a_callee;
 
 impl Lowerer<'_> {
     /// Top-level bindings, including those inside `if`/`try`/`with` blocks.

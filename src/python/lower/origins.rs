@@ -8,6 +8,7 @@
 use super::ownership::class_like;
 use super::*;
 use crate::model::ValueOrigin;
+use crate::python::scope::names_a_callee;
 
 impl Lowerer<'_> {
     /// Notes that local `name` is bound to `value`: a local bound once, to a call, names
@@ -115,6 +116,9 @@ impl Lowerer<'_> {
         if let Some(&at) = current.built.get(name) {
             return Some(ValueOrigin::Built(at));
         }
+        if let Some(calls) = current.built_each.get(name) {
+            return Some(ValueOrigin::BuiltEither(calls.iter().copied().collect()));
+        }
         if current.self_name.as_deref() == Some(name) && current.class.is_some() {
             return self.self_origin();
         }
@@ -169,17 +173,6 @@ impl Lowerer<'_> {
             Expr::Call(c) => matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "type"),
             _ => false,
         }
-    }
-}
-
-/// A callee named by a dotted name (`Job`, `models.Job`), not one a call chain gives
-/// (`Job().shared()`: what `shared` returns, which the call at the same offset does
-/// not build).
-pub(super) fn names_a_callee(func: &Expr) -> bool {
-    match func {
-        Expr::Name(_) => true,
-        Expr::Attribute(a) => names_a_callee(&a.value),
-        _ => false,
     }
 }
 

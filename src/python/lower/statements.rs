@@ -79,8 +79,10 @@ impl Lowerer<'_> {
     /// Lowers one statement (the visitor's `visit_stmt` tracks its lines first).
     pub(super) fn lower_stmt(&mut self, stmt: &Stmt) {
         // A generator expression returned, or stored in a location, is consumed later
-        // by other code (`Access::lazy`). One bound to a local is taken to run where
-        // it is written: most are consumed a line later, under the same locks.
+        // by other code (`Access::lazy`). One bound to a local runs where the body
+        // consumes it, which may be after a thread start: ordered with nothing, but
+        // taken to hold the locks held where it is written, since most are consumed a
+        // line later, under the same locks.
         let kept = match stmt {
             Stmt::Assign(a) if !matches!(a.targets.as_slice(), [Expr::Name(_)]) => Some(&*a.value),
             Stmt::Return(r) => r.value.as_deref(),
@@ -88,6 +90,12 @@ impl Lowerer<'_> {
         };
         if let Some(Expr::Generator(g)) = kept {
             self.kept_generators.insert(g.range().start().to_usize());
+        }
+        if let Stmt::Assign(a) = stmt {
+            if let ([Expr::Name(_)], Expr::Generator(g)) = (a.targets.as_slice(), &*a.value) {
+                self.deferred_generators
+                    .insert(g.range().start().to_usize());
+            }
         }
         match stmt {
             Stmt::FunctionDef(def) => {
