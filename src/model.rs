@@ -423,6 +423,13 @@ pub struct Function {
     /// bound method passed to an awaited call is not counted here: whether it escapes
     /// depends on what the call is (`OwnedArg::bound`, `analysis::ownership`).
     pub escaping_params: ThinVec<usize>,
+    /// Python: where the body may let its receiver (slot 0 of `escaping_params`)
+    /// escape: the first line from which it may have (the statement's first line, or
+    /// that of the outermost loop around it, which runs it again), with the byte offset
+    /// of the call whose argument it is, if it is one (`analysis::setup` reads the
+    /// catalogue to tell a call that only looks at it: `logger.debug("%r", self)`).
+    #[serde(default)]
+    pub receiver_escapes: ThinVec<(u32, Option<u32>)>,
     /// Python: of `escaping_params`, those the body keeps other than by passing them as
     /// a plain argument of a call (stores, returns, puts in a container, captures):
     /// what `analysis::invoked` follows through calls itself.
@@ -1064,11 +1071,9 @@ pub struct Access {
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).
     pub on_loop_thread: bool,
-    /// Python: inside a generator expression that runs where it is consumed, not where
-    /// it is written: its place orders it with nothing. Consumed by other code later
-    /// (returned, or stored in a location: `return (x for x in self.items)`), it holds
-    /// no lock; bound to a local, it is taken to hold the locks held where it is
-    /// written.
+    /// Python: inside a generator expression that other code consumes later (returned,
+    /// or stored in a location: `return (x for x in self.items)`), which runs there,
+    /// not where it is written: its place orders it with nothing, and it holds no lock.
     #[serde(default)]
     pub lazy: bool,
     /// Python: an augmented assignment by a literal (`self.count += 1`, `self.text +=

@@ -61,7 +61,7 @@ use super::contexts::{resolve_call, CallTarget, Context, Contexts};
 use super::locks::{held_asyncio_locks, Locksets};
 use super::resolve::{FuncId, Program};
 use super::state::{StateAccess, StateKey};
-use crate::model::{AccessKind, Arg, ArgSlot, Callee, Span, ValueOrigin};
+use crate::model::{AccessKind, Arg, Callee, Span};
 
 /// The one handoff that starts every worker path reaching a function.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,17 +234,14 @@ impl Ordering {
         !self.awaited_under[a].is_disjoint(&self.awaited_under[b])
     }
 
-    /// Whether `other` (an access in `context`: the loop, the main thread, or another
-    /// worker thread) is ordered with every worker-thread run of `worker_function`.
+    /// Whether `other` (an access on the loop or the main thread) is ordered with every
+    /// worker-thread run of `worker_function`.
     ///
     /// In a coroutine that starts the worker, under an `asyncio` lock it holds at the
     /// handoff too: before the handoff, or after the awaited handoff. In a synchronous
     /// function that starts the worker: before the handoff, or after a wait for threads
     /// (`join()`, `result()`, `shutdown()`), in that function or in a function it alone
-    /// calls there. A synchronous starter that several threads run at once publishes
-    /// nothing by its handoff, except to what it does through its own receiver when it
-    /// runs once per object (`runs_once_per_object`): the run that wrote an object is
-    /// the one that started the thread on it, and other runs have objects of their own.
+    /// calls there.
     pub fn ordered(
         &self,
         program: &Program,
@@ -252,9 +249,7 @@ impl Ordering {
         contexts: &Contexts,
         worker: &StateAccess,
         other: &StateAccess,
-        context: Context,
     ) -> bool {
-        let on_worker = context == Context::WorkerThread;
         if !self.awaited_under[worker.function].is_disjoint(&other.asyncio_locks) {
             return true;
         }
@@ -277,8 +272,7 @@ impl Ordering {
             return false;
         };
         if program.function(*caller).is_async {
-            // A coroutine on a worker's own loop: not modelled.
-            if repeated_from.is_some() || on_worker {
+            if repeated_from.is_some() {
                 return false;
             }
             // Runs of the starter on this object are sequential, or serialised by a lock
@@ -334,10 +328,7 @@ impl Ordering {
         };
         // A starter that runs on several worker threads at once starts one worker while
         // another run of it writes: only the wait orders those.
-        let own_object = *caller == other.function
-            && other.access.root == Some(0)
-            && runs_once_per_object(program, contexts, *caller);
-        let published = contexts.concurrent[*caller].is_none() || own_object;
+        let published = contexts.concurrent[*caller].is_none();
         let outside = |at: Span, lazy: bool| {
             (published && ahead(at, lazy)) || waited_at.is_some_and(|wait| before(wait, at))
         };
@@ -356,8 +347,7 @@ impl Ordering {
             return true;
         }
         // What a script's main thread did before the call that leads to the handoff.
-        !on_worker
-            && published
+        published
             && repeated_from.is_none()
             && !other.access.lazy
             && spine(program, contexts, *caller, *span).is_some_and(|spine| {
@@ -365,58 +355,6 @@ impl Ordering {
                 before_spine(program, contexts, &spine, other.function, last, 0)
             })
     }
-}
-
-/// Whether each run of the instance method `method` is on an object of its own: every
-/// call of it is a plain call, outside loops, on a receiver the caller built there (a
-/// local bound to constructions alone, or an object built right in the call or in the
-/// `with` that enters it), the only call of the method on that receiver in the caller;
-/// nothing else runs it (no handoff, no callable passed, no decorator, no location
-/// holding it).
-fn runs_once_per_object(program: &Program, contexts: &Contexts, method: FuncId) -> bool {
-    let model = program.function(method);
-    let callers = &contexts.callers[method];
-    if model.class.is_none()
-        || model.is_class_or_static_method()
-        || model.is_async
-        || model.is_generator
-        || !model.decorators.is_empty()
-        || contexts.callable_passes[method] != 0
-        || contexts.started_elsewhere[method]
-        || callers.is_empty()
-    {
-        return false;
-    }
-    let built = |origin: Option<&ValueOrigin>| -> Option<Vec<u32>> {
-        match origin? {
-            ValueOrigin::Built(at) => Some(vec![*at]),
-            ValueOrigin::BuiltEither(ats) => Some(ats.to_vec()),
-            _ => None,
-        }
-    };
-    callers.iter().all(|&(caller, index)| {
-        let call = &program.function(caller).calls[index];
-        if call.in_loop
-            || call.lazy
-            || contexts.through_location.contains(&(caller, index))
-            || contexts.through_holder.contains(&(caller, index, method))
-            || contexts.invoked.contains_key(&(caller, index, method))
-        {
-            return false;
-        }
-        let Some(sites) = built(call.origin_at(&ArgSlot::Receiver)) else {
-            return false;
-        };
-        // No other call of the method in this caller on one of those objects.
-        callers
-            .iter()
-            .filter(|&&(from, other)| from == caller && other != index)
-            .all(|&(_, other)| {
-                let call = &program.function(caller).calls[other];
-                built(call.origin_at(&ArgSlot::Receiver))
-                    .is_some_and(|others| others.iter().all(|at| !sites.contains(at)))
-            })
-    })
 }
 
 /// Whether some call runs `function` again and again (in a loop, or as a `while`

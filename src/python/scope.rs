@@ -43,6 +43,7 @@ pub fn bindings(body: &[Stmt]) -> Bindings {
         .filter(|(name, calls)| {
             out.rebound.contains(name)
                 && !out.nonlocals.contains(name)
+                && !out.globals.contains(name)
                 && collector.bindings.get(name) == Some(&calls.len())
         })
         .collect();

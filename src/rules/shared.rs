@@ -191,24 +191,21 @@ pub fn may_race(
     if given(w, l) || given(l, w) {
         return false;
     }
-    let ordered = |worker: &StateAccess, other: &StateAccess, context| {
+    let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
         analysis.ordering.ordered(
             &analysis.program,
             &analysis.catalogue,
             &analysis.contexts,
             worker,
-            other,
-            context,
+            on_loop,
         )
     };
     match (cw, cl) {
         (Context::WorkerThread, Context::WorkerThread) => {
             !analysis.ordering.exclusive(w.function, l.function)
-                && !ordered(w, l, cl)
-                && !ordered(l, w, cw)
         }
-        (Context::WorkerThread, _) => !ordered(w, l, cl),
-        (_, Context::WorkerThread) => !ordered(l, w, cw),
+        (Context::WorkerThread, _) => !ordered(w, l),
+        (_, Context::WorkerThread) => !ordered(l, w),
         _ => true,
     }
 }

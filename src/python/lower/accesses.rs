@@ -54,7 +54,7 @@ impl Lowerer<'_> {
             root,
             element,
             on_loop_thread: scope.on_loop_thread > 0,
-            lazy: lazy || scope.deferred_depth > 0,
+            lazy,
             literal_update: false,
             item: ItemUpdate::None,
             stores_unshared: false,

@@ -316,7 +316,7 @@ impl Lowerer<'_> {
             curried: ThinVec::new(),
             kept_in: None,
             origins: ThinVec::new(),
-            lazy: self.scope().lazy_depth > 0 || self.scope().deferred_depth > 0,
+            lazy: self.scope().lazy_depth > 0,
         }
     }
 

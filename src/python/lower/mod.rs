@@ -137,10 +137,6 @@ pub struct Lowerer<'s> {
     /// Generator expressions returned or stored in a location (`return (x for x in
     /// xs)`), by offset: kept to be consumed later (`Access::lazy`).
     kept_generators: HashSet<usize>,
-    /// Generator expressions bound to a local (`total = (x for x in self.items)`), by
-    /// offset: they run where the body consumes them (`Access::lazy`), under the locks
-    /// held where they are written.
-    deferred_generators: HashSet<usize>,
     pub functions: Vec<Function>,
     pub classes: Vec<Class>,
     pub symbols: Vec<Symbol>,
@@ -318,12 +314,8 @@ struct Scope {
     locks: Vec<HeldLock>,
     /// How many loops or comprehensions enclose the current point.
     loop_depth: usize,
-    /// How many generator expressions kept for later enclose the current point
-    /// (`Access::lazy`).
+    /// How many generator expressions enclose the current point (`Access::lazy`).
     lazy_depth: usize,
-    /// How many generator expressions bound to a local enclose it (`Access::lazy`,
-    /// locks kept).
-    deferred_depth: usize,
     /// How many enclosing branches only the event loop's thread takes
     /// (`Access::on_loop_thread`).
     on_loop_thread: usize,
@@ -373,7 +365,6 @@ impl<'s> Lowerer<'s> {
             attributes_set_by_name: false,
             typed_attribute_stores: Vec::new(),
             kept_generators: HashSet::default(),
-            deferred_generators: HashSet::default(),
             functions: Vec::new(),
             classes: Vec::new(),
             symbols: Vec::new(),
@@ -566,7 +557,6 @@ impl Scope {
             locks: Vec::new(),
             loop_depth: 0,
             lazy_depth: 0,
-            deferred_depth: 0,
             on_loop_thread: 0,
             running_loops: HashSet::default(),
             loop_start: 0,
@@ -805,19 +795,16 @@ impl<'a> Visitor<'a> for Lowerer<'_> {
                 // A generator expression iterates where it is consumed: kept for
                 // later (returned, stored), all of it, its first iterable's iteration
                 // included, is lazy.
-                let at = expr.range().start().to_usize();
-                let generator = matches!(expr, Expr::Generator(_));
-                let lazy = generator && self.kept_generators.contains(&at);
-                let deferred = generator && self.deferred_generators.contains(&at);
+                let lazy = matches!(expr, Expr::Generator(_))
+                    && self
+                        .kept_generators
+                        .contains(&expr.range().start().to_usize());
                 self.enter_loop();
-                let scope = self.scope_mut();
-                scope.lazy_depth += usize::from(lazy);
-                scope.deferred_depth += usize::from(deferred);
+                self.scope_mut().lazy_depth += usize::from(lazy);
                 walk_expr(self, expr);
                 let scope = self.scope_mut();
                 scope.loop_depth -= 1;
                 scope.lazy_depth -= usize::from(lazy);
-                scope.deferred_depth -= usize::from(deferred);
             }
             _ => walk_expr(self, expr),
         }

@@ -79,10 +79,8 @@ impl Lowerer<'_> {
     /// Lowers one statement (the visitor's `visit_stmt` tracks its lines first).
     pub(super) fn lower_stmt(&mut self, stmt: &Stmt) {
         // A generator expression returned, or stored in a location, is consumed later
-        // by other code (`Access::lazy`). One bound to a local runs where the body
-        // consumes it, which may be after a thread start: ordered with nothing, but
-        // taken to hold the locks held where it is written, since most are consumed a
-        // line later, under the same locks.
+        // by other code (`Access::lazy`). One bound to a local is taken to run where
+        // it is written: most are consumed a line later, under the same locks.
         let kept = match stmt {
             Stmt::Assign(a) if !matches!(a.targets.as_slice(), [Expr::Name(_)]) => Some(&*a.value),
             Stmt::Return(r) => r.value.as_deref(),
@@ -90,12 +88,6 @@ impl Lowerer<'_> {
         };
         if let Some(Expr::Generator(g)) = kept {
             self.kept_generators.insert(g.range().start().to_usize());
-        }
-        if let Stmt::Assign(a) = stmt {
-            if let ([Expr::Name(_)], Expr::Generator(g)) = (a.targets.as_slice(), &*a.value) {
-                self.deferred_generators
-                    .insert(g.range().start().to_usize());
-            }
         }
         match stmt {
             Stmt::FunctionDef(def) => {
@@ -320,7 +312,14 @@ impl Lowerer<'_> {
             Stmt::With(w) => {
                 let mut pushed = 0;
                 for item in &w.items {
-                    self.visit_expr(&item.context_expr);
+                    // `with scope:` hands `scope` only to its own `__enter__` and
+                    // `__exit__`, as `scope.arm()` would: it does not let it escape.
+                    // With `as alias`, what `__enter__` returns, often `scope` itself,
+                    // goes on under another name.
+                    match (&item.context_expr, &item.optional_vars) {
+                        (name @ Expr::Name(_), None) => self.load(name),
+                        (other, _) => self.visit_expr(other),
+                    }
                     let span = self.span_of(&item.context_expr);
                     let (enter, exit) = if w.is_async {
                         ("__aenter__", "__aexit__")
