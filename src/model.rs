@@ -423,13 +423,6 @@ pub struct Function {
     /// bound method passed to an awaited call is not counted here: whether it escapes
     /// depends on what the call is (`OwnedArg::bound`, `analysis::ownership`).
     pub escaping_params: ThinVec<usize>,
-    /// Python: where the body may let its receiver (slot 0 of `escaping_params`)
-    /// escape: the first line from which it may have (the statement's first line, or
-    /// that of the outermost loop around it, which runs it again), with the byte offset
-    /// of the call whose argument it is, if it is one (`analysis::setup` reads the
-    /// catalogue to tell a call that only looks at it: `logger.debug("%r", self)`).
-    #[serde(default)]
-    pub receiver_escapes: ThinVec<(u32, Option<u32>)>,
     /// Python: of `escaping_params`, those the body keeps other than by passing them as
     /// a plain argument of a call (stores, returns, puts in a container, captures):
     /// what `analysis::invoked` follows through calls itself.

@@ -24,7 +24,6 @@ pub mod protocol_modules;
 pub mod receivers;
 pub mod resolve;
 pub mod rust_locks;
-pub mod setup;
 pub mod sharing;
 pub mod state;
 pub mod stored_callables;
@@ -46,7 +45,6 @@ use platforms::Platforms;
 use programs::Programs;
 use receivers::Receivers;
 use resolve::Program;
-use setup::Setup;
 use sharing::Sharing;
 use state::{StateAccess, StateKey};
 
@@ -108,12 +106,10 @@ impl<'m> Analysis<'m> {
         );
         let (state, ((receivers, origins), (ordering, (programs, platforms)))) = rayon::join(
             || {
-                let setup = Setup::compute(&program, &catalogue, &contexts);
                 let objects = state::Objects {
                     ownership: &ownership,
                     identity: &identity,
                     holders: &holders,
-                    setup: &setup,
                 };
                 state::collect(
                     &program, &catalogue, &contexts, &locksets, &sharing, &objects,

@@ -12,7 +12,6 @@ use super::locks::{held_asyncio_locks, held_thread_locks, Locksets};
 use super::ordering::waits;
 use super::ownership::Ownership;
 use super::resolve::{ClassId, FuncId, Program, Resolved, Target};
-use super::setup::Setup;
 use super::sharing::Sharing;
 use crate::model::{
     item_position, Access, AccessKind, CallSite, Callee, FileId, Invariant, Language, Span,
@@ -613,7 +612,6 @@ pub struct Objects<'a> {
     pub ownership: &'a Ownership,
     pub identity: &'a Identity,
     pub holders: &'a Holders,
-    pub setup: &'a Setup,
 }
 
 /// The holder field an object is reached through (`receiver` is `mod.Light.info`, a
@@ -722,10 +720,6 @@ impl<'m> Collector<'_, 'm> {
             && !mutates_class_object(program, catalogue, file, model, access)
         {
             // The object under construction: nobody else holds it yet.
-            return None;
-        }
-        if objects.setup.before_escape(program, function, access) {
-            // A new object its first method sets up before letting it go.
             return None;
         }
         // Through a local bound to a call: the function's own object only if the call

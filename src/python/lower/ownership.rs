@@ -66,12 +66,6 @@ impl Lowerer<'_> {
     /// plain argument of a call, which the analysis follows (`Function::keeps_params`
     /// leaves it out).
     pub(super) fn escape(&mut self, name: &str, passed: bool) {
-        self.escape_by(name, passed, None);
-    }
-
-    /// `escape`, with the offset of the call whose argument the object is, if it is
-    /// one (`Function::receiver_escapes`).
-    fn escape_by(&mut self, name: &str, passed: bool, by_call: Option<u32>) {
         let Some(depth) = self.scopes.iter().rposition(|s| {
             !s.is_module
                 && (s.fresh.contains(name)
@@ -81,15 +75,10 @@ impl Lowerer<'_> {
         }) else {
             return;
         };
-        let line = self.statement_lines.0;
         let scope = &mut self.scopes[depth];
         if scope.fresh.contains(name) {
             scope.escaped.insert(name.to_string());
         }
-        let from = match scope.loop_depth {
-            0 => line,
-            _ => scope.loop_start.min(line),
-        };
         let func = scope.func;
         let slot = if scope.class.is_some() && scope.self_name.as_deref() == Some(name) {
             Some(0)
@@ -104,9 +93,6 @@ impl Lowerer<'_> {
         };
         if let Some(slot) = slot {
             let function = &mut self.functions[func];
-            if slot == 0 && !function.receiver_escapes.contains(&(from, by_call)) {
-                function.receiver_escapes.push((from, by_call));
-            }
             if !function.escaping_params.contains(&slot) {
                 function.escaping_params.push(slot);
             }
@@ -285,7 +271,7 @@ impl Lowerer<'_> {
             if scope.fresh.contains(&name) {
                 scope.handed.entry(name.clone()).or_insert(offset);
             }
-            self.escape_by(&name, passed, Some(offset));
+            self.escape(&name, passed);
         }
         owned
     }

@@ -312,14 +312,7 @@ impl Lowerer<'_> {
             Stmt::With(w) => {
                 let mut pushed = 0;
                 for item in &w.items {
-                    // `with scope:` hands `scope` only to its own `__enter__` and
-                    // `__exit__`, as `scope.arm()` would: it does not let it escape.
-                    // With `as alias`, what `__enter__` returns, often `scope` itself,
-                    // goes on under another name.
-                    match (&item.context_expr, &item.optional_vars) {
-                        (name @ Expr::Name(_), None) => self.load(name),
-                        (other, _) => self.visit_expr(other),
-                    }
+                    self.visit_expr(&item.context_expr);
                     let span = self.span_of(&item.context_expr);
                     let (enter, exit) = if w.is_async {
                         ("__aenter__", "__aexit__")
