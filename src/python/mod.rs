@@ -187,6 +187,7 @@ pub fn parses_as_function_body(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{lower_file, parses_as_function_body};
+    use crate::model::{ArgSlot, Callee, ValueOrigin};
     use std::path::Path;
 
     /// The parameter slots a method of `source`'s `Conn` lets escape.
@@ -206,6 +207,40 @@ mod tests {
         let source = "import sys\nREGISTRY = set()\n\nclass Conn:\n    def connect(self, host):\n        sys.audit(\"conn.connect\", self, host)\n\n    def register(self):\n        REGISTRY.add(self)\n";
         assert_eq!(escaping(source, "connect"), Vec::<usize>::new());
         assert_eq!(escaping(source, "register"), vec![0]);
+    }
+
+    /// The receiver origins of the calls of `method` that `function` of `source` makes.
+    fn receiver_origins(source: &str, function: &str, method: &str) -> Vec<Option<ValueOrigin>> {
+        let model = lower_file(Path::new("scopes.py"), source.to_string());
+        let path = format!("scopes.{function}");
+        let function = model
+            .functions
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("no {path}"));
+        function
+            .calls
+            .iter()
+            .filter(|c| matches!(&c.callee, Callee::Path(p) if p.ends_with(method)))
+            .map(|c| c.origin_at(&ArgSlot::Receiver).cloned())
+            .collect()
+    }
+
+    #[test]
+    fn a_local_bound_only_to_constructions_is_one_of_them_but_a_global_is_not() {
+        let source = "import sys\n\nclass Scope:\n    def arm(self):\n        pass\n\nCURRENT = Scope()\n\ndef local():\n    if sys.platform == 'linux':\n        scope = Scope()\n    else:\n        scope = Scope()\n    scope.arm()\n\ndef shared():\n    global CURRENT\n    if sys.platform == 'linux':\n        CURRENT = Scope()\n    else:\n        CURRENT = Scope()\n    CURRENT.arm()\n";
+        let local = receiver_origins(source, "local", ".arm");
+        assert!(
+            matches!(local.as_slice(), [Some(ValueOrigin::BuiltEither(sites))] if sites.len() == 2),
+            "{local:?}"
+        );
+        let shared = receiver_origins(source, "shared", ".arm");
+        assert!(
+            !shared
+                .iter()
+                .any(|o| matches!(o, Some(ValueOrigin::BuiltEither(_)))),
+            "{shared:?}"
+        );
     }
 
     #[test]
