@@ -164,6 +164,20 @@ struct Collector {
 }
 
 impl Collector {
+    /// `name = Job()`, one target given a call named by a dotted name: noted for
+    /// `Bindings::built_each`.
+    fn note_call_bound(&mut self, target: &Expr, value: &Expr) {
+        if let (Expr::Name(n), Expr::Call(call)) = (target, value) {
+            if names_a_callee(&call.func) {
+                let at = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
+                self.calls_bound
+                    .entry(n.id.to_string())
+                    .or_default()
+                    .push(at);
+            }
+        }
+    }
+
     fn bind(&mut self, name: &str) {
         *self.bindings.entry(name.to_string()).or_default() += 1;
         if !self.out.locals.insert(name.to_string()) {
@@ -226,26 +240,14 @@ impl<'a> Visitor<'a> for Collector {
                 }
             }
             Stmt::Assign(a) => {
-                if let ([Expr::Name(n)], Expr::Call(call)) = (&a.targets[..], &*a.value) {
-                    if names_a_callee(&call.func) {
-                        let at = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
-                        self.calls_bound
-                            .entry(n.id.to_string())
-                            .or_default()
-                            .push(at);
-                    }
+                if let [target] = &a.targets[..] {
+                    self.note_call_bound(target, &a.value);
                 }
                 walk_stmt(self, stmt);
             }
             Stmt::AnnAssign(a) => {
-                if let (Expr::Name(n), Some(Expr::Call(call))) = (&*a.target, a.value.as_deref()) {
-                    if names_a_callee(&call.func) {
-                        let at = u32::try_from(call.range().start().to_usize()).unwrap_or(u32::MAX);
-                        self.calls_bound
-                            .entry(n.id.to_string())
-                            .or_default()
-                            .push(at);
-                    }
+                if let Some(value) = &a.value {
+                    self.note_call_bound(&a.target, value);
                 }
                 walk_stmt(self, stmt);
             }
