@@ -108,3 +108,54 @@ fn fix_makes_call_soon_thread_safe_and_leaves_what_needs_a_redesign() {
         worker.replace("call_soon(", "call_soon_threadsafe(")
     );
 }
+
+/// A statement that awaits is never printed under a thread lock (that is RL202's
+/// hazard): a reference it tests is taken under the lock before it, a value it stores
+/// is stored under the lock after it is awaited, and a read of the contents gets
+/// advice. Nothing of it is applied.
+#[test]
+fn lock_fix_keeps_every_await_outside_the_lock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/python/RL101/rl101_awaiting_statement_reads_under_the_lock.py"
+    );
+    std::fs::copy(fixture, dir.path().join("users.py")).expect("copy");
+    let out = racelint_in(
+        dir.path(),
+        &["check", ".", "--select", "RL101", "--output-format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let fix = &report["findings"][0]["fix"];
+    let code = fix["code"].as_str().expect("a printed fix");
+    for expected in [
+        "# Line 28 uses `self._users` in a statement that suspends",
+        "with self._users_lock:\n    users_now = self._users\nawait self._store.note_loaded(users_now is not None)\n",
+        "users_now = await self._store.load()\nwith self._users_lock:\n    self._users = users_now\n",
+        "with self._users_lock:\n    self._users[user_id] = secret",
+    ] {
+        assert!(code.contains(expected), "{expected:?} missing from:\n{code}");
+    }
+    // No line under a `with` of the lock awaits.
+    let mut under_lock = false;
+    for line in code.lines() {
+        if line.starts_with("with self._users_lock:") {
+            under_lock = true;
+        } else if !line.starts_with(' ') {
+            under_lock = false;
+        } else if under_lock {
+            assert!(!line.contains("await"), "awaits under the lock:\n{code}");
+        }
+    }
+    assert!(
+        fix["edits"].is_null(),
+        "a snapshot is printed, never applied"
+    );
+    assert!(
+        fix["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`threading.Lock`"),
+        "a snapshot holds the lock over one read, so no block takes it twice: {fix}"
+    );
+}

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::edits::{insert_statement, wrap_lines};
+use super::snapshot_fix::{snapshot_code, suspends};
 use super::{Applicability, Autofix, Edit, Fix};
 use crate::analysis::copying::COPY_METHODS;
 use crate::analysis::state::{state_type, StateAccess, StateKey};
@@ -69,18 +70,65 @@ pub fn lock_fixes(
         let exact = group.iter().all(|a| {
             exact_lock_expression(analysis, state, a, &key).as_deref() == Some(lock_expr.as_str())
         });
+        let source_lines: Vec<&str> = source.lines().collect();
+        let awaits = &program.function(first.function).awaits;
+        let block = |lines: (u32, u32), code: Option<String>| Block {
+            file: first.file,
+            function: first.function,
+            lines,
+            lock_expr: lock_expr.clone(),
+            exact,
+            code,
+        };
         for lines in blocks_of(source, group, &lock_expr) {
             if covered.contains(&(first.file, lines.0)) {
                 continue;
             }
-            covered.extend((lines.0..=lines.1).map(|l| (first.file, l)));
-            blocks.push(Block {
-                file: first.file,
-                function: first.function,
-                lines,
-                lock_expr: lock_expr.clone(),
-                exact,
-            });
+            if !suspends(&source_lines, awaits, lines) {
+                covered.extend((lines.0..=lines.1).map(|l| (first.file, l)));
+                blocks.push(block(lines, None));
+                continue;
+            }
+            // A thread lock must not be held across a suspension: each access's own
+            // statement instead, and where that suspends too, a snapshot
+            // (`snapshot_fix`) for the accesses of that statement together.
+            let own = |a: &StateAccess| {
+                let (first, last) = a.access.statement_lines;
+                valid_block(&source_lines, first, last)
+            };
+            let inside: Vec<&StateAccess> = group
+                .iter()
+                .copied()
+                .filter(|a| (lines.0..=lines.1).contains(&a.access.span.start.line))
+                .collect();
+            for access in &inside {
+                let statement = own(access);
+                if covered.contains(&(first.file, statement.0)) {
+                    continue;
+                }
+                if !suspends(&source_lines, awaits, statement) {
+                    covered.extend((statement.0..=statement.1).map(|l| (first.file, l)));
+                    blocks.push(block(statement, None));
+                    continue;
+                }
+                // Only the statement's first line: statements nested in it that touch
+                // the state are wrapped on their own.
+                covered.insert((first.file, statement.0));
+                let together: Vec<&StateAccess> = inside
+                    .iter()
+                    .copied()
+                    .filter(|a| own(a) == statement)
+                    .collect();
+                let code = snapshot_code(
+                    source,
+                    awaits,
+                    statement,
+                    &together,
+                    &lock_expr,
+                    state.name(),
+                );
+                blocks.push(block(statement, Some(code)));
+            }
         }
     }
     lines_listed.dedup();
@@ -105,6 +153,9 @@ struct Block {
     /// Every access of the block spells the lock as `lock_expr` exactly
     /// (`exact_lock_expression`): the edits may use it.
     exact: bool,
+    /// For a statement that suspends, the code that replaces it instead of a `with`
+    /// around it (`snapshot_fix`); no edit writes it.
+    code: Option<String>,
 }
 
 /// The lock fix, worked out: which lock, and what to wrap.
@@ -143,6 +194,10 @@ impl LockPlan<'_> {
                     "# from {} import {lock_name}\n",
                     program.files[owner_file].module
                 ));
+            }
+            if let Some(replacement) = &block.code {
+                code.push_str(replacement);
+                continue;
             }
             code.push_str(&format!("with {}:\n", block.lock_expr));
             for text in dedent(source, start, end) {
@@ -215,7 +270,8 @@ impl LockPlan<'_> {
         for block in &self.blocks {
             let file = &program.files[block.file];
             let module_lock = matches!(self.state, StateKey::Global { .. });
-            if file.language != Language::Python
+            if block.code.is_some()
+                || file.language != Language::Python
                 || (module_lock && block.file != owner)
                 || !block.exact
                 || refused(
@@ -530,7 +586,8 @@ fn safe_to_wrap(lines: &[String], source: &str, first: u32) -> bool {
 fn takes_twice(analysis: &Analysis, blocks: &[Block]) -> bool {
     let program = &analysis.program;
     let wrapped: BTreeSet<usize> = blocks.iter().map(|b| b.function).collect();
-    blocks.iter().any(|block| {
+    // A snapshot (`Block::code`) holds the lock over one read alone, calling nothing.
+    blocks.iter().filter(|b| b.code.is_none()).any(|block| {
         let calls = &program.function(block.function).calls;
         let mut seen: BTreeSet<usize> = BTreeSet::new();
         let mut stack: Vec<usize> = analysis.contexts.callees[block.function]
@@ -941,7 +998,10 @@ fn valid_block(lines: &[&str], mut start: u32, mut end: u32) -> (u32, u32) {
         .map(|n| indentation(line(lines, n)))
         .min()
         .unwrap_or(0);
-    while start > 1 && indentation(line(lines, start)) > base {
+    // A line that only closes brackets (`):` after a header split over lines) ends the
+    // statement above it.
+    let closes_brackets = |n: u32| line(lines, n).trim_start().starts_with([')', ']', '}']);
+    while start > 1 && (indentation(line(lines, start)) > base || closes_brackets(start)) {
         start -= 1;
         while start > 1 && line(lines, start).trim().is_empty() {
             start -= 1;

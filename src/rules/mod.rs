@@ -32,6 +32,7 @@ mod rl308_blocking_call_on_runtime;
 pub mod rl900_unused_suppression;
 mod rust_facts;
 mod shared;
+mod snapshot_fix;
 
 use std::sync::OnceLock;
 
