@@ -80,55 +80,53 @@ pub fn lock_fixes(
             exact,
             code,
         };
-        for lines in blocks_of(source, group, &lock_expr) {
-            if covered.contains(&(first.file, lines.0)) {
+        // A thread lock must not be held across a suspension: a block that suspends
+        // gives way to each access's own statement, and one of those that suspends too
+        // to the code `snapshot_fix` writes for the accesses of that statement together.
+        let own = |a: &StateAccess| {
+            let (first, last) = a.access.statement_lines;
+            valid_block(&source_lines, first, last)
+        };
+        let statements: Vec<(u32, u32)> = blocks_of(source, group, &lock_expr)
+            .into_iter()
+            .flat_map(|lines| {
+                if suspends(&source_lines, awaits, lines) {
+                    group
+                        .iter()
+                        .filter(|a| (lines.0..=lines.1).contains(&a.access.span.start.line))
+                        .map(|a| own(a))
+                        .collect()
+                } else {
+                    vec![lines]
+                }
+            })
+            .collect();
+        for statement in statements {
+            if covered.contains(&(first.file, statement.0)) {
                 continue;
             }
-            if !suspends(&source_lines, awaits, lines) {
-                covered.extend((lines.0..=lines.1).map(|l| (first.file, l)));
-                blocks.push(block(lines, None));
+            if !suspends(&source_lines, awaits, statement) {
+                covered.extend((statement.0..=statement.1).map(|l| (first.file, l)));
+                blocks.push(block(statement, None));
                 continue;
             }
-            // A thread lock must not be held across a suspension: each access's own
-            // statement instead, and where that suspends too, a snapshot
-            // (`snapshot_fix`) for the accesses of that statement together.
-            let own = |a: &StateAccess| {
-                let (first, last) = a.access.statement_lines;
-                valid_block(&source_lines, first, last)
-            };
-            let inside: Vec<&StateAccess> = group
+            // Only the statement's first line: statements nested in it that touch the
+            // state are wrapped on their own.
+            covered.insert((first.file, statement.0));
+            let together: Vec<&StateAccess> = group
                 .iter()
                 .copied()
-                .filter(|a| (lines.0..=lines.1).contains(&a.access.span.start.line))
+                .filter(|a| own(a) == statement)
                 .collect();
-            for access in &inside {
-                let statement = own(access);
-                if covered.contains(&(first.file, statement.0)) {
-                    continue;
-                }
-                if !suspends(&source_lines, awaits, statement) {
-                    covered.extend((statement.0..=statement.1).map(|l| (first.file, l)));
-                    blocks.push(block(statement, None));
-                    continue;
-                }
-                // Only the statement's first line: statements nested in it that touch
-                // the state are wrapped on their own.
-                covered.insert((first.file, statement.0));
-                let together: Vec<&StateAccess> = inside
-                    .iter()
-                    .copied()
-                    .filter(|a| own(a) == statement)
-                    .collect();
-                let code = snapshot_code(
-                    source,
-                    awaits,
-                    statement,
-                    &together,
-                    &lock_expr,
-                    state.name(),
-                );
-                blocks.push(block(statement, Some(code)));
-            }
+            let code = snapshot_code(
+                source,
+                awaits,
+                statement,
+                &together,
+                &lock_expr,
+                state.name(),
+            );
+            blocks.push(block(statement, Some(code)));
         }
     }
     lines_listed.dedup();
