@@ -83,18 +83,21 @@ pub fn lock_fixes(
         // A thread lock must not be held across a suspension: a block that suspends
         // gives way to each access's own statement, and one of those that suspends too
         // to the code `snapshot_fix` writes for the accesses of that statement together.
-        let own = |a: &StateAccess| {
-            let (first, last) = a.access.statement_lines;
-            valid_block(&source_lines, first, last)
-        };
+        // Each access with its own statement, worked out once.
+        let owns: Vec<(&StateAccess, (u32, u32))> = group
+            .iter()
+            .map(|&a| {
+                let (first, last) = a.access.statement_lines;
+                (a, valid_block(&source_lines, first, last))
+            })
+            .collect();
         let statements: Vec<(u32, u32)> = blocks_of(source, group, &lock_expr)
             .into_iter()
             .flat_map(|lines| {
                 if suspends(&source_lines, awaits, lines) {
-                    group
-                        .iter()
-                        .filter(|a| (lines.0..=lines.1).contains(&a.access.span.start.line))
-                        .map(|a| own(a))
+                    owns.iter()
+                        .filter(|(a, _)| (lines.0..=lines.1).contains(&a.access.span.start.line))
+                        .map(|&(_, own)| own)
                         .collect()
                 } else {
                     vec![lines]
@@ -113,10 +116,10 @@ pub fn lock_fixes(
             // Only the statement's first line: statements nested in it that touch the
             // state are wrapped on their own.
             covered.insert((first.file, statement.0));
-            let together: Vec<&StateAccess> = group
+            let together: Vec<&StateAccess> = owns
                 .iter()
-                .copied()
-                .filter(|a| own(a) == statement)
+                .filter(|&&(_, own)| own == statement)
+                .map(|&(a, _)| a)
                 .collect();
             let code = snapshot_code(
                 source,
