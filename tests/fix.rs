@@ -159,3 +159,34 @@ fn lock_fix_keeps_every_await_outside_the_lock() {
         "a snapshot holds the lock over one read, so no block takes it twice: {fix}"
     );
 }
+
+/// RL104's double-checked locking wraps the check and the creation in one `with`; when
+/// an `await` lies between them it prints where the lock belongs instead, in words, and
+/// no block of lines under the lock.
+#[test]
+fn double_checked_fix_never_spans_an_await() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/python/RL104/rl104_lazy_cache_checked_across_await.py"
+    );
+    std::fs::copy(fixture, dir.path().join("loader.py")).expect("copy");
+    let out = racelint_in(
+        dir.path(),
+        &["check", ".", "--select", "RL104", "--output-format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let fix = &report["findings"][0]["fix"];
+    let code = fix["code"].as_str().expect("a printed fix");
+    assert!(
+        code.contains(
+            "# loader.py:32\n# The check at line 19 and this creation have an `await` between them"
+        ),
+        "advice at the creation expected:\n{code}"
+    );
+    assert!(
+        !code.lines().any(|l| l.starts_with("with ")),
+        "no block under the lock:\n{code}"
+    );
+    assert!(fix["edits"].is_null(), "advice is never applied");
+}

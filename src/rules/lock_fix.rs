@@ -989,6 +989,14 @@ fn blocks_of(source: &str, group: &[&StateAccess], lock_expr: &str) -> Vec<(u32,
         .collect()
 }
 
+/// `first..=last` of `source` widened to a run of whole statements of one block
+/// (`valid_block`): a check at a function's top level and a creation nested in a
+/// `try` or `with` under it are wrapped together with the rest of that statement.
+pub fn whole_statements(source: &str, (first, last): (u32, u32)) -> (u32, u32) {
+    let lines: Vec<&str> = source.lines().collect();
+    valid_block(&lines, first, last)
+}
+
 /// Widens `start..=end` until it is a run of whole statements of one block: up to the
 /// statement a deeper first line belongs to, down over deeper lines, and on through
 /// `elif`/`else`/`except`/`finally` clauses that continue a compound statement.

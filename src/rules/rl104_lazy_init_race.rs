@@ -4,14 +4,15 @@
 use super::edits::wrap_lines;
 use super::lock_fix::{
     creation_edits, dedent, display_path, exact_lock_expression, is_reentrant, lock_expression,
-    lock_key, lock_setup, refused, through_instance,
+    lock_key, lock_setup, refused, through_instance, whole_statements,
 };
 use super::shared::{access_path, is_declared, lazy_init_writes, runs_in};
+use super::snapshot_fix::suspends;
 use super::{find, Applicability, Autofix, Finding, Fix, Related};
 use crate::analysis::contexts::Context;
 use crate::analysis::state::{StateAccess, StateKey};
 use crate::analysis::Analysis;
-use crate::model::Language;
+use crate::model::{Await, Language};
 
 pub fn check(analysis: &Analysis) -> Vec<Finding> {
     let rule = find("RL104").expect("RL104 is registered");
@@ -59,6 +60,43 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     findings
 }
 
+/// Whether the lines from the check through the creation suspend (an `await` between
+/// them, in the creating function or in the caller that checks): a thread lock held
+/// across them would block the loop's thread while the coroutine waits (RL202).
+fn check_suspends(analysis: &Analysis, write: &StateAccess, range: (u32, u32)) -> bool {
+    let file = &analysis.program.files[write.file];
+    let lines: Vec<&str> = file.source.lines().collect();
+    let awaits: Vec<Await> = file
+        .functions
+        .iter()
+        .flat_map(|f| f.awaits.iter().cloned())
+        .collect();
+    suspends(&lines, &awaits, range)
+}
+
+/// For a check that suspends before the creation: where the lock belongs instead, in
+/// words, since no block of these lines may hold it.
+fn awaiting_check_fix(
+    analysis: &Analysis,
+    write: &StateAccess,
+    lock_expr: &str,
+    setup: Option<String>,
+    first: u32,
+) -> Fix {
+    let creation = write.access.statement_lines.0;
+    let mut code = setup.unwrap_or_default();
+    code.push_str(&format!(
+        "\n# {}:{creation}\n# The check at line {first} and this creation have an `await` \
+         between them: no thread lock may be held across it. Take `{lock_expr}` here, \
+         repeat the check under it, and create only if the value is still missing.\n",
+        display_path(analysis, write.file)
+    ));
+    Fix {
+        description: "Use double-checked locking in the code that creates the value: keep the unlocked check, and repeat it under a thread lock taken right before creating, after the last `await`.".to_string(),
+        code: code.trim_start_matches('\n').to_string(),
+    }
+}
+
 /// For a value a started thread creates: the call, under the check, that leads to the
 /// thread's start, in the function that two threads can run at once.
 fn starting_check(analysis: &Analysis, write: &StateAccess) -> Option<Related> {
@@ -86,8 +124,17 @@ fn double_checked_fix(
     let (lock, setup) = lock_setup(analysis, state);
     let lock_expr = lock_expression(analysis, state, write, &lock);
     let source = &analysis.program.files[write.file].source;
-    let (first, last) = write.checked_by.unwrap_or(write.access.statement_lines);
+    let (first, last) = whole_statements(
+        source,
+        write.checked_by.unwrap_or(write.access.statement_lines),
+    );
     let lines = dedent(source, first, last);
+    if check_suspends(analysis, write, (first, last)) {
+        return (
+            awaiting_check_fix(analysis, write, &lock_expr, setup, first),
+            None,
+        );
+    }
     if write.start_checked_in.is_some() {
         return (
             started_thread_fix(analysis, write, &lock, &lock_expr, setup, &lines, first),
@@ -173,7 +220,10 @@ fn double_checked_edits(
     }
     let key = lock_key(state, lock);
     let lock_expr = exact_lock_expression(analysis, state, write, &key)?;
-    let (first, last) = write.checked_by.unwrap_or(write.access.statement_lines);
+    let (first, last) = whole_statements(
+        &file.source,
+        write.checked_by.unwrap_or(write.access.statement_lines),
+    );
     let lines = dedent(&file.source, first, last);
     if refused(
         analysis,
