@@ -735,8 +735,37 @@ pub enum Arg {
     /// function's own `*args`. Unnamed, anything else spread (`*pending`): the
     /// arguments after it are at positions nobody can tell.
     Spread(String),
+    /// A callable that only calls a parameter of the calling function with the
+    /// function's own `*args` (and any `**kwargs`): `functools.partial(fn, *args)`,
+    /// `lambda: fn(*args, **kwargs)`, or through a library call that calls its first
+    /// argument with the rest (`lambda: ctx.run(fn, *args)`): handed to a worker, it is
+    /// `fn` handed over with those arguments (`analysis::forwarding`). Boxed: rare, and
+    /// every argument of every call is an `Arg`.
+    Thunk(Box<Thunk>),
     /// Anything else.
     Other,
+}
+
+impl Arg {
+    /// The calling function's parameter this argument passes on: as it is, or called by
+    /// a thunk (`Arg::Thunk`), which runs what the caller's caller passed there.
+    pub fn passed_parameter(&self) -> Option<&str> {
+        match self {
+            Arg::Parameter(name) => Some(name),
+            Arg::Thunk(thunk) => Some(&thunk.parameter),
+            _ => None,
+        }
+    }
+}
+
+/// What an `Arg::Thunk` calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thunk {
+    /// The calling function's parameter it calls.
+    pub parameter: String,
+    /// The library call it makes that calls `parameter` (`ctx.run`), as written; `None`
+    /// when it calls `parameter` itself.
+    pub via: Option<Callee>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -258,6 +258,11 @@ pub struct Catalogue {
     /// Library calls that look at a function they are given without calling or
     /// keeping it (`callable(fn)`, a log line): `analysis::invoked`.
     pub inspects_callables: CallList,
+    /// Library calls that call their first argument with the rest, right there, on
+    /// the calling thread (`contextvars.Context.run`): a thunk handed to a worker that
+    /// makes one runs that argument there (`analysis::forwarding`).
+    #[serde(default)]
+    pub invokers: CallList,
     pub asyncio_locks: TypeList,
     /// asyncio objects bound to the loop that first waits on them (`asyncio.Event`,
     /// `asyncio.Queue`), and their waiting methods.

@@ -11,9 +11,9 @@
 //! a fixpoint so wrappers of wrappers count too, for any arity and keyword.
 
 use super::catalogue::{Catalogue, Handoff};
-use super::contexts::{api_call, ApiCall, CallTarget, Context};
+use super::contexts::{api_call, resolve_call, ApiCall, CallTarget, Context};
 use super::resolve::{FuncId, Program};
-use crate::model::{Arg, ArgSlot, CallSite, Language, SPREAD_VARARGS};
+use crate::model::{Arg, ArgSlot, CallSite, Callee, FileId, Language, SPREAD_VARARGS};
 
 /// One way a call hands over a callable: which argument, and where it will run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +205,7 @@ impl Forwards {
             c.args
                 .iter()
                 .chain(c.keywords.iter().map(|(_, a)| a))
-                .any(|a| matches!(a, Arg::Parameter(_)))
+                .any(|a| a.passed_parameter().is_some())
         };
         let candidates: Vec<FuncId> = (0..program.functions.len())
             .filter(|&f| program.function(f).calls.iter().any(passes_parameter))
@@ -221,8 +221,19 @@ impl Forwards {
                     }
                     let api = api_call(program, call, target);
                     for handover in forwards.handovers(program, catalogue, function, &api, target) {
-                        let Some(Arg::Parameter(name)) = handover.argument(call) else {
-                            continue;
+                        // The parameter handed over: as it is, or called with the
+                        // function's own `*args` by a thunk, which passes the callable
+                        // what the callers pass past the function's own parameters.
+                        let (name, thunk) = match handover.argument(call) {
+                            Some(Arg::Parameter(name)) => (name, false),
+                            Some(Arg::Thunk(thunk))
+                                if thunk.via.as_ref().is_none_or(|via| {
+                                    invokes(program, catalogue, program.file_of(function), via)
+                                }) =>
+                            {
+                                (&thunk.parameter, true)
+                            }
+                            _ => continue,
                         };
                         let summary = Handover {
                             context: handover.context,
@@ -230,11 +241,14 @@ impl Forwards {
                             keyword: Some(name.clone()),
                             concurrent: handover.concurrent || (call.in_loop && !call.awaited),
                             forwards_arguments: false,
-                            arguments_tuple: handover.wrapper_tuple(call, &model.call_params),
+                            arguments_tuple: handover
+                                .wrapper_tuple(call, &model.call_params)
+                                .filter(|_| !thunk),
                             forwards_keywords: false,
                             keyword_arguments: None,
-                            varargs_from: matches!(handover.passed_arguments(call),
-                                [Arg::Spread(s)] if s == SPREAD_VARARGS)
+                            varargs_from: (thunk
+                                || matches!(handover.passed_arguments(call),
+                                    [Arg::Spread(s)] if s == SPREAD_VARARGS))
                             .then_some(model.positional_params),
                             waits: handover.waits && (call.awaited || !model.is_async),
                             loop_if_decorated: handover.loop_if_decorated.clone(),
@@ -297,4 +311,20 @@ impl Forwards {
         }
         out
     }
+}
+
+/// Whether `via`, called in `file`, is a library call that calls its first argument
+/// with the rest right there (`contextvars.Context.run`: the catalogue's `[invokers]`).
+fn invokes(program: &Program, catalogue: &Catalogue, file: FileId, via: &Callee) -> bool {
+    let target = resolve_call(program, file, via);
+    let mut paths: Vec<&str> = Vec::new();
+    if let Callee::Path(written) = via {
+        paths.push(written);
+    }
+    if let CallTarget::External(path) = &target {
+        paths.push(path);
+    }
+    paths
+        .iter()
+        .any(|p| catalogue.invokers.calls.iter().any(|listed| listed == p))
 }

@@ -118,7 +118,7 @@ impl Invoked {
             c.args
                 .iter()
                 .chain(c.keywords.iter().map(|(_, a)| a))
-                .any(|a| matches!(a, Arg::Parameter(_)))
+                .any(|a| a.passed_parameter().is_some())
         };
         let candidates: Vec<FuncId> = (0..count)
             .filter(|&f| python(f) && program.function(f).calls.iter().any(passes_parameter))
@@ -128,9 +128,9 @@ impl Invoked {
             for &function in &candidates {
                 let model = program.function(function);
                 let file = program.file_of(function);
-                let slot_of = |arg: &Arg| match arg {
-                    Arg::Parameter(name) => model.call_params.iter().position(|p| p == name),
-                    _ => None,
+                let slot_of = |arg: &Arg| {
+                    let name = arg.passed_parameter()?;
+                    model.call_params.iter().position(|p| p == name)
                 };
                 for (call, target) in model.calls.iter().zip(&targets[function]) {
                     if !passes_parameter(call) {
@@ -247,7 +247,7 @@ impl Invoked {
             c.args
                 .iter()
                 .chain(c.keywords.iter().map(|(_, a)| a))
-                .any(|a| matches!(a, Arg::Parameter(p) if p == own))
+                .any(|a| a.passed_parameter() == Some(own.as_str()))
         });
         if passed_on {
             return None;

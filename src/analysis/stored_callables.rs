@@ -112,12 +112,12 @@ impl StoredCallables {
         for (function, stores) in stores.into_iter().enumerate() {
             let file = program.file_of(function);
             for (place, value) in stores {
-                match value {
-                    Arg::Parameter(name) => parameters
-                        .entry((function, name.clone()))
+                match value.passed_parameter() {
+                    Some(name) => parameters
+                        .entry((function, name.to_string()))
                         .or_default()
                         .push(place),
-                    value => {
+                    None => {
                         stored.add_value(program, file, &[place], value, function);
                         stored.kept_by_name.extend(denoted(program, file, value));
                     }
@@ -223,19 +223,22 @@ impl StoredCallables {
                                 .or_else(|| position.and_then(|i| call.args.get(i + receiver)))
                         }
                     };
-                    match passed {
-                        Some(Arg::Parameter(outer)) => {
+                    let Some(passed) = passed else {
+                        continue;
+                    };
+                    match passed.passed_parameter() {
+                        Some(outer) => {
                             for slot in slots {
+                                let outer = outer.to_string();
                                 if seen.insert((caller, outer.clone(), slot.clone())) {
                                     pending
-                                        .entry((caller, outer.clone()))
+                                        .entry((caller, outer))
                                         .or_default()
                                         .push(slot.clone());
                                 }
                             }
                         }
-                        Some(arg) => self.add_value(program, file, slots, arg, caller),
-                        None => {}
+                        None => self.add_value(program, file, slots, passed, caller),
                     }
                 }
             }
@@ -399,7 +402,7 @@ fn callers_of<'m>(
             call.args
                 .iter()
                 .chain(call.keywords.iter().map(|(_, a)| a))
-                .any(|a| matches!(a, Arg::Parameter(_)))
+                .any(|a| a.passed_parameter().is_some())
         })
     }));
     let edges: Vec<Vec<(FuncId, FuncId, Passing<'m>)>> = targets
@@ -519,9 +522,12 @@ fn denoted(program: &Program, file: FileId, value: &Arg) -> Vec<FuncId> {
             .and_then(|class| program.method(class, "__call__"))
             .into_iter()
             .collect(),
-        Arg::Parameter(_) | Arg::Tuple(_) | Arg::Keywords(_) | Arg::Spread(_) | Arg::Other => {
-            Vec::new()
-        }
+        Arg::Parameter(_)
+        | Arg::Thunk(_)
+        | Arg::Tuple(_)
+        | Arg::Keywords(_)
+        | Arg::Spread(_)
+        | Arg::Other => Vec::new(),
     }
 }
 

@@ -367,6 +367,9 @@ impl Lowerer<'_> {
     /// An argument, as a possible callable; the argument is visited for accesses too.
     pub(super) fn lower_arg(&mut self, expr: &Expr) -> Arg {
         match expr {
+            Expr::Lambda(l) if l.parameters.is_none() && self.thunk(&l.body).is_some() => {
+                self.thunk(&l.body).map_or(Arg::Other, |t| Arg::Thunk(Box::new(t)))
+            }
             Expr::Lambda(l) => {
                 let line = self.span_of(expr).start.line;
                 let parent = self.functions[self.scope().func].path.clone();
@@ -396,6 +399,14 @@ impl Lowerer<'_> {
             Expr::Name(n) if self.is_own_parameter(n.id.as_str()) => {
                 Arg::Parameter(n.id.to_string())
             }
+            // The function's own `*args` as one value (`Thread(target=fn, args=args)`):
+            // the tuple of what its callers pass past its own parameters.
+            Expr::Name(n)
+                if self.scope().vararg.as_deref() == Some(n.id.as_str())
+                    && !self.scope().rebound_params.contains(n.id.as_str()) =>
+            {
+                Arg::Tuple(vec![Arg::Spread(SPREAD_VARARGS.to_string())])
+            }
             Expr::Name(n) => {
                 self.load(expr);
                 match self.resolve_name(n.id.as_str()) {
@@ -411,6 +422,9 @@ impl Lowerer<'_> {
                 if matches!(self.callee_of(&call.func),
                     Some(Callee::Path(p)) if p == "functools.partial") =>
             {
+                if let Some(thunk) = self.thunk(expr) {
+                    return Arg::Thunk(Box::new(thunk));
+                }
                 let mut args = call.arguments.args.iter();
                 let inner = args.next().map_or(Arg::Other, |f| self.lower_arg(f));
                 for rest in args {
@@ -509,6 +523,48 @@ impl Lowerer<'_> {
                 .callee_of(&call.func)
                 .map_or(Arg::Other, Arg::Coroutine),
             _ => Arg::Spread(String::new()),
+        }
+    }
+
+    /// `call` as what a thunk of a parameter does (`Arg::Thunk`): `fn(*args, **kwargs)`,
+    /// `functools.partial(fn, *args, **kwargs)` (the object it builds calls so), or
+    /// `ctx.run(fn, *args, **kwargs)` and its partial, where `fn` is one of the
+    /// function's own parameters and `args` its own `*args`, never rebound, and every
+    /// keyword is spread (`**kwargs`): the handoff's callable gets exactly the
+    /// arguments the function's caller passed past its own.
+    pub(super) fn thunk(&self, call: &Expr) -> Option<Thunk> {
+        let Expr::Call(call) = call else {
+            return None;
+        };
+        if call.arguments.keywords.iter().any(|k| k.arg.is_some()) {
+            return None;
+        }
+        let own_varargs = |arg: &Expr| {
+            matches!(arg, Expr::Starred(s) if matches!(&*s.value, Expr::Name(n)
+                if self.scope().vararg.as_deref() == Some(n.id.as_str())
+                    && !self.scope().rebound_params.contains(n.id.as_str())))
+        };
+        let own_parameter = |arg: &Expr| match arg {
+            Expr::Name(n) if self.is_own_parameter(n.id.as_str()) => Some(n.id.to_string()),
+            _ => None,
+        };
+        let (func, args) = match self.callee_of(&call.func) {
+            Some(Callee::Path(p)) if p == "functools.partial" => {
+                let (first, rest) = call.arguments.args.split_first()?;
+                (first, rest)
+            }
+            _ => (&*call.func, &*call.arguments.args),
+        };
+        match args {
+            [spread] if own_varargs(spread) => Some(Thunk {
+                parameter: own_parameter(func)?,
+                via: None,
+            }),
+            [parameter, spread] if own_varargs(spread) => Some(Thunk {
+                parameter: own_parameter(parameter)?,
+                via: Some(self.callee_of(func)?),
+            }),
+            _ => None,
         }
     }
 

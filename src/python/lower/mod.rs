@@ -21,7 +21,7 @@ use crate::model::{
     item_segment, parameter_of, parameter_path, returned_parameter, Access, AccessKind, Arg,
     ArgSlot, Attribute, Await, CallSite, CalledParameter, Callee, Class, DeclaredContext,
     FileModel, Function, HeldField, InsertionPoint, Invariant, ItemUpdate, OwnedArg, Owner, Span,
-    Symbol, SymbolKind, AWAITED, ELEMENT, LOCAL_LOCK, SPREAD_VARARGS, SUPER,
+    Symbol, SymbolKind, Thunk, AWAITED, ELEMENT, LOCAL_LOCK, SPREAD_VARARGS, SUPER,
 };
 use crate::source::LineIndex;
 

@@ -119,6 +119,10 @@ impl Lowerer<'_> {
                 }
             }
             Expr::Attribute(_) => out.extend(self.callee_of(expr).map(Arg::Callable)),
+            // `self.cb = lambda: fn(*args)`: the parameter, called by the thunk.
+            Expr::Lambda(l) if l.parameters.is_none() && self.thunk(&l.body).is_some() => {
+                out.extend(self.thunk(&l.body).map(|t| Arg::Thunk(Box::new(t))));
+            }
             Expr::Lambda(_) => {
                 let span = self.span_of(expr);
                 let lambda = self
@@ -177,7 +181,7 @@ impl Lowerer<'_> {
 /// result.
 fn is_callable_value(arg: &Arg) -> bool {
     match arg {
-        Arg::Callable(_) | Arg::Inline(_) | Arg::Parameter(_) => true,
+        Arg::Callable(_) | Arg::Inline(_) | Arg::Parameter(_) | Arg::Thunk(_) => true,
         // A builtin container (`dict()`) has no `__call__`.
         Arg::Instance(ty) => names_a_class(ty) && !LOWERCASE_CLASSES.contains(&ty.as_str()),
         Arg::Coroutine(Callee::Path(p)) => !names_a_class(p),
