@@ -115,18 +115,11 @@ fn fix_makes_call_soon_thread_safe_and_leaves_what_needs_a_redesign() {
 /// advice. Nothing of it is applied.
 #[test]
 fn lock_fix_keeps_every_await_outside_the_lock() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/python/RL101/rl101_awaiting_statement_reads_under_the_lock.py"
+    let fix = first_fix(
+        "RL101/rl101_awaiting_statement_reads_under_the_lock.py",
+        "users.py",
+        "RL101",
     );
-    std::fs::copy(fixture, dir.path().join("users.py")).expect("copy");
-    let out = racelint_in(
-        dir.path(),
-        &["check", ".", "--select", "RL101", "--output-format", "json"],
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
-    let fix = &report["findings"][0]["fix"];
     let code = fix["code"].as_str().expect("a printed fix");
     for expected in [
         "# Line 28 uses `self._users` in a statement that suspends",
@@ -165,18 +158,11 @@ fn lock_fix_keeps_every_await_outside_the_lock() {
 /// no block of lines under the lock.
 #[test]
 fn double_checked_fix_never_spans_an_await() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/python/RL104/rl104_lazy_cache_checked_across_await.py"
+    let fix = first_fix(
+        "RL104/rl104_lazy_cache_checked_across_await.py",
+        "loader.py",
+        "RL104",
     );
-    std::fs::copy(fixture, dir.path().join("loader.py")).expect("copy");
-    let out = racelint_in(
-        dir.path(),
-        &["check", ".", "--select", "RL104", "--output-format", "json"],
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
-    let fix = &report["findings"][0]["fix"];
     let code = fix["code"].as_str().expect("a printed fix");
     assert!(
         code.contains(
@@ -189,4 +175,17 @@ fn double_checked_fix_never_spans_an_await() {
         "no block under the lock:\n{code}"
     );
     assert!(fix["edits"].is_null(), "advice is never applied");
+}
+
+/// The fix of the first finding of `rule` in a Python fixture checked alone, as `name`.
+fn first_fix(fixture: &str, name: &str, rule: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = format!("{}/fixtures/python/{fixture}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(fixture, dir.path().join(name)).expect("copy");
+    let out = racelint_in(
+        dir.path(),
+        &["check", ".", "--select", rule, "--output-format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    report["findings"][0]["fix"].clone()
 }

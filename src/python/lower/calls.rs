@@ -367,10 +367,10 @@ impl Lowerer<'_> {
     /// An argument, as a possible callable; the argument is visited for accesses too.
     pub(super) fn lower_arg(&mut self, expr: &Expr) -> Arg {
         match expr {
-            Expr::Lambda(l) if l.parameters.is_none() && self.thunk(&l.body).is_some() => {
-                self.thunk(&l.body).map_or(Arg::Other, |t| Arg::Thunk(Box::new(t)))
-            }
             Expr::Lambda(l) => {
+                if let Some(thunk) = l.parameters.is_none().then(|| self.thunk(&l.body)).flatten() {
+                    return Arg::Thunk(Box::new(thunk));
+                }
                 let line = self.span_of(expr).start.line;
                 let parent = self.functions[self.scope().func].path.clone();
                 let index = self.push_function(Function {

@@ -119,11 +119,17 @@ impl Lowerer<'_> {
                 }
             }
             Expr::Attribute(_) => out.extend(self.callee_of(expr).map(Arg::Callable)),
-            // `self.cb = lambda: fn(*args)`: the parameter, called by the thunk.
-            Expr::Lambda(l) if l.parameters.is_none() && self.thunk(&l.body).is_some() => {
-                out.extend(self.thunk(&l.body).map(|t| Arg::Thunk(Box::new(t))));
-            }
-            Expr::Lambda(_) => {
+            Expr::Lambda(l) => {
+                // `self.cb = lambda: fn(*args)`: the parameter, called by the thunk.
+                if let Some(thunk) = l
+                    .parameters
+                    .is_none()
+                    .then(|| self.thunk(&l.body))
+                    .flatten()
+                {
+                    out.push(Arg::Thunk(Box::new(thunk)));
+                    return;
+                }
                 let span = self.span_of(expr);
                 let lambda = self
                     .functions
