@@ -1089,6 +1089,12 @@ pub struct Access {
     /// object: an element iterated (`for x in d[k]`) or changed (`d[k].append(x)`,
     /// `d[k][j] = v`), where `for x in d` and `d[k] = v` touch `d` itself.
     pub element: bool,
+    /// Python: through a local bound to something inside the location (`info =
+    /// d[k]`, then `info["lock"]` or `info.count += 1`): the location itself was read
+    /// where the local was bound, and this touches only the object fetched then, which
+    /// changes to the location (`d[k] = v`, `del d[k]`, `d = {}`) leave as it was.
+    #[serde(default)]
+    pub fetched: bool,
     /// Python: in a branch that code which checks its thread takes only on the event
     /// loop's thread: the other branch hands the work to the loop when called off it
     /// (`if tid != threading.get_ident(): loop.call_soon_threadsafe(f, x) else: f(x)`).

@@ -143,7 +143,8 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 ///
 /// Comparing every pair is quadratic, so the other side is grouped by write-ness and
 /// lockset (`ByLockset`). And a worker access is skipped when one with the same
-/// function, receiver, write-ness and lockset found nothing: `races` (`may_race` from
+/// function, receiver, write-ness, lockset and object (the location's own, or one
+/// fetched from inside it: `Access::fetched`) found nothing: `races` (`may_race` from
 /// a worker thread) reads nothing else of it, so it would find nothing either.
 fn first_conflict<'a, 'm>(
     worker: &[&'a StateAccess<'m>],
@@ -154,7 +155,8 @@ fn first_conflict<'a, 'm>(
     let side = ByLockset::new(side, |l| l.kind.is_write());
     let mut tried = BTreeSet::new();
     for &w in worker {
-        if !tried.insert((w.function, w.receiver, w.kind.is_write(), &w.locks)) {
+        let object = (w.access.fetched, w.access.element);
+        if !tried.insert((w.function, w.receiver, w.kind.is_write(), &w.locks, object)) {
             continue;
         }
         let writes = |l_writes: &bool| {

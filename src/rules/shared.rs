@@ -186,6 +186,14 @@ pub fn may_race(
     if contents_apart(w, l) || contents_apart(l, w) {
         return false;
     }
+    // `info = d[k]` read the container; `info["lock"]` afterwards touches only the
+    // element fetched then, which `d[k] = v`, `del d[k]` and `d = {}` leave alone.
+    let fetched_apart = |f: &StateAccess, c: &StateAccess| {
+        f.access.fetched && !c.access.fetched && !c.access.element
+    };
+    if fetched_apart(w, l) || fetched_apart(l, w) {
+        return false;
+    }
     // A worker keeps the object a handoff gave it when the location is rebound.
     let given = |a: &StateAccess, b: &StateAccess| a.passed_object && b.kind == AccessKind::Rebind;
     if given(w, l) || given(l, w) {

@@ -53,6 +53,7 @@ impl Lowerer<'_> {
             reference_only: false,
             root,
             element,
+            fetched: false,
             on_loop_thread: scope.on_loop_thread > 0,
             lazy,
             literal_update: false,
@@ -75,19 +76,20 @@ impl Lowerer<'_> {
         method: Option<&str>,
     ) {
         let element = chain.depth >= 1;
-        let (handed_at, built_at) = (chain.handed_at, chain.built_at);
+        let object = chain.object();
         self.record(chain.path, kind, span, method, chain.root, element);
-        self.note_object(handed_at, built_at);
+        self.note_object(object);
     }
 
     /// The last access recorded goes through an object handed to the call at
     /// `handed_at` (`Access::handed_at`), or built by the call at `built_at`
-    /// (`Access::built_at`).
-    fn note_object(&mut self, handed_at: Option<u32>, built_at: Option<u32>) {
+    /// (`Access::built_at`), or fetched from inside the location (`Access::fetched`).
+    fn note_object(&mut self, object: ChainObject) {
         let func = self.scope().func;
         if let Some(access) = self.functions[func].accesses.last_mut() {
-            access.handed_at = handed_at;
-            access.built_at = built_at;
+            access.handed_at = object.handed_at;
+            access.built_at = object.built_at;
+            access.fetched = object.fetched;
         }
     }
 
@@ -180,7 +182,7 @@ impl Lowerer<'_> {
             let span = self.span_of(target);
             // `d[k] += 1`, `del d[k]` change `d`; `d[k][j] += 1` changes `d[k]`.
             let element = chain.depth >= 2;
-            let (handed_at, built_at) = (chain.handed_at, chain.built_at);
+            let object = chain.object();
             let item = chain.inner && kind == AccessKind::ReadModifyWrite;
             self.record(chain.path, kind, span, None, chain.root, element);
             if item {
@@ -189,7 +191,7 @@ impl Lowerer<'_> {
                     access.item = ItemUpdate::Existing;
                 }
             }
-            self.note_object(handed_at, built_at);
+            self.note_object(object);
         }
         self.visit_chain_parts(target);
     }
@@ -239,13 +241,13 @@ impl Lowerer<'_> {
                         self.detach_swapped_aliases(&chain.path);
                     }
                     let element = chain.depth >= 2;
-                    let (handed_at, built_at) = (chain.handed_at, chain.built_at);
+                    let object = chain.object();
                     if let Some(value) = value {
                         // `d[k] = v` stores among the location's elements.
                         self.note_stored_value(&chain.path, value, chain.inner);
                     }
                     self.record_write(chain.path, kind, span, value, chain.root, element);
-                    self.note_object(handed_at, built_at);
+                    self.note_object(object);
                     if matches!(target, Expr::Subscript(_)) && kind == AccessKind::ReadModifyWrite {
                         let func = self.scope().func;
                         if let Some(access) = self.functions[func].accesses.last_mut() {
@@ -258,9 +260,12 @@ impl Lowerer<'_> {
                     let kind = self.store_kind(target, value, &chain);
                     let span = self.span_of(target);
                     let element = chain.depth >= 2;
-                    let built_at = chain.built_at;
+                    let object = ChainObject {
+                        handed_at: None,
+                        ..chain.object()
+                    };
                     self.record_write(chain.path, kind, span, value, chain.root, element);
-                    self.note_object(None, built_at);
+                    self.note_object(object);
                 }
                 self.visit_chain_parts(target);
             }
@@ -451,6 +456,7 @@ impl Lowerer<'_> {
                     element: matches!(value, Some(Expr::Subscript(s))
                         if self.chain(&s.value).is_some_and(|c| c.depth == 0)),
                 });
+            let entry = value.filter(|_| !augmented).and_then(|v| self.looked_up(v));
             let is_param = self.parameter_slot(name).is_some();
             let was_taken = taken.is_some();
             let scope = self.scope_mut();
@@ -468,6 +474,7 @@ impl Lowerer<'_> {
             scope.items.remove(name);
             scope.element_items.remove(name);
             scope.aliases.remove(name);
+            scope.looked_up.remove(name);
             scope.fresh.remove(name);
             scope.escaped.remove(name);
             scope.handed.remove(name);
@@ -481,6 +488,9 @@ impl Lowerer<'_> {
                 scope.aliases.insert(name.to_string(), alias);
             } else if let Some(element) = taken {
                 scope.types.insert(name.to_string(), element);
+                if let Some(entry) = entry {
+                    scope.looked_up.insert(name.to_string(), entry);
+                }
             } else if let Some(awaited) = awaited {
                 scope.types.insert(name.to_string(), awaited);
             }
@@ -505,6 +515,32 @@ impl Lowerer<'_> {
             self.note_stored_value(&path, value, false);
         }
         self.record_write(path, kind, span, value, None, false);
+    }
+
+    /// `job = jobs.get(key)` and `jobs.setdefault(key, …)`: an entry of the mapping,
+    /// which the local goes on touching after the lookup (`Scope::looked_up`).
+    fn looked_up(&self, value: &Expr) -> Option<Alias> {
+        let Expr::Call(call) = value else {
+            return None;
+        };
+        let Expr::Attribute(method) = &*call.func else {
+            return None;
+        };
+        let keyed = match method.attr.as_str() {
+            "get" => matches!(call.arguments.args.len(), 1 | 2),
+            "setdefault" => call.arguments.args.len() == 2,
+            _ => false,
+        };
+        if !keyed || !call.arguments.keywords.is_empty() {
+            return None;
+        }
+        let chain = self.state_chain(&method.value).filter(|c| c.depth == 0)?;
+        Some(Alias {
+            path: chain.path,
+            root: chain.root,
+            depth: 1,
+            element: true,
+        })
     }
 
     /// A module variable annotated as a container holds elements of this type.

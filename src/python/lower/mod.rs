@@ -217,9 +217,28 @@ struct Chain {
     /// How many steps the expression reaches inside the location (`d` 0, `d[k]` 1,
     /// `d[k][j]` 2; through an alias, from where the alias points).
     depth: u8,
+    /// The chain starts at a local bound to something inside a location (`Alias` of
+    /// depth ≥ 1, `Access::fetched`).
+    fetched: bool,
+}
+
+/// What a chain says of the object an access goes through (`Lowerer::note_object`).
+#[derive(Clone, Copy)]
+struct ChainObject {
+    handed_at: Option<u32>,
+    built_at: Option<u32>,
+    fetched: bool,
 }
 
 impl Chain {
+    fn object(&self) -> ChainObject {
+        ChainObject {
+            handed_at: self.handed_at,
+            built_at: self.built_at,
+            fetched: self.fetched,
+        }
+    }
+
     /// A location named by its path itself, from no parameter: a class, a closure cell.
     fn location(path: String) -> Chain {
         Chain {
@@ -232,6 +251,7 @@ impl Chain {
             built_at: None,
             root: None,
             depth: 0,
+            fetched: false,
         }
     }
 }
@@ -268,6 +288,11 @@ struct Scope {
     element_items: HashMap<String, Vec<Option<String>>>,
     /// Locals bound to shared state (`job = jobs[job_id]`).
     aliases: HashMap<String, Alias>,
+    /// Locals bound to an entry looked up by key (`job = jobs.get(job_id)`,
+    /// `setdefault`): typed as the container's element, whose attributes and methods
+    /// are its class's, and, through a subscript (`job["status"]`), the contents of an
+    /// entry of the container (`Access::fetched`), as through `job = jobs[job_id]`.
+    looked_up: HashMap<String, Alias>,
     /// Locals bound to an object this function constructed (`scratch = Session()`):
     /// nobody else holds it, so nothing reached through it is shared.
     fresh: HashSet<String>,
@@ -537,6 +562,7 @@ impl Scope {
             imports: HashMap::default(),
             types: HashMap::default(),
             aliases: HashMap::default(),
+            looked_up: HashMap::default(),
             elements: HashMap::default(),
             items: HashMap::default(),
             element_items: HashMap::default(),

@@ -250,6 +250,7 @@ impl Lowerer<'_> {
                     built_at,
                     root,
                     depth,
+                    fetched: via_alias && depth >= 1,
                 })
             }
             Expr::Attribute(a) if a.attr.as_str() == "__class__" => {
@@ -286,13 +287,33 @@ impl Lowerer<'_> {
                 Some(chain)
             }
             Expr::Subscript(s) => {
-                let mut chain = self.chain_in(&s.value, cells)?;
+                let mut chain = match &*s.value {
+                    Expr::Name(n) => match self.looked_up_entry(n.id.as_str()) {
+                        Some(entry) => entry,
+                        None => self.chain_in(&s.value, cells)?,
+                    },
+                    value => self.chain_in(value, cells)?,
+                };
                 chain.inner = true;
                 chain.depth = chain.depth.saturating_add(1);
                 Some(chain)
             }
             _ => None,
         }
+    }
+
+    /// The entry a local looked up by key holds (`Scope::looked_up`), as an alias of
+    /// it would name it, unless an inner scope binds the name otherwise.
+    fn looked_up_entry(&self, name: &str) -> Option<Chain> {
+        let scope = self.scopes.last().filter(|s| !s.is_module)?;
+        let entry = scope.looked_up.get(name)?;
+        Some(Chain {
+            root: entry.root,
+            depth: entry.depth,
+            via_alias: true,
+            fetched: true,
+            ..Chain::location(entry.path.clone())
+        })
     }
 
     /// `type(self)` and `self.__class__`: the method's class itself, so that

@@ -656,6 +656,7 @@ impl Lowerer<'_> {
             reference_only: false,
             root: None,
             element: false,
+            fetched: false,
             on_loop_thread: false,
             lazy: false,
             literal_update: false,
