@@ -104,6 +104,43 @@ impl<'a, 'm, K: Ord> ByLockset<'a, 'm, K> {
     }
 }
 
+/// Methods that add or drop a container's entries without reading what one holds. A
+/// mapping's `pop(key)` hands its entry back, but a local it binds is an entry fetched
+/// like any other (`python::lower`'s `looked_up`); `setdefault` and `get` are left out,
+/// as what their result is then called on (`d.setdefault(k, set()).add(x)`) is not
+/// seen.
+const ENTRY_BLIND_METHODS: &[&str] = &[
+    "add",
+    "append",
+    "appendleft",
+    "clear",
+    "extend",
+    "insert",
+    "pop",
+    "update",
+];
+
+/// Whether an access touches the container alone, never what an entry holds: a
+/// rebinding of it, a store or deletion of one entry (`d[k] = v`, `del d[k]`), or a
+/// method that adds or drops entries unseen (`ENTRY_BLIND_METHODS`). Anything else on
+/// the container may stand for a change of an entry racelint does not see
+/// (`d.setdefault(k, set()).add(x)`, `d[k] |= s`, `json.dump(d)`), so it still meets
+/// an access through a fetched entry (`Access::fetched`).
+fn touches_container_only(c: &StateAccess) -> bool {
+    if c.access.element || c.access.fetched || c.passed_object {
+        return false;
+    }
+    match c.kind {
+        AccessKind::Rebind => true,
+        AccessKind::Mutation => c
+            .access
+            .method
+            .as_deref()
+            .is_none_or(|m| ENTRY_BLIND_METHODS.contains(&m)),
+        _ => false,
+    }
+}
+
 /// Whether access `w`, run in context `cw`, and access `l`, run in context `cl`, can
 /// happen at the same time as far as the analyses know: one program reaches both (a
 /// test module is not concurrent with the package's own entry points, nor with another
@@ -187,10 +224,9 @@ pub fn may_race(
         return false;
     }
     // `info = d[k]` read the container; `info["lock"]` afterwards touches only the
-    // element fetched then, which `d[k] = v`, `del d[k]` and `d = {}` leave alone.
-    let fetched_apart = |f: &StateAccess, c: &StateAccess| {
-        f.access.fetched && !c.access.fetched && !c.access.element
-    };
+    // entry fetched then, which `d[k] = v`, `del d[k]` and `d = {}` leave alone.
+    let fetched_apart =
+        |f: &StateAccess, c: &StateAccess| f.access.fetched && touches_container_only(c);
     if fetched_apart(w, l) || fetched_apart(l, w) {
         return false;
     }

@@ -517,8 +517,9 @@ impl Lowerer<'_> {
         self.record_write(path, kind, span, value, None, false);
     }
 
-    /// `job = jobs.get(key)` and `jobs.setdefault(key, …)`: an entry of the mapping,
-    /// which the local goes on touching after the lookup (`Scope::looked_up`).
+    /// `job = jobs.get(key)`, `jobs.pop(key)` and `jobs.setdefault(key, …)`: an entry of
+    /// the mapping, which the local goes on touching after the lookup, or after taking
+    /// it out, as whoever fetched it before does (`Scope::looked_up`).
     fn looked_up(&self, value: &Expr) -> Option<Alias> {
         let Expr::Call(call) = value else {
             return None;
@@ -527,7 +528,7 @@ impl Lowerer<'_> {
             return None;
         };
         let keyed = match method.attr.as_str() {
-            "get" => matches!(call.arguments.args.len(), 1 | 2),
+            "get" | "pop" => matches!(call.arguments.args.len(), 1 | 2),
             "setdefault" => call.arguments.args.len() == 2,
             _ => false,
         };

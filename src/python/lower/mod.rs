@@ -288,7 +288,7 @@ struct Scope {
     element_items: HashMap<String, Vec<Option<String>>>,
     /// Locals bound to shared state (`job = jobs[job_id]`).
     aliases: HashMap<String, Alias>,
-    /// Locals bound to an entry looked up by key (`job = jobs.get(job_id)`,
+    /// Locals bound to an entry looked up by key (`job = jobs.get(job_id)`, `pop`,
     /// `setdefault`): typed as the container's element, whose attributes and methods
     /// are its class's, and, through a subscript (`job["status"]`), the contents of an
     /// entry of the container (`Access::fetched`), as through `job = jobs[job_id]`.

@@ -250,7 +250,7 @@ impl Lowerer<'_> {
                     built_at,
                     root,
                     depth,
-                    fetched: via_alias && depth >= 1,
+                    fetched: via_alias && depth >= 1 && self.bound_once(n.id.as_str()),
                 })
             }
             Expr::Attribute(a) if a.attr.as_str() == "__class__" => {
@@ -306,7 +306,10 @@ impl Lowerer<'_> {
     /// it would name it, unless an inner scope binds the name otherwise.
     fn looked_up_entry(&self, name: &str) -> Option<Chain> {
         let scope = self.scopes.last().filter(|s| !s.is_module)?;
-        let entry = scope.looked_up.get(name)?;
+        let entry = scope
+            .looked_up
+            .get(name)
+            .filter(|_| self.bound_once(name))?;
         Some(Chain {
             root: entry.root,
             depth: entry.depth,
@@ -314,6 +317,17 @@ impl Lowerer<'_> {
             fetched: true,
             ..Chain::location(entry.path.clone())
         })
+    }
+
+    /// Whether the function whose local `name` is binds it once: then what it holds
+    /// wherever it is read is what that binding gave, on every path (`Access::fetched`).
+    fn bound_once(&self, name: &str) -> bool {
+        self.scopes
+            .iter()
+            .rev()
+            .take_while(|s| !s.is_module)
+            .find(|s| s.locals.contains(name))
+            .is_some_and(|s| !s.rebound.contains(name))
     }
 
     /// `type(self)` and `self.__class__`: the method's class itself, so that
