@@ -14,6 +14,10 @@ trap 'rm -rf "$tmp"' EXIT
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet pre-commit
 export PRE_COMMIT_HOME="$tmp/cache"
+# pre-commit's `cargo install` builds in this repository's target folder: CI has made
+# the release build already (the wheel test), so the hook's install compiles racelint
+# itself and no dependency again (a fresh folder took 10 of CI's 30 minutes).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
 # The working tree as one commit: tracked changes and new files, not what git ignores.
 shadow="$tmp/shadow"
