@@ -14,7 +14,7 @@ use crate::analysis::resolve::FuncId;
 use crate::analysis::state::StateAccess;
 use crate::analysis::Analysis;
 use crate::model::{Access, AccessKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Whether every write among `accesses` rebinds the location to one and the same
 /// literal (`Access::writes_constant`).
@@ -135,6 +135,9 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
     findings
 }
 
+/// Worker accesses of one key `first_conflict` compares before it skips the rest.
+const TRIES_PER_KEY: usize = 32;
+
 /// The first conflicting pair in anchor order: the first worker access that has one,
 /// with the first access on the other side that conflicts with it. A pair conflicts
 /// when one of them writes (both, when every write rebinds: a wholesale rebinding read
@@ -142,10 +145,14 @@ pub fn check(analysis: &Analysis) -> Vec<Finding> {
 /// `races` holds.
 ///
 /// Comparing every pair is quadratic, so the other side is grouped by write-ness and
-/// lockset (`ByLockset`). And a worker access is skipped when one with the same
+/// lockset (`ByLockset`). And once `TRIES_PER_KEY` worker accesses with the same
 /// function, receiver, write-ness, lockset and object (the location's own, or one
-/// fetched from inside it: `Access::fetched`) found nothing: `races` (`may_race` from
-/// a worker thread) reads nothing else of it, so it would find nothing either.
+/// fetched from inside it: `Access::fetched`) have found nothing, the rest with that
+/// key are skipped, so that a function with thousands of accesses of one state stays
+/// linear. Not after the first: `races` reads more of an access than the key (its
+/// place, which orders it after a handoff or before one; a test by identity, `x is
+/// None`, which meets no change in place), and a function's first access often finds
+/// nothing where a later one races.
 fn first_conflict<'a, 'm>(
     worker: &[&'a StateAccess<'m>],
     side: &[&'a StateAccess<'m>],
@@ -153,12 +160,16 @@ fn first_conflict<'a, 'm>(
     races: impl Fn(&StateAccess, &StateAccess) -> bool,
 ) -> Option<(&'a StateAccess<'m>, &'a StateAccess<'m>)> {
     let side = ByLockset::new(side, |l| l.kind.is_write());
-    let mut tried = BTreeSet::new();
+    let mut tried = BTreeMap::new();
     for &w in worker {
         let object = (w.access.fetched, w.access.element);
-        if !tried.insert((w.function, w.receiver, w.kind.is_write(), &w.locks, object)) {
+        let tries = tried
+            .entry((w.function, w.receiver, w.kind.is_write(), &w.locks, object))
+            .or_insert(0);
+        if *tries == TRIES_PER_KEY {
             continue;
         }
+        *tries += 1;
         let writes = |l_writes: &bool| {
             if rebind_only {
                 w.kind.is_write() && *l_writes
