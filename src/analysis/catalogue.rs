@@ -255,6 +255,10 @@ pub struct Catalogue {
     /// Calls that raise unless made on the event loop's thread: a function that makes
     /// one is loop-only, and a worker that calls it gets the exception.
     pub loop_thread_checks: CallList,
+    /// Decorators that make the function they wrap raise unless called on the event
+    /// loop's thread, before its body runs: the function is loop-only.
+    #[serde(default)]
+    pub loop_thread_check_decorators: CallList,
     /// Library calls that look at a function they are given without calling or
     /// keeping it (`callable(fn)`, a log line): `analysis::invoked`.
     pub inspects_callables: CallList,

@@ -11,6 +11,7 @@ use super::dispatch::Dispatch;
 use super::forwarding::Forwards;
 use super::invoked::{Invocation, Invoked};
 use super::kept_threads;
+use super::library_threads::{self, callbacks_given, Given};
 use super::private_loops::PrivateLoops;
 use super::programs::is_auxiliary;
 use super::protocol_modules::ProtocolModules;
@@ -292,6 +293,9 @@ impl Contexts {
         let mut through_location: HashSet<(FuncId, usize)> = HashSet::new();
         let mut through_holder: HashSet<(FuncId, usize, FuncId)> = HashSet::new();
         let mut invoked_edges: HashMap<(FuncId, usize, FuncId), Invocation> = HashMap::default();
+        let mut offloaded: Vec<(String, Site)> = Vec::new();
+        let mut awaited: Vec<String> = Vec::new();
+        let mut given: Vec<Given> = Vec::new();
         // Of those, the passes of a function that go nowhere else (`passed_callables`).
 
         // Resolution is most of the cost, and each call's is independent: all cores.
@@ -364,6 +368,7 @@ impl Contexts {
                         check_names.contains(name)
                             && checks.matches(&api_call(program, call, target))
                     })
+                    || decorated_by(program, id, &catalogue.loop_thread_check_decorators.calls)
             })
             .collect();
         let open = vec![false; count];
@@ -408,7 +413,13 @@ impl Contexts {
             for (call, invocation) in facts.invoked {
                 invoked_edges.insert((id, call, invocation.function), invocation);
             }
+            offloaded.extend(facts.offloaded);
+            awaited.extend(facts.awaited);
+            given.extend(facts.given);
         }
+        entries.extend(library_threads::entries(
+            program, &offloaded, &awaited, given,
+        ));
         entries.extend(thread_class_entries(program, catalogue, &targets));
         entries.extend(callback_attribute_entries(program, catalogue, &targets));
         detach_handed_off_closures(program, &entries, &mut callees, &mut callers);
@@ -1242,6 +1253,14 @@ struct FunctionFacts {
     through_holder: Vec<(usize, FuncId)>,
     /// `(call index, invocation)`: functions the call is given and runs right there.
     invoked: Vec<(usize, Invocation)>,
+    /// The external paths of library callables handed to worker threads, with the
+    /// handoffs.
+    offloaded: Vec<(String, Site)>,
+    /// The external paths of the library calls it awaits.
+    awaited: Vec<String>,
+    /// Project callables given to external APIs by calls that hand nothing over, and
+    /// those handed over along with an offloaded library callable.
+    given: Vec<Given>,
 }
 
 /// What every call means, resolved once for all functions.
@@ -1395,10 +1414,64 @@ fn function_facts(
                     .map(|e| (id, e.target)),
             );
         }
-        for handover in forwards.handovers(program, catalogue, id, &api, target) {
+        let handovers = forwards.handovers(program, catalogue, id, &api, target);
+        let python = program.files[file].language == Language::Python;
+        // A base's constructor (`super().__init__(on_data=self._on_data)`) keeps the
+        // callables on the project's own object, whose methods call them wherever
+        // the object's methods run: no thread of the library's.
+        let own_base = matches!(&call.callee, Callee::Path(path) if through_super(path));
+        let library_call = handovers.is_empty() && !own_base;
+        // An awaited call is a coroutine's: an asyncio API, which calls back on a loop.
+        let library_call = library_call && !call.awaited;
+        let site = || Site {
+            file,
+            span: call.span,
+            text: call.text.clone(),
+            caller: Some(id),
+            prose: false,
+        };
+        if let (true, CallTarget::External(api)) = (python, target) {
+            if call.awaited {
+                facts.awaited.push(api.clone());
+            }
+            if library_call {
+                let arguments = call.args.iter().chain(call.keywords.iter().map(|(_, a)| a));
+                for callback in callbacks_given(program, file, arguments) {
+                    facts.given.push(Given {
+                        api: api.clone(),
+                        callback,
+                        site: site(),
+                    });
+                }
+            }
+        }
+        for handover in handovers {
             let Some(arg) = handover.argument(call) else {
                 continue;
             };
+            // Only a handoff that runs whatever it is given on a worker says the callable
+            // blocks; one that decides by the callable's kind (a plain function in the
+            // executor, an `@callback` on the loop) says nothing of a library's.
+            let explicit = handover.context == Context::WorkerThread
+                && handover.loop_if_decorated.is_empty()
+                && !handover.loop_if_async;
+            if let (true, true, Arg::Callable(callee)) = (python, explicit, arg) {
+                if let CallTarget::External(path) = resolve_call(program, file, callee) {
+                    // What the handoff passes the library's callable it may call back
+                    // (`run_in_executor(None, panel.process, self._changed)`).
+                    let passed = handover.passed_arguments(call);
+                    let keywords = handover.passed_keywords(call);
+                    let arguments = passed.iter().chain(keywords.iter().map(|(_, a)| a));
+                    for callback in callbacks_given(program, file, arguments) {
+                        facts.given.push(Given {
+                            api: path.clone(),
+                            callback,
+                            site: site(),
+                        });
+                    }
+                    facts.offloaded.push((path, site()));
+                }
+            }
             let mut started = Vec::new();
             if let Some(first) = callable_target(program, file, arg) {
                 started.push(first);

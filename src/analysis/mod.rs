@@ -13,6 +13,7 @@ pub mod identity;
 pub mod import_order;
 pub mod invoked;
 pub mod kept_threads;
+pub mod library_threads;
 pub mod locks;
 pub mod ordering;
 pub mod origins;

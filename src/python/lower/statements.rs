@@ -411,6 +411,28 @@ impl Lowerer<'_> {
             {
                 self.main_block(i);
             }
+            // `if TYPE_CHECKING:` never runs: only what type checkers read there is
+            // kept (imports that annotations name, stubs of definitions), not what it
+            // would do (`assert platform.config_entry is not None` reads nothing).
+            Stmt::If(i) if is_type_checking(&i.test) => {
+                for stmt in &i.body {
+                    if matches!(
+                        stmt,
+                        Stmt::Import(_)
+                            | Stmt::ImportFrom(_)
+                            | Stmt::FunctionDef(_)
+                            | Stmt::ClassDef(_)
+                    ) {
+                        self.visit_stmt(stmt);
+                    }
+                }
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_test(test);
+                    }
+                    self.visit_body(&clause.body);
+                }
+            }
             Stmt::If(i) => {
                 self.note_platform_if(i);
                 self.visit_test(&i.test);
@@ -733,6 +755,16 @@ fn hands_to_loop(body: &[Stmt]) -> bool {
         finder.visit_stmt(stmt);
     }
     finder.0
+}
+
+/// `TYPE_CHECKING` or `typing.TYPE_CHECKING` (any module's, as `t.TYPE_CHECKING`):
+/// false whenever the program runs.
+fn is_type_checking(test: &Expr) -> bool {
+    match test {
+        Expr::Name(name) => name.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(attribute) => attribute.attr.as_str() == "TYPE_CHECKING",
+        _ => false,
+    }
 }
 
 fn is_main_guard(test: &Expr) -> bool {
