@@ -64,7 +64,7 @@ fn library_class(path: &str) -> Option<&str> {
 }
 
 /// The library module an external path belongs to.
-pub fn library_module(path: &str) -> Option<&str> {
+fn library_module(path: &str) -> Option<&str> {
     let mut components = path.split('.');
     let root = components.next()?;
     let mut end = root.len();
