@@ -11,7 +11,7 @@ use super::dispatch::Dispatch;
 use super::forwarding::Forwards;
 use super::invoked::{Invocation, Invoked};
 use super::kept_threads;
-use super::library_threads::{self, callbacks_given, Given};
+use super::library_threads::{self, Given};
 use super::private_loops::PrivateLoops;
 use super::programs::is_auxiliary;
 use super::protocol_modules::ProtocolModules;
@@ -1419,10 +1419,9 @@ fn function_facts(
         // A base's constructor (`super().__init__(on_data=self._on_data)`) keeps the
         // callables on the project's own object, whose methods call them wherever
         // the object's methods run: no thread of the library's.
-        let own_base = matches!(&call.callee, Callee::Path(path) if through_super(path));
-        let library_call = handovers.is_empty() && !own_base;
         // An awaited call is a coroutine's: an asyncio API, which calls back on a loop.
-        let library_call = library_call && !call.awaited;
+        let own_base = matches!(&call.callee, Callee::Path(path) if through_super(path));
+        let library_call = handovers.is_empty() && !own_base && !call.awaited;
         let site = || Site {
             file,
             span: call.span,
@@ -1436,13 +1435,9 @@ fn function_facts(
             }
             if library_call {
                 let arguments = call.args.iter().chain(call.keywords.iter().map(|(_, a)| a));
-                for callback in callbacks_given(program, file, arguments) {
-                    facts.given.push(Given {
-                        api: api.clone(),
-                        callback,
-                        site: site(),
-                    });
-                }
+                facts
+                    .given
+                    .extend(library_threads::given(program, file, api, arguments, site));
             }
         }
         for handover in handovers {
@@ -1462,13 +1457,9 @@ fn function_facts(
                     let passed = handover.passed_arguments(call);
                     let keywords = handover.passed_keywords(call);
                     let arguments = passed.iter().chain(keywords.iter().map(|(_, a)| a));
-                    for callback in callbacks_given(program, file, arguments) {
-                        facts.given.push(Given {
-                            api: path.clone(),
-                            callback,
-                            site: site(),
-                        });
-                    }
+                    facts.given.extend(library_threads::given(
+                        program, file, &path, arguments, site,
+                    ));
                     facts.offloaded.push((path, site()));
                 }
             }

@@ -50,49 +50,64 @@ pub struct Given {
     pub site: Site,
 }
 
+/// The index of a dotted path's first capitalised component past its root: the
+/// library class the path names or names a member of.
+fn class_at(components: &[&str]) -> Option<usize> {
+    components
+        .iter()
+        .skip(1)
+        .position(|c| c.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|i| i + 1)
+}
+
+/// The first `count` components of a dotted path.
+fn prefix<'p>(path: &'p str, components: &[&str], count: usize) -> &'p str {
+    let len: usize = components[..count].iter().map(|c| c.len()).sum();
+    &path[..len + count.saturating_sub(1)]
+}
+
 /// The library class an external path names or names a member of
 /// (`httpx.AsyncClient.get` and `httpx.AsyncClient` are `httpx.AsyncClient`).
 fn library_class(path: &str) -> Option<&str> {
-    let mut end = 0;
-    for (i, component) in path.split('.').enumerate() {
-        end += component.len() + usize::from(i > 0);
-        if i > 0 && component.starts_with(|c: char| c.is_ascii_uppercase()) {
-            return Some(&path[..end]);
-        }
-    }
-    None
+    let components: Vec<&str> = path.split('.').collect();
+    class_at(&components).map(|class| prefix(path, &components, class + 1))
 }
 
-/// The library module an external path belongs to.
-fn library_module(path: &str) -> Option<&str> {
-    let mut components = path.split('.');
-    let root = components.next()?;
-    let mut end = root.len();
-    let mut offset = root.len();
-    let rest: Vec<&str> = components.collect();
-    for (i, component) in rest.iter().enumerate() {
-        let capitalised = component.starts_with(|c: char| c.is_ascii_uppercase());
-        // A function's path: the module is all but its last component.
-        if capitalised || i + 1 == rest.len() {
-            break;
-        }
-        offset += 1 + component.len();
-        end = offset;
-    }
-    Some(&path[..end])
+/// The library module an external path belongs to: up to its class, or all but a
+/// function's last component.
+fn library_module(path: &str) -> &str {
+    let components: Vec<&str> = path.split('.').collect();
+    let end = class_at(&components).unwrap_or(components.len().saturating_sub(1).max(1));
+    prefix(path, &components, end)
 }
 
-/// The project functions passed as callbacks among `arguments`.
-pub fn callbacks_given<'a>(
+/// Whether an offloaded path names a library's function, class or method, rather than
+/// something reached through an attribute racelint typed by its declaration
+/// (`traitlets.Any.io_loop.stop`: a trait's value, not the trait class's method).
+fn names_an_api(path: &str) -> bool {
+    let components: Vec<&str> = path.split('.').collect();
+    class_at(&components).is_none_or(|class| components.len() <= class + 2)
+}
+
+/// The project functions passed as callbacks among `arguments` to the library API
+/// `api`, at the call `site` builds.
+pub fn given<'a>(
     program: &Program,
     file: FileId,
+    api: &str,
     arguments: impl Iterator<Item = &'a Arg>,
-) -> Vec<FuncId> {
+    site: impl Fn() -> Site,
+) -> Vec<Given> {
     arguments
         .filter_map(|arg| callable_target(program, file, arg))
         .filter(|&f| {
             let function = program.function(f);
             !function.is_initializer && !function.is_property() && !function.is_property_setter()
+        })
+        .map(|callback| Given {
+            api: api.to_string(),
+            callback,
+            site: site(),
         })
         .collect()
 }
@@ -111,9 +126,8 @@ pub fn entries(
     // Each blocking module, with the first handoff that says so.
     let mut blocking: HashMap<&str, &Site> = HashMap::default();
     for (path, site) in offloaded {
-        if let Some(module) =
-            library_module(path).filter(|m| names_an_api(path) && modules.contains(m))
-        {
+        let module = library_module(path);
+        if names_an_api(path) && modules.contains(module) {
             blocking.entry(module).or_insert(site);
         }
     }
@@ -133,7 +147,7 @@ pub fn entries(
         .into_iter()
         .filter(|g| !library_class(&g.api).is_some_and(|class| asyncio_classes.contains(class)))
         .filter_map(|g| {
-            let module = library_module(&g.api)?;
+            let module = library_module(&g.api);
             let offload = blocking.get(module)?;
             let file = &program.files[offload.file];
             let text = format!(
@@ -152,19 +166,6 @@ pub fn entries(
             Some(EntryPoint::new(Context::WorkerThread, g.callback, Some(site)))
         })
         .collect()
-}
-
-/// Whether an offloaded path names a library's function, class or method, rather than
-/// something reached through an attribute racelint typed by its declaration
-/// (`traitlets.Any.io_loop.stop`: a trait's value, not the trait class's method).
-fn names_an_api(path: &str) -> bool {
-    let mut after_class = None;
-    for (i, component) in path.split('.').enumerate().skip(1) {
-        if after_class.is_none() && component.starts_with(|c: char| c.is_ascii_uppercase()) {
-            after_class = Some(i);
-        }
-    }
-    after_class.is_none_or(|class| path.split('.').count() <= class + 2)
 }
 
 /// The modules of third-party packages Python files import: each imported path and
@@ -204,26 +205,24 @@ mod tests {
     fn modules_end_at_a_class_or_before_a_function() {
         assert_eq!(
             library_module("pylutron.LutronEntity.subscribe"),
-            Some("pylutron")
+            "pylutron"
         );
-        assert_eq!(library_module("pylutron.Lutron"), Some("pylutron"));
-        assert_eq!(library_module("mysensors.get_const"), Some("mysensors"));
+        assert_eq!(library_module("pylutron.Lutron"), "pylutron");
+        assert_eq!(library_module("mysensors.get_const"), "mysensors");
         assert_eq!(
             library_module("mysensors.mysensors.AsyncMQTTGateway"),
-            Some("mysensors.mysensors")
+            "mysensors.mysensors"
         );
         assert_eq!(
             library_module("aioswitcher.api.remotes.SwitcherBreezeRemoteManager.get_remote"),
-            Some("aioswitcher.api.remotes")
+            "aioswitcher.api.remotes"
         );
         assert_eq!(
             library_module("PySrDaliGateway.Scene.activate"),
-            Some("PySrDaliGateway")
+            "PySrDaliGateway"
         );
-        assert_eq!(
-            library_module("pyhap.loader.get_loader"),
-            Some("pyhap.loader")
-        );
+        assert_eq!(library_module("pyhap.loader.get_loader"), "pyhap.loader");
+        assert_eq!(library_module("pylutron"), "pylutron");
     }
 
     #[test]
