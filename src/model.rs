@@ -339,8 +339,9 @@ pub struct Function {
     pub awaits: ThinVec<Await>,
     /// True for constructors (`__init__`): accesses there are initialisation.
     pub is_initializer: bool,
-    /// For a closure or `async` block: the function it is written in (index in the
-    /// file). Unless it is handed off, it runs as part of that function.
+    /// For a closure, `async` block, nested `def` or lambda: the function it is written
+    /// in (index in the file), whose locals it may capture. A Rust closure runs as part
+    /// of that function unless it is handed off; a Python one runs where it is called.
     pub parent: Option<usize>,
     /// Python: a `def` in another function's body, which only that body can name.
     pub nested: bool,

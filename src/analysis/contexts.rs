@@ -1224,6 +1224,11 @@ fn detach_handed_off_closures(
             continue;
         };
         let target = entry.target;
+        // A Python nested function runs where it is called: only a Rust closure runs
+        // as part of the function it is written in.
+        if program.files[program.file_of(target)].language != Language::Rust {
+            continue;
+        }
         let parent = program
             .function(target)
             .parent

@@ -249,6 +249,7 @@ impl Ordering {
         contexts: &Contexts,
         worker: &StateAccess,
         other: &StateAccess,
+        one_run: Option<usize>,
     ) -> bool {
         if !self.awaited_under[worker.function].is_disjoint(&other.asyncio_locks) {
             return true;
@@ -279,9 +280,17 @@ impl Ordering {
             // held both at the handoff and at `locks` (the access, or the call that
             // reaches it).
             // A closure cell is each run's own: no other run of the starter touches it;
-            // so is an object the run built and handed to this very handoff.
+            // so is an object the run built and handed to this very handoff, also where
+            // functions it calls reach it (`Origins::one_run`).
+            let started_here = |e: usize| {
+                contexts.entries[e]
+                    .site
+                    .as_ref()
+                    .is_some_and(|site| site.caller == Some(*caller) && site.span == *span)
+            };
             let own_object = other.cell_local
-                || other.access.handed_at.map(|at| at as usize) == Some(span.offset);
+                || other.access.handed_at.map(|at| at as usize) == Some(span.offset)
+                || one_run.is_some_and(started_here);
             let sequential = own_object
                 || !contexts.overlapping_runs[*caller]
                     && receiver_of_method(program, &self.containment, *caller, other.receiver);

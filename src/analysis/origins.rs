@@ -265,6 +265,36 @@ impl<'m> Origins<'m> {
         })
     }
 
+    /// The handoff whose each start is given the one object accesses `w` (on a worker,
+    /// in `cw`) and `l` (in `cl`) can share, which only the run of the starter that built
+    /// it touches besides (`Via::Started` against `Via::Local`): then the two meet only
+    /// within one run of the starter, and that run's order decides.
+    pub fn one_run(
+        &self,
+        holders: &Holders,
+        identity: &Identity,
+        w: &StateAccess,
+        cw: Context,
+        l: &StateAccess,
+        cl: Context,
+    ) -> Option<usize> {
+        let x = self.objects(holders, identity, w, cw)?;
+        let y = self.objects(holders, identity, l, cl)?;
+        let mut started = None;
+        for (ox, vx) in x {
+            for (_, vy) in y.iter().filter(|(oy, _)| ox.may_be(oy, identity, holders)) {
+                let (Via::Started(e), Via::Local) = (vx, vy) else {
+                    return None;
+                };
+                if started.is_some_and(|s| s != *e) {
+                    return None;
+                }
+                started = Some(*e);
+            }
+        }
+        started
+    }
+
     /// Whether every object access `a` touches in `context` is the running thread's own:
     /// built there, or built for the start of that thread alone.
     pub fn each_thread_its_own(
@@ -534,7 +564,8 @@ impl<'p, 'm> Graph<'p, 'm> {
                 while let Some(index) = parent {
                     let function = self.program.function_id(file, index);
                     if let Some(class) = self.built(function, *at) {
-                        return Value::Known(vec![(object(file, *at, Some(class)), Via::Shared)]);
+                        let via = self.captured_via(caller, function);
+                        return Value::Known(vec![(object(file, *at, Some(class)), via)]);
                     }
                     parent = self.program.function(function).parent;
                 }
@@ -571,6 +602,37 @@ impl<'p, 'm> Graph<'p, 'm> {
                 Value::Unknown => self.own_field_of_unnamed(base, caller, attribute),
                 other => other,
             },
+        }
+    }
+
+    /// How an object that `builder` built reaches `closure`, which captures it: handed
+    /// to one worker with the closure, when `builder` is the function the closure is
+    /// written in, nothing calls the closure, and one handoff there starts it once per
+    /// run of `builder` (each start captures that run's object); shared otherwise.
+    fn captured_via(&self, closure: FuncId, builder: FuncId) -> Via {
+        let file = self.program.file_of(closure);
+        let written_in = self.program.function(closure).parent;
+        let [e] = self.entries_of[closure][..] else {
+            return Via::Shared;
+        };
+        let entry = &self.contexts.entries[e];
+        let started_once = entry
+            .site
+            .as_ref()
+            .and_then(|site| site.call(self.program))
+            .is_some_and(|(starter, call)| {
+                starter == builder
+                    && !call.in_loop
+                    && (!entry.concurrent || entry.concurrent_elsewhere)
+                    && !entry.registered
+            });
+        if written_in.map(|index| self.program.function_id(file, index)) == Some(builder)
+            && self.contexts.callers[closure].is_empty()
+            && started_once
+        {
+            Via::Started(e)
+        } else {
+            Via::Shared
         }
     }
 

@@ -12,9 +12,9 @@
 
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
-use super::resolve::{ClassId, Program};
+use super::resolve::{ClassId, Program, Resolved, Target};
 use super::state::{declared_name, hands_off_at};
-use crate::model::{Arg, Callee, SymbolKind};
+use crate::model::{Arg, Callee, SymbolKind, ValueOrigin};
 
 pub struct Sharing {
     shared: Vec<bool>,
@@ -53,7 +53,7 @@ impl Sharing {
                 .class(class)
                 .attributes
                 .iter()
-                .filter(|a| a.class_level)
+                .filter(|a| a.class_level && !a.immutable_default)
             {
                 for ty in attribute.ty.iter().chain(&attribute.element) {
                     mark(program.class_of_value(file, ty));
@@ -69,6 +69,12 @@ impl Sharing {
             // Objects passed along with the callable (`to_thread(f, cache)`).
             if let Some((caller, call)) = entry.site.as_ref().and_then(|site| site.call(program)) {
                 mark_handed_objects(program, caller, call, &mut mark);
+            }
+            // Objects a handed-off closure captures (`processor = Processor()` … `def
+            // fetch(): return processor.run()` … `to_thread(fetch)`): the starter still
+            // holds them.
+            for class in captured_classes(program, entry.target) {
+                mark(Some(class));
             }
         }
         // An object a function built and handed to another thread or task
@@ -176,4 +182,50 @@ fn mark_handed_objects(
             _ => {}
         }
     }
+}
+
+/// The project classes of the objects a closure uses from its enclosing functions'
+/// locals, each bound once to a construction (`ValueOrigin::Captured`).
+fn captured_classes(program: &Program, closure: usize) -> Vec<ClassId> {
+    let model = program.function(closure);
+    if model.parent.is_none() {
+        return Vec::new();
+    }
+    let file = program.file_of(closure);
+    let mut classes = Vec::new();
+    for origin in model
+        .calls
+        .iter()
+        .flat_map(|c| c.origins.iter().map(|(_, o)| o))
+    {
+        let mut origin = origin;
+        while let ValueOrigin::Member(base, _) = origin {
+            origin = base;
+        }
+        let ValueOrigin::Captured(at) = origin else {
+            continue;
+        };
+        let mut parent = model.parent;
+        while let Some(index) = parent {
+            let function = program.function_id(file, index);
+            let built = program.function(function).calls.iter().find_map(|call| {
+                match (&call.callee, call.span.offset == *at as usize) {
+                    (Callee::Path(path), true) => match program.resolve(file, path) {
+                        Resolved {
+                            target: Target::Class(class),
+                            residual: 0,
+                        } => Some(class),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            });
+            if let Some(class) = built {
+                classes.push(class);
+                break;
+            }
+            parent = program.function(function).parent;
+        }
+    }
+    classes
 }

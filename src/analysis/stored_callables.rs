@@ -56,6 +56,10 @@ struct Held {
     functions: Vec<FuncId>,
     /// The project classes of the objects stored there.
     classes: Vec<ClassId>,
+    /// The project classes of the objects stored among its elements (`REGISTRY[k] =
+    /// Env()`): whoever reaches the location reaches them, but a call through the
+    /// location itself does not run their methods.
+    element_classes: Vec<ClassId>,
     /// The functions that put them there: the storing body, or for a stored parameter
     /// the caller that passed the value.
     origins: HashSet<FuncId>,
@@ -130,6 +134,8 @@ impl StoredCallables {
             held.functions.dedup();
             held.classes.sort_unstable();
             held.classes.dedup();
+            held.element_classes.sort_unstable();
+            held.element_classes.dedup();
         }
         stored
     }
@@ -268,12 +274,17 @@ impl StoredCallables {
         };
         let origin_file = program.file_of(origin);
         let auxiliary = is_auxiliary(&program.files[origin_file]);
-        for place in places.iter().filter(|p| !p.element) {
+        for place in places {
             let (home, name) = match &place.slot {
                 Slot::Global(home, name) => (*home, name),
                 Slot::Attribute(class, name) => (program.class_file(*class), name),
             };
             if auxiliary && home != origin_file {
+                continue;
+            }
+            if place.element {
+                let held = self.by_slot.entry(place.slot.clone()).or_default();
+                held.element_classes.push(class);
                 continue;
             }
             self.holder_names.insert(name.clone());
@@ -326,18 +337,19 @@ impl StoredCallables {
     }
 
     /// Per location that holds project objects, the class whose attribute it is (none
-    /// for a module variable) and the classes of the objects held.
+    /// for a module variable) and the classes of the objects held, as its value or
+    /// among its elements.
     pub fn holdings(&self) -> impl Iterator<Item = (Option<ClassId>, &[ClassId])> {
-        self.by_slot
-            .iter()
-            .filter(|(_, held)| !held.classes.is_empty())
-            .map(|(slot, held)| {
-                let owner = match slot {
-                    Slot::Global(..) => None,
-                    Slot::Attribute(class, _) => Some(*class),
-                };
-                (owner, held.classes.as_slice())
-            })
+        self.by_slot.iter().flat_map(|(slot, held)| {
+            let owner = match slot {
+                Slot::Global(..) => None,
+                Slot::Attribute(class, _) => Some(*class),
+            };
+            [held.classes.as_slice(), held.element_classes.as_slice()]
+                .into_iter()
+                .filter(|classes| !classes.is_empty())
+                .map(move |classes| (owner, classes))
+        })
     }
 
     /// The functions a call of `path` may run when the path names a location, or an

@@ -235,21 +235,30 @@ pub fn may_race(
     if given(w, l) || given(l, w) {
         return false;
     }
-    let ordered = |worker: &StateAccess, on_loop: &StateAccess| {
+    let ordered = |worker: &StateAccess, cw, on_loop: &StateAccess, cl| {
+        let one_run = analysis.origins.one_run(
+            &analysis.holders,
+            &analysis.identity,
+            worker,
+            cw,
+            on_loop,
+            cl,
+        );
         analysis.ordering.ordered(
             &analysis.program,
             &analysis.catalogue,
             &analysis.contexts,
             worker,
             on_loop,
+            one_run,
         )
     };
     match (cw, cl) {
         (Context::WorkerThread, Context::WorkerThread) => {
             !analysis.ordering.exclusive(w.function, l.function)
         }
-        (Context::WorkerThread, _) => !ordered(w, l),
-        (_, Context::WorkerThread) => !ordered(l, w),
+        (Context::WorkerThread, _) => !ordered(w, cw, l, cl),
+        (_, Context::WorkerThread) => !ordered(l, cl, w, cw),
         _ => true,
     }
 }

@@ -385,6 +385,7 @@ impl Lowerer<'_> {
                     accesses: Vec::new(),
                     awaits: ThinVec::new(),
                     is_initializer: false,
+                    parent: (!self.scope().is_module).then(|| self.scope().func),
                     ..Function::default()
                 });
                 let mut scope = Scope::new(index, false);

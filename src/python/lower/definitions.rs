@@ -66,6 +66,7 @@ impl Lowerer<'_> {
             awaits: ThinVec::new(),
             is_initializer: class.is_some() && INITIALIZERS.contains(&name),
             nested: !self.scope().is_module && class.is_none(),
+            parent: (!self.scope().is_module && class.is_none()).then(|| self.scope().func),
             return_type,
             return_items: return_items.into(),
             ..Function::default()
