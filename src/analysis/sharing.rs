@@ -13,8 +13,9 @@
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
 use super::resolve::{ClassId, Program, Resolved, Target};
-use super::state::{declared_name, hands_off_at};
-use crate::model::{Arg, Callee, SymbolKind, ValueOrigin};
+use super::state::{declared_name, hands_off_at, resolve_state, StateKey};
+use crate::model::{AccessKind, Arg, Callee, SymbolKind, ValueOrigin};
+use rustc_hash::FxHashSet as HashSet;
 
 pub struct Sharing {
     shared: Vec<bool>,
@@ -47,14 +48,17 @@ impl Sharing {
                 }
             }
         }
+        // A class attribute is one object for all instances when the class body gives
+        // it one, or when code rebinds it through the class object (`Summary.tally =
+        // Tally()` at module level, `cls.tally = Tally()` in a class method); a bare
+        // annotation (`tally: Tally`) only declares what each instance sets.
+        let set_on_class = class_object_stores(program, catalogue);
         for class in 0..count {
             let file = program.class_file(class);
-            for attribute in program
-                .class(class)
-                .attributes
-                .iter()
-                .filter(|a| a.class_level && !a.immutable_default)
-            {
+            for attribute in program.class(class).attributes.iter().filter(|a| {
+                a.class_level
+                    && (!a.immutable_default || set_on_class.contains(&(class, a.name.as_str())))
+            }) {
                 for ty in attribute.ty.iter().chain(&attribute.element) {
                     mark(program.class_of_value(file, ty));
                 }
@@ -228,4 +232,41 @@ fn captured_classes(program: &Program, closure: usize) -> Vec<ClassId> {
         }
     }
     classes
+}
+
+/// The class attributes some code rebinds through the class object rather than an
+/// instance: from module level or a class's own class or static method (`cls.x = …`),
+/// or through the class's name anywhere (`Summary.x = …`).
+fn class_object_stores<'p>(
+    program: &'p Program,
+    catalogue: &Catalogue,
+) -> HashSet<(ClassId, &'p str)> {
+    let mut stores = HashSet::default();
+    for function in 0..program.functions.len() {
+        let model = program.function(function);
+        let file = program.file_of(function);
+        let through_instance = |root: Option<usize>| {
+            root == Some(0) && model.class.is_some() && !model.is_class_or_static_method()
+        };
+        for access in model
+            .accesses
+            .iter()
+            .filter(|a| a.kind == AccessKind::Rebind && !through_instance(a.root))
+        {
+            let Some(state) = resolve_state(program, catalogue, file, &access.path) else {
+                continue;
+            };
+            if let (StateKey::Attribute { class, name }, 0) = (state.key, state.residual) {
+                let declared = program
+                    .class(class)
+                    .attributes
+                    .iter()
+                    .find(|a| a.name == declared_name(&name));
+                if let Some(attribute) = declared {
+                    stores.insert((class, attribute.name.as_str()));
+                }
+            }
+        }
+    }
+    stores
 }
