@@ -5,7 +5,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::visitor::{walk_expr, walk_pattern, walk_stmt, Visitor};
-use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Pattern, Stmt};
+use ruff_python_ast::{ExceptHandler, Expr, ExprContext, Pattern, Stmt, StmtFunctionDef};
 use ruff_text_size::Ranged;
 
 #[derive(Default)]
@@ -85,73 +85,95 @@ pub fn declared_globals(body: &[Stmt]) -> HashSet<String> {
 /// without binding its own (or declares `nonlocal`): closure cells, one variable shared
 /// by the function and every nested function that names it.
 pub fn captured(body: &[Stmt], locals: &HashSet<String>) -> HashSet<String> {
-    struct Free<'l> {
-        locals: &'l HashSet<String>,
-        /// The names each enclosing nested function binds itself.
-        shadowing: Vec<HashSet<String>>,
-        out: HashSet<String>,
-    }
-    impl Free<'_> {
-        fn nested(&mut self, own: HashSet<String>, visit: impl FnOnce(&mut Self)) {
-            self.shadowing.push(own);
-            visit(self);
-            self.shadowing.pop();
-        }
-    }
-    impl<'a> Visitor<'a> for Free<'_> {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            match stmt {
-                Stmt::FunctionDef(f) => {
-                    let bound = bindings(&f.body);
-                    let mut own: HashSet<String> =
-                        bound.locals.difference(&bound.nonlocals).cloned().collect();
-                    own.extend(f.parameters.iter().map(|p| p.name().as_str().to_string()));
-                    for name in &bound.nonlocals {
-                        if self.locals.contains(name) {
-                            self.out.insert(name.clone());
-                        }
-                    }
-                    self.nested(own, |free| {
-                        for stmt in &f.body {
-                            free.visit_stmt(stmt);
-                        }
-                    });
-                }
-                _ => walk_stmt(self, stmt),
-            }
-        }
-
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            match expr {
-                Expr::Name(n)
-                    if !self.shadowing.is_empty()
-                        && self.locals.contains(n.id.as_str())
-                        && !self.shadowing.iter().any(|s| s.contains(n.id.as_str())) =>
-                {
-                    self.out.insert(n.id.to_string());
-                }
-                Expr::Lambda(l) => {
-                    let own = l
-                        .parameters
-                        .iter()
-                        .flat_map(|p| p.iter())
-                        .map(|p| p.name().as_str().to_string())
-                        .collect();
-                    self.nested(own, |free| free.visit_expr(&l.body));
-                }
-                _ => walk_expr(self, expr),
-            }
-        }
-    }
-    let mut free = Free {
-        locals,
-        shadowing: Vec::new(),
-        out: HashSet::default(),
-    };
+    let mut free = Free::new(locals);
     for stmt in body {
         free.visit_stmt(stmt);
     }
     free.out
+}
+
+/// The locals of a function (`locals`) that the function `def` nested in it names
+/// without binding its own: what that one closure captures.
+pub fn captured_by_def(def: &StmtFunctionDef, locals: &HashSet<String>) -> HashSet<String> {
+    let mut free = Free::new(locals);
+    free.function_def(def);
+    free.out
+}
+
+/// The same for a lambda.
+pub fn captured_by_lambda(lambda: &Expr, locals: &HashSet<String>) -> HashSet<String> {
+    let mut free = Free::new(locals);
+    free.visit_expr(lambda);
+    free.out
+}
+
+struct Free<'l> {
+    locals: &'l HashSet<String>,
+    /// The names each enclosing nested function binds itself.
+    shadowing: Vec<HashSet<String>>,
+    out: HashSet<String>,
+}
+impl<'l> Free<'l> {
+    fn new(locals: &'l HashSet<String>) -> Self {
+        Free {
+            locals,
+            shadowing: Vec::new(),
+            out: HashSet::default(),
+        }
+    }
+
+    /// A nested `def`: the names it binds itself shadow the function's locals inside.
+    fn function_def(&mut self, f: &StmtFunctionDef) {
+        let bound = bindings(&f.body);
+        let mut own: HashSet<String> = bound.locals.difference(&bound.nonlocals).cloned().collect();
+        own.extend(f.parameters.iter().map(|p| p.name().as_str().to_string()));
+        for name in &bound.nonlocals {
+            if self.locals.contains(name) {
+                self.out.insert(name.clone());
+            }
+        }
+        self.nested(own, |free| {
+            for stmt in &f.body {
+                free.visit_stmt(stmt);
+            }
+        });
+    }
+
+    fn nested(&mut self, own: HashSet<String>, visit: impl FnOnce(&mut Self)) {
+        self.shadowing.push(own);
+        visit(self);
+        self.shadowing.pop();
+    }
+}
+impl<'a> Visitor<'a> for Free<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => self.function_def(f),
+            _ => walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Name(n)
+                if !self.shadowing.is_empty()
+                    && self.locals.contains(n.id.as_str())
+                    && !self.shadowing.iter().any(|s| s.contains(n.id.as_str())) =>
+            {
+                self.out.insert(n.id.to_string());
+            }
+            Expr::Lambda(l) => {
+                let own = l
+                    .parameters
+                    .iter()
+                    .flat_map(|p| p.iter())
+                    .map(|p| p.name().as_str().to_string())
+                    .collect();
+                self.nested(own, |free| free.visit_expr(&l.body));
+            }
+            _ => walk_expr(self, expr),
+        }
+    }
 }
 
 #[derive(Default)]

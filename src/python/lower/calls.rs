@@ -371,6 +371,10 @@ impl Lowerer<'_> {
                 if let Some(thunk) = l.parameters.is_none().then(|| self.thunk(&l.body)).flatten() {
                     return Arg::Thunk(Box::new(thunk));
                 }
+                if !self.scope().is_module {
+                    let names = scope::captured_by_lambda(expr, &self.closable_names());
+                    self.escape_captured(names);
+                }
                 let line = self.span_of(expr).start.line;
                 let parent = self.functions[self.scope().func].path.clone();
                 let index = self.push_function(Function {

@@ -60,6 +60,27 @@ impl Lowerer<'_> {
             .map(|k| k + 1)
     }
 
+    /// The current function's locals and parameters, which a nested function or lambda
+    /// may capture.
+    pub(super) fn closable_names(&self) -> HashSet<String> {
+        let scope = self.scope();
+        let mut names = scope.locals.clone();
+        names.extend(self.functions[scope.func].call_params.iter().cloned());
+        names.extend(scope.self_name.iter().cloned());
+        names
+    }
+
+    /// A nested function or lambda captures `names` where it is defined: whatever runs
+    /// it (a thread it is handed to, a caller it is returned to) holds their objects
+    /// from then on, as if each were passed there.
+    pub(super) fn escape_captured(&mut self, names: HashSet<String>) {
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort_unstable();
+        for name in names {
+            self.escape(&name, false);
+        }
+    }
+
     /// The object `name` denotes may now be held elsewhere: a fresh local is no longer
     /// owned, a parameter escapes its function. A name bound in an enclosing function
     /// and used here is captured, which lets it escape there. `passed`: only as a

@@ -91,6 +91,10 @@ impl Lowerer<'_> {
         }
         match stmt {
             Stmt::FunctionDef(def) => {
+                if !self.scope().is_module {
+                    let names = scope::captured_by_def(def, &self.closable_names());
+                    self.escape_captured(names);
+                }
                 let index = self.function_def(def, None);
                 if self.scope().is_module {
                     self.symbols.push(Symbol {
