@@ -559,18 +559,13 @@ impl<'p, 'm> Graph<'p, 'm> {
                 None => Value::Unknown,
             },
             ValueOrigin::BuiltEither(ats) => self.built_either(caller, ats, None),
-            ValueOrigin::Captured(at) => {
-                let mut parent = self.program.function(caller).parent;
-                while let Some(index) = parent {
-                    let function = self.program.function_id(file, index);
-                    if let Some(class) = self.built(function, *at) {
-                        let via = self.captured_via(caller, function);
-                        return Value::Known(vec![(object(file, *at, Some(class)), via)]);
-                    }
-                    parent = self.program.function(function).parent;
+            ValueOrigin::Captured(at) => match self.program.captured_construction(caller, *at) {
+                Some((builder, class)) if self.builds_new(class) => {
+                    let via = self.captured_via(caller, builder);
+                    Value::Known(vec![(object(file, *at, Some(class)), via)])
                 }
-                Value::Unknown
-            }
+                _ => Value::Unknown,
+            },
             ValueOrigin::Parameter(p) => match self.index.get(&(caller, *p)) {
                 Some(&at) => values[at].clone(),
                 None => Value::Unknown,

@@ -834,6 +834,36 @@ impl<'m> Program<'m> {
             .map(|index| self.function_id(file, index))
     }
 
+    /// For a closure's captured local bound to the call at byte offset `at`
+    /// (`ValueOrigin::Captured`): the enclosing function that makes that call, and the
+    /// project class it calls, when it calls one.
+    pub fn captured_construction(&self, closure: FuncId, at: u32) -> Option<(FuncId, ClassId)> {
+        let file = self.file_of(closure);
+        let mut parent = self.function(closure).parent;
+        while let Some(index) = parent {
+            let function = self.function_id(file, index);
+            let call = self
+                .function(function)
+                .calls
+                .iter()
+                .find(|call| call.span.offset == at as usize && call.property.is_none());
+            if let Some(call) = call {
+                let crate::model::Callee::Path(path) = &call.callee else {
+                    return None;
+                };
+                return match self.resolve(file, path) {
+                    Resolved {
+                        target: Target::Class(class),
+                        residual: 0,
+                    } => Some((function, class)),
+                    _ => None,
+                };
+            }
+            parent = self.function(function).parent;
+        }
+        None
+    }
+
     /// The project class a method is defined in.
     pub fn class_of_method(&self, method: FuncId) -> Option<ClassId> {
         let class = self.function(method).class.as_deref()?;

@@ -12,7 +12,7 @@
 
 use super::catalogue::Catalogue;
 use super::contexts::Contexts;
-use super::resolve::{ClassId, Program, Resolved, Target};
+use super::resolve::{ClassId, Program};
 use super::state::{declared_name, hands_off_at, resolve_state, StateKey};
 use crate::model::{AccessKind, Arg, Callee, SymbolKind, ValueOrigin};
 use rustc_hash::FxHashSet as HashSet;
@@ -195,43 +195,22 @@ fn captured_classes(program: &Program, closure: usize) -> Vec<ClassId> {
     if model.parent.is_none() {
         return Vec::new();
     }
-    let file = program.file_of(closure);
-    let mut classes = Vec::new();
-    for origin in model
+    model
         .calls
         .iter()
         .flat_map(|c| c.origins.iter().map(|(_, o)| o))
-    {
-        let mut origin = origin;
-        while let ValueOrigin::Member(base, _) = origin {
-            origin = base;
-        }
-        let ValueOrigin::Captured(at) = origin else {
-            continue;
-        };
-        let mut parent = model.parent;
-        while let Some(index) = parent {
-            let function = program.function_id(file, index);
-            let built = program.function(function).calls.iter().find_map(|call| {
-                match (&call.callee, call.span.offset == *at as usize) {
-                    (Callee::Path(path), true) => match program.resolve(file, path) {
-                        Resolved {
-                            target: Target::Class(class),
-                            residual: 0,
-                        } => Some(class),
-                        _ => None,
-                    },
-                    _ => None,
-                }
-            });
-            if let Some(class) = built {
-                classes.push(class);
-                break;
+        .filter_map(|origin| {
+            let mut origin = origin;
+            while let ValueOrigin::Member(base, _) = origin {
+                origin = base;
             }
-            parent = program.function(function).parent;
-        }
-    }
-    classes
+            match origin {
+                ValueOrigin::Captured(at) => program.captured_construction(closure, *at),
+                _ => None,
+            }
+        })
+        .map(|(_, class)| class)
+        .collect()
 }
 
 /// The class attributes some code rebinds through the class object rather than an
