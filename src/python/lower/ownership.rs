@@ -72,12 +72,14 @@ impl Lowerer<'_> {
 
     /// A nested function or lambda captures `names` where it is defined: whatever runs
     /// it (a thread it is handed to, a caller it is returned to) holds their objects
-    /// from then on, as if each were passed there.
+    /// from then on. They escape as if each were passed there as a call's argument,
+    /// which `Function::keeps_params` leaves to the analysis: a helper that calls its
+    /// callback and returns an `unsubscribe` closure naming it still runs it at the call.
     pub(super) fn escape_captured(&mut self, names: HashSet<String>) {
         let mut names: Vec<String> = names.into_iter().collect();
         names.sort_unstable();
         for name in names {
-            self.escape(&name, false);
+            self.escape(&name, true);
         }
     }
 
